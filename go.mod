@@ -1,0 +1,3 @@
+module github.com/mqwire/mqwire
+
+go 1.26

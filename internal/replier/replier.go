@@ -1,0 +1,228 @@
+// Package replier is the shared logic of rep0 and respondent0, which differ
+// only in their protocol numbers: take the backtrace off each request, and
+// put it back in front of the reply, which goes to the pipe the request came
+// from.
+package replier
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/wire"
+)
+
+// DefaultTTL is the hop limit of nng and nanomsg.
+const DefaultTTL = 8
+
+// maxHeader is the largest raw header: a pipe id and 15 backtrace words.
+const maxHeader = 4 + 15*4
+
+// Proto is a rep0 or respondent0 protocol.
+type Proto struct {
+	info  socket.ProtocolInfo
+	s     *socket.Socket
+	recvq *socket.RecvQueue
+	ttl   atomic.Int32
+
+	defOnce sync.Once
+	def     *Context
+}
+
+// New returns a replier with the given identity.
+func New(info socket.ProtocolInfo) *Proto {
+	p := &Proto{info: info}
+	p.ttl.Store(DefaultTTL)
+	return p
+}
+
+// SetTTL sets the hop limit, 1 to 15.
+func (p *Proto) SetTTL(n int) error {
+	if n < 1 || n > 15 {
+		return fmt.Errorf("%w: %s TTL = %d (1 to 15)", socket.ErrBadOption, p.info.Name, n)
+	}
+	p.ttl.Store(int32(n))
+	return nil
+}
+
+// Info describes the protocol.
+func (p *Proto) Info() socket.ProtocolInfo { return p.info }
+
+// Init binds the protocol to its socket.
+func (p *Proto) Init(s *socket.Socket) {
+	p.s = s
+	p.recvq = socket.NewLazyRecvQueue(s)
+}
+
+// AddPipe takes every peer.
+func (p *Proto) AddPipe(*socket.Pipe) error { return nil }
+
+// RemovePipe has nothing to forget: replies to a gone pipe are dropped.
+func (p *Proto) RemovePipe(*socket.Pipe) {}
+
+// Deliver moves the backtrace of a request into its header and queues it.
+// A body that ends inside the backtrace breaks the protocol (the pipe is
+// closed, as nng does); one with more hops than the TTL is dropped.
+func (p *Proto) Deliver(pp *socket.Pipe, m *socket.Message) {
+	ttl := int(p.ttl.Load())
+	n := 0
+	for {
+		if len(m.Body) < n+4 {
+			pp.Close(&wire.ProtocolError{Dialect: "sp", Reason: p.info.Name + " request without a complete backtrace"})
+			m.Free()
+			return
+		}
+		word := binary.BigEndian.Uint32(m.Body[n:])
+		n += 4
+		if n/4 > ttl {
+			pp.Drop(m, socket.DropTTL)
+			return
+		}
+		if word&0x80000000 != 0 {
+			break
+		}
+	}
+	m.TrimHeader(n)
+	if p.info.Raw {
+		var h [maxHeader]byte
+		binary.BigEndian.PutUint32(h[:], uint32(pp.ID()))
+		k := 4 + copy(h[4:], m.Header)
+		m.SetHeader(h[:k])
+	}
+	p.recvq.Put(pp, m)
+}
+
+// Send answers on the default context (cooked) or routes by the header's
+// pipe id (raw).
+func (p *Proto) Send(ctx context.Context, m *socket.Message) error {
+	if p.info.Raw {
+		return p.sendRaw(m)
+	}
+	return p.defaultContext().send(ctx, m)
+}
+
+// Recv receives on the default context (cooked) or as it is (raw).
+func (p *Proto) Recv(ctx context.Context) (*socket.Message, error) {
+	if p.info.Raw {
+		return p.recvq.Get(ctx)
+	}
+	return p.defaultContext().recv(ctx)
+}
+
+// sendRaw sends m to the pipe named by its first header word, with the rest
+// of the header as the backtrace. A message for a pipe that is gone or full
+// is dropped, as nng's raw rep does, so one peer cannot stall a device.
+func (p *Proto) sendRaw(m *socket.Message) error {
+	if len(m.Header) < 4 || len(m.Header)%4 != 0 {
+		return fmt.Errorf("%w: raw %s message needs a pipe id and a backtrace in its header", socket.ErrBadState, p.info.Name)
+	}
+	id := socket.PipeID(binary.BigEndian.Uint32(m.Header))
+	m.Header = m.Header[4:]
+	pp := p.s.Pipe(id)
+	if pp == nil {
+		m.Free()
+		return nil
+	}
+	if !pp.TrySend(m) {
+		pp.Drop(m, socket.DropQueueFull)
+	}
+	return nil
+}
+
+func (p *Proto) defaultContext() *Context {
+	p.defOnce.Do(func() { p.def = &Context{p: p} })
+	return p.def
+}
+
+// Context lets one socket serve many requests at once: each context receives
+// one request and answers it, independently of the others. Use one context
+// per goroutine.
+type Context struct {
+	p      *Proto
+	mu     sync.Mutex
+	pipe   socket.PipeID
+	bt     []byte // backtrace of the request being answered
+	has    bool
+	closed bool
+}
+
+// NewContext returns a new context on socket s, which must be a cooked socket
+// of this protocol.
+func NewContext(s *socket.Socket) (*Context, error) {
+	p, ok := s.Protocol().(*Proto)
+	if !ok || p.info.Raw {
+		return nil, fmt.Errorf("%w: contexts need a cooked rep0 or respondent0 socket", socket.ErrNotSupported)
+	}
+	return &Context{p: p}, nil
+}
+
+// Recv receives the next request. Its reply goes out with Send.
+func (c *Context) Recv(ctx context.Context) (*socket.Message, error) {
+	ctx, cancel := c.p.s.WithRecvTimeout(ctx)
+	defer cancel()
+	return c.recv(ctx)
+}
+
+// Send sends the reply to the request Recv returned last.
+func (c *Context) Send(ctx context.Context, m *socket.Message) error {
+	ctx, cancel := c.p.s.WithSendTimeout(ctx)
+	defer cancel()
+	return c.send(ctx, m)
+}
+
+// Close ends the context; pending calls are not interrupted.
+func (c *Context) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return socket.ErrClosed
+	}
+	c.closed = true
+	return nil
+}
+
+func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, socket.ErrClosed
+	}
+	c.mu.Unlock()
+	m, err := c.p.recvq.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.pipe, c.has = m.Pipe, true
+	c.bt = append(c.bt[:0], m.Header...)
+	c.mu.Unlock()
+	m.Header = m.Header[:0]
+	return m, nil
+}
+
+func (c *Context) send(ctx context.Context, m *socket.Message) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return socket.ErrClosed
+	}
+	if !c.has {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: %s Send without a request received", socket.ErrBadState, c.p.info.Name)
+	}
+	c.has = false
+	m.SetHeader(c.bt)
+	id := c.pipe
+	c.mu.Unlock()
+	pp := c.p.s.Pipe(id)
+	if pp == nil {
+		// The requester is gone; its reply has nowhere to go (as in nng,
+		// this is not an error).
+		m.Free()
+		return nil
+	}
+	return pp.Send(ctx, m)
+}

@@ -1,0 +1,90 @@
+// Package testutil holds helpers shared by mqwire's tests: goroutine leak
+// checks, fresh addresses for every transport, and the rule that decides
+// whether a missing interop peer skips or fails a test.
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// CheckGoroutines fails t if, once the test's cleanups have run, more
+// goroutines are alive than when it was called (waiting up to 5 s for them
+// to end).
+func CheckGoroutines(t testing.TB) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("%d goroutines left after the test (started with %d):\n%s", n, before, buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+var seq atomic.Int64
+
+// URL returns a fresh address for transport (inproc, ipc or tcp); tcp uses
+// port 0, so read the bound address from the listener.
+func URL(t testing.TB, transport string) string {
+	n := seq.Add(1)
+	switch transport {
+	case "inproc":
+		return fmt.Sprintf("inproc://test-%d-%d", os.Getpid(), n)
+	case "ipc":
+		return "ipc://" + filepath.Join(ShortTempDir(t), fmt.Sprintf("s%d.sock", n))
+	case "tcp":
+		return "tcp://127.0.0.1:0"
+	}
+	t.Fatalf("unknown transport %q", transport)
+	return ""
+}
+
+// ShortTempDir returns a temporary directory with a short path: Unix socket
+// paths are limited to about 100 bytes, and t.TempDir's can be longer.
+func ShortTempDir(t testing.TB) string {
+	dir, err := os.MkdirTemp("", "mq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// Transports lists the transports every pattern test runs over.
+var Transports = []string{"inproc", "ipc", "tcp"}
+
+// RequireInterop reports whether interop tests must run: under the README's
+// test command (MQWIRE_INTEROP=1) a missing peer fails the test; under a
+// plain go test it skips, saying why.
+func RequireInterop() bool { return os.Getenv("MQWIRE_INTEROP") == "1" }
+
+// NeedPeer fails (under MQWIRE_INTEROP=1) or skips t because the peer named
+// by what is missing, with the reason why.
+func NeedPeer(t testing.TB, what string, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("interop peer %s is missing: %v", what, err)
+	if RequireInterop() {
+		t.Fatal(msg + " (MQWIRE_INTEROP=1: missing peers fail)")
+	}
+	t.Skip(msg + " (set MQWIRE_INTEROP=1 to make this a failure)")
+}
+
+// IsTCP reports whether url is a tcp URL.
+func IsTCP(url string) bool { return strings.HasPrefix(url, "tcp") }

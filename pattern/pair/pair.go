@@ -1,0 +1,71 @@
+// Package pair is the pair0 pattern: two peers, one connection, messages both
+// ways. A second peer is refused while the first is connected, as nng does.
+// Send waits while the peer's queue is full or there is no peer.
+package pair
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/mqwire/mqwire/socket"
+	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
+	"github.com/mqwire/mqwire/wire/sp"
+)
+
+// ErrAlreadyPaired is why a second peer is refused.
+var ErrAlreadyPaired = fmt.Errorf("pair0: already connected to a peer")
+
+type proto struct {
+	pipes *socket.PipeSet
+	recvq *socket.RecvQueue
+	mu    sync.Mutex
+	peer  *socket.Pipe
+	raw   bool
+}
+
+// New returns a pair0 socket.
+func New(opts ...socket.Option) (*socket.Socket, error) { return socket.New(&proto{}, opts...) }
+
+// NewRaw returns a raw pair0 socket (it behaves as the cooked one).
+func NewRaw(opts ...socket.Option) (*socket.Socket, error) {
+	return socket.New(&proto{raw: true}, opts...)
+}
+
+func (p *proto) Info() socket.ProtocolInfo {
+	return socket.ProtocolInfo{Self: sp.ProtoPair0, Peer: sp.ProtoPair0, Name: "pair0", PeerName: "pair0", CanSend: true, CanRecv: true, Raw: p.raw}
+}
+
+func (p *proto) Init(s *socket.Socket) {
+	p.pipes = socket.NewPipeSet(s)
+	p.recvq = socket.NewLazyRecvQueue(s)
+}
+
+func (p *proto) AddPipe(pp *socket.Pipe) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.peer != nil {
+		return ErrAlreadyPaired
+	}
+	p.peer = pp
+	p.pipes.Add(pp)
+	return nil
+}
+
+func (p *proto) RemovePipe(pp *socket.Pipe) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.peer == pp {
+		p.peer = nil
+		p.pipes.Remove(pp)
+	}
+}
+
+func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) { p.recvq.Put(pp, m) }
+
+func (p *proto) Send(ctx context.Context, m *socket.Message) error {
+	_, err := p.pipes.SendRoundRobin(ctx, m)
+	return err
+}
+
+func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }

@@ -1,0 +1,387 @@
+package pattern_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/bus"
+	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/pair1"
+	"github.com/mqwire/mqwire/pattern/pub"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/respondent"
+	"github.com/mqwire/mqwire/pattern/sub"
+	"github.com/mqwire/mqwire/pattern/surveyor"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// must returns v, or panics with err: for set-up steps that cannot fail in a
+// healthy build.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// connect listens on a fresh address of transport with l and dials it with d.
+func connect(t testing.TB, transport string, l, d *socket.Socket) {
+	t.Helper()
+	ln := must(l.Listen(testutil.URL(t, transport)))
+	must(d.Dial(ln.URL()))
+}
+
+func closeAll(t testing.TB, ss ...*socket.Socket) {
+	t.Cleanup(func() {
+		for _, s := range ss {
+			s.Close()
+		}
+	})
+}
+
+const timeout = 5 * time.Second
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return c
+}
+
+func send(t testing.TB, s *socket.Socket, body string) {
+	t.Helper()
+	if err := s.SendContext(ctx(t), socket.NewMessageBytes([]byte(body))); err != nil {
+		t.Fatalf("send %q: %v", body, err)
+	}
+}
+
+func recv(t testing.TB, s *socket.Socket) string {
+	t.Helper()
+	m, err := s.RecvContext(ctx(t))
+	if err != nil {
+		t.Fatalf("recv: %v", err)
+	}
+	defer m.Free()
+	return string(m.Body)
+}
+
+func forEachTransport(t *testing.T, f func(t *testing.T, transport string)) {
+	for _, tr := range testutil.Transports {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			f(t, tr)
+		})
+	}
+}
+
+func TestPushPull(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		p := must(push.New())
+		q := must(pull.New())
+		closeAll(t, p, q)
+		connect(t, tr, q, p)
+		for i := range 100 {
+			send(t, p, fmt.Sprint(i))
+		}
+		for i := range 100 {
+			if got := recv(t, q); got != fmt.Sprint(i) {
+				t.Fatalf("got %q, want %d", got, i)
+			}
+		}
+	})
+}
+
+func TestPushRoundRobin(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		p := must(push.New())
+		q1 := must(pull.New())
+		q2 := must(pull.New())
+		closeAll(t, p, q1, q2)
+		ln := must(p.Listen(testutil.URL(t, tr)))
+		must(q1.Dial(ln.URL()))
+		must(q2.Dial(ln.URL()))
+		waitPipes(t, p, 2)
+		for i := range 10 {
+			send(t, p, fmt.Sprint(i))
+		}
+		for range 5 {
+			recv(t, q1)
+			recv(t, q2)
+		}
+	})
+}
+
+func waitPipes(t testing.TB, s *socket.Socket, n int) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for s.Stats().Pipes < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pipes, want %d", s.Stats().Pipes, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestPushBlocksAtHWM(t *testing.T) {
+	p := must(push.New(socket.SendHWM(2), socket.Linger(0)))
+	closeAll(t, p)
+	c, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := p.SendContext(c, socket.NewMessageBytes([]byte("x")))
+	if !errors.Is(err, socket.ErrTimeout) {
+		t.Fatalf("send with no peer: %v, want ErrTimeout", err)
+	}
+}
+
+func TestReqRep(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		rq := must(req.New())
+		rp := must(rep.New())
+		closeAll(t, rq, rp)
+		connect(t, tr, rp, rq)
+		for i := range 20 {
+			send(t, rq, fmt.Sprint("ping", i))
+			if got := recv(t, rp); got != fmt.Sprint("ping", i) {
+				t.Fatalf("rep got %q", got)
+			}
+			send(t, rp, fmt.Sprint("pong", i))
+			if got := recv(t, rq); got != fmt.Sprint("pong", i) {
+				t.Fatalf("req got %q", got)
+			}
+		}
+	})
+}
+
+func TestReqContexts(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		rq := must(req.New())
+		rp := must(rep.New())
+		closeAll(t, rq, rp)
+		connect(t, tr, rp, rq)
+		// Servers: several rep contexts echo.
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := must(rep.NewContext(rp))
+				for {
+					m, err := c.Recv(context.Background())
+					if err != nil {
+						return
+					}
+					if err := c.Send(context.Background(), m); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		var cw sync.WaitGroup
+		for g := range 8 {
+			cw.Add(1)
+			go func() {
+				defer cw.Done()
+				c := must(req.NewContext(rq))
+				for i := range 20 {
+					want := fmt.Sprintf("g%d-%d", g, i)
+					if err := c.Send(ctx(t), socket.NewMessageBytes([]byte(want))); err != nil {
+						t.Error(err)
+						return
+					}
+					m, err := c.Recv(ctx(t))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if string(m.Body) != want {
+						t.Errorf("got %q want %q", m.Body, want)
+					}
+				}
+			}()
+		}
+		cw.Wait()
+		rp.Close()
+		wg.Wait()
+	})
+}
+
+func TestReqResend(t *testing.T) {
+	rq := must(req.New(req.ResendInterval(50*time.Millisecond)))
+	rp := must(rep.New())
+	closeAll(t, rq, rp)
+	connect(t, "inproc", rp, rq)
+	send(t, rq, "hello")
+	recv(t, rp) // dropped without a reply: the request comes again
+	if got := recv(t, rp); got != "hello" {
+		t.Fatalf("resent request %q", got)
+	}
+	send(t, rp, "world")
+	if got := recv(t, rq); got != "world" {
+		t.Fatalf("reply %q", got)
+	}
+}
+
+func TestReqRecvWithoutSend(t *testing.T) {
+	rq := must(req.New())
+	closeAll(t, rq)
+	if _, err := rq.Recv(); !errors.Is(err, socket.ErrBadState) {
+		t.Fatalf("got %v, want ErrBadState", err)
+	}
+}
+
+func TestPubSub(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		p := must(pub.New())
+		s1 := must(sub.New(sub.Subscribe([]byte("a"))))
+		s2 := must(sub.New(sub.Subscribe(nil)))
+		s3 := must(sub.New()) // no subscription: receives nothing
+		closeAll(t, p, s1, s2, s3)
+		ln := must(p.Listen(testutil.URL(t, tr)))
+		for _, s := range []*socket.Socket{s1, s2, s3} {
+			must(s.Dial(ln.URL()))
+		}
+		waitPipes(t, p, 3)
+		send(t, p, "b1")
+		send(t, p, "a1")
+		if got := recv(t, s1); got != "a1" {
+			t.Fatalf("s1 got %q", got)
+		}
+		if got := recv(t, s2); got != "b1" {
+			t.Fatalf("s2 got %q", got)
+		}
+		if got := recv(t, s2); got != "a1" {
+			t.Fatalf("s2 got %q", got)
+		}
+		c, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if _, err := s3.RecvContext(c); !errors.Is(err, socket.ErrTimeout) {
+			t.Fatalf("s3 with no subscription: %v", err)
+		}
+	})
+}
+
+func TestPair(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		for _, mk := range []func(...socket.Option) (*socket.Socket, error){pair.New, pair1.New} {
+			a := must(mk())
+			b := must(mk())
+			closeAll(t, a, b)
+			connect(t, tr, a, b)
+			send(t, a, "ab")
+			send(t, b, "ba")
+			if got := recv(t, b); got != "ab" {
+				t.Fatalf("got %q", got)
+			}
+			if got := recv(t, a); got != "ba" {
+				t.Fatalf("got %q", got)
+			}
+		}
+	})
+}
+
+func TestBus(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		a := must(bus.New())
+		b := must(bus.New())
+		c := must(bus.New())
+		closeAll(t, a, b, c)
+		ln := must(a.Listen(testutil.URL(t, tr)))
+		must(b.Dial(ln.URL()))
+		must(c.Dial(ln.URL()))
+		waitPipes(t, a, 2)
+		send(t, a, "hi")
+		if recv(t, b) != "hi" || recv(t, c) != "hi" {
+			t.Fatal("bus broadcast")
+		}
+		send(t, b, "from b")
+		if recv(t, a) != "from b" {
+			t.Fatal("bus to a")
+		}
+	})
+}
+
+func TestSurvey(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		s := must(surveyor.New(surveyor.SurveyTime(300*time.Millisecond)))
+		r1 := must(respondent.New())
+		r2 := must(respondent.New())
+		closeAll(t, s, r1, r2)
+		ln := must(s.Listen(testutil.URL(t, tr)))
+		must(r1.Dial(ln.URL()))
+		must(r2.Dial(ln.URL()))
+		waitPipes(t, s, 2)
+		send(t, s, "who?")
+		for _, r := range []*socket.Socket{r1, r2} {
+			if recv(t, r) != "who?" {
+				t.Fatal("survey")
+			}
+		}
+		send(t, r1, "me1")
+		send(t, r2, "me2")
+		got := []string{recv(t, s), recv(t, s)}
+		if !(got[0] == "me1" && got[1] == "me2" || got[0] == "me2" && got[1] == "me1") {
+			t.Fatalf("answers %q", got)
+		}
+		if _, err := s.RecvContext(ctx(t)); !errors.Is(err, socket.ErrTimeout) {
+			t.Fatalf("after the survey time: %v", err)
+		}
+	})
+}
+
+func TestOptionsChecked(t *testing.T) {
+	if _, err := pull.New(socket.SendHWM(10)); !errors.Is(err, socket.ErrOptionNotApplicable) {
+		t.Errorf("SendHWM on pull: %v", err)
+	}
+	if _, err := push.New(socket.SendHWM(0)); !errors.Is(err, socket.ErrBadOption) {
+		t.Errorf("SendHWM(0): %v", err)
+	}
+	if _, err := req.New(surveyor.SurveyTime(time.Second)); !errors.Is(err, socket.ErrOptionNotApplicable) {
+		t.Errorf("SurveyTime on req: %v", err)
+	}
+	if _, err := pub.New(sub.Subscribe([]byte("x"))); !errors.Is(err, socket.ErrOptionNotApplicable) {
+		t.Errorf("Subscribe on pub: %v", err)
+	}
+}
+
+func TestLingerFlushes(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		p := must(push.New(socket.Linger(5*time.Second)))
+		q := must(pull.New())
+		closeAll(t, q)
+		connect(t, tr, q, p)
+		waitPipes(t, p, 1)
+		for i := range 500 {
+			send(t, p, fmt.Sprint(i))
+		}
+		p.Close()
+		for i := range 500 {
+			if got := recv(t, q); got != fmt.Sprint(i) {
+				t.Fatalf("got %q want %d", got, i)
+			}
+		}
+	})
+}
+
+func TestLargeMessage(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		p := must(pair.New())
+		q := must(pair.New(socket.MaxRecvSize(8<<20)))
+		closeAll(t, p, q)
+		connect(t, tr, q, p)
+		big := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16)
+		if err := p.SendContext(ctx(t), socket.NewMessageBytes(big)); err != nil {
+			t.Fatal(err)
+		}
+		if got := recv(t, q); got != string(big) {
+			t.Fatalf("large message corrupted (%d bytes)", len(got))
+		}
+	})
+}

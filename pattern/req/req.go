@@ -1,0 +1,327 @@
+// Package req is the req0 pattern: send a request, receive its reply. Each
+// request carries an id; a reply with another id (a late one) is dropped and
+// counted. A request with no reply within the resend interval (default 60 s,
+// as in nng) is sent again, and one whose peer disconnects is sent at once to
+// another peer. Contexts (NewContext) let many goroutines have requests in
+// flight on one socket at once.
+package req
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqwire/mqwire/socket"
+	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
+	"github.com/mqwire/mqwire/wire"
+	"github.com/mqwire/mqwire/wire/sp"
+)
+
+// DefaultResendInterval is nng's and nanomsg's.
+const DefaultResendInterval = 60 * time.Second
+
+type proto struct {
+	s      *socket.Socket
+	raw    bool
+	pipes  *socket.PipeSet
+	recvq  *socket.RecvQueue // raw mode only
+	resend atomic.Int64
+
+	mu      sync.Mutex // guards what follows and every Context's fields
+	nextID  uint32
+	pending map[uint32]*Context
+	def     *Context
+}
+
+// New returns a req0 socket.
+func New(opts ...socket.Option) (*socket.Socket, error) { return newSocket(false, opts) }
+
+// NewRaw returns a raw req0 socket: the application puts the request id in
+// the header and Recv returns replies with the id in the header; nothing is
+// resent or matched.
+func NewRaw(opts ...socket.Option) (*socket.Socket, error) { return newSocket(true, opts) }
+
+func newSocket(raw bool, opts []socket.Option) (*socket.Socket, error) {
+	p := &proto{raw: raw, pending: map[uint32]*Context{}, nextID: rand.Uint32()}
+	p.resend.Store(int64(DefaultResendInterval))
+	return socket.New(p, opts...)
+}
+
+// ResendInterval sets how long a request waits for its reply before it is
+// sent again; zero never resends.
+func ResendInterval(d time.Duration) socket.Option {
+	return socket.ProtocolOption("req.ResendInterval", func(p *proto) error {
+		if d < 0 {
+			return fmt.Errorf("%w: req.ResendInterval = %v", socket.ErrBadOption, d)
+		}
+		if p.raw {
+			return fmt.Errorf("%w: raw req0 does not resend", socket.ErrOptionNotApplicable)
+		}
+		p.resend.Store(int64(d))
+		return nil
+	})
+}
+
+func (p *proto) Info() socket.ProtocolInfo {
+	return socket.ProtocolInfo{Self: sp.ProtoReq0, Peer: sp.ProtoRep0, Name: "req0", PeerName: "rep0", CanSend: true, CanRecv: true, Raw: p.raw}
+}
+
+func (p *proto) Init(s *socket.Socket) {
+	p.s = s
+	p.pipes = socket.NewPipeSet(s)
+	p.recvq = socket.NewLazyRecvQueue(s)
+	p.def = &Context{p: p, reply: make(chan *socket.Message, 1)}
+}
+
+// AddPipe also sends the requests that were waiting for a peer.
+func (p *proto) AddPipe(pp *socket.Pipe) error {
+	p.pipes.Add(pp)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.pending {
+		if c.pipe == nil && !c.sending {
+			c.transmitLocked()
+		}
+	}
+	return nil
+}
+
+// RemovePipe sends the requests that were out on the pipe to another peer.
+func (p *proto) RemovePipe(pp *socket.Pipe) {
+	p.pipes.Remove(pp)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.pending {
+		if c.pipe == pp && !c.sending {
+			c.pipe = nil
+			c.transmitLocked()
+		}
+	}
+}
+
+func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
+	if len(m.Body) < 4 {
+		pp.Close(&wire.ProtocolError{Dialect: "sp", Reason: "req0 reply without a request id"})
+		m.Free()
+		return
+	}
+	id := binary.BigEndian.Uint32(m.Body)
+	m.TrimHeader(4)
+	if p.raw {
+		p.recvq.Put(pp, m)
+		return
+	}
+	p.mu.Lock()
+	c := p.pending[id]
+	if c == nil {
+		p.mu.Unlock()
+		pp.Drop(m, socket.DropLate)
+		return
+	}
+	c.finishLocked()
+	m.Header = m.Header[:0]
+	c.reply <- m // room is certain: one request, one reply
+	p.mu.Unlock()
+}
+
+func (p *proto) Send(ctx context.Context, m *socket.Message) error {
+	if p.raw {
+		if len(m.Header) < 4 {
+			return fmt.Errorf("%w: raw req0 message needs a request id header", socket.ErrBadState)
+		}
+		_, err := p.pipes.SendRoundRobin(ctx, m)
+		return err
+	}
+	return p.def.send(ctx, m)
+}
+
+func (p *proto) Recv(ctx context.Context) (*socket.Message, error) {
+	if p.raw {
+		return p.recvq.Get(ctx)
+	}
+	return p.def.recv(ctx)
+}
+
+// Context has one request in flight at a time, independently of the
+// socket's other contexts. Use one context per goroutine.
+type Context struct {
+	p    *proto
+	id   uint32          // request outstanding, 0 when none
+	req  *socket.Message // a copy kept for resending
+	pipe *socket.Pipe    // where the request went; nil while waiting for one
+	// sending is true while Send waits for a peer with room; resends leave
+	// such a request alone.
+	sending bool
+	timer   *time.Timer
+	reply   chan *socket.Message
+	closed  bool
+}
+
+// NewContext returns a new context on a cooked req0 socket.
+func NewContext(s *socket.Socket) (*Context, error) {
+	p, ok := s.Protocol().(*proto)
+	if !ok || p.raw {
+		return nil, fmt.Errorf("%w: contexts need a cooked req0 socket", socket.ErrNotSupported)
+	}
+	return &Context{p: p, reply: make(chan *socket.Message, 1)}, nil
+}
+
+// Send sends a request, abandoning the context's previous one if its reply
+// has not come. See socket.Message for ownership.
+func (c *Context) Send(ctx context.Context, m *socket.Message) error {
+	ctx, cancel := c.p.s.WithSendTimeout(ctx)
+	defer cancel()
+	return c.send(ctx, m)
+}
+
+// Recv waits for the reply to the request sent last.
+func (c *Context) Recv(ctx context.Context) (*socket.Message, error) {
+	ctx, cancel := c.p.s.WithRecvTimeout(ctx)
+	defer cancel()
+	return c.recv(ctx)
+}
+
+// Close abandons the context's request.
+func (c *Context) Close() error {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	if c.closed {
+		return socket.ErrClosed
+	}
+	c.closed = true
+	c.finishLocked()
+	c.drainLocked()
+	return nil
+}
+
+func (c *Context) send(ctx context.Context, m *socket.Message) error {
+	p := c.p
+	p.mu.Lock()
+	if c.closed {
+		p.mu.Unlock()
+		return socket.ErrClosed
+	}
+	c.finishLocked()
+	c.drainLocked()
+	p.nextID++
+	id := p.nextID | 0x80000000
+	p.nextID = id & 0x7fffffff
+	var word [4]byte
+	binary.BigEndian.PutUint32(word[:], id)
+	m.SetHeader(word[:])
+	c.id = id
+	if p.resend.Load() > 0 {
+		c.req = m.Clone()
+	}
+	p.pending[id] = c
+	c.sending = true
+	p.mu.Unlock()
+
+	pp, err := p.pipes.SendRoundRobin(ctx, m)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c.sending = false
+	if c.id != id {
+		return err // abandoned meanwhile
+	}
+	if err != nil {
+		c.finishLocked()
+		return err
+	}
+	c.pipe = pp
+	c.armLocked()
+	return nil
+}
+
+func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
+	p := c.p
+	p.mu.Lock()
+	if c.closed {
+		p.mu.Unlock()
+		return nil, socket.ErrClosed
+	}
+	if c.id == 0 && len(c.reply) == 0 {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w: req0 Recv without a request sent", socket.ErrBadState)
+	}
+	p.mu.Unlock()
+	select {
+	case m := <-c.reply:
+		return m, nil
+	case <-ctx.Done():
+		return nil, socket.CtxErr(ctx)
+	case <-p.s.Closing():
+		return nil, socket.ErrClosed
+	}
+}
+
+// finishLocked forgets the outstanding request.
+func (c *Context) finishLocked() {
+	if c.id != 0 {
+		delete(c.p.pending, c.id)
+		c.id = 0
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if c.req != nil {
+		c.req.Free()
+		c.req = nil
+	}
+	c.pipe = nil
+}
+
+// drainLocked drops a reply that came but was never received.
+func (c *Context) drainLocked() {
+	select {
+	case m := <-c.reply:
+		m.Free()
+	default:
+	}
+}
+
+// armLocked starts the resend timer of the outstanding request.
+func (c *Context) armLocked() {
+	d := time.Duration(c.p.resend.Load())
+	if d <= 0 || c.req == nil {
+		return
+	}
+	id := c.id
+	c.timer = time.AfterFunc(d, func() {
+		c.p.mu.Lock()
+		defer c.p.mu.Unlock()
+		if c.id == id {
+			c.transmitLocked()
+		}
+	})
+}
+
+// transmitLocked sends a copy of the outstanding request to a peer with room
+// without waiting; with none, the request waits for AddPipe.
+func (c *Context) transmitLocked() {
+	if c.req == nil {
+		return
+	}
+	select {
+	case <-c.p.s.Closing():
+		return
+	default:
+	}
+	m := c.req.Clone()
+	if pp := c.p.pipes.TrySendRoundRobin(m); pp != nil {
+		c.pipe = pp
+	} else {
+		m.Free()
+		c.pipe = nil
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.armLocked()
+}

@@ -1,0 +1,258 @@
+// Package surveyor is the surveyor0 pattern: send a survey to every
+// respondent, then receive their answers until the survey time (default 1 s)
+// is over; after that Recv fails with socket.ErrTimeout. Answers to an older
+// survey, or arriving late, are dropped and counted. Contexts (NewContext)
+// let many goroutines run surveys on one socket at once.
+package surveyor
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqwire/mqwire/socket"
+	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
+	"github.com/mqwire/mqwire/wire"
+	"github.com/mqwire/mqwire/wire/sp"
+)
+
+// DefaultSurveyTime is nng's.
+const DefaultSurveyTime = time.Second
+
+type proto struct {
+	s          *socket.Socket
+	raw        bool
+	pipes      *socket.PipeSet
+	recvq      *socket.RecvQueue // raw mode only
+	surveyTime atomic.Int64
+
+	mu      sync.Mutex // guards what follows and every Context's fields
+	nextID  uint32
+	pending map[uint32]*Context
+	defOnce sync.Once
+	def     *Context
+}
+
+// New returns a surveyor0 socket.
+func New(opts ...socket.Option) (*socket.Socket, error) { return newSocket(false, opts) }
+
+// NewRaw returns a raw surveyor0 socket: the application puts the survey id
+// in the header, and answers are received with theirs, without timing.
+func NewRaw(opts ...socket.Option) (*socket.Socket, error) { return newSocket(true, opts) }
+
+func newSocket(raw bool, opts []socket.Option) (*socket.Socket, error) {
+	p := &proto{raw: raw, pending: map[uint32]*Context{}, nextID: rand.Uint32()}
+	p.surveyTime.Store(int64(DefaultSurveyTime))
+	return socket.New(p, opts...)
+}
+
+// SurveyTime sets how long a survey takes answers (default 1 s).
+func SurveyTime(d time.Duration) socket.Option {
+	return socket.ProtocolOption("surveyor.SurveyTime", func(p *proto) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: surveyor.SurveyTime = %v", socket.ErrBadOption, d)
+		}
+		if p.raw {
+			return fmt.Errorf("%w: raw surveyor0 does not time surveys", socket.ErrOptionNotApplicable)
+		}
+		p.surveyTime.Store(int64(d))
+		return nil
+	})
+}
+
+func (p *proto) Info() socket.ProtocolInfo {
+	return socket.ProtocolInfo{Self: sp.ProtoSurveyor0, Peer: sp.ProtoRespondent, Name: "surveyor0", PeerName: "respondent0", CanSend: true, CanRecv: true, Raw: p.raw}
+}
+
+func (p *proto) Init(s *socket.Socket) {
+	p.s = s
+	p.pipes = socket.NewPipeSet(s)
+	p.recvq = socket.NewLazyRecvQueue(s)
+}
+
+func (p *proto) AddPipe(pp *socket.Pipe) error { p.pipes.Add(pp); return nil }
+func (p *proto) RemovePipe(pp *socket.Pipe)    { p.pipes.Remove(pp) }
+
+func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
+	if len(m.Body) < 4 {
+		pp.Close(&wire.ProtocolError{Dialect: "sp", Reason: "surveyor0 answer without a survey id"})
+		m.Free()
+		return
+	}
+	id := binary.BigEndian.Uint32(m.Body)
+	m.TrimHeader(4)
+	if p.raw {
+		p.recvq.Put(pp, m)
+		return
+	}
+	m.Header = m.Header[:0]
+	// The lock is held across the (non-blocking) put so that an answer never
+	// lands in a survey that the context started after this one.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.pending[id]
+	if c == nil {
+		pp.Drop(m, socket.DropLate)
+		return
+	}
+	select {
+	case c.answers <- m:
+	default:
+		pp.Drop(m, socket.DropQueueFull)
+	}
+}
+
+func (p *proto) Send(ctx context.Context, m *socket.Message) error {
+	if p.raw {
+		if len(m.Header) < 4 {
+			return fmt.Errorf("%w: raw surveyor0 message needs a survey id header", socket.ErrBadState)
+		}
+		p.pipes.Broadcast(m, nil)
+		return nil
+	}
+	return p.defaultContext().send(m)
+}
+
+func (p *proto) Recv(ctx context.Context) (*socket.Message, error) {
+	if p.raw {
+		return p.recvq.Get(ctx)
+	}
+	return p.defaultContext().recv(ctx)
+}
+
+func (p *proto) defaultContext() *Context {
+	p.defOnce.Do(func() { p.def = p.newContext() })
+	return p.def
+}
+
+func (p *proto) newContext() *Context {
+	return &Context{p: p, answers: make(chan *socket.Message, p.s.RecvHWM())}
+}
+
+// Context runs one survey at a time, independently of the socket's other
+// contexts. Use one context per goroutine.
+type Context struct {
+	p       *proto
+	id      uint32 // survey running, 0 when none
+	expired chan struct{}
+	timer   *time.Timer
+	answers chan *socket.Message
+	closed  bool
+}
+
+// NewContext returns a new context on a cooked surveyor0 socket.
+func NewContext(s *socket.Socket) (*Context, error) {
+	p, ok := s.Protocol().(*proto)
+	if !ok || p.raw {
+		return nil, fmt.Errorf("%w: contexts need a cooked surveyor0 socket", socket.ErrNotSupported)
+	}
+	return p.newContext(), nil
+}
+
+// Send starts a survey, ending the context's previous one.
+func (c *Context) Send(_ context.Context, m *socket.Message) error { return c.send(m) }
+
+// Recv returns the next answer to the running survey, or socket.ErrTimeout
+// once the survey time is over.
+func (c *Context) Recv(ctx context.Context) (*socket.Message, error) {
+	ctx, cancel := c.p.s.WithRecvTimeout(ctx)
+	defer cancel()
+	return c.recv(ctx)
+}
+
+// Close ends the context and its survey.
+func (c *Context) Close() error {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	if c.closed {
+		return socket.ErrClosed
+	}
+	c.closed = true
+	c.endLocked()
+	return nil
+}
+
+// endLocked ends the running survey: later answers are late.
+func (c *Context) endLocked() {
+	if c.id != 0 {
+		delete(c.p.pending, c.id)
+		c.id = 0
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	for {
+		select {
+		case m := <-c.answers:
+			m.Free()
+			continue
+		default:
+		}
+		return
+	}
+}
+
+func (c *Context) send(m *socket.Message) error {
+	p := c.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.closed {
+		return socket.ErrClosed
+	}
+	c.endLocked()
+	p.nextID++
+	id := p.nextID | 0x80000000
+	p.nextID = id & 0x7fffffff
+	var word [4]byte
+	binary.BigEndian.PutUint32(word[:], id)
+	m.SetHeader(word[:])
+	c.id = id
+	p.pending[id] = c
+	expired := make(chan struct{})
+	c.expired = expired
+	c.timer = time.AfterFunc(time.Duration(p.surveyTime.Load()), func() {
+		p.mu.Lock()
+		if c.id == id {
+			delete(p.pending, id)
+			c.id = 0
+		}
+		p.mu.Unlock()
+		close(expired)
+	})
+	p.pipes.Broadcast(m, nil)
+	return nil
+}
+
+func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
+	p := c.p
+	p.mu.Lock()
+	if c.closed {
+		p.mu.Unlock()
+		return nil, socket.ErrClosed
+	}
+	expired := c.expired
+	p.mu.Unlock()
+	if expired == nil {
+		return nil, fmt.Errorf("%w: surveyor0 Recv without a survey sent", socket.ErrBadState)
+	}
+	select {
+	case m := <-c.answers:
+		return m, nil
+	default:
+	}
+	select {
+	case m := <-c.answers:
+		return m, nil
+	case <-expired:
+		return nil, socket.ErrTimeout
+	case <-ctx.Done():
+		return nil, socket.CtxErr(ctx)
+	case <-p.s.Closing():
+		return nil, socket.ErrClosed
+	}
+}

@@ -1,0 +1,330 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqwire/mqwire/wire/sp"
+)
+
+// Dialer keeps one outgoing connection up: it dials in the background and
+// dials again, after a jittered wait, whenever the connection fails or closes.
+type Dialer struct {
+	s      *Socket
+	url    string
+	t      Transport
+	scheme string
+	addr   string
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	// dropPipe is set when the application closes this dialer alone: its
+	// pipe closes too. When the socket closes, pipes are left to linger.
+	dropPipe atomic.Bool
+}
+
+// URL returns the address the dialer connects to.
+func (d *Dialer) URL() string { return d.url }
+
+// Close stops the dialer and closes its connection.
+func (d *Dialer) Close() error {
+	d.s.mu.Lock()
+	for i, x := range d.s.dialers {
+		if x == d {
+			d.s.dialers = append(d.s.dialers[:i], d.s.dialers[i+1:]...)
+			break
+		}
+	}
+	d.s.mu.Unlock()
+	d.dropPipe.Store(true)
+	d.close()
+	return nil
+}
+
+func (d *Dialer) close() {
+	d.cancel()
+	<-d.done
+}
+
+// Dial connects the socket to url in the background and keeps the connection
+// up. A peer that is not up yet is not an error: the dialer tries again every
+// ReconnectInterval. Only a malformed URL or an unknown scheme fails here.
+func (s *Socket) Dial(url string) (*Dialer, error) {
+	t, scheme, addr, err := splitURL(url)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Dialer{s: s, url: url, t: t, scheme: scheme, addr: addr, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		cancel()
+		return nil, ErrClosed
+	}
+	s.started.Store(true)
+	s.dialers = append(s.dialers, d)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go d.run()
+	return d, nil
+}
+
+func (d *Dialer) run() {
+	defer d.s.wg.Done()
+	defer close(d.done)
+	s := d.s
+	wait := time.Duration(s.cfg.reconnectMin.Load())
+	connected := false
+	for {
+		c, err := d.t.Dial(d.ctx, d.scheme, d.addr)
+		if d.ctx.Err() != nil {
+			if err == nil {
+				c.Close()
+			}
+			return
+		}
+		if err != nil {
+			s.dialFailures.Add(1)
+			s.emit(Event{Type: EventDialFailed, URL: d.url, Err: err})
+		} else if p := s.attach(c, d.url, true); p != nil {
+			if connected {
+				s.reconnects.Add(1)
+			}
+			connected = true
+			wait = time.Duration(s.cfg.reconnectMin.Load())
+			select {
+			case <-p.gone:
+			case <-d.ctx.Done():
+				if d.dropPipe.Load() {
+					p.close(ErrClosed)
+					<-p.gone
+				}
+				return
+			}
+		}
+		if !sleepCtx(d.ctx, jitter(wait)) {
+			return
+		}
+		if max := time.Duration(s.cfg.reconnectMax.Load()); max > 0 {
+			wait = min(2*wait, max)
+		}
+	}
+}
+
+// jitter spreads d over [d/2, 3d/2) so that many dialers do not retry in step.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Listener accepts connections on one address for its socket.
+type Listener struct {
+	s    *Socket
+	url  string
+	l    TransportListener
+	done chan struct{}
+}
+
+// URL returns the bound address; when the port was 0 it names the port the
+// system chose.
+func (l *Listener) URL() string { return l.l.URL() }
+
+// Close stops listening. Pipes already accepted stay up.
+func (l *Listener) Close() error {
+	l.s.mu.Lock()
+	for i, x := range l.s.listeners {
+		if x == l {
+			l.s.listeners = append(l.s.listeners[:i], l.s.listeners[i+1:]...)
+			break
+		}
+	}
+	l.s.mu.Unlock()
+	l.close()
+	return nil
+}
+
+func (l *Listener) close() {
+	l.l.Close()
+	<-l.done
+}
+
+// Listen binds url and accepts connections in the background. Listening on
+// port 0 binds a free port; Listener.URL reports it.
+func (s *Socket) Listen(url string) (*Listener, error) {
+	t, scheme, addr, err := splitURL(url)
+	if err != nil {
+		return nil, err
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	tl, err := t.Listen(scheme, addr)
+	if err != nil {
+		return nil, err
+	}
+	l := &Listener{s: s, url: url, l: tl, done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		tl.Close()
+		return nil, ErrClosed
+	}
+	s.started.Store(true)
+	s.listeners = append(s.listeners, l)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.emit(Event{Type: EventListening, URL: tl.URL()})
+	go l.acceptLoop()
+	return l, nil
+}
+
+func (l *Listener) acceptLoop() {
+	defer l.s.wg.Done()
+	defer close(l.done)
+	s := l.s
+	url := l.l.URL()
+	for {
+		c, err := l.l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.closed.Load() {
+				return
+			}
+			// Out of descriptors or a passing fault: wait a moment rather
+			// than spin, then go on serving.
+			s.emit(Event{Type: EventHandshakeFailed, URL: url, Err: err})
+			if !sleepCtx(context.Background(), 10*time.Millisecond) {
+				return
+			}
+			continue
+		}
+		s.mu.Lock()
+		if s.closed.Load() {
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			s.attach(c, url, false)
+		}()
+	}
+}
+
+// attach runs the handshake on a new connection and, when it succeeds, makes
+// a pipe of it. It returns nil when the connection was refused (and closed).
+func (s *Socket) attach(c Conn, url string, dialed bool) *Pipe {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		c.Close()
+		return nil
+	}
+	s.pending[&c] = struct{}{}
+	s.mu.Unlock()
+	p, err := s.handshake(c, url, dialed)
+	s.mu.Lock()
+	delete(s.pending, &c)
+	s.mu.Unlock()
+	if err != nil {
+		c.Close()
+		s.hsFailures.Add(1)
+		s.emit(Event{Type: EventHandshakeFailed, URL: url, Remote: c.Remote, Err: err})
+		return nil
+	}
+	if err := s.addPipe(p); err != nil {
+		p.close(err)
+		if !errors.Is(err, ErrClosed) {
+			s.emit(Event{Type: EventPipeRejected, URL: url, Remote: c.Remote, Err: err})
+		}
+		return nil
+	}
+	return p
+}
+
+func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
+	return &Pipe{
+		id:         nextPipeID(),
+		sock:       s,
+		url:        url,
+		remote:     c.Remote,
+		dialed:     dialed,
+		sendq:      make(chan *Message, s.cfg.sendHWM.Load()),
+		done:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+		gone:       make(chan struct{}),
+	}
+}
+
+// handshake runs the connection header exchange of the connection's dialect.
+func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
+	p := s.newPipe(c, url, dialed)
+	timeout := time.Duration(s.cfg.handshakeTimeout.Load())
+	if c.Port != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		peer, err := c.Port.Exchange(ctx, PortInfo{Proto: s.info.Self, Out: p.sendq})
+		if err != nil {
+			return nil, err
+		}
+		p.mp, p.port, p.peer, p.dialect = c.Port, peer, peer.Proto, "inproc"
+		return p, s.checkPeer(peer.Proto)
+	}
+	peer, err := spHandshake(c.Stream, s.info.Self, timeout)
+	if err != nil {
+		return nil, err
+	}
+	p.conn, p.peer, p.dialect = c.Stream, peer, "sp"
+	if c.IPCFraming {
+		p.framing = sp.FramingIPC
+	}
+	return p, s.checkPeer(peer)
+}
+
+func (s *Socket) checkPeer(peer uint16) error {
+	if peer != s.info.Peer {
+		return fmt.Errorf("%w: peer speaks %s, %s needs %s", ErrPeerMismatch,
+			sp.ProtoName(peer), s.info.Name, sp.ProtoName(s.info.Peer))
+	}
+	return nil
+}
+
+// spHandshake exchanges SP connection headers: both sides send at once, then
+// read the other's, all within timeout.
+func spHandshake(c net.Conn, self uint16, timeout time.Duration) (uint16, error) {
+	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return 0, err
+	}
+	var buf [sp.HeaderSize]byte
+	if _, err := c.Write(sp.AppendHeader(buf[:0], self)); err != nil {
+		return 0, fmt.Errorf("sp handshake: %w", err)
+	}
+	if _, err := readFull(c, buf[:]); err != nil {
+		return 0, fmt.Errorf("sp handshake: %w", err)
+	}
+	peer, err := sp.ParseHeader(buf[:])
+	if err != nil {
+		return 0, err
+	}
+	return peer, c.SetDeadline(time.Time{})
+}

@@ -1,0 +1,65 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/mqwire/mqwire/wire"
+)
+
+// Errors returned by sockets. Compare with errors.Is: returned errors may wrap
+// these with detail.
+var (
+	// ErrClosed: the socket (or context) is closed.
+	ErrClosed = errors.New("mqwire: socket closed")
+	// ErrTimeout: a send or receive deadline passed. It also matches
+	// os.ErrDeadlineExceeded and context.DeadlineExceeded.
+	ErrTimeout error = timeoutError{}
+	// ErrTooLarge: a message is above the receive size limit.
+	ErrTooLarge = wire.ErrTooLarge
+	// ErrProtocol: a peer broke the wire protocol or the pattern's rules.
+	ErrProtocol = wire.ErrProtocol
+	// ErrNoPeer: there is no peer to take the message (where the pattern
+	// reports that instead of waiting).
+	ErrNoPeer = errors.New("mqwire: no peer")
+	// ErrBadOption: an option value is out of range.
+	ErrBadOption = errors.New("mqwire: bad option value")
+	// ErrOptionNotApplicable: the option does not apply to this pattern.
+	ErrOptionNotApplicable = errors.New("mqwire: option does not apply to this socket")
+	// ErrNotSupported: the operation is not part of this pattern (Send on a
+	// subscriber, Recv on a publisher).
+	ErrNotSupported = errors.New("mqwire: operation not supported by this pattern")
+	// ErrBadState: the operation is not valid now (Recv on a REQ with no
+	// request outstanding).
+	ErrBadState = errors.New("mqwire: operation not valid in this state")
+	// ErrBadURL: the address is not a URL a transport understands.
+	ErrBadURL = errors.New("mqwire: bad address")
+	// ErrPeerMismatch: the peer runs a protocol that cannot talk to ours.
+	ErrPeerMismatch = errors.New("mqwire: peer protocol mismatch")
+	// ErrAddrInUse: the listening address is taken.
+	ErrAddrInUse = errors.New("mqwire: address in use")
+)
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "mqwire: timed out" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+func (timeoutError) Is(target error) bool {
+	return target == os.ErrDeadlineExceeded || target == context.DeadlineExceeded
+}
+
+// ctxErr turns the end of a wait on ctx into the error a caller expects: a
+// passed deadline is ErrTimeout, a cancellation is context.Canceled.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
+		return ErrTimeout
+	} else if err != nil {
+		return err
+	}
+	return ErrTimeout
+}
+
+// CtxErr is ctxErr for patterns: the error to return when ctx ended a wait.
+func CtxErr(ctx context.Context) error { return ctxErr(ctx) }

@@ -1,0 +1,170 @@
+package socket
+
+import (
+	"math/bits"
+	"sync"
+)
+
+// headroom is the space kept free in front of a pooled message body, so that a
+// protocol header can be put in front of the body without a copy of the body
+// (inproc carries header and body as one slice, as nng does).
+const headroom = 64
+
+// Message is one message: protocol header words, a body, and (for ZMTP
+// multipart) further frames.
+//
+// Ownership: a successful Send takes the message, and the caller must not
+// touch it afterwards; when Send fails the caller still owns it and may retry
+// (as in nng). Recv gives the message to the caller, who may hand it back to
+// the pool with Free when done, or simply drop it.
+type Message struct {
+	// Header holds protocol header words (SP request ids, backtraces, hop
+	// counts). Patterns fill and read it; applications of cooked sockets
+	// never need it. Raw sockets expose it.
+	Header []byte
+	// Body is the payload, or the first frame of a multipart message.
+	Body []byte
+	// Frames are further frames of a multipart message (ZMTP). SP carries a
+	// single body, so SP pipes refuse messages that have Frames.
+	Frames [][]byte
+	// Pipe is the pipe a received message arrived on; zero on messages the
+	// application made. Raw sockets route replies by it.
+	Pipe PipeID
+
+	buf   []byte // pooled backing array; Body starts at buf[headroom:] when fresh
+	class int    // pool size class, or -1 when not pooled
+}
+
+// Size classes of the message pool: powers of two from 64 bytes to 1 MiB of
+// body. Bodies above the largest class are allocated and left to the GC.
+const (
+	minClassShift = 6
+	maxClassShift = 20
+	numClasses    = maxClassShift - minClassShift + 1
+)
+
+var pools [numClasses]sync.Pool
+
+func classOf(size int) int {
+	if size <= 1<<minClassShift {
+		return 0
+	}
+	c := bits.Len(uint(size-1)) - minClassShift
+	if c >= numClasses {
+		return -1
+	}
+	return c
+}
+
+// NewMessage returns a message from the pool whose Body has length size.
+// The body's contents are not zeroed.
+func NewMessage(size int) *Message {
+	c := classOf(size)
+	if c < 0 {
+		return (&Message{buf: make([]byte, headroom+size), class: -1}).reset(size)
+	}
+	if v := pools[c].Get(); v != nil {
+		return v.(*Message).reset(size)
+	}
+	m := &Message{buf: make([]byte, headroom+(1<<(c+minClassShift))), class: c}
+	return m.reset(size)
+}
+
+func (m *Message) reset(size int) *Message {
+	m.Header = m.buf[:0:0]
+	m.Body = m.buf[headroom : headroom+size]
+	m.Frames = nil
+	m.Pipe = 0
+	return m
+}
+
+// NewMessageBytes returns a pooled message whose body is a copy of b.
+func NewMessageBytes(b []byte) *Message {
+	m := NewMessage(len(b))
+	copy(m.Body, b)
+	return m
+}
+
+// Free returns the message to the pool. The message and every slice taken
+// from it must not be used afterwards. Freeing is optional: a message that is
+// dropped instead is collected by the GC.
+func (m *Message) Free() {
+	if m == nil || m.class < 0 || m.buf == nil {
+		return
+	}
+	m.Header, m.Body, m.Frames = nil, nil, nil
+	pools[m.class].Put(m)
+}
+
+// Len returns the size of the message on an SP wire: header plus body.
+func (m *Message) Len() int { return len(m.Header) + len(m.Body) }
+
+// Clone returns a pooled deep copy of m (header, body and frames), for
+// patterns that send one message to several pipes.
+func (m *Message) Clone() *Message {
+	c := NewMessage(len(m.Body))
+	copy(c.Body, m.Body)
+	if len(m.Header) > 0 {
+		c.SetHeader(m.Header)
+	}
+	if len(m.Frames) > 0 {
+		c.Frames = make([][]byte, len(m.Frames))
+		for i, f := range m.Frames {
+			c.Frames[i] = append([]byte(nil), f...)
+		}
+	}
+	c.Pipe = m.Pipe
+	return c
+}
+
+// PrependHeaderToBody moves the header words in front of the body, using the
+// free room in front of the body when there is enough, and clears Header.
+// Message transports (inproc) call it so the receiving pattern finds the
+// words where a stream transport would have put them.
+func (m *Message) PrependHeaderToBody() {
+	h := len(m.Header)
+	if h == 0 {
+		return
+	}
+	if off := bodyOffset(m.buf, m.Body); off >= h {
+		nb := m.buf[off-h : off+len(m.Body)]
+		copy(nb, m.Header) // copy handles a header that overlaps nb
+		m.Body = nb
+		m.Header = m.buf[:0:0]
+		return
+	}
+	nb := make([]byte, h+len(m.Body))
+	copy(nb, m.Header)
+	copy(nb[h:], m.Body)
+	m.Body = nb
+	m.Header = nil
+}
+
+// TrimHeader moves the first n bytes of the body into the header (appending
+// to what the header holds), without copying when header and body are
+// adjacent. It is how patterns take their header words off a received body.
+func (m *Message) TrimHeader(n int) {
+	if n == 0 {
+		return
+	}
+	if len(m.Header) == 0 {
+		m.Header = m.Body[:n:n]
+	} else if adjacent(m.Header, m.Body) {
+		m.Header = m.Header[: len(m.Header)+n : len(m.Header)+n]
+	} else {
+		m.Header = append(m.Header, m.Body[:n]...)
+	}
+	m.Body = m.Body[n:]
+}
+
+// SetHeader makes a copy of h the message's header, in the room in front of
+// the body when there is enough (no allocation), else in a new slice. What
+// sat in front of the body (an old header) is overwritten.
+func (m *Message) SetHeader(h []byte) {
+	if off := bodyOffset(m.buf, m.Body); off >= len(h) {
+		m.Header = m.buf[off-len(h) : off : off]
+		copy(m.Header, h)
+		return
+	}
+	m.Header = append([]byte(nil), h...)
+}

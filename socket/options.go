@@ -1,0 +1,198 @@
+package socket
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// Option is one typed socket setting, checked when it is applied: a value
+// out of range fails with ErrBadOption, an option that does not apply to the
+// socket's pattern fails with ErrOptionNotApplicable. Pass options to a
+// pattern's New or to Socket.SetOption.
+type Option struct {
+	name  string
+	apply func(*Socket) error
+}
+
+// String returns the option's name.
+func (o Option) String() string { return o.name }
+
+// NewOption makes an option from a name and a function that checks and
+// applies it; patterns use it for their own settings.
+func NewOption(name string, apply func(*Socket) error) Option {
+	return Option{name: name, apply: apply}
+}
+
+// ProtocolOption makes an option that applies only to sockets whose protocol
+// has type P; on any other socket it fails with ErrOptionNotApplicable.
+func ProtocolOption[P any](name string, apply func(P) error) Option {
+	return Option{name: name, apply: func(s *Socket) error {
+		p, ok := s.proto.(P)
+		if !ok {
+			return fmt.Errorf("%w: %s on %s", ErrOptionNotApplicable, name, s.info.Name)
+		}
+		return apply(p)
+	}}
+}
+
+func badOption(name string, v any) error {
+	return fmt.Errorf("%w: %s = %v", ErrBadOption, name, v)
+}
+
+// Defaults, as libzmq and nng users expect them.
+const (
+	DefaultHWM               = 1000
+	DefaultMaxRecvSize       = 1 << 20
+	DefaultReconnectInterval = 100 * time.Millisecond
+	DefaultHandshakeTimeout  = 10 * time.Second
+	DefaultLinger            = time.Second
+)
+
+// config holds the generic settings. Fields are atomics because pipes read
+// them from their own goroutines while the application may change them.
+type config struct {
+	sendHWM          atomic.Int64
+	recvHWM          atomic.Int64
+	sendTimeout      atomic.Int64 // ns; 0 = none
+	recvTimeout      atomic.Int64 // ns; 0 = none
+	linger           atomic.Int64 // ns; <0 = forever
+	reconnectMin     atomic.Int64 // ns
+	reconnectMax     atomic.Int64 // ns; 0 = no growth
+	maxRecvSize      atomic.Int64 // bytes; 0 = unlimited
+	handshakeTimeout atomic.Int64 // ns
+}
+
+func (c *config) init() {
+	c.sendHWM.Store(DefaultHWM)
+	c.recvHWM.Store(DefaultHWM)
+	c.linger.Store(int64(DefaultLinger))
+	c.reconnectMin.Store(int64(DefaultReconnectInterval))
+	c.maxRecvSize.Store(DefaultMaxRecvSize)
+	c.handshakeTimeout.Store(int64(DefaultHandshakeTimeout))
+}
+
+// SendHWM sets the send high-water mark: how many messages each pipe queues
+// before the pattern blocks (push, req, pair) or drops (pub, bus). At least 1.
+// It applies to pipes connected after the call, as in libzmq.
+func SendHWM(n int) Option {
+	return NewOption("SendHWM", func(s *Socket) error {
+		if !s.info.CanSend {
+			return notApplicable("SendHWM", s)
+		}
+		if n < 1 || n > 1<<24 {
+			return badOption("SendHWM", n)
+		}
+		s.cfg.sendHWM.Store(int64(n))
+		return nil
+	})
+}
+
+// RecvHWM sets how many received messages the socket queues before pipes stop
+// reading (back-pressure to the peer). At least 1. Set it in the pattern's New
+// or before the first Dial or Listen.
+func RecvHWM(n int) Option {
+	return NewOption("RecvHWM", func(s *Socket) error {
+		if !s.info.CanRecv {
+			return notApplicable("RecvHWM", s)
+		}
+		if n < 1 || n > 1<<24 {
+			return badOption("RecvHWM", n)
+		}
+		if s.started.Load() {
+			return fmt.Errorf("%w: RecvHWM must be set before Dial or Listen", ErrBadState)
+		}
+		s.cfg.recvHWM.Store(int64(n))
+		return nil
+	})
+}
+
+// SendTimeout bounds how long Send waits; zero means no limit.
+func SendTimeout(d time.Duration) Option {
+	return NewOption("SendTimeout", func(s *Socket) error {
+		if !s.info.CanSend {
+			return notApplicable("SendTimeout", s)
+		}
+		if d < 0 {
+			return badOption("SendTimeout", d)
+		}
+		s.cfg.sendTimeout.Store(int64(d))
+		return nil
+	})
+}
+
+// RecvTimeout bounds how long Recv waits; zero means no limit.
+func RecvTimeout(d time.Duration) Option {
+	return NewOption("RecvTimeout", func(s *Socket) error {
+		if !s.info.CanRecv {
+			return notApplicable("RecvTimeout", s)
+		}
+		if d < 0 {
+			return badOption("RecvTimeout", d)
+		}
+		s.cfg.recvTimeout.Store(int64(d))
+		return nil
+	})
+}
+
+// Linger sets how long Close keeps flushing queued messages before it drops
+// them; zero drops at once, a negative value waits without limit. Default 1 s.
+func Linger(d time.Duration) Option {
+	return NewOption("Linger", func(s *Socket) error {
+		s.cfg.linger.Store(int64(d))
+		return nil
+	})
+}
+
+// ReconnectInterval sets the first wait before a dialer tries again (default
+// 100 ms). Each wait is jittered by up to half its length either way.
+func ReconnectInterval(d time.Duration) Option {
+	return NewOption("ReconnectInterval", func(s *Socket) error {
+		if d <= 0 {
+			return badOption("ReconnectInterval", d)
+		}
+		s.cfg.reconnectMin.Store(int64(d))
+		return nil
+	})
+}
+
+// ReconnectIntervalMax lets the wait between dial attempts double after each
+// failure up to d. Zero (the default) keeps it at ReconnectInterval.
+func ReconnectIntervalMax(d time.Duration) Option {
+	return NewOption("ReconnectIntervalMax", func(s *Socket) error {
+		if d < 0 {
+			return badOption("ReconnectIntervalMax", d)
+		}
+		s.cfg.reconnectMax.Store(int64(d))
+		return nil
+	})
+}
+
+// MaxRecvSize sets the largest message a peer may send (default 1 MiB, as in
+// nanomsg and mangos); zero means no limit. A peer that announces more loses
+// its connection before anything is allocated.
+func MaxRecvSize(n int64) Option {
+	return NewOption("MaxRecvSize", func(s *Socket) error {
+		if n < 0 {
+			return badOption("MaxRecvSize", n)
+		}
+		s.cfg.maxRecvSize.Store(n)
+		return nil
+	})
+}
+
+// HandshakeTimeout bounds the connection handshake (default 10 s); a peer
+// that stalls longer loses its connection.
+func HandshakeTimeout(d time.Duration) Option {
+	return NewOption("HandshakeTimeout", func(s *Socket) error {
+		if d <= 0 {
+			return badOption("HandshakeTimeout", d)
+		}
+		s.cfg.handshakeTimeout.Store(int64(d))
+		return nil
+	})
+}
+
+func notApplicable(name string, s *Socket) error {
+	return fmt.Errorf("%w: %s on %s", ErrOptionNotApplicable, name, s.info.Name)
+}

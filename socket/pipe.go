@@ -1,0 +1,298 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mqwire/mqwire/wire/sp"
+)
+
+// PipeID names a pipe within the process. It fits in 31 bits, so raw SP
+// patterns can carry it in a backtrace word with the high bit clear.
+type PipeID uint32
+
+var lastPipeID atomic.Uint32
+
+func init() { lastPipeID.Store(rand.Uint32() & 0x3fffffff) }
+
+func nextPipeID() PipeID {
+	for {
+		id := lastPipeID.Add(1) & 0x7fffffff
+		if id != 0 {
+			return PipeID(id)
+		}
+	}
+}
+
+// Pipe is one connected peer. Its reader goroutine hands received messages to
+// the pattern (Protocol.Deliver); its writer goroutine takes messages from the
+// pipe's send queue and writes them, several at a time. Patterns see pipes,
+// never bytes.
+type Pipe struct {
+	id      PipeID
+	sock    *Socket
+	peer    uint16 // the peer's SP protocol number
+	url     string
+	remote  string
+	dialed  bool
+	dialect string
+
+	sendq chan *Message // cap = SendHWM when the pipe was made
+
+	// Stream transports.
+	conn    net.Conn
+	framing sp.Framing
+	// Message transports.
+	port PortInfo // the peer's; we read port.Out
+	mp   MessagePort
+
+	done       chan struct{} // closed when the pipe starts closing
+	closeOnce  sync.Once
+	err        error         // why it closed; written before done is closed
+	writerDone chan struct{} // closed when the writer goroutine has ended
+	gone       chan struct{} // closed after the pattern forgot the pipe
+
+	cnt counters
+}
+
+// ID returns the pipe's identifier.
+func (p *Pipe) ID() PipeID { return p.id }
+
+// PeerProtocol returns the SP protocol number the peer announced.
+func (p *Pipe) PeerProtocol() uint16 { return p.peer }
+
+// Done is closed when the pipe starts closing.
+func (p *Pipe) Done() <-chan struct{} { return p.done }
+
+// Err returns why the pipe closed, once Done is closed.
+func (p *Pipe) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// Stats returns a snapshot of the pipe's figures.
+func (p *Pipe) Stats() PipeStats {
+	return PipeStats{
+		Counters: p.cnt.snapshot(),
+		ID:       p.id,
+		URL:      p.url,
+		Remote:   p.remote,
+		Dialect:  p.dialect,
+		Peer:     sp.ProtoName(p.peer),
+		Dialed:   p.dialed,
+	}
+}
+
+// TrySend queues m on the pipe without waiting. It returns false when the
+// queue is at its high-water mark or the pipe is closing; the caller still
+// owns m then.
+func (p *Pipe) TrySend(m *Message) bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+	}
+	n := p.prepare(m)
+	select {
+	case p.sendq <- m:
+		p.countHandOver(n)
+		return true
+	default:
+		return false
+	}
+}
+
+// Send queues m on the pipe, waiting for room until ctx ends, the pipe
+// closes or the socket closes. On error the caller still owns m.
+func (p *Pipe) Send(ctx context.Context, m *Message) error {
+	if p.TrySend(m) {
+		return nil
+	}
+	n := p.prepare(m)
+	select {
+	case p.sendq <- m:
+		p.countHandOver(n)
+		return nil
+	case <-p.done:
+		return ErrClosed
+	case <-p.sock.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctxErr(ctx)
+	}
+}
+
+// prepare readies m for the pipe's transport and returns its size. A message
+// transport hands the message over as it is, and the peer's pattern expects
+// the header words at the front of the body.
+func (p *Pipe) prepare(m *Message) int {
+	if p.mp != nil {
+		m.PrependHeaderToBody()
+	}
+	return m.Len()
+}
+
+// countHandOver counts a message handed to a message transport; the peer
+// owns it now, so only its size (taken before) is used. Stream pipes count in
+// their writer, after the write.
+func (p *Pipe) countHandOver(n int) {
+	if p.mp != nil {
+		p.cnt.msgsOut.Add(1)
+		p.cnt.bytesOut.Add(uint64(n))
+	}
+}
+
+// Close closes the pipe because of err. A pattern calls it when the peer
+// breaks the pattern's rules; an error matching ErrProtocol is counted as a
+// protocol error.
+func (p *Pipe) Close(err error) {
+	if errors.Is(err, ErrProtocol) {
+		p.cnt.protoErrs.Add(1)
+	}
+	p.close(err)
+}
+
+func (p *Pipe) close(err error) {
+	p.closeOnce.Do(func() {
+		p.err = err
+		close(p.done)
+		if p.conn != nil {
+			p.conn.Close()
+		}
+		if p.mp != nil {
+			p.mp.Close()
+		}
+	})
+}
+
+// Drop counts m as dropped for reason r and frees it.
+func (p *Pipe) Drop(m *Message, r DropReason) {
+	p.cnt.drops[r].Add(1)
+	m.Free()
+}
+
+// start runs the pipe's goroutines. The reader goroutine also cleans up after
+// both have ended.
+func (p *Pipe) start() {
+	s := p.sock
+	s.wg.Add(1)
+	if p.conn != nil {
+		s.wg.Add(1)
+		go p.writeStream()
+		go func() {
+			defer s.wg.Done()
+			p.readStream()
+			p.finish()
+		}()
+		return
+	}
+	close(p.writerDone)
+	go func() {
+		defer s.wg.Done()
+		p.readPort()
+		p.finish()
+	}()
+}
+
+// finish runs once both goroutines have ended: it tells the pattern, counts
+// what is still queued as dropped, and reports the disconnect.
+func (p *Pipe) finish() {
+	<-p.writerDone
+	p.sock.removePipe(p)
+	for {
+		select {
+		case m := <-p.sendq:
+			p.Drop(m, DropClosed)
+			continue
+		default:
+		}
+		break
+	}
+	close(p.gone)
+}
+
+// readStream reads framed SP messages until the connection fails.
+func (p *Pipe) readStream() {
+	br := bufioReader(p.conn)
+	defer putBufioReader(br)
+	var hdr [9]byte
+	hn := p.framing.FrameHeaderSize()
+	for {
+		if _, err := io.ReadFull(br, hdr[:hn]); err != nil {
+			p.close(readErr(err))
+			return
+		}
+		limit := uint64(p.sock.cfg.maxRecvSize.Load())
+		size, err := p.framing.ParseFrameHeader(hdr[:hn], limit)
+		if err == nil && size > maxMessageSize {
+			err = errTooLargeForMemory(size)
+		}
+		if err != nil {
+			p.Close(err)
+			return
+		}
+		m, err := readBody(br, int(size))
+		if err != nil {
+			p.close(readErr(err))
+			return
+		}
+		m.Pipe = p.id
+		p.cnt.msgsIn.Add(1)
+		p.cnt.bytesIn.Add(size)
+		p.sock.proto.Deliver(p, m)
+	}
+}
+
+// readPort takes messages from a message transport's peer queue.
+func (p *Pipe) readPort() {
+	in, peerDone := p.port.Out, p.mp.Done()
+	for {
+		select {
+		case m := <-in:
+			m.Pipe = p.id
+			p.cnt.msgsIn.Add(1)
+			p.cnt.bytesIn.Add(uint64(len(m.Body)))
+			p.sock.proto.Deliver(p, m)
+		case <-peerDone:
+			// Take what the peer queued before it closed (it lingered
+			// for us to do so), then close.
+			for {
+				select {
+				case m := <-in:
+					m.Pipe = p.id
+					p.cnt.msgsIn.Add(1)
+					p.cnt.bytesIn.Add(uint64(len(m.Body)))
+					p.sock.proto.Deliver(p, m)
+					continue
+				default:
+				}
+				break
+			}
+			p.close(nil)
+			return
+		case <-p.done:
+			return
+		}
+	}
+}
+
+// readErr turns the end of a stream into the error a disconnect reports: a
+// peer that simply closed is not an error.
+func readErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}

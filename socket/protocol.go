@@ -1,0 +1,225 @@
+package socket
+
+import (
+	"context"
+	"sync"
+)
+
+// Protocol is the routing policy of one pattern: which pipe gets a message,
+// what header it carries, what is done with what arrives. A protocol sees
+// messages and pipes, never bytes.
+//
+// Locking: the socket calls AddPipe and RemovePipe without holding its own
+// locks, and a protocol must not hold its lock while it waits for a pipe.
+type Protocol interface {
+	// Info describes the protocol.
+	Info() ProtocolInfo
+	// Init is called once by New, before any option is applied.
+	Init(s *Socket)
+	// AddPipe is called when a pipe has finished its handshake. An error
+	// refuses the pipe (pair0 takes one peer at a time).
+	AddPipe(p *Pipe) error
+	// RemovePipe is called once when a pipe that AddPipe took has closed.
+	RemovePipe(p *Pipe)
+	// Deliver is called by a pipe's reader goroutine with each message that
+	// arrives. It may wait (back-pressure) until the pipe or socket closes.
+	Deliver(p *Pipe, m *Message)
+	// Send and Recv implement Socket.Send and Socket.Recv.
+	Send(ctx context.Context, m *Message) error
+	Recv(ctx context.Context) (*Message, error)
+}
+
+// ProtocolInfo describes a protocol.
+type ProtocolInfo struct {
+	Self, Peer       uint16 // SP protocol numbers
+	Name, PeerName   string // "req0", "rep0", ...
+	CanSend, CanRecv bool
+	Raw              bool // raw mode: headers are the application's
+}
+
+// RecvQueue is the socket-wide queue of received messages most patterns use.
+// Its channel is made on first use, so that a RecvHWM given to the
+// pattern's New (applied after Protocol.Init) sizes it.
+type RecvQueue struct {
+	s    *Socket
+	once sync.Once
+	q    chan *Message
+}
+
+// NewLazyRecvQueue returns the socket's receive queue; patterns call it from
+// Init.
+func NewLazyRecvQueue(s *Socket) *RecvQueue { return &RecvQueue{s: s} }
+
+func (q *RecvQueue) ch() chan *Message {
+	q.once.Do(func() {
+		q.s.started.Store(true)
+		q.q = make(chan *Message, q.s.cfg.recvHWM.Load())
+	})
+	return q.q
+}
+
+// Put queues m, waiting while the queue is full until p or the socket closes;
+// then m is dropped.
+func (q *RecvQueue) Put(p *Pipe, m *Message) {
+	c := q.ch()
+	select {
+	case c <- m:
+		return
+	default:
+	}
+	select {
+	case c <- m:
+	case <-p.done:
+		p.Drop(m, DropClosed)
+	case <-q.s.closing:
+		p.Drop(m, DropClosed)
+	}
+}
+
+// TryPut queues m if there is room and reports whether it did.
+func (q *RecvQueue) TryPut(m *Message) bool {
+	select {
+	case q.ch() <- m:
+		return true
+	default:
+		return false
+	}
+}
+
+// Get waits for a message until ctx ends or the socket closes.
+func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
+	c := q.ch()
+	select {
+	case m := <-c:
+		return m, nil
+	default:
+	}
+	select {
+	case m := <-c:
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctxErr(ctx)
+	case <-q.s.closing:
+		return nil, ErrClosed
+	}
+}
+
+// C exposes the queue for patterns that wait on several things at once.
+func (q *RecvQueue) C() <-chan *Message { return q.ch() }
+
+// PipeSet is the list of a socket's pipes that a pattern sends on, with
+// round-robin and broadcast helpers. It is safe for concurrent use.
+type PipeSet struct {
+	s     *Socket
+	mu    sync.Mutex
+	pipes []*Pipe
+	next  int
+}
+
+// NewPipeSet makes an empty set for socket s.
+func NewPipeSet(s *Socket) *PipeSet { return &PipeSet{s: s} }
+
+// Add puts p in the set.
+func (ps *PipeSet) Add(p *Pipe) {
+	ps.mu.Lock()
+	ps.pipes = append(ps.pipes, p)
+	ps.mu.Unlock()
+	ps.s.signalReady()
+}
+
+// Remove takes p out of the set.
+func (ps *PipeSet) Remove(p *Pipe) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for i, q := range ps.pipes {
+		if q == p {
+			ps.pipes = append(ps.pipes[:i], ps.pipes[i+1:]...)
+			if ps.next > i {
+				ps.next--
+			}
+			return
+		}
+	}
+}
+
+// Len returns the number of pipes in the set.
+func (ps *PipeSet) Len() int {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return len(ps.pipes)
+}
+
+// TrySendRoundRobin offers m to each pipe in turn without waiting and
+// returns the pipe that took it, or nil.
+func (ps *PipeSet) TrySendRoundRobin(m *Message) *Pipe { return ps.tryRoundRobin(m) }
+
+// tryRoundRobin offers m to each pipe in turn, starting after the last one
+// that took a message, and returns the pipe that took it.
+func (ps *PipeSet) tryRoundRobin(m *Message) *Pipe {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	n := len(ps.pipes)
+	for i := 0; i < n; i++ {
+		j := (ps.next + i) % n
+		if p := ps.pipes[j]; p.TrySend(m) {
+			ps.next = (j + 1) % n
+			return p
+		}
+	}
+	return nil
+}
+
+// SendRoundRobin queues m on the next pipe that has room, waiting while every
+// pipe is full or there is none, until ctx ends or the socket closes. It
+// returns the pipe that took m. This is the load balancing of push, req and
+// surveyor-less patterns: one message goes to exactly one peer.
+func (ps *PipeSet) SendRoundRobin(ctx context.Context, m *Message) (*Pipe, error) {
+	if p := ps.tryRoundRobin(m); p != nil {
+		return p, nil
+	}
+	s := ps.s
+	s.waiters.Add(1)
+	defer s.waiters.Add(-1)
+	for {
+		ready := s.readyChan()
+		if p := ps.tryRoundRobin(m); p != nil {
+			return p, nil
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, ctxErr(ctx)
+		case <-s.closing:
+			return nil, ErrClosed
+		}
+	}
+}
+
+// Broadcast queues a copy of m on every pipe but except (which may be nil),
+// without waiting: a pipe whose queue is full misses the message, counted as
+// a drop. m itself is consumed.
+func (ps *PipeSet) Broadcast(m *Message, except *Pipe) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	last := -1
+	for i, p := range ps.pipes {
+		if p != except {
+			last = i
+		}
+	}
+	for i, p := range ps.pipes {
+		if p == except {
+			continue
+		}
+		c := m
+		if i != last {
+			c = m.Clone()
+		}
+		if !p.TrySend(c) {
+			p.Drop(c, DropQueueFull)
+		}
+	}
+	if last < 0 {
+		m.Free()
+	}
+}

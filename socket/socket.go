@@ -1,0 +1,339 @@
+// Package socket is the core every pattern shares: messages and their pool,
+// the Socket with its dialers, listeners, pipes, queues, deadlines, options,
+// linger, statistics and events. Patterns (package pattern/...) plug in their
+// routing policy through the Protocol interface; transports (transport/...)
+// plug in through Transport; dialect codecs (wire/...) frame the bytes.
+package socket
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Socket is a messaging socket of one pattern. Its methods are safe for
+// concurrent use. Make one with a pattern's New (req.New, pub.New, ...).
+type Socket struct {
+	proto Protocol
+	info  ProtocolInfo
+	cfg   config
+
+	started atomic.Bool
+	closed  atomic.Bool
+	closing chan struct{} // closed when Close starts
+	// lingering is closed when Close has stopped taking messages and pipe
+	// writers should flush their queues and end.
+	lingering chan struct{}
+
+	mu        sync.Mutex
+	pipes     map[PipeID]*Pipe
+	dialers   []*Dialer
+	listeners []*Listener
+	pending   map[*Conn]struct{} // connections in their handshake
+	gone      Counters           // figures of pipes that have closed
+
+	connects, reconnects, hsFailures, dialFailures atomic.Uint64
+
+	// ready is closed (and replaced) when a pipe gets room in its send queue
+	// or a new pipe arrives, waking senders blocked in SendRoundRobin. It is
+	// only touched when waiters is above zero.
+	readyMu sync.Mutex
+	ready   chan struct{}
+	waiters atomic.Int32
+
+	events eventHub
+	wg     sync.WaitGroup // every goroutine the socket started
+}
+
+// New makes a socket running protocol p, then applies opts. Patterns call it
+// from their own New.
+func New(p Protocol, opts ...Option) (*Socket, error) {
+	s := &Socket{
+		proto:     p,
+		info:      p.Info(),
+		closing:   make(chan struct{}),
+		lingering: make(chan struct{}),
+		pipes:     map[PipeID]*Pipe{},
+		pending:   map[*Conn]struct{}{},
+		ready:     make(chan struct{}),
+	}
+	s.cfg.init()
+	p.Init(s)
+	if err := s.SetOption(opts...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Info describes the socket's protocol.
+func (s *Socket) Info() ProtocolInfo { return s.info }
+
+// Protocol returns the pattern behind the socket.
+func (s *Socket) Protocol() Protocol { return s.proto }
+
+// SetOption applies options in order and stops at the first that fails.
+func (s *Socket) SetOption(opts ...Option) error {
+	for _, o := range opts {
+		if o.apply == nil {
+			return fmt.Errorf("%w: empty option", ErrBadOption)
+		}
+		if err := o.apply(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Closing is closed when the socket starts closing; patterns wait on it.
+func (s *Socket) Closing() <-chan struct{} { return s.closing }
+
+// RecvHWM returns the receive high-water mark.
+func (s *Socket) RecvHWM() int { return int(s.cfg.recvHWM.Load()) }
+
+// Send sends m, waiting at most the send timeout. See Message for ownership.
+func (s *Socket) Send(m *Message) error { return s.SendContext(context.Background(), m) }
+
+// SendContext sends m, waiting until ctx ends or the send timeout passes.
+func (s *Socket) SendContext(ctx context.Context, m *Message) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if !s.info.CanSend {
+		return fmt.Errorf("%w: Send on %s", ErrNotSupported, s.info.Name)
+	}
+	if len(m.Frames) > 0 {
+		return fmt.Errorf("%w: multipart message on an SP socket", ErrNotSupported)
+	}
+	if d := s.cfg.sendTimeout.Load(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(d))
+		defer cancel()
+	}
+	return s.proto.Send(ctx, m)
+}
+
+// Recv receives a message, waiting at most the receive timeout.
+func (s *Socket) Recv() (*Message, error) { return s.RecvContext(context.Background()) }
+
+// RecvContext receives a message, waiting until ctx ends or the receive
+// timeout passes.
+func (s *Socket) RecvContext(ctx context.Context) (*Message, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	if !s.info.CanRecv {
+		return nil, fmt.Errorf("%w: Recv on %s", ErrNotSupported, s.info.Name)
+	}
+	if d := s.cfg.recvTimeout.Load(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(d))
+		defer cancel()
+	}
+	return s.proto.Recv(ctx)
+}
+
+// WithSendTimeout applies the socket's send timeout to ctx, for pattern
+// contexts that send outside Socket.Send. Call the returned cancel when done.
+func (s *Socket) WithSendTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d := s.cfg.sendTimeout.Load(); d > 0 {
+		return context.WithTimeout(ctx, time.Duration(d))
+	}
+	return ctx, func() {}
+}
+
+// WithRecvTimeout applies the socket's receive timeout to ctx.
+func (s *Socket) WithRecvTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d := s.cfg.recvTimeout.Load(); d > 0 {
+		return context.WithTimeout(ctx, time.Duration(d))
+	}
+	return ctx, func() {}
+}
+
+// SendBytes sends a copy of b.
+func (s *Socket) SendBytes(b []byte) error {
+	m := NewMessageBytes(b)
+	if err := s.Send(m); err != nil {
+		m.Free()
+		return err
+	}
+	return nil
+}
+
+// RecvBytes receives a message and returns its body.
+func (s *Socket) RecvBytes() ([]byte, error) {
+	m, err := s.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return m.Body, nil
+}
+
+// Events returns a channel of connection events with room for buf events.
+// A watcher that falls behind misses events; the channel closes when the
+// socket is closed.
+func (s *Socket) Events(buf int) <-chan Event { return s.events.watch(buf) }
+
+// Emit reports an event to watchers; patterns and transports may use it.
+func (s *Socket) emit(e Event) { s.events.emit(e) }
+
+// Stats returns the socket's figures, pipes that have closed included.
+func (s *Socket) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{Counters: s.gone, Pipes: len(s.pipes)}
+	for _, p := range s.pipes {
+		c := p.cnt.snapshot()
+		st.Counters.add(&c)
+	}
+	s.mu.Unlock()
+	st.Connects = s.connects.Load()
+	st.Reconnects = s.reconnects.Load()
+	st.HandshakeFailures = s.hsFailures.Load()
+	st.DialFailures = s.dialFailures.Load()
+	return st
+}
+
+// PipeStats returns the figures of each connected pipe.
+func (s *Socket) PipeStats() []PipeStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PipeStats, 0, len(s.pipes))
+	for _, p := range s.pipes {
+		out = append(out, p.Stats())
+	}
+	return out
+}
+
+// Pipe returns the connected pipe with the given id, or nil.
+func (s *Socket) Pipe(id PipeID) *Pipe {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pipes[id]
+}
+
+// readyChan returns the channel closed at the next signalReady.
+func (s *Socket) readyChan() <-chan struct{} {
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	return s.ready
+}
+
+// signalReady wakes senders waiting for room, if there are any.
+func (s *Socket) signalReady() {
+	if s.waiters.Load() == 0 {
+		return
+	}
+	s.readyMu.Lock()
+	close(s.ready)
+	s.ready = make(chan struct{})
+	s.readyMu.Unlock()
+}
+
+// addPipe registers a pipe that finished its handshake and starts it.
+func (s *Socket) addPipe(p *Pipe) error {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.pipes[p.id] = p
+	s.mu.Unlock()
+	if err := s.proto.AddPipe(p); err != nil {
+		s.mu.Lock()
+		delete(s.pipes, p.id)
+		s.mu.Unlock()
+		return err
+	}
+	s.connects.Add(1)
+	typ := EventAccepted
+	if p.dialed {
+		typ = EventConnected
+	}
+	s.emit(Event{Type: typ, URL: p.url, Remote: p.remote, Pipe: p.id})
+	p.start()
+	return nil
+}
+
+// removePipe forgets a pipe that has closed.
+func (s *Socket) removePipe(p *Pipe) {
+	s.proto.RemovePipe(p)
+	c := p.cnt.snapshot()
+	s.mu.Lock()
+	delete(s.pipes, p.id)
+	s.gone.add(&c)
+	s.mu.Unlock()
+	s.emit(Event{Type: EventDisconnected, URL: p.url, Remote: p.remote, Pipe: p.id, Err: p.err})
+}
+
+// Close closes the socket. Listeners and dialers stop at once; pipes flush
+// their queues for up to the linger time, then close; Close returns when every
+// goroutine of the socket has ended. A second Close returns ErrClosed.
+func (s *Socket) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	close(s.closing)
+	s.mu.Lock()
+	dialers, listeners := s.dialers, s.listeners
+	s.dialers, s.listeners = nil, nil
+	for c := range s.pending {
+		c.Close()
+	}
+	pipes := make([]*Pipe, 0, len(s.pipes))
+	for _, p := range s.pipes {
+		pipes = append(pipes, p)
+	}
+	s.mu.Unlock()
+	for _, l := range listeners {
+		l.close()
+	}
+	for _, d := range dialers {
+		d.close()
+	}
+	s.linger(pipes)
+	s.wg.Wait()
+	s.events.close()
+	return nil
+}
+
+// linger lets pipes flush what they have queued, up to the linger time, then
+// closes them.
+func (s *Socket) linger(pipes []*Pipe) {
+	close(s.lingering)
+	expired := make(chan struct{})
+	if d := time.Duration(s.cfg.linger.Load()); d >= 0 {
+		t := time.AfterFunc(d, func() { close(expired) })
+		defer t.Stop()
+	}
+	for _, p := range pipes {
+		if p.mp != nil {
+			// A message transport has no writer goroutine: wait for the
+			// peer to take what we queued.
+			p.waitDrained(expired)
+			p.close(nil)
+		}
+		select {
+		case <-p.gone:
+		case <-expired:
+		}
+		p.close(ErrClosed)
+		<-p.gone
+	}
+}
+
+// waitDrained waits until the pipe's send queue is empty, the pipe closes or
+// expired is closed.
+func (p *Pipe) waitDrained(expired <-chan struct{}) {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for len(p.sendq) > 0 {
+		select {
+		case <-tick.C:
+		case <-p.done:
+			return
+		case <-expired:
+			return
+		}
+	}
+}

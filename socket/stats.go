@@ -1,0 +1,108 @@
+package socket
+
+import "sync/atomic"
+
+// DropReason says why a message was discarded.
+type DropReason int
+
+// Reasons a message is dropped; each has its own counter.
+const (
+	DropQueueFull DropReason = iota // the pipe's queue was at its high-water mark (pub, bus)
+	DropTTL                         // more hops than the TTL allows
+	DropLate                        // a reply or answer for a request or survey no longer waited for
+	DropBadHeader                   // a message without a valid protocol header
+	DropClosed                      // still queued when its pipe or socket closed
+	DropNoPeer                      // no pipe to take it (raw routing to a gone pipe)
+	numDropReasons
+)
+
+func (r DropReason) String() string {
+	switch r {
+	case DropQueueFull:
+		return "queue full"
+	case DropTTL:
+		return "ttl exceeded"
+	case DropLate:
+		return "late"
+	case DropBadHeader:
+		return "bad header"
+	case DropClosed:
+		return "closed"
+	case DropNoPeer:
+		return "no peer"
+	}
+	return "unknown"
+}
+
+// Counters are the traffic figures of a socket or a pipe.
+type Counters struct {
+	MessagesIn, MessagesOut uint64
+	BytesIn, BytesOut       uint64
+	ProtocolErrors          uint64
+	Drops                   [numDropReasons]uint64 // indexed by DropReason
+}
+
+// Dropped returns the number of messages dropped for reason r.
+func (c *Counters) Dropped(r DropReason) uint64 { return c.Drops[r] }
+
+// TotalDrops returns the number of dropped messages for every reason.
+func (c *Counters) TotalDrops() uint64 {
+	var n uint64
+	for _, d := range c.Drops {
+		n += d
+	}
+	return n
+}
+
+func (c *Counters) add(o *Counters) {
+	c.MessagesIn += o.MessagesIn
+	c.MessagesOut += o.MessagesOut
+	c.BytesIn += o.BytesIn
+	c.BytesOut += o.BytesOut
+	c.ProtocolErrors += o.ProtocolErrors
+	for i := range c.Drops {
+		c.Drops[i] += o.Drops[i]
+	}
+}
+
+// Stats is a snapshot of a socket's figures, pipes gone included.
+type Stats struct {
+	Counters
+	Pipes             int    // pipes connected now
+	Connects          uint64 // pipes that completed their handshake
+	Reconnects        uint64 // dialer connections made after the first
+	HandshakeFailures uint64
+	DialFailures      uint64
+}
+
+// PipeStats is a snapshot of one connected pipe's figures.
+type PipeStats struct {
+	Counters
+	ID      PipeID
+	URL     string // the dialed or listened URL
+	Remote  string // the peer's address, as the transport gives it
+	Dialect string // "sp" or "inproc"
+	Peer    string // the peer's protocol name
+	Dialed  bool   // true when we dialed, false when we accepted
+}
+
+// counters is the live, atomically updated form of Counters.
+type counters struct {
+	msgsIn, msgsOut   atomic.Uint64
+	bytesIn, bytesOut atomic.Uint64
+	protoErrs         atomic.Uint64
+	drops             [numDropReasons]atomic.Uint64
+}
+
+func (c *counters) snapshot() Counters {
+	var s Counters
+	s.MessagesIn = c.msgsIn.Load()
+	s.MessagesOut = c.msgsOut.Load()
+	s.BytesIn = c.bytesIn.Load()
+	s.BytesOut = c.bytesOut.Load()
+	s.ProtocolErrors = c.protoErrs.Load()
+	for i := range c.drops {
+		s.Drops[i] = c.drops[i].Load()
+	}
+	return s
+}

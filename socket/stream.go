@@ -1,0 +1,194 @@
+package socket
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"sync"
+
+	"github.com/mqwire/mqwire/wire"
+)
+
+const (
+	readBufferSize  = 64 << 10
+	writeBufferSize = 64 << 10
+	// copyLimit: bodies up to this size are copied into the write buffer so
+	// that many small messages leave in one write; larger ones are handed to
+	// writev as they are.
+	copyLimit = 16 << 10
+	// maxBatch bounds how many queued messages go out in one write.
+	maxBatch = 1024
+	// growStep: bodies above this size are read in steps, so that memory
+	// follows the bytes that really arrive, not the size a peer announced.
+	growStep = 256 << 10
+	// maxMessageSize is the largest message we can hold at all, even with
+	// no receive limit set.
+	maxMessageSize = math.MaxInt32
+)
+
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
+func bufioReader(r io.Reader) *bufio.Reader {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+func putBufioReader(br *bufio.Reader) {
+	br.Reset(nil)
+	readers.Put(br)
+}
+
+func errTooLargeForMemory(size uint64) error {
+	return &wire.TooLargeError{Size: size, Limit: maxMessageSize}
+}
+
+// readBody reads a message body of size bytes. Small bodies go into a pooled
+// message; large ones grow as their bytes arrive.
+func readBody(r io.Reader, size int) (*Message, error) {
+	if size <= growStep {
+		m := NewMessage(size)
+		if _, err := io.ReadFull(r, m.Body); err != nil {
+			m.Free()
+			return nil, err
+		}
+		return m, nil
+	}
+	buf := make([]byte, 0, growStep)
+	for len(buf) < size {
+		if len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), min(2*cap(buf), size))
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), size)])
+		buf = buf[:len(buf)+n]
+		if err != nil && len(buf) < size {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return &Message{Body: buf, class: -1}, nil
+}
+
+// streamWriter batches framed messages into one write: small ones are copied
+// into a buffer, large bodies are passed to writev as they are.
+type streamWriter struct {
+	conn     net.Conn
+	framing  interface{ AppendFrameHeader([]byte, uint64) []byte }
+	buf      []byte
+	segs     [][]byte
+	segStart int
+	iov      net.Buffers
+	batch    []*Message
+	bytes    uint64
+}
+
+func (w *streamWriter) fits(m *Message) bool {
+	small := len(m.Body)
+	if small > copyLimit {
+		small = 0
+	}
+	return len(w.buf)+9+len(m.Header)+small <= cap(w.buf)
+}
+
+func (w *streamWriter) add(m *Message) {
+	n := len(m.Header) + len(m.Body)
+	w.buf = w.framing.AppendFrameHeader(w.buf, uint64(n))
+	w.buf = append(w.buf, m.Header...)
+	if len(m.Body) <= copyLimit {
+		w.buf = append(w.buf, m.Body...)
+	} else {
+		w.segs = append(w.segs, w.buf[w.segStart:], m.Body)
+		w.segStart = len(w.buf)
+	}
+	w.batch = append(w.batch, m)
+	w.bytes += uint64(n)
+}
+
+func (w *streamWriter) flush() error {
+	var err error
+	if len(w.segs) == 0 {
+		_, err = w.conn.Write(w.buf)
+	} else {
+		w.iov = append(w.iov[:0], w.segs...)
+		if w.segStart < len(w.buf) {
+			w.iov = append(w.iov, w.buf[w.segStart:])
+		}
+		_, err = w.iov.WriteTo(w.conn)
+		clear(w.segs)
+		w.segs = w.segs[:0]
+	}
+	w.buf = w.buf[:0]
+	w.segStart = 0
+	return err
+}
+
+// writeStream is the pipe's writer goroutine: it owns every write on the
+// connection, so no lock is held across network I/O.
+func (p *Pipe) writeStream() {
+	defer p.sock.wg.Done()
+	defer close(p.writerDone)
+	w := &streamWriter{conn: p.conn, framing: p.framing, buf: make([]byte, 0, writeBufferSize)}
+	linger := p.sock.lingering
+	for {
+		var m *Message
+		select {
+		case m = <-p.sendq:
+		case <-p.done:
+			return
+		case <-linger:
+			if len(p.sendq) == 0 {
+				p.close(nil)
+				return
+			}
+			continue
+		}
+		w.add(m)
+	batch:
+		for len(w.batch) < maxBatch {
+			select {
+			case m = <-p.sendq:
+				if !w.fits(m) {
+					if err := p.flushBatch(w); err != nil {
+						m.Free()
+						return
+					}
+				}
+				w.add(m)
+			default:
+				break batch
+			}
+		}
+		p.sock.signalReady()
+		if err := p.flushBatch(w); err != nil {
+			return
+		}
+	}
+}
+
+func (p *Pipe) flushBatch(w *streamWriter) error {
+	err := w.flush()
+	for i, m := range w.batch {
+		if err != nil {
+			p.cnt.drops[DropClosed].Add(1)
+		}
+		m.Free()
+		w.batch[i] = nil
+	}
+	if err == nil {
+		p.cnt.msgsOut.Add(uint64(len(w.batch)))
+		p.cnt.bytesOut.Add(w.bytes)
+	} else {
+		p.close(fmt.Errorf("write: %w", err))
+	}
+	w.batch = w.batch[:0]
+	w.bytes = 0
+	return err
+}
+
+func readFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }

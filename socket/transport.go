@@ -1,0 +1,120 @@
+package socket
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Transport carries connections for the URL schemes it names. Stream
+// transports (tcp, ipc) give byte streams that a dialect codec frames;
+// message transports (inproc) carry messages with no framing at all.
+// Transports know nothing of patterns.
+type Transport interface {
+	// Schemes lists the URL schemes the transport serves ("tcp", "tcp4"...).
+	Schemes() []string
+	// Dial connects to addr (the URL without "scheme://"). It returns
+	// promptly when ctx is cancelled.
+	Dial(ctx context.Context, scheme, addr string) (Conn, error)
+	// Listen binds addr and returns a listener.
+	Listen(scheme, addr string) (TransportListener, error)
+}
+
+// Conn is one transport connection: a byte stream or a message port.
+type Conn struct {
+	// Stream is the byte stream of a stream transport.
+	Stream net.Conn
+	// IPCFraming marks a stream that uses SP's IPC framing (a type byte in
+	// front of each length).
+	IPCFraming bool
+	// Port is the end of a message transport connection.
+	Port MessagePort
+	// Remote names the peer, for events and statistics.
+	Remote string
+}
+
+// Close closes whichever end the connection has.
+func (c Conn) Close() error {
+	if c.Stream != nil {
+		return c.Stream.Close()
+	}
+	if c.Port != nil {
+		return c.Port.Close()
+	}
+	return nil
+}
+
+// TransportListener accepts transport connections.
+type TransportListener interface {
+	// Accept waits for the next connection. After Close it returns an error
+	// matching net.ErrClosed.
+	Accept() (Conn, error)
+	// Close stops listening and releases the address.
+	Close() error
+	// URL is the bound address as a URL, with a port chosen by the system
+	// filled in.
+	URL() string
+}
+
+// PortInfo is what each end of a message transport tells the other.
+type PortInfo struct {
+	Proto uint16        // the SP protocol number of the socket
+	Out   chan *Message // the queue this end sends on; the peer reads it
+}
+
+// MessagePort is one end of a message-transport connection. Both ends call
+// Exchange once; each then reads the other's Out queue until Done closes.
+type MessagePort interface {
+	// Exchange gives the peer our info and returns the peer's.
+	Exchange(ctx context.Context, local PortInfo) (PortInfo, error)
+	// Done is closed when either end closes.
+	Done() <-chan struct{}
+	// Close closes the connection for both ends.
+	Close() error
+}
+
+var (
+	transportsMu sync.RWMutex
+	transports   = map[string]Transport{}
+)
+
+// RegisterTransport makes t serve its schemes for every socket. Transports
+// register themselves when their package is imported; patterns import
+// transport/all so that every built-in transport is there.
+func RegisterTransport(t Transport) {
+	transportsMu.Lock()
+	defer transportsMu.Unlock()
+	for _, s := range t.Schemes() {
+		transports[s] = t
+	}
+}
+
+// Schemes lists the URL schemes of the registered transports.
+func Schemes() []string {
+	transportsMu.RLock()
+	defer transportsMu.RUnlock()
+	var out []string
+	for s := range transports {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// splitURL parses "scheme://addr" and finds the transport for the scheme.
+func splitURL(url string) (Transport, string, string, error) {
+	scheme, addr, ok := strings.Cut(url, "://")
+	if !ok || scheme == "" {
+		return nil, "", "", fmt.Errorf("%w: %q has no scheme://", ErrBadURL, url)
+	}
+	transportsMu.RLock()
+	t := transports[scheme]
+	transportsMu.RUnlock()
+	if t == nil {
+		return nil, "", "", fmt.Errorf("%w: no transport for scheme %q in %q", ErrBadURL, scheme, url)
+	}
+	return t, scheme, addr, nil
+}

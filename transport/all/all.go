@@ -1,0 +1,8 @@
+// Package all registers every built-in transport: tcp, ipc and inproc.
+package all
+
+import (
+	_ "github.com/mqwire/mqwire/transport/inproc" // inproc://
+	_ "github.com/mqwire/mqwire/transport/ipc"    // ipc://
+	_ "github.com/mqwire/mqwire/transport/tcp"    // tcp://, tcp4://, tcp6://
+)

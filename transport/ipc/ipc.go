@@ -1,0 +1,105 @@
+// Package ipc is the ipc:// transport: SP over Unix domain sockets, with the
+// IPC framing nng uses. "ipc:///tmp/x.sock" is an absolute path,
+// "ipc://x.sock" a relative one.
+//
+// A socket file left behind by a process that died is stale: Listen removes
+// it and binds. A file that a live listener still answers on is in use, and
+// Listen fails with socket.ErrAddrInUse. A path that exists but is not a
+// socket is never removed.
+package ipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/mqwire/mqwire/socket"
+)
+
+func init() { socket.RegisterTransport(transport{}) }
+
+type transport struct{}
+
+func (transport) Schemes() []string { return []string{"ipc"} }
+
+func checkPath(path string) error {
+	if path == "" {
+		return fmt.Errorf("%w: ipc:// needs a path", socket.ErrBadURL)
+	}
+	return nil
+}
+
+func (transport) Dial(ctx context.Context, _, path string) (socket.Conn, error) {
+	if err := checkPath(path); err != nil {
+		return socket.Conn{}, err
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return socket.Conn{}, err
+	}
+	return socket.Conn{Stream: c, IPCFraming: true, Remote: "ipc://" + path}, nil
+}
+
+func (transport) Listen(_, path string) (socket.TransportListener, error) {
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
+	if err := removeStale(path); err != nil {
+		return nil, err
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("%w: ipc://%s", socket.ErrAddrInUse, path)
+		}
+		return nil, err
+	}
+	return &listener{l: l, path: path}, nil
+}
+
+// removeStale removes a socket file nobody listens on any more.
+func removeStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSocket == 0 {
+		return fmt.Errorf("%w: ipc://%s exists and is not a socket", socket.ErrAddrInUse, path)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("%w: ipc://%s has a live listener", socket.ErrAddrInUse, path)
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return os.Remove(path)
+	}
+	return nil
+}
+
+type listener struct {
+	l    *net.UnixListener
+	path string
+}
+
+func (l *listener) Accept() (socket.Conn, error) {
+	c, err := l.l.Accept()
+	if err != nil {
+		return socket.Conn{}, err
+	}
+	return socket.Conn{Stream: c, IPCFraming: true, Remote: "ipc://" + l.path}, nil
+}
+
+// Close stops listening and removes the socket file.
+func (l *listener) Close() error { return l.l.Close() }
+
+func (l *listener) URL() string { return "ipc://" + l.path }
