@@ -214,7 +214,7 @@ func TestReqContexts(t *testing.T) {
 }
 
 func TestReqResend(t *testing.T) {
-	rq := must(req.New(req.ResendInterval(50*time.Millisecond)))
+	rq := must(req.New(req.ResendInterval(50 * time.Millisecond)))
 	rp := must(rep.New())
 	closeAll(t, rq, rp)
 	connect(t, "inproc", rp, rq)
@@ -310,7 +310,7 @@ func TestBus(t *testing.T) {
 
 func TestSurvey(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, tr string) {
-		s := must(surveyor.New(surveyor.SurveyTime(300*time.Millisecond)))
+		s := must(surveyor.New(surveyor.SurveyTime(300 * time.Millisecond)))
 		r1 := must(respondent.New())
 		r2 := must(respondent.New())
 		closeAll(t, s, r1, r2)
@@ -353,7 +353,7 @@ func TestOptionsChecked(t *testing.T) {
 
 func TestLingerFlushes(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, tr string) {
-		p := must(push.New(socket.Linger(5*time.Second)))
+		p := must(push.New(socket.Linger(5 * time.Second)))
 		q := must(pull.New())
 		closeAll(t, q)
 		connect(t, tr, q, p)
@@ -373,7 +373,7 @@ func TestLingerFlushes(t *testing.T) {
 func TestLargeMessage(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, tr string) {
 		p := must(pair.New())
-		q := must(pair.New(socket.MaxRecvSize(8<<20)))
+		q := must(pair.New(socket.MaxRecvSize(8 << 20)))
 		closeAll(t, p, q)
 		connect(t, tr, q, p)
 		big := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16)
