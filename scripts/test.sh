@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it, on a fresh Debian machine (as root, so
+# that missing interop peers can be installed). Interop tests fail rather
+# than skip here: MQWIRE_INTEROP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
+
+peers=(gcc libnng-dev nng-utils libnanomsg-dev nanomsg-utils)
+missing=()
+for p in "${peers[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "== installing interop peers: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "need root to install ${missing[*]} (or install them and run again)" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "== $(go version)"
+go mod download
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race (interop peers required)"
+MQWIRE_INTEROP=1 go test -race -timeout 40m ./...
+
+echo "== benchmarks, one iteration each (they must run)"
+go test -run='^$' -bench=. -benchtime=1x -timeout 10m ./bench/...
+
+echo "== all tests passed"
