@@ -23,6 +23,13 @@ type Transport interface {
 	Listen(scheme, addr string) (TransportListener, error)
 }
 
+// AddrChecker is implemented by transports that can tell a malformed
+// address before any connection is tried, so that Dial fails at once rather
+// than retrying an address that can never work.
+type AddrChecker interface {
+	CheckAddr(scheme, addr string) error
+}
+
 // Conn is one transport connection: a byte stream or a message port.
 type Conn struct {
 	// Stream is the byte stream of a stream transport.
@@ -115,6 +122,11 @@ func splitURL(url string) (Transport, string, string, error) {
 	transportsMu.RUnlock()
 	if t == nil {
 		return nil, "", "", fmt.Errorf("%w: no transport for scheme %q in %q", ErrBadURL, scheme, url)
+	}
+	if c, ok := t.(AddrChecker); ok {
+		if err := c.CheckAddr(scheme, addr); err != nil {
+			return nil, "", "", err
+		}
 	}
 	return t, scheme, addr, nil
 }

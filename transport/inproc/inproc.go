@@ -27,6 +27,14 @@ var (
 // tries again later, as it would after a refused tcp connection.
 var ErrRefused = fmt.Errorf("inproc: connection refused")
 
+// CheckAddr rejects an empty name.
+func (transport) CheckAddr(_, name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: inproc:// needs a name", socket.ErrBadURL)
+	}
+	return nil
+}
+
 func (transport) Dial(ctx context.Context, _, name string) (socket.Conn, error) {
 	if name == "" {
 		return socket.Conn{}, fmt.Errorf("%w: inproc:// needs a name", socket.ErrBadURL)

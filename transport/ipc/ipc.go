@@ -34,6 +34,9 @@ func checkPath(path string) error {
 	return nil
 }
 
+// CheckAddr rejects an empty path.
+func (transport) CheckAddr(_, path string) error { return checkPath(path) }
+
 func (transport) Dial(ctx context.Context, _, path string) (socket.Conn, error) {
 	if err := checkPath(path); err != nil {
 		return socket.Conn{}, err

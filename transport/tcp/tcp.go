@@ -35,6 +35,12 @@ func hostPort(scheme, addr string, listening bool) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
+// CheckAddr rejects an address that can never be dialed or bound.
+func (transport) CheckAddr(scheme, addr string) error {
+	_, err := hostPort(scheme, addr, true)
+	return err
+}
+
 func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, error) {
 	hp, err := hostPort(scheme, addr, false)
 	if err != nil {
