@@ -3,12 +3,14 @@ package socket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 
+	"github.com/mqwire/mqwire/wire"
 	"github.com/mqwire/mqwire/wire/sp"
 )
 
@@ -228,7 +230,11 @@ func (p *Pipe) readStream() {
 	hn := p.framing.FrameHeaderSize()
 	for {
 		if _, err := io.ReadFull(br, hdr[:hn]); err != nil {
-			p.close(readErr(err))
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				p.Close(errTruncated)
+			} else {
+				p.close(readErr(err))
+			}
 			return
 		}
 		limit := uint64(p.sock.cfg.maxRecvSize.Load())
@@ -242,8 +248,20 @@ func (p *Pipe) readStream() {
 		}
 		m, err := readBody(br, int(size))
 		if err != nil {
-			p.close(readErr(err))
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				p.Close(errTruncated)
+			} else {
+				p.close(readErr(err))
+			}
 			return
+		}
+		select {
+		case <-p.done:
+			// Closed meanwhile, perhaps by the pattern because the peer
+			// broke its rules: what is still buffered is not delivered.
+			m.Free()
+			return
+		default:
 		}
 		m.Pipe = p.id
 		p.cnt.msgsIn.Add(1)
@@ -284,6 +302,11 @@ func (p *Pipe) readPort() {
 		}
 	}
 }
+
+// errTruncated is why a pipe closes when its peer ends the stream inside a
+// message: a protocol violation, which also matches io.ErrUnexpectedEOF.
+var errTruncated = fmt.Errorf("%w: %w",
+	&wire.ProtocolError{Dialect: "sp", Reason: "stream ends inside a message"}, io.ErrUnexpectedEOF)
 
 // readErr turns the end of a stream into the error a disconnect reports: a
 // peer that simply closed is not an error.
