@@ -157,14 +157,16 @@ func (p *Pipe) countHandOver(n int) {
 // breaks the pattern's rules; an error matching ErrProtocol is counted as a
 // protocol error.
 func (p *Pipe) Close(err error) {
-	if errors.Is(err, ErrProtocol) {
+	if p.close(err) && errors.Is(err, ErrProtocol) {
 		p.cnt.protoErrs.Add(1)
 	}
-	p.close(err)
 }
 
-func (p *Pipe) close(err error) {
+// close closes the pipe because of err and reports whether this call closed
+// it (only the first cause counts).
+func (p *Pipe) close(err error) (closed bool) {
 	p.closeOnce.Do(func() {
+		closed = true
 		p.err = err
 		close(p.done)
 		if p.conn != nil {
@@ -174,6 +176,7 @@ func (p *Pipe) close(err error) {
 			p.mp.Close()
 		}
 	})
+	return closed
 }
 
 // Drop counts m as dropped for reason r and frees it.
@@ -229,6 +232,13 @@ func (p *Pipe) readStream() {
 	var hdr [9]byte
 	hn := p.framing.FrameHeaderSize()
 	for {
+		select {
+		case <-p.done:
+			// Closed, perhaps by the pattern because the peer broke its
+			// rules: what is still buffered is not read.
+			return
+		default:
+		}
 		if _, err := io.ReadFull(br, hdr[:hn]); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				p.Close(errTruncated)
@@ -257,8 +267,6 @@ func (p *Pipe) readStream() {
 		}
 		select {
 		case <-p.done:
-			// Closed meanwhile, perhaps by the pattern because the peer
-			// broke its rules: what is still buffered is not delivered.
 			m.Free()
 			return
 		default:
