@@ -283,7 +283,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 	if c.Port != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		peer, err := c.Port.Exchange(ctx, PortInfo{Proto: s.info.Self, Out: p.sendq})
+		peer, err := c.Port.Exchange(ctx, PortInfo{Proto: s.info.Self, Out: p.sendq, Taken: s.signalReady})
 		if err != nil {
 			return nil, err
 		}

@@ -280,10 +280,11 @@ func (p *Pipe) readStream() {
 
 // readPort takes messages from a message transport's peer queue.
 func (p *Pipe) readPort() {
-	in, peerDone := p.port.Out, p.mp.Done()
+	in, peerDone, taken := p.port.Out, p.mp.Done(), p.port.Taken
 	for {
 		select {
 		case m := <-in:
+			taken()
 			m.Pipe = p.id
 			p.cnt.msgsIn.Add(1)
 			p.cnt.bytesIn.Add(uint64(len(m.Body)))

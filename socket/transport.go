@@ -70,6 +70,9 @@ type TransportListener interface {
 type PortInfo struct {
 	Proto uint16        // the SP protocol number of the socket
 	Out   chan *Message // the queue this end sends on; the peer reads it
+	// Taken is called by the peer each time it takes a message from Out,
+	// so that senders waiting for room on this end wake up.
+	Taken func()
 }
 
 // MessagePort is one end of a message-transport connection. Both ends call

@@ -268,7 +268,6 @@ func (c *Context) finishLocked() {
 	}
 	if c.timer != nil {
 		c.timer.Stop()
-		c.timer = nil
 	}
 	if c.req != nil {
 		c.req.Free()
@@ -286,20 +285,27 @@ func (c *Context) drainLocked() {
 	}
 }
 
-// armLocked starts the resend timer of the outstanding request.
+// armLocked starts the resend timer of the outstanding request. The timer
+// is made once per context and reset for each request.
 func (c *Context) armLocked() {
 	d := time.Duration(c.p.resend.Load())
 	if d <= 0 || c.req == nil {
 		return
 	}
-	id := c.id
-	c.timer = time.AfterFunc(d, func() {
-		c.p.mu.Lock()
-		defer c.p.mu.Unlock()
-		if c.id == id {
-			c.transmitLocked()
-		}
-	})
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, c.resendDue)
+		return
+	}
+	c.timer.Reset(d)
+}
+
+// resendDue runs when the resend interval of a request has passed.
+func (c *Context) resendDue() {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	if c.id != 0 && c.req != nil {
+		c.transmitLocked()
+	}
 }
 
 // transmitLocked sends a copy of the outstanding request to a peer with room
@@ -319,9 +325,6 @@ func (c *Context) transmitLocked() {
 	} else {
 		m.Free()
 		c.pipe = nil
-	}
-	if c.timer != nil {
-		c.timer.Stop()
 	}
 	c.armLocked()
 }
