@@ -43,10 +43,10 @@ type Counters struct {
 }
 
 // Dropped returns the number of messages dropped for reason r.
-func (c *Counters) Dropped(r DropReason) uint64 { return c.Drops[r] }
+func (c Counters) Dropped(r DropReason) uint64 { return c.Drops[r] }
 
 // TotalDrops returns the number of dropped messages for every reason.
-func (c *Counters) TotalDrops() uint64 {
+func (c Counters) TotalDrops() uint64 {
 	var n uint64
 	for _, d := range c.Drops {
 		n += d
