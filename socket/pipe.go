@@ -212,17 +212,24 @@ func (p *Pipe) start() {
 // what is still queued as dropped, and reports the disconnect.
 func (p *Pipe) finish() {
 	<-p.writerDone
+	// Count what is still queued before the socket takes the pipe's
+	// figures into its own, so that the drops show in Stats.
+	p.dropQueued()
 	p.sock.removePipe(p)
+	p.dropQueued() // a sender racing with the close
+	close(p.gone)
+}
+
+// dropQueued drops what is left in the send queue of a closed pipe.
+func (p *Pipe) dropQueued() {
 	for {
 		select {
 		case m := <-p.sendq:
 			p.Drop(m, DropClosed)
-			continue
 		default:
+			return
 		}
-		break
 	}
-	close(p.gone)
 }
 
 // readStream reads framed SP messages until the connection fails.
