@@ -149,8 +149,10 @@ func (m *Message) TrimHeader(n int) {
 	}
 	if len(m.Header) == 0 {
 		m.Header = m.Body[:n:n]
-	} else if adjacent(m.Header, m.Body) {
-		m.Header = m.Header[: len(m.Header)+n : len(m.Header)+n]
+	} else if off := bodyOffset(m.buf, m.Header); off >= 0 && adjacent(m.Header, m.Body) {
+		// The header's capacity stops at the body: extend it through buf.
+		end := off + len(m.Header) + n
+		m.Header = m.buf[off:end:end]
 	} else {
 		m.Header = append(m.Header, m.Body[:n]...)
 	}
