@@ -243,11 +243,12 @@ func FuzzBacktrace(f *testing.F) {
 
 // TestBacktraceOverTCPAndIPC runs the seeds through real connections.
 func TestBacktraceOverTCPAndIPC(t *testing.T) {
+	// Checked here: the parallel subtests share the goroutine count.
+	testutil.CheckGoroutines(t)
 	for _, tr := range []string{"tcp", "ipc"} {
 		for k, name := range []string{"rep", "rep raw", "respondent", "respondent raw"} {
 			t.Run(tr+"/"+name, func(t *testing.T) {
 				t.Parallel()
-				testutil.CheckGoroutines(t)
 				r := newReplier(t, k&2 != 0, k&1 != 0, testutil.URL(t, tr))
 				defer r.s.Close()
 				for i, sd := range seeds() {

@@ -209,11 +209,12 @@ func FuzzHopCount(f *testing.F) {
 }
 
 func TestHopCountOverTCPAndIPC(t *testing.T) {
+	// Checked here: the parallel subtests share the goroutine count.
+	testutil.CheckGoroutines(t)
 	for _, tr := range []string{"tcp", "ipc"} {
 		for _, raw := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/raw=%v", tr, raw), func(t *testing.T) {
 				t.Parallel()
-				testutil.CheckGoroutines(t)
 				h := newHarness(t, raw, testutil.URL(t, tr))
 				defer h.s.Close()
 				for i, sd := range seeds() {
