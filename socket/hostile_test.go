@@ -181,7 +181,7 @@ var hostileCases = []hostileCase{
 	{
 		name: "stall mid-handshake", event: socket.EventHandshakeFailed, want: os.ErrDeadlineExceeded,
 		counter: "handshake", stall: true,
-		act:     func(p *streamtest.Peer) error { return p.Write([]byte{0, 'S', 'P'}) },
+		act: func(p *streamtest.Peer) error { return p.Write([]byte{0, 'S', 'P'}) },
 	},
 	{
 		name: "bad ipc type byte", ipcOnly: true, event: socket.EventDisconnected, want: socket.ErrProtocol,
