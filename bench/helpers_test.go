@@ -116,13 +116,17 @@ func (start mallocs) report(b *testing.B) {
 const (
 	window   = 4096
 	pacedHWM = 2 * window
+	// progressEvery: a receiver pokes the paced sender each time it has
+	// taken this many messages.
+	progressEvery = 256
 )
 
 // oneWay is the body of every one-way benchmark: a sender goroutine sends
 // b.N messages of size bytes on tx, and every socket in rxs receives all of
 // them (rxs[0] on the benchmark goroutine, the others on their own). When
 // paced is set (patterns that drop instead of blocking: pub, bus), the sender
-// waits whenever it is window messages ahead of the slowest receiver. It
+// waits whenever it is window messages ahead of the slowest receiver, until
+// that one is half a window behind. It
 // reports msg/s (messages sent per second, each received by every rx) and,
 // when paced, drops (total messages dropped, expected 0).
 func oneWay(b *testing.B, tx *socket.Socket, rxs []*socket.Socket, size int, paced bool) {
@@ -130,6 +134,7 @@ func oneWay(b *testing.B, tx *socket.Socket, rxs []*socket.Socket, size int, pac
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	got := make([]atomic.Int64, len(rxs))
+	progress := make(chan struct{}, 1) // receivers poke the paced sender
 	var sendErr, lost atomic.Value
 
 	// drops returns the messages dropped so far on every socket involved.
@@ -159,20 +164,37 @@ func oneWay(b *testing.B, tx *socket.Socket, rxs []*socket.Socket, size int, pac
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// wait waits for a receiver to make progress, or 10 ms; it
+		// reports false when the run is over.
+		tick := time.NewTimer(time.Hour)
+		defer tick.Stop()
+		wait := func() bool {
+			tick.Reset(10 * time.Millisecond)
+			defer tick.Stop()
+			select {
+			case <-progress:
+			case <-tick.C:
+			case <-ctx.Done():
+				return false
+			}
+			return true
+		}
+		pacing := paced
 		low := int64(0) // slowest receiver's count when last looked at
 		for i := range b.N {
-			if paced && int64(i)-low >= window {
-				for low = slowest(); int64(i)-low >= window; low = slowest() {
-					if ctx.Err() != nil {
+			if pacing && int64(i)-low >= window {
+				// Wait until the slowest receiver is at most half a
+				// window behind, then send on.
+				for low = slowest(); int64(i)-low >= window/2; low = slowest() {
+					if !wait() {
 						return
 					}
-					if drops() > 0 {
+					if d := drops(); d > 0 {
 						// Pacing cannot stop drops: give up on it
-						// and let the receivers count what is lost.
-						paced = false
+						// and let the end count what is lost.
+						pacing = false
 						break
 					}
-					runtime.Gosched()
 				}
 			}
 			m := socket.NewMessage(size)
@@ -202,10 +224,9 @@ func oneWay(b *testing.B, tx *socket.Socket, rxs []*socket.Socket, size int, pac
 				cancel()
 				return
 			}
-			if ctx.Err() != nil {
+			if !wait() {
 				return
 			}
-			time.Sleep(100 * time.Microsecond)
 		}
 	}()
 	recv := func(i int) error {
@@ -216,7 +237,12 @@ func oneWay(b *testing.B, tx *socket.Socket, rxs []*socket.Socket, size int, pac
 				return err
 			}
 			m.Free()
-			got[i].Add(1)
+			if n := got[i].Add(1); n%progressEvery == 0 || n == int64(b.N) {
+				select {
+				case progress <- struct{}{}:
+				default:
+				}
+			}
 		}
 		return nil
 	}
