@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -317,14 +318,23 @@ func spHandshake(c net.Conn, self uint16, timeout time.Duration) (uint16, error)
 	}
 	var buf [sp.HeaderSize]byte
 	if _, err := c.Write(sp.AppendHeader(buf[:0], self)); err != nil {
-		return 0, fmt.Errorf("sp handshake: %w", err)
+		return 0, handshakeErr(err)
 	}
 	if _, err := readFull(c, buf[:]); err != nil {
-		return 0, fmt.Errorf("sp handshake: %w", err)
+		return 0, handshakeErr(err)
 	}
 	peer, err := sp.ParseHeader(buf[:])
 	if err != nil {
 		return 0, err
 	}
 	return peer, c.SetDeadline(time.Time{})
+}
+
+// handshakeErr wraps an I/O error of the handshake; a peer that stalls past
+// the handshake timeout gives an error matching ErrTimeout.
+func handshakeErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("sp handshake: %w (%w)", ErrTimeout, err)
+	}
+	return fmt.Errorf("sp handshake: %w", err)
 }

@@ -125,8 +125,15 @@ func TestBusReflector(t *testing.T) {
 		nodes = append(nodes, n)
 	}
 	run(t, hub, hub)
+	// Bus sends only to pipes it has: wait until both ends of every
+	// connection are up.
 	for hub.Stats().Pipes < 3 {
 		time.Sleep(time.Millisecond)
+	}
+	for _, n := range nodes {
+		for n.Stats().Pipes < 1 {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	nodes[0].SendBytes([]byte("hello"))
 	for _, n := range nodes[1:] {
