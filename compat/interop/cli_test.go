@@ -1,0 +1,251 @@
+package interop_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// cliCase is a test against a CLI peer (nngcat, nanocat).
+type cliCase struct {
+	name string // "<mqwire pattern>-<CLI pattern>"
+	mq   string // mqwire's protocol
+	run  func(e *cliEnv)
+}
+
+// cliEnv is what a cliCase works with: mqwire's socket, already listening
+// or dialing, and the address flags the CLI needs to meet it.
+type cliEnv struct {
+	t    *testing.T
+	s    *socket.Socket
+	tool string
+	addr []string
+}
+
+// start runs the CLI with args and the address flags.
+func (e *cliEnv) start(args ...string) *proc {
+	e.t.Helper()
+	return startProc(e.t, true, e.tool, append(args, e.addr...)...)
+}
+
+// expectLines reads the CLI's output (one "quoted" message a line) and
+// checks it prints want, in order, skipping lines that print skip.
+func (e *cliEnv) expectLines(p *proc, skip string, want ...string) {
+	e.t.Helper()
+	for _, w := range want {
+		for {
+			l, ok := p.line(timeout)
+			if !ok {
+				e.t.Fatalf("%s printed nothing, want %q", p.name, w)
+			}
+			if skip != "" && l == quote(skip) {
+				continue
+			}
+			if l != quote(w) {
+				e.t.Fatalf("%s printed %s, want %s", p.name, l, quote(w))
+			}
+			break
+		}
+	}
+}
+
+// warm sends msg on mqwire's socket until the CLI prints it: a broadcast
+// sent before the CLI has attached its pipe is lost.
+func (e *cliEnv) warm(p *proc, msg string) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		mqSend(e.t, e.s, []byte(msg))
+		if l, ok := p.line(20 * time.Millisecond); ok {
+			if l != quote(msg) {
+				e.t.Fatalf("%s printed %s, want %s", p.name, l, quote(msg))
+			}
+			return
+		}
+	}
+	e.t.Fatalf("%s printed none of the warm-up messages", p.name)
+}
+
+func quote(s string) string { return `"` + s + `"` }
+
+// runCLI runs cases against the CLI tool over tcp and ipc, with mqwire
+// listening and the tool dialing (dialFlag) and the reverse (listenFlag).
+func runCLI(t *testing.T, tool, dialFlag, listenFlag string, cases []cliCase) {
+	testutil.CheckGoroutines(t)
+	path := needTool(t, tool)
+	for _, tr := range transports {
+		for _, dir := range directions {
+			for _, c := range cases {
+				t.Run(fmt.Sprintf("%s/%s/%s", tr, dir, c.name), func(t *testing.T) {
+					t.Parallel()
+					e := &cliEnv{t: t, s: newSocket(t, c.mq, false), tool: path}
+					switch dir {
+					case mqListens:
+						ln, err := e.s.Listen(listenURL(t, tr))
+						if err != nil {
+							t.Fatal(err)
+						}
+						e.addr = []string{dialFlag, ln.URL()}
+					case peerListens:
+						url := freeURL(t, tr)
+						if _, err := e.s.Dial(url); err != nil {
+							t.Fatal(err)
+						}
+						e.addr = []string{listenFlag, url}
+					}
+					c.run(e)
+				})
+			}
+		}
+	}
+}
+
+// Cases that nngcat and nanocat share, given each tool's protocol flags.
+
+func cliPushToMQ(pushArgs ...string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		e.start(pushArgs...)
+		for range 3 {
+			mqExpect(e.t, e.s, []byte("msg-cli"))
+		}
+	}
+}
+
+func cliPullFromMQ(pullFlag string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		p := e.start(pullFlag, "--quoted")
+		var want []string
+		for i := range 5 {
+			want = append(want, fmt.Sprintf("msg-%d", i))
+			mqSend(e.t, e.s, []byte(want[i]))
+		}
+		e.expectLines(p, "", want...)
+	}
+}
+
+func cliRepToMQ(repFlag string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		p := e.start(repFlag, "--data", "pong", "--quoted")
+		for i := range 3 {
+			q := fmt.Sprintf("ping-%d", i)
+			mqSend(e.t, e.s, []byte(q))
+			mqExpect(e.t, e.s, []byte("pong"))
+			e.expectLines(p, "", q)
+		}
+	}
+}
+
+// cliReqToMQ runs the one-shot CLI REQ three times: each asks once, prints
+// the reply and exits, so mqwire also sees the peer go and come back.
+func cliReqToMQ(reqFlag string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		for i := range 3 {
+			q := fmt.Sprintf("ping-%d", i)
+			p := e.start(reqFlag, "--data", q, "--quoted")
+			mqExpect(e.t, e.s, []byte(q))
+			mqSend(e.t, e.s, fmt.Appendf(nil, "pong-%d", i))
+			e.expectLines(p, "", fmt.Sprintf("pong-%d", i))
+			p.stop()
+		}
+	}
+}
+
+func cliPubToMQ(pubArgs ...string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		e.start(pubArgs...)
+		mqExpect(e.t, e.s, []byte("msg-cli"))
+	}
+}
+
+// cliSubFromMQ: the CLI subscribes to "msg"; "other" must not reach it.
+func cliSubFromMQ(subFlag string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		p := e.start(subFlag, "--subscribe", "msg", "--quoted")
+		e.warm(p, "msg-warm")
+		mqSend(e.t, e.s, []byte("other-0"))
+		var want []string
+		for i := range 3 {
+			want = append(want, fmt.Sprintf("msg-%d", i))
+			mqSend(e.t, e.s, []byte(want[i]))
+		}
+		e.expectLines(p, "msg-warm", want...)
+	}
+}
+
+// cliBusFromMQ: mqwire's bus broadcasts to the CLI's.
+func cliBusFromMQ(busFlag string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		p := e.start(busFlag, "--quoted")
+		e.warm(p, "msg-warm")
+		var want []string
+		for i := range 3 {
+			want = append(want, fmt.Sprintf("msg-%d", i))
+			mqSend(e.t, e.s, []byte(want[i]))
+		}
+		e.expectLines(p, "msg-warm", want...)
+	}
+}
+
+// cliPairFromMQ: mqwire sends to a CLI pair of the same version.
+func cliPairFromMQ(pairFlag string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		p := e.start(pairFlag, "--quoted")
+		var want []string
+		for i := range 3 {
+			want = append(want, fmt.Sprintf("msg-%d", i))
+			mqSend(e.t, e.s, []byte(want[i]))
+		}
+		e.expectLines(p, "", want...)
+	}
+}
+
+func cliRespondentToMQ(respondentFlag string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		p := e.start(respondentFlag, "--data", "answer-cli", "--quoted")
+		waitPipes(e.t, e.s, 1)
+		for i := range 3 {
+			q := fmt.Sprintf("survey-%d", i)
+			mqSend(e.t, e.s, []byte(q))
+			mqExpect(e.t, e.s, []byte("answer-cli"))
+			e.expectLines(p, "", q)
+		}
+	}
+}
+
+// cliSurveyorToMQ: the CLI surveys again and again (an early survey may
+// find no pipe); mqwire answers until the CLI prints an answer.
+func cliSurveyorToMQ(surveyorArgs ...string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		p := e.start(append(surveyorArgs, "--data", "survey-cli", "--quoted")...)
+		deadline := time.Now().Add(timeout)
+		for time.Now().Before(deadline) {
+			got, err := mqRecv(e.s, time.Until(deadline))
+			if err != nil {
+				e.t.Fatalf("mqwire received no survey: %v", err)
+			}
+			if string(got) != "survey-cli" {
+				e.t.Fatalf("mqwire received %q, want survey-cli", got)
+			}
+			mqSend(e.t, e.s, []byte("answer-mq"))
+			if l, ok := p.line(300 * time.Millisecond); ok {
+				if l != quote("answer-mq") {
+					e.t.Fatalf("%s printed %s, want %s", p.name, l, quote("answer-mq"))
+				}
+				return
+			}
+		}
+		e.t.Fatalf("%s printed no answer", p.name)
+	}
+}
+
+// cliMismatch: the CLI speaks a protocol mqwire's socket cannot talk to.
+func cliMismatch(args ...string) func(e *cliEnv) {
+	return func(e *cliEnv) {
+		events := e.s.Events(256)
+		e.start(args...)
+		expectMismatch(e.t, e.s, events)
+	}
+}
