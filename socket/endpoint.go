@@ -288,17 +288,18 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.mp, p.port, p.peer, p.dialect = c.Port, peer, peer.Proto, "inproc"
+		p.mp, p.port, p.peer = c.Port, peer, peer.Proto
 		return p, s.checkPeer(peer.Proto)
 	}
 	peer, err := spHandshake(c.Stream, s.info.Self, timeout)
 	if err != nil {
 		return nil, err
 	}
-	p.conn, p.peer, p.dialect = c.Stream, peer, "sp"
+	framing := sp.FramingTCP
 	if c.IPCFraming {
-		p.framing = sp.FramingIPC
+		framing = sp.FramingIPC
 	}
+	p.conn, p.peer, p.codec = c.Stream, peer, &spCodec{framing: framing}
 	return p, s.checkPeer(peer)
 }
 

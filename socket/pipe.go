@@ -36,19 +36,18 @@ func nextPipeID() PipeID {
 // pipe's send queue and writes them, several at a time. Patterns see pipes,
 // never bytes.
 type Pipe struct {
-	id      PipeID
-	sock    *Socket
-	peer    uint16 // the peer's SP protocol number
-	url     string
-	remote  string
-	dialed  bool
-	dialect string
+	id     PipeID
+	sock   *Socket
+	peer   uint16 // the peer's SP protocol number
+	url    string
+	remote string
+	dialed bool
 
 	sendq chan *Message // cap = SendHWM when the pipe was made
 
 	// Stream transports.
-	conn    net.Conn
-	framing sp.Framing
+	conn  net.Conn
+	codec streamCodec // the pipe's dialect
 	// Message transports.
 	port PortInfo // the peer's; we read port.Out
 	mp   MessagePort
@@ -67,6 +66,14 @@ func (p *Pipe) ID() PipeID { return p.id }
 
 // PeerProtocol returns the SP protocol number the peer announced.
 func (p *Pipe) PeerProtocol() uint16 { return p.peer }
+
+// dialect names the pipe's wire dialect.
+func (p *Pipe) dialect() string {
+	if p.codec != nil {
+		return p.codec.name()
+	}
+	return "inproc"
+}
 
 // Done is closed when the pipe starts closing.
 func (p *Pipe) Done() <-chan struct{} { return p.done }
@@ -88,7 +95,7 @@ func (p *Pipe) Stats() PipeStats {
 		ID:       p.id,
 		URL:      p.url,
 		Remote:   p.remote,
-		Dialect:  p.dialect,
+		Dialect:  p.dialect(),
 		Peer:     sp.ProtoName(p.peer),
 		Dialed:   p.dialed,
 	}
@@ -232,12 +239,11 @@ func (p *Pipe) dropQueued() {
 	}
 }
 
-// readStream reads framed SP messages until the connection fails.
+// readStream reads messages through the pipe's codec until the connection
+// fails or the pipe closes.
 func (p *Pipe) readStream() {
 	br := bufioReader(p.conn)
 	defer putBufioReader(br)
-	var hdr [9]byte
-	hn := p.framing.FrameHeaderSize()
 	for {
 		select {
 		case <-p.done:
@@ -246,28 +252,14 @@ func (p *Pipe) readStream() {
 			return
 		default:
 		}
-		if _, err := io.ReadFull(br, hdr[:hn]); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				p.Close(errTruncated)
-			} else {
-				p.close(readErr(err))
-			}
-			return
-		}
-		limit := uint64(p.sock.cfg.maxRecvSize.Load())
-		size, err := p.framing.ParseFrameHeader(hdr[:hn], limit)
-		if err == nil && size > maxMessageSize {
-			err = errTooLargeForMemory(size)
-		}
+		m, err := p.codec.readMessage(br, uint64(p.sock.cfg.maxRecvSize.Load()))
 		if err != nil {
-			p.Close(err)
-			return
-		}
-		m, err := readBody(br, int(size))
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			switch {
+			case errors.Is(err, io.ErrUnexpectedEOF):
 				p.Close(errTruncated)
-			} else {
+			case errors.Is(err, ErrProtocol):
+				p.Close(err)
+			default:
 				p.close(readErr(err))
 			}
 			return
@@ -280,7 +272,7 @@ func (p *Pipe) readStream() {
 		}
 		m.Pipe = p.id
 		p.cnt.msgsIn.Add(1)
-		p.cnt.bytesIn.Add(size)
+		p.cnt.bytesIn.Add(uint64(m.Len()))
 		p.sock.proto.Deliver(p, m)
 	}
 }

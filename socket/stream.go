@@ -79,7 +79,7 @@ func readBody(r io.Reader, size int) (*Message, error) {
 // into a buffer, large bodies are passed to writev as they are.
 type streamWriter struct {
 	conn     net.Conn
-	framing  interface{ AppendFrameHeader([]byte, uint64) []byte }
+	codec    streamCodec
 	buf      []byte
 	segs     [][]byte
 	segStart int
@@ -88,26 +88,32 @@ type streamWriter struct {
 	bytes    uint64
 }
 
+// fits reports whether m's framing and small bodies fit in what is left of
+// the buffer, so that adding it cannot move the buffer under segments that
+// point into it.
 func (w *streamWriter) fits(m *Message) bool {
 	small := len(m.Body)
 	if small > copyLimit {
 		small = 0
 	}
-	return len(w.buf)+9+len(m.Header)+small <= cap(w.buf)
+	return len(w.buf)+w.codec.overhead(m)+small <= cap(w.buf)
 }
 
 func (w *streamWriter) add(m *Message) {
-	n := len(m.Header) + len(m.Body)
-	w.buf = w.framing.AppendFrameHeader(w.buf, uint64(n))
-	w.buf = append(w.buf, m.Header...)
-	if len(m.Body) <= copyLimit {
-		w.buf = append(w.buf, m.Body...)
-	} else {
-		w.segs = append(w.segs, w.buf[w.segStart:], m.Body)
-		w.segStart = len(w.buf)
-	}
+	w.codec.appendMessage(w, m)
 	w.batch = append(w.batch, m)
-	w.bytes += uint64(n)
+	w.bytes += uint64(m.Len())
+}
+
+// appendBody adds b to the batch: copied when small, else as a segment of
+// its own, written in place by writev.
+func (w *streamWriter) appendBody(b []byte) {
+	if len(b) <= copyLimit {
+		w.buf = append(w.buf, b...)
+		return
+	}
+	w.segs = append(w.segs, w.buf[w.segStart:], b)
+	w.segStart = len(w.buf)
 }
 
 func (w *streamWriter) flush() error {
@@ -133,7 +139,7 @@ func (w *streamWriter) flush() error {
 func (p *Pipe) writeStream() {
 	defer p.sock.wg.Done()
 	defer close(p.writerDone)
-	w := &streamWriter{conn: p.conn, framing: p.framing, buf: make([]byte, 0, writeBufferSize)}
+	w := &streamWriter{conn: p.conn, codec: p.codec, buf: make([]byte, 0, writeBufferSize)}
 	linger := p.sock.lingering
 	for {
 		var m *Message
