@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -10,15 +11,24 @@ import (
 )
 
 // role is one side of a pattern, as an nngcat command line and as nanocat's.
+// What a side prints is matched against a regular expression: where a
+// message is sent every second until a count, the number of copies that
+// arrive depends on how fast the other side came up.
 type role struct {
 	proto string   // nngcat's protocol option, without the dashes
 	args  []string // nngcat's other options (not the address)
-	want  string   // what nngcat (and so mqcat) prints in this role
+	want  string   // what nngcat (and so mqcat) prints in this role: a regexp
 
 	nano      []string // nanocat's options (protocol included); nil: nanocat cannot play it
-	nanoWant  string   // what nanocat prints
+	nanoWant  string   // what nanocat prints: a regexp
 	nanoStays bool     // nanocat does not end by itself; the test stops it
 }
+
+// lit matches s exactly.
+func lit(s string) string { return regexp.QuoteMeta(s) }
+
+// copies matches from 1 to n quoted lines of s.
+func copies(s string, n int) string { return fmt.Sprintf("(?:%s){1,%d}", lit(`"`+s+`"`+"\n"), n) }
 
 // scenario is one pattern: two roles that talk to each other.
 type scenario struct {
@@ -27,48 +37,50 @@ type scenario struct {
 }
 
 // scenarios are command lines that work between two nngcat processes; each
-// side is then played by mqcat against nngcat and against nanocat.
+// side is then played by mqcat against nngcat and against nanocat. Senders
+// whose messages are lost while no peer is connected (pub, surveyor, bus)
+// send every second, three times, so that a slow start costs nothing.
 var scenarios = []scenario{
 	{"reqrep",
-		role{proto: "rep0", args: []string{"--data", "pong", "-Q", "--count", "1"}, want: "\"ping\"\n",
-			nano: []string{"--rep", "--data", "pong", "-Q"}, nanoWant: "\"ping\"\n", nanoStays: true},
-		role{proto: "req0", args: []string{"--data", "ping", "-Q"}, want: "\"pong\"\n",
-			nano: []string{"--req", "--data", "ping", "-Q"}, nanoWant: "\"pong\"\n"},
+		role{proto: "rep0", args: []string{"--data", "pong", "-Q", "--count", "1"}, want: lit("\"ping\"\n"),
+			nano: []string{"--rep", "--data", "pong", "-Q"}, nanoWant: lit("\"ping\"\n"), nanoStays: true},
+		role{proto: "req0", args: []string{"--data", "ping", "-Q"}, want: lit("\"pong\"\n"),
+			nano: []string{"--req", "--data", "ping", "-Q"}, nanoWant: lit("\"pong\"\n")},
 	},
 	{"pushpull",
-		role{proto: "pull0", args: []string{"-Q", "--count", "3"}, want: strings.Repeat("\"m\\x00\"\n", 3),
-			nano: []string{"--pull", "-Q"}, nanoWant: strings.Repeat("\"m\\x00\"\n", 3), nanoStays: true},
+		role{proto: "pull0", args: []string{"-Q", "--count", "3"}, want: lit(strings.Repeat("\"m\\x00\"\n", 3)),
+			nano: []string{"--pull", "-Q"}, nanoWant: lit(strings.Repeat("\"m\\x00\"\n", 3)), nanoStays: true},
 		// nanocat has no --count: it pushes every 0.2 s until stopped.
 		role{proto: "push0", args: []string{"-F", "-", "--count", "3"},
 			nano: []string{"--push", "-F", "-", "-i", "0.2"}, nanoStays: true},
 	},
 	{"pubsub",
-		role{proto: "sub0", args: []string{"-Q", "--count", "1", "--subscribe", "x", "--subscribe", "a"}, want: "\"ab\"\n",
-			nano: []string{"--sub", "-Q", "--subscribe", "a"}, nanoWant: "\"ab\"\n", nanoStays: true},
-		role{proto: "pub0", args: []string{"--data", "ab", "--delay", "1"},
-			nano: []string{"--pub", "--data", "ab", "-d", "1"}},
+		role{proto: "sub0", args: []string{"-Q", "--count", "1", "--subscribe", "x", "--subscribe", "a"}, want: lit("\"ab\"\n"),
+			nano: []string{"--sub", "-Q", "--subscribe", "a"}, nanoWant: copies("ab", 3), nanoStays: true},
+		role{proto: "pub0", args: []string{"--data", "ab", "--interval", "1", "--count", "3"},
+			nano: []string{"--pub", "--data", "ab", "-i", "1"}, nanoStays: true},
 	},
 	{"survey",
-		role{proto: "respondent0", args: []string{"--data", "yes", "-Q", "--count", "1"}, want: "\"sv\"\n",
-			nano: []string{"--respondent", "--data", "yes", "-Q"}, nanoWant: "\"sv\"\n", nanoStays: true},
-		role{proto: "surveyor0", args: []string{"--data", "sv", "-Q", "--delay", "1"}, want: "\"yes\"\n",
-			nano: []string{"--surveyor", "--data", "sv", "-Q", "-d", "1"}, nanoWant: "\"yes\"\n"},
+		role{proto: "respondent0", args: []string{"--data", "yes", "-Q", "--count", "1"}, want: lit("\"sv\"\n"),
+			nano: []string{"--respondent", "--data", "yes", "-Q"}, nanoWant: copies("sv", 3), nanoStays: true},
+		role{proto: "surveyor0", args: []string{"--data", "sv", "-Q", "-i", "1", "-C", "3"}, want: copies("yes", 3),
+			nano: []string{"--surveyor", "--data", "sv", "-Q", "-i", "1"}, nanoWant: copies("yes", 1), nanoStays: true},
 	},
 	{"pair0",
-		role{proto: "pair0", args: []string{"--data", "A1", "-Q", "--recv-timeout", "1"}, want: "\"B1\"\n",
-			nano: []string{"--pair", "--data", "A1", "-Q", "--recv-timeout", "1"}, nanoWant: "\"B1\"\n"},
-		role{proto: "pair0", args: []string{"--data", "B1", "-Q", "--recv-timeout", "1"}, want: "\"A1\"\n",
-			nano: []string{"--pair", "--data", "B1", "-Q", "--recv-timeout", "1"}, nanoWant: "\"A1\"\n"},
+		role{proto: "pair0", args: []string{"--data", "A1", "-Q", "--recv-timeout", "2"}, want: lit("\"B1\"\n"),
+			nano: []string{"--pair", "--data", "A1", "-Q", "--recv-timeout", "2"}, nanoWant: lit("\"B1\"\n")},
+		role{proto: "pair0", args: []string{"--data", "B1", "-Q", "--recv-timeout", "2"}, want: lit("\"A1\"\n"),
+			nano: []string{"--pair", "--data", "B1", "-Q", "--recv-timeout", "2"}, nanoWant: lit("\"A1\"\n")},
 	},
 	{"pair1",
-		role{proto: "pair1", args: []string{"--data", "A1", "-Q", "--recv-timeout", "1"}, want: "\"B1\"\n"},
-		role{proto: "pair1", args: []string{"--data", "B1", "-Q", "--recv-timeout", "1"}, want: "\"A1\"\n"},
+		role{proto: "pair1", args: []string{"--data", "A1", "-Q", "--recv-timeout", "2"}, want: lit("\"B1\"\n")},
+		role{proto: "pair1", args: []string{"--data", "B1", "-Q", "--recv-timeout", "2"}, want: lit("\"A1\"\n")},
 	},
 	{"bus",
-		role{proto: "bus0", args: []string{"--data", "A1", "-Q", "--delay", "1", "--recv-timeout", "2"}, want: "\"B1\"\n",
-			nano: []string{"--bus", "--data", "A1", "-Q", "-d", "1", "--recv-timeout", "2"}, nanoWant: "\"B1\"\n"},
-		role{proto: "bus0", args: []string{"--data", "B1", "-Q", "--delay", "1", "--recv-timeout", "2"}, want: "\"A1\"\n",
-			nano: []string{"--bus", "--data", "B1", "-Q", "-d", "1", "--recv-timeout", "2"}, nanoWant: "\"A1\"\n"},
+		role{proto: "bus0", args: []string{"--data", "A1", "-Q", "-i", "1", "-C", "3"}, want: copies("B1", 4),
+			nano: []string{"--bus", "--data", "A1", "-Q", "-i", "1"}, nanoWant: copies("B1", 4), nanoStays: true},
+		role{proto: "bus0", args: []string{"--data", "B1", "-Q", "-i", "1", "-C", "3"}, want: copies("A1", 4),
+			nano: []string{"--bus", "--data", "B1", "-Q", "-i", "1"}, nanoWant: copies("A1", 4), nanoStays: true},
 	},
 }
 
@@ -147,13 +159,15 @@ func startSide(t *testing.T, bins map[string]string, impl string, r role, e endp
 }
 
 func playScenario(t *testing.T, bins map[string]string, c dropinCase) {
-	e := newEndpoint(t, c.transport)
 	implL, rl, implD, rd := c.implA, c.sc.a, c.implB, c.sc.b
 	if !c.aListens {
 		implL, rl, implD, rd = c.implB, c.sc.b, c.implA, c.sc.a
 	}
-	l := startSide(t, bins, implL, rl, e, true)
-	waitListening(t, e, l.p)
+	var l *side
+	e, _ := startListener(t, c.transport, func(e endpoint) *proc {
+		l = startSide(t, bins, implL, rl, e, true)
+		return l.p
+	})
 	d := startSide(t, bins, implD, rd, e, false)
 	sides := []*side{l, d}
 
@@ -171,7 +185,7 @@ func playScenario(t *testing.T, bins map[string]string, c dropinCase) {
 	}
 	for _, s := range sides {
 		if s.impl == "nanocat" && s.r.nanoStays {
-			waitOutput(s.p, s.r.nanoWant, 5*time.Second)
+			waitOutput(s.p, whole(s.r.nanoWant), 5*time.Second)
 			s.p.kill()
 		}
 	}
@@ -183,10 +197,21 @@ func playScenario(t *testing.T, bins map[string]string, c dropinCase) {
 				wantCode = s.p.code // stopped by the test: any status
 			}
 		}
-		if s.p.stdout.String() != want || s.p.code != wantCode || (s.impl != "nanocat" && s.p.stderr.String() != "") {
-			t.Errorf("%s printed or ended wrong (want exit %d, stdout %q): %s", s.impl, wantCode, want, s.p.report())
+		if !whole(want).MatchString(s.p.stdout.String()) || s.p.code != wantCode || (s.impl != "nanocat" && s.p.stderr.String() != "") {
+			t.Errorf("%s printed or ended wrong (want exit %d, stdout matching %s):\n%s\nother side:\n%s",
+				s.impl, wantCode, want, s.p.report(), other(sides, s).p.report())
 		}
 	}
+}
+
+// whole compiles re to match a whole string.
+func whole(re string) *regexp.Regexp { return regexp.MustCompile(`^(?:` + re + `)$`) }
+
+func other(sides []*side, s *side) *side {
+	if sides[0] == s {
+		return sides[1]
+	}
+	return sides[0]
 }
 
 // TestRunInProcess plays every scenario with mqcat's run function in this

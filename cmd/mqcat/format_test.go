@@ -127,10 +127,10 @@ func TestFormatsMatchNngcat(t *testing.T) {
 		}
 	}
 	runLimited(t, 8, cases, func(c tc) string { return c.impl + "/" + strings.Join(c.fmtArgs, "") }, func(t *testing.T, c tc) {
-		e := newEndpoint(t, "tcp")
-		args := append([]string{"--pull0", "-L", itoa(e.port), "-C", itoa(len(bodies))}, c.fmtArgs...)
-		p := startProc(t, nil, c.bin, args...)
-		waitListening(t, e, p)
+		e, p := startListener(t, "tcp", func(e endpoint) *proc {
+			args := append([]string{"--pull0", "-L", itoa(e.port), "-C", itoa(len(bodies))}, c.fmtArgs...)
+			return startProc(t, nil, c.bin, args...)
+		})
 		sendTo(t, e.url(), bodies)
 		if !p.wait(10 * time.Second) {
 			t.Fatalf("receiver did not end: %s", p.report())

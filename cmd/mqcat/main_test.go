@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -274,15 +275,36 @@ func (e endpoint) nanoArgs(listen bool) []string {
 	return []string{"--connect", e.url()}
 }
 
-// waitListening waits until something listens at e, or fails t if p ends
-// first or nothing listens within the time limit. It looks at the kernel's
-// socket tables rather than connecting: nng backs off for 100 ms after a
-// connection that closes in its handshake, and loses a dial made meanwhile.
-func waitListening(t testing.TB, e endpoint, p *proc) {
+// startListener starts a process that listens at a fresh endpoint of
+// transport (start gets the endpoint) and waits until it listens. A TCP port
+// is only known to be free when freePort looks at it; if another program
+// takes it meanwhile, the listener fails with "in use" and this tries again
+// with another port.
+func startListener(t testing.TB, transport string, start func(endpoint) *proc) (endpoint, *proc) {
+	t.Helper()
+	for try := 0; ; try++ {
+		e := newEndpoint(t, transport)
+		p := start(e)
+		if waitListening(t, e, p) {
+			return e, p
+		}
+		if try < 3 && strings.Contains(strings.ToLower(p.stderr.String()), "in use") {
+			continue
+		}
+		t.Fatalf("listener ended before it listened: %s", p.report())
+	}
+}
+
+// waitListening waits until p listens at e and returns true, or returns
+// false if p ends first; it fails t if nothing listens within the time limit.
+// On Linux it looks at the kernel's socket tables rather than connecting:
+// nng backs off for 100 ms after a connection that closes in its handshake,
+// and loses a dial made meanwhile.
+func waitListening(t testing.TB, e endpoint, p *proc) bool {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		ready, known := listeningNow(e)
+		ready, known := listeningNow(e, p)
 		if !known {
 			// No /proc: connect, then give nng time to get over it.
 			ready = probe(e) == nil
@@ -291,10 +313,10 @@ func waitListening(t testing.TB, e endpoint, p *proc) {
 			}
 		}
 		if ready {
-			return
+			return true
 		}
 		if p.exited() {
-			t.Fatalf("listener ended before it listened: %s", p.report())
+			return false
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("nothing listens at %s: %s", e.url(), p.report())
@@ -315,46 +337,67 @@ func probe(e endpoint) error {
 	return err
 }
 
-// listeningNow reads Linux's socket tables: ready says a socket listens at
-// e, known says the tables could be read.
-func listeningNow(e endpoint) (ready, known bool) {
-	if e.transport == "tcp" {
-		port := fmt.Sprintf(":%04X", e.port)
-		for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return false, false
-			}
-			for _, line := range strings.Split(string(b), "\n")[1:] {
-				fs := strings.Fields(line)
-				if len(fs) > 3 && strings.HasSuffix(fs[1], port) && fs[3] == "0A" {
-					return true, true
-				}
-			}
+// listeningNow reads Linux's socket tables: ready says p has a socket
+// listening at e, known says the tables could be read.
+func listeningNow(e endpoint, p *proc) (ready, known bool) {
+	file, match := "/proc/net/unix", func(fs []string) (inode string, ok bool) {
+		// Num RefCount Protocol Flags Type St Inode Path; flag 0x10000
+		// marks a listening socket.
+		ok = len(fs) > 7 && fs[3] == "00010000" && filepath.Clean(fs[7]) == filepath.Clean(e.path)
+		if ok {
+			inode = fs[6]
 		}
-		return false, true
+		return inode, ok
 	}
-	b, err := os.ReadFile("/proc/net/unix")
+	if e.transport == "tcp" {
+		local := fmt.Sprintf("0100007F:%04X", e.port)
+		file, match = "/proc/net/tcp", func(fs []string) (inode string, ok bool) {
+			// sl local rem st ... inode; state 0A is LISTEN.
+			ok = len(fs) > 9 && fs[1] == local && fs[3] == "0A"
+			if ok {
+				inode = fs[9]
+			}
+			return inode, ok
+		}
+	}
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return false, false
 	}
-	want := filepath.Clean(e.path)
 	for _, line := range strings.Split(string(b), "\n")[1:] {
-		fs := strings.Fields(line)
-		// Num RefCount Protocol Flags Type St Inode Path; flag 0x10000
-		// marks a listening socket.
-		if len(fs) > 7 && fs[3] == "00010000" && filepath.Clean(fs[7]) == want {
+		if inode, ok := match(strings.Fields(line)); ok && owns(p, inode) {
 			return true, true
 		}
 	}
 	return false, true
 }
 
-// waitOutput waits up to d for p's stdout to be want, and reports whether
-// it is.
-func waitOutput(p *proc, want string, d time.Duration) bool {
+// owns reports whether p holds the socket with the given inode (or whether
+// that cannot be told while p runs).
+func owns(p *proc, inode string) bool {
+	pid := os.Getpid()
+	if p.cmd != nil {
+		pid = p.cmd.Process.Pid
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return !p.exited()
+	}
+	want := "socket:[" + inode + "]"
+	for _, fd := range fds {
+		if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && l == want {
+			return true
+		}
+	}
+	return false
+}
+
+// waitOutput waits up to d for p's stdout to match want, and reports
+// whether it does.
+func waitOutput(p *proc, want *regexp.Regexp, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for p.stdout.String() != want {
+	for !want.MatchString(p.stdout.String()) {
 		if time.Now().After(deadline) {
 			return false
 		}
