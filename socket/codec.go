@@ -34,12 +34,23 @@ type spCodec struct {
 
 func (*spCodec) name() string { return "sp" }
 
-func (c *spCodec) overhead(m *Message) int { return c.framing.FrameHeaderSize() + len(m.Header) }
+func (c *spCodec) overhead(m *Message) int {
+	n := c.framing.FrameHeaderSize() + len(m.Header)
+	for _, f := range m.Frames {
+		if len(f) <= copyLimit {
+			n += len(f)
+		}
+	}
+	return n
+}
 
 func (c *spCodec) appendMessage(w *streamWriter, m *Message) {
 	w.buf = c.framing.AppendFrameHeader(w.buf, uint64(m.Len()))
 	w.buf = append(w.buf, m.Header...)
 	w.appendBody(m.Body)
+	for _, f := range m.Frames { // SP has no multipart: frames follow as one body
+		w.appendBody(f)
+	}
 }
 
 func (c *spCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error) {

@@ -277,7 +277,9 @@ func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 	}
 }
 
-// handshake runs the connection header exchange of the connection's dialect.
+// handshake runs the connection handshake of the connection's dialect. A
+// dialer speaks the dialect the application chose; a listener tells the
+// peer's dialect from its first byte (0xFF ZMTP, 0x00 SP) and answers in it.
 func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 	p := s.newPipe(c, url, dialed)
 	timeout := time.Duration(s.cfg.handshakeTimeout.Load())
@@ -288,19 +290,59 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.mp, p.port, p.peer = c.Port, peer, peer.Proto
+		p.mp, p.port, p.peer, p.peerName = c.Port, peer, peer.Proto, sp.ProtoName(peer.Proto)
 		return p, s.checkPeer(peer.Proto)
 	}
-	peer, err := spHandshake(c.Stream, s.info.Self, timeout)
+	conn := c.Stream
+	deadline := time.Now().Add(timeout)
+	var first []byte
+	zmtpPeer := dialed && Dialect(s.cfg.dialDialect.Load()) == DialectZMTP
+	if !dialed && s.info.ZMTPType != "" {
+		var err error
+		if first, err = sniff(conn, deadline); err != nil {
+			return nil, handshakeErr("handshake", err)
+		}
+		zmtpPeer = len(first) == 1 && first[0] == 0xFF
+	}
+	if err := conn.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	var err error
+	if zmtpPeer {
+		err = s.zmtpHandshake(p, conn, first)
+	} else {
+		err = s.spHandshake(p, conn, first, c.IPCFraming)
+	}
 	if err != nil {
 		return nil, err
 	}
-	framing := sp.FramingTCP
-	if c.IPCFraming {
-		framing = sp.FramingIPC
+	p.conn = conn
+	return p, conn.SetDeadline(time.Time{})
+}
+
+// sniffWait is how long a listener waits for a peer's first byte to tell its
+// dialect. SP and ZMTP peers both speak first, at once; a peer still silent
+// after this is answered in SP (which lets peers that read first work).
+const sniffWait = 250 * time.Millisecond
+
+// sniff reads the peer's first byte, or returns none when the peer stays
+// silent for sniffWait.
+func sniff(c net.Conn, deadline time.Time) ([]byte, error) {
+	wait := time.Now().Add(sniffWait)
+	if deadline.Before(wait) {
+		wait = deadline
 	}
-	p.conn, p.peer, p.codec = c.Stream, peer, &spCodec{framing: framing}
-	return p, s.checkPeer(peer)
+	if err := c.SetReadDeadline(wait); err != nil {
+		return nil, err
+	}
+	var b [1]byte
+	if _, err := readFull(c, b[:]); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(deadline) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return b[:], nil
 }
 
 func (s *Socket) checkPeer(peer uint16) error {
@@ -311,31 +353,35 @@ func (s *Socket) checkPeer(peer uint16) error {
 	return nil
 }
 
-// spHandshake exchanges SP connection headers: both sides send at once, then
-// read the other's, all within timeout.
-func spHandshake(c net.Conn, self uint16, timeout time.Duration) (uint16, error) {
-	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return 0, err
-	}
+// spHandshake exchanges SP connection headers: both sides send theirs at
+// once, then read the other's. first holds what a listener already read of
+// the peer's header.
+func (s *Socket) spHandshake(p *Pipe, c net.Conn, first []byte, ipc bool) error {
 	var buf [sp.HeaderSize]byte
-	if _, err := c.Write(sp.AppendHeader(buf[:0], self)); err != nil {
-		return 0, handshakeErr(err)
+	if _, err := c.Write(sp.AppendHeader(buf[:0], s.info.Self)); err != nil {
+		return handshakeErr("sp handshake", err)
 	}
-	if _, err := readFull(c, buf[:]); err != nil {
-		return 0, handshakeErr(err)
+	n := copy(buf[:], first)
+	if _, err := readFull(c, buf[n:]); err != nil {
+		return handshakeErr("sp handshake", err)
 	}
 	peer, err := sp.ParseHeader(buf[:])
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return peer, c.SetDeadline(time.Time{})
+	framing := sp.FramingTCP
+	if ipc {
+		framing = sp.FramingIPC
+	}
+	p.peer, p.peerName, p.codec = peer, sp.ProtoName(peer), &spCodec{framing: framing}
+	return s.checkPeer(peer)
 }
 
-// handshakeErr wraps an I/O error of the handshake; a peer that stalls past
+// handshakeErr wraps an I/O error of a handshake; a peer that stalls past
 // the handshake timeout gives an error matching ErrTimeout.
-func handshakeErr(err error) error {
+func handshakeErr(what string, err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("sp handshake: %w (%w)", ErrTimeout, err)
+		return fmt.Errorf("%s: %w (%w)", what, ErrTimeout, err)
 	}
-	return fmt.Errorf("sp handshake: %w", err)
+	return fmt.Errorf("%s: %w", what, err)
 }

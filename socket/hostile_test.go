@@ -162,9 +162,10 @@ var hostileCases = []hostileCase{
 		act: func(p *streamtest.Peer) error { return p.Write([]byte("hello, world!\r\n")) },
 	},
 	{
+		// A ZMTP greeting, then a data frame where READY must come.
 		name: "zmtp", event: socket.EventHandshakeFailed, want: socket.ErrProtocol,
-		says: "ZMTP", counter: "handshake",
-		act: func(p *streamtest.Peer) error { return p.Write(zmtpGreeting()) },
+		says: "zmtp", counter: "handshake",
+		act: func(p *streamtest.Peer) error { return p.Write(append(zmtpGreeting(), 0, 1, 'x')) },
 	},
 	{
 		name: "http", event: socket.EventHandshakeFailed, want: socket.ErrProtocol,

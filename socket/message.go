@@ -25,7 +25,7 @@ type Message struct {
 	// Body is the payload, or the first frame of a multipart message.
 	Body []byte
 	// Frames are further frames of a multipart message (ZMTP). SP carries a
-	// single body, so SP pipes refuse messages that have Frames.
+	// single body: on an SP pipe the frames follow the body as one.
 	Frames [][]byte
 	// Pipe is the pipe a received message arrived on; zero on messages the
 	// application made. Raw sockets route replies by it.
@@ -96,8 +96,14 @@ func (m *Message) Free() {
 	pools[m.class].Put(m)
 }
 
-// Len returns the size of the message on an SP wire: header plus body.
-func (m *Message) Len() int { return len(m.Header) + len(m.Body) }
+// Len returns the size of the message's content: header, body and frames.
+func (m *Message) Len() int {
+	n := len(m.Header) + len(m.Body)
+	for _, f := range m.Frames {
+		n += len(f)
+	}
+	return n
+}
 
 // Clone returns a pooled deep copy of m (header, body and frames), for
 // patterns that send one message to several pipes.

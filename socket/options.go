@@ -61,6 +61,7 @@ type config struct {
 	reconnectMax     atomic.Int64 // ns; 0 = no growth
 	maxRecvSize      atomic.Int64 // bytes; 0 = unlimited
 	handshakeTimeout atomic.Int64 // ns
+	dialDialect      atomic.Int32 // Dialect dialers speak
 }
 
 func (c *config) init() {

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 
 	"github.com/mqwire/mqwire/wire"
-	"github.com/mqwire/mqwire/wire/sp"
 )
 
 // PipeID names a pipe within the process. It fits in 31 bits, so raw SP
@@ -36,18 +35,20 @@ func nextPipeID() PipeID {
 // pipe's send queue and writes them, several at a time. Patterns see pipes,
 // never bytes.
 type Pipe struct {
-	id     PipeID
-	sock   *Socket
-	peer   uint16 // the peer's SP protocol number
-	url    string
-	remote string
-	dialed bool
+	id       PipeID
+	sock     *Socket
+	peer     uint16 // the peer's SP protocol number (SP and inproc pipes)
+	peerName string // the peer's protocol or ZMTP socket type
+	url      string
+	remote   string
+	dialed   bool
 
 	sendq chan *Message // cap = SendHWM when the pipe was made
 
 	// Stream transports.
 	conn  net.Conn
 	codec streamCodec // the pipe's dialect
+	ctrl  chan []byte // dialect commands for the writer (ZMTP PONG); nil for SP
 	// Message transports.
 	port PortInfo // the peer's; we read port.Out
 	mp   MessagePort
@@ -64,7 +65,8 @@ type Pipe struct {
 // ID returns the pipe's identifier.
 func (p *Pipe) ID() PipeID { return p.id }
 
-// PeerProtocol returns the SP protocol number the peer announced.
+// PeerProtocol returns the SP protocol number the peer announced; zero on a
+// ZMTP pipe.
 func (p *Pipe) PeerProtocol() uint16 { return p.peer }
 
 // dialect names the pipe's wire dialect.
@@ -96,7 +98,7 @@ func (p *Pipe) Stats() PipeStats {
 		URL:      p.url,
 		Remote:   p.remote,
 		Dialect:  p.dialect(),
-		Peer:     sp.ProtoName(p.peer),
+		Peer:     p.peerName,
 		Dialed:   p.dialed,
 	}
 }
@@ -283,7 +285,12 @@ func (p *Pipe) readPort() {
 	for {
 		select {
 		case m := <-in:
-			taken()
+			// Wake the peer's blocked senders once the queue is half
+			// empty, not for every message: each wake-up costs them a
+			// channel.
+			if len(in) <= cap(in)/2 {
+				taken()
+			}
 			m.Pipe = p.id
 			p.cnt.msgsIn.Add(1)
 			p.cnt.bytesIn.Add(uint64(len(m.Body)))

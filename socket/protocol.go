@@ -34,7 +34,8 @@ type ProtocolInfo struct {
 	Self, Peer       uint16 // SP protocol numbers
 	Name, PeerName   string // "req0", "rep0", ...
 	CanSend, CanRecv bool
-	Raw              bool // raw mode: headers are the application's
+	Raw              bool   // raw mode: headers are the application's
+	ZMTPType         string // the ZeroMQ socket type it is over ZMTP; "" if none
 }
 
 // RecvQueue is the socket-wide queue of received messages most patterns use.

@@ -103,9 +103,6 @@ func (s *Socket) SendContext(ctx context.Context, m *Message) error {
 	if !s.info.CanSend {
 		return fmt.Errorf("%w: Send on %s", ErrNotSupported, s.info.Name)
 	}
-	if len(m.Frames) > 0 {
-		return fmt.Errorf("%w: multipart message on an SP socket", ErrNotSupported)
-	}
 	if d := s.cfg.sendTimeout.Load(); d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(d))

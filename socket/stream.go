@@ -145,6 +145,12 @@ func (p *Pipe) writeStream() {
 		var m *Message
 		select {
 		case m = <-p.sendq:
+		case b := <-p.ctrl: // a dialect command (ZMTP PONG)
+			w.buf = append(w.buf, b...)
+			if p.flushBatch(w) != nil {
+				return
+			}
+			continue
 		case <-p.done:
 			return
 		case <-linger:

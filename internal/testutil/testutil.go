@@ -4,8 +4,11 @@
 package testutil
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -88,3 +91,26 @@ func NeedPeer(t testing.TB, what string, err error) {
 
 // IsTCP reports whether url is a tcp URL.
 func IsTCP(url string) bool { return strings.HasPrefix(url, "tcp") }
+
+// PythonZMQ finds a Python with pyzmq (the libzmq peer of the ZMTP tests):
+// $MQWIRE_PYTHON, python3 on the PATH, then the system one (Debian's
+// python3-zmq belongs to it).
+func PythonZMQ() (string, error) {
+	var cands []string
+	if p := os.Getenv("MQWIRE_PYTHON"); p != "" {
+		cands = append(cands, p)
+	}
+	if p, err := exec.LookPath("python3"); err == nil {
+		cands = append(cands, p)
+	}
+	cands = append(cands, "/usr/bin/python3")
+	var errs []error
+	for _, p := range cands {
+		out, err := exec.Command(p, "-c", "import zmq; print(zmq.zmq_version())").CombinedOutput()
+		if err == nil {
+			return p, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %v: %s", p, err, bytes.TrimSpace(out)))
+	}
+	return "", errors.Join(errs...)
+}

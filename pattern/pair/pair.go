@@ -11,6 +11,7 @@ import (
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire/sp"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // ErrAlreadyPaired is why a second peer is refused.
@@ -33,7 +34,7 @@ func NewRaw(opts ...socket.Option) (*socket.Socket, error) {
 }
 
 func (p *proto) Info() socket.ProtocolInfo {
-	return socket.ProtocolInfo{Self: sp.ProtoPair0, Peer: sp.ProtoPair0, Name: "pair0", PeerName: "pair0", CanSend: true, CanRecv: true, Raw: p.raw}
+	return socket.ProtocolInfo{Self: sp.ProtoPair0, Peer: sp.ProtoPair0, Name: "pair0", PeerName: "pair0", CanSend: true, CanRecv: true, Raw: p.raw, ZMTPType: zmtp.TypePAIR}
 }
 
 func (p *proto) Init(s *socket.Socket) {

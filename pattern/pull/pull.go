@@ -9,6 +9,7 @@ import (
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire/sp"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 type proto struct {
@@ -25,7 +26,7 @@ func NewRaw(opts ...socket.Option) (*socket.Socket, error) {
 }
 
 func (p *proto) Info() socket.ProtocolInfo {
-	return socket.ProtocolInfo{Self: sp.ProtoPull0, Peer: sp.ProtoPush0, Name: "pull0", PeerName: "push0", CanRecv: true, Raw: p.raw}
+	return socket.ProtocolInfo{Self: sp.ProtoPull0, Peer: sp.ProtoPush0, Name: "pull0", PeerName: "push0", CanRecv: true, Raw: p.raw, ZMTPType: zmtp.TypePULL}
 }
 
 func (p *proto) Init(s *socket.Socket)                      { p.recvq = socket.NewLazyRecvQueue(s) }

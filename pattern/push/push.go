@@ -9,6 +9,7 @@ import (
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire/sp"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 type proto struct {
@@ -25,7 +26,7 @@ func NewRaw(opts ...socket.Option) (*socket.Socket, error) {
 }
 
 func (p *proto) Info() socket.ProtocolInfo {
-	return socket.ProtocolInfo{Self: sp.ProtoPush0, Peer: sp.ProtoPull0, Name: "push0", PeerName: "pull0", CanSend: true, Raw: p.raw}
+	return socket.ProtocolInfo{Self: sp.ProtoPush0, Peer: sp.ProtoPull0, Name: "push0", PeerName: "pull0", CanSend: true, Raw: p.raw, ZMTPType: zmtp.TypePUSH}
 }
 
 func (p *proto) Init(s *socket.Socket)                      { p.pipes = socket.NewPipeSet(s) }

@@ -161,27 +161,7 @@ func checkReady(t *testing.T, raw []byte, want []zmtp.Property) {
 	checkExact(t, "READY", raw, zmtp.AppendReady(nil, want...))
 }
 
-// pythonZMQ finds a Python with pyzmq: $MQWIRE_PYTHON, python3 on the PATH,
-// then the system one (Debian's python3-zmq lives there).
-func pythonZMQ() (string, error) {
-	var cands []string
-	if p := os.Getenv("MQWIRE_PYTHON"); p != "" {
-		cands = append(cands, p)
-	}
-	if p, err := exec.LookPath("python3"); err == nil {
-		cands = append(cands, p)
-	}
-	cands = append(cands, "/usr/bin/python3")
-	var errs []error
-	for _, p := range cands {
-		out, err := exec.Command(p, "-c", "import zmq; print(zmq.zmq_version())").CombinedOutput()
-		if err == nil {
-			return p, nil
-		}
-		errs = append(errs, fmt.Errorf("%s: %v: %s", p, err, bytes.TrimSpace(out)))
-	}
-	return "", errors.Join(errs...)
-}
+func pythonZMQ() (string, error) { return testutil.PythonZMQ() }
 
 // peerScript is the libzmq side: a socket of the given type that connects
 // (or binds and prints its port), sends what it is told, and prints what it

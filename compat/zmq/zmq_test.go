@@ -1,0 +1,317 @@
+// Package zmq_test proves mqwire's ZMTP dialect against libzmq 4.3.4, driven
+// through Debian's python3-zmq: push/pull and pair in both directions over
+// tcp and ipc, multipart messages, and one listener serving a libzmq client
+// and an SP client at once.
+package zmq_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/socket"
+)
+
+const count = 20
+
+// peer is a running pyzmq peer.
+type peer struct {
+	cmd *exec.Cmd
+	out *bufio.Scanner
+}
+
+func startPeer(t *testing.T, args ...string) *peer {
+	t.Helper()
+	py, err := testutil.PythonZMQ()
+	if err != nil {
+		testutil.NeedPeer(t, "python3-zmq (libzmq 4.3.4)", err)
+	}
+	script, _ := filepath.Abs(filepath.Join("testdata", "peer.py"))
+	cmd := exec.Command(py, append([]string{script}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() && stderr.Len() > 0 {
+			t.Logf("libzmq peer stderr:\n%s", stderr.String())
+		}
+	})
+	p := &peer{cmd: cmd, out: bufio.NewScanner(stdout)}
+	p.out.Buffer(nil, 1<<20)
+	if got := p.line(t); got != "ready" {
+		t.Fatalf("peer said %q, want ready", got)
+	}
+	return p
+}
+
+func (p *peer) line(t *testing.T) string {
+	t.Helper()
+	lines := make(chan string, 1)
+	go func() {
+		if p.out.Scan() {
+			lines <- p.out.Text()
+		} else {
+			lines <- fmt.Sprintf("(peer output ended: %v)", p.out.Err())
+		}
+	}()
+	select {
+	case l := <-lines:
+		return l
+	case <-time.After(15 * time.Second):
+		t.Fatal("no line from the libzmq peer in 15 s")
+		return ""
+	}
+}
+
+// frames renders a message the way peer.py prints one.
+func frames(parts ...[]byte) string {
+	var out []string
+	for _, f := range parts {
+		if len(f) == 0 {
+			out = append(out, ".")
+		} else {
+			out = append(out, hex.EncodeToString(f))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// endpoint returns a listening URL for transport and the URL a peer dials.
+func endpoint(t *testing.T, transport string) string {
+	if transport == "tcp" {
+		return "tcp://127.0.0.1:0"
+	}
+	return testutil.URL(t, "ipc")
+}
+
+// peerEndpoint is a URL where the libzmq peer binds.
+func peerEndpoint(t *testing.T, transport string) string {
+	if transport == "tcp" {
+		l, err := (&netListenConfig{}).freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "tcp://" + l
+	}
+	return testutil.URL(t, "ipc")
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// mqwireToLibzmq sends count multipart messages from an mqwire socket to a
+// libzmq peer that prints them.
+func mqwireToLibzmq(t *testing.T, s *socket.Socket, p *peer) {
+	for i := range count {
+		m := socket.NewMessageBytes(fmt.Appendf(nil, "msg-%d", i))
+		m.Frames = [][]byte{[]byte("second"), {}}
+		if err := s.SendContext(ctx(t), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range count {
+		want := frames(fmt.Appendf(nil, "msg-%d", i), []byte("second"), nil)
+		if got := p.line(t); got != want {
+			t.Fatalf("libzmq got %q, want %q", got, want)
+		}
+	}
+}
+
+// libzmqToMqwire receives count multipart messages a libzmq peer sends.
+func libzmqToMqwire(t *testing.T, s *socket.Socket) {
+	for i := range count {
+		m, err := s.RecvContext(ctx(t))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		got := frames(append([][]byte{m.Body}, m.Frames...)...)
+		want := frames(fmt.Appendf(nil, "msg-%d", i), []byte("second"), nil)
+		if got != want {
+			t.Fatalf("mqwire got %q, want %q", got, want)
+		}
+	}
+}
+
+func TestPushPull(t *testing.T) {
+	for _, tr := range []string{"tcp", "ipc"} {
+		t.Run(tr+"/mqwire-push-listens", func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			s, _ := push.New()
+			defer s.Close()
+			l, err := s.Listen(endpoint(t, tr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := startPeer(t, "PULL", "connect", l.URL(), "recv", fmt.Sprint(count))
+			mqwireToLibzmq(t, s, p)
+		})
+		t.Run(tr+"/mqwire-push-dials", func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			url := peerEndpoint(t, tr)
+			p := startPeer(t, "PULL", "bind", url, "recv", fmt.Sprint(count))
+			s, _ := push.New(socket.DialDialect(socket.DialectZMTP))
+			defer s.Close()
+			if _, err := s.Dial(url); err != nil {
+				t.Fatal(err)
+			}
+			mqwireToLibzmq(t, s, p)
+		})
+		t.Run(tr+"/mqwire-pull-listens", func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			s, _ := pull.New()
+			defer s.Close()
+			l, err := s.Listen(endpoint(t, tr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			startPeer(t, "PUSH", "connect", l.URL(), "send", fmt.Sprint(count))
+			libzmqToMqwire(t, s)
+		})
+		t.Run(tr+"/mqwire-pull-dials", func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			url := peerEndpoint(t, tr)
+			startPeer(t, "PUSH", "bind", url, "send", fmt.Sprint(count))
+			s, _ := pull.New(socket.DialDialect(socket.DialectZMTP))
+			defer s.Close()
+			if _, err := s.Dial(url); err != nil {
+				t.Fatal(err)
+			}
+			libzmqToMqwire(t, s)
+		})
+	}
+}
+
+func TestPair(t *testing.T) {
+	for _, tr := range []string{"tcp", "ipc"} {
+		for _, listen := range []bool{true, false} {
+			name := tr + "/mqwire-dials"
+			if listen {
+				name = tr + "/mqwire-listens"
+			}
+			t.Run(name, func(t *testing.T) {
+				testutil.CheckGoroutines(t)
+				s, _ := pair.New(socket.DialDialect(socket.DialectZMTP))
+				defer s.Close()
+				if listen {
+					l, err := s.Listen(endpoint(t, tr))
+					if err != nil {
+						t.Fatal(err)
+					}
+					startPeer(t, "PAIR", "connect", l.URL(), "echo", fmt.Sprint(count))
+				} else {
+					url := peerEndpoint(t, tr)
+					startPeer(t, "PAIR", "bind", url, "echo", fmt.Sprint(count))
+					if _, err := s.Dial(url); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i := range count {
+					m := socket.NewMessageBytes(fmt.Appendf(nil, "ping %d", i))
+					m.Frames = [][]byte{[]byte("frame two")}
+					if err := s.SendContext(ctx(t), m); err != nil {
+						t.Fatal(err)
+					}
+					r, err := s.RecvContext(ctx(t))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if string(r.Body) != fmt.Sprintf("ping %d", i) || len(r.Frames) != 1 || string(r.Frames[0]) != "frame two" {
+						t.Fatalf("echo %q %q", r.Body, r.Frames)
+					}
+				}
+			})
+		}
+	}
+}
+
+// One mqwire pull listener serves a libzmq PUSH and an SP push (mqwire
+// dialing in SP) at the same time.
+func TestOneListenerBothDialects(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s, _ := pull.New()
+	defer s.Close()
+	l, err := s.Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startPeer(t, "PUSH", "connect", l.URL(), "send", fmt.Sprint(count))
+	sp, _ := push.New()
+	defer sp.Close()
+	if _, err := sp.Dial(l.URL()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range count {
+		if err := sp.SendContext(ctx(t), socket.NewMessageBytes(fmt.Appendf(nil, "sp-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var zmtpN, spN int
+	for zmtpN+spN < 2*count {
+		m, err := s.RecvContext(ctx(t))
+		if err != nil {
+			t.Fatalf("after %d zmtp and %d sp messages: %v", zmtpN, spN, err)
+		}
+		switch {
+		case strings.HasPrefix(string(m.Body), "msg-"):
+			zmtpN++
+		case strings.HasPrefix(string(m.Body), "sp-"):
+			spN++
+		}
+	}
+	dialects := map[string]bool{}
+	for _, ps := range s.PipeStats() {
+		dialects[ps.Dialect+"/"+ps.Peer] = true
+	}
+	if !dialects["sp/push0"] {
+		t.Errorf("pipes %v: no SP push0 peer", dialects)
+	}
+}
+
+// A libzmq socket of the wrong type is refused with ErrPeerMismatch.
+func TestWrongType(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s, _ := pull.New()
+	defer s.Close()
+	ev := s.Events(16)
+	l, err := s.Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startPeer(t, "PULL", "connect", l.URL(), "recv", "1")
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-ev:
+			if e.Type == socket.EventHandshakeFailed {
+				if !strings.Contains(e.Err.Error(), "PULL") {
+					t.Errorf("error %v does not name the peer's type", e.Err)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no handshake failure for a libzmq PULL talking to a pull")
+		}
+	}
+}
+

@@ -1,0 +1,296 @@
+package socket
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/mqwire/mqwire/wire"
+	"github.com/mqwire/mqwire/wire/zmtp"
+)
+
+// Dialect is a wire protocol a dialer speaks. A listener serves both: it
+// tells them apart by the peer's first byte.
+type Dialect int32
+
+// Dialects.
+const (
+	DialectSP   Dialect = iota // SP, as nng, nanomsg and mangos speak it (the default)
+	DialectZMTP                // ZMTP 3.1, as libzmq speaks it
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case DialectSP:
+		return "sp"
+	case DialectZMTP:
+		return "zmtp"
+	}
+	return fmt.Sprintf("dialect(%d)", int32(d))
+}
+
+// DialDialect sets the dialect the socket's dialers speak (default SP).
+// ZMTP applies to patterns that have a ZeroMQ counterpart (push, pull, pair
+// so far).
+func DialDialect(d Dialect) Option {
+	return NewOption("DialDialect", func(s *Socket) error {
+		switch d {
+		case DialectSP:
+		case DialectZMTP:
+			if s.info.ZMTPType == "" {
+				return fmt.Errorf("%w: %s has no ZMTP counterpart yet", ErrOptionNotApplicable, s.info.Name)
+			}
+		default:
+			return badOption("DialDialect", d)
+		}
+		s.cfg.dialDialect.Store(int32(d))
+		return nil
+	})
+}
+
+// maxHandshakeFrame bounds a command frame during the handshake (libzmq's
+// own READY is a few dozen bytes).
+const maxHandshakeFrame = 64 << 10
+
+// zmtpErr is a ZMTP protocol violation.
+func zmtpErr(format string, args ...any) error {
+	return &wire.ProtocolError{Dialect: "zmtp", Reason: fmt.Sprintf(format, args...)}
+}
+
+// zmtpHandshake runs the ZMTP 3.1 handshake with the NULL mechanism: our
+// whole greeting at once, the peer's read in the pieces libzmq sends it in,
+// then READY both ways with the socket types checked (RFC 37). first holds
+// what a listener already read of the peer's greeting.
+func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
+	ours := s.info.ZMTPType
+	if ours == "" {
+		return fmt.Errorf("%w: a ZMTP peer cannot talk to %s", ErrPeerMismatch, s.info.Name)
+	}
+	out := zmtp.AppendGreeting(make([]byte, 0, 128), zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor31, Mechanism: zmtp.MechanismNull})
+	if _, err := c.Write(out); err != nil {
+		return handshakeErr("zmtp greeting", err)
+	}
+	var g [zmtp.GreetingSize]byte
+	n := copy(g[:], first)
+	if _, err := readFull(c, g[n:zmtp.SignatureSize]); err != nil {
+		return handshakeErr("zmtp greeting", err)
+	}
+	if err := zmtp.CheckSignature(g[:zmtp.SignatureSize]); err != nil {
+		return err
+	}
+	if _, err := readFull(c, g[zmtp.SignatureSize:zmtp.RevisionOffset+1]); err != nil {
+		return handshakeErr("zmtp greeting", err)
+	}
+	if err := zmtp.CheckRevision(g[zmtp.RevisionOffset]); err != nil {
+		return err
+	}
+	if _, err := readFull(c, g[zmtp.RevisionOffset+1:]); err != nil {
+		return handshakeErr("zmtp greeting", err)
+	}
+	greeting, err := zmtp.ParseGreeting(g[:])
+	if err != nil {
+		return err
+	}
+	if greeting.Mechanism != zmtp.MechanismNull {
+		return zmtpErr("peer uses the %s mechanism, this socket NULL", greeting.Mechanism)
+	}
+
+	props := []zmtp.Property{{Name: zmtp.PropSocketType, Value: []byte(ours)}}
+	switch ours {
+	case zmtp.TypeREQ, zmtp.TypeDEALER, zmtp.TypeROUTER:
+		props = append(props, zmtp.Property{Name: zmtp.PropIdentity})
+	}
+	if _, err := c.Write(zmtp.AppendReady(out[:0], props...)); err != nil {
+		return handshakeErr("zmtp ready", err)
+	}
+	br := bufio.NewReaderSize(c, 16) // small: nothing may be read past the READY
+	name, data, err := readCommand(br, c)
+	if err != nil {
+		return err
+	}
+	switch string(name) {
+	case zmtp.CmdReady:
+	case zmtp.CmdError:
+		return zmtpErr("peer refused the handshake: %q", data)
+	default:
+		return zmtpErr("%s command during the handshake, READY expected", name)
+	}
+	md, err := zmtp.ParseProperties(data)
+	if err != nil {
+		return err
+	}
+	theirs, _ := md.Get(zmtp.PropSocketType)
+	if !zmtp.Compatible(ours, string(theirs)) {
+		return fmt.Errorf("%w: ZMTP peer is %q, %s (%s) cannot talk to it", ErrPeerMismatch, theirs, s.info.Name, ours)
+	}
+	p.peerName = string(theirs)
+	p.codec = &zmtpCodec{v30: greeting.IsZMTP30(), pipe: p}
+	p.ctrl = make(chan []byte, 4)
+	return nil
+}
+
+// readCommand reads one command frame of the handshake straight from c (no
+// read-ahead, so nothing of what follows is taken).
+func readCommand(_ *bufio.Reader, c net.Conn) (name, data []byte, err error) {
+	var h [zmtp.LongHeaderSize]byte
+	if _, err := readFull(c, h[:zmtp.ShortHeaderSize]); err != nil {
+		return nil, nil, handshakeErr("zmtp ready", err)
+	}
+	hn := zmtp.FrameHeaderLen(h[0])
+	if _, err := readFull(c, h[zmtp.ShortHeaderSize:hn]); err != nil {
+		return nil, nil, handshakeErr("zmtp ready", err)
+	}
+	hdr, _, err := zmtp.ParseFrameHeader(h[:hn], maxHandshakeFrame)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !hdr.Command() {
+		return nil, nil, zmtpErr("data frame during the handshake")
+	}
+	body := make([]byte, hdr.Size)
+	if _, err := readFull(c, body); err != nil {
+		return nil, nil, handshakeErr("zmtp ready", err)
+	}
+	return zmtp.ParseCommand(body)
+}
+
+// zmtpCodec frames messages as ZMTP frames: each frame of a message but the
+// last carries MORE. Commands that arrive between messages are handled here:
+// PING is answered with PONG through the pipe's writer, ERROR closes the
+// pipe, the rest are ignored for now.
+type zmtpCodec struct {
+	v30  bool // the peer speaks ZMTP 3.0
+	pipe *Pipe
+	hdr  [zmtp.LongHeaderSize]byte
+}
+
+func (*zmtpCodec) name() string { return "zmtp" }
+
+func (*zmtpCodec) overhead(m *Message) int {
+	n := zmtp.LongHeaderSize * (1 + len(m.Frames))
+	for _, f := range m.Frames {
+		if len(f) <= copyLimit {
+			n += len(f)
+		}
+	}
+	return n
+}
+
+func (*zmtpCodec) appendMessage(w *streamWriter, m *Message) {
+	flags := byte(0)
+	if len(m.Frames) > 0 {
+		flags = zmtp.FlagMore
+	}
+	w.buf = zmtp.AppendFrameHeader(w.buf, flags, uint64(len(m.Body)))
+	w.appendBody(m.Body)
+	for i, f := range m.Frames {
+		flags = 0
+		if i < len(m.Frames)-1 {
+			flags = zmtp.FlagMore
+		}
+		w.buf = zmtp.AppendFrameHeader(w.buf, flags, uint64(len(f)))
+		w.appendBody(f)
+	}
+}
+
+// readMessage reads the frames of one message. The sum of its frames is held
+// to limit, each frame checked before anything is allocated for it.
+func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error) {
+	var m *Message
+	var total uint64
+	for {
+		if _, err := io.ReadFull(br, c.hdr[:zmtp.ShortHeaderSize]); err != nil {
+			if m != nil && errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			m.Free()
+			return nil, err
+		}
+		hn := zmtp.FrameHeaderLen(c.hdr[0])
+		if _, err := io.ReadFull(br, c.hdr[zmtp.ShortHeaderSize:hn]); err != nil {
+			m.Free()
+			return nil, unexpected(err)
+		}
+		left := uint64(0)
+		if limit != 0 {
+			left = limit - total
+			if left == 0 {
+				left = 1 // zero means no limit to the parser: keep the check
+			}
+		}
+		h, _, err := zmtp.ParseFrameHeader(c.hdr[:hn], left)
+		if err == nil && h.Size > maxMessageSize-total {
+			err = errTooLargeForMemory(total + h.Size)
+		}
+		if err != nil {
+			var tl *wire.TooLargeError
+			if errors.As(err, &tl) && limit != 0 {
+				err = &wire.TooLargeError{Size: total + h.Size, Limit: limit}
+				if h.Size == 0 {
+					err = &wire.TooLargeError{Size: total + tl.Size, Limit: limit}
+				}
+			}
+			m.Free()
+			return nil, err
+		}
+		if h.Command() {
+			if err := c.command(br, h.Size); err != nil {
+				m.Free()
+				return nil, err
+			}
+			continue
+		}
+		f, err := readBody(br, int(h.Size))
+		if err != nil {
+			m.Free()
+			return nil, unexpected(err)
+		}
+		total += h.Size
+		if m == nil {
+			m = f
+		} else {
+			m.Frames = append(m.Frames, f.Body)
+		}
+		if !h.More() {
+			return m, nil
+		}
+	}
+}
+
+// command handles one command frame of size bytes after the handshake.
+func (c *zmtpCodec) command(br *bufio.Reader, size uint64) error {
+	if size > maxHandshakeFrame {
+		return zmtpErr("command frame of %d bytes", size)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(br, body); err != nil {
+		return unexpected(err)
+	}
+	name, data, err := zmtp.ParseCommand(body)
+	if err != nil {
+		return err
+	}
+	switch string(name) {
+	case zmtp.CmdPing:
+		_, ctx, err := zmtp.ParsePing(body)
+		if err != nil {
+			return err
+		}
+		select {
+		case c.pipe.ctrl <- zmtp.AppendPong(nil, ctx):
+		default: // the writer is behind on PONGs: the peer sees traffic anyway
+		}
+	case zmtp.CmdError:
+		return zmtpErr("peer sent ERROR %q", data)
+	}
+	return nil
+}
+
+func unexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
