@@ -314,4 +314,3 @@ func TestWrongType(t *testing.T) {
 		}
 	}
 }
-
