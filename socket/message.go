@@ -30,10 +30,23 @@ type Message struct {
 	// Pipe is the pipe a received message arrived on; zero on messages the
 	// application made. Raw sockets route replies by it.
 	Pipe PipeID
+	// Control marks a subscription change rather than data (Body is the
+	// topic), as ZMTP carries them between subscribers and publishers.
+	Control Control
 
 	buf   []byte // pooled backing array; Body starts at buf[headroom:] when fresh
 	class int    // pool size class, or -1 when not pooled
 }
+
+// Control says what a control message does.
+type Control uint8
+
+// Control messages.
+const (
+	ControlNone      Control = iota // a data message
+	ControlSubscribe                // subscribe to the topic in Body
+	ControlCancel                   // cancel one subscription to the topic in Body
+)
 
 // Size classes of the message pool: powers of two from 64 bytes to 1 MiB of
 // body. Bodies above the largest class are allocated and left to the GC.
@@ -75,6 +88,7 @@ func (m *Message) reset(size int) *Message {
 	m.Body = m.buf[headroom : headroom+size]
 	m.Frames = nil
 	m.Pipe = 0
+	m.Control = ControlNone
 	return m
 }
 
@@ -120,6 +134,7 @@ func (m *Message) Clone() *Message {
 		}
 	}
 	c.Pipe = m.Pipe
+	c.Control = m.Control
 	return c
 }
 

@@ -60,6 +60,16 @@ type Pipe struct {
 	gone       chan struct{} // closed after the pattern forgot the pipe
 
 	cnt counters
+
+	// Data is the pattern's own state for this pipe. A pattern sets it in
+	// AddPipe, before it shares the pipe, and owns it from then on.
+	Data any
+}
+
+// ZMTP reports whether the pipe speaks ZMTP (its peer is a ZeroMQ socket).
+func (p *Pipe) ZMTP() bool {
+	_, ok := p.codec.(*zmtpCodec)
+	return ok
 }
 
 // ID returns the pipe's identifier.

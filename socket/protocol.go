@@ -200,27 +200,44 @@ func (ps *PipeSet) SendRoundRobin(ctx context.Context, m *Message) (*Pipe, error
 // without waiting: a pipe whose queue is full misses the message, counted as
 // a drop. m itself is consumed.
 func (ps *PipeSet) Broadcast(m *Message, except *Pipe) {
+	ps.BroadcastTo(m, func(p *Pipe) bool { return p != except })
+}
+
+// BroadcastTo is Broadcast to the pipes for which want returns true (a
+// publisher's filter). want is called once per pipe, with the set's lock
+// held. Every pipe but the last one wanted gets a copy; the last gets m.
+func (ps *PipeSet) BroadcastTo(m *Message, want func(*Pipe) bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	last := -1
-	for i, p := range ps.pipes {
-		if p != except {
-			last = i
-		}
-	}
-	for i, p := range ps.pipes {
-		if p == except {
+	var pending *Pipe
+	for _, p := range ps.pipes {
+		if !want(p) {
 			continue
 		}
-		c := m
-		if i != last {
-			c = m.Clone()
+		if pending != nil {
+			pending.offer(m.Clone())
 		}
-		if !p.TrySend(c) {
-			p.Drop(c, DropQueueFull)
-		}
+		pending = p
 	}
-	if last < 0 {
+	if pending == nil {
 		m.Free()
+		return
+	}
+	pending.offer(m)
+}
+
+// offer queues m without waiting, or drops it as DropQueueFull.
+func (p *Pipe) offer(m *Message) {
+	if !p.TrySend(m) {
+		p.Drop(m, DropQueueFull)
+	}
+}
+
+// Each calls f for every pipe in the set, with the set's lock held.
+func (ps *PipeSet) Each(f func(*Pipe)) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, p := range ps.pipes {
+		f(p)
 	}
 }

@@ -169,7 +169,10 @@ type zmtpCodec struct {
 func (*zmtpCodec) name() string { return "zmtp" }
 
 func (*zmtpCodec) overhead(m *Message) int {
-	n := zmtp.LongHeaderSize * (1 + len(m.Frames))
+	n := zmtp.LongHeaderSize*(1+len(m.Frames)) + 16 // 16: a command name
+	if m.Control != ControlNone {
+		n += len(m.Body)
+	}
 	for _, f := range m.Frames {
 		if len(f) <= copyLimit {
 			n += len(f)
@@ -178,7 +181,21 @@ func (*zmtpCodec) overhead(m *Message) int {
 	return n
 }
 
-func (*zmtpCodec) appendMessage(w *streamWriter, m *Message) {
+func (c *zmtpCodec) appendMessage(w *streamWriter, m *Message) {
+	switch m.Control {
+	case ControlSubscribe, ControlCancel:
+		sub := m.Control == ControlSubscribe
+		switch {
+		case c.v30: // ZMTP 3.0: a one-frame data message, 1 or 0 then the topic
+			w.buf = zmtp.AppendFrameHeader(w.buf, 0, uint64(1+len(m.Body)))
+			w.buf = zmtp.AppendSubscription(w.buf, sub, m.Body)
+		case sub:
+			w.buf = zmtp.AppendSubscribe(w.buf, m.Body)
+		default:
+			w.buf = zmtp.AppendCancel(w.buf, m.Body)
+		}
+		return
+	}
 	flags := byte(0)
 	if len(m.Frames) > 0 {
 		flags = zmtp.FlagMore
@@ -236,9 +253,13 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 			return nil, err
 		}
 		if h.Command() {
-			if err := c.command(br, h.Size); err != nil {
+			ctl, err := c.command(br, h.Size)
+			if err != nil {
 				m.Free()
 				return nil, err
+			}
+			if ctl != nil && m == nil {
+				return ctl, nil
 			}
 			continue
 		}
@@ -254,38 +275,79 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 			m.Frames = append(m.Frames, f.Body)
 		}
 		if !h.More() {
+			if len(m.Frames) == 0 && c.publisher() {
+				c.subscription(m)
+			}
 			return m, nil
 		}
 	}
 }
 
-// command handles one command frame of size bytes after the handshake.
-func (c *zmtpCodec) command(br *bufio.Reader, size uint64) error {
-	if size > maxHandshakeFrame {
-		return zmtpErr("command frame of %d bytes", size)
+// publisher reports whether the pipe's socket publishes: then one-frame
+// messages from the peer that start with 1 or 0 are ZMTP 3.0 subscriptions
+// (libzmq's publishers take that form from any peer).
+func (c *zmtpCodec) publisher() bool {
+	t := c.pipe.sock.info.ZMTPType
+	return t == zmtp.TypePUB || t == zmtp.TypeXPUB
+}
+
+// subscription turns a ZMTP 3.0 subscription message into a control message.
+func (c *zmtpCodec) subscription(m *Message) {
+	sub, topic, ok := zmtp.ParseSubscription(m.Body)
+	if !ok {
+		return
 	}
-	body := make([]byte, size)
-	if _, err := io.ReadFull(br, body); err != nil {
-		return unexpected(err)
+	m.Body = topic
+	m.Control = ControlCancel
+	if sub {
+		m.Control = ControlSubscribe
 	}
+}
+
+// maxCommandFrame bounds a command after the handshake: SUBSCRIBE carries a
+// topic, which can be long, but not unbounded.
+const maxCommandFrame = 1 << 20
+
+// command handles one command frame of size bytes after the handshake. It
+// returns a control message for SUBSCRIBE and CANCEL.
+func (c *zmtpCodec) command(br *bufio.Reader, size uint64) (*Message, error) {
+	if size > maxCommandFrame {
+		return nil, zmtpErr("command frame of %d bytes", size)
+	}
+	m, err := readBody(br, int(size))
+	if err != nil {
+		return nil, unexpected(err)
+	}
+	body := m.Body
 	name, data, err := zmtp.ParseCommand(body)
 	if err != nil {
-		return err
+		m.Free()
+		return nil, err
 	}
 	switch string(name) {
+	case zmtp.CmdSubscribe, zmtp.CmdCancel:
+		m.Control = ControlCancel
+		if string(name) == zmtp.CmdSubscribe {
+			m.Control = ControlSubscribe
+		}
+		m.Body = data
+		return m, nil
 	case zmtp.CmdPing:
 		_, ctx, err := zmtp.ParsePing(body)
 		if err != nil {
-			return err
+			m.Free()
+			return nil, err
 		}
 		select {
 		case c.pipe.ctrl <- zmtp.AppendPong(nil, ctx):
 		default: // the writer is behind on PONGs: the peer sees traffic anyway
 		}
 	case zmtp.CmdError:
-		return zmtpErr("peer sent ERROR %q", data)
+		m.Free()
+		return nil, zmtpErr("peer sent ERROR %q", data)
 	}
-	return nil
+	m.Free()
+	return nil, nil
 }
 
 func unexpected(err error) error {

@@ -1,15 +1,21 @@
 // Package pub is the pub0 pattern: every message goes to every subscriber.
-// Subscribers filter (SP puts filtering on the subscriber). A subscriber whose
-// queue is at the high-water mark misses the message; the drop is counted and
-// the others are not slowed.
+// SP subscribers (nng, nanomsg, mangos) filter for themselves; ZeroMQ
+// subscribers (libzmq SUB over ZMTP) send their subscriptions, and the
+// publisher sends each only what it subscribed to, matched with a counted
+// trie (subscribing twice needs two cancels, as in libzmq). A subscriber
+// whose queue is at the high-water mark misses the message; the drop is
+// counted and the others are not slowed.
 package pub
 
 import (
 	"context"
+	"sync"
 
+	"github.com/mqwire/mqwire/internal/trie"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire/sp"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 type proto struct {
@@ -26,18 +32,56 @@ func NewRaw(opts ...socket.Option) (*socket.Socket, error) {
 }
 
 func (p *proto) Info() socket.ProtocolInfo {
-	return socket.ProtocolInfo{Self: sp.ProtoPub0, Peer: sp.ProtoSub0, Name: "pub0", PeerName: "sub0", CanSend: true, Raw: p.raw}
+	return socket.ProtocolInfo{Self: sp.ProtoPub0, Peer: sp.ProtoSub0, Name: "pub0", PeerName: "sub0", CanSend: true, Raw: p.raw, ZMTPType: zmtp.TypePUB}
 }
 
-func (p *proto) Init(s *socket.Socket)         { p.pipes = socket.NewPipeSet(s) }
-func (p *proto) AddPipe(pp *socket.Pipe) error { p.pipes.Add(pp); return nil }
-func (p *proto) RemovePipe(pp *socket.Pipe)    { p.pipes.Remove(pp) }
+// subscriptions are what one ZMTP subscriber asked for. The pipe's reader
+// writes them, senders read them.
+type subscriptions struct {
+	mu   sync.RWMutex
+	trie trie.Trie
+}
 
-// Deliver discards what a subscriber sends: SP subscribers send nothing.
-func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) { pp.Drop(m, socket.DropBadHeader) }
+func (p *proto) Init(s *socket.Socket) { p.pipes = socket.NewPipeSet(s) }
+
+func (p *proto) AddPipe(pp *socket.Pipe) error {
+	if pp.ZMTP() {
+		pp.Data = &subscriptions{}
+	}
+	p.pipes.Add(pp)
+	return nil
+}
+
+func (p *proto) RemovePipe(pp *socket.Pipe) { p.pipes.Remove(pp) }
+
+// Deliver takes a ZMTP subscriber's subscriptions; anything else is
+// discarded (SP subscribers send nothing).
+func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
+	subs, ok := pp.Data.(*subscriptions)
+	if !ok || m.Control == socket.ControlNone {
+		pp.Drop(m, socket.DropBadHeader)
+		return
+	}
+	subs.mu.Lock()
+	if m.Control == socket.ControlSubscribe {
+		subs.trie.Add(m.Body)
+	} else {
+		subs.trie.Remove(m.Body)
+	}
+	subs.mu.Unlock()
+	m.Free()
+}
 
 func (p *proto) Send(_ context.Context, m *socket.Message) error {
-	p.pipes.Broadcast(m, nil)
+	p.pipes.BroadcastTo(m, func(pp *socket.Pipe) bool {
+		subs, ok := pp.Data.(*subscriptions)
+		if !ok {
+			return true // SP: the subscriber filters
+		}
+		subs.mu.RLock()
+		defer subs.mu.RUnlock()
+		return subs.trie.Match(m.Body)
+	})
 	return nil
 }
 

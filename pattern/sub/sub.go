@@ -2,7 +2,9 @@
 // the messages whose body starts with one of its subscriptions. With no
 // subscription it receives nothing; the empty prefix subscribes to all.
 // When the receive queue is full new messages are dropped (and counted), so
-// a slow reader never stalls the connection.
+// a slow reader never stalls the connection. A ZeroMQ publisher (over ZMTP)
+// is told every subscription, so that it sends only what matches; the
+// subscriber still filters what arrives.
 package sub
 
 import (
@@ -14,6 +16,7 @@ import (
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire/sp"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 type proto struct {
@@ -21,6 +24,7 @@ type proto struct {
 	raw   bool
 	mu    sync.RWMutex
 	subs  [][]byte
+	zmtp  *socket.PipeSet // ZMTP publishers, told of every subscription
 }
 
 // New returns a sub0 socket with no subscription.
@@ -47,6 +51,7 @@ func Subscribe(prefix []byte) socket.Option {
 			}
 		}
 		p.subs = append(p.subs, prefix)
+		p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlSubscribe, prefix) })
 		return nil
 	})
 }
@@ -60,6 +65,7 @@ func Unsubscribe(prefix []byte) socket.Option {
 		for i, s := range p.subs {
 			if bytes.Equal(s, prefix) {
 				p.subs = append(p.subs[:i], p.subs[i+1:]...)
+				p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlCancel, prefix) })
 				return nil
 			}
 		}
@@ -68,12 +74,40 @@ func Unsubscribe(prefix []byte) socket.Option {
 }
 
 func (p *proto) Info() socket.ProtocolInfo {
-	return socket.ProtocolInfo{Self: sp.ProtoSub0, Peer: sp.ProtoPub0, Name: "sub0", PeerName: "pub0", CanRecv: true, Raw: p.raw}
+	return socket.ProtocolInfo{Self: sp.ProtoSub0, Peer: sp.ProtoPub0, Name: "sub0", PeerName: "pub0", CanRecv: true, Raw: p.raw, ZMTPType: zmtp.TypeSUB}
 }
 
-func (p *proto) Init(s *socket.Socket)      { p.recvq = socket.NewLazyRecvQueue(s) }
-func (p *proto) AddPipe(*socket.Pipe) error { return nil }
-func (p *proto) RemovePipe(*socket.Pipe)    {}
+func (p *proto) Init(s *socket.Socket) {
+	p.recvq = socket.NewLazyRecvQueue(s)
+	p.zmtp = socket.NewPipeSet(s)
+}
+
+// AddPipe tells a ZMTP publisher the subscriptions so far.
+func (p *proto) AddPipe(pp *socket.Pipe) error {
+	if !pp.ZMTP() || p.raw {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.subs {
+		tell(pp, socket.ControlSubscribe, s)
+	}
+	p.zmtp.Add(pp)
+	return nil
+}
+
+func (p *proto) RemovePipe(pp *socket.Pipe) { p.zmtp.Remove(pp) }
+
+// tell queues a subscription change for a ZMTP publisher. A queue too full
+// to take it loses it (counted): the publisher then filters less or more
+// than asked, and the subscriber's own filter still holds.
+func tell(pp *socket.Pipe, c socket.Control, prefix []byte) {
+	m := socket.NewMessageBytes(prefix)
+	m.Control = c
+	if !pp.TrySend(m) {
+		pp.Drop(m, socket.DropQueueFull)
+	}
+}
 
 func (p *proto) matches(body []byte) bool {
 	if p.raw {
