@@ -326,6 +326,9 @@ func (c *zmtpCodec) command(br *bufio.Reader, size uint64) (*Message, error) {
 	}
 	switch string(name) {
 	case zmtp.CmdSubscribe, zmtp.CmdCancel:
+		if !c.publisher() {
+			break // only a publisher takes subscriptions; others ignore them
+		}
 		m.Control = ControlCancel
 		if string(name) == zmtp.CmdSubscribe {
 			m.Control = ControlSubscribe

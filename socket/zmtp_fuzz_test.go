@@ -1,0 +1,115 @@
+package socket_test
+
+import (
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/streamtest"
+	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/wire/zmtp"
+)
+
+// zmtpHello is what a ZMTP 3.1 PUSH peer sends first: its greeting and its
+// READY.
+func zmtpHello(socketType string) []byte {
+	b := zmtp.AppendGreeting(nil, zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor31, Mechanism: zmtp.MechanismNull})
+	return zmtp.AppendReady(b, zmtp.Property{Name: zmtp.PropSocketType, Value: []byte(socketType)})
+}
+
+// zmtpFeed connects to url as a ZMTP PUSH, writes data after the
+// handshake, closes, and returns the event that ended the connection.
+func zmtpFeed(t *testing.T, w *streamtest.Watcher, url string, data []byte) socket.Event {
+	t.Helper()
+	from := w.Len()
+	p, err := streamtest.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Write our greeting and READY while reading the socket's (net.Pipe
+	// writes wait for the reader), and let the handshake finish before the
+	// data, so that a close right after it is not a failed handshake.
+	werr := make(chan error, 1)
+	go func() { werr <- p.Write(zmtpHello(zmtp.TypePUSH)) }()
+	p.Conn.SetReadDeadline(time.Now().Add(fuzzWait))
+	var hs [zmtp.GreetingSize + 2]byte
+	if _, err := io.ReadFull(p.Conn, hs[:]); err != nil {
+		t.Fatalf("reading the greeting: %v", err)
+	}
+	if _, err := io.ReadFull(p.Conn, make([]byte, hs[len(hs)-1])); err != nil {
+		t.Fatalf("reading READY: %v", err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	p.Conn.SetReadDeadline(time.Time{})
+	go func() { // take whatever the socket says, so its writes never block
+		io.Copy(io.Discard, p.Conn)
+	}()
+	p.Write(data)
+	p.Close()
+	e, err := w.Wait(from, fuzzWait, streamtest.Ends(p.Remote))
+	if err != nil {
+		t.Fatalf("connection end: %v", err)
+	}
+	return e
+}
+
+// FuzzStreamZMTP feeds a pull socket arbitrary bytes from a ZMTP peer after
+// a valid handshake (on the same listener that serves an SP client). What
+// must hold: nothing panics; the connection ends cleanly or with an error
+// matching ErrProtocol; what arrives is counted and within the size limit;
+// the SP client is still served.
+func FuzzStreamZMTP(f *testing.F) {
+	frame := func(flags byte, b []byte) []byte { return append(zmtp.AppendFrameHeader(nil, flags, uint64(len(b))), b...) }
+	f.Add([]byte{})
+	f.Add(frame(0, []byte("hello")))
+	f.Add(append(frame(zmtp.FlagMore, []byte("one")), frame(0, []byte("two"))...))
+	f.Add(frame(zmtp.FlagMore, nil))
+	f.Add(frame(0, make([]byte, fuzzLimit)))
+	f.Add(append(frame(zmtp.FlagMore, make([]byte, fuzzLimit)), frame(0, []byte("x"))...))
+	f.Add(zmtp.AppendFrameHeader(nil, 0, fuzzLimit+1))
+	f.Add(zmtp.AppendFrameHeader(nil, zmtp.FlagLong, 1<<62))
+	f.Add([]byte{0x08, 0x00})
+	f.Add(zmtp.AppendPing(nil, 10, []byte("ctx")))
+	f.Add(zmtp.AppendSubscribe(nil, []byte("topic")))
+	f.Add(zmtp.AppendError(nil, "go away"))
+	f.Add(zmtp.AppendCommand(nil, "UNKNOWN", []byte("data")))
+	f.Add([]byte{zmtp.FlagCommand | zmtp.FlagMore, 1, 'X'})
+	f.Add(append(frame(0, []byte("ok")), 0x00, 0x10, 'a'))
+	fp := newFuzzPull(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		data = data[:min(len(data), fuzzMaxInput)]
+		before := fp.s.Stats()
+		e := zmtpFeed(t, fp.w, fp.urls[0], data)
+		if e.Type != socket.EventDisconnected {
+			t.Fatalf("connection ended with %v", e)
+		}
+		if e.Err != nil && !errors.Is(e.Err, socket.ErrProtocol) {
+			t.Fatalf("ended with %v (%T), not a protocol error", e.Err, e.Err)
+		}
+		after := fp.s.Stats()
+		n := after.MessagesIn - before.MessagesIn
+		for i := range n {
+			select {
+			case got := <-fp.fuzzCh:
+				if len(got) > fuzzLimit {
+					t.Fatalf("message %d of %d bytes, above the limit", i, len(got))
+				}
+			case <-time.After(fuzzWait):
+				t.Fatalf("message %d of %d counted but not received", i, n)
+			}
+		}
+		select {
+		case got := <-fp.fuzzCh:
+			t.Fatalf("uncounted message %q", got)
+		default:
+		}
+		if e.Err != nil && after.ProtocolErrors-before.ProtocolErrors != 1 {
+			t.Fatalf("ProtocolErrors grew by %d for %v", after.ProtocolErrors-before.ProtocolErrors, e.Err)
+		}
+		fp.roundTrip(t)
+	})
+}
+
