@@ -62,7 +62,9 @@ func zmtpFeed(t *testing.T, w *streamtest.Watcher, url string, data []byte) sock
 // matching ErrProtocol; what arrives is counted and within the size limit;
 // the SP client is still served.
 func FuzzStreamZMTP(f *testing.F) {
-	frame := func(flags byte, b []byte) []byte { return append(zmtp.AppendFrameHeader(nil, flags, uint64(len(b))), b...) }
+	frame := func(flags byte, b []byte) []byte {
+		return append(zmtp.AppendFrameHeader(nil, flags, uint64(len(b))), b...)
+	}
 	f.Add([]byte{})
 	f.Add(frame(0, []byte("hello")))
 	f.Add(append(frame(zmtp.FlagMore, []byte("one")), frame(0, []byte("two"))...))
@@ -112,4 +114,3 @@ func FuzzStreamZMTP(f *testing.F) {
 		fp.roundTrip(t)
 	})
 }
-
