@@ -126,7 +126,15 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 		return fmt.Errorf("%w: ZMTP peer is %q, %s (%s) cannot talk to it", ErrPeerMismatch, theirs, s.info.Name, ours)
 	}
 	p.peerName = string(theirs)
-	p.codec = &zmtpCodec{v30: greeting.IsZMTP30(), pipe: p}
+	codec := &zmtpCodec{v30: greeting.IsZMTP30(), pipe: p}
+	switch ours {
+	case zmtp.TypeREP:
+		codec.env = envelopeRep
+	case zmtp.TypeREQ:
+		codec.env = envelopeReq
+		codec.ids = make(chan uint32, maxOutstanding)
+	}
+	p.codec = codec
 	p.ctrl = make(chan []byte, 4)
 	return nil
 }
@@ -164,12 +172,17 @@ type zmtpCodec struct {
 	v30  bool // the peer speaks ZMTP 3.0
 	pipe *Pipe
 	hdr  [zmtp.LongHeaderSize]byte
+
+	// The envelope translation of REQ and REP (see envelope.go).
+	env     envelope
+	ids     chan uint32 // REQ: ids of the requests written, oldest first
+	scratch []byte      // REP: the reader's envelope encoding buffer
 }
 
 func (*zmtpCodec) name() string { return "zmtp" }
 
 func (*zmtpCodec) overhead(m *Message) int {
-	n := zmtp.LongHeaderSize*(1+len(m.Frames)) + 16 // 16: a command name
+	n := zmtp.LongHeaderSize*(2+len(m.Frames)) + 16 + 2*len(m.Header) // 16: a command name
 	if m.Control != ControlNone {
 		n += len(m.Body)
 	}
@@ -196,6 +209,7 @@ func (c *zmtpCodec) appendMessage(w *streamWriter, m *Message) {
 		}
 		return
 	}
+	c.appendEnvelope(w, m)
 	flags := byte(0)
 	if len(m.Frames) > 0 {
 		flags = zmtp.FlagMore
@@ -277,6 +291,10 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 		if !h.More() {
 			if len(m.Frames) == 0 && c.publisher() {
 				c.subscription(m)
+			}
+			if err := c.openEnvelope(m); err != nil {
+				m.Free()
+				return nil, err
 			}
 			return m, nil
 		}

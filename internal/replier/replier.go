@@ -67,6 +67,15 @@ func (p *Proto) RemovePipe(*socket.Pipe) {}
 // A body that ends inside the backtrace breaks the protocol (the pipe is
 // closed, as nng does); one with more hops than the TTL is dropped.
 func (p *Proto) Deliver(pp *socket.Pipe, m *socket.Message) {
+	if pp.ZMTP() {
+		// The ZMTP codec has put the envelope in the header already.
+		if p.info.Raw {
+			h := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(m.Header)), uint32(pp.ID()))
+			m.SetHeader(append(h, m.Header...))
+		}
+		p.recvq.Put(pp, m)
+		return
+	}
 	ttl := int(p.ttl.Load())
 	n := 0
 	for {

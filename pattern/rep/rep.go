@@ -9,6 +9,7 @@ import (
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire/sp"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // Context serves one request at a time, independently of other contexts.
@@ -18,7 +19,7 @@ type Context = replier.Context
 const DefaultTTL = replier.DefaultTTL
 
 func info(raw bool) socket.ProtocolInfo {
-	return socket.ProtocolInfo{Self: sp.ProtoRep0, Peer: sp.ProtoReq0, Name: "rep0", PeerName: "req0", CanSend: true, CanRecv: true, Raw: raw}
+	return socket.ProtocolInfo{Self: sp.ProtoRep0, Peer: sp.ProtoReq0, Name: "rep0", PeerName: "req0", CanSend: true, CanRecv: true, Raw: raw, ZMTPType: zmtp.TypeREP}
 }
 
 // New returns a rep0 socket.

@@ -19,6 +19,7 @@ import (
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire"
 	"github.com/mqwire/mqwire/wire/sp"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // DefaultResendInterval is nng's and nanomsg's.
@@ -67,7 +68,7 @@ func ResendInterval(d time.Duration) socket.Option {
 }
 
 func (p *proto) Info() socket.ProtocolInfo {
-	return socket.ProtocolInfo{Self: sp.ProtoReq0, Peer: sp.ProtoRep0, Name: "req0", PeerName: "rep0", CanSend: true, CanRecv: true, Raw: p.raw}
+	return socket.ProtocolInfo{Self: sp.ProtoReq0, Peer: sp.ProtoRep0, Name: "req0", PeerName: "rep0", CanSend: true, CanRecv: true, Raw: p.raw, ZMTPType: zmtp.TypeREQ}
 }
 
 func (p *proto) Init(s *socket.Socket) {
@@ -104,13 +105,15 @@ func (p *proto) RemovePipe(pp *socket.Pipe) {
 }
 
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
-	if len(m.Body) < 4 {
-		pp.Close(&wire.ProtocolError{Dialect: "sp", Reason: "req0 reply without a request id"})
-		m.Free()
-		return
+	if !pp.ZMTP() { // on ZMTP the codec has put the id in the header
+		if len(m.Body) < 4 {
+			pp.Close(&wire.ProtocolError{Dialect: "sp", Reason: "req0 reply without a request id"})
+			m.Free()
+			return
+		}
+		m.TrimHeader(4)
 	}
-	id := binary.BigEndian.Uint32(m.Body)
-	m.TrimHeader(4)
+	id := binary.BigEndian.Uint32(m.Header)
 	if p.raw {
 		p.recvq.Put(pp, m)
 		return

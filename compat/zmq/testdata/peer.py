@@ -3,7 +3,8 @@
 # "send" sends COUNT three-frame messages [b"msg-<i>", b"second", b""];
 # "recv" prints each message received as its frames in hex, "." for an
 # empty frame, separated by spaces; "echo" sends each message back;
-# "publish" sends b"b-<i>" then b"a-<i>" every 5 ms, COUNT times each.
+# "publish" sends b"b-<i>" then b"a-<i>" every 5 ms, COUNT times each;
+# "request" sends b"req-<i>" and prints the reply, COUNT times.
 # A SUB subscribes to each TOPIC. It prints "ready" once bound or
 # connected, and "done" at the end.
 import binascii
@@ -30,6 +31,9 @@ for i in range(count):
         print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
     elif role == "echo":
         s.send_multipart(s.recv_multipart())
+    elif role == "request":
+        s.send(b"req-%d" % i)
+        print(binascii.hexlify(s.recv()).decode(), flush=True)
     elif role == "publish":
         s.send(b"b-%d" % i)
         s.send(b"a-%d" % i)
