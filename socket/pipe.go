@@ -39,9 +39,11 @@ type Pipe struct {
 	sock     *Socket
 	peer     uint16 // the peer's SP protocol number (SP and inproc pipes)
 	peerName string // the peer's protocol or ZMTP socket type
-	url      string
-	remote   string
-	dialed   bool
+	// peerIdentity is the routing id a ZMTP peer announced (nil if none).
+	peerIdentity []byte
+	url          string
+	remote       string
+	dialed       bool
 
 	sendq chan *Message // cap = SendHWM when the pipe was made
 
@@ -71,6 +73,13 @@ func (p *Pipe) ZMTP() bool {
 	_, ok := p.codec.(*zmtpCodec)
 	return ok
 }
+
+// PeerIdentity returns the routing id a ZMTP peer announced in its
+// handshake, or nil. A ROUTER routes to the peer by it.
+func (p *Pipe) PeerIdentity() []byte { return p.peerIdentity }
+
+// PeerName returns the peer's protocol ("req0") or ZeroMQ socket type ("REQ").
+func (p *Pipe) PeerName() string { return p.peerName }
 
 // ID returns the pipe's identifier.
 func (p *Pipe) ID() PipeID { return p.id }

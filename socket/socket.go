@@ -33,6 +33,7 @@ type Socket struct {
 	listeners []*Listener
 	pending   map[*Conn]struct{} // connections in their handshake
 	gone      Counters           // figures of pipes that have closed
+	identity  []byte             // ZMTP routing id we announce (Identity option)
 
 	connects, reconnects, hsFailures, dialFailures atomic.Uint64
 

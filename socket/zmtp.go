@@ -2,6 +2,7 @@ package socket
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,27 @@ func DialDialect(d Dialect) Option {
 			return badOption("DialDialect", d)
 		}
 		s.cfg.dialDialect.Store(int32(d))
+		return nil
+	})
+}
+
+// Identity sets the routing id a ZMTP socket announces in its handshake
+// (libzmq's ZMQ_ROUTING_ID): 1 to 255 bytes, the first not zero. A ROUTER
+// peer routes to this socket by it. It applies to connections made after
+// the call.
+func Identity(id []byte) Option {
+	return NewOption("Identity", func(s *Socket) error {
+		switch s.info.ZMTPType {
+		case zmtp.TypeREQ, zmtp.TypeDEALER, zmtp.TypeROUTER:
+		default:
+			return fmt.Errorf("%w: Identity on %s", ErrOptionNotApplicable, s.info.Name)
+		}
+		if len(id) == 0 || len(id) > 255 || id[0] == 0 {
+			return badOption("Identity", fmt.Sprintf("%q", id))
+		}
+		s.mu.Lock()
+		s.identity = bytes.Clone(id)
+		s.mu.Unlock()
 		return nil
 	})
 }
@@ -100,7 +122,10 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 	props := []zmtp.Property{{Name: zmtp.PropSocketType, Value: []byte(ours)}}
 	switch ours {
 	case zmtp.TypeREQ, zmtp.TypeDEALER, zmtp.TypeROUTER:
-		props = append(props, zmtp.Property{Name: zmtp.PropIdentity})
+		s.mu.Lock()
+		id := s.identity
+		s.mu.Unlock()
+		props = append(props, zmtp.Property{Name: zmtp.PropIdentity, Value: id})
 	}
 	if _, err := c.Write(zmtp.AppendReady(out[:0], props...)); err != nil {
 		return handshakeErr("zmtp ready", err)
@@ -126,6 +151,9 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 		return fmt.Errorf("%w: ZMTP peer is %q, %s (%s) cannot talk to it", ErrPeerMismatch, theirs, s.info.Name, ours)
 	}
 	p.peerName = string(theirs)
+	if id, ok := md.Get(zmtp.PropIdentity); ok && len(id) > 0 {
+		p.peerIdentity = bytes.Clone(id)
+	}
 	codec := &zmtpCodec{v30: greeting.IsZMTP30(), pipe: p}
 	switch ours {
 	case zmtp.TypeREP:
