@@ -31,7 +31,7 @@ type Protocol interface {
 
 // ProtocolInfo describes a protocol.
 type ProtocolInfo struct {
-	Self, Peer       uint16 // SP protocol numbers
+	Self, Peer       uint16 // SP protocol numbers; 0 for ZeroMQ-only types
 	Name, PeerName   string // "req0", "rep0", ...
 	CanSend, CanRecv bool
 	Raw              bool   // raw mode: headers are the application's

@@ -61,6 +61,11 @@ func New(p Protocol, opts ...Option) (*Socket, error) {
 		ready:     make(chan struct{}),
 	}
 	s.cfg.init()
+	if s.info.Self == 0 && s.info.ZMTPType != "" {
+		// A ZeroMQ-only type (DEALER, ROUTER, XPUB, XSUB) has no SP
+		// counterpart: it dials in ZMTP, and its listeners refuse SP peers.
+		s.cfg.dialDialect.Store(int32(DialectZMTP))
+	}
 	p.Init(s)
 	if err := s.SetOption(opts...); err != nil {
 		return nil, err

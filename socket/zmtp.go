@@ -39,6 +39,9 @@ func DialDialect(d Dialect) Option {
 	return NewOption("DialDialect", func(s *Socket) error {
 		switch d {
 		case DialectSP:
+			if s.info.Self == 0 {
+				return fmt.Errorf("%w: %s speaks only ZMTP", ErrOptionNotApplicable, s.info.Name)
+			}
 		case DialectZMTP:
 			if s.info.ZMTPType == "" {
 				return fmt.Errorf("%w: %s has no ZMTP counterpart yet", ErrOptionNotApplicable, s.info.Name)
