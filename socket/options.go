@@ -62,6 +62,9 @@ type config struct {
 	maxRecvSize      atomic.Int64 // bytes; 0 = unlimited
 	handshakeTimeout atomic.Int64 // ns
 	dialDialect      atomic.Int32 // Dialect dialers speak
+	heartbeatIvl     atomic.Int64 // ns; 0 = no PINGs
+	heartbeatTimeout atomic.Int64 // ns; 0 = the interval
+	heartbeatTTL     atomic.Int64 // ns; 0 = none announced
 }
 
 func (c *config) init() {

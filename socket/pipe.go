@@ -219,6 +219,9 @@ func (p *Pipe) start() {
 	s := p.sock
 	s.wg.Add(1)
 	if p.conn != nil {
+		if c, ok := p.codec.(*zmtpCodec); ok && s.cfg.heartbeatIvl.Load() > 0 {
+			p.startHeartbeat(c)
+		}
 		s.wg.Add(1)
 		go p.writeStream()
 		go func() {

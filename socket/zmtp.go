@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync/atomic"
 
 	"github.com/mqwire/mqwire/wire"
 	"github.com/mqwire/mqwire/wire/zmtp"
@@ -204,6 +205,12 @@ type zmtpCodec struct {
 	pipe *Pipe
 	hdr  [zmtp.LongHeaderSize]byte
 
+	// Heartbeats (see heartbeat.go): seen counts frames read, peerTTL is
+	// the TTL of the peer's last PING, watching says the watchdog runs.
+	seen     atomic.Uint64
+	peerTTL  atomic.Int64
+	watching atomic.Bool
+
 	// The envelope translation of REQ and REP (see envelope.go).
 	env     envelope
 	ids     chan uint32 // REQ: ids of the requests written, oldest first
@@ -275,6 +282,7 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 			m.Free()
 			return nil, unexpected(err)
 		}
+		c.seen.Add(1)
 		left := uint64(0)
 		if limit != 0 {
 			left = limit - total
@@ -385,10 +393,14 @@ func (c *zmtpCodec) command(br *bufio.Reader, size uint64) (*Message, error) {
 		m.Body = data
 		return m, nil
 	case zmtp.CmdPing:
-		_, ctx, err := zmtp.ParsePing(body)
+		ttl, ctx, err := zmtp.ParsePing(body)
 		if err != nil {
 			m.Free()
 			return nil, err
+		}
+		if ttl > 0 {
+			c.peerTTL.Store(int64(zmtp.PingTTLDuration(ttl)))
+			c.pipe.startHeartbeat(c)
 		}
 		select {
 		case c.pipe.ctrl <- zmtp.AppendPong(nil, ctx):
