@@ -1,0 +1,137 @@
+package socket_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/wire/zmtp"
+)
+
+func greeting(major, minor byte, mechanism string) []byte {
+	g := zmtp.AppendGreeting(nil, zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor31, Mechanism: zmtp.MechanismNull})
+	g[10], g[11] = major, minor
+	clear(g[12:32])
+	copy(g[12:32], mechanism)
+	return g
+}
+
+func readyPush() []byte {
+	return zmtp.AppendReady(nil, zmtp.Property{Name: zmtp.PropSocketType, Value: []byte(zmtp.TypePUSH)})
+}
+
+// zmtpHostileCases are ZMTP peers that break the protocol, each losing only
+// its own connection with a typed error.
+var zmtpHostileCases = []struct {
+	name     string
+	send     []byte
+	event    socket.EventType
+	want     error
+	says     string
+	maxRecvs int64
+}{
+	{name: "bad signature", send: append([]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x00}, make([]byte, 54)...),
+		event: socket.EventHandshakeFailed, want: socket.ErrProtocol},
+	{name: "ZMTP 2.0", send: greeting(1, 0, "NULL"), event: socket.EventHandshakeFailed, want: socket.ErrProtocol, says: "2.0"},
+	{name: "unknown mechanism", send: greeting(3, 1, "FOO"), event: socket.EventHandshakeFailed, want: socket.ErrProtocol, says: "FOO"},
+	{name: "data frame instead of READY", send: append(greeting(3, 1, "NULL"), 0, 1, 'x'),
+		event: socket.EventHandshakeFailed, want: socket.ErrProtocol},
+	{name: "property overruns READY", send: append(greeting(3, 1, "NULL"),
+		zmtp.AppendCommand(nil, "READY", append([]byte{11}, append([]byte("Socket-Type"), 0, 0, 0, 200, 'P')...))...),
+		event: socket.EventHandshakeFailed, want: socket.ErrProtocol},
+	{name: "oversized frame", send: append(append(greeting(3, 1, "NULL"), readyPush()...),
+		zmtp.AppendFrameHeader(nil, 0, 1<<40)...),
+		event: socket.EventDisconnected, want: socket.ErrTooLarge},
+	{name: "multipart sum over the limit", send: append(append(append(greeting(3, 1, "NULL"), readyPush()...),
+		zmtp.AppendFrame(nil, zmtp.FlagMore, make([]byte, 800))...), zmtp.AppendFrameHeader(nil, 0, 800)...),
+		event: socket.EventDisconnected, want: socket.ErrTooLarge, maxRecvs: 1024},
+	{name: "reserved flag bits", send: append(append(greeting(3, 1, "NULL"), readyPush()...), 0x80, 1, 'x'),
+		event: socket.EventDisconnected, want: socket.ErrProtocol},
+	{name: "command with MORE", send: append(append(greeting(3, 1, "NULL"), readyPush()...), zmtp.FlagCommand|zmtp.FlagMore, 5, 4, 'P', 'I', 'N', 'G'),
+		event: socket.EventDisconnected, want: socket.ErrProtocol},
+	{name: "command without a name", send: append(append(greeting(3, 1, "NULL"), readyPush()...), zmtp.FlagCommand, 1, 0),
+		event: socket.EventDisconnected, want: socket.ErrProtocol},
+	{name: "ERROR after the handshake", send: append(append(greeting(3, 1, "NULL"), readyPush()...), zmtp.AppendError(nil, "go away")...),
+		event: socket.EventDisconnected, want: socket.ErrProtocol, says: "go away"},
+}
+
+// Each hostile ZMTP peer loses its connection with a typed error and an
+// event, while a good ZMTP client of the same listener keeps being served.
+func TestZMTPHostilePeers(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for _, tc := range zmtpHostileCases {
+		t.Run(tc.name, func(t *testing.T) {
+			limit := tc.maxRecvs
+			if limit == 0 {
+				limit = socket.DefaultMaxRecvSize
+			}
+			s, _ := pull.New(socket.MaxRecvSize(limit), socket.HandshakeTimeout(2*time.Second))
+			defer s.Close()
+			ev := s.Events(64)
+			l, err := s.Listen("tcp://127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			good, _ := push.New(socket.DialDialect(socket.DialectZMTP))
+			defer good.Close()
+			if _, err := good.Dial(l.URL()); err != nil {
+				t.Fatal(err)
+			}
+			c, err := net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			go func() { // take what the socket says
+				buf := make([]byte, 4096)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			c.Write(tc.send)
+			local := c.LocalAddr().String()
+			deadline := time.After(5 * time.Second)
+		wait:
+			for {
+				select {
+				case e := <-ev:
+					if e.Remote != local || e.Type != tc.event {
+						continue
+					}
+					if !errors.Is(e.Err, tc.want) {
+						t.Fatalf("%v: error %v does not match %v", e.Type, e.Err, tc.want)
+					}
+					if tc.says != "" && !strings.Contains(e.Err.Error(), tc.says) {
+						t.Fatalf("error %q does not say %q", e.Err, tc.says)
+					}
+					break wait
+				case <-deadline:
+					t.Fatalf("no %v for the hostile peer", tc.event)
+				}
+			}
+			st := s.Stats()
+			if st.HandshakeFailures+st.ProtocolErrors != 1 {
+				t.Fatalf("handshake failures %d + protocol errors %d, want 1", st.HandshakeFailures, st.ProtocolErrors)
+			}
+			for i := range 5 {
+				body := fmt.Sprint("good ", i)
+				if err := good.SendBytes([]byte(body)); err != nil {
+					t.Fatal(err)
+				}
+				m, err := s.RecvContext(testCtx(t))
+				if err != nil || string(m.Body) != body {
+					t.Fatalf("good client: %v %v", m, err)
+				}
+			}
+		})
+	}
+}
