@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/wire/sp"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // Dialer keeps one outgoing connection up: it dials in the background and
@@ -286,11 +288,22 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 	if c.Port != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		peer, err := c.Port.Exchange(ctx, PortInfo{Proto: s.info.Self, Out: p.sendq, Taken: s.signalReady})
+		s.mu.Lock()
+		id := s.identity
+		s.mu.Unlock()
+		peer, err := c.Port.Exchange(ctx, PortInfo{Proto: s.info.Self, ZMTPType: s.info.ZMTPType, Identity: id, Out: p.sendq, Taken: s.signalReady})
 		if err != nil {
 			return nil, err
 		}
 		p.mp, p.port, p.peer, p.peerName = c.Port, peer, peer.Proto, sp.ProtoName(peer.Proto)
+		if s.info.Self == 0 || peer.Proto == 0 {
+			// ZeroMQ-only types (DEALER, ROUTER...) pair by ZeroMQ type.
+			p.peerName = peer.ZMTPType
+			if len(peer.Identity) > 0 {
+				p.peerIdentity = bytes.Clone(peer.Identity)
+			}
+			return p, s.checkZMTPPeer(peer)
+		}
 		return p, s.checkPeer(peer.Proto)
 	}
 	conn := c.Stream
@@ -349,6 +362,19 @@ func (s *Socket) checkPeer(peer uint16) error {
 	if peer != s.info.Peer {
 		return fmt.Errorf("%w: peer speaks %s, %s needs %s", ErrPeerMismatch,
 			sp.ProtoName(peer), s.info.Name, sp.ProtoName(s.info.Peer))
+	}
+	return nil
+}
+
+// checkZMTPPeer checks an inproc peer when either end is a ZeroMQ-only
+// type: both must be, and of compatible ZeroMQ types.
+func (s *Socket) checkZMTPPeer(peer PortInfo) error {
+	if s.info.Self != 0 || peer.Proto != 0 || !zmtp.Compatible(s.info.ZMTPType, peer.ZMTPType) {
+		theirs := peer.ZMTPType
+		if peer.Proto != 0 {
+			theirs = sp.ProtoName(peer.Proto)
+		}
+		return fmt.Errorf("%w: inproc peer is %s, %s cannot talk to it", ErrPeerMismatch, theirs, s.info.Name)
 	}
 	return nil
 }

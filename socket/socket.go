@@ -197,6 +197,15 @@ func (s *Socket) Stats() Stats {
 	return st
 }
 
+// Drop counts m as dropped by the socket itself for reason r, when no pipe
+// is involved (a ROUTER message for a peer it does not know), and frees it.
+func (s *Socket) Drop(m *Message, r DropReason) {
+	s.mu.Lock()
+	s.gone.Drops[r]++
+	s.mu.Unlock()
+	m.Free()
+}
+
 // PipeStats returns the figures of each connected pipe.
 func (s *Socket) PipeStats() []PipeStats {
 	s.mu.Lock()

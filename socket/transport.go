@@ -68,8 +68,14 @@ type TransportListener interface {
 
 // PortInfo is what each end of a message transport tells the other.
 type PortInfo struct {
-	Proto uint16        // the SP protocol number of the socket
-	Out   chan *Message // the queue this end sends on; the peer reads it
+	Proto uint16 // the SP protocol number of the socket
+	// ZMTPType is the socket's ZeroMQ type ("DEALER"); a ZeroMQ-only socket
+	// (Proto 0) is matched to its peer by it.
+	ZMTPType string
+	// Identity is the routing id a ZeroMQ-only socket announces (its
+	// Identity option), as ZMTP carries it in READY.
+	Identity []byte
+	Out      chan *Message // the queue this end sends on; the peer reads it
 	// Taken is called by the peer each time it takes a message from Out,
 	// so that senders waiting for room on this end wake up.
 	Taken func()
