@@ -1,8 +1,11 @@
 // Package pub is the pub0 pattern: every message goes to every subscriber.
 // SP subscribers (nng, nanomsg, mangos) filter for themselves; ZeroMQ
 // subscribers (libzmq SUB over ZMTP) send their subscriptions, and the
-// publisher sends each only what it subscribed to, matched with a counted
-// trie (subscribing twice needs two cancels, as in libzmq). A subscriber
+// publisher sends each only what it subscribed to, matched with a trie. A
+// subscriber's subscriptions are a set, as in libzmq's publishers: a
+// duplicate SUBSCRIBE changes nothing and one CANCEL removes the topic
+// (libzmq's SUB and XSUB count their own subscriptions, send every
+// SUBSCRIBE, and send the CANCEL only when the last one goes). A subscriber
 // whose queue is at the high-water mark misses the message; the drop is
 // counted and the others are not slowed.
 package pub
@@ -64,6 +67,7 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	}
 	subs.mu.Lock()
 	if m.Control == socket.ControlSubscribe {
+		subs.trie.Remove(m.Body) // a set: at most one count per topic
 		subs.trie.Add(m.Body)
 	} else {
 		subs.trie.Remove(m.Body)
