@@ -1,0 +1,222 @@
+// Package xpub is ZeroMQ's XPUB socket: a publisher that also hands its
+// subscribers' subscriptions to the application. It exists only over ZMTP
+// (its peers are libzmq or mqwire SUB and XSUB sockets); it has no SP
+// counterpart, so it dials in ZMTP and its listeners refuse SP peers.
+//
+// Send publishes as pub does: each subscriber gets the messages whose first
+// frame starts with one of its subscriptions, and a subscriber whose queue
+// is full misses the message (counted as socket.DropQueueFull).
+//
+// Recv returns what the subscribers send upstream, in libzmq's form: a
+// one-frame message whose body is 1 then the topic for a subscription, 0
+// then the topic for a cancel. As in libzmq 4.3.4, the socket keeps which
+// subscribers want each topic, and by default only the first subscription
+// to a topic (across all subscribers) and the cancel that leaves no
+// subscriber to it are passed up; a cancel for a topic the subscriber had
+// not subscribed to is passed up too. Verbose passes up every subscription,
+// Verboser every subscription and every cancel. A subscriber that
+// disconnects cancels its subscriptions. Messages an XSUB sends upstream
+// that are not subscriptions are passed up as they are.
+//
+// A subscriber's subscriptions are a set, as in libzmq: subscribing twice
+// from one connection is the same as once, and one cancel removes it (a
+// ZeroMQ SUB or XSUB counts its own subscriptions and sends the cancel
+// only when the last is gone).
+//
+// What the subscribers send waits in the receive queue (RecvHWM) until the
+// application reads it; while it is full, the subscriber whose message
+// does not fit is not read from, so an application must Recv on an XPUB.
+// Subscriptions take effect for publishing as they arrive, before the
+// application reads them.
+package xpub
+
+import (
+	"context"
+	"sync"
+
+	"github.com/mqwire/mqwire/internal/trie"
+	"github.com/mqwire/mqwire/socket"
+	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
+	"github.com/mqwire/mqwire/wire/zmtp"
+)
+
+type proto struct {
+	s     *socket.Socket
+	pipes *socket.PipeSet
+	recvq *socket.RecvQueue
+
+	mu            sync.Mutex
+	topics        map[string]int // topic -> number of subscribers to it
+	verboseSubs   bool
+	verboseCancel bool
+}
+
+// New returns an XPUB socket.
+func New(opts ...socket.Option) (*socket.Socket, error) { return socket.New(&proto{}, opts...) }
+
+// Verbose (libzmq's ZMQ_XPUB_VERBOSE) passes every subscription up to the
+// application, not only the first to a topic; cancels are passed up only
+// when the last subscriber to a topic cancels. Verbose(false) turns both
+// Verbose and Verboser off.
+func Verbose(on bool) socket.Option {
+	return socket.ProtocolOption("xpub.Verbose", func(p *proto) error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.verboseSubs, p.verboseCancel = on, false
+		return nil
+	})
+}
+
+// Verboser (libzmq's ZMQ_XPUB_VERBOSER) passes every subscription and every
+// cancel up to the application, including those of a subscriber that
+// disconnects.
+func Verboser(on bool) socket.Option {
+	return socket.ProtocolOption("xpub.Verboser", func(p *proto) error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.verboseSubs, p.verboseCancel = on, on
+		return nil
+	})
+}
+
+func (p *proto) Info() socket.ProtocolInfo {
+	return socket.ProtocolInfo{Name: "xpub", PeerName: "xsub", CanSend: true, CanRecv: true, ZMTPType: zmtp.TypeXPUB}
+}
+
+// subscriptions are what one subscriber asked for: the set of its topics,
+// and the same as a trie to match messages against. The pipe's reader
+// writes them, senders read them.
+type subscriptions struct {
+	mu     sync.RWMutex
+	trie   trie.Trie
+	topics map[string]struct{}
+}
+
+func (p *proto) Init(s *socket.Socket) {
+	p.s = s
+	p.pipes = socket.NewPipeSet(s)
+	p.recvq = socket.NewLazyRecvQueue(s)
+	p.topics = map[string]int{}
+}
+
+func (p *proto) AddPipe(pp *socket.Pipe) error {
+	pp.Data = &subscriptions{topics: map[string]struct{}{}}
+	p.pipes.Add(pp)
+	return nil
+}
+
+// RemovePipe cancels the subscriptions of a subscriber that left, passing
+// up the cancels that leave a topic without subscribers (all of them with
+// Verboser). They are passed up only if the receive queue has room.
+func (p *proto) RemovePipe(pp *socket.Pipe) {
+	p.pipes.Remove(pp)
+	subs, ok := pp.Data.(*subscriptions)
+	if !ok {
+		return
+	}
+	var notes []*socket.Message
+	p.mu.Lock()
+	subs.mu.Lock()
+	for topic := range subs.topics {
+		last := p.forget(topic)
+		if last || p.verboseCancel {
+			notes = append(notes, notification(false, []byte(topic), pp))
+		}
+	}
+	subs.topics = nil
+	subs.trie = trie.Trie{}
+	subs.mu.Unlock()
+	p.mu.Unlock()
+	for _, m := range notes {
+		if !p.recvq.TryPut(m) {
+			pp.Drop(m, socket.DropQueueFull)
+		}
+	}
+}
+
+// forget takes one subscriber away from topic and reports whether it was
+// the last. p.mu is held.
+func (p *proto) forget(topic string) bool {
+	n := p.topics[topic] - 1
+	if n <= 0 {
+		delete(p.topics, topic)
+		return true
+	}
+	p.topics[topic] = n
+	return false
+}
+
+// notification is a subscription change as libzmq's XPUB hands it up.
+func notification(sub bool, topic []byte, pp *socket.Pipe) *socket.Message {
+	m := socket.NewMessage(1 + len(topic))
+	m.Body[0] = 0
+	if sub {
+		m.Body[0] = 1
+	}
+	copy(m.Body[1:], topic)
+	m.Pipe = pp.ID()
+	return m
+}
+
+// Deliver applies a subscriber's subscription or cancel and passes it up
+// when libzmq would; other messages (an XSUB's) are passed up as they are.
+func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
+	subs, ok := pp.Data.(*subscriptions)
+	if !ok {
+		pp.Drop(m, socket.DropClosed)
+		return
+	}
+	if m.Control == socket.ControlNone {
+		m.Pipe = pp.ID()
+		p.recvq.Put(pp, m)
+		return
+	}
+	sub := m.Control == socket.ControlSubscribe
+	topic := string(m.Body)
+	var notify bool
+	p.mu.Lock()
+	subs.mu.Lock()
+	_, had := subs.topics[topic]
+	switch {
+	case sub && !had:
+		subs.topics[topic] = struct{}{}
+		subs.trie.Add(m.Body)
+		p.topics[topic]++
+		notify = p.topics[topic] == 1 || p.verboseSubs
+	case sub:
+		notify = p.verboseSubs
+	case had:
+		delete(subs.topics, topic)
+		subs.trie.Remove(m.Body)
+		notify = p.forget(topic) || p.verboseCancel
+	default:
+		notify = true // libzmq passes up a cancel of what was not subscribed
+	}
+	subs.mu.Unlock()
+	p.mu.Unlock()
+	if !notify {
+		m.Free()
+		return
+	}
+	n := notification(sub, m.Body, pp)
+	m.Free()
+	p.recvq.Put(pp, n)
+}
+
+// Send publishes m to the subscribers whose subscriptions match its first
+// frame.
+func (p *proto) Send(_ context.Context, m *socket.Message) error {
+	p.pipes.BroadcastTo(m, func(pp *socket.Pipe) bool {
+		subs, ok := pp.Data.(*subscriptions)
+		if !ok {
+			return false
+		}
+		subs.mu.RLock()
+		defer subs.mu.RUnlock()
+		return subs.trie.Match(m.Body)
+	})
+	return nil
+}
+
+// Recv returns the next subscription, cancel or upstream message.
+func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }

@@ -1,0 +1,123 @@
+// Package xsub is ZeroMQ's XSUB socket: a subscriber whose subscriptions are
+// messages the application sends. It exists only over ZMTP (its peers are
+// libzmq or mqwire PUB and XPUB sockets); it has no SP counterpart, so it
+// dials in ZMTP and its listeners refuse SP peers.
+//
+// Send takes libzmq's form: a one-frame message whose body is 1 then a
+// topic subscribes to the topic, 0 then a topic cancels one subscription to
+// it. As in libzmq 4.3.4 the socket counts its subscriptions: every
+// subscription is sent to every publisher, a cancel only when it removes
+// the last subscription to its topic (subscribe twice, cancel once: still
+// subscribed). A publisher that connects later is sent every topic
+// subscribed to. Any other message (empty, multipart, or starting with
+// another byte) is sent upstream to every publisher as data, for an XPUB
+// to pass up. A publisher whose queue is full misses what is sent (counted
+// as socket.DropQueueFull).
+//
+// Recv returns every message the publishers send: an XSUB does not filter
+// (the publishers do). When the receive queue is full, new messages are
+// dropped and counted, so a slow reader never stalls a publisher.
+package xsub
+
+import (
+	"context"
+	"sync"
+
+	"github.com/mqwire/mqwire/socket"
+	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
+	"github.com/mqwire/mqwire/wire/zmtp"
+)
+
+type proto struct {
+	recvq *socket.RecvQueue
+	pipes *socket.PipeSet
+
+	mu   sync.Mutex
+	subs map[string]int // topic -> subscriptions to it
+}
+
+// New returns an XSUB socket with no subscription.
+func New(opts ...socket.Option) (*socket.Socket, error) { return socket.New(&proto{}, opts...) }
+
+func (p *proto) Info() socket.ProtocolInfo {
+	return socket.ProtocolInfo{Name: "xsub", PeerName: "xpub", CanSend: true, CanRecv: true, ZMTPType: zmtp.TypeXSUB}
+}
+
+func (p *proto) Init(s *socket.Socket) {
+	p.recvq = socket.NewLazyRecvQueue(s)
+	p.pipes = socket.NewPipeSet(s)
+	p.subs = map[string]int{}
+}
+
+// AddPipe sends a new publisher every topic subscribed to, once each.
+func (p *proto) AddPipe(pp *socket.Pipe) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for topic := range p.subs {
+		m := control(socket.ControlSubscribe, []byte(topic))
+		if !pp.TrySend(m) {
+			pp.Drop(m, socket.DropQueueFull)
+		}
+	}
+	p.pipes.Add(pp)
+	return nil
+}
+
+func (p *proto) RemovePipe(pp *socket.Pipe) { p.pipes.Remove(pp) }
+
+func control(c socket.Control, topic []byte) *socket.Message {
+	m := socket.NewMessageBytes(topic)
+	m.Control = c
+	return m
+}
+
+// Deliver queues what a publisher sends, or drops it when the queue is full.
+func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
+	if m.Control != socket.ControlNone {
+		pp.Drop(m, socket.DropBadHeader) // a publisher does not subscribe
+		return
+	}
+	m.Pipe = pp.ID()
+	if !p.recvq.TryPut(m) {
+		pp.Drop(m, socket.DropQueueFull)
+	}
+}
+
+// Send applies and forwards a subscription or cancel, or sends any other
+// message upstream to every publisher.
+func (p *proto) Send(_ context.Context, m *socket.Message) error {
+	if len(m.Frames) > 0 || len(m.Body) == 0 || m.Body[0] > 1 {
+		m.Control = socket.ControlNone
+		p.pipes.Broadcast(m, nil)
+		return nil
+	}
+	sub := m.Body[0] == 1
+	topic := m.Body[1:]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sub {
+		p.subs[string(topic)]++
+	} else {
+		n, ok := p.subs[string(topic)]
+		if !ok {
+			m.Free()
+			return nil
+		}
+		if n > 1 {
+			p.subs[string(topic)] = n - 1
+			m.Free()
+			return nil
+		}
+		delete(p.subs, string(topic))
+	}
+	c := socket.ControlCancel
+	if sub {
+		c = socket.ControlSubscribe
+	}
+	p.pipes.Broadcast(control(c, topic), nil)
+	m.Free()
+	return nil
+}
+
+// Recv returns the next message a publisher sent.
+func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }
