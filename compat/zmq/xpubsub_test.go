@@ -1,0 +1,164 @@
+package zmq_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/xpub"
+	"github.com/mqwire/mqwire/pattern/xsub"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// xconnect has s listen (and the peer connect) or the peer bind (and s
+// dial), and starts the libzmq peer with args after TYPE how URL.
+func xconnect(t *testing.T, s *socket.Socket, listen bool, tr, kind string, args ...string) *peer {
+	t.Helper()
+	if listen {
+		l, err := s.Listen(endpoint(t, tr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return startPeer(t, append([]string{kind, "connect", l.URL()}, args...)...)
+	}
+	url := peerEndpoint(t, tr)
+	p := startPeer(t, append([]string{kind, "bind", url}, args...)...)
+	if _, err := s.Dial(url); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func each(t *testing.T, f func(t *testing.T, tr string, listen bool)) {
+	for _, tr := range []string{"tcp", "ipc"} {
+		for _, listen := range []bool{true, false} {
+			name := tr + "/mqwire-dials"
+			if listen {
+				name = tr + "/mqwire-listens"
+			}
+			t.Run(name, func(t *testing.T) {
+				testutil.CheckGoroutines(t)
+				f(t, tr, listen)
+			})
+		}
+	}
+}
+
+func xrecv(t *testing.T, s *socket.Socket) string {
+	t.Helper()
+	m, err := s.RecvContext(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	return string(m.Body)
+}
+
+// A libzmq SUB subscribes to an mqwire XPUB: the XPUB receives 1+topic and
+// sends the SUB only what matches.
+func TestXPUBLibzmqSUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := xpub.New()
+		defer s.Close()
+		p := xconnect(t, s, listen, tr, "SUB", "recv", "5", "a-")
+		if got := xrecv(t, s); got != "\x01a-" {
+			t.Fatalf("xpub got %q, want 1+a-", got)
+		}
+		for i := range 5 {
+			s.SendBytes(fmt.Appendf(nil, "b-%d", i))
+			s.SendBytes(fmt.Appendf(nil, "a-%d", i))
+		}
+		for i := range 5 {
+			if got, want := p.line(t), hex.EncodeToString(fmt.Appendf(nil, "a-%d", i)); got != want {
+				t.Fatalf("libzmq SUB got %q, want %q", got, want)
+			}
+		}
+	})
+}
+
+// A libzmq XSUB subscribes twice to a- and cancels once, then subscribes to
+// z: the mqwire XPUB passes up the first a- and z only, still sends a-
+// messages, and passes up both cancels when the XSUB goes away.
+func TestXPUBLibzmqXSUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := xpub.New()
+		defer s.Close()
+		p := xconnect(t, s, listen, tr, "XSUB", "xsubscribe", "1", "+a-", "+a-", "-a-", "+z")
+		if got := xrecv(t, s); got != "\x01a-" {
+			t.Fatalf("xpub got %q, want 1+a-", got)
+		}
+		if got := xrecv(t, s); got != "\x01z" {
+			t.Fatalf("xpub got %q, want 1+z (and no cancel of a-)", got)
+		}
+		s.SendBytes([]byte("b-0"))
+		s.SendBytes([]byte("a-0"))
+		if got := p.line(t); got != hex.EncodeToString([]byte("a-0")) {
+			t.Fatalf("libzmq XSUB got %q", got)
+		}
+		if got := p.line(t); got != "done" {
+			t.Fatalf("peer said %q", got)
+		}
+		got := map[string]bool{xrecv(t, s): true, xrecv(t, s): true}
+		if !got["\x00a-"] || !got["\x00z"] {
+			t.Fatalf("cancels when the XSUB left: %v", got)
+		}
+	})
+}
+
+// An mqwire XSUB subscribes upstream to a libzmq PUB (twice, then one
+// cancel: still subscribed); the PUB sends it only what matches.
+func TestXSUBLibzmqPUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := xsub.New()
+		defer s.Close()
+		s.SendBytes([]byte("\x01a-"))
+		xconnect(t, s, listen, tr, "PUB", "publish", "2000")
+		s.SendBytes([]byte("\x01a-"))
+		s.SendBytes([]byte("\x00a-"))
+		for i := range 20 {
+			m, err := s.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			if !strings.HasPrefix(string(m.Body), "a-") {
+				t.Fatalf("got %q without a subscription to it", m.Body)
+			}
+		}
+	})
+}
+
+// An mqwire XSUB subscribes to a libzmq XPUB, which prints the
+// subscriptions it receives: the duplicate subscription is not passed up
+// by libzmq, the first cancel is not sent (counted), the last is.
+func TestXSUBLibzmqXPUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := xsub.New()
+		defer s.Close()
+		p := xconnect(t, s, listen, tr, "XPUB", "recv", "4")
+		deadline := time.Now().Add(10 * time.Second)
+		for s.Stats().Pipes == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		for _, m := range []string{"\x01a-", "\x01a-", "\x00a-", "\x01z", "\x00a-"} {
+			if err := s.SendContext(context.Background(), socket.NewMessageBytes([]byte(m))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m := socket.NewMessageBytes([]byte("upstream"))
+		m.Frames = [][]byte{[]byte("data")}
+		s.SendContext(ctx(t), m)
+		for _, want := range [][]string{{"\x01a-"}, {"\x01z"}, {"\x00a-"}, {"upstream", "data"}} {
+			var parts [][]byte
+			for _, w := range want {
+				parts = append(parts, []byte(w))
+			}
+			if got := p.line(t); got != frames(parts...) {
+				t.Fatalf("libzmq XPUB got %q, want %q", got, frames(parts...))
+			}
+		}
+	})
+}
