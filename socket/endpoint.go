@@ -317,6 +317,10 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		}
 		zmtpPeer = len(first) == 1 && first[0] == 0xFF
 	}
+	if !zmtpPeer && s.secured() {
+		// SP has no security mechanism: an SP peer would bypass ours.
+		return nil, fmt.Errorf("%w: this socket requires a ZMTP security mechanism, which an SP peer cannot use", ErrPeerMismatch)
+	}
 	if err := conn.SetDeadline(deadline); err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ type Pipe struct {
 	peerName string // the peer's protocol or ZMTP socket type
 	// peerIdentity is the routing id a ZMTP peer announced (nil if none).
 	peerIdentity []byte
+	zap          *ZAPReply // what the Authenticator said of the peer (nil if none ran)
 	url          string
 	remote       string
 	dialed       bool

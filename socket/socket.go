@@ -34,6 +34,7 @@ type Socket struct {
 	pending   map[*Conn]struct{} // connections in their handshake
 	gone      Counters           // figures of pipes that have closed
 	identity  []byte             // ZMTP routing id we announce (Identity option)
+	security  securityConfig     // ZMTP security mechanism (PlainClient, PlainServer)
 
 	connects, reconnects, hsFailures, dialFailures atomic.Uint64
 

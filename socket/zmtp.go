@@ -85,16 +85,18 @@ func zmtpErr(format string, args ...any) error {
 	return &wire.ProtocolError{Dialect: "zmtp", Reason: fmt.Sprintf(format, args...)}
 }
 
-// zmtpHandshake runs the ZMTP 3.1 handshake with the NULL mechanism: our
-// whole greeting at once, the peer's read in the pieces libzmq sends it in,
-// then READY both ways with the socket types checked (RFC 37). first holds
+// zmtpHandshake runs the ZMTP 3.1 handshake: our whole greeting at once, the
+// peer's read in the pieces libzmq sends it in, then the commands of the
+// socket's security mechanism (NULL: READY both ways, RFC 37; PLAIN: RFC 24),
+// which yield the peer's metadata, whose socket type is checked. first holds
 // what a listener already read of the peer's greeting.
 func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 	ours := s.info.ZMTPType
 	if ours == "" {
 		return fmt.Errorf("%w: a ZMTP peer cannot talk to %s", ErrPeerMismatch, s.info.Name)
 	}
-	out := zmtp.AppendGreeting(make([]byte, 0, 128), zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor31, Mechanism: zmtp.MechanismNull})
+	mech := s.mechanism()
+	out := zmtp.AppendGreeting(make([]byte, 0, 128), zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor31, Mechanism: mech.name(), AsServer: mech.asServer()})
 	if _, err := c.Write(out); err != nil {
 		return handshakeErr("zmtp greeting", err)
 	}
@@ -119,8 +121,8 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 	if err != nil {
 		return err
 	}
-	if greeting.Mechanism != zmtp.MechanismNull {
-		return zmtpErr("peer uses the %s mechanism, this socket NULL", greeting.Mechanism)
+	if greeting.Mechanism != mech.name() {
+		return mechanismMismatch(mech.name(), greeting.Mechanism)
 	}
 
 	props := []zmtp.Property{{Name: zmtp.PropSocketType, Value: []byte(ours)}}
@@ -131,22 +133,7 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 		s.mu.Unlock()
 		props = append(props, zmtp.Property{Name: zmtp.PropIdentity, Value: id})
 	}
-	if _, err := c.Write(zmtp.AppendReady(out[:0], props...)); err != nil {
-		return handshakeErr("zmtp ready", err)
-	}
-	br := bufio.NewReaderSize(c, 16) // small: nothing may be read past the READY
-	name, data, err := readCommand(br, c)
-	if err != nil {
-		return err
-	}
-	switch string(name) {
-	case zmtp.CmdReady:
-	case zmtp.CmdError:
-		return zmtpErr("peer refused the handshake: %q", data)
-	default:
-		return zmtpErr("%s command during the handshake, READY expected", name)
-	}
-	md, err := zmtp.ParseProperties(data)
+	md, err := mech.handshake(s.newMechConn(p, c, props, out))
 	if err != nil {
 		return err
 	}
