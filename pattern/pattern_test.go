@@ -385,3 +385,28 @@ func TestLargeMessage(t *testing.T) {
 		}
 	})
 }
+
+func TestConflate(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	p := must(pub.New())
+	s := must(sub.New(sub.Subscribe(nil), socket.Conflate(true)))
+	closeAll(t, p, s)
+	connect(t, "inproc", p, s)
+	waitPipes(t, p, 1)
+	for i := range 100 {
+		send(t, p, fmt.Sprint(i))
+	}
+	deadline := time.Now().Add(timeout)
+	for s.Stats().MessagesIn < 100 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := recv(t, s); got != "99" {
+		t.Fatalf("conflated socket gave %q, want the newest, 99", got)
+	}
+	if n := s.Stats().Dropped(socket.DropConflated); n != 99 {
+		t.Fatalf("DropConflated = %d, want 99", n)
+	}
+	if _, err := push.New(socket.Conflate(true)); !errors.Is(err, socket.ErrOptionNotApplicable) {
+		t.Fatalf("Conflate on push: %v", err)
+	}
+}

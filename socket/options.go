@@ -65,6 +65,7 @@ type config struct {
 	heartbeatIvl     atomic.Int64 // ns; 0 = no PINGs
 	heartbeatTimeout atomic.Int64 // ns; 0 = the interval
 	heartbeatTTL     atomic.Int64 // ns; 0 = none announced
+	conflate         atomic.Bool  // the receive queue keeps the newest message only
 }
 
 func (c *config) init() {
@@ -199,4 +200,19 @@ func HandshakeTimeout(d time.Duration) Option {
 
 func notApplicable(name string, s *Socket) error {
 	return fmt.Errorf("%w: %s on %s", ErrOptionNotApplicable, name, s.info.Name)
+}
+
+// Conflate makes the socket keep only the newest received message (libzmq's
+// ZMQ_CONFLATE, for readers that want the latest state, not every update):
+// a message that arrives while one is waiting replaces it, and the one
+// replaced is counted as DropConflated. It applies to the receive queue, so
+// only to patterns that receive.
+func Conflate(on bool) Option {
+	return NewOption("Conflate", func(s *Socket) error {
+		if !s.info.CanRecv {
+			return notApplicable("Conflate", s)
+		}
+		s.cfg.conflate.Store(on)
+		return nil
+	})
 }

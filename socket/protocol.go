@@ -63,6 +63,10 @@ func (q *RecvQueue) ch() chan *Message {
 // then m is dropped.
 func (q *RecvQueue) Put(p *Pipe, m *Message) {
 	c := q.ch()
+	if q.s.cfg.conflate.Load() {
+		q.replace(p, m)
+		return
+	}
 	select {
 	case c <- m:
 		return
@@ -77,8 +81,38 @@ func (q *RecvQueue) Put(p *Pipe, m *Message) {
 	}
 }
 
+// replace queues m in place of whatever waits in the queue (Conflate).
+func (q *RecvQueue) replace(p *Pipe, m *Message) {
+	c := q.ch()
+	for {
+		select {
+		case old := <-c:
+			from := p
+			if from == nil || from.id != old.Pipe {
+				from = q.s.Pipe(old.Pipe)
+			}
+			if from != nil {
+				from.Drop(old, DropConflated)
+			} else {
+				old.Free() // its pipe is gone; nowhere to count it
+			}
+			continue
+		default:
+		}
+		select {
+		case c <- m:
+			return
+		default: // another pipe's message got in first: replace it too
+		}
+	}
+}
+
 // TryPut queues m if there is room and reports whether it did.
 func (q *RecvQueue) TryPut(m *Message) bool {
+	if q.s.cfg.conflate.Load() {
+		q.replace(nil, m)
+		return true
+	}
 	select {
 	case q.ch() <- m:
 		return true

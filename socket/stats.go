@@ -13,6 +13,7 @@ const (
 	DropBadHeader                   // a message without a valid protocol header
 	DropClosed                      // still queued when its pipe or socket closed
 	DropNoPeer                      // no pipe to take it (raw routing to a gone pipe)
+	DropConflated                   // replaced by a newer message (Conflate)
 	numDropReasons
 )
 
@@ -30,6 +31,8 @@ func (r DropReason) String() string {
 		return "closed"
 	case DropNoPeer:
 		return "no peer"
+	case DropConflated:
+		return "conflated"
 	}
 	return "unknown"
 }
