@@ -33,9 +33,11 @@ func (d Dialect) String() string {
 	return fmt.Sprintf("dialect(%d)", int32(d))
 }
 
-// DialDialect sets the dialect the socket's dialers speak (default SP).
-// ZMTP applies to patterns that have a ZeroMQ counterpart (push, pull, pair
-// so far).
+// DialDialect sets the dialect the socket's dialers speak: SP by default,
+// ZMTP for the ZeroMQ-only types (dealer, router, xpub, xsub), which speak
+// nothing else. ZMTP applies to patterns that have a ZeroMQ counterpart
+// (ProtocolInfo.ZMTPType): req, rep, pub, sub, push, pull, pair and the
+// ZeroMQ-only types; bus, pair1 and surveyor/respondent have none.
 func DialDialect(d Dialect) Option {
 	return NewOption("DialDialect", func(s *Socket) error {
 		switch d {
