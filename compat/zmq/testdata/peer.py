@@ -8,7 +8,8 @@
 # "dealer" sends b"req-<i>" and prints the reply's frames; "route-echo"
 # (ROUTER) prints each message, routing id first, and sends it back.
 # A SUB subscribes to each TOPIC; other types take the first extra
-# argument as their routing id (ZMQ_ROUTING_ID). It prints "ready" once bound or
+# argument without "=" as their routing id (ZMQ_ROUTING_ID). PLAIN options
+# (plain_*=...) and the "handshake" role are described further down. It prints "ready" once bound or
 # connected, and "done" at the end.
 import binascii
 import sys
@@ -24,8 +25,25 @@ for topic in sys.argv[6:] if kind == "SUB" else []:
     s.setsockopt(zmq.SUBSCRIBE, topic.encode())
 s.setsockopt(zmq.LINGER, 5000)
 s.setsockopt(zmq.RCVTIMEO, 10000)
-if kind != "SUB" and len(sys.argv) > 6:
+if kind != "SUB" and len(sys.argv) > 6 and "=" not in sys.argv[6]:
     s.setsockopt(zmq.ROUTING_ID, sys.argv[6].encode())  # IDENTITY for other types
+# PLAIN, as extra arguments: plain_user=U plain_password=P make a PLAIN
+# client; plain_server=U:P a PLAIN server whose ZAP handler (pyzmq's
+# ThreadAuthenticator) knows that one user. Role "handshake" prints how the
+# first handshake ended, as libzmq's monitor reports it: "event <n> <value>".
+plain = dict(a.split("=", 1) for a in sys.argv[6:] if "=" in a and a.startswith("plain_"))
+auth = None
+if "plain_user" in plain:
+    s.setsockopt(zmq.PLAIN_USERNAME, plain["plain_user"].encode())
+    s.setsockopt(zmq.PLAIN_PASSWORD, plain.get("plain_password", "").encode())
+if "plain_server" in plain:
+    from zmq.auth.thread import ThreadAuthenticator
+    auth = ThreadAuthenticator(ctx)
+    auth.start()
+    user, password = plain["plain_server"].split(":", 1)
+    auth.configure_plain(domain="*", passwords={user: password})
+    s.setsockopt(zmq.PLAIN_SERVER, 1)
+mon = s.get_monitor_socket() if role == "handshake" else None
 getattr(s, how)(url)
 print("ready", flush=True)
 if role == "xsubscribe":  # XSUB: each "+TOPIC" is sent as 1+topic, "-TOPIC" as 0+topic
@@ -57,6 +75,24 @@ for i in range(count):
     elif role == "xsubscribe":  # XSUB: print each message (after sending the subscriptions below)
         frames = s.recv_multipart()
         print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
+if role == "handshake":
+    from zmq.utils.monitor import recv_monitor_message
+    mon.setsockopt(zmq.RCVTIMEO, 10000)
+    ends = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
+            zmq.EVENT_HANDSHAKE_FAILED_AUTH, zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    try:
+        while True:
+            m = recv_monitor_message(mon)
+            if m["event"] in ends:
+                print("event", m["event"], m["value"], flush=True)
+                break
+    except zmq.Again:
+        print("timeout", flush=True)
+    s.disable_monitor()
+    mon.close(0)
+    s.setsockopt(zmq.LINGER, 0)
 print("done", flush=True)
+if auth:
+    auth.stop()
 s.close()
 ctx.term()
