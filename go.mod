@@ -2,9 +2,15 @@ module github.com/mqwire/mqwire
 
 go 1.26
 
-require go.nanomsg.org/mangos/v3 v3.4.2
+require (
+	github.com/go-zeromq/zmq4 v0.17.0
+	go.nanomsg.org/mangos/v3 v3.4.2
+)
 
 require (
 	github.com/Microsoft/go-winio v0.5.2 // indirect
-	golang.org/x/sys v0.0.0-20210124154548-22da62e12c0c // indirect
+	github.com/go-zeromq/goczmq/v4 v4.2.2 // indirect
+	golang.org/x/sync v0.7.0 // indirect
+	golang.org/x/sys v0.5.0 // indirect
+	golang.org/x/text v0.15.0 // indirect
 )
