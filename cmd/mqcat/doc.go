@@ -3,7 +3,8 @@
 // same options with the same meaning, prints messages byte for byte as
 // nngcat does, and fails with the same messages and exit status, so a script
 // written for nngcat runs unchanged with mqcat in its place. It talks to
-// nng, nanomsg and mangos peers, and to other mqcat processes.
+// nng, nanomsg and mangos peers, to other mqcat processes, and, with the
+// options of "ZeroMQ peers" below, to libzmq peers.
 //
 // # Usage
 //
@@ -11,7 +12,8 @@
 //
 // Protocol (exactly one): --req0 --rep0 --pub0 --sub0 --push0 --pull0
 // --surveyor0 --respondent0 --pair0 --pair1 --bus0, or the same names
-// without the 0. --pair is pair1 (pair0 with --compat).
+// without the 0. --pair is pair1 (pair0 with --compat). For ZeroMQ peers
+// also --dealer --router --xpub --xsub (see below).
 //
 // Addresses (one or more): --dial URL (--connect), --listen URL (--bind),
 // -l PORT / --connect-local PORT (dial tcp://127.0.0.1:PORT), -L PORT /
@@ -59,7 +61,61 @@
 //   - pair, bus: without data, print what arrives, as pull does; with data,
 //     send it as req does and print whatever arrives meanwhile.
 //
-// --delay waits before the first send. The exit status is 0 when done and 1
+// --delay waits before the first send.
+//
+// # ZeroMQ peers
+//
+// mqcat also talks to libzmq (ZeroMQ 4.x) and other ZMTP 3 peers. These
+// options are mqcat's own; a prefix of one names it only when it names no
+// nngcat option (--de is still --delay, --z still --zt-home; --dea is
+// --dealer).
+//
+//   - --zmtp makes --req0 --rep0 --pub0 --sub0 --push0 --pull0 --pair0 (and
+//     their aliases) the ZeroMQ socket type of that name: its dials speak
+//     ZMTP. Other protocols fail with "Protocol does not support --zmtp."
+//     (--pair is pair1; use --pair0). A listener of these types accepts
+//     both SP and ZMTP peers, with or without --zmtp.
+//   - --dealer, --router, --xpub, --xsub are the ZeroMQ-only types; they
+//     always speak ZMTP.
+//   - --plain-user U --plain-password P (the password may be left out: an
+//     empty one): on a command that only dials, PLAIN client credentials
+//     (they imply --zmtp); on one that only listens, a PLAIN server that
+//     accepts exactly that user and password and refuses every other peer,
+//     and every SP peer. A command may not both dial and listen with
+//     them. A dial refused by the server fails with "Unable to dial on URL:
+//     Peer could not be authenticated".
+//
+// A multipart message prints its frames on one line, separated by single
+// spaces, each in the chosen format ("a" "\x01b" ""): quoted and hex end the
+// line after the last frame only; ascii and raw put a space between frames
+// and, as for one frame, no newline. msgpack prints a multipart message as
+// one array of bin objects, one per frame, so that the output stays a valid
+// MessagePack stream. A message of one frame prints as it always does.
+//
+// What the ZeroMQ types do:
+//
+//   - router: prints each message with the sender's routing id as its
+//     first frame. With data, it answers each message with its envelope
+//     (every frame but the last: the routing id, and the empty delimiter of
+//     a REQ peer) followed by the data, until --count messages, as rep
+//     does; without data it only prints.
+//   - dealer, xpub, and pair0 with --zmtp: without data, print what
+//     arrives, as pull does. With data they are two-way: they send it on
+//     their schedule (once; --count times; every --interval) and print what
+//     arrives as it arrives. Receiving ends after --count messages, or when
+//     --recv-timeout passes with nothing; the command ends when both sending
+//     and receiving have. Without --count or --recv-timeout they receive
+//     until interrupted. A dealer sends the data as one frame.
+//   - xpub prints the subscription messages its subscribers send: "\x01"
+//     then the topic to subscribe, "\x00" then the topic to cancel (by
+//     default only the first subscription to a topic and the last cancel,
+//     as libzmq does).
+//   - xsub: --subscribe T (repeatable; default everything, as for sub)
+//     sends "\x01"+T upstream to every publisher, including those that
+//     connect later; then it prints what arrives, as sub does. It takes
+//     no data.
+//
+// pair0 and bus without --zmtp keep nngcat's send-then-receive rounds. The exit status is 0 when done and 1
 // on an error or a usage mistake, with nngcat's message on standard error.
 //
 // # Where mqcat differs from nngcat 1.5.2

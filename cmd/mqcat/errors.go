@@ -71,6 +71,8 @@ func errText(err error, dialing bool) string {
 		return "Message too large"
 	case errors.Is(err, socket.ErrProtocol), errors.Is(err, socket.ErrPeerMismatch):
 		return "Protocol error"
+	case errors.Is(err, socket.ErrAuth):
+		return "Peer could not be authenticated"
 	case errors.Is(err, socket.ErrNotSupported):
 		return "Not supported"
 	case errors.Is(err, socket.ErrBadURL), errors.As(err, &dnsErr), errors.As(err, &addrErr):

@@ -60,6 +60,15 @@ const (
 	optCert
 	optZTHome
 	optVersion
+
+	// mqcat's own options, for ZeroMQ peers (zmtp.go).
+	optZMTP
+	optDealer
+	optRouter
+	optXPub
+	optXSub
+	optPlainUser
+	optPlainPassword
 )
 
 // optSpec is one entry of the option table. Long names may be abbreviated
@@ -69,6 +78,10 @@ type optSpec struct {
 	short byte
 	id    optID
 	arg   bool
+	// ext marks an option nngcat does not have: a prefix names it only
+	// when it names no nngcat option, so that nngcat's abbreviations keep
+	// their meaning (--de is still --delay, --z still --zt-home).
+	ext bool
 }
 
 // options is the set nngcat 1.5.2 accepts, so that abbreviations are
@@ -125,6 +138,13 @@ var options = []optSpec{
 	{name: "cert", short: 'E', id: optCert, arg: true},
 	{name: "zt-home", id: optZTHome, arg: true},
 	{name: "version", short: 'V', id: optVersion},
+	{name: "zmtp", id: optZMTP, ext: true},
+	{name: "dealer", id: optDealer, ext: true},
+	{name: "router", id: optRouter, ext: true},
+	{name: "xpub", id: optXPub, ext: true},
+	{name: "xsub", id: optXSub, ext: true},
+	{name: "plain-user", id: optPlainUser, arg: true, ext: true},
+	{name: "plain-password", id: optPlainPassword, arg: true, ext: true},
 }
 
 // address is one --dial or --listen.
@@ -158,6 +178,8 @@ type config struct {
 	insecure           bool
 	cacert, cert, key  []byte
 	ztHome, socketName string
+
+	zmtp zmtpConfig // --zmtp and PLAIN (zmtp.go)
 }
 
 // usageError is a command-line mistake; the message is printed as is.
@@ -192,18 +214,10 @@ func parseOne(args []string, i int) (id optID, val string, next int, done bool, 
 		if k := strings.IndexAny(name, "=:"); k >= 0 {
 			name, rest = name[:k], name[k:]
 		}
-		matches := 0
-		for k := range options {
-			o := &options[k]
-			if !strings.HasPrefix(o.name, name) {
-				continue
-			}
-			spec = o
-			matches++
-			if o.name == name {
-				matches = 1
-				break
-			}
+		var matches int
+		spec, matches = matchLong(name, false)
+		if matches == 0 {
+			spec, matches = matchLong(name, true)
 		}
 		switch {
 		case matches == 0:
@@ -243,6 +257,25 @@ func parseOne(args []string, i int) (id optID, val string, next int, done bool, 
 		return 0, "", i, false, fail("Option %s requires argument.", a)
 	}
 	return spec.id, args[i+1], i + 2, false, nil
+}
+
+// matchLong finds the long options name abbreviates among nngcat's own
+// (ext false) or mqcat's additions (ext true). An exact name always wins,
+// from either set.
+func matchLong(name string, ext bool) (spec *optSpec, matches int) {
+	for k := range options {
+		if options[k].name == name {
+			return &options[k], 1
+		}
+	}
+	for k := range options {
+		o := &options[k]
+		if o.ext == ext && strings.HasPrefix(o.name, name) {
+			spec = o
+			matches++
+		}
+	}
+	return spec, matches
 }
 
 // intArg parses a decimal integer no larger than maxv, with nngcat's checks
@@ -375,7 +408,8 @@ func (c *config) apply(id optID, val string, stdin io.Reader) error {
 	case optVersion:
 		return errVersion
 	case optReq0, optRep0, optPub0, optSub0, optPush0, optPull0, optSurveyor0,
-		optRespondent0, optPair, optPair0, optPair1, optBus0:
+		optRespondent0, optPair, optPair0, optPair1, optBus0,
+		optDealer, optRouter, optXPub, optXSub:
 		if c.proto != 0 {
 			return fail("Only one protocol may be specified.")
 		}
@@ -468,6 +502,8 @@ func (c *config) apply(id optID, val string, stdin io.Reader) error {
 		c.socketName = val
 	case optInsecure:
 		c.insecure = true
+	case optZMTP, optPlainUser, optPlainPassword:
+		c.applyZMTP(id, val)
 	}
 	return err
 }
@@ -495,7 +531,7 @@ func (c *config) check() error {
 	} else if c.proto == optPair {
 		c.proto = optPair1
 	}
-	if c.proto == optSub0 {
+	if c.proto == optSub0 || c.proto == optXSub {
 		if c.topics == nil {
 			c.topics = []string{""}
 		}
@@ -532,7 +568,7 @@ func (c *config) check() error {
 	case 0:
 		return fail("No protocol specified.")
 	}
-	return nil
+	return c.checkZMTP()
 }
 
 // usage is printed by --help.
@@ -579,6 +615,15 @@ line. It takes nngcat's options, with the same meaning.
 <src>, the message to send, one of:
   --data DATA, -D DATA
   --file FILE, -F FILE           "-" reads standard input
+
+ZeroMQ (mqcat only):
+  --zmtp                         dial in ZMTP (req, rep, pub, sub, push, pull,
+                                 pair0 become the ZeroMQ types)
+  --dealer  --router  --xpub  --xsub
+                                 the ZeroMQ-only types (always ZMTP)
+  --plain-user U                 PLAIN: client credentials when dialing, the
+  --plain-password P             one user a listener accepts when listening
+A multipart message prints its frames on one line, separated by spaces.
 
 SEC may have a decimal fraction (0.5) in mqcat; nngcat takes whole seconds.
 `

@@ -89,6 +89,9 @@ func (c *cat) serve() error {
 			return err
 		}
 	}
+	if handled, err := c.serveZeroMQ(); handled {
+		return err
+	}
 	switch c.cfg.proto {
 	case optSub0, optPull0:
 		return c.recvLoop()
@@ -114,6 +117,7 @@ func (c *cat) serve() error {
 func openSocket(cfg *config) (*socket.Socket, error) {
 	// nng's default is no receive limit; --recv-maxsz sets one.
 	opts := []socket.Option{socket.MaxRecvSize(max(cfg.recvMaxSize, 0))}
+	opts = append(opts, zmtpOptions(cfg)...)
 	switch cfg.proto {
 	case optReq0:
 		return req.New(opts...)
@@ -141,7 +145,7 @@ func openSocket(cfg *config) (*socket.Socket, error) {
 	case optBus0:
 		return bus.New(opts...)
 	}
-	return nil, socket.ErrNotSupported
+	return openZeroMQ(cfg, opts)
 }
 
 // start dials or listens on one address. Like nngcat (without --async or
@@ -283,7 +287,7 @@ func boundURL(given, bound string) string {
 // print writes a received message in the chosen format, in one write, so
 // that each message reaches standard output as it arrives.
 func (c *cat) print(m *socket.Message) {
-	c.buf = appendMessage(c.buf[:0], m.Body, c.cfg.format)
+	c.buf = appendFrames(c.buf[:0], m, c.cfg.format)
 	m.Free()
 	if len(c.buf) > 0 {
 		c.out.Write(c.buf)

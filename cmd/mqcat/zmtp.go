@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/router"
+	"github.com/mqwire/mqwire/pattern/xpub"
+	"github.com/mqwire/mqwire/pattern/xsub"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// zmtpConfig is what the command line says about ZeroMQ peers.
+type zmtpConfig struct {
+	dial                     bool // --zmtp: dial in ZMTP
+	plain                    bool // --plain-user given
+	plainPassSet             bool // --plain-password given
+	plainUser, plainPassword string
+}
+
+// applyZMTP records --zmtp, --plain-user and --plain-password.
+func (c *config) applyZMTP(id optID, val string) {
+	switch id {
+	case optZMTP:
+		c.zmtp.dial = true
+	case optPlainUser:
+		c.zmtp.plain, c.zmtp.plainUser = true, val
+	case optPlainPassword:
+		c.zmtp.plainPassSet, c.zmtp.plainPassword = true, val
+	}
+}
+
+// zeromqOnly reports whether proto exists only in ZeroMQ.
+func zeromqOnly(proto optID) bool {
+	switch proto {
+	case optDealer, optRouter, optXPub, optXSub:
+		return true
+	}
+	return false
+}
+
+// hasZMTP reports whether proto has a ZeroMQ counterpart.
+func hasZMTP(proto optID) bool {
+	switch proto {
+	case optReq0, optRep0, optPub0, optSub0, optPush0, optPull0, optPair0:
+		return true
+	}
+	return zeromqOnly(proto)
+}
+
+// checkZMTP checks the ZeroMQ types and options; it runs after nngcat's
+// own checks.
+func (c *config) checkZMTP() error {
+	switch c.proto {
+	case optXSub:
+		if c.data != nil {
+			return fail("Protocol does not support --file or --data.")
+		}
+		if c.interval >= 0 {
+			return fail("Protocol does not support --interval.")
+		}
+	case optRouter:
+		if c.interval >= 0 {
+			return fail("Protocol does not support --interval.")
+		}
+	case optDealer, optXPub:
+		if c.interval >= 0 && c.data == nil {
+			return fail("Option --interval requires either --file or --data.")
+		}
+	}
+	if c.zmtp.dial && !hasZMTP(c.proto) {
+		return fail("Protocol does not support --zmtp.")
+	}
+	if c.zmtp.plainPassSet && !c.zmtp.plain {
+		return fail("Option --plain-password requires --plain-user.")
+	}
+	if !c.zmtp.plain {
+		return nil
+	}
+	if !hasZMTP(c.proto) {
+		return fail("Protocol does not support --plain-user.")
+	}
+	if len(c.zmtp.plainUser) > 255 || len(c.zmtp.plainPassword) > 255 {
+		return fail("PLAIN user and password may have at most 255 bytes.")
+	}
+	var dials, listens bool
+	for _, a := range c.addrs {
+		listens = listens || a.listen
+		dials = dials || !a.listen
+	}
+	if dials && listens {
+		return fail("Option --plain-user cannot be used with both --dial and --listen.")
+	}
+	return nil
+}
+
+// plainServer reports whether the socket is a PLAIN server: it has PLAIN
+// credentials and only listeners.
+func (c *config) plainServer() bool {
+	if !c.zmtp.plain {
+		return false
+	}
+	for _, a := range c.addrs {
+		if !a.listen {
+			return false
+		}
+	}
+	return true
+}
+
+// zmtpOptions are the socket options --zmtp and PLAIN ask for. PLAIN is
+// ZMTP only, so a PLAIN client dials in ZMTP even without --zmtp.
+func zmtpOptions(cfg *config) []socket.Option {
+	var opts []socket.Option
+	z := cfg.zmtp
+	if (z.dial || z.plain) && !zeromqOnly(cfg.proto) {
+		opts = append(opts, socket.DialDialect(socket.DialectZMTP))
+	}
+	switch {
+	case cfg.plainServer():
+		user, password := z.plainUser, z.plainPassword
+		opts = append(opts, socket.PlainServer(func(r socket.ZAPRequest) socket.ZAPReply {
+			if len(r.Credentials) == 2 && string(r.Credentials[0]) == user && string(r.Credentials[1]) == password {
+				return socket.ZAPReply{StatusCode: socket.ZAPOK, StatusText: "OK", UserID: user}
+			}
+			return socket.ZAPReply{StatusCode: socket.ZAPDenied, StatusText: "Invalid username or password"}
+		}))
+	case z.plain:
+		opts = append(opts, socket.PlainClient(z.plainUser, z.plainPassword))
+	}
+	return opts
+}
+
+// openZeroMQ makes a socket of a ZeroMQ-only type. An XSUB sends its
+// subscriptions at once: it keeps them and sends them to every publisher
+// that connects later.
+func openZeroMQ(cfg *config, opts []socket.Option) (*socket.Socket, error) {
+	switch cfg.proto {
+	case optDealer:
+		return dealer.New(opts...)
+	case optRouter:
+		return router.New(opts...)
+	case optXPub:
+		return xpub.New(opts...)
+	case optXSub:
+		s, err := xsub.New(opts...)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range cfg.topics {
+			m := socket.NewMessage(1 + len(t))
+			m.Body[0] = 1
+			copy(m.Body[1:], t)
+			if err := s.Send(m); err != nil {
+				m.Free()
+				s.Close()
+				return nil, err
+			}
+		}
+		return s, nil
+	}
+	return nil, socket.ErrNotSupported
+}
+
+// serveZeroMQ runs the protocols whose behaviour is mqcat's own: the
+// ZeroMQ-only types, and pair0 speaking ZMTP. handled is false for the
+// others, which run as in nngcat.
+func (c *cat) serveZeroMQ() (handled bool, err error) {
+	switch c.cfg.proto {
+	case optXSub:
+		return true, c.recvLoop()
+	case optRouter:
+		if c.cfg.data == nil {
+			return true, c.recvLoop()
+		}
+		return true, c.routeLoop()
+	case optDealer, optXPub:
+		if c.cfg.data == nil {
+			return true, c.recvLoop()
+		}
+		return true, c.twoWayLoop()
+	case optPair0:
+		if c.cfg.zmtp.dial && c.cfg.data != nil {
+			return true, c.twoWayLoop()
+		}
+	}
+	return false, nil
+}
+
+// routeLoop answers every message a ROUTER receives with its envelope
+// (every frame but the last: the routing id, and the delimiter a REQ puts
+// after it) followed by the --data message, and prints the messages, as
+// replyLoop does for rep.
+func (c *cat) routeLoop() error {
+	for n := 0; ; {
+		m, err := c.recv(c.socketRecvTimeout())
+		if err != nil {
+			return fail("Receive error: %s", errText(err, false))
+		}
+		r := socket.NewMessageBytes(m.Body)
+		if len(m.Frames) > 0 {
+			for _, f := range m.Frames[:len(m.Frames)-1] {
+				r.Frames = append(r.Frames, append([]byte(nil), f...))
+			}
+			r.Frames = append(r.Frames, append([]byte(nil), c.cfg.data...))
+		}
+		c.print(m)
+		if err := c.sendMessage(r); err != nil {
+			return err
+		}
+		n++
+		if c.cfg.count > 0 && n >= c.cfg.count {
+			break
+		}
+	}
+	time.Sleep(drainWait)
+	return nil
+}
+
+// sendMessage sends m, bounded by a positive --send-timeout.
+func (c *cat) sendMessage(m *socket.Message) error {
+	ctx := context.Background()
+	if c.cfg.sendTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.sendTimeout)
+		defer cancel()
+	}
+	if err := c.s.SendContext(ctx, m); err != nil {
+		m.Free()
+		return fail("Send error: %s", errText(err, false))
+	}
+	return nil
+}
+
+// twoWayLoop sends the --data message on its schedule (once; --count
+// times; every --interval) while it prints whatever arrives, as it
+// arrives. Receiving ends after --count messages, or when --recv-timeout
+// passes with nothing; the command ends when both sending and receiving
+// have.
+func (c *cat) twoWayLoop() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	recvDone := make(chan error, 1)
+	go func() { recvDone <- c.recvAll(ctx) }()
+	var recvErr error
+	received := false
+	// wait sleeps d, or less if receiving fails meanwhile.
+	wait := func(d time.Duration) error {
+		if received || d <= 0 {
+			return nil
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case recvErr = <-recvDone:
+			received = true
+			return recvErr
+		}
+	}
+	stop := func(err error) error {
+		cancel()
+		if !received {
+			<-recvDone
+		}
+		return err
+	}
+	if c.cfg.delay > 0 {
+		if err := wait(c.cfg.delay); err != nil {
+			return stop(err)
+		}
+	}
+	for n := 0; ; {
+		start := time.Now()
+		if err := c.send(); err != nil {
+			return stop(err)
+		}
+		n++
+		if (c.cfg.interval < 0 && c.cfg.count == 0) || (c.cfg.count > 0 && n >= c.cfg.count) {
+			break
+		}
+		if c.cfg.interval >= 0 {
+			if err := wait(c.cfg.interval - time.Since(start)); err != nil {
+				return stop(err)
+			}
+		}
+	}
+	if received {
+		return recvErr
+	}
+	return <-recvDone
+}
+
+// recvAll prints what arrives until --count messages, a receive timeout,
+// or the end of ctx.
+func (c *cat) recvAll(ctx context.Context) error {
+	for n := 0; c.cfg.count == 0 || n < c.cfg.count; n++ {
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if d := c.socketRecvTimeout(); d > 0 {
+			rctx, cancel = context.WithTimeout(ctx, d)
+		}
+		m, err := c.s.RecvContext(rctx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case endOfReplies(err) || errors.Is(err, context.DeadlineExceeded):
+			return nil
+		case err != nil:
+			return fail("Receive error: %s", errText(err, false))
+		}
+		c.print(m)
+	}
+	return nil
+}
+
+// appendFrames appends m as f prints it. A message of one frame prints as
+// appendMessage prints its body. A multipart message prints its frames on
+// one line, each as appendMessage prints it (without the newline of the
+// quoted and hex formats but for the last), separated by single spaces;
+// in msgpack it is an array of bin objects, one per frame.
+func appendFrames(dst []byte, m *socket.Message, f format) []byte {
+	if len(m.Frames) == 0 {
+		return appendMessage(dst, m.Body, f)
+	}
+	if f == formatNo || f == formatUnset {
+		return dst
+	}
+	n := 1 + len(m.Frames)
+	if f == formatMsgpack {
+		switch {
+		case n < 16:
+			dst = append(dst, 0x90|byte(n))
+		case n < 1<<16:
+			dst = append(dst, 0xdc, byte(n>>8), byte(n))
+		default:
+			dst = append(dst, 0xdd, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+		}
+		dst = appendMessage(dst, m.Body, f)
+		for _, fr := range m.Frames {
+			dst = appendMessage(dst, fr, f)
+		}
+		return dst
+	}
+	lined := f == formatQuoted || f == formatHex
+	for i := 0; i < n; i++ {
+		fr := m.Body
+		if i > 0 {
+			dst = append(dst, ' ')
+			fr = m.Frames[i-1]
+		}
+		dst = appendMessage(dst, fr, f)
+		if lined && i < n-1 {
+			dst = dst[:len(dst)-1] // the newline
+		}
+	}
+	return dst
+}
