@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/router"
+	"github.com/mqwire/mqwire/pattern/xpub"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -310,4 +313,98 @@ func TestAppendFrames(t *testing.T) {
 	if got := string(appendFrames(nil, one, formatMsgpack)); got != "\xc4\x01a" {
 		t.Errorf("one frame in msgpack: got %q", got)
 	}
+}
+
+// TestZeroMQInProcess runs mqcat's ZeroMQ code in this process (under the
+// race detector when the tests have it) against mqwire's own ROUTER,
+// DEALER and XPUB over inproc.
+func TestZeroMQInProcess(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	t.Run("dealer two-way", func(t *testing.T) {
+		r, err := router.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if _, err := r.Listen("inproc://mqcat-router"); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				m, err := r.Recv()
+				if err != nil {
+					return
+				}
+				m.Frames = append(m.Frames, []byte("back"))
+				if r.Send(m) != nil {
+					m.Free()
+				}
+			}
+		}()
+		p := startInProcess(t, nil, "--dealer", "--dial", "inproc://mqcat-router", "-D", "hi", "-C", "3", "-Q", "--recv-timeout", "5")
+		finish(t, p, 0, strings.Repeat("\"hi\" \"back\"\n", 3), "")
+		r.Close()
+		<-done
+	})
+	t.Run("router answers", func(t *testing.T) {
+		p := startInProcess(t, nil, "--router", "--listen", "inproc://mqcat-router2", "-D", "ans", "-Q", "-C", "2", "--recv-timeout", "5")
+		d, err := dealer.New(socket.Identity([]byte("me")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if _, err := d.Dial("inproc://mqcat-router2"); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("mqcat does not listen")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		for i := range 2 {
+			m := socket.NewMessageBytes([]byte("env"))
+			m.Frames = [][]byte{[]byte(fmt.Sprint("q", i))}
+			if err := d.Send(m); err != nil {
+				t.Fatal(err)
+			}
+			r, err := d.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(r.Body) != "env" || len(r.Frames) != 1 || string(r.Frames[0]) != "ans" {
+				t.Errorf("reply %q %q, want env ans", r.Body, r.Frames)
+			}
+			r.Free()
+		}
+		finish(t, p, 0, "\"me\" \"env\" \"q0\"\n\"me\" \"env\" \"q1\"\n", "")
+	})
+	t.Run("xsub to xpub", func(t *testing.T) {
+		x, err := xpub.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		if _, err := x.Listen("inproc://mqcat-xpub"); err != nil {
+			t.Fatal(err)
+		}
+		p := startInProcess(t, nil, "--xsub", "--dial", "inproc://mqcat-xpub", "--subscribe", "a", "-Q", "-C", "1", "--recv-timeout", "5")
+		m, err := x.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.Body) != "\x01a" {
+			t.Errorf("xpub got %q, want \\x01a", m.Body)
+		}
+		m.Free()
+		for _, s := range []string{"b", "a1"} {
+			if err := x.Send(socket.NewMessageBytes([]byte(s))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		finish(t, p, 0, "\"a1\"\n", "")
+	})
 }
