@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/socket"
@@ -16,114 +15,71 @@ import (
 // A libzmq SUB subscribes to "a-"; the mqwire publisher sends it only what
 // matches (the pipe's MessagesOut proves the filtering is on the publisher).
 func TestLibzmqSubscriber(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc"} {
-		for _, listen := range []bool{true, false} {
-			name := tr + "/mqwire-pub-dials"
-			if listen {
-				name = tr + "/mqwire-pub-listens"
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := pub.New(socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		p := attach(t, s, tr, listen, "SUB", "recv", "1000", "a-")
+		// The subscription travels after the connection: publish
+		// until the subscriber shows it has one.
+		warm := hex.EncodeToString([]byte("a-warm"))
+		got := make(chan string, 1)
+		go func() { got <- p.line(t) }()
+		warmSent := 0
+	warmup:
+		for {
+			s.SendBytes([]byte("a-warm"))
+			warmSent++
+			select {
+			case l := <-got:
+				if l != warm {
+					t.Fatalf("first message %q", l)
+				}
+				break warmup
+			case <-time.After(20 * time.Millisecond):
 			}
-			t.Run(name, func(t *testing.T) {
-				testutil.CheckGoroutines(t)
-				s, _ := pub.New(socket.DialDialect(socket.DialectZMTP))
-				defer s.Close()
-				var p *peer
-				if listen {
-					l, err := s.Listen(endpoint(t, tr))
-					if err != nil {
-						t.Fatal(err)
-					}
-					p = startPeer(t, "SUB", "connect", l.URL(), "recv", "1000", "a-")
-				} else {
-					url := peerEndpoint(t, tr)
-					p = startPeer(t, "SUB", "bind", url, "recv", "1000", "a-")
-					if _, err := s.Dial(url); err != nil {
-						t.Fatal(err)
-					}
-				}
-				// The subscription travels after the connection: publish
-				// until the subscriber shows it has one.
-				warm := hex.EncodeToString([]byte("a-warm"))
-				got := make(chan string, 1)
-				go func() { got <- p.line(t) }()
-				warmSent := 0
-			warmup:
-				for {
-					s.SendBytes([]byte("a-warm"))
-					warmSent++
-					select {
-					case l := <-got:
-						if l != warm {
-							t.Fatalf("first message %q", l)
-						}
-						break warmup
-					case <-time.After(20 * time.Millisecond):
-					}
-				}
-				before := s.Stats().MessagesOut
-				for i := range 10 {
-					s.SendBytes(fmt.Appendf(nil, "b-%d", i)) // not subscribed
-					s.SendBytes(fmt.Appendf(nil, "a-%d", i))
-				}
-				for i := range 10 {
-					l := p.line(t)
-					for l == warm {
-						l = p.line(t)
-					}
-					if want := hex.EncodeToString(fmt.Appendf(nil, "a-%d", i)); l != want {
-						t.Fatalf("libzmq SUB got %q, want %q", l, want)
-					}
-				}
-				deadline := time.Now().Add(5 * time.Second)
-				for s.Stats().MessagesOut-before < 10 && time.Now().Before(deadline) {
-					time.Sleep(time.Millisecond)
-				}
-				// Warm-up messages still in flight when the first came
-				// back may be written after "before" was taken.
-				if out := s.Stats().MessagesOut - before; out < 10 || out > 10+uint64(warmSent-1) {
-					t.Fatalf("publisher wrote %d messages for 10 matching of 20 sent (%d warm-ups)", out, warmSent)
-				}
-			})
 		}
-	}
+		before := s.Stats().MessagesOut
+		for i := range 10 {
+			s.SendBytes(fmt.Appendf(nil, "b-%d", i)) // not subscribed
+			s.SendBytes(fmt.Appendf(nil, "a-%d", i))
+		}
+		for i := range 10 {
+			l := p.line(t)
+			for l == warm {
+				l = p.line(t)
+			}
+			if want := hex.EncodeToString(fmt.Appendf(nil, "a-%d", i)); l != want {
+				t.Fatalf("libzmq SUB got %q, want %q", l, want)
+			}
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for s.Stats().MessagesOut-before < 10 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		// Warm-up messages still in flight when the first came
+		// back may be written after "before" was taken.
+		if out := s.Stats().MessagesOut - before; out < 10 || out > 10+uint64(warmSent-1) {
+			t.Fatalf("publisher wrote %d messages for 10 matching of 20 sent (%d warm-ups)", out, warmSent)
+		}
+	})
 }
 
 // An mqwire SUB subscribes to a libzmq PUB: a libzmq publisher sends nothing
 // to a subscriber that has not subscribed, so every message that arrives
 // proves the SUBSCRIBE went out; each must start with "a-".
 func TestLibzmqPublisher(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc"} {
-		for _, listen := range []bool{true, false} {
-			name := tr + "/mqwire-sub-dials"
-			if listen {
-				name = tr + "/mqwire-sub-listens"
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := sub.New(sub.Subscribe([]byte("a-")), socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		attach(t, s, tr, listen, "PUB", "publish", "2000")
+		for i := range 20 {
+			m, err := s.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
 			}
-			t.Run(name, func(t *testing.T) {
-				testutil.CheckGoroutines(t)
-				s, _ := sub.New(sub.Subscribe([]byte("a-")), socket.DialDialect(socket.DialectZMTP))
-				defer s.Close()
-				if listen {
-					l, err := s.Listen(endpoint(t, tr))
-					if err != nil {
-						t.Fatal(err)
-					}
-					startPeer(t, "PUB", "connect", l.URL(), "publish", "2000")
-				} else {
-					url := peerEndpoint(t, tr)
-					startPeer(t, "PUB", "bind", url, "publish", "2000")
-					if _, err := s.Dial(url); err != nil {
-						t.Fatal(err)
-					}
-				}
-				for i := range 20 {
-					m, err := s.RecvContext(ctx(t))
-					if err != nil {
-						t.Fatalf("message %d: %v", i, err)
-					}
-					if !strings.HasPrefix(string(m.Body), "a-") {
-						t.Fatalf("got %q without a subscription to it", m.Body)
-					}
-				}
-			})
+			if !strings.HasPrefix(string(m.Body), "a-") {
+				t.Fatalf("got %q without a subscription to it", m.Body)
+			}
 		}
-	}
+	})
 }

@@ -314,3 +314,39 @@ func TestWrongType(t *testing.T) {
 		}
 	}
 }
+
+// eachWay runs f over tcp and ipc, with mqwire listening and with mqwire
+// dialing; the subtests are named like "tcp/mqwire-listens".
+func eachWay(t *testing.T, f func(t *testing.T, transport string, listen bool)) {
+	for _, tr := range []string{"tcp", "ipc"} {
+		for _, listen := range []bool{true, false} {
+			name := tr + "/mqwire-dials"
+			if listen {
+				name = tr + "/mqwire-listens"
+			}
+			t.Run(name, func(t *testing.T) {
+				testutil.CheckGoroutines(t)
+				f(t, tr, listen)
+			})
+		}
+	}
+}
+
+// attach connects s to a libzmq peer of type kind running role: s listens
+// and the peer connects, or the peer binds and s dials.
+func attach(t *testing.T, s *socket.Socket, transport string, listen bool, kind, role string, args ...string) *peer {
+	t.Helper()
+	if listen {
+		l, err := s.Listen(endpoint(t, transport))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return startPeer(t, append([]string{kind, "connect", l.URL(), role}, args...)...)
+	}
+	url := peerEndpoint(t, transport)
+	p := startPeer(t, append([]string{kind, "bind", url, role}, args...)...)
+	if _, err := s.Dial(url); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
