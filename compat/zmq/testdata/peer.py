@@ -6,7 +6,9 @@
 # "publish" sends b"b-<i>" then b"a-<i>" every 5 ms, COUNT times each;
 # "request" sends b"req-<i>" and prints the reply, COUNT times.
 # "dealer" sends b"req-<i>" and prints the reply's frames; "route-echo"
-# (ROUTER) prints each message, routing id first, and sends it back.
+# (ROUTER) prints each message, routing id first, and sends it back;
+# "dealer-req" is a DEALER speaking to a REP: ["", b"req-<i>"], then it
+# prints the reply's frames.
 # A SUB subscribes to each TOPIC; other types take the first extra
 # argument without "=" as their routing id (ZMQ_ROUTING_ID). PLAIN options
 # (plain_*=...) and the "handshake" role are described further down. It prints "ready" once bound or
@@ -66,6 +68,10 @@ for i in range(count):
         time.sleep(0.005)
     elif role == "dealer":  # DEALER: send b"req-<i>", print the reply's frames
         s.send(b"req-%d" % i)
+        frames = s.recv_multipart()
+        print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
+    elif role == "dealer-req":  # DEALER talking to a REP: ["", b"req-<i>"], print the reply's frames
+        s.send_multipart([b"", b"req-%d" % i])
         frames = s.recv_multipart()
         print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
     elif role == "route-echo":  # ROUTER: print each message, send it back to its sender

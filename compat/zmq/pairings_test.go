@@ -1,0 +1,147 @@
+package zmq_test
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/pub"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/sub"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// The compatible pairings of RFC 37 not covered elsewhere: mqwire REQ with
+// a libzmq ROUTER, mqwire REP with a libzmq DEALER, DEALER with DEALER,
+// mqwire PUB with a libzmq XSUB, mqwire SUB with a libzmq XPUB.
+
+func TestReqToLibzmqRouter(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := req.New(socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		p := attach(t, s, tr, listen, "ROUTER", "route-echo", fmt.Sprint(count))
+		for i := range count {
+			body := fmt.Sprintf("req-%d", i)
+			if err := s.SendContext(ctx(t), socket.NewMessageBytes([]byte(body))); err != nil {
+				t.Fatal(err)
+			}
+			// The ROUTER sees [routing id, "", body].
+			frames := strings.Fields(p.line(t))
+			if len(frames) != 3 || frames[1] != "." || frames[2] != hex.EncodeToString([]byte(body)) {
+				t.Fatalf("libzmq ROUTER got %q", frames)
+			}
+			m, err := s.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(m.Body) != body {
+				t.Fatalf("reply %q, want %q", m.Body, body)
+			}
+		}
+	})
+}
+
+func TestRepWithLibzmqDealer(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := rep.New(socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		p := attach(t, s, tr, listen, "DEALER", "dealer-req", fmt.Sprint(count))
+		for i := range count {
+			m, err := s.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Body = append(m.Body, '!')
+			if err := s.SendContext(ctx(t), m); err != nil {
+				t.Fatal(err)
+			}
+			want := ". " + hex.EncodeToString(fmt.Appendf(nil, "req-%d!", i))
+			if got := p.line(t); got != want {
+				t.Fatalf("libzmq DEALER got %q, want %q", got, want)
+			}
+		}
+	})
+}
+
+func TestDealerWithLibzmqDealer(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := dealer.New()
+		defer s.Close()
+		attach(t, s, tr, listen, "DEALER", "echo", fmt.Sprint(count))
+		for i := range count {
+			m := socket.NewMessageBytes(fmt.Appendf(nil, "d-%d", i))
+			m.Frames = [][]byte{{}, []byte("tail")}
+			if err := s.SendContext(ctx(t), m); err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := frames(append([][]byte{r.Body}, r.Frames...)...), frames(fmt.Appendf(nil, "d-%d", i), nil, []byte("tail")); got != want {
+				t.Fatalf("echo %q, want %q", got, want)
+			}
+		}
+	})
+}
+
+// A libzmq XSUB subscribes to "a-" with a `01` message; the mqwire
+// publisher sends it only what matches.
+func TestPubWithLibzmqXSUB(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := pub.New(socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		p := attach(t, s, tr, listen, "XSUB", "xsubscribe", "1000", "+a-")
+		warm := hex.EncodeToString([]byte("a-warm"))
+		got := make(chan string, 1)
+		go func() { got <- p.line(t) }()
+	warmup:
+		for {
+			s.SendBytes([]byte("a-warm"))
+			select {
+			case l := <-got:
+				if l != warm {
+					t.Fatalf("first message %q", l)
+				}
+				break warmup
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		for i := range 10 {
+			s.SendBytes(fmt.Appendf(nil, "b-%d", i))
+			s.SendBytes(fmt.Appendf(nil, "a-%d", i))
+		}
+		for i := range 10 {
+			l := p.line(t)
+			for l == warm {
+				l = p.line(t)
+			}
+			// An XSUB does not filter: anything but a- would show here.
+			if want := hex.EncodeToString(fmt.Appendf(nil, "a-%d", i)); l != want {
+				t.Fatalf("libzmq XSUB got %q, want %q", l, want)
+			}
+		}
+	})
+}
+
+// An mqwire SUB subscribes to a libzmq XPUB, which filters on "a-".
+func TestSubWithLibzmqXPUB(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := sub.New(sub.Subscribe([]byte("a-")), socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		attach(t, s, tr, listen, "XPUB", "publish", "2000")
+		for i := range 20 {
+			m, err := s.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			if !strings.HasPrefix(string(m.Body), "a-") {
+				t.Fatalf("got %q without a subscription to it", m.Body)
+			}
+		}
+	})
+}
