@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -409,4 +410,51 @@ func TestConflate(t *testing.T) {
 	if _, err := push.New(socket.Conflate(true)); !errors.Is(err, socket.ErrOptionNotApplicable) {
 		t.Fatalf("Conflate on push: %v", err)
 	}
+}
+
+// With Immediate(false), push keeps what is sent before any peer is
+// connected and the first peer gets it, in order (libzmq's default).
+func TestImmediateFalse(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		url := testutil.URL(t, tr)
+		if tr == "tcp" {
+			url = freeTCP(t)
+		}
+		p := must(push.New(socket.Immediate(false), socket.SendHWM(10), socket.ReconnectInterval(10*time.Millisecond)))
+		q := must(pull.New())
+		closeAll(t, p, q)
+		must(p.Dial(url))
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		for i := range 10 {
+			if err := p.SendContext(c, socket.NewMessageBytes([]byte(fmt.Sprint(i)))); err != nil {
+				t.Fatalf("send %d with no peer: %v", i, err)
+			}
+		}
+		// The eleventh is over the high-water mark: it waits.
+		short, cancel2 := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		defer cancel2()
+		if err := p.SendContext(short, socket.NewMessageBytes([]byte("x"))); !errors.Is(err, socket.ErrTimeout) {
+			t.Fatalf("send over the HWM with no peer: %v", err)
+		}
+		must(q.Listen(url))
+		for i := range 10 {
+			if got := recv(t, q); got != fmt.Sprint(i) {
+				t.Fatalf("got %q, want %d", got, i)
+			}
+		}
+	})
+	if _, err := pub.New(socket.Immediate(false)); !errors.Is(err, socket.ErrOptionNotApplicable) {
+		t.Fatalf("Immediate on pub: %v", err)
+	}
+}
+
+// freeTCP returns a tcp URL on a port free at the time of the call.
+func freeTCP(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "tcp://" + l.Addr().String()
 }

@@ -66,6 +66,7 @@ type config struct {
 	heartbeatTimeout atomic.Int64 // ns; 0 = the interval
 	heartbeatTTL     atomic.Int64 // ns; 0 = none announced
 	conflate         atomic.Bool  // the receive queue keeps the newest message only
+	immediate        atomic.Bool  // queue only on connected pipes (true by default)
 }
 
 func (c *config) init() {
@@ -75,6 +76,7 @@ func (c *config) init() {
 	c.reconnectMin.Store(int64(DefaultReconnectInterval))
 	c.maxRecvSize.Store(DefaultMaxRecvSize)
 	c.handshakeTimeout.Store(int64(DefaultHandshakeTimeout))
+	c.immediate.Store(true)
 }
 
 // SendHWM sets the send high-water mark: how many messages each pipe queues
@@ -213,6 +215,24 @@ func Conflate(on bool) Option {
 			return notApplicable("Conflate", s)
 		}
 		s.cfg.conflate.Store(on)
+		return nil
+	})
+}
+
+// Immediate(true), the default, makes load-balancing senders (push, dealer,
+// pair) queue messages only on connected peers: with none, Send waits (as
+// libzmq's ZMQ_IMMEDIATE=1). Immediate(false) is libzmq's default: while no
+// peer is connected, Send keeps up to SendHWM messages and returns at once;
+// the first peer to connect gets them. Messages kept this way are lost if
+// the socket closes before any peer comes.
+func Immediate(on bool) Option {
+	return NewOption("Immediate", func(s *Socket) error {
+		switch s.info.ZMTPType {
+		case "PUSH", "DEALER", "PAIR":
+		default:
+			return notApplicable("Immediate", s)
+		}
+		s.cfg.immediate.Store(on)
 		return nil
 	})
 }

@@ -149,6 +149,9 @@ type PipeSet struct {
 	mu    sync.Mutex
 	pipes []*Pipe
 	next  int
+	// early holds what SendRoundRobin took while no pipe was connected,
+	// with Immediate(false); the first pipe to come takes it.
+	early []*Message
 }
 
 // NewPipeSet makes an empty set for socket s.
@@ -158,8 +161,28 @@ func NewPipeSet(s *Socket) *PipeSet { return &PipeSet{s: s} }
 func (ps *PipeSet) Add(p *Pipe) {
 	ps.mu.Lock()
 	ps.pipes = append(ps.pipes, p)
+	for len(ps.early) > 0 && p.TrySend(ps.early[0]) {
+		ps.early[0] = nil
+		ps.early = ps.early[1:]
+	}
 	ps.mu.Unlock()
 	ps.s.signalReady()
+}
+
+// queueEarly keeps m for the first pipe to come when there is none yet and
+// Immediate(false) is set, up to SendHWM messages, and reports whether it
+// did.
+func (ps *PipeSet) queueEarly(m *Message) bool {
+	if ps.s.cfg.immediate.Load() {
+		return false
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if len(ps.pipes) > 0 || int64(len(ps.early)) >= ps.s.cfg.sendHWM.Load() {
+		return false
+	}
+	ps.early = append(ps.early, m)
+	return true
 }
 
 // Remove takes p out of the set.
@@ -206,11 +229,15 @@ func (ps *PipeSet) tryRoundRobin(m *Message) *Pipe {
 
 // SendRoundRobin queues m on the next pipe that has room, waiting while every
 // pipe is full or there is none, until ctx ends or the socket closes. It
-// returns the pipe that took m. This is the load balancing of push, req and
+// returns the pipe that took m, or nil when Immediate(false) kept m for the
+// first pipe to come. This is the load balancing of push, req and
 // surveyor-less patterns: one message goes to exactly one peer.
 func (ps *PipeSet) SendRoundRobin(ctx context.Context, m *Message) (*Pipe, error) {
 	if p := ps.tryRoundRobin(m); p != nil {
 		return p, nil
+	}
+	if ps.queueEarly(m) {
+		return nil, nil
 	}
 	s := ps.s
 	s.waiters.Add(1)
@@ -219,6 +246,9 @@ func (ps *PipeSet) SendRoundRobin(ctx context.Context, m *Message) (*Pipe, error
 		ready := s.readyChan()
 		if p := ps.tryRoundRobin(m); p != nil {
 			return p, nil
+		}
+		if ps.queueEarly(m) {
+			return nil, nil
 		}
 		select {
 		case <-ready:
