@@ -11,6 +11,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/socket"
 )
@@ -141,6 +142,32 @@ func TestSubWithLibzmqXPUB(t *testing.T) {
 			}
 			if !strings.HasPrefix(string(m.Body), "a-") {
 				t.Fatalf("got %q without a subscription to it", m.Body)
+			}
+		}
+	})
+}
+
+// ROUTER to ROUTER: each side knows the other by the identity it announced.
+func TestRouterWithLibzmqRouter(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := router.New(socket.Identity([]byte("mq")))
+		defer s.Close()
+		p := attach(t, s, tr, listen, "ROUTER", "router-send", fmt.Sprint(count), "lz", "target=mq")
+		for i := range count {
+			m, err := s.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(m.Body) != "lz" || len(m.Frames) != 1 || string(m.Frames[0]) != fmt.Sprintf("r-%d", i) {
+				t.Fatalf("got %q %q", m.Body, m.Frames)
+			}
+			m.Frames[0] = append(m.Frames[0], '!')
+			if err := s.SendContext(ctx(t), m); err != nil {
+				t.Fatal(err)
+			}
+			want := hex.EncodeToString([]byte("mq")) + " " + hex.EncodeToString(fmt.Appendf(nil, "r-%d!", i))
+			if got := p.line(t); got != want {
+				t.Fatalf("libzmq ROUTER got %q, want %q", got, want)
 			}
 		}
 	})

@@ -7,7 +7,8 @@
 # "request" sends b"req-<i>" and prints the reply, COUNT times.
 # "dealer" sends b"req-<i>" and prints the reply's frames; "route-echo"
 # (ROUTER) prints each message, routing id first, and sends it back;
-# "dealer-req" is a DEALER speaking to a REP: ["", b"req-<i>"], then it
+# "router-send" (ROUTER, with a routing id and target=ID) sends
+# [ID, b"r-<i>"] and prints the reply; "dealer-req" is a DEALER speaking to a REP: ["", b"req-<i>"], then it
 # prints the reply's frames.
 # A SUB subscribes to each TOPIC; other types take the first extra
 # argument without "=" as their routing id (ZMQ_ROUTING_ID). PLAIN options
@@ -72,6 +73,17 @@ for i in range(count):
         print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
     elif role == "dealer-req":  # DEALER talking to a REP: ["", b"req-<i>"], print the reply's frames
         s.send_multipart([b"", b"req-%d" % i])
+        frames = s.recv_multipart()
+        print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
+    elif role == "router-send":  # ROUTER to ROUTER: send [target, b"r-<i>"] once the target is there, print the reply
+        target = next(a.split("=", 1)[1] for a in sys.argv[6:] if a.startswith("target=")).encode()
+        s.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        while True:
+            try:
+                s.send_multipart([target, b"r-%d" % i])
+                break
+            except zmq.ZMQError:  # EHOSTUNREACH until the peer's handshake is done
+                time.sleep(0.01)
         frames = s.recv_multipart()
         print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
     elif role == "route-echo":  # ROUTER: print each message, send it back to its sender
