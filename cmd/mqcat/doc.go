@@ -115,8 +115,11 @@
 //     connect later; then it prints what arrives, as sub does. It takes
 //     no data.
 //
-// pair0 and bus without --zmtp keep nngcat's send-then-receive rounds. The exit status is 0 when done and 1
-// on an error or a usage mistake, with nngcat's message on standard error.
+// pair0 and bus without --zmtp keep nngcat's send-then-receive rounds, so
+// that nngcat scripts behave the same.
+//
+// The exit status is 0 when done and 1 on an error or a usage mistake, with
+// nngcat's message on standard error.
 //
 // # Where mqcat differs from nngcat 1.5.2
 //
