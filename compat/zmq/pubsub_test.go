@@ -19,39 +19,7 @@ func TestLibzmqSubscriber(t *testing.T) {
 		s, _ := pub.New(socket.DialDialect(socket.DialectZMTP))
 		defer s.Close()
 		p := attach(t, s, tr, listen, "SUB", "recv", "1000", "a-")
-		// The subscription travels after the connection: publish
-		// until the subscriber shows it has one.
-		warm := hex.EncodeToString([]byte("a-warm"))
-		got := make(chan string, 1)
-		go func() { got <- p.line(t) }()
-		warmSent := 0
-	warmup:
-		for {
-			s.SendBytes([]byte("a-warm"))
-			warmSent++
-			select {
-			case l := <-got:
-				if l != warm {
-					t.Fatalf("first message %q", l)
-				}
-				break warmup
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		before := s.Stats().MessagesOut
-		for i := range 10 {
-			s.SendBytes(fmt.Appendf(nil, "b-%d", i)) // not subscribed
-			s.SendBytes(fmt.Appendf(nil, "a-%d", i))
-		}
-		for i := range 10 {
-			l := p.line(t)
-			for l == warm {
-				l = p.line(t)
-			}
-			if want := hex.EncodeToString(fmt.Appendf(nil, "a-%d", i)); l != want {
-				t.Fatalf("libzmq SUB got %q, want %q", l, want)
-			}
-		}
+		warmSent, before := publishFiltered(t, s, p)
 		deadline := time.Now().Add(5 * time.Second)
 		for s.Stats().MessagesOut-before < 10 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
@@ -72,14 +40,62 @@ func TestLibzmqPublisher(t *testing.T) {
 		s, _ := sub.New(sub.Subscribe([]byte("a-")), socket.DialDialect(socket.DialectZMTP))
 		defer s.Close()
 		attach(t, s, tr, listen, "PUB", "publish", "2000")
-		for i := range 20 {
-			m, err := s.RecvContext(ctx(t))
-			if err != nil {
-				t.Fatalf("message %d: %v", i, err)
-			}
-			if !strings.HasPrefix(string(m.Body), "a-") {
-				t.Fatalf("got %q without a subscription to it", m.Body)
-			}
-		}
+		recvSubscribed(t, s)
 	})
+}
+
+// publishFiltered publishes "a-warm" until the libzmq subscriber p (which
+// subscribed to "a-" and prints what it gets) shows its subscription has
+// reached us, then "b-i" and "a-i" for i below 10, and checks that p gets
+// exactly the "a-" ones, in order, whether or not it filters itself. It
+// returns how many warm-ups it sent and the publisher's MessagesOut before
+// the real messages.
+func publishFiltered(t *testing.T, s *socket.Socket, p *peer) (warmSent int, before uint64) {
+	t.Helper()
+	warm := hex.EncodeToString([]byte("a-warm"))
+	got := make(chan string, 1)
+	go func() { got <- p.line(t) }()
+warmup:
+	for {
+		s.SendBytes([]byte("a-warm"))
+		warmSent++
+		select {
+		case l := <-got:
+			if l != warm {
+				t.Fatalf("first message %q", l)
+			}
+			break warmup
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	before = s.Stats().MessagesOut
+	for i := range 10 {
+		s.SendBytes(fmt.Appendf(nil, "b-%d", i)) // not subscribed
+		s.SendBytes(fmt.Appendf(nil, "a-%d", i))
+	}
+	for i := range 10 {
+		l := p.line(t)
+		for l == warm {
+			l = p.line(t)
+		}
+		if want := hex.EncodeToString(fmt.Appendf(nil, "a-%d", i)); l != want {
+			t.Fatalf("libzmq subscriber got %q, want %q", l, want)
+		}
+	}
+	return warmSent, before
+}
+
+// recvSubscribed receives 20 messages on a subscriber to "a-" and checks
+// that each starts with "a-".
+func recvSubscribed(t *testing.T, s *socket.Socket) {
+	t.Helper()
+	for i := range 20 {
+		m, err := s.RecvContext(ctx(t))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !strings.HasPrefix(string(m.Body), "a-") {
+			t.Fatalf("got %q without a subscription to it", m.Body)
+		}
+	}
 }
