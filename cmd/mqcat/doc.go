@@ -99,13 +99,18 @@
 //     (every frame but the last: the routing id, and the empty delimiter of
 //     a REQ peer) followed by the data, until --count messages, as rep
 //     does; without data it only prints.
-//   - dealer, xpub, and pair0 with --zmtp: without data, print what
-//     arrives, as pull does. With data they are two-way: they send it on
-//     their schedule (once; --count times; every --interval) and print what
-//     arrives as it arrives. Receiving ends after --count messages, or when
-//     --recv-timeout passes with nothing; the command ends when both sending
-//     and receiving have. Without --count or --recv-timeout they receive
-//     until interrupted. A dealer sends the data as one frame.
+//   - dealer, xpub (and pair0, pair1 and bus in either dialect): without
+//     data, print what arrives, as pull does. With data they are two-way:
+//     they send it on their schedule (once; --count times; every
+//     --interval, the interval after the last send included, as in
+//     nngcat's rounds) and print what arrives as it arrives. Receiving ends
+//     after --count messages, or when --recv-timeout passes with nothing;
+//     with --interval and --count but no --recv-timeout, the messages still
+//     missing get one more interval after the schedule, so that a peer
+//     whose first messages were lost cannot keep the command waiting. The
+//     command ends when both sending and receiving have. Without --count or
+//     --recv-timeout they receive until interrupted. A dealer sends the
+//     data as one frame.
 //   - xpub prints the subscription messages its subscribers send: "\x01"
 //     then the topic to subscribe, "\x00" then the topic to cancel (by
 //     default only the first subscription to a topic and the last cancel,
@@ -114,9 +119,6 @@
 //     sends "\x01"+T upstream to every publisher, including those that
 //     connect later; then it prints what arrives, as sub does. It takes
 //     no data.
-//
-// pair0 and bus without --zmtp keep nngcat's send-then-receive rounds, so
-// that nngcat scripts behave the same.
 //
 // The exit status is 0 when done and 1 on an error or a usage mistake, with
 // nngcat's message on standard error.

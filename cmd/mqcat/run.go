@@ -102,11 +102,8 @@ func (c *cat) serve() error {
 		return c.replyLoop()
 	case optPush0, optPub0:
 		return c.sendLoop()
-	case optBus0, optPair0, optPair1:
-		if c.cfg.data == nil {
-			return c.recvLoop()
-		}
-		return c.exchangeLoop()
+	case optBus0, optPair0, optPair1: // with --data: serveZeroMQ's twoWayLoop
+		return c.recvLoop()
 	case optReq0, optSurveyor0:
 		return c.exchangeLoop()
 	}
@@ -409,12 +406,11 @@ func (c *cat) sendLoop() error {
 	return nil
 }
 
-// exchangeLoop sends the --data message and prints what comes back, for
-// req and surveyor (replies), and for pair and bus (whatever arrives). With
-// neither --interval nor --count it sends once and receives until the
-// replies end (req: the reply came; surveyor: the survey time is over; pair
-// and bus: the receive timeout). Otherwise each round receives until the
-// next send is due, bounded by --recv-timeout.
+// exchangeLoop sends the --data message and prints the replies, for req
+// and surveyor. With neither --interval nor --count it sends once and
+// receives until the replies end (req: the reply came; surveyor: the
+// survey time is over). Otherwise each round receives until the next send
+// is due, bounded by --recv-timeout.
 func (c *cat) exchangeLoop() error {
 	if c.cfg.delay > 0 {
 		time.Sleep(c.cfg.delay)

@@ -165,8 +165,8 @@ func openZeroMQ(cfg *config, opts []socket.Option) (*socket.Socket, error) {
 }
 
 // serveZeroMQ runs the protocols whose behaviour is mqcat's own: the
-// ZeroMQ-only types, and pair0 speaking ZMTP. handled is false for the
-// others, which run as in nngcat.
+// ZeroMQ-only types, and the two-way types (pair, bus) with data. handled
+// is false for the others, which run as in nngcat.
 func (c *cat) serveZeroMQ() (handled bool, err error) {
 	switch c.cfg.proto {
 	case optXSub:
@@ -181,8 +181,8 @@ func (c *cat) serveZeroMQ() (handled bool, err error) {
 			return true, c.recvLoop()
 		}
 		return true, c.twoWayLoop()
-	case optPair0:
-		if c.cfg.zmtp.dial && c.cfg.data != nil {
+	case optPair0, optPair1, optBus0:
+		if c.cfg.data != nil {
 			return true, c.twoWayLoop()
 		}
 	}
@@ -234,11 +234,13 @@ func (c *cat) sendMessage(m *socket.Message) error {
 	return nil
 }
 
-// twoWayLoop sends the --data message on its schedule (once; --count
-// times; every --interval) while it prints whatever arrives, as it
-// arrives. Receiving ends after --count messages, or when --recv-timeout
-// passes with nothing; the command ends when both sending and receiving
-// have.
+// twoWayLoop serves the two-way types (pair, bus, dealer, xpub): it sends
+// the --data message on its schedule (once; --count times; every
+// --interval, the last interval included, as nngcat's rounds) while it
+// prints whatever arrives, as it arrives. Receiving ends after --count
+// messages, or when --recv-timeout passes with nothing (with --interval
+// and no --recv-timeout: one interval after the schedule); the command
+// ends when both sending and receiving have.
 func (c *cat) twoWayLoop() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -246,19 +248,28 @@ func (c *cat) twoWayLoop() error {
 	go func() { recvDone <- c.recvAll(ctx) }()
 	var recvErr error
 	received := false
-	// wait sleeps d, or less if receiving fails meanwhile.
-	wait := func(d time.Duration) error {
-		if received || d <= 0 {
-			return nil
+	// wait sleeps d, or less if receiving fails meanwhile. With untilRecv
+	// it also ends when receiving ends.
+	wait := func(d time.Duration, untilRecv bool) error {
+		if d <= 0 || (received && (untilRecv || recvErr != nil)) {
+			return recvErr
 		}
 		t := time.NewTimer(d)
 		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil
-		case recvErr = <-recvDone:
-			received = true
-			return recvErr
+		for {
+			var done <-chan error
+			if !received {
+				done = recvDone
+			}
+			select {
+			case <-t.C:
+				return nil
+			case recvErr = <-done:
+				received = true
+				if untilRecv || recvErr != nil {
+					return recvErr
+				}
+			}
 		}
 	}
 	stop := func(err error) error {
@@ -269,7 +280,7 @@ func (c *cat) twoWayLoop() error {
 		return err
 	}
 	if c.cfg.delay > 0 {
-		if err := wait(c.cfg.delay); err != nil {
+		if err := wait(c.cfg.delay, false); err != nil {
 			return stop(err)
 		}
 	}
@@ -279,17 +290,27 @@ func (c *cat) twoWayLoop() error {
 			return stop(err)
 		}
 		n++
-		if (c.cfg.interval < 0 && c.cfg.count == 0) || (c.cfg.count > 0 && n >= c.cfg.count) {
-			break
-		}
+		last := (c.cfg.interval < 0 && c.cfg.count == 0) || (c.cfg.count > 0 && n >= c.cfg.count)
 		if c.cfg.interval >= 0 {
-			if err := wait(c.cfg.interval - time.Since(start)); err != nil {
+			// The schedule includes the interval after the last send,
+			// as nngcat's rounds do, so both last the same time.
+			if err := wait(c.cfg.interval-time.Since(start), false); err != nil {
 				return stop(err)
 			}
+		}
+		if last {
+			break
 		}
 	}
 	if received {
 		return recvErr
+	}
+	if c.cfg.interval >= 0 && c.cfg.count > 0 && c.cfg.recvTimeout <= 0 {
+		// Without --recv-timeout, the rest of the --count messages get one
+		// more interval: a peer whose first messages were lost before the
+		// connection (bus, pair) must not keep the command waiting forever.
+		err := wait(c.cfg.interval, true)
+		return stop(err)
 	}
 	return <-recvDone
 }

@@ -348,6 +348,24 @@ func TestZeroMQInProcess(t *testing.T) {
 		r.Close()
 		<-done
 	})
+	// The two-way rule holds for the SP types too: each side sends its
+	// --count messages and ends once it has received as many, with no
+	// --interval to wait for and no --recv-timeout reached.
+	for _, proto := range []string{"--pair0", "--pair1", "--bus0"} {
+		t.Run(proto[2:]+" two-way", func(t *testing.T) {
+			url := "inproc://mqcat-twoway-" + proto[2:]
+			// Bus drops what it sends with no peer: both wait for the
+			// connection before sending.
+			common := []string{"-C", "3", "-Q", "--recv-timeout", "10", "--send-timeout", "10", "--delay", "0.5"}
+			a := startInProcess(t, nil, append([]string{proto, "--listen", url, "-D", "a"}, common...)...)
+			b := startInProcess(t, nil, append([]string{proto, "--async", "--dial", url, "-D", "b"}, common...)...)
+			finish(t, b, 0, strings.Repeat("\"a\"\n", 3), "")
+			finish(t, a, 0, strings.Repeat("\"b\"\n", 3), "")
+			if a.elapsed > 5*time.Second || b.elapsed > 5*time.Second {
+				t.Errorf("took %v and %v: ended at the receive timeout, not after 3 sent and 3 received", a.elapsed, b.elapsed)
+			}
+		})
+	}
 	t.Run("router answers", func(t *testing.T) {
 		p := startInProcess(t, nil, "--router", "--listen", "inproc://mqcat-router2", "-D", "ans", "-Q", "-C", "2", "--recv-timeout", "5")
 		d, err := dealer.New(socket.Identity([]byte("me")))
