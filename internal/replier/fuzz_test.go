@@ -26,14 +26,15 @@ import (
 const wait = 10 * time.Second
 
 // model returns how many bytes of b are backtrace, or whether b is dropped
-// (too many hops) or breaks the protocol (ends inside the backtrace).
+// (too many hops, checked first as nng does) or breaks the protocol (ends
+// inside the backtrace).
 func model(b []byte, ttl int) (n int, drop, bad bool) {
 	for hops := 1; ; hops++ {
-		if len(b) < n+4 {
-			return 0, false, true
-		}
 		if hops > ttl {
 			return 0, true, false
+		}
+		if len(b) < n+4 {
+			return 0, false, true
 		}
 		word := binary.BigEndian.Uint32(b[n:])
 		n += 4
@@ -212,6 +213,8 @@ func seeds() (out []struct {
 	add(8, hop)
 	add(8, hop, []byte{0x80, 0})
 	add(8, bytes.Repeat(hop, 7))
+	add(8, bytes.Repeat(hop, 8))         // cut short past the TTL: dropped, not closed
+	add(2, hop, hop, []byte{0x80, 0, 0}) // the same, mid-word
 	add(8, streamtest.U32(0xffffffff), []byte("all ones"))
 	add(8, streamtest.U32(0x7fffffff), streamtest.U32(0x80000000))
 	return out

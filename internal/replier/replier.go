@@ -64,8 +64,9 @@ func (p *Proto) AddPipe(*socket.Pipe) error { return nil }
 func (p *Proto) RemovePipe(*socket.Pipe) {}
 
 // Deliver moves the backtrace of a request into its header and queues it.
-// A body that ends inside the backtrace breaks the protocol (the pipe is
-// closed, as nng does); one with more hops than the TTL is dropped.
+// A request with more hops than the TTL is dropped; within the TTL, a body
+// that ends inside the backtrace breaks the protocol (the pipe is closed),
+// as in nng.
 func (p *Proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	if pp.ZMTP() {
 		// The ZMTP codec has put the envelope in the header already.
@@ -79,6 +80,13 @@ func (p *Proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	ttl := int(p.ttl.Load())
 	n := 0
 	for {
+		// The hop limit comes first, as in nng: a message that has been
+		// through too many devices is dropped, even if it is also cut
+		// short, and costs its pipe nothing.
+		if n/4 >= ttl {
+			pp.Drop(m, socket.DropTTL)
+			return
+		}
 		if len(m.Body) < n+4 {
 			pp.Close(&wire.ProtocolError{Dialect: "sp", Reason: p.info.Name + " request without a complete backtrace"})
 			m.Free()
@@ -86,10 +94,6 @@ func (p *Proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		}
 		word := binary.BigEndian.Uint32(m.Body[n:])
 		n += 4
-		if n/4 > ttl {
-			pp.Drop(m, socket.DropTTL)
-			return
-		}
 		if word&0x80000000 != 0 {
 			break
 		}
