@@ -1,35 +1,49 @@
 // Command mqperf measures throughput and latency the way libzmq's perf tools
 // do, so that figures compare directly with theirs and with nng's:
 //
-//	mqperf [flags] local_thr  <bind-url>    <size> <count>   # PULL (or the -pattern's receiver), prints throughput
-//	mqperf [flags] remote_thr <connect-url> <size> <count>   # PUSH (or the -pattern's sender)
-//	mqperf [flags] local_lat  <bind-url>    <size> <roundtrips>  # REP, echoes
-//	mqperf [flags] remote_lat <connect-url> <size> <roundtrips>  # REQ, prints one-way latency
-//	mqperf [flags] inproc_thr <size> <count>   # both ends in this process
+//	mqperf [flags] local_thr  <bind-url>    <size> <count>       # PULL (or the -pattern's receiver), binds, prints throughput
+//	mqperf [flags] remote_thr <connect-url> <size> <count>       # PUSH (or the -pattern's sender), connects
+//	mqperf [flags] local_lat  <bind-url>    <size> <roundtrips>  # REP (or PAIR), binds, echoes every message
+//	mqperf [flags] remote_lat <connect-url> <size> <roundtrips>  # REQ (or PAIR), connects, prints latency
+//	mqperf [flags] inproc_thr <size> <count>       # both ends in this process, inproc transport
 //	mqperf [flags] inproc_lat <size> <roundtrips>
 //
-// The throughput clock starts when the first message arrives, as in libzmq's
-// local_thr. Latency is elapsed time over twice the number of round trips
-// (one way). Output lines are libzmq's:
+// Flags:
+//
+//	-zmtp             speak ZMTP (libzmq's protocol) when connecting; the default is SP
+//	                  (nng's). Binding ends accept both dialects either way.
+//	-pattern push|pair|pub   throughput pattern (default push: push/pull); pub is
+//	                  pub/sub with an empty subscription, the sender waiting 0.5 s
+//	                  for the subscription before sending
+//	-pattern reqrep|pair     latency pattern (default reqrep)
+//	-hwm n            send and receive high-water marks (default 1000, libzmq's)
+//
+// The throughput clock starts when the first message arrives and stops at
+// the last, as in libzmq's local_thr; the latency is one way, the elapsed time
+// over twice the round trips. Output lines are libzmq's:
 //
 //	message size: 64 [B]
 //	message count: 1000000
 //	mean throughput: 2500000 [msg/s]
 //	mean throughput: 1280.000 [Mb/s]
+//
+//	message size: 64 [B]
+//	roundtrip count: 10000
 //	average latency: 30.000 [us]
 //
-// -pattern picks push (push/pull, the default), pair, or pub (pub/sub with
-// an empty subscription) for the throughput roles; latency always uses
-// req/rep. Both ends really send and receive every message.
+// Both ends really send and receive every message, each of exactly size
+// bytes; the receiving ends check the size. The connecting ends retry until
+// the other end listens, and the sending ends linger until every message is
+// handed over. The ends run against libzmq's and nng's own perf tools and
+// against bench/perfpeer's other ends (tcp://, ipc:// and inproc://).
 package main
 
 import (
 	"flag"
 	"fmt"
-	"os"
-	"strconv"
 	"time"
 
+	"github.com/mqwire/mqwire/bench/internal/perfcmd"
 	"github.com/mqwire/mqwire/pattern/pair"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/pull"
@@ -41,225 +55,181 @@ import (
 )
 
 var (
-	patternFlag = flag.String("pattern", "push", "throughput pattern: push, pair or pub")
-	hwm         = flag.Int("hwm", 1000, "send and receive high-water marks")
+	zmtp = flag.Bool("zmtp", false, "speak ZMTP (libzmq's protocol) when connecting; default SP")
+	hwm  = flag.Int("hwm", 1000, "send and receive high-water marks")
 )
 
-func usage() {
-	fmt.Fprintf(os.Stderr, "usage: mqperf [flags] local_thr|remote_thr|local_lat|remote_lat <url> <size> <count>\n"+
-		"       mqperf [flags] inproc_thr|inproc_lat <size> <count>\n")
-	flag.PrintDefaults()
-	os.Exit(2)
-}
-
 func main() {
-	flag.Usage = usage
-	flag.Parse()
-	args := flag.Args()
-	if len(args) < 1 {
-		usage()
+	perfcmd.Main(perfcmd.Ends{
+		Name:       "mqperf",
+		Transports: []string{"inproc", "ipc", "tcp"},
+		LocalThr:   localThr,
+		RemoteThr:  remoteThr,
+		LocalLat:   localLat,
+		RemoteLat:  remoteLat,
+	})
+}
+
+// opts returns the options every socket gets (the high-water marks of the
+// directions it has), plus extra.
+func opts(send, recv bool, extra ...socket.Option) []socket.Option {
+	var o []socket.Option
+	if send {
+		o = append(o, socket.SendHWM(*hwm))
 	}
-	role := args[0]
-	var url string
-	rest := args[1:]
-	switch role {
-	case "local_thr", "remote_thr", "local_lat", "remote_lat":
-		if len(rest) != 3 {
-			usage()
-		}
-		url, rest = rest[0], rest[1:]
-	case "inproc_thr", "inproc_lat":
-		if len(rest) != 2 {
-			usage()
-		}
-		url = fmt.Sprintf("inproc://mqperf-%d", os.Getpid())
-	default:
-		usage()
+	if recv {
+		o = append(o, socket.RecvHWM(*hwm))
 	}
-	size, err1 := strconv.Atoi(rest[0])
-	count, err2 := strconv.Atoi(rest[1])
-	if err1 != nil || err2 != nil || size < 0 || count < 1 {
-		usage()
+	if *zmtp {
+		o = append(o, socket.DialDialect(socket.DialectZMTP))
 	}
-	var err error
-	switch role {
-	case "local_thr":
-		err = localThr(url, size, count)
-	case "remote_thr":
-		err = remoteThr(url, size, count)
-	case "local_lat":
-		err = localLat(url, size, count)
-	case "remote_lat":
-		err = remoteLat(url, size, count)
-	case "inproc_thr":
-		errc := make(chan error, 1)
-		go func() { errc <- remoteThr(url, size, count) }()
-		err = localThr(url, size, count)
-		if e := <-errc; err == nil {
-			err = e
-		}
-	case "inproc_lat":
-		errc := make(chan error, 1)
-		ready := make(chan struct{})
-		go func() { errc <- localLatReady(url, size, count, ready) }()
-		<-ready
-		err = remoteLat(url, size, count)
-		if e := <-errc; err == nil {
-			err = e
-		}
+	return append(o, extra...)
+}
+
+func newSocket(pattern string, sending bool) (*socket.Socket, error) {
+	// Senders linger without limit: Close returns once all is handed over.
+	var linger []socket.Option
+	if sending {
+		linger = append(linger, socket.Linger(-1))
 	}
+	switch {
+	case pattern == "push" && sending:
+		return push.New(opts(true, false, linger...)...)
+	case pattern == "push":
+		return pull.New(opts(false, true)...)
+	case pattern == "pub" && sending:
+		return pub.New(opts(true, false, linger...)...)
+	case pattern == "pub":
+		return sub.New(opts(false, true, sub.Subscribe(nil))...)
+	case pattern == "pair":
+		return pair.New(opts(true, true, linger...)...)
+	case pattern == "reqrep" && sending:
+		return req.New(opts(true, true, linger...)...)
+	case pattern == "reqrep":
+		return rep.New(opts(true, true, linger...)...)
+	}
+	return nil, fmt.Errorf("unknown pattern %q", pattern)
+}
+
+func listen(pattern string, sending bool, url string, ready func()) (*socket.Socket, error) {
+	s, err := newSocket(pattern, sending)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mqperf:", err)
-		os.Exit(1)
+		return nil, err
 	}
+	if _, err := s.Listen(url); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if ready != nil {
+		ready()
+	}
+	return s, nil
 }
 
-// receiver and sender make the sockets of the chosen throughput pattern.
-func receiver() (*socket.Socket, error) {
-	switch *patternFlag {
-	case "push":
-		return pull.New(socket.RecvHWM(*hwm))
-	case "pair":
-		return pair.New(socket.RecvHWM(*hwm), socket.SendHWM(*hwm))
-	case "pub":
-		return sub.New(socket.RecvHWM(*hwm), sub.Subscribe(nil))
-	}
-	return nil, fmt.Errorf("unknown -pattern %q", *patternFlag)
-}
-
-func sender() (*socket.Socket, error) {
-	opts := []socket.Option{socket.SendHWM(*hwm), socket.Linger(-1)}
-	switch *patternFlag {
-	case "push":
-		return push.New(opts...)
-	case "pair":
-		return pair.New(append(opts, socket.RecvHWM(*hwm))...)
-	case "pub":
-		return pub.New(opts...)
-	}
-	return nil, fmt.Errorf("unknown -pattern %q", *patternFlag)
-}
-
-func localThr(url string, size, count int) error {
-	s, err := receiver()
+// dial connects; mqwire's dialer retries in the background until the
+// listener is there.
+func dial(pattern string, url string) (*socket.Socket, error) {
+	s, err := newSocket(pattern, true)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if _, err := s.Dial(url); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func localThr(url, pattern string, size, count int, ready func()) (time.Duration, error) {
+	s, err := listen(pattern, false, url, ready)
+	if err != nil {
+		return 0, err
 	}
 	defer s.Close()
-	if _, err := s.Listen(url); err != nil {
-		return err
-	}
-	m, err := s.Recv()
-	if err != nil {
-		return err
-	}
-	if len(m.Body) != size {
-		return fmt.Errorf("message of %d bytes, want %d", len(m.Body), size)
-	}
-	m.Free()
-	start := time.Now()
-	for i := 1; i < count; i++ {
+	var start time.Time
+	for i := range count {
 		m, err := s.Recv()
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if len(m.Body) != size {
-			return fmt.Errorf("message of %d bytes, want %d", len(m.Body), size)
+		if i == 0 {
+			start = time.Now()
+		}
+		if n := len(m.Body); n != size || len(m.Frames) != 0 {
+			return 0, perfcmd.SizeError(m.Len(), size)
 		}
 		m.Free()
 	}
-	elapsed := time.Since(start)
-	if elapsed <= 0 {
-		elapsed = time.Microsecond
-	}
-	thr := float64(count) / elapsed.Seconds()
-	fmt.Printf("message size: %d [B]\n", size)
-	fmt.Printf("message count: %d\n", count)
-	fmt.Printf("mean throughput: %d [msg/s]\n", int64(thr))
-	fmt.Printf("mean throughput: %.3f [Mb/s]\n", thr*float64(size)*8/1e6)
-	return nil
+	return time.Since(start), nil
 }
 
-func remoteThr(url string, size, count int) error {
-	s, err := sender()
+func remoteThr(url, pattern string, size, count int) error {
+	s, err := dial(pattern, url)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if _, err := s.Dial(url); err != nil {
-		return err
-	}
-	if *patternFlag == "pub" {
-		// A publisher drops while nobody listens: wait for the subscriber.
+	if pattern == "pub" {
+		// A publisher drops what nobody subscribed to: wait for the
+		// subscriber, then a moment for its subscription to arrive.
 		for s.Stats().Pipes == 0 {
 			time.Sleep(time.Millisecond)
 		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	for range count {
 		if err := s.Send(socket.NewMessage(size)); err != nil {
+			s.Close()
 			return err
 		}
 	}
-	return nil
+	// Linger(-1): Close returns once every message is handed over.
+	return s.Close()
 }
 
-func localLat(url string, size, count int) error {
-	return localLatReady(url, size, count, nil)
-}
-
-func localLatReady(url string, size, count int, ready chan<- struct{}) error {
-	s, err := rep.New()
+func localLat(url, pattern string, size, count int, ready func()) error {
+	s, err := listen(pattern, false, url, ready)
 	if err != nil {
 		return err
-	}
-	defer s.Close()
-	if _, err := s.Listen(url); err != nil {
-		return err
-	}
-	if ready != nil {
-		close(ready)
 	}
 	for range count {
 		m, err := s.Recv()
 		if err != nil {
+			s.Close()
 			return err
 		}
-		if len(m.Body) != size {
-			return fmt.Errorf("message of %d bytes, want %d", len(m.Body), size)
+		if len(m.Body) != size || len(m.Frames) != 0 {
+			s.Close()
+			return perfcmd.SizeError(m.Len(), size)
 		}
 		if err := s.Send(m); err != nil {
+			s.Close()
 			return err
 		}
 	}
-	return nil
+	return s.Close()
 }
 
-func remoteLat(url string, size, count int) error {
-	s, err := req.New()
+func remoteLat(url, pattern string, size, count int) (time.Duration, error) {
+	s, err := dial(pattern, url)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer s.Close()
-	if _, err := s.Dial(url); err != nil {
-		return err
-	}
+	// One message goes back and forth: each reply is the next request.
+	m := socket.NewMessage(size)
 	start := time.Now()
 	for range count {
-		if err := s.Send(socket.NewMessage(size)); err != nil {
-			return err
+		if err := s.Send(m); err != nil {
+			return 0, err
 		}
-		m, err := s.Recv()
-		if err != nil {
-			return err
+		if m, err = s.Recv(); err != nil {
+			return 0, err
 		}
-		if len(m.Body) != size {
-			return fmt.Errorf("message of %d bytes, want %d", len(m.Body), size)
+		if len(m.Body) != size || len(m.Frames) != 0 {
+			return 0, perfcmd.SizeError(m.Len(), size)
 		}
-		m.Free()
 	}
-	elapsed := time.Since(start)
-	fmt.Printf("message size: %d [B]\n", size)
-	fmt.Printf("roundtrip count: %d\n", count)
-	fmt.Printf("average latency: %.3f [us]\n", float64(elapsed.Microseconds())/float64(2*count))
-	return nil
+	d := time.Since(start)
+	m.Free()
+	return d, nil
 }
