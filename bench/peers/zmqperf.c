@@ -1,0 +1,284 @@
+/*
+ * zmqperf: the libzmq perf end of mqwire's bench/perfpeer. One binary for
+ * every role; its command line and output follow the contract written in
+ * bench/perfpeer's package comment:
+ *
+ *   zmqperf [-pattern P] local_thr|remote_thr|local_lat|remote_lat <url> <size> <count>
+ *   zmqperf [-pattern P] inproc_thr|inproc_lat <size> <count>
+ *
+ * -pattern: push (PUSH/PULL, default), pair (PAIR) or pub (PUB/SUB, empty
+ * subscription) for throughput; reqrep (REQ/REP, default) or pair for
+ * latency. Sockets keep libzmq's defaults, as its own perf tools do: high-
+ * water marks of 1000 messages and an infinite linger, so zmq_ctx_term
+ * returns only once every queued message is handed over.
+ *
+ * Build: gcc -O2 -o zmqperf zmqperf.c $(pkg-config --cflags --libs libzmq) -lpthread
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static const char *pattern = NULL;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "zmqperf: %s: %s\n", what, zmq_strerror(zmq_errno()));
+	exit(1);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+	    "usage: zmqperf [-pattern push|pair|pub|reqrep] "
+	    "local_thr|remote_thr|local_lat|remote_lat <url> <size> <count>\n"
+	    "       zmqperf [-pattern ...] inproc_thr|inproc_lat <size> <count>\n");
+	exit(2);
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+/* sock_type returns the libzmq socket type of one side of the pattern. */
+static int sock_type(int sending)
+{
+	if (strcmp(pattern, "push") == 0)
+		return sending ? ZMQ_PUSH : ZMQ_PULL;
+	if (strcmp(pattern, "pub") == 0)
+		return sending ? ZMQ_PUB : ZMQ_SUB;
+	if (strcmp(pattern, "pair") == 0)
+		return ZMQ_PAIR;
+	return sending ? ZMQ_REQ : ZMQ_REP; /* reqrep */
+}
+
+static void *open_socket(void *ctx, int type)
+{
+	void *s = zmq_socket(ctx, type);
+	if (s == NULL)
+		die("zmq_socket");
+	if (type == ZMQ_SUB && zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) != 0)
+		die("zmq_setsockopt SUBSCRIBE");
+	return s;
+}
+
+static void *bind_socket(void *ctx, int type, const char *url)
+{
+	void *s = open_socket(ctx, type);
+	if (zmq_bind(s, url) != 0)
+		die("zmq_bind");
+	return s;
+}
+
+/* connect_socket connects; libzmq connects in the background and retries
+ * until the other end listens. */
+static void *connect_socket(void *ctx, int type, const char *url)
+{
+	void *s = open_socket(ctx, type);
+	if (zmq_connect(s, url) != 0)
+		die("zmq_connect");
+	return s;
+}
+
+static void recv_one(void *s, zmq_msg_t *m, size_t size)
+{
+	if (zmq_msg_recv(m, s, 0) < 0)
+		die("zmq_msg_recv");
+	if (zmq_msg_size(m) != size || zmq_msg_more(m)) {
+		fprintf(stderr, "zmqperf: message of %zu bytes%s, want %zu\n",
+		    zmq_msg_size(m), zmq_msg_more(m) ? " (and more frames)" : "", size);
+		exit(1);
+	}
+}
+
+/* local_thr receives count messages on the bound socket s and prints the
+ * throughput from the first message's arrival to the last's. */
+static void local_thr(void *s, size_t size, int count)
+{
+	zmq_msg_t m;
+	double start = 0, elapsed;
+	int i;
+
+	zmq_msg_init(&m);
+	for (i = 0; i < count; i++) {
+		recv_one(s, &m, size);
+		if (i == 0)
+			start = now_us();
+	}
+	elapsed = now_us() - start;
+	zmq_msg_close(&m);
+	if (elapsed <= 0)
+		elapsed = 1;
+	double thr = (double) count * 1e6 / elapsed;
+	printf("message size: %d [B]\n", (int) size);
+	printf("message count: %d\n", count);
+	printf("mean throughput: %d [msg/s]\n", (int) thr);
+	printf("mean throughput: %.3f [Mb/s]\n", thr * (double) size * 8 / 1e6);
+}
+
+static void remote_thr(void *s, size_t size, int count)
+{
+	zmq_msg_t m;
+	int i;
+
+	if (strcmp(pattern, "pub") == 0)
+		usleep(500000); /* let the subscription arrive */
+	for (i = 0; i < count; i++) {
+		if (zmq_msg_init_size(&m, size) != 0)
+			die("zmq_msg_init_size");
+		memset(zmq_msg_data(&m), 'x', size);
+		if (zmq_msg_send(&m, s, 0) < 0)
+			die("zmq_msg_send");
+	}
+}
+
+static void local_lat(void *s, size_t size, int count)
+{
+	zmq_msg_t m;
+	int i;
+
+	zmq_msg_init(&m);
+	for (i = 0; i < count; i++) {
+		recv_one(s, &m, size);
+		if (zmq_msg_send(&m, s, 0) < 0) /* the message goes back as it came */
+			die("zmq_msg_send");
+	}
+	zmq_msg_close(&m);
+}
+
+static void remote_lat(void *s, size_t size, int count)
+{
+	zmq_msg_t m;
+	double start, elapsed;
+	int i;
+
+	if (zmq_msg_init_size(&m, size) != 0)
+		die("zmq_msg_init_size");
+	memset(zmq_msg_data(&m), 'x', size);
+	start = now_us();
+	for (i = 0; i < count; i++) {
+		if (zmq_msg_send(&m, s, 0) < 0)
+			die("zmq_msg_send");
+		recv_one(s, &m, size); /* the reply is the next request */
+	}
+	elapsed = now_us() - start;
+	zmq_msg_close(&m);
+	printf("message size: %d [B]\n", (int) size);
+	printf("roundtrip count: %d\n", count);
+	printf("average latency: %.3f [us]\n", elapsed / (2.0 * count));
+}
+
+struct remote_args {
+	void *ctx;
+	const char *url;
+	size_t size;
+	int count;
+	int lat;
+};
+
+/* remote_thread runs the connecting end of the inproc roles. */
+static void *remote_thread(void *p)
+{
+	struct remote_args *a = p;
+	void *s = connect_socket(a->ctx, sock_type(1), a->url);
+	if (a->lat)
+		remote_lat(s, a->size, a->count);
+	else
+		remote_thr(s, a->size, a->count);
+	zmq_close(s);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *role, *url = NULL;
+	char inproc_url[64];
+	void *ctx, *s;
+	long size, count;
+	int i = 1, lat;
+
+	while (i < argc && argv[i][0] == '-') {
+		const char *f = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+		if (strcmp(f, "pattern") == 0 && i + 1 < argc) {
+			pattern = argv[i + 1];
+			i += 2;
+		} else if (strncmp(f, "pattern=", 8) == 0) {
+			pattern = f + 8;
+			i++;
+		} else {
+			usage();
+		}
+	}
+	if (i >= argc)
+		usage();
+	role = argv[i++];
+	lat = strstr(role, "_lat") != NULL;
+	if (strcmp(role, "inproc_thr") == 0 || strcmp(role, "inproc_lat") == 0) {
+		if (argc - i != 2)
+			usage();
+		snprintf(inproc_url, sizeof inproc_url, "inproc://zmqperf-%d", (int) getpid());
+		url = inproc_url;
+	} else if (strcmp(role, "local_thr") == 0 || strcmp(role, "remote_thr") == 0 ||
+	    strcmp(role, "local_lat") == 0 || strcmp(role, "remote_lat") == 0) {
+		if (argc - i != 3)
+			usage();
+		url = argv[i++];
+	} else {
+		usage();
+	}
+	size = atol(argv[i]);
+	count = atol(argv[i + 1]);
+	if (size < 0 || count < 1)
+		usage();
+	if (pattern == NULL)
+		pattern = lat ? "reqrep" : "push";
+	if (lat ? (strcmp(pattern, "reqrep") != 0 && strcmp(pattern, "pair") != 0)
+	        : (strcmp(pattern, "push") != 0 && strcmp(pattern, "pair") != 0 &&
+	              strcmp(pattern, "pub") != 0)) {
+		fprintf(stderr, "zmqperf: -pattern %s does not apply to %s\n", pattern, role);
+		exit(2);
+	}
+
+	ctx = zmq_ctx_new();
+	if (ctx == NULL)
+		die("zmq_ctx_new");
+	if (strncmp(role, "local_", 6) == 0) {
+		s = bind_socket(ctx, sock_type(0), url);
+		if (lat)
+			local_lat(s, size, count);
+		else
+			local_thr(s, size, count);
+	} else if (strncmp(role, "remote_", 7) == 0) {
+		s = connect_socket(ctx, sock_type(1), url);
+		if (lat)
+			remote_lat(s, size, count);
+		else
+			remote_thr(s, size, count);
+	} else {
+		struct remote_args a = {ctx, url, size, count, lat};
+		pthread_t t;
+		s = bind_socket(ctx, sock_type(0), url);
+		if (pthread_create(&t, NULL, remote_thread, &a) != 0) {
+			fprintf(stderr, "zmqperf: pthread_create failed\n");
+			return 1;
+		}
+		if (lat)
+			local_lat(s, size, count);
+		else
+			local_thr(s, size, count);
+		pthread_join(t, NULL);
+	}
+	fflush(stdout);
+	zmq_close(s);
+	/* The default linger is infinite: this waits until all is sent. */
+	if (zmq_ctx_term(ctx) != 0)
+		die("zmq_ctx_term");
+	return 0;
+}
