@@ -135,8 +135,8 @@ func FanOut(transport, dialect string, subs, msgs, size int) (res FanOutResult, 
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	prog := newProgress(subs)
-	var warm atomic.Int64 // subscribers that have seen a warm-up message
-	var failed atomic.Value  // the first receiver's error
+	var warm atomic.Int64   // subscribers that have seen a warm-up message
+	var failed atomic.Value // the first receiver's error
 	var wg sync.WaitGroup
 	for i, s := range ss {
 		wg.Add(1)
