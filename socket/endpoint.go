@@ -266,7 +266,9 @@ func (s *Socket) attach(c Conn, url string, dialed bool) *Pipe {
 }
 
 func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
+	direct, _ := s.proto.(TryDeliverer)
 	return &Pipe{
+		direct:     direct,
 		id:         nextPipeID(),
 		sock:       s,
 		url:        url,
@@ -291,7 +293,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		s.mu.Lock()
 		id := s.identity
 		s.mu.Unlock()
-		peer, err := c.Port.Exchange(ctx, PortInfo{Proto: s.info.Self, ZMTPType: s.info.ZMTPType, Identity: id, Out: p.sendq, Taken: s.signalReady})
+		peer, err := c.Port.Exchange(ctx, PortInfo{Proto: s.info.Self, ZMTPType: s.info.ZMTPType, Identity: id, Out: p.sendq, Taken: s.signalReady, pipe: p})
 		if err != nil {
 			return nil, err
 		}

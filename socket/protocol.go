@@ -29,6 +29,18 @@ type Protocol interface {
 	Recv(ctx context.Context) (*Message, error)
 }
 
+// TryDeliverer is implemented by protocols that can take an arriving message
+// without waiting. An inproc sender calls TryDeliver on its own goroutine,
+// so the message goes straight to the receiving pattern with no reader
+// goroutine in between; when it returns false (say the receive queue is
+// full) the message takes the usual way, through the pipe's queue and
+// Deliver. TryDeliver may run on any goroutine, concurrently with Deliver and
+// with the sender holding its own pattern's locks: it must neither wait nor
+// send.
+type TryDeliverer interface {
+	TryDeliver(p *Pipe, m *Message) bool
+}
+
 // ProtocolInfo describes a protocol.
 type ProtocolInfo struct {
 	Self, Peer       uint16 // SP protocol numbers; 0 for ZeroMQ-only types

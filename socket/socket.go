@@ -44,6 +44,10 @@ type Socket struct {
 	readyMu sync.Mutex
 	ready   chan struct{}
 	waiters atomic.Int32
+	// readyTaken says a waiter took ready since it was made: closing a
+	// channel nobody has yet is a wasted allocation (a reader freeing room
+	// message by message would otherwise make one per message).
+	readyTaken bool
 
 	events eventHub
 	wg     sync.WaitGroup // every goroutine the socket started
@@ -229,6 +233,7 @@ func (s *Socket) Pipe(id PipeID) *Pipe {
 func (s *Socket) readyChan() <-chan struct{} {
 	s.readyMu.Lock()
 	defer s.readyMu.Unlock()
+	s.readyTaken = true
 	return s.ready
 }
 
@@ -238,8 +243,11 @@ func (s *Socket) signalReady() {
 		return
 	}
 	s.readyMu.Lock()
-	close(s.ready)
-	s.ready = make(chan struct{})
+	if s.readyTaken {
+		close(s.ready)
+		s.ready = make(chan struct{})
+		s.readyTaken = false
+	}
 	s.readyMu.Unlock()
 }
 

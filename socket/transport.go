@@ -79,6 +79,10 @@ type PortInfo struct {
 	// Taken is called by the peer each time it takes a message from Out,
 	// so that senders waiting for room on this end wake up.
 	Taken func()
+
+	// pipe is the end's own pipe, the one that reads the peer's Out: a
+	// sender hands messages straight to it when it can (Pipe.handOver).
+	pipe *Pipe
 }
 
 // MessagePort is one end of a message-transport connection. Both ends call

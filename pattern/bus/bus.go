@@ -49,6 +49,12 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	}
 }
 
+// TryDeliver is Deliver, which never waits (inproc's direct hand-over).
+func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
+	p.Deliver(pp, m)
+	return true
+}
+
 func (p *proto) Send(_ context.Context, m *socket.Message) error {
 	var except *socket.Pipe
 	if p.raw && m.Pipe != 0 {

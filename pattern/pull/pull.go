@@ -34,6 +34,9 @@ func (p *proto) AddPipe(*socket.Pipe) error                 { return nil }
 func (p *proto) RemovePipe(*socket.Pipe)                    {}
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) { p.recvq.Put(pp, m) }
 
+// TryDeliver queues m if the receive queue has room (inproc's direct hand-over).
+func (p *proto) TryDeliver(_ *socket.Pipe, m *socket.Message) bool { return p.recvq.TryPut(m) }
+
 func (p *proto) Send(context.Context, *socket.Message) error { return socket.ErrNotSupported }
 
 func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }

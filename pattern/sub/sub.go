@@ -133,6 +133,12 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	}
 }
 
+// TryDeliver is Deliver, which never waits (inproc's direct hand-over).
+func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
+	p.Deliver(pp, m)
+	return true
+}
+
 func (p *proto) Send(context.Context, *socket.Message) error { return socket.ErrNotSupported }
 
 func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }
