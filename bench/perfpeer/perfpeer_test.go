@@ -148,6 +148,9 @@ func TestPatterns(t *testing.T) {
 		for _, c := range []struct{ pattern, kind string }{{"pair", "thr"}, {"pub", "thr"}, {"pair", "lat"}} {
 			t.Run(fmt.Sprintf("%s/%s/%s", name, c.pattern, c.kind), func(t *testing.T) {
 				t.Parallel()
+				if name == "zmq4" && c.pattern == "pub" {
+					t.Skip("zmq4perf has no pub sender: zmq4's PUB cannot say when its queue is sent (see bench/cmd/zmq4perf)")
+				}
 				e := withFlags(end(t, name), "-pattern", c.pattern)
 				count := thrCountFor(name)
 				switch {

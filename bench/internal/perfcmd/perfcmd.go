@@ -98,6 +98,9 @@ func Run(e Ends, pat string, args []string, out io.Writer) error {
 			return usageError(role + " takes <size> <count>")
 		}
 		url = fmt.Sprintf("inproc://%s-%d", e.Name, os.Getpid())
+		if !schemeOK(e.Transports, url) {
+			return fmt.Errorf("%s does not support inproc (it has %v)", e.Name, e.Transports)
+		}
 	default:
 		return usageError("unknown role " + strconv.Quote(role))
 	}
