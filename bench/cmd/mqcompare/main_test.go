@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/bench/perfpeer"
+	"github.com/mqwire/mqwire/internal/testutil"
+)
+
+// TestQuick runs the harness end to end (-quick: 64 B over tcp, one round)
+// into a temporary directory, as CI does.
+func TestQuick(t *testing.T) {
+	dir := t.TempDir()
+	prev := "# old\n\n" + notesStart + "\nA profile finding to keep.\n" + notesEnd + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "benchmarks.md"), []byte(prev), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseFlags([]string{"-quick", "-out", dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cfg.log = &log
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := run(ctx, cfg); err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	doc, err := os.ReadFile(filepath.Join(dir, "benchmarks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	for _, want := range []string{
+		"**Quick run**", "## Machine", "## Targets (issue 4)", "## Ratios", "## Medians",
+		"mqwire-sp", "mqwire-zmtp", "bench-thr-tcp.svg", "bench-lat-tcp.svg",
+		"## Allocations per message", "\nA profile finding to keep.\n",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("benchmarks.md lacks %q:\n%s", want, s)
+		}
+	}
+	for _, f := range []string{"bench-thr-tcp.svg", "bench-lat-tcp.svg"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || !bytes.HasPrefix(bytes.TrimSpace(b), []byte("<")) {
+			t.Errorf("%s: %v %.40q", f, err, b)
+		}
+	}
+	// Every end that was built has figures; a peer that is missing fails
+	// under MQWIRE_INTEROP=1 and is reported otherwise.
+	for _, name := range endOrder {
+		line := lineWith(s, "| "+name+" | ")
+		if !strings.Contains(line, "**missing**") {
+			continue
+		}
+		if strings.HasPrefix(name, "mqwire") {
+			t.Errorf("%s was not built: %s", name, line)
+		} else {
+			testutil.NeedPeer(t, name, errors.New(line))
+		}
+	}
+	if strings.Contains(s, "| failed |") || strings.Contains(s, "| timeout |") || strings.Contains(s, "Runs that failed") {
+		t.Errorf("a run failed:\n%s\n%s", s, log.String())
+	}
+}
+
+// lineWith is the first line of s that starts with prefix.
+func lineWith(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
+
+// fakeEnds are ends that are never run as commands.
+func fakeEnds() []perfpeer.End {
+	return []perfpeer.End{
+		{Name: "mqwire-sp", Argv: []string{"x"}, Dialect: "sp", Transports: []string{"inproc", "tcp"}},
+		{Name: "mqwire-zmtp", Argv: []string{"x", "-zmtp"}, Dialect: "zmtp", Transports: []string{"inproc", "tcp"}},
+		{Name: "libzmq", Argv: []string{"x"}, Dialect: "zmtp", Transports: []string{"inproc", "tcp"}},
+		{Name: "nng", Err: errors.New("no gcc"), Dialect: "sp", Transports: []string{"inproc", "tcp"}},
+		{Name: "zmq4", Argv: []string{"x"}, Dialect: "zmtp", Transports: []string{"tcp"}},
+	}
+}
+
+// TestMatrixRotatesAndTakesMedians runs the matrix on a stand-in for
+// perfpeer.Pair: ends rotate round by round, figures are medians, a hung
+// end is recorded as a timeout, and the report reads them.
+func TestMatrixRotatesAndTakesMedians(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	round := map[string]int{}
+	pair := func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
+		if local.Name != remote.Name {
+			t.Errorf("pair of %s and %s", local.Name, remote.Name)
+		}
+		if local.Name == "zmq4" && kind == "lat" {
+			<-ctx.Done() // hangs until killed
+			return perfpeer.Result{}, fmt.Errorf("zmq4perf: %w", ctx.Err())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		k := local.Name + kind + transport + fmt.Sprint(size)
+		n := round[k]
+		round[k]++
+		if kind == "thr" && transport == "tcp" && size == 64 {
+			order = append(order, local.Name)
+		}
+		base := map[string]float64{"mqwire-sp": 3e6, "mqwire-zmtp": 2e6, "libzmq": 1e6, "zmq4": 1e5}[local.Name]
+		// Rounds give base, 3*base, 2*base (for probes too): median 2*base.
+		f := []float64{1, 3, 2}[n%3]
+		return perfpeer.Result{Size: size, Count: count, MsgPerSec: base * f, LatencyUS: 1e7 / base * f}, nil
+	}
+	cfg := config{
+		sizes: []int{64, 1024}, transports: []string{"inproc", "tcp"}, kinds: []string{"thr", "lat"},
+		runs: 3, target: 10 * time.Millisecond, timeout: 50 * time.Millisecond, quick: true, log: io.Discard,
+	}
+	m := &matrix{cfg: cfg, ends: fakeEnds(), pair: pair}
+	if err := m.calibrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.measure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := "mqwire-sp mqwire-zmtp libzmq zmq4 mqwire-zmtp libzmq zmq4 mqwire-sp libzmq zmq4 mqwire-sp mqwire-zmtp"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("order of runs:\n got %s\nwant %s", got, want)
+	}
+	c := cell{"thr", "tcp", 64}
+	if got := m.value(c, "mqwire-sp"); got != 6e6 {
+		t.Errorf("median of mqwire-sp = %g, want 6e6", got)
+	}
+	if got := m.value(c, "nng"); !math.IsNaN(got) {
+		t.Errorf("nng (not built) has a figure: %g", got)
+	}
+	if st := m.status(cell{"lat", "tcp", 64}, "zmq4"); st != "timeout" {
+		t.Errorf("zmq4's hung latency runs: status %q, want timeout", st)
+	}
+
+	rep := &report{cfg: cfg, m: m, notes: defaultNotes}
+	doc := string(rep.markdown())
+	for _, want := range []string{
+		"| mqwire-zmtp / libzmq, tcp, 64 B | 2.00x | ≥ 1.50x | met | 33% above |",
+		"| mqwire-sp / libzmq, tcp, 1 KiB | 3.00x | ≥ 1.00x | met | 200% above |",
+		"| mqwire-zmtp / libzmq, tcp, 64 B | 0.50x | ≤ 0.80x | met | 38% below |",
+		"| mqwire-zmtp / zmq4, tcp, 64 B | 20.00x | ≥ 20.00x | met | 0% above |",
+		"| mqwire-sp, inproc, 64 B | 6.00 M msg/s | ≥ 10.00 M msg/s | **missed** | 40% short |",
+		"| nng | nng (bench/peers/nngperf.c) | sp | inproc, tcp | **missing**: no gcc |",
+		"| 64 B | 6.00 M (384.0 MB/s) ±50% |",
+		"timeout",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
+	plots := rep.plots()
+	for _, name := range []string{"bench-thr-inproc.svg", "bench-thr-tcp.svg", "bench-lat-inproc.svg", "bench-lat-tcp.svg"} {
+		if len(plots[name]) == 0 {
+			t.Errorf("no plot %s (have %d)", name, len(plots))
+		}
+	}
+}
+
+// TestCalibrate checks that probes grow until they are long enough and
+// that the count is aimed at the target duration.
+func TestCalibrate(t *testing.T) {
+	var counts []int
+	pair := func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
+		counts = append(counts, count)
+		return perfpeer.Result{Size: size, Count: count, MsgPerSec: 1e6}, nil
+	}
+	cfg := config{sizes: []int{64}, transports: []string{"tcp"}, kinds: []string{"thr"}, runs: 1,
+		target: 500 * time.Millisecond, timeout: time.Second, log: io.Discard}
+	m := &matrix{cfg: cfg, ends: fakeEnds()[:1], pair: pair}
+	if err := m.calibrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.calib[runKey{cell{"thr", "tcp", 64}, "mqwire-sp"}].count; got != 500000 {
+		t.Errorf("count = %d, want 500000 (1e6 msg/s for 0.5 s)", got)
+	}
+	if want := []int{2000, 100000}; fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("probe counts %v, want %v", counts, want)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{7}, 7}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %g, want %g", c.in, got, c.want)
+		}
+	}
+	if !math.IsNaN(median(nil)) {
+		t.Error("median of nothing is not NaN")
+	}
+}
+
+func TestKeepNotes(t *testing.T) {
+	prev := "x\n" + notesStart + "\nkept\ntext\n" + notesEnd + "\ny"
+	if got := keepNotes(prev); got != "\nkept\ntext\n" {
+		t.Errorf("keepNotes = %q", got)
+	}
+	if got := keepNotes("no markers"); got != defaultNotes {
+		t.Errorf("keepNotes without markers = %q", got)
+	}
+}
+
+func TestTargetRow(t *testing.T) {
+	for _, c := range []struct {
+		row        targetRow
+		status, by string
+	}{
+		{targetRow{got: 1.2, want: 1.5, higherBetter: true, unit: "x"}, "missed", "20% short"},
+		{targetRow{got: 1.8, want: 1.5, higherBetter: true, unit: "x"}, "met", "20% above"},
+		{targetRow{got: 0.6, want: 0.8, unit: "x"}, "met", "25% below"},
+		{targetRow{got: 1.0, want: 0.8, unit: "x"}, "missed", "25% over"},
+		{targetRow{got: math.NaN(), want: 0.8, unit: "x"}, "no data", ""},
+	} {
+		if s, b := c.row.status(), c.row.by(); s != c.status || b != c.by {
+			t.Errorf("%+v: %q %q, want %q %q", c.row, s, b, c.status, c.by)
+		}
+	}
+}
+
+func TestParseAllocs(t *testing.T) {
+	out := []byte(`goos: linux
+BenchmarkPushPull/inproc/64B-2   	 5000000	       240.0 ns/op	         0.001000 allocs/msg	   4166666 msg/s	       0 B/op	       0 allocs/op
+BenchmarkPushPull/tcp/64B-2      	 1000000	      1034 ns/op	         1.000 allocs/msg	    967118 msg/s	      64 B/op	       1 allocs/op
+PASS
+`)
+	got := parseAllocs(out)
+	if len(got) != 2 || got[0] != (allocResult{"inproc", 0.001, 4166666}) || got[1] != (allocResult{"tcp", 1, 967118}) {
+		t.Errorf("parseAllocs = %+v", got)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"-sizes", "64,1024", "-transports", "tcp,shm", "-runs", "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(cfg.sizes, cfg.transports, cfg.runs) != "[64 1024] [tcp shm] 5" {
+		t.Errorf("parsed %v %v %d", cfg.sizes, cfg.transports, cfg.runs)
+	}
+	for _, bad := range [][]string{{"-sizes", "x"}, {"-kinds", "foo"}, {"-runs", "0"}, {"extra"}} {
+		if _, err := parseFlags(bad); err == nil {
+			t.Errorf("parseFlags(%q) did not fail", bad)
+		}
+	}
+	if got := defaultTransports([]perfpeer.End{{Name: "a", Transports: []string{"tcp", "shm"}}}); fmt.Sprint(got) != "[inproc ipc tcp shm]" {
+		t.Errorf("defaultTransports = %v", got)
+	}
+}

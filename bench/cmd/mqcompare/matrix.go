@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/mqwire/mqwire/bench/perfpeer"
+)
+
+// pairFunc runs one measurement: perfpeer.Pair, or a stand-in in tests.
+type pairFunc func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error)
+
+// cell is one (kind, transport, size) of the matrix.
+type cell struct {
+	kind      string // "thr" or "lat"
+	transport string
+	size      int
+}
+
+// runKey is one end in one cell.
+type runKey struct {
+	cell
+	end string
+}
+
+// measurement is what the rounds of one end in one cell gave.
+type measurement struct {
+	count  int       // messages or round trips per run
+	values []float64 // msg/s (thr) or one-way us (lat), one per successful run
+	errs   []string  // one per failed run: "timeout" or the error
+}
+
+// median is the median of the values, NaN when there are none.
+func (m *measurement) median() float64 {
+	if m == nil {
+		return math.NaN()
+	}
+	return median(m.values)
+}
+
+// spread is half the range of the values over their median, as a fraction.
+func (m *measurement) spread() float64 {
+	if m == nil || len(m.values) < 2 {
+		return 0
+	}
+	lo, hi := m.values[0], m.values[0]
+	for _, v := range m.values {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return (hi - lo) / 2 / m.median()
+}
+
+func median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), vs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// matrix runs the comparison.
+type matrix struct {
+	cfg  config
+	ends []perfpeer.End
+	pair pairFunc
+
+	calib   map[runKey]calibration
+	results map[runKey]*measurement
+
+	calTook, measureTook, estimate time.Duration
+}
+
+// calibration is what the probe of one end in one cell found.
+type calibration struct {
+	count    int
+	err      string        // the probe failed: the end is left out of the cell
+	overhead time.Duration // a run's wall time beyond its measured part
+}
+
+// cells lists the matrix's cells in the order they run.
+func (m *matrix) cells() []cell {
+	var out []cell
+	for _, k := range m.cfg.kinds {
+		for _, t := range m.cfg.transports {
+			for _, s := range m.cfg.sizes {
+				out = append(out, cell{k, t, s})
+			}
+		}
+	}
+	return out
+}
+
+// endsFor lists the built ends that support c's transport.
+func (m *matrix) endsFor(c cell) []perfpeer.End {
+	var out []perfpeer.End
+	for _, e := range m.ends {
+		if e.Supports(c.transport) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Counts: the first probe's, and the bounds of any run's.
+const (
+	quickThrCount = 2000
+	quickLatCount = 200
+	minThrCount   = 20
+	maxThrCount   = 50_000_000
+	minLatCount   = 10
+	maxLatCount   = 2_000_000
+)
+
+func firstProbe(c cell) int {
+	if c.kind == "lat" {
+		switch {
+		case c.size <= 1<<10:
+			return 200
+		case c.size <= 64<<10:
+			return 50
+		}
+		return 20
+	}
+	return max(minThrCount, min(2000, (8<<20)/c.size))
+}
+
+func clampCount(kind string, n float64) int {
+	lo, hi := minThrCount, maxThrCount
+	if kind == "lat" {
+		lo, hi = minLatCount, maxLatCount
+	}
+	if math.IsNaN(n) || n < float64(lo) {
+		return lo
+	}
+	if n > float64(hi) {
+		return hi
+	}
+	return int(n)
+}
+
+// perSecond is how many messages (thr) or round trips (lat) a second r
+// stands for.
+func perSecond(kind string, r perfpeer.Result) float64 {
+	if kind == "lat" {
+		if r.LatencyUS <= 0 {
+			return math.NaN()
+		}
+		return 1e6 / (2 * r.LatencyUS)
+	}
+	return r.MsgPerSec
+}
+
+// runOne runs one end in one cell with the run timeout.
+func (m *matrix) runOne(ctx context.Context, e perfpeer.End, c cell, count int) (perfpeer.Result, time.Duration, error) {
+	rctx, cancel := context.WithTimeout(ctx, m.cfg.timeout)
+	defer cancel()
+	t0 := time.Now()
+	r, err := m.pair(rctx, e, e, c.kind, c.transport, c.size, count)
+	wall := time.Since(t0)
+	if err != nil && ctx.Err() == nil && (rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+		err = errTimeout
+	}
+	return r, wall, err
+}
+
+var errTimeout = errors.New("timeout")
+
+// calibrate picks every end's count in every cell with short probes, so
+// that a run takes about cfg.target.
+func (m *matrix) calibrate(ctx context.Context) error {
+	m.calib = make(map[runKey]calibration)
+	t0 := time.Now()
+	defer func() { m.calTook = time.Since(t0) }()
+	if m.cfg.quick {
+		for _, c := range m.cells() {
+			for _, e := range m.endsFor(c) {
+				n := quickThrCount
+				if c.kind == "lat" {
+					n = quickLatCount
+				}
+				m.calib[runKey{c, e.Name}] = calibration{count: n}
+			}
+		}
+		return nil
+	}
+	fmt.Fprintln(m.cfg.log, "calibrating ...")
+	m.estimate = 0
+	for _, c := range m.cells() {
+		for _, e := range m.endsFor(c) {
+			cal := m.probe(ctx, e, c)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			m.calib[runKey{c, e.Name}] = cal
+			if cal.err != "" {
+				fmt.Fprintf(m.cfg.log, "  %s %s %s %-12s probe failed: %s\n", c.kind, c.transport, sizeName(c.size), e.Name, firstLine(cal.err))
+				continue
+			}
+			m.estimate += time.Duration(m.cfg.runs) * (m.cfg.target + cal.overhead)
+		}
+	}
+	fmt.Fprintf(m.cfg.log, "calibrated in %s; the matrix should take about %s\n", m.calTook.Round(time.Second), m.estimate.Round(time.Second))
+	return nil
+}
+
+func (m *matrix) probe(ctx context.Context, e perfpeer.End, c cell) calibration {
+	count := firstProbe(c)
+	for try := 0; ; try++ {
+		r, wall, err := m.runOne(ctx, e, c, count)
+		if err != nil {
+			return calibration{err: err.Error()}
+		}
+		rate := perSecond(c.kind, r)
+		if math.IsNaN(rate) || rate <= 0 {
+			return calibration{err: fmt.Sprintf("probe gave no rate: %+v", r)}
+		}
+		measured := time.Duration(float64(count) / rate * float64(time.Second))
+		if measured < m.cfg.target/20 && try < 2 {
+			// Too short to trust: probe again with about a fifth of the target.
+			count = min(max(clampCount(c.kind, rate*m.cfg.target.Seconds()/5), 2*count), 100*count)
+			continue
+		}
+		return calibration{
+			count:    clampCount(c.kind, rate*m.cfg.target.Seconds()),
+			overhead: max(0, wall-measured),
+		}
+	}
+}
+
+// measure runs the matrix: in every cell, cfg.runs rounds of every
+// calibrated end, the order of the ends rotated by one each round.
+func (m *matrix) measure(ctx context.Context) error {
+	m.results = make(map[runKey]*measurement)
+	t0 := time.Now()
+	defer func() { m.measureTook = time.Since(t0) }()
+	cells := m.cells()
+	for i, c := range cells {
+		var ends []perfpeer.End
+		for _, e := range m.endsFor(c) {
+			if cal := m.calib[runKey{c, e.Name}]; cal.err == "" && cal.count > 0 {
+				ends = append(ends, e)
+				m.results[runKey{c, e.Name}] = &measurement{count: cal.count}
+			}
+		}
+		for round := 0; round < m.cfg.runs; round++ {
+			for _, e := range rotate(ends, round) {
+				k := runKey{c, e.Name}
+				res := m.results[k]
+				r, _, err := m.runOne(ctx, e, c, res.count)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if err != nil {
+					res.errs = append(res.errs, err.Error())
+					fmt.Fprintf(m.cfg.log, "[%d/%d] %s %s %s round %d/%d: %-12s %s\n", i+1, len(cells), c.kind, c.transport, sizeName(c.size), round+1, m.cfg.runs, e.Name, firstLine(err.Error()))
+					continue
+				}
+				v := r.MsgPerSec
+				unit := "msg/s"
+				if c.kind == "lat" {
+					v, unit = r.LatencyUS, "us"
+				}
+				res.values = append(res.values, v)
+				fmt.Fprintf(m.cfg.log, "[%d/%d] %s %s %s round %d/%d: %-12s %.6g %s\n", i+1, len(cells), c.kind, c.transport, sizeName(c.size), round+1, m.cfg.runs, e.Name, v, unit)
+			}
+		}
+	}
+	return nil
+}
+
+// rotate returns ends rotated left by n.
+func rotate(ends []perfpeer.End, n int) []perfpeer.End {
+	if len(ends) == 0 {
+		return nil
+	}
+	n %= len(ends)
+	return append(append([]perfpeer.End(nil), ends[n:]...), ends[:n]...)
+}
+
+// value is the median of end in c, NaN when there is none.
+func (m *matrix) value(c cell, end string) float64 {
+	return m.results[runKey{c, end}].median()
+}
+
+// status says why end has no figure in c ("" when it has one or does not
+// take part).
+func (m *matrix) status(c cell, end string) string {
+	k := runKey{c, end}
+	if cal, ok := m.calib[k]; ok && cal.err != "" {
+		if cal.err == errTimeout.Error() {
+			return "timeout"
+		}
+		return "failed"
+	}
+	res := m.results[k]
+	if res == nil {
+		return ""
+	}
+	if len(res.values) == 0 && len(res.errs) > 0 {
+		for _, e := range res.errs {
+			if e != errTimeout.Error() {
+				return "failed"
+			}
+		}
+		return "timeout"
+	}
+	return ""
+}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
