@@ -4,5 +4,6 @@ package all
 import (
 	_ "github.com/mqwire/mqwire/transport/inproc" // inproc://
 	_ "github.com/mqwire/mqwire/transport/ipc"    // ipc://
+	_ "github.com/mqwire/mqwire/transport/shm"    // shm:// (Linux)
 	_ "github.com/mqwire/mqwire/transport/tcp"    // tcp://, tcp4://, tcp6://
 )

@@ -1,0 +1,35 @@
+package shm
+
+import (
+	"context"
+	"math/rand/v2"
+	"net"
+	"sync/atomic"
+)
+
+// DialRaw sets up a connection to a shm:// listener and returns its stream,
+// with no socket on top: for tests that play a hostile peer.
+func DialRaw(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := transport{}.Dial(ctx, "shm", addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.Stream, nil
+}
+
+// Scribble fills c's outgoing ring (the one its peer reads) with garbage,
+// moves the published position to a random place and wakes the peer, as a
+// buggy or hostile peer would.
+func Scribble(c net.Conn, seed uint64) {
+	cc := c.(*conn)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	r := cc.out.r
+	for i := range r.data {
+		r.data[i] = byte(rng.Uint32())
+	}
+	atomic.StoreUint64(r.head, cc.out.head+8*(1+rng.Uint64N(2*r.cap/8)))
+	cc.wake(r.consWait)
+}
+
+// MemfdName is the name every connection's memfd has (in /proc/*/maps).
+const MemfdName = "mqwire-shm"

@@ -1,0 +1,552 @@
+package shm_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/bus"
+	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/pub"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/respondent"
+	"github.com/mqwire/mqwire/pattern/sub"
+	"github.com/mqwire/mqwire/pattern/surveyor"
+	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/transport/shm"
+)
+
+const timeout = 10 * time.Second
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func shmURL(t testing.TB) string {
+	return "shm://" + filepath.Join(testutil.ShortTempDir(t), "s.sock")
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return c
+}
+
+// Environment of the helper process.
+const (
+	envRole    = "MQWIRE_SHM_ROLE"
+	envURL     = "MQWIRE_SHM_URL"
+	envDialect = "MQWIRE_SHM_DIALECT"
+	envCount   = "MQWIRE_SHM_COUNT"
+)
+
+// peer runs this test binary as the peer process in role, dialing url. It
+// runs until it has done its work or its stdin closes (at the test's end).
+type peer struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bytes.Buffer
+	done  chan struct{}
+}
+
+func startPeer(t *testing.T, role, url, dialect string, count int) *peer {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), envRole+"="+role, envURL+"="+url, envDialect+"="+dialect, envCount+"="+strconv.Itoa(count))
+	p := &peer{cmd: cmd, out: new(bytes.Buffer), done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	p.stdin = must(cmd.StdinPipe())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stdin.Close()
+		select {
+		case <-p.done:
+		case <-time.After(timeout):
+			cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("peer %s output:\n%s", role, p.out)
+		}
+	})
+	return p
+}
+
+func (p *peer) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// TestHelperProcess is the peer process of the cross-process tests; it does
+// nothing when run as a test.
+func TestHelperProcess(t *testing.T) {
+	role := os.Getenv(envRole)
+	if role == "" {
+		return
+	}
+	if err := helper(role, os.Getenv(envURL), os.Getenv(envDialect), must(strconv.Atoi(os.Getenv(envCount)))); err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// stdinClosed is closed when the parent closes our stdin.
+func stdinClosed() <-chan struct{} {
+	c := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(c) }()
+	return c
+}
+
+func helper(role, url, dialect string, count int) error {
+	quit := stdinClosed()
+	var opts []socket.Option
+	if dialect == "zmtp" {
+		opts = append(opts, socket.DialDialect(socket.DialectZMTP))
+	}
+	opts = append(opts, socket.ReconnectInterval(10*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go func() { <-quit; cancel() }()
+	echo := func(s *socket.Socket) error {
+		defer s.Close()
+		if _, err := s.Dial(url); err != nil {
+			return err
+		}
+		for {
+			m, err := s.RecvContext(ctx)
+			if err != nil {
+				return nil
+			}
+			if err := s.SendContext(ctx, m); err != nil {
+				return nil
+			}
+		}
+	}
+	switch role {
+	case "push", "pushforever":
+		s := must(push.New(opts...))
+		defer s.Close()
+		if _, err := s.Dial(url); err != nil {
+			return err
+		}
+		for i := 0; role == "pushforever" || i < count; i++ {
+			if err := s.SendContext(ctx, socket.NewMessageBytes(fmt.Appendf(nil, "%d", i))); err != nil {
+				return err
+			}
+		}
+		<-quit // linger until the parent has what it needs
+	case "manypush":
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for k := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := must(push.New(opts...))
+				defer func() { <-quit; s.Close() }()
+				if _, err := s.Dial(url); err != nil {
+					errs <- err
+					return
+				}
+				for i := range count {
+					if err := s.SendContext(ctx, socket.NewMessageBytes(fmt.Appendf(nil, "%d/%d", k, i))); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		return <-errs
+	case "rep":
+		return echo(must(rep.New(opts...)))
+	case "pair":
+		return echo(must(pair.New(opts...)))
+	case "bus":
+		return echo(must(bus.New(opts...)))
+	case "respondent":
+		return echo(must(respondent.New(opts...)))
+	case "pub":
+		s := must(pub.New(opts...))
+		defer s.Close()
+		if _, err := s.Dial(url); err != nil {
+			return err
+		}
+		for i := 0; ctx.Err() == nil; i++ {
+			topic := "a"
+			if i%2 == 1 {
+				topic = "b"
+			}
+			s.SendContext(ctx, socket.NewMessageBytes(fmt.Appendf(nil, "%s%d", topic, i)))
+			time.Sleep(time.Millisecond)
+		}
+	case "scribble":
+		c, err := shm.DialRaw(ctx, strings.TrimPrefix(url, "shm://"))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		// Speak the SP header of a PUSH socket so that the pipe is up,
+		// then scribble over the ring.
+		if _, err := c.Write([]byte{0, 'S', 'P', 0, 0, 0x50, 0, 0}); err != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+		shm.Scribble(c, uint64(count))
+		<-quit
+	default:
+		return fmt.Errorf("unknown role %q", role)
+	}
+	return nil
+}
+
+func recvString(t testing.TB, s *socket.Socket) string {
+	t.Helper()
+	m, err := s.RecvContext(ctx(t))
+	if err != nil {
+		t.Fatalf("recv: %v", err)
+	}
+	defer m.Free()
+	return string(m.Body)
+}
+
+func sendString(t testing.TB, s *socket.Socket, body string) {
+	t.Helper()
+	if err := s.SendContext(ctx(t), socket.NewMessageBytes([]byte(body))); err != nil {
+		t.Fatalf("send %q: %v", body, err)
+	}
+}
+
+func listen(t testing.TB, s *socket.Socket) string {
+	t.Helper()
+	t.Cleanup(func() { s.Close() })
+	return must(s.Listen(shmURL(t))).URL()
+}
+
+var dialects = []string{"sp", "zmtp"}
+
+func TestPushPullCrossProcess(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			s := must(pull.New())
+			url := listen(t, s)
+			const n = 2000
+			startPeer(t, "push", url, d, n)
+			for i := range n {
+				if got := recvString(t, s); got != strconv.Itoa(i) {
+					t.Fatalf("message %d is %q", i, got)
+				}
+			}
+		})
+	}
+}
+
+func TestReqRepCrossProcess(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			s := must(req.New())
+			url := listen(t, s)
+			startPeer(t, "rep", url, d, 0)
+			for i := range 200 {
+				body := fmt.Sprintf("q%d", i)
+				sendString(t, s, body)
+				if got := recvString(t, s); got != body {
+					t.Fatalf("reply %q to %q", got, body)
+				}
+			}
+			// A large one goes through the rings in many records.
+			big := bytes.Repeat([]byte("0123456789abcdef"), 32<<10)
+			if err := s.SendContext(ctx(t), socket.NewMessageBytes(big)); err != nil {
+				t.Fatal(err)
+			}
+			m := must(s.RecvContext(ctx(t)))
+			if !bytes.Equal(m.Body, big) {
+				t.Fatalf("512 KiB reply differs (%d bytes)", len(m.Body))
+			}
+			m.Free()
+		})
+	}
+}
+
+func TestPatternsCrossProcess(t *testing.T) {
+	echo := func(name string, mk func(...socket.Option) (*socket.Socket, error)) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := must(mk())
+			url := listen(t, s)
+			startPeer(t, name, url, "sp", 0)
+			waitPipes(t, s, 1)
+			for i := range 50 {
+				body := fmt.Sprintf("%s%d", name, i)
+				sendString(t, s, body)
+				if got := recvString(t, s); got != body {
+					t.Fatalf("echo %q of %q", got, body)
+				}
+			}
+		})
+	}
+	echo("pair", pair.New)
+	echo("bus", bus.New)
+	t.Run("surveyor", func(t *testing.T) {
+		t.Parallel()
+		s := must(surveyor.New(surveyor.SurveyTime(2 * time.Second)))
+		url := listen(t, s)
+		startPeer(t, "respondent", url, "sp", 0)
+		waitPipes(t, s, 1)
+		for i := range 20 {
+			body := fmt.Sprintf("survey%d", i)
+			sendString(t, s, body)
+			if got := recvString(t, s); got != body {
+				t.Fatalf("answer %q to %q", got, body)
+			}
+		}
+	})
+	t.Run("pubsub", func(t *testing.T) {
+		t.Parallel()
+		s := must(sub.New(sub.Subscribe([]byte("a"))))
+		url := listen(t, s)
+		startPeer(t, "pub", url, "sp", 0)
+		for range 20 {
+			if got := recvString(t, s); !strings.HasPrefix(got, "a") {
+				t.Fatalf("subscribed to a, got %q", got)
+			}
+		}
+	})
+}
+
+// waitPipes waits until s has n pipes.
+func waitPipes(t testing.TB, s *socket.Socket, n int) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for s.Stats().Pipes != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pipes, want %d", s.Stats().Pipes, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitEvent waits for an event of type typ that satisfies ok.
+func waitEvent(t testing.TB, ev <-chan socket.Event, typ socket.EventType, ok func(socket.Event) bool) socket.Event {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e := <-ev:
+			if e.Type == typ && (ok == nil || ok(e)) {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %v event", typ)
+		}
+	}
+}
+
+func TestPeerKilled(t *testing.T) {
+	t.Parallel()
+	s := must(pull.New())
+	ev := s.Events(256)
+	url := listen(t, s)
+	p := startPeer(t, "pushforever", url, "sp", 0)
+	for range 1000 {
+		recvString(t, s)
+	}
+	p.kill()
+	// Keep reading: the pipe's reader sees the end once it gets back to
+	// the ring.
+	deadline := time.Now().Add(timeout)
+	for gone := false; !gone; {
+		select {
+		case e := <-ev:
+			gone = e.Type == socket.EventDisconnected
+			continue
+		default:
+		}
+		c, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		if m, err := s.RecvContext(c); err == nil {
+			m.Free()
+		}
+		cancel()
+		if time.Now().After(deadline) {
+			t.Fatal("no disconnected event after the peer was killed")
+		}
+	}
+	// Drain what the dead peer left in the ring, then a new peer is served.
+	startPeer(t, "push", url, "sp", 100)
+	for {
+		if recvString(t, s) == "0" {
+			break
+		}
+	}
+	for i := 1; i < 100; i++ {
+		if got := recvString(t, s); got != strconv.Itoa(i) {
+			t.Fatalf("message %d from the new peer is %q", i, got)
+		}
+	}
+}
+
+func TestPeerScribbles(t *testing.T) {
+	t.Parallel()
+	s := must(pull.New())
+	ev := s.Events(256)
+	url := listen(t, s)
+	startPeer(t, "push", url, "sp", 1)
+	if got := recvString(t, s); got != "0" {
+		t.Fatalf("got %q", got)
+	}
+	startPeer(t, "scribble", url, "sp", 7)
+	e := waitEvent(t, ev, socket.EventDisconnected, func(e socket.Event) bool { return e.Err != nil })
+	var ce *shm.CorruptError
+	if !errors.As(e.Err, &ce) || !errors.Is(e.Err, socket.ErrProtocol) {
+		t.Fatalf("disconnect error %v, want a *shm.CorruptError", e.Err)
+	}
+	if s.Stats().ProtocolErrors == 0 {
+		t.Error("no protocol error counted")
+	}
+	// The good peer's pipe is still up, and a new peer is served too.
+	startPeer(t, "push", url, "zmtp", 10)
+	waitPipes(t, s, 2)
+	for i := range 10 {
+		if got := recvString(t, s); got != strconv.Itoa(i) {
+			t.Fatalf("message %d is %q", i, got)
+		}
+	}
+}
+
+func TestManyPipes(t *testing.T) {
+	t.Parallel()
+	s := must(pull.New())
+	url := listen(t, s)
+	const per = 200
+	startPeer(t, "manypush", url, "sp", per)
+	next := map[string]int{}
+	for range 20 * per {
+		k, i, _ := strings.Cut(recvString(t, s), "/")
+		if n := must(strconv.Atoi(i)); n != next[k] {
+			t.Fatalf("pipe %s: message %d, want %d", k, n, next[k])
+		}
+		next[k]++
+	}
+	if len(next) != 20 || s.Stats().Pipes != 20 {
+		t.Fatalf("%d senders, %d pipes", len(next), s.Stats().Pipes)
+	}
+}
+
+// mappings counts this process's connection mappings and open memfds.
+func mappings(t testing.TB) (maps, fds int) {
+	b := must(os.ReadFile("/proc/self/maps"))
+	maps = bytes.Count(b, []byte("memfd:"+shm.MemfdName))
+	ents := must(os.ReadDir("/proc/self/fd"))
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.Contains(l, shm.MemfdName) {
+			fds++
+		}
+	}
+	return maps, fds
+}
+
+func TestNothingLeftAfterClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	shmBefore, _ := os.ReadDir("/dev/shm")
+	dir := testutil.ShortTempDir(t)
+	path := filepath.Join(dir, "x.sock")
+	a, b := must(pull.New()), must(push.New())
+	must(a.Listen("shm://" + path))
+	must(b.Dial("shm://" + path))
+	for i := range 100 {
+		sendString(t, b, strconv.Itoa(i))
+		recvString(t, a)
+	}
+	if m, _ := mappings(t); m != 2 {
+		t.Fatalf("%d mappings while connected, want 2", m)
+	}
+	b.Close()
+	a.Close()
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket file left after Close: %v", err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		m, f := mappings(t)
+		if m == 0 && f == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d mappings and %d memfds left after Close", m, f)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	shmAfter, _ := os.ReadDir("/dev/shm")
+	if len(shmAfter) > len(shmBefore) {
+		t.Errorf("/dev/shm grew from %d to %d entries", len(shmBefore), len(shmAfter))
+	}
+}
+
+// TestBackPressure fills a small ring with nobody reading: the sender
+// blocks (its sends time out) instead of losing anything, and all arrives, in
+// order, once the receiver reads.
+func TestBackPressure(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a := must(pull.New(socket.RecvHWM(1)))
+	b := must(push.New(socket.SendHWM(1)))
+	defer a.Close()
+	defer b.Close()
+	l := must(a.Listen(shmURL(t) + "?ring=4096&spin=0"))
+	must(b.Dial(l.URL()))
+	body := make([]byte, 1000)
+	sent := 0
+	for {
+		c, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		binaryPut(body, sent)
+		err := b.SendContext(c, socket.NewMessageBytes(body))
+		cancel()
+		if errors.Is(err, socket.ErrTimeout) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent++
+		if sent > 200 {
+			t.Fatalf("%d KB sent into a 4 KiB ring with nobody reading", sent)
+		}
+	}
+	if sent < 3 {
+		t.Fatalf("only %d sent before the ring was full", sent)
+	}
+	for i := range sent {
+		m := must(a.RecvContext(ctx(t)))
+		if len(m.Body) != len(body) || binaryGet(m.Body) != i {
+			t.Fatalf("message %d: %d bytes, number %d", i, len(m.Body), binaryGet(m.Body))
+		}
+		m.Free()
+	}
+}
+
+func binaryPut(b []byte, n int) { copy(b, fmt.Appendf(nil, "%08d", n)) }
+func binaryGet(b []byte) int    { return must(strconv.Atoi(string(b[:8]))) }
