@@ -36,6 +36,9 @@ type Message struct {
 
 	buf   []byte // pooled backing array; Body starts at buf[headroom:] when fresh
 	class int    // pool size class, or -1 when not pooled
+	// inline backs Frames for messages of up to three frames, so that
+	// reading one allocates no slice.
+	inline [2][]byte
 }
 
 // Control says what a control message does.
@@ -107,6 +110,7 @@ func (m *Message) Free() {
 		return
 	}
 	m.Header, m.Body, m.Frames = nil, nil, nil
+	m.inline = [2][]byte{}
 	pools[m.class].Put(m)
 }
 

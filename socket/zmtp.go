@@ -305,17 +305,22 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 			}
 			continue
 		}
-		f, err := readBody(br, int(h.Size))
-		if err != nil {
-			m.Free()
-			return nil, unexpected(err)
+		if m == nil {
+			if m, err = readBody(br, int(h.Size)); err != nil {
+				return nil, unexpected(err)
+			}
+		} else {
+			f, err := readFrame(br, m, int(h.Size))
+			if err != nil {
+				m.Free()
+				return nil, unexpected(err)
+			}
+			if m.Frames == nil {
+				m.Frames = m.inline[:0]
+			}
+			m.Frames = append(m.Frames, f)
 		}
 		total += h.Size
-		if m == nil {
-			m = f
-		} else {
-			m.Frames = append(m.Frames, f.Body)
-		}
 		if !h.More() {
 			if len(m.Frames) == 0 && c.publisher() {
 				c.subscription(m)
@@ -327,6 +332,30 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 			return m, nil
 		}
 	}
+}
+
+// readFrame reads a further frame of m: into the free end of m's pooled
+// buffer when it fits (a REQ's delimiter and body share one buffer), else
+// into a buffer of its own.
+func readFrame(br *bufio.Reader, m *Message, size int) ([]byte, error) {
+	end := -1
+	if m.class >= 0 {
+		last := m.Body
+		if n := len(m.Frames); n > 0 {
+			last = m.Frames[n-1]
+		}
+		if off := bodyOffset(m.buf, last); off >= 0 {
+			end = off + len(last)
+		}
+	}
+	var f []byte
+	if end >= 0 && len(m.buf)-end >= size {
+		f = m.buf[end : end+size : end+size]
+	} else {
+		f = make([]byte, size)
+	}
+	_, err := io.ReadFull(br, f)
+	return f, err
 }
 
 // publisher reports whether the pipe's socket publishes: then one-frame
