@@ -27,7 +27,7 @@
 //	-ends list        which ends to run (default all of them)
 //	-runs n           rounds per cell (default 3)
 //	-target d         how long one run should take (default 500ms)
-//	-timeout d        longest one run may take before it is killed (default 20s)
+//	-timeout d        longest one run may take before it is killed (default 10s)
 //	-allocs           measure mqwire's allocations per message with the
 //	                  bench package's go test benchmarks (default true)
 //	-require-all      fail when an end cannot be built, instead of reporting it missing
@@ -96,7 +96,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&ends, "ends", "", "ends to run, comma-separated (default all: mqwire-sp,mqwire-zmtp,libzmq,nng,zmq4,mangos)")
 	fs.IntVar(&cfg.runs, "runs", 3, "rounds per cell; the figure is the median")
 	fs.DurationVar(&cfg.target, "target", 500*time.Millisecond, "how long one run should take")
-	fs.DurationVar(&cfg.timeout, "timeout", 20*time.Second, "longest one run may take before it is killed")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "longest one run may take before it is killed")
 	fs.BoolVar(&cfg.allocs, "allocs", true, "measure mqwire's allocations per message (go test benchmarks of ./bench)")
 	fs.BoolVar(&cfg.requireAll, "require-all", false, "fail when an end cannot be built")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 64 B, tcp, one round, small counts")
@@ -184,7 +184,8 @@ func run(ctx context.Context, cfg config) error {
 				return fmt.Errorf("%s could not be built: %w", e.Name, e.Err)
 			}
 		} else {
-			fmt.Fprintf(cfg.log, "  %-12s %s (%s; %s)\n", e.Name, strings.Join(e.Argv[1:], " "), e.Dialect, strings.Join(e.Transports, ","))
+			argv := append([]string{filepath.Base(e.Argv[0])}, e.Argv[1:]...)
+			fmt.Fprintf(cfg.log, "  %-12s %s (%s; %s)\n", e.Name, strings.Join(argv, " "), e.Dialect, strings.Join(e.Transports, ","))
 		}
 	}
 	if cfg.transports == nil {

@@ -224,9 +224,11 @@ func (m *matrix) probe(ctx context.Context, e perfpeer.End, c cell) calibration 
 			return calibration{err: fmt.Sprintf("probe gave no rate: %+v", r)}
 		}
 		measured := time.Duration(float64(count) / rate * float64(time.Second))
-		if measured < m.cfg.target/20 && try < 2 {
-			// Too short to trust: probe again with about a fifth of the target.
-			count = min(max(clampCount(c.kind, rate*m.cfg.target.Seconds()/5), 2*count), 100*count)
+		if measured < m.cfg.target/10 && try < 3 {
+			// Too short to trust (a short burst may sit in the queues
+			// and arrive at once): probe again, aiming at a fifth of the
+			// target but growing at most tenfold.
+			count = min(max(clampCount(c.kind, rate*m.cfg.target.Seconds()/5), 2*count), 10*count)
 			continue
 		}
 		return calibration{
