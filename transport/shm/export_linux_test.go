@@ -28,8 +28,30 @@ func Scribble(c net.Conn, seed uint64) {
 		r.data[i] = byte(rng.Uint32())
 	}
 	atomic.StoreUint64(r.head, cc.out.head+8*(1+rng.Uint64N(2*r.cap/8)))
-	cc.wake(r.consWait)
+	poke(cc.peerR)
 }
 
 // MemfdName is the name every connection's memfd has (in /proc/*/maps).
 const MemfdName = "mqwire-shm"
+
+// ListenRaw listens on a shm:// path and returns the transport listener,
+// with no socket on top: for benchmarks of the stream itself.
+func ListenRaw(addr string) (interface {
+	Accept() (net.Conn, error)
+	Close() error
+}, error) {
+	l, err := transport{}.Listen("shm", addr)
+	if err != nil {
+		return nil, err
+	}
+	return rawListener{l.(*listener)}, nil
+}
+
+type rawListener struct{ l *listener }
+
+func (r rawListener) Accept() (net.Conn, error) {
+	c, err := r.l.Accept()
+	return c.Stream, err
+}
+
+func (r rawListener) Close() error { return r.l.Close() }

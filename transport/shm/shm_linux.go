@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -44,17 +43,16 @@ func (transport) CheckAddr(_, addr string) error {
 //	4608  ring 1 control block
 //	8192  ring 0 data (capacity bytes), then ring 1 data
 const (
-	magic       = "MQWSHM\x00\x00"
-	version     = 1
-	helloSize   = 32
-	headerPage  = 4096
-	ctl0        = 4096
-	ctl1        = ctl0 + ctlSize
-	dataStart   = 8192
-	setupWait   = 5 * time.Second
-	futexWait   = 0 // FUTEX_WAIT (shared, not FUTEX_PRIVATE_FLAG)
-	futexWake   = 1 // FUTEX_WAKE
-	spinCheckNs = 16
+	magic      = "MQWSHM\x00\x00"
+	version    = 1
+	helloSize  = 32
+	headerPage = 4096
+	ctl0       = 4096
+	ctl1       = ctl0 + ctlSize
+	dataStart  = 8192
+	setupWait  = 5 * time.Second
+	// spinCheck: a spinning side reads the clock every spinCheck turns.
+	spinCheck = 16
 )
 
 func mapSize(ringCap int) int { return dataStart + 2*ringCap }
@@ -88,23 +86,20 @@ func dialSetup(ctx context.Context, uc *net.UnixConn, cfg config) (*conn, error)
 	stop := context.AfterFunc(ctx, func() { uc.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	var hello [helloSize]byte
-	oob := make([]byte, unix.CmsgSpace(4*4))
+	oob := make([]byte, unix.CmsgSpace(4*(1+numEventFDs+2)))
 	n, oobn, flags, _, err := uc.ReadMsgUnix(hello[:], oob)
 	if err != nil {
 		return nil, fmt.Errorf("shm: set-up: %w", err)
 	}
 	fds, ferr := takeFDs(oob[:oobn])
-	fd := -1
-	if len(fds) == 1 {
-		fd = fds[0]
-	} else {
-		for _, f := range fds {
-			unix.Close(f)
+	keep := false
+	defer func() {
+		if !keep {
+			for _, f := range fds {
+				unix.Close(f)
+			}
 		}
-	}
-	if fd >= 0 {
-		defer unix.Close(fd)
-	}
+	}()
 	if _, err := io.ReadFull(uc, hello[n:]); err != nil {
 		return nil, fmt.Errorf("shm: set-up: %w", err)
 	}
@@ -112,8 +107,8 @@ func dialSetup(ctx context.Context, uc *net.UnixConn, cfg config) (*conn, error)
 	switch {
 	case ferr != nil:
 		return nil, setupErr("bad control message: %v", ferr)
-	case flags&unix.MSG_CTRUNC != 0 || len(fds) != 1:
-		return nil, setupErr("expected one descriptor, got %d", len(fds))
+	case flags&unix.MSG_CTRUNC != 0 || len(fds) != 1+numEventFDs:
+		return nil, setupErr("expected %d descriptors, got %d", 1+numEventFDs, len(fds))
 	case string(hello[:8]) != magic:
 		return nil, setupErr("bad magic %q", hello[:8])
 	}
@@ -128,6 +123,7 @@ func dialSetup(ctx context.Context, uc *net.UnixConn, cfg config) (*conn, error)
 	case pool != 0:
 		return nil, setupErr("slot pools are not supported yet")
 	}
+	fd := fds[0]
 	size := mapSize(int(rc))
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -142,11 +138,25 @@ func dialSetup(ctx context.Context, uc *net.UnixConn, cfg config) (*conn, error)
 	if err != nil || seals&unix.F_SEAL_SHRINK == 0 {
 		return nil, setupErr("memfd is not sealed against shrinking (seals %#x, %v)", seals, err)
 	}
+	var efd [numEventFDs]int
+	for i := range efd {
+		efd[i] = fds[1+i]
+		// An eventfd never blocks a write; anything else the peer passed
+		// could, so it is refused.
+		if l, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", efd[i])); err != nil || l != "anon_inode:[eventfd]" {
+			return nil, setupErr("descriptor %d is %q, not an eventfd", 1+i, l)
+		}
+		if err := unix.SetNonblock(efd[i], true); err != nil {
+			return nil, fmt.Errorf("shm: set-up: %w", err)
+		}
+	}
 	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("shm: set-up: mmap: %w", err)
 	}
-	return newConn(uc, mem, int(rc), false, cfg), nil
+	unix.Close(fd)
+	keep = true
+	return newConn(uc, mem, int(rc), false, cfg, efd), nil
 }
 
 func takeFDs(oob []byte) ([]int, error) {
@@ -187,17 +197,30 @@ func serveSetup(uc *net.UnixConn, cfg config) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shm: mmap: %w", err)
 	}
+	var efd [numEventFDs]int
+	for i := range efd {
+		if efd[i], err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+			for _, f := range efd[:i] {
+				unix.Close(f)
+			}
+			unix.Munmap(mem)
+			return nil, fmt.Errorf("shm: eventfd: %w", err)
+		}
+	}
 	hello := mem[:helloSize]
 	copy(hello, magic)
 	binary.LittleEndian.PutUint32(hello[8:], version)
 	binary.LittleEndian.PutUint32(hello[12:], uint32(cfg.ring))
 	uc.SetWriteDeadline(time.Now().Add(setupWait))
-	if _, _, err := uc.WriteMsgUnix(hello, unix.UnixRights(fd), nil); err != nil {
+	if _, _, err := uc.WriteMsgUnix(hello, unix.UnixRights(append([]int{fd}, efd[:]...)...), nil); err != nil {
+		for _, f := range efd {
+			unix.Close(f)
+		}
 		unix.Munmap(mem)
 		return nil, fmt.Errorf("shm: set-up: %w", err)
 	}
 	uc.SetWriteDeadline(time.Time{})
-	return newConn(uc, mem, cfg.ring, true, cfg), nil
+	return newConn(uc, mem, cfg.ring, true, cfg, efd), nil
 }
 
 func (transport) Listen(_, addr string) (socket.TransportListener, error) {
@@ -279,6 +302,15 @@ type addr string
 func (a addr) Network() string { return "shm" }
 func (a addr) String() string  { return string(a) }
 
+// waitSide is one of our two waiters (the reader, parked for data; the
+// writer, parked for room): its flag in shared memory, which tells the peer
+// to wake it, and the eventfd it parks on, in the runtime's poller.
+type waitSide struct {
+	flag *uint32
+	f    *os.File
+	fd   int // f's descriptor, for wake-ups of our own
+}
+
 // conn is one end of a shared-memory connection: a net.Conn whose bytes go
 // through the rings, with the Unix socket kept open as the liveness channel.
 type conn struct {
@@ -289,8 +321,10 @@ type conn struct {
 	spin time.Duration
 	name addr
 
+	rw, ww       waitSide // our reader's and our writer's
+	peerR, peerW int      // the eventfds of the peer's reader and writer
+
 	rmu, wmu  sync.Mutex
-	mapMu     sync.RWMutex // held for writing while Close unmaps
 	closed    atomic.Bool
 	peerGone  atomic.Bool
 	rdl, wdl  atomic.Int64 // deadlines in Unix nanoseconds; 0 for none
@@ -298,15 +332,32 @@ type conn struct {
 	closeOnce sync.Once
 }
 
-func newConn(uc *net.UnixConn, mem []byte, ringCap int, server bool, cfg config) *conn {
+// The four eventfds of a connection, all created by the listener, in the
+// order they are passed after the memfd.
+const (
+	efdDialerRead    = iota // ring 0 consumer
+	efdListenerWrite        // ring 0 producer
+	efdListenerRead         // ring 1 consumer
+	efdDialerWrite          // ring 1 producer
+	numEventFDs
+)
+
+func newConn(uc *net.UnixConn, mem []byte, ringCap int, server bool, cfg config, efd [numEventFDs]int) *conn {
 	r0 := newRing(mem[ctl0:ctl0+ctlSize], mem[dataStart:dataStart+ringCap])
 	r1 := newRing(mem[ctl1:ctl1+ctlSize], mem[dataStart+ringCap:dataStart+2*ringCap])
-	outR, inR := r1, r0
-	if server {
-		outR, inR = r0, r1
+	c := &conn{uc: uc, mem: mem, spin: cfg.spin, name: addr("shm://" + cfg.path), monDone: make(chan struct{})}
+	side := func(flag *uint32, fd int) waitSide {
+		return waitSide{flag: flag, f: os.NewFile(uintptr(fd), "shm-wake"), fd: fd}
 	}
-	c := &conn{uc: uc, mem: mem, in: newConsumer(inR), out: newProducer(outR),
-		spin: cfg.spin, name: addr("shm://" + cfg.path), monDone: make(chan struct{})}
+	if server {
+		c.in, c.out = newConsumer(r1), newProducer(r0)
+		c.rw, c.ww = side(r1.consWait, efd[efdListenerRead]), side(r0.prodWait, efd[efdListenerWrite])
+		c.peerR, c.peerW = efd[efdDialerRead], efd[efdDialerWrite]
+	} else {
+		c.in, c.out = newConsumer(r0), newProducer(r1)
+		c.rw, c.ww = side(r0.consWait, efd[efdDialerRead]), side(r1.prodWait, efd[efdDialerWrite])
+		c.peerR, c.peerW = efd[efdListenerRead], efd[efdListenerWrite]
+	}
 	go c.monitor()
 	return c
 }
@@ -323,27 +374,21 @@ func (c *conn) monitor() {
 		}
 	}
 	c.peerGone.Store(true)
-	c.wake(c.in.r.consWait)
-	c.wake(c.out.r.prodWait)
+	poke(c.rw.fd)
+	poke(c.ww.fd)
 }
 
-// wake clears a futex word of ours and wakes whoever is parked on it. It is
-// for rare events (close, deadlines, peer gone) and always makes the system
-// call, so that a peer that clears our word cannot make us miss one.
-func (c *conn) wake(w *uint32) {
-	atomic.StoreUint32(w, 0)
-	futex(w, futexWake, 1<<30, nil)
-}
+var one = [8]byte{1}
 
-func futex(w *uint32, op int, val uint32, ts *unix.Timespec) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), uintptr(op), uintptr(val), uintptr(unsafe.Pointer(ts)), 0, 0)
-}
+// poke adds one to an eventfd's counter, waking whoever is parked on it.
+func poke(fd int) { unix.Write(fd, one[:]) }
 
-// signal wakes the peer parked on w, if it is: the producer's wake-up of a
-// parked consumer and back. A peer that is not parked costs nothing.
-func signal(w *uint32) {
-	if atomic.LoadUint32(w) != 0 && atomic.SwapUint32(w, 0) != 0 {
-		futex(w, futexWake, 1, nil)
+// signal wakes a waiter of the peer if its flag says it is parked: the
+// producer's wake-up of a parked consumer and back. A peer that is not
+// parked costs nothing.
+func signal(flag *uint32, fd int) {
+	if atomic.LoadUint32(flag) != 0 && atomic.SwapUint32(flag, 0) != 0 {
+		poke(fd)
 	}
 }
 
@@ -353,16 +398,15 @@ type waiter struct {
 	n         int
 }
 
-// wait spins or parks once on w until ready reports true, the deadline dl
-// (Unix ns) passes, or something wakes it. It returns false when the
-// deadline has passed.
-func (c *conn) wait(wt *waiter, w *uint32, dl *atomic.Int64, ready func() bool) bool {
+// wait spins or parks once until ready reports true, the deadline passes
+// (os.ErrDeadlineExceeded), or something wakes it.
+func (c *conn) wait(wt *waiter, s *waitSide, dl *atomic.Int64, ready func() bool) error {
 	d := dl.Load()
 	now := int64(0)
-	if d != 0 || wt.n%spinCheckNs == 0 {
+	if d != 0 || wt.n%spinCheck == 0 {
 		now = time.Now().UnixNano()
 		if d != 0 && now >= d {
-			return false
+			return os.ErrDeadlineExceeded
 		}
 	}
 	if wt.n == 0 {
@@ -371,27 +415,25 @@ func (c *conn) wait(wt *waiter, w *uint32, dl *atomic.Int64, ready func() bool) 
 	wt.n++
 	if c.spin > 0 && (now == 0 || now < wt.spinUntil) {
 		runtime.Gosched()
-		return true
+		return nil
 	}
-	atomic.StoreUint32(w, 1)
-	d = dl.Load()
+	// Park: say so, look once more (the peer may have moved just before
+	// it could see the flag), then sleep on the eventfd.
+	atomic.StoreUint32(s.flag, 1)
 	if ready() || c.closed.Load() || c.peerGone.Load() {
-		atomic.StoreUint32(w, 0)
-		return true
+		atomic.StoreUint32(s.flag, 0)
+		return nil
 	}
-	var ts *unix.Timespec
-	if d != 0 {
-		left := d - time.Now().UnixNano()
-		if left <= 0 {
-			atomic.StoreUint32(w, 0)
-			return false
-		}
-		t := unix.NsecToTimespec(left)
-		ts = &t
+	var buf [8]byte
+	_, err := s.f.Read(buf[:])
+	atomic.StoreUint32(s.flag, 0)
+	switch {
+	case err == nil || c.closed.Load():
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return os.ErrDeadlineExceeded
 	}
-	futex(w, futexWait, 1, ts)
-	atomic.StoreUint32(w, 0)
-	return true
+	return fmt.Errorf("shm: wake-up channel: %w", err)
 }
 
 // Read reads what the peer has written, waiting for at least one byte. It
@@ -410,7 +452,7 @@ func (c *conn) Read(b []byte) (int, error) {
 		gone := c.peerGone.Load()
 		n, err := c.in.read(b)
 		if n > 0 {
-			signal(c.in.r.prodWait)
+			signal(c.in.r.prodWait, c.peerW)
 			return n, nil
 		}
 		if err != nil {
@@ -419,8 +461,8 @@ func (c *conn) Read(b []byte) (int, error) {
 		if gone {
 			return 0, io.EOF
 		}
-		if !c.wait(&wt, c.in.r.consWait, &c.rdl, c.in.ready) {
-			return 0, os.ErrDeadlineExceeded
+		if err := c.wait(&wt, &c.rw, &c.rdl, c.in.ready); err != nil {
+			return 0, err
 		}
 	}
 }
@@ -447,12 +489,12 @@ func (c *conn) Write(b []byte) (int, error) {
 		}
 		if n > 0 {
 			done += n
-			signal(c.out.r.consWait)
+			signal(c.out.r.consWait, c.peerR)
 			wt = waiter{}
 			continue
 		}
-		if !c.wait(&wt, c.out.r.prodWait, &c.wdl, c.hasRoom) {
-			return done, os.ErrDeadlineExceeded
+		if err := c.wait(&wt, &c.ww, &c.wdl, c.hasRoom); err != nil {
+			return done, err
 		}
 	}
 	return done, nil
@@ -469,16 +511,18 @@ func (c *conn) hasRoom() bool {
 func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
-		c.wake(c.in.r.consWait)
-		c.wake(c.out.r.prodWait)
+		poke(c.rw.fd)
+		poke(c.ww.fd)
 		c.uc.Close()
 		<-c.monDone
 		c.rmu.Lock()
 		c.wmu.Lock()
-		c.mapMu.Lock()
+		c.rw.f.Close()
+		c.ww.f.Close()
+		unix.Close(c.peerR)
+		unix.Close(c.peerW)
 		unix.Munmap(c.mem)
 		c.mem = nil
-		c.mapMu.Unlock()
 		c.wmu.Unlock()
 		c.rmu.Unlock()
 	})
@@ -497,37 +541,26 @@ func deadlineNs(t time.Time) int64 {
 
 // SetDeadline sets the read and write deadlines.
 func (c *conn) SetDeadline(t time.Time) error {
-	c.SetReadDeadline(t)
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
 	return c.SetWriteDeadline(t)
 }
 
-// SetReadDeadline sets the read deadline and wakes a parked Read to see it.
+// SetReadDeadline sets the read deadline, for a Read spinning or parked.
 func (c *conn) SetReadDeadline(t time.Time) error {
 	if c.closed.Load() {
 		return net.ErrClosed
 	}
 	c.rdl.Store(deadlineNs(t))
-	c.wakeIfMapped(c.in.r.consWait)
-	return nil
+	return c.rw.f.SetReadDeadline(t)
 }
 
-// SetWriteDeadline sets the write deadline and wakes a parked Write to see
-// it.
+// SetWriteDeadline sets the write deadline, for a Write spinning or parked.
 func (c *conn) SetWriteDeadline(t time.Time) error {
 	if c.closed.Load() {
 		return net.ErrClosed
 	}
 	c.wdl.Store(deadlineNs(t))
-	c.wakeIfMapped(c.out.r.prodWait)
-	return nil
-}
-
-// wakeIfMapped wakes w unless Close is unmapping: a deadline set during
-// Close has nobody left to wake.
-func (c *conn) wakeIfMapped(w *uint32) {
-	c.mapMu.RLock()
-	if c.mem != nil {
-		c.wake(w)
-	}
-	c.mapMu.RUnlock()
+	return c.ww.f.SetReadDeadline(t)
 }
