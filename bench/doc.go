@@ -21,6 +21,10 @@
 //	    -cpuprofile=cpu.out -memprofile=mem.out ./bench/
 //	go tool pprof -top -sample_index=alloc_objects bench.test mem.out
 //
+// BenchmarkPatterns runs every pattern (push/pull, pair, pair1, bus, pub/sub,
+// xpub/xsub, req/rep, surveyor/respondent, dealer/router) over inproc, ipc
+// and tcp with 64-byte messages, in each dialect the pattern speaks.
+//
 // The Mangos benchmarks run the same cases with go.nanomsg.org/mangos/v3, for
 // comparison on the same machine. docs/benchmarks-gotest.md holds results.
 package bench
