@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -550,3 +551,107 @@ func TestBackPressure(t *testing.T) {
 
 func binaryPut(b []byte, n int) { copy(b, fmt.Appendf(nil, "%08d", n)) }
 func binaryGet(b []byte) int    { return must(strconv.Atoi(string(b[:8]))) }
+
+// rawConns connects two bare shm streams (listener end, dialer end).
+func rawConns(t *testing.T, params string) (net.Conn, net.Conn) {
+	path := filepath.Join(testutil.ShortTempDir(t), "r.sock") + params
+	l := must(shm.ListenRaw(path))
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() { c, _ := l.Accept(); accepted <- c }()
+	d := must(shm.DialRaw(ctx(t), path))
+	a := <-accepted
+	if a == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { a.Close(); d.Close() })
+	return a, d
+}
+
+// eventfds counts this process's open eventfds.
+func eventfds() int {
+	n := 0
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && l == "anon_inode:[eventfd]" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestConnSemantics checks the net.Conn behaviour the socket core relies
+// on: deadlines on a parked Read and Write, Close waking both on this side,
+// the peer's Close giving EOF after the bytes it wrote, and nothing left
+// open afterwards.
+func TestConnSemantics(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	efdBefore := eventfds()
+	for _, params := range []string{"", "?spin=0"} {
+		t.Run("spin"+params, func(t *testing.T) {
+			a, d := rawConns(t, "?ring=4096"+strings.Replace(params, "?", "&", 1))
+			buf := make([]byte, 100)
+
+			// A read deadline in the future ends a parked Read.
+			d.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+			if _, err := d.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("read past its deadline: %v", err)
+			}
+			// A deadline set while Read is parked is seen.
+			d.SetReadDeadline(time.Time{})
+			go func() { time.Sleep(30 * time.Millisecond); d.SetReadDeadline(time.Now()) }()
+			if _, err := d.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("read with a deadline set while parked: %v", err)
+			}
+			d.SetReadDeadline(time.Time{})
+
+			// A full ring makes Write wait; its deadline ends the wait.
+			a.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+			n, err := a.Write(make([]byte, 10000))
+			if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 || n >= 4096 {
+				t.Fatalf("write into a full ring: %d, %v", n, err)
+			}
+			a.SetWriteDeadline(time.Time{})
+			got := 0
+			for got < n {
+				k, err := d.Read(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got += k
+			}
+
+			// Close wakes a parked Read and a parked Write on this side.
+			errs := make(chan error, 2)
+			go func() { _, err := d.Read(buf); errs <- err }()
+			a2, d2 := rawConns(t, "?ring=4096")
+			go func() { _, err := a2.Write(make([]byte, 10000)); errs <- err }()
+			time.Sleep(30 * time.Millisecond)
+			d.Close()
+			a2.Close()
+			for range 2 {
+				if err := <-errs; !errors.Is(err, net.ErrClosed) {
+					t.Fatalf("parked call after Close: %v", err)
+				}
+			}
+			// The peer of a closed end reads the end of the stream.
+			if _, err := a.Read(buf); err != io.EOF {
+				t.Fatalf("read from a closed peer: %v", err)
+			}
+			if _, err := d2.Read(buf); err != nil {
+				t.Fatalf("bytes written before Close: %v", err)
+			}
+			if _, err := a.Write(buf); !errors.Is(err, syscall.EPIPE) {
+				t.Fatalf("write to a closed peer: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := eventfds(); n > efdBefore {
+			t.Errorf("%d eventfds open after Close, %d before", n, efdBefore)
+		}
+		if m, f := mappings(t); m != 0 || f != 0 {
+			t.Errorf("%d mappings and %d memfds left after Close", m, f)
+		}
+	})
+}
