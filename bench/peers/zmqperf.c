@@ -10,7 +10,9 @@
  * subscription) for throughput; reqrep (REQ/REP, default) or pair for
  * latency. Sockets keep libzmq's defaults, as its own perf tools do: high-
  * water marks of 1000 messages and an infinite linger, so zmq_ctx_term
- * returns only once every queued message is handed over.
+ * returns only once every queued message is handed over. remote_thr also
+ * waits (at most 10 s) for the receiver to disconnect before closing: see
+ * wait_disconnect.
  *
  * Build: gcc -O2 -o zmqperf zmqperf.c $(pkg-config --cflags --libs libzmq) -lpthread
  */
@@ -123,6 +125,47 @@ static void local_thr(void *s, size_t size, int count)
 	printf("mean throughput: %.3f [Mb/s]\n", thr * (double) size * 8 / 1e6);
 }
 
+/* watch_disconnect starts a monitor of s's disconnections and returns the
+ * socket that receives its events. */
+static void *watch_disconnect(void *ctx, void *s)
+{
+	char url[64];
+	void *mon;
+
+	snprintf(url, sizeof url, "inproc://zmqperf-monitor-%d", (int) getpid());
+	if (zmq_socket_monitor(s, url, ZMQ_EVENT_DISCONNECTED) != 0)
+		die("zmq_socket_monitor");
+	mon = zmq_socket(ctx, ZMQ_PAIR);
+	if (mon == NULL || zmq_connect(mon, url) != 0)
+		die("monitor socket");
+	return mon;
+}
+
+/* wait_disconnect waits until the monitor reports a disconnection, for at
+ * most 10 s. A receiver over ipc whose high-water mark is reached when the
+ * sender closes drops the connection with messages still unread in the
+ * socket buffer, so the sender waits for the receiver to go first. */
+static void wait_disconnect(void *mon)
+{
+	zmq_pollitem_t item = {mon, 0, ZMQ_POLLIN, 0};
+	zmq_msg_t m;
+	double until = now_us() + 10e6;
+	int more;
+
+	zmq_msg_init(&m);
+	while (now_us() < until) {
+		if (zmq_poll(&item, 1, 100) <= 0)
+			continue;
+		do { /* an event is two frames: id and value, then the address */
+			if (zmq_msg_recv(&m, mon, 0) < 0)
+				die("monitor recv");
+			more = zmq_msg_more(&m);
+		} while (more);
+		break; /* only disconnections are monitored */
+	}
+	zmq_msg_close(&m);
+}
+
 static void remote_thr(void *s, size_t size, int count)
 {
 	zmq_msg_t m;
@@ -200,7 +243,7 @@ int main(int argc, char **argv)
 {
 	const char *role, *url = NULL;
 	char inproc_url[64];
-	void *ctx, *s;
+	void *ctx, *s, *mon;
 	long size, count;
 	int i = 1, lat;
 
@@ -256,11 +299,18 @@ int main(int argc, char **argv)
 		else
 			local_thr(s, size, count);
 	} else if (strncmp(role, "remote_", 7) == 0) {
-		s = connect_socket(ctx, sock_type(1), url);
-		if (lat)
+		s = open_socket(ctx, sock_type(1));
+		mon = watch_disconnect(ctx, s);
+		if (zmq_connect(s, url) != 0)
+			die("zmq_connect");
+		if (lat) {
 			remote_lat(s, size, count);
-		else
+		} else {
 			remote_thr(s, size, count);
+			wait_disconnect(mon);
+		}
+		zmq_socket_monitor(s, NULL, 0);
+		zmq_close(mon);
 	} else {
 		struct remote_args a = {ctx, url, size, count, lat};
 		pthread_t t;

@@ -182,7 +182,16 @@ func remoteThr(url, pattern string, size, count int) error {
 			return err
 		}
 	}
-	// Linger(-1): Close returns once every message is handed over.
+	// Wait until the receiver, having everything, closes the connection (at
+	// most 10 s), then close; Linger(-1) makes Close wait until every message
+	// is handed over in any case. The wait matters to a libzmq receiver over
+	// ipc: one whose high-water mark is reached when the sender closes drops
+	// the connection with messages still unread in the socket buffer (its own
+	// senders lose messages the same way).
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Stats().Pipes > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	return s.Close()
 }
 
