@@ -40,3 +40,22 @@ func TestFanOut(t *testing.T) {
 		})
 	}
 }
+
+func TestSubscriptions(t *testing.T) {
+	defer testutil.CheckGoroutines(t)
+	for _, dialect := range []string{"sp", "zmtp", "xsub"} {
+		t.Run(dialect, func(t *testing.T) {
+			for _, n := range []int{1, 100, pick(1000, 100000)} {
+				r, err := Subscriptions("tcp", dialect, n, pick(500, 20000))
+				if err != nil {
+					t.Fatalf("%d subscriptions: %v", n, err)
+				}
+				if r.Drops != 0 {
+					t.Errorf("%d subscriptions: %d drops", n, r.Drops)
+				}
+				t.Logf("%6d subscriptions: setup %v, %.0f B/sub, hit %.0f ns, miss %.0f ns, end to end %.0f ns",
+					n, r.SetupTime, r.HeapPerSub, r.HitNS, r.MissNS, r.EndToEndNS)
+			}
+		})
+	}
+}
