@@ -59,3 +59,17 @@ func TestSubscriptions(t *testing.T) {
 		})
 	}
 }
+
+func TestReqRep(t *testing.T) {
+	defer testutil.CheckGoroutines(t)
+	for _, c := range []struct{ mode, dialect string }{{"sockets", "sp"}, {"contexts", "sp"}, {"sockets", "zmtp"}} {
+		t.Run(c.mode+"/"+c.dialect, func(t *testing.T) {
+			clients, per := pick(100, 1000), pick(20, 100)
+			r, err := ReqRep(c.mode, c.dialect, clients, per)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d clients: %.0f req/s, p50 %v, p99 %v, max %v", clients, r.ReqPerSec, r.P50, r.P99, r.Max)
+		})
+	}
+}
