@@ -325,7 +325,11 @@ int main(int argc, char **argv)
 			local_lat(&pp, size, count);
 		else
 			local_thr(&pp, size, count);
+		/* Close first: the sending thread waits for this end to go. */
+		nng_close(pp.s);
 		pthread_join(t, NULL);
+		fflush(stdout);
+		return 0;
 	}
 	fflush(stdout);
 	nng_close(pp.s);
