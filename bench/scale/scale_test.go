@@ -73,3 +73,21 @@ func TestReqRep(t *testing.T) {
 		})
 	}
 }
+
+func TestIdleMemory(t *testing.T) {
+	defer testutil.CheckGoroutines(t)
+	for _, c := range []struct{ transport, dialect string }{{"inproc", "sp"}, {"ipc", "sp"}, {"tcp", "sp"}, {"ipc", "zmtp"}, {"tcp", "zmtp"}} {
+		t.Run(c.transport+"/"+c.dialect, func(t *testing.T) {
+			n := pick(100, 1000)
+			r, err := IdleMemory(c.transport, c.dialect, n, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.GoroutinesPerConn <= 0 || r.HeapPerConn <= 0 {
+				t.Errorf("implausible: %+v", r)
+			}
+			t.Logf("%d connections: per connection %.0f B heap, %.0f B stack, %.2f goroutines; per socket %.0f B heap, %.2f goroutines",
+				n, r.HeapPerConn, r.StackPerConn, r.GoroutinesPerConn, r.HeapPerSocket, r.GoroutinesPerSocket)
+		})
+	}
+}
