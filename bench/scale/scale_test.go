@@ -91,3 +91,19 @@ func TestIdleMemory(t *testing.T) {
 		})
 	}
 }
+
+func TestSizeCost(t *testing.T) {
+	defer testutil.CheckGoroutines(t)
+	for _, c := range []struct{ transport, dialect string }{{"inproc", "sp"}, {"ipc", "sp"}, {"tcp", "sp"}, {"tcp", "zmtp"}} {
+		t.Run(c.transport+"/"+c.dialect, func(t *testing.T) {
+			for _, size := range Sizes {
+				n := SizeMessages(size, pick(4<<20, 256<<20), pick(2000, 200000))
+				r, err := SizeCost(c.transport, c.dialect, size, n)
+				if err != nil {
+					t.Fatalf("%d B: %v", size, err)
+				}
+				t.Logf("%7d B x %6d: %8.0f ns/msg %8.1f MB/s %5.1f allocs/msg", size, n, r.NSPerMsg, r.MBPerSec, r.AllocsPerMsg)
+			}
+		})
+	}
+}
