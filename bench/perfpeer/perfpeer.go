@@ -21,11 +21,23 @@
 // and -pattern reqrep|pair (latency); put them in the argv given to Run,
 // after End.Argv. The ends:
 //
-//   - mqwire-sp, mqwire-zmtp: bench/cmd/mqperf, SP by default, -zmtp for ZMTP.
-//   - libzmq: bench/peers/zmqperf.c, C against libzmq (ZMTP), built with gcc.
+//   - mqwire-sp, mqwire-zmtp: bench/cmd/mqperf, SP by default, -zmtp for
+//     ZMTP. inproc, ipc, tcp; push, pair, pub; reqrep, pair.
+//   - libzmq: bench/peers/zmqperf.c, C against libzmq (ZMTP), built with
+//     gcc. inproc, ipc, tcp; PUSH/PULL, PAIR, PUB/SUB; REQ/REP, PAIR.
 //   - nng: bench/peers/nngperf.c, C against nng (SP), built with gcc.
-//   - zmq4: bench/cmd/zmq4perf, github.com/go-zeromq/zmq4 (ZMTP).
-//   - mangos: bench/cmd/mangosperf, go.nanomsg.org/mangos/v3 (SP).
+//     inproc, ipc, tcp; push0/pull0, pair0, pub0/sub0; req0/rep0, pair0.
+//   - zmq4: bench/cmd/zmq4perf, github.com/go-zeromq/zmq4 (ZMTP). ipc, tcp
+//     (its inproc fails); push, pair, pub (receiving side only: its PUB
+//     cannot tell when its queue is sent); reqrep, pair.
+//   - mangos: bench/cmd/mangosperf, go.nanomsg.org/mangos/v3 (SP). inproc,
+//     ipc, tcp; push, pair, pub; reqrep, pair.
+//
+// The ends' own doc comments say where a library needed help to meet the
+// contract (nng and mangos have no linger, so their senders wait for the
+// receiver to go; libzmq over ipc drops unread messages when a sender closes
+// while its receive high-water mark is reached, so every sender waits for
+// the receiver to go before closing).
 //
 // Build compiles them (the Go ones with the go command, the C ones with gcc
 // and pkg-config) from this module's source tree.
