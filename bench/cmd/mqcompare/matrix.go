@@ -208,14 +208,20 @@ func (m *matrix) calibrate(ctx context.Context) error {
 			m.estimate += time.Duration(m.cfg.runs) * (m.cfg.target + cal.overhead)
 		}
 	}
-	fmt.Fprintf(m.cfg.log, "calibrated in %s; the matrix should take about %s\n", m.calTook.Round(time.Second), m.estimate.Round(time.Second))
+	fmt.Fprintf(m.cfg.log, "calibrated in %s; the matrix should take about %s\n", time.Since(t0).Round(time.Second), m.estimate.Round(time.Second))
 	return nil
 }
 
 func (m *matrix) probe(ctx context.Context, e perfpeer.End, c cell) calibration {
 	count := firstProbe(c)
+	retried := false
 	for try := 0; ; try++ {
 		r, wall, err := m.runOne(ctx, e, c, count)
+		if err != nil && !retried && ctx.Err() == nil {
+			// A loaded machine makes ends hang now and then: one more try.
+			retried = true
+			r, wall, err = m.runOne(ctx, e, c, count)
+		}
 		if err != nil {
 			return calibration{err: err.Error()}
 		}
