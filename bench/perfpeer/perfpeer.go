@@ -36,8 +36,9 @@
 // The ends' own doc comments say where a library needed help to meet the
 // contract (nng and mangos have no linger, so their senders wait for the
 // receiver to go; libzmq over ipc drops unread messages when a sender closes
-// while its receive high-water mark is reached, so every sender waits for
-// the receiver to go before closing).
+// while its receive high-water mark is reached, so mqwire's, libzmq's, nng's
+// and mangos' senders wait for the receiver to go before closing; zmq4 has
+// no way to tell).
 //
 // Build compiles them (the Go ones with the go command, the C ones with gcc
 // and pkg-config) from this module's source tree.
