@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,4 +231,56 @@ func rawPair(b *testing.B, tr string) (net.Conn, net.Conn) {
 	r := <-accepted
 	b.Cleanup(func() { r.Close(); w.Close() })
 	return r, w
+}
+
+// BenchmarkPacedReqRep64 sends a 64-byte request every 500 µs (2000 a
+// second, both sockets in this process) and reports the CPU time the
+// process spends per round trip: what spinning costs when traffic is
+// sparse. Each round trip lets four waiters run dry (both pipes' readers,
+// twice), and each spins for up to the spin time before parking.
+func BenchmarkPacedReqRep64(b *testing.B) {
+	for _, tr := range benchTransports {
+		b.Run(tr, func(b *testing.B) {
+			server, client := must(rep.New()), must(req.New())
+			defer server.Close()
+			defer client.Close()
+			l := must(server.Listen(benchURL(b, tr)))
+			must(client.Dial(l.URL()))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				for {
+					m, err := server.RecvContext(ctx)
+					if err != nil || server.SendContext(ctx, m) != nil {
+						return
+					}
+				}
+			}()
+			body := make([]byte, 64)
+			must(0, client.SendContext(ctx, socket.NewMessageBytes(body)))
+			must(client.RecvContext(ctx)).Free()
+			tick := time.NewTicker(500 * time.Microsecond)
+			defer tick.Stop()
+			before := cpuTime()
+			b.ResetTimer()
+			for range b.N {
+				<-tick.C
+				if err := client.SendContext(ctx, socket.NewMessageBytes(body)); err != nil {
+					b.Fatal(err)
+				}
+				m, err := client.RecvContext(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Free()
+			}
+			b.ReportMetric(float64(cpuTime()-before)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
