@@ -19,7 +19,7 @@
 // URL parameters, after the path: "spin" (a Go duration, how long a waiting
 // side spins before it parks; 0 parks at once) and "ring" (listeners only:
 // the capacity in bytes of each direction's ring, a power of two from 4 KiB
-// to 1 GiB; default 512 KiB), as in "shm:///tmp/x.sock?spin=0&ring=1048576".
+// to 1 GiB; default 512 KiB), as in "shm:///run/app/x.sock?spin=0&ring=1048576".
 package shm
 
 import (

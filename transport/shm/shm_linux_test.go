@@ -158,6 +158,20 @@ func helper(role, url, dialect string, count int) error {
 			}
 		}
 		<-quit // linger until the parent has what it needs
+	case "pushbig":
+		s := must(push.New(opts...))
+		defer s.Close()
+		if _, err := s.Dial(url); err != nil {
+			return err
+		}
+		body := make([]byte, 10000)
+		for i := range count {
+			copy(body, fmt.Appendf(nil, "%08d", i))
+			if err := s.SendContext(ctx, socket.NewMessageBytes(body)); err != nil {
+				return err
+			}
+		}
+		<-quit
 	case "manypush":
 		var wg sync.WaitGroup
 		errs := make(chan error, 20)
@@ -263,6 +277,32 @@ func TestPushPullCrossProcess(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBackPressureCrossProcess: a peer sends 5 MB into a 16 KiB ring
+// while nobody reads; what arrives stays bounded by the ring and the
+// queues, and everything comes, in order, once the receiver reads.
+func TestBackPressureCrossProcess(t *testing.T) {
+	t.Parallel()
+	s := must(pull.New(socket.RecvHWM(2)))
+	t.Cleanup(func() { s.Close() })
+	url := must(s.Listen(shmURL(t) + "?ring=16384")).URL()
+	const n = 500
+	startPeer(t, "pushbig", url, "sp", n)
+	waitPipes(t, s, 1)
+	time.Sleep(300 * time.Millisecond)
+	in := s.Stats().BytesIn
+	t.Logf("%d bytes taken in while nobody reads", in)
+	if in > 200<<10 {
+		t.Fatalf("%d bytes taken in with nobody reading", in)
+	}
+	for i := range n {
+		m := must(s.RecvContext(ctx(t)))
+		if len(m.Body) != 10000 || binaryGet(m.Body) != i {
+			t.Fatalf("message %d: %d bytes, number %d", i, len(m.Body), binaryGet(m.Body))
+		}
+		m.Free()
 	}
 }
 
