@@ -1,7 +1,12 @@
 package scale
 
 import (
+	"bytes"
+	"encoding/xml"
+	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mqwire/mqwire/internal/testutil"
@@ -105,5 +110,44 @@ func TestSizeCost(t *testing.T) {
 				t.Logf("%7d B x %6d: %8.0f ns/msg %8.1f MB/s %5.1f allocs/msg", size, n, r.NSPerMsg, r.MBPerSec, r.AllocsPerMsg)
 			}
 		})
+	}
+}
+
+func TestReport(t *testing.T) {
+	defer testutil.CheckGoroutines(t)
+	dir := t.TempDir()
+	if err := Report(Small, dir, "go run ./bench/scale/cmd/mqscale -small"); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "scale.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svgs, _ := filepath.Glob(filepath.Join(dir, "scale-*.svg"))
+	if len(svgs) < 5 {
+		t.Errorf("%d plots: %q", len(svgs), svgs)
+	}
+	for _, f := range svgs {
+		name := filepath.Base(f)
+		if !strings.Contains(string(md), "("+name+")") {
+			t.Errorf("scale.md does not show %s", name)
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := xml.NewDecoder(bytes.NewReader(b))
+		for {
+			if _, err := d.Token(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+	}
+	for _, h := range []string{"## Cost against message size", "## PUB fan-out", "## Subscriptions on one publisher", "## REQ/REP with many clients", "## Memory per idle connection"} {
+		if !strings.Contains(string(md), h) {
+			t.Errorf("scale.md lacks %q", h)
+		}
 	}
 }

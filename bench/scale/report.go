@@ -1,0 +1,378 @@
+package scale
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/mqwire/mqwire/bench/internal/plot"
+)
+
+// Config sets the sizes of a report run.
+type Config struct {
+	FanSubs []int // subscriber counts for the fan-out
+	FanMsgs int   // messages published per fan-out run
+	// SubCounts are the subscription counts; SubMsgs(n) the messages
+	// published per phase with n subscriptions.
+	SubCounts []int
+	SubMsgs   func(n int) int
+	// ReqClients are the concurrent client counts; ReqPerClient the
+	// requests each sends.
+	ReqClients   []int
+	ReqPerClient int
+	IdleConns    int // idle connections per transport and dialect
+	// SizeBudget and SizeMax bound the messages per size (see
+	// SizeMessages); SizeRounds runs each size that many times and keeps
+	// the median.
+	SizeBudget, SizeMax, SizeRounds int
+	// Note is written under the title (say how loaded the machine was).
+	Note string
+	// Log, if not nil, receives a line per measurement as it ends.
+	Log io.Writer
+}
+
+// Full is the configuration docs/scale.md is made with.
+var Full = Config{
+	FanSubs:   []int{10, 100, 1000},
+	FanMsgs:   2000,
+	SubCounts: []int{1, 100, 1000, 10000, 100000},
+	SubMsgs: func(n int) int {
+		if n >= 100000 {
+			return 5000
+		}
+		return 20000
+	},
+	ReqClients:   []int{10, 100, 1000},
+	ReqPerClient: 100,
+	IdleConns:    1000,
+	SizeBudget:   64 << 20,
+	SizeMax:      100000,
+	SizeRounds:   3,
+}
+
+// Small is a configuration that runs in seconds, for tests.
+var Small = Config{
+	FanSubs:      []int{10, 50},
+	FanMsgs:      200,
+	SubCounts:    []int{1, 100, 1000},
+	SubMsgs:      func(int) int { return 300 },
+	ReqClients:   []int{10, 50},
+	ReqPerClient: 10,
+	IdleConns:    50,
+	SizeBudget:   1 << 20,
+	SizeMax:      500,
+	SizeRounds:   1,
+}
+
+// pairs of transport and dialect the measurements run over.
+type td struct{ transport, dialect string }
+
+func (c td) String() string { return c.transport + "/" + c.dialect }
+
+var (
+	fanCases  = []td{{"inproc", "sp"}, {"tcp", "sp"}, {"tcp", "zmtp"}}
+	idleCases = []td{{"inproc", "sp"}, {"ipc", "sp"}, {"tcp", "sp"}, {"ipc", "zmtp"}, {"tcp", "zmtp"}}
+	sizeCases = []td{{"inproc", "sp"}, {"ipc", "sp"}, {"tcp", "sp"}, {"ipc", "zmtp"}, {"tcp", "zmtp"}}
+	subKinds  = []string{"sp", "zmtp", "xsub"}
+	reqCases  = []struct{ mode, dialect string }{{"sockets", "sp"}, {"contexts", "sp"}, {"sockets", "zmtp"}}
+)
+
+// report collects the markdown and the plots.
+type report struct {
+	cfg   Config
+	md    bytes.Buffer
+	plots map[string][]byte // file name -> SVG
+}
+
+func (r *report) logf(format string, args ...any) {
+	if r.cfg.Log != nil {
+		fmt.Fprintf(r.cfg.Log, format+"\n", args...)
+	}
+}
+
+func (r *report) p(format string, args ...any) { fmt.Fprintf(&r.md, format+"\n", args...) }
+
+// plot adds a chart and a link to it.
+func (r *report) plot(name, alt string, svg []byte) {
+	r.plots[name] = svg
+	r.p("\n![%s](%s)", alt, name)
+}
+
+// Report runs every measurement at the sizes of cfg and writes scale.md and
+// its scale-*.svg plots into dir. command is the command line to name at the
+// top of the document.
+func Report(cfg Config, dir, command string) error {
+	if _, err := RaiseFileLimit(); err != nil {
+		return fmt.Errorf("raising the open-file limit: %w", err)
+	}
+	r := &report{cfg: cfg, plots: map[string][]byte{}}
+	r.p("# mqwire at scale")
+	r.p("")
+	r.p("Made by `%s` (bench/scale). Go %s, %s/%s, %d CPUs (GOMAXPROCS %d).",
+		command, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	if cfg.Note != "" {
+		r.p("")
+		r.p("%s", cfg.Note)
+	}
+	r.p("")
+	r.p("Every figure comes from one process holding both ends of every connection, so it pays for")
+	r.p("senders and receivers alike. Each run checks what it measures: every message delivered, in")
+	r.p("order, every reply matching its request; a run that loses anything fails.")
+	steps := []func() error{r.sizes, r.fanOut, r.subscriptions, r.reqRep, r.idle}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scale.md"), r.md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	for name, svg := range r.plots {
+		if err := os.WriteFile(filepath.Join(dir, name), svg, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// humanSize writes a byte count as 64 B, 4 KiB, 1 MiB.
+func humanSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// us writes a duration in microseconds.
+func us(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d.Nanoseconds())/1e3) }
+
+func (r *report) sizes() error {
+	r.p("\n## Cost against message size\n")
+	r.p("One push socket sends to one pull socket; the time runs from the first send to the last")
+	r.p("receipt (after %d warm-up messages). Messages per size: about %s in all, at most %d; the",
+		16, humanSize(r.cfg.SizeBudget), r.cfg.SizeMax)
+	r.p("median of %d runs. inproc hands messages over without copying, so its cost hardly grows with size.", r.cfg.SizeRounds)
+	r.p("")
+	header := "| size |"
+	sep := "|---:|"
+	for _, c := range sizeCases {
+		header += " " + c.String() + " ns/msg | MB/s |"
+		sep += "---:|---:|"
+	}
+	r.p("%s", header)
+	r.p("%s", sep)
+	ns := make([]plot.Series, len(sizeCases))
+	mbs := make([]plot.Series, len(sizeCases))
+	rows := make([]string, len(Sizes))
+	for i, size := range Sizes {
+		rows[i] = "| " + humanSize(size) + " |"
+	}
+	for ci, c := range sizeCases {
+		ns[ci].Name, mbs[ci].Name = c.String(), c.String()
+		for i, size := range Sizes {
+			n := SizeMessages(size, r.cfg.SizeBudget, r.cfg.SizeMax)
+			var nsv, mbv []float64
+			for range max(r.cfg.SizeRounds, 1) {
+				res, err := SizeCost(c.transport, c.dialect, size, n)
+				if err != nil {
+					return fmt.Errorf("size %s %d: %w", c, size, err)
+				}
+				nsv, mbv = append(nsv, res.NSPerMsg), append(mbv, res.MBPerSec)
+			}
+			nsm, mbm := median(nsv), median(mbv)
+			r.logf("size %s %7d B: %.0f ns/msg %.1f MB/s", c, size, nsm, mbm)
+			rows[i] += fmt.Sprintf(" %.0f | %.0f |", nsm, mbm)
+			ns[ci].X, ns[ci].Y = append(ns[ci].X, float64(size)), append(ns[ci].Y, nsm)
+			mbs[ci].X, mbs[ci].Y = append(mbs[ci].X, float64(size)), append(mbs[ci].Y, mbm)
+		}
+	}
+	for _, row := range rows {
+		r.p("%s", row)
+	}
+	r.plot("scale-size-ns.svg", "push/pull: ns per message against message size", plot.Chart{
+		Title: "push/pull: time per message against size", XLabel: "message size [B]", YLabel: "ns per message",
+		LogX: true, LogY: true, Series: ns,
+	}.SVG())
+	r.plot("scale-size-mbps.svg", "push/pull: MB/s against message size", plot.Chart{
+		Title: "push/pull: throughput against size", XLabel: "message size [B]", YLabel: "MB/s (10^6 B/s)",
+		LogX: true, LogY: true, Series: mbs,
+	}.SVG())
+	return nil
+}
+
+func (r *report) fanOut() error {
+	r.p("\n## PUB fan-out\n")
+	r.p("One publisher, every subscriber subscribed to everything; %d messages of 64 B, each checked", r.cfg.FanMsgs)
+	r.p("in order at every subscriber. The publisher keeps at most %d messages ahead of its slowest", fanWindow)
+	r.p("subscriber, under every high-water mark, so nothing should drop (drops are counted).")
+	r.p("*ns/delivery* is the elapsed time over publishes times subscribers: flat means the cost of")
+	r.p("a delivery does not grow with the number of subscribers. Allocations count the whole process.")
+	r.p("")
+	r.p("| transport/dialect | subscribers | ns/publish | ns/delivery | deliveries/s | allocs/publish | drops |")
+	r.p("|---|---:|---:|---:|---:|---:|---:|")
+	var series []plot.Series
+	for _, c := range fanCases {
+		s := plot.Series{Name: c.String()}
+		for _, n := range r.cfg.FanSubs {
+			res, err := FanOut(c.transport, c.dialect, n, r.cfg.FanMsgs, 64)
+			if err != nil {
+				return fmt.Errorf("fan-out %s %d: %w", c, n, err)
+			}
+			perDelivery := res.PublishNS / float64(n)
+			r.logf("fan-out %s %d subscribers: %.0f ns/publish, %.0f ns/delivery, %d drops", c, n, res.PublishNS, perDelivery, res.Drops)
+			r.p("| %s | %d | %.0f | %.0f | %.0f | %.1f | %d |", c, n, res.PublishNS, perDelivery, res.DeliveredPerSec, res.AllocsPerPublish, res.Drops)
+			s.X, s.Y = append(s.X, float64(n)), append(s.Y, perDelivery)
+		}
+		series = append(series, s)
+	}
+	r.plot("scale-fanout.svg", "fan-out: ns per delivery against subscribers", plot.Chart{
+		Title: "PUB fan-out: time per delivery against subscribers", XLabel: "subscribers", YLabel: "ns per delivery",
+		LogX: true, LogY: true, Series: series,
+	}.SVG())
+	return nil
+}
+
+func (r *report) subscriptions() error {
+	r.p("\n## Subscriptions on one publisher\n")
+	r.p("One publisher and one subscriber over tcp holding *n* distinct 8-byte topics. Three")
+	r.p("subscribers: `sp` (sub over SP: the publisher sends everything, the subscriber filters),")
+	r.p("`zmtp` (sub over ZMTP: the publisher filters with a trie, and the subscriber filters again)")
+	r.p("and `xsub` (XSUB over ZMTP: the publisher's trie alone filters). *hit* is the publisher's time")
+	r.p("per Send of a message on a subscribed topic (topics spread over all *n*), *miss* per Send of")
+	r.p("one on no subscribed topic, *end to end* per message from the first send to the last receipt;")
+	r.p("medians of %d rounds. *setup* is the time to subscribe to all *n* topics, in batches of %d", subRounds, subBatch)
+	r.p("each confirmed by a sync topic; *heap/sub* is what the subscriptions hold, both ends.")
+	r.p("")
+	r.p("| subscriber | n | msgs | hit ns | miss ns | end to end ns | setup ms | heap/sub B |")
+	r.p("|---|---:|---:|---:|---:|---:|---:|---:|")
+	pubSeries := map[string]*plot.Series{}
+	var pubOrder []string
+	e2e := make([]plot.Series, len(subKinds))
+	setup := make([]plot.Series, len(subKinds))
+	for ki, kind := range subKinds {
+		e2e[ki].Name, setup[ki].Name = kind, kind
+		for _, n := range r.cfg.SubCounts {
+			res, err := Subscriptions("tcp", kind, n, r.cfg.SubMsgs(n))
+			if err != nil {
+				return fmt.Errorf("subscriptions %s %d: %w", kind, n, err)
+			}
+			if res.Drops != 0 {
+				return fmt.Errorf("subscriptions %s %d: %d drops", kind, n, res.Drops)
+			}
+			setupMS := res.SetupTime.Seconds() * 1e3
+			r.logf("subscriptions %s %6d: hit %.0f ns, miss %.0f ns, end to end %.0f ns, setup %.1f ms",
+				kind, n, res.HitNS, res.MissNS, res.EndToEndNS, setupMS)
+			r.p("| %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.0f |", kind, n, res.Messages, res.HitNS, res.MissNS,
+				res.EndToEndNS, setupMS, res.HeapPerSub)
+			if kind != "sp" { // an SP publisher does not filter
+				for _, ph := range []struct {
+					name string
+					v    float64
+				}{{"hit", res.HitNS}, {"miss", res.MissNS}} {
+					key := "publisher " + ph.name + " (" + kind + ")"
+					if pubSeries[key] == nil {
+						pubSeries[key] = &plot.Series{Name: key}
+						pubOrder = append(pubOrder, key)
+					}
+					s := pubSeries[key]
+					s.X, s.Y = append(s.X, float64(n)), append(s.Y, ph.v)
+				}
+			}
+			e2e[ki].X, e2e[ki].Y = append(e2e[ki].X, float64(n)), append(e2e[ki].Y, res.EndToEndNS)
+			setup[ki].X, setup[ki].Y = append(setup[ki].X, float64(n)), append(setup[ki].Y, res.SetupTime.Seconds()*1e3)
+		}
+	}
+	var pub []plot.Series
+	for _, k := range pubOrder {
+		pub = append(pub, *pubSeries[k])
+	}
+	r.plot("scale-subs-publisher.svg", "publisher's cost per message against subscriptions", plot.Chart{
+		Title: "ZMTP publisher: ns per Send against subscriptions (trie)", XLabel: "subscriptions", YLabel: "ns per message",
+		LogX: true, LogY: true, Series: pub,
+	}.SVG())
+	r.plot("scale-subs-e2e.svg", "end-to-end cost per message against subscriptions", plot.Chart{
+		Title: "PUB/SUB end to end: ns per message against subscriptions", XLabel: "subscriptions", YLabel: "ns per message",
+		LogX: true, LogY: true, Series: e2e,
+	}.SVG())
+	r.plot("scale-subs-setup.svg", "time to subscribe against subscriptions", plot.Chart{
+		Title: "time to subscribe to n topics", XLabel: "subscriptions", YLabel: "ms",
+		LogX: true, LogY: true, Series: setup,
+	}.SVG())
+	return nil
+}
+
+func (r *report) reqRep() error {
+	r.p("\n## REQ/REP with many clients\n")
+	r.p("One rep socket over tcp served by %d rep contexts that echo; each client sends %d requests", repWorkers, r.cfg.ReqPerClient)
+	r.p("of 16 bytes one after the other and checks every reply. `sockets`: each client is a req")
+	r.p("socket with its own connection; `contexts`: the clients are contexts of one req socket (one")
+	r.p("connection). Latency is per request, send to reply.")
+	r.p("")
+	r.p("| clients | mode/dialect | requests | req/s | p50 µs | p99 µs | max µs |")
+	r.p("|---:|---|---:|---:|---:|---:|---:|")
+	var rate, p99 []plot.Series
+	for _, c := range reqCases {
+		name := c.mode + "/" + c.dialect
+		rs, ps := plot.Series{Name: name}, plot.Series{Name: name}
+		for _, n := range r.cfg.ReqClients {
+			res, err := ReqRep(c.mode, c.dialect, n, r.cfg.ReqPerClient)
+			if err != nil {
+				return fmt.Errorf("req/rep %s %d: %w", name, n, err)
+			}
+			r.logf("req/rep %s %d clients: %.0f req/s, p50 %v, p99 %v", name, n, res.ReqPerSec, res.P50, res.P99)
+			r.p("| %d | %s | %d | %.0f | %s | %s | %s |", n, name, res.Requests, res.ReqPerSec, us(res.P50), us(res.P99), us(res.Max))
+			rs.X, rs.Y = append(rs.X, float64(n)), append(rs.Y, res.ReqPerSec)
+			ps.X, ps.Y = append(ps.X, float64(n)), append(ps.Y, float64(res.P99.Nanoseconds())/1e3)
+		}
+		rate, p99 = append(rate, rs), append(p99, ps)
+	}
+	r.plot("scale-reqrep-rate.svg", "requests per second against clients", plot.Chart{
+		Title: "REQ/REP: requests per second against concurrent clients", XLabel: "clients", YLabel: "requests/s",
+		LogX: true, LogY: true, Series: rate,
+	}.SVG())
+	r.plot("scale-reqrep-p99.svg", "p99 latency against clients", plot.Chart{
+		Title: "REQ/REP: p99 latency against concurrent clients", XLabel: "clients", YLabel: "p99 latency [µs]",
+		LogX: true, LogY: true, Series: p99,
+	}.SVG())
+	return nil
+}
+
+func (r *report) idle() error {
+	r.p("\n## Memory per idle connection\n")
+	r.p("A pull socket listens, %d push sockets dial it, one connection each; once all are up and", r.cfg.IdleConns)
+	r.p("idle, the heap (HeapAlloc after GC), goroutine stacks (StackInuse) and goroutines are counted")
+	r.p("and divided by the connections. Both ends of each connection live in this process, so a")
+	r.p("connection is two pipes. The sockets themselves are counted apart (*socket heap*).")
+	r.p("")
+	r.p("| transport/dialect | connections | heap B/conn | stack B/conn | goroutines/conn | socket heap B |")
+	r.p("|---|---:|---:|---:|---:|---:|")
+	var groups []string
+	heap := plot.BarSeries{Name: "heap per connection [KiB]"}
+	stack := plot.BarSeries{Name: "stack per connection [KiB]"}
+	for _, c := range idleCases {
+		res, err := IdleMemory(c.transport, c.dialect, r.cfg.IdleConns, nil)
+		if err != nil {
+			return fmt.Errorf("idle %s: %w", c, err)
+		}
+		r.logf("idle %s: %.0f B heap, %.0f B stack, %.2f goroutines per connection", c, res.HeapPerConn, res.StackPerConn, res.GoroutinesPerConn)
+		r.p("| %s | %d | %.0f | %.0f | %.2f | %.0f |", c, res.Conns, res.HeapPerConn, res.StackPerConn, res.GoroutinesPerConn, res.HeapPerSocket)
+		groups = append(groups, c.String())
+		heap.Values = append(heap.Values, res.HeapPerConn/1024)
+		stack.Values = append(stack.Values, res.StackPerConn/1024)
+	}
+	r.plot("scale-idle.svg", "memory per idle connection", plot.BarChart{
+		Title: fmt.Sprintf("memory per idle connection (%d connections, both ends)", r.cfg.IdleConns), YLabel: "KiB",
+		Groups: groups, Series: []plot.BarSeries{heap, stack},
+	}.SVG())
+	return nil
+}
