@@ -284,3 +284,47 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkStreamPingPongCrossProcess64 bounces 64 bytes on the bare stream
+// with a peer process (this test binary re-executed): ns/op is one round
+// trip, the transport's own latency without any socket around it.
+func BenchmarkStreamPingPongCrossProcess64(b *testing.B) {
+	for _, tr := range benchTransports {
+		b.Run(tr, func(b *testing.B) {
+			path := filepath.Join(testutil.ShortTempDir(b), "p.sock")
+			var l interface {
+				Accept() (net.Conn, error)
+				Close() error
+			}
+			url := "unix://" + path
+			if tr != "ipc" {
+				if tr == "shm-nospin" {
+					path += "?spin=0"
+				}
+				l = must(shm.ListenRaw(path))
+				url = "shm://" + path
+			} else {
+				l = must(net.Listen("unix", path))
+			}
+			defer l.Close()
+			startPeer(b, "rawecho", url, "", 0)
+			c := must(l.Accept())
+			defer c.Close()
+			buf := make([]byte, 64)
+			for range 100 { // warm up
+				must(c.Write(buf))
+				must(io.ReadFull(c, buf))
+			}
+			b.ResetTimer()
+			for range b.N {
+				if _, err := c.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N)/1000, "us-one-way")
+		})
+	}
+}

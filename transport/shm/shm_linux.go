@@ -306,9 +306,10 @@ func (a addr) String() string  { return string(a) }
 // writer, parked for room): its flag in shared memory, which tells the peer
 // to wake it, and the eventfd it parks on, in the runtime's poller.
 type waitSide struct {
-	flag *uint32
-	f    *os.File
-	fd   int // f's descriptor, for wake-ups of our own
+	flag   *uint32
+	f      *os.File
+	fd     int           // f's descriptor, for wake-ups of our own
+	budget time.Duration // how long it spins now (see spinWorked)
 }
 
 // conn is one end of a shared-memory connection: a net.Conn whose bytes go
@@ -347,7 +348,7 @@ func newConn(uc *net.UnixConn, mem []byte, ringCap int, server bool, cfg config,
 	r1 := newRing(mem[ctl1:ctl1+ctlSize], mem[dataStart+ringCap:dataStart+2*ringCap])
 	c := &conn{uc: uc, mem: mem, spin: cfg.spin, name: addr("shm://" + cfg.path), monDone: make(chan struct{})}
 	side := func(flag *uint32, fd int) waitSide {
-		return waitSide{flag: flag, f: os.NewFile(uintptr(fd), "shm-wake"), fd: fd}
+		return waitSide{flag: flag, f: os.NewFile(uintptr(fd), "shm-wake"), fd: fd, budget: cfg.spin}
 	}
 	if server {
 		c.in, c.out = newConsumer(r1), newProducer(r0)
@@ -396,6 +397,19 @@ func signal(flag *uint32, fd int) {
 type waiter struct {
 	spinUntil int64
 	n         int
+	parked    bool
+}
+
+// The spin adapts, per waiter, between 0 and the configured spin time: it
+// halves each time a spin ends without the peer moving (the side parks),
+// and grows again when a spin succeeds or a park turns out shorter than the
+// spin time (spinning would have caught the peer). Sparse traffic, or a
+// machine with no core to spare, so spins little; a busy pipe whose peer
+// answers within the spin time keeps spinning.
+const spinStep = time.Microsecond
+
+func (c *conn) spinWorked(s *waitSide) {
+	s.budget = min(2*s.budget+spinStep, c.spin)
 }
 
 // wait spins or parks once until ready reports true, the deadline passes
@@ -410,12 +424,16 @@ func (c *conn) wait(wt *waiter, s *waitSide, dl *atomic.Int64, ready func() bool
 		}
 	}
 	if wt.n == 0 {
-		wt.spinUntil = now + int64(c.spin)
+		wt.spinUntil = now + int64(s.budget)
 	}
 	wt.n++
-	if c.spin > 0 && (now == 0 || now < wt.spinUntil) {
+	if !wt.parked && s.budget > 0 && (now == 0 || now < wt.spinUntil) {
 		runtime.Gosched()
 		return nil
+	}
+	if !wt.parked {
+		s.budget /= 2
+		wt.parked = true
 	}
 	// Park: say so, look once more (the peer may have moved just before
 	// it could see the flag), then sleep on the eventfd.
@@ -425,8 +443,12 @@ func (c *conn) wait(wt *waiter, s *waitSide, dl *atomic.Int64, ready func() bool
 		return nil
 	}
 	var buf [8]byte
+	start := time.Now()
 	_, err := s.f.Read(buf[:])
 	atomic.StoreUint32(s.flag, 0)
+	if c.spin > 0 && time.Since(start) < c.spin {
+		c.spinWorked(s)
+	}
 	switch {
 	case err == nil || c.closed.Load():
 		return nil
@@ -453,6 +475,9 @@ func (c *conn) Read(b []byte) (int, error) {
 		n, err := c.in.read(b)
 		if n > 0 {
 			signal(c.in.r.prodWait, c.peerW)
+			if wt.n > 0 && !wt.parked {
+				c.spinWorked(&c.rw)
+			}
 			return n, nil
 		}
 		if err != nil {
@@ -490,6 +515,9 @@ func (c *conn) Write(b []byte) (int, error) {
 		if n > 0 {
 			done += n
 			signal(c.out.r.consWait, c.peerR)
+			if wt.n > 0 && !wt.parked {
+				c.spinWorked(&c.ww)
+			}
 			wt = waiter{}
 			continue
 		}

@@ -68,7 +68,7 @@ type peer struct {
 	done  chan struct{}
 }
 
-func startPeer(t *testing.T, role, url, dialect string, count int) *peer {
+func startPeer(t testing.TB, role, url, dialect string, count int) *peer {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), envRole+"="+role, envURL+"="+url, envDialect+"="+dialect, envCount+"="+strconv.Itoa(count))
@@ -158,6 +158,30 @@ func helper(role, url, dialect string, count int) error {
 			}
 		}
 		<-quit // linger until the parent has what it needs
+	case "rawecho":
+		// Echo bytes on the bare stream (no socket): the peer of the
+		// cross-process stream benchmarks. url is shm://path or
+		// unix://path.
+		var c net.Conn
+		var err error
+		if path, ok := strings.CutPrefix(url, "unix://"); ok {
+			c, err = net.Dial("unix", path)
+		} else {
+			c, err = shm.DialRaw(ctx, strings.TrimPrefix(url, "shm://"))
+		}
+		if err != nil {
+			return err
+		}
+		go func() { <-quit; c.Close() }()
+		buf := make([]byte, 64)
+		for {
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return nil
+			}
+			if _, err := c.Write(buf); err != nil {
+				return nil
+			}
+		}
 	case "pushbig":
 		s := must(push.New(opts...))
 		defer s.Close()
