@@ -19,6 +19,7 @@ import (
 
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/bus"
+	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/pair"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/pull"
@@ -26,6 +27,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/respondent"
+	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/pattern/surveyor"
 	"github.com/mqwire/mqwire/socket"
@@ -135,6 +137,12 @@ func helper(role, url, dialect string, count int) error {
 		if _, err := s.Dial(url); err != nil {
 			return err
 		}
+		if role == "dealer" {
+			// A DEALER speaks first: its ROUTER peer cannot know its id.
+			if err := s.SendContext(ctx, socket.NewMessageBytes([]byte("hi"))); err != nil {
+				return err
+			}
+		}
 		for {
 			m, err := s.RecvContext(ctx)
 			if err != nil {
@@ -228,6 +236,8 @@ func helper(role, url, dialect string, count int) error {
 		return echo(must(bus.New(opts...)))
 	case "respondent":
 		return echo(must(respondent.New(opts...)))
+	case "dealer":
+		return echo(must(dealer.New(opts...)))
 	case "pub":
 		s := must(pub.New(opts...))
 		defer s.Close()
@@ -388,6 +398,22 @@ func TestPatternsCrossProcess(t *testing.T) {
 			sendString(t, s, body)
 			if got := recvString(t, s); got != body {
 				t.Fatalf("answer %q to %q", got, body)
+			}
+		}
+	})
+	t.Run("router-dealer", func(t *testing.T) {
+		t.Parallel()
+		s := must(router.New())
+		url := listen(t, s)
+		startPeer(t, "dealer", url, "zmtp", 0)
+		for i := range 20 {
+			m := must(s.RecvContext(ctx(t)))
+			if len(m.Frames) != 1 || string(m.Frames[0]) != "hi" {
+				t.Fatalf("round %d: frames %q", i, m.Frames)
+			}
+			// Body is the dealer's routing id: the message goes back.
+			if err := s.SendContext(ctx(t), m); err != nil {
+				t.Fatal(err)
 			}
 		}
 	})
