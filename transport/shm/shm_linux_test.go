@@ -369,12 +369,12 @@ func TestReqRepCrossProcess(t *testing.T) {
 }
 
 func TestPatternsCrossProcess(t *testing.T) {
-	echo := func(name string, mk func(...socket.Option) (*socket.Socket, error)) {
-		t.Run(name, func(t *testing.T) {
+	echo := func(name, dialect string, mk func(...socket.Option) (*socket.Socket, error)) {
+		t.Run(name+"/"+dialect, func(t *testing.T) {
 			t.Parallel()
 			s := must(mk())
 			url := listen(t, s)
-			startPeer(t, name, url, "sp", 0)
+			startPeer(t, name, url, dialect, 0)
 			waitPipes(t, s, 1)
 			for i := range 50 {
 				body := fmt.Sprintf("%s%d", name, i)
@@ -385,8 +385,9 @@ func TestPatternsCrossProcess(t *testing.T) {
 			}
 		})
 	}
-	echo("pair", pair.New)
-	echo("bus", bus.New)
+	echo("pair", "sp", pair.New)
+	echo("pair", "zmtp", pair.New)
+	echo("bus", "sp", bus.New)
 	t.Run("surveyor", func(t *testing.T) {
 		t.Parallel()
 		s := must(surveyor.New(surveyor.SurveyTime(2 * time.Second)))
@@ -417,17 +418,19 @@ func TestPatternsCrossProcess(t *testing.T) {
 			}
 		}
 	})
-	t.Run("pubsub", func(t *testing.T) {
-		t.Parallel()
-		s := must(sub.New(sub.Subscribe([]byte("a"))))
-		url := listen(t, s)
-		startPeer(t, "pub", url, "sp", 0)
-		for range 20 {
-			if got := recvString(t, s); !strings.HasPrefix(got, "a") {
-				t.Fatalf("subscribed to a, got %q", got)
+	for _, d := range dialects {
+		t.Run("pubsub/"+d, func(t *testing.T) {
+			t.Parallel()
+			s := must(sub.New(sub.Subscribe([]byte("a"))))
+			url := listen(t, s)
+			startPeer(t, "pub", url, d, 0)
+			for range 20 {
+				if got := recvString(t, s); !strings.HasPrefix(got, "a") {
+					t.Fatalf("subscribed to a, got %q", got)
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // waitPipes waits until s has n pipes.
