@@ -190,6 +190,20 @@ func helper(role, url, dialect string, count int) error {
 				return nil
 			}
 		}
+	case "listenpull":
+		// Listen, take count messages, and exit.
+		s := must(pull.New())
+		defer s.Close()
+		if _, err := s.Listen(url); err != nil {
+			return err
+		}
+		for range count {
+			m, err := s.RecvContext(ctx)
+			if err != nil {
+				return err
+			}
+			m.Free()
+		}
 	case "pushbig":
 		s := must(push.New(opts...))
 		defer s.Close()
@@ -501,6 +515,41 @@ func TestPeerKilled(t *testing.T) {
 		if got := recvString(t, s); got != strconv.Itoa(i) {
 			t.Fatalf("message %d from the new peer is %q", i, got)
 		}
+	}
+}
+
+// TestListenerKilled: the peer that dies is the listener. The dialer sees
+// the disconnect, and reconnects to a new listener at the same path (which
+// removes the socket file the dead one left).
+func TestListenerKilled(t *testing.T) {
+	t.Parallel()
+	s := must(push.New(socket.ReconnectInterval(10 * time.Millisecond)))
+	t.Cleanup(func() { s.Close() })
+	ev := s.Events(256)
+	url := shmURL(t)
+	p := startPeer(t, "listenpull", url, "sp", 1<<30)
+	must(s.Dial(url))
+	for i := range 100 {
+		sendString(t, s, strconv.Itoa(i))
+	}
+	p.kill()
+	waitEvent(t, ev, socket.EventDisconnected, nil)
+	p2 := startPeer(t, "listenpull", url, "sp", 50)
+	deadline := time.After(timeout)
+	for {
+		select {
+		case <-p2.done:
+			if !p2.cmd.ProcessState.Success() {
+				t.Fatalf("new listener: %v", p2.cmd.ProcessState)
+			}
+			return
+		case <-deadline:
+			t.Fatal("the new listener did not get 50 messages")
+		default:
+		}
+		c, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		s.SendContext(c, socket.NewMessageBytes([]byte("again")))
+		cancel()
 	}
 }
 
