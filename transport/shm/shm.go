@@ -38,13 +38,13 @@ const DefaultRingSize = 512 << 10
 
 var defaultSpin atomic.Int64
 
-func init() { defaultSpin.Store(int64(20 * time.Microsecond)) }
+func init() { defaultSpin.Store(int64(200 * time.Microsecond)) }
 
 // SetDefaultSpin sets how long a side waiting for data or room spins before
 // it parks, for connections set up afterwards whose URL has no "spin"
 // parameter, and returns the previous value. Spinning burns a CPU for up to
 // d each time a side runs dry, and saves the two system calls and the
-// scheduler wake-up of parking; 0 parks at once. The default is 20 µs.
+// scheduler wake-up of parking; 0 parks at once. The default is 200 µs.
 func SetDefaultSpin(d time.Duration) time.Duration {
 	if d < 0 {
 		d = 0
