@@ -797,3 +797,58 @@ func TestConnSemantics(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseRaces closes connections while reads, writes and deadline
+// changes run on both ends: every call returns, nothing touches the mapping
+// after it is gone (the race detector and the fault handler would say), and
+// nothing is left open.
+func TestCloseRaces(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	efdBefore := eventfds()
+	for i := range 30 {
+		a, d := rawConns(t, "?ring=4096&spin="+[]string{"0", "50us"}[i%2])
+		var wg sync.WaitGroup
+		for _, c := range []net.Conn{a, d} {
+			wg.Add(3)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, 700)
+				for {
+					if _, err := c.Write(buf); err != nil {
+						return
+					}
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, 300)
+				for {
+					if _, err := c.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+						return
+					}
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				for {
+					if c.SetDeadline(time.Now().Add(time.Millisecond)) != nil {
+						return
+					}
+					time.Sleep(100 * time.Microsecond)
+				}
+			}()
+		}
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		[]net.Conn{a, d}[i%2].Close()
+		[]net.Conn{a, d}[(i+1)%2].Close()
+		wg.Wait()
+	}
+	t.Cleanup(func() {
+		if n := eventfds(); n > efdBefore {
+			t.Errorf("%d eventfds open after Close, %d before", n, efdBefore)
+		}
+		if m, f := mappings(t); m != 0 || f != 0 {
+			t.Errorf("%d mappings and %d memfds left after Close", m, f)
+		}
+	})
+}
