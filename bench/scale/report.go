@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/mqwire/mqwire/bench/internal/plot"
@@ -83,10 +84,28 @@ var (
 
 // report collects the markdown and the plots.
 type report struct {
-	cfg   Config
-	md    bytes.Buffer
-	plots map[string][]byte // file name -> SVG
+	cfg      Config
+	md       bytes.Buffer
+	plots    map[string][]byte // file name -> SVG
+	findings []string          // the summary's bullets, figures computed from the runs
 }
+
+// find adds a bullet to the summary.
+func (r *report) find(format string, args ...any) {
+	r.findings = append(r.findings, fmt.Sprintf(format, args...))
+}
+
+// ratio is b/a, or 0 when a is 0.
+func ratio(a, b float64) float64 {
+	if a == 0 {
+		return 0
+	}
+	return b / a
+}
+
+// first and last are a series' first and last y values.
+func first(s plot.Series) float64 { return s.Y[0] }
+func last(s plot.Series) float64  { return s.Y[len(s.Y)-1] }
 
 func (r *report) logf(format string, args ...any) {
 	if r.cfg.Log != nil {
@@ -110,24 +129,35 @@ func Report(cfg Config, dir, command string) error {
 		return fmt.Errorf("raising the open-file limit: %w", err)
 	}
 	r := &report{cfg: cfg, plots: map[string][]byte{}}
-	r.p("# mqwire at scale")
-	r.p("")
-	r.p("Made by `%s` (bench/scale). Go %s, %s/%s, %d CPUs (GOMAXPROCS %d).",
-		command, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
-	if cfg.Note != "" {
-		r.p("")
-		r.p("%s", cfg.Note)
-	}
-	r.p("")
-	r.p("Every figure comes from one process holding both ends of every connection, so it pays for")
-	r.p("senders and receivers alike. Each run checks what it measures: every message delivered, in")
-	r.p("order, every reply matching its request; a run that loses anything fails.")
 	steps := []func() error{r.sizes, r.fanOut, r.subscriptions, r.reqRep, r.idle}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
 		}
 	}
+	var doc bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&doc, format+"\n", args...) }
+	p("# mqwire at scale")
+	p("")
+	p("Made by `%s` (bench/scale). Go %s, %s/%s, %d CPUs (GOMAXPROCS %d).",
+		command, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	if cfg.Note != "" {
+		p("")
+		p("%s", cfg.Note)
+	}
+	p("")
+	p("Every figure comes from one process holding both ends of every connection, so it pays for")
+	p("senders and receivers alike. Each run checks what it measures: every message delivered, in")
+	p("order, every reply matching its request; a run that loses anything fails. Figures from one")
+	p("run on a shared machine are indicative: compare ratios within a table, not across runs.")
+	p("")
+	p("## Summary")
+	p("")
+	for _, f := range r.findings {
+		p("- %s", f)
+	}
+	doc.Write(r.md.Bytes())
+	r.md = doc
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -199,6 +229,12 @@ func (r *report) sizes() error {
 	for _, row := range rows {
 		r.p("%s", row)
 	}
+	var small, big []string
+	for ci, c := range sizeCases {
+		small = append(small, fmt.Sprintf("%s %.0f ns", c, first(ns[ci])))
+		big = append(big, fmt.Sprintf("%s %.0f MB/s", c, last(mbs[ci])))
+	}
+	r.find("Cost against size (push/pull): per 64 B message %s; at 1 MiB %s.", strings.Join(small, ", "), strings.Join(big, ", "))
 	r.plot("scale-size-ns.svg", "push/pull: ns per message against message size", plot.Chart{
 		Title: "push/pull: time per message against size", XLabel: "message size [B]", YLabel: "ns per message",
 		LogX: true, LogY: true, Series: ns,
@@ -235,6 +271,12 @@ func (r *report) fanOut() error {
 		}
 		series = append(series, s)
 	}
+	lo, hi := r.cfg.FanSubs[0], r.cfg.FanSubs[len(r.cfg.FanSubs)-1]
+	var fan []string
+	for _, sr := range series {
+		fan = append(fan, fmt.Sprintf("%s %.0f → %.0f ns (%.1f×)", sr.Name, first(sr), last(sr), ratio(first(sr), last(sr))))
+	}
+	r.find("PUB fan-out, time per delivery from %d to %d subscribers (flat would be 1×): %s.", lo, hi, strings.Join(fan, "; "))
 	r.plot("scale-fanout.svg", "fan-out: ns per delivery against subscribers", plot.Chart{
 		Title: "PUB fan-out: time per delivery against subscribers", XLabel: "subscribers", YLabel: "ns per delivery",
 		LogX: true, LogY: true, Series: series,
@@ -292,6 +334,21 @@ func (r *report) subscriptions() error {
 			setup[ki].X, setup[ki].Y = append(setup[ki].X, float64(n)), append(setup[ki].Y, res.SetupTime.Seconds()*1e3)
 		}
 	}
+	nlo, nhi := r.cfg.SubCounts[0], r.cfg.SubCounts[len(r.cfg.SubCounts)-1]
+	var pubf, e2ef, setupf []string
+	for _, k := range pubOrder {
+		sr := pubSeries[k]
+		pubf = append(pubf, fmt.Sprintf("%s %.0f → %.0f ns (%.1f×)", strings.TrimPrefix(k, "publisher "), first(*sr), last(*sr), ratio(first(*sr), last(*sr))))
+	}
+	for ki, kind := range subKinds {
+		e2ef = append(e2ef, fmt.Sprintf("%s %.0f → %.0f ns (%.0f×)", kind, first(e2e[ki]), last(e2e[ki]), ratio(first(e2e[ki]), last(e2e[ki]))))
+		n := len(setup[ki].Y)
+		setupf = append(setupf, fmt.Sprintf("%s %.0f ms (%.0f× the time for %.0f× the topics of the row before)",
+			kind, last(setup[ki]), ratio(setup[ki].Y[max(n-2, 0)], last(setup[ki])), ratio(setup[ki].X[max(n-2, 0)], setup[ki].X[n-1])))
+	}
+	r.find("Subscriptions, the ZMTP publisher's time per Send from %d to %d subscriptions: %s.", nlo, nhi, strings.Join(pubf, ", "))
+	r.find("Subscriptions, end to end per message from %d to %d subscriptions: %s.", nlo, nhi, strings.Join(e2ef, ", "))
+	r.find("Subscribing to %d topics took: %s.", nhi, strings.Join(setupf, "; "))
 	var pub []plot.Series
 	for _, k := range pubOrder {
 		pub = append(pub, *pubSeries[k])
@@ -336,6 +393,12 @@ func (r *report) reqRep() error {
 		}
 		rate, p99 = append(rate, rs), append(p99, ps)
 	}
+	clo, chi := r.cfg.ReqClients[0], r.cfg.ReqClients[len(r.cfg.ReqClients)-1]
+	var rr []string
+	for i := range rate {
+		rr = append(rr, fmt.Sprintf("%s %.0f → %.0f (%.2f×, p99 %.1f ms)", rate[i].Name, first(rate[i]), last(rate[i]), ratio(first(rate[i]), last(rate[i])), last(p99[i])/1e3))
+	}
+	r.find("REQ/REP, requests/s from %d to %d concurrent clients: %s.", clo, chi, strings.Join(rr, "; "))
 	r.plot("scale-reqrep-rate.svg", "requests per second against clients", plot.Chart{
 		Title: "REQ/REP: requests per second against concurrent clients", XLabel: "clients", YLabel: "requests/s",
 		LogX: true, LogY: true, Series: rate,
@@ -370,6 +433,11 @@ func (r *report) idle() error {
 		heap.Values = append(heap.Values, res.HeapPerConn/1024)
 		stack.Values = append(stack.Values, res.StackPerConn/1024)
 	}
+	var idle []string
+	for i, g := range groups {
+		idle = append(idle, fmt.Sprintf("%s %.0f KiB heap + %.0f KiB stack", g, heap.Values[i], stack.Values[i]))
+	}
+	r.find("Memory per idle connection (both ends): %s.", strings.Join(idle, ", "))
 	r.plot("scale-idle.svg", "memory per idle connection", plot.BarChart{
 		Title: fmt.Sprintf("memory per idle connection (%d connections, both ends)", r.cfg.IdleConns), YLabel: "KiB",
 		Groups: groups, Series: []plot.BarSeries{heap, stack},
