@@ -54,6 +54,7 @@ type CorruptError struct {
 	Reason string // what was wrong, in a few words
 }
 
+// Error describes the fault.
 func (e *CorruptError) Error() string { return "shm: corrupt ring: " + e.Reason }
 
 // Is reports whether target is socket.ErrProtocol.

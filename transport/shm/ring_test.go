@@ -162,20 +162,28 @@ func TestRingCorruption(t *testing.T) {
 	})
 }
 
-// FuzzRingReader feeds arbitrary control blocks and ring contents to the
-// consumer: it must return bytes or a *CorruptError, never panic, and never
-// claim more than it was given room for.
+// FuzzRingReader feeds arbitrary producer positions and ring contents to
+// the consumer: it must return bytes or a *CorruptError, never panic, and
+// never claim more than it was given room for. The input is the published
+// position (8 bytes, relative to the start), the start position in 8-byte
+// units (2 bytes, so that records wrap around the end), then the ring's
+// contents from the start position on.
 func FuzzRingReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := testRing(minRingCap)
-		head := uint64(0)
-		if len(data) >= 8 {
+		var head, base uint64
+		if len(data) >= 10 {
 			head = binary.LittleEndian.Uint64(data)
-			data = data[8:]
+			base = uint64(binary.LittleEndian.Uint16(data[8:])) * 8
+			data = data[10:]
 		}
-		copy(r.data, data)
-		atomic.StoreUint64(r.head, head)
+		for i, b := range data[:min(len(data), len(r.data))] {
+			r.data[(base+uint64(i))&r.mask] = b
+		}
+		atomic.StoreUint64(r.tail, base)
+		atomic.StoreUint64(r.head, base+head)
 		c := newConsumer(r)
+		c.tail, c.head = base, base
 		buf := make([]byte, 97)
 		for range 200 {
 			n, err := c.read(buf)
@@ -189,7 +197,7 @@ func FuzzRingReader(f *testing.F) {
 				}
 				return
 			}
-			if c.tail > c.head || c.head-c.tail > r.cap {
+			if c.tail > c.head || c.head-c.tail > r.cap || c.tail < base {
 				t.Fatalf("positions out of range: tail %d head %d", c.tail, c.head)
 			}
 			if n == 0 {
