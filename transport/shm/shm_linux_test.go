@@ -21,6 +21,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/bus"
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/pair1"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
@@ -246,6 +247,8 @@ func helper(role, url, dialect string, count int) error {
 		return echo(must(rep.New(opts...)))
 	case "pair":
 		return echo(must(pair.New(opts...)))
+	case "pair1":
+		return echo(must(pair1.New(opts...)))
 	case "bus":
 		return echo(must(bus.New(opts...)))
 	case "respondent":
@@ -401,6 +404,7 @@ func TestPatternsCrossProcess(t *testing.T) {
 	}
 	echo("pair", "sp", pair.New)
 	echo("pair", "zmtp", pair.New)
+	echo("pair1", "sp", pair1.New)
 	echo("bus", "sp", bus.New)
 	t.Run("surveyor", func(t *testing.T) {
 		t.Parallel()
