@@ -11,12 +11,13 @@
  * latency. Sockets keep libzmq's defaults, as its own perf tools do: high-
  * water marks of 1000 messages and an infinite linger, so zmq_ctx_term
  * returns only once every queued message is handed over. remote_thr also
- * waits (at most 10 s) for the receiver to disconnect before closing: see
- * wait_disconnect.
+ * waits (at most 10 s) for the receiver to disconnect before closing, and a
+ * publisher for its handshake before sending: see wait_event.
  *
  * Build: gcc -O2 -o zmqperf zmqperf.c $(pkg-config --cflags --libs libzmq) -lpthread
  */
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,15 +126,15 @@ static void local_thr(void *s, size_t size, int count)
 	printf("mean throughput: %.3f [Mb/s]\n", thr * (double) size * 8 / 1e6);
 }
 
-/* watch_disconnect starts a monitor of s's disconnections and returns the
- * socket that receives its events. */
-static void *watch_disconnect(void *ctx, void *s)
+/* watch starts a monitor of s's handshakes and disconnections and returns
+ * the socket that receives its events. */
+static void *watch(void *ctx, void *s)
 {
 	char url[64];
 	void *mon;
 
 	snprintf(url, sizeof url, "inproc://zmqperf-monitor-%d", (int) getpid());
-	if (zmq_socket_monitor(s, url, ZMQ_EVENT_DISCONNECTED) != 0)
+	if (zmq_socket_monitor(s, url, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
 		die("zmq_socket_monitor");
 	mon = zmq_socket(ctx, ZMQ_PAIR);
 	if (mon == NULL || zmq_connect(mon, url) != 0)
@@ -141,38 +142,54 @@ static void *watch_disconnect(void *ctx, void *s)
 	return mon;
 }
 
-/* wait_disconnect waits until the monitor reports a disconnection, for at
- * most 10 s. A receiver over ipc whose high-water mark is reached when the
- * sender closes drops the connection with messages still unread in the
- * socket buffer, so the sender waits for the receiver to go first. */
-static void wait_disconnect(void *mon)
+/* wait_event waits until the monitor reports event, for at most 10 s.
+ *
+ * The publisher waits for its handshake (then for the subscription to
+ * travel) before sending. Every sender waits for the receiver to disconnect
+ * before closing: a receiver over ipc whose high-water mark is reached when
+ * the sender closes drops the connection with messages still unread in the
+ * socket buffer. */
+static void wait_event(void *mon, int event)
 {
 	zmq_pollitem_t item = {mon, 0, ZMQ_POLLIN, 0};
 	zmq_msg_t m;
 	double until = now_us() + 10e6;
-	int more;
+	int got, first;
 
 	zmq_msg_init(&m);
 	while (now_us() < until) {
 		if (zmq_poll(&item, 1, 100) <= 0)
 			continue;
-		do { /* an event is two frames: id and value, then the address */
+		/* An event is two frames: a 16-bit id and a 32-bit value, then
+		 * the address. */
+		got = 0;
+		first = 1;
+		do {
 			if (zmq_msg_recv(&m, mon, 0) < 0)
 				die("monitor recv");
-			more = zmq_msg_more(&m);
-		} while (more);
-		break; /* only disconnections are monitored */
+			if (first && zmq_msg_size(&m) >= 2) {
+				uint16_t id;
+				memcpy(&id, zmq_msg_data(&m), 2);
+				got = id;
+			}
+			first = 0;
+		} while (zmq_msg_more(&m));
+		if (got == event)
+			break;
 	}
 	zmq_msg_close(&m);
 }
 
-static void remote_thr(void *s, size_t size, int count)
+static void remote_thr(void *s, void *mon, size_t size, int count)
 {
 	zmq_msg_t m;
 	int i;
 
-	if (strcmp(pattern, "pub") == 0)
+	if (strcmp(pattern, "pub") == 0) {
+		if (mon != NULL)
+			wait_event(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
 		usleep(500000); /* let the subscription arrive */
+	}
 	for (i = 0; i < count; i++) {
 		if (zmq_msg_init_size(&m, size) != 0)
 			die("zmq_msg_init_size");
@@ -234,7 +251,7 @@ static void *remote_thread(void *p)
 	if (a->lat)
 		remote_lat(s, a->size, a->count);
 	else
-		remote_thr(s, a->size, a->count);
+		remote_thr(s, NULL, a->size, a->count);
 	zmq_close(s);
 	return NULL;
 }
@@ -300,14 +317,14 @@ int main(int argc, char **argv)
 			local_thr(s, size, count);
 	} else if (strncmp(role, "remote_", 7) == 0) {
 		s = open_socket(ctx, sock_type(1));
-		mon = watch_disconnect(ctx, s);
+		mon = watch(ctx, s);
 		if (zmq_connect(s, url) != 0)
 			die("zmq_connect");
 		if (lat) {
 			remote_lat(s, size, count);
 		} else {
-			remote_thr(s, size, count);
-			wait_disconnect(mon);
+			remote_thr(s, mon, size, count);
+			wait_event(mon, ZMQ_EVENT_DISCONNECTED);
 		}
 		zmq_socket_monitor(s, NULL, 0);
 		zmq_close(mon);

@@ -195,3 +195,27 @@ func TestMixed(t *testing.T) {
 		}
 	}
 }
+
+// TestMixedPatterns runs mqwire's ends against libzmq's and nng's with the
+// other patterns, over tcp, both ways.
+func TestMixedPatterns(t *testing.T) {
+	for _, p := range [][2]string{{"mqwire-zmtp", "libzmq"}, {"mqwire-sp", "nng"}} {
+		for _, way := range [][2]string{{p[0], p[1]}, {p[1], p[0]}} {
+			for _, c := range []struct{ pattern, kind string }{{"pair", "thr"}, {"pub", "thr"}, {"pair", "lat"}} {
+				t.Run(fmt.Sprintf("%s-local/%s-remote/%s/%s", way[0], way[1], c.pattern, c.kind), func(t *testing.T) {
+					t.Parallel()
+					local := withFlags(end(t, way[0]), "-pattern", c.pattern)
+					remote := withFlags(end(t, way[1]), "-pattern", c.pattern)
+					count := thrCountFor(way[0], way[1])
+					switch {
+					case c.pattern == "pub":
+						count = pubCount
+					case c.kind == "lat":
+						count = latCount
+					}
+					check(t, local, remote, c.kind, "tcp", count)
+				})
+			}
+		}
+	}
+}
