@@ -15,8 +15,8 @@ import (
 //
 //	ctlHead     uint64  producer position: bytes ever published
 //	ctlTail     uint64  consumer position: bytes ever consumed
-//	ctlConsWait uint32  1 while the consumer is parked (futex word)
-//	ctlProdWait uint32  1 while the producer is parked for room (futex word)
+//	ctlConsWait uint32  1 while the consumer is parked (wake it through its eventfd)
+//	ctlProdWait uint32  1 while the producer is parked for room (likewise)
 //
 // Positions only grow; a byte at position p lives at data[p % cap]. The
 // producer publishes whole records only, so head is always a multiple of 8;

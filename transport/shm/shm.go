@@ -6,9 +6,11 @@
 // listener creates and passes to the dialer over the socket.
 //
 // Every pattern and both dialects (SP and ZMTP) run over shm:// as over any
-// stream transport. A side waiting for data or room spins for a short while
-// (SetDefaultSpin, or "?spin=" in the URL) and then parks on a futex in the
-// shared mapping; a side that is not parked costs its peer no system call.
+// stream transport. A side waiting for data or room spins for a while
+// (adaptively, up to SetDefaultSpin or "?spin=" in the URL) and then parks on
+// an eventfd in the runtime's poller, with a flag in the shared mapping that
+// tells the peer to wake it; a side that is not parked costs its peer no
+// system call. See docs/shm.md for the ring format and the spin's CPU cost.
 //
 // Everything read from shared memory is checked: a peer that scribbles over
 // the rings makes that connection fail with a *CorruptError (which matches
@@ -17,7 +19,7 @@
 // socket.ErrNotSupported.
 //
 // URL parameters, after the path: "spin" (a Go duration, how long a waiting
-// side spins before it parks; 0 parks at once) and "ring" (listeners only:
+// side spins at most before it parks, default 200µs; 0 parks at once) and "ring" (listeners only:
 // the capacity in bytes of each direction's ring, a power of two from 4 KiB
 // to 1 GiB; default 512 KiB), as in "shm:///run/app/x.sock?spin=0&ring=1048576".
 package shm

@@ -17,7 +17,7 @@ type transport struct{}
 
 func (transport) Schemes() []string { return []string{"shm"} }
 
-var errNotSupported = fmt.Errorf("%w: shm:// needs Linux (memfd, futex)", socket.ErrNotSupported)
+var errNotSupported = fmt.Errorf("%w: shm:// needs Linux (memfd, eventfd)", socket.ErrNotSupported)
 
 // CheckAddr fails at once, so that a Dial does not retry in the background.
 func (transport) CheckAddr(_, _ string) error { return errNotSupported }
