@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/mqwire/mqwire/internal/trie"
 )
 
 // The benchmarks run the measurements with b.N messages; sockets are made
@@ -53,5 +55,27 @@ func BenchmarkSize(b *testing.B) {
 				b.ReportMetric(r.MBPerSec, "MB/s")
 			})
 		}
+	}
+}
+
+// BenchmarkTrieMatch is the ZMTP publisher's filter alone: a trie of n
+// 8-byte topics matched against messages on topics spread over all of them.
+func BenchmarkTrieMatch(b *testing.B) {
+	for _, n := range []int{100, 10000, 100000} {
+		var t trie.Trie
+		for i := range n {
+			t.Add(topic(i))
+		}
+		msgs := make([][]byte, 4096)
+		for i := range msgs {
+			msgs[i] = append(topic(i*7919%n), "payload"...)
+		}
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			for i := range b.N {
+				if !t.Match(msgs[i%len(msgs)]) {
+					b.Fatal("no match")
+				}
+			}
+		})
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/mqwire/mqwire/bench/scale"
 )
@@ -30,8 +29,11 @@ func main() {
 	if !*quiet {
 		cfg.Log = os.Stderr
 	}
-	cmd := "go run ./bench/scale/cmd/mqscale " + strings.Join(os.Args[1:], " ")
-	if err := scale.Report(cfg, *out, strings.TrimSpace(cmd)); err != nil {
+	cmd := "go run ./bench/scale/cmd/mqscale -out " + *out
+	if *small {
+		cmd += " -small"
+	}
+	if err := scale.Report(cfg, *out, cmd); err != nil {
 		fmt.Fprintln(os.Stderr, "mqscale:", err)
 		os.Exit(1)
 	}
