@@ -177,20 +177,27 @@ func niceStep(x float64) float64 {
 // logTicks takes the range (in log10 units) with a little room either side
 // and ticks each decade inside it (every second or more when there are
 // many); a range of two decades or less also gets ticks at 2 and 5 times each
-// decade.
+// decade, and one of a decade or less at every whole multiple.
 func (a *axis) logTicks(lo, hi float64) {
 	pad := (hi - lo) * 0.04
 	a.lo, a.hi = lo-pad, hi+pad
 	span := a.hi - a.lo
 	every := 1 + int(span)/10
 	first, last := int(math.Floor(a.lo)), int(math.Ceil(a.hi))
+	mults := []float64{1}
+	switch {
+	case span <= 1:
+		mults = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	case span <= 2:
+		mults = []float64{1, 2, 5}
+	}
 	for d := first; d <= last; d++ {
-		for _, m := range []float64{1, 2, 5} {
+		for _, m := range mults {
 			v := float64(d) + math.Log10(m)
 			if v < a.lo-1e-9 || v > a.hi+1e-9 {
 				continue
 			}
-			if m == 1 && (d-first)%every != 0 || m != 1 && span > 2 {
+			if m == 1 && (d-first)%every != 0 {
 				continue
 			}
 			a.ticks = append(a.ticks, v)
