@@ -3,6 +3,7 @@ package shm
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"unsafe"
 
@@ -65,6 +66,13 @@ func corrupt(format string, args ...any) error {
 }
 
 func align8(n uint64) uint64 { return (n + 7) &^ 7 }
+
+// ringCapOK reports whether n is a ring capacity we accept: a power of two
+// in range, whose mapping (two rings and 8 KiB) an int can size, which on
+// 32-bit systems it cannot for the largest.
+func ringCapOK(n uint64) bool {
+	return n >= minRingCap && n <= maxRingCap && n&(n-1) == 0 && 8192+2*n <= math.MaxInt
+}
 
 // ring is one direction of a connection: its control block and data area,
 // both in (possibly shared) memory.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/mqwire/mqwire/socket"
@@ -210,4 +211,23 @@ func FuzzRingReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseAddr(t *testing.T) {
+	good := map[string]config{
+		"/a/b.sock":                  {path: "/a/b.sock", spin: time.Duration(defaultSpin.Load()), ring: DefaultRingSize},
+		"x.sock?spin=0":              {path: "x.sock", spin: 0, ring: DefaultRingSize},
+		"/a?b/c.sock":                {path: "/a?b/c.sock", spin: time.Duration(defaultSpin.Load()), ring: DefaultRingSize},
+		"/c.sock?ring=4096&spin=5us": {path: "/c.sock", spin: 5 * time.Microsecond, ring: 4096},
+	}
+	for addr, want := range good {
+		if got, err := parseAddr(addr); err != nil || got != want {
+			t.Errorf("parseAddr(%q) = %+v, %v; want %+v", addr, got, err, want)
+		}
+	}
+	for _, addr := range []string{"", "?spin=0", "/x?spin=-1s", "/x?spin=fast", "/x?ring=5000", "/x?ring=1024", "/x?ring=4294967296", "/x?color=red", "/x?%zz"} {
+		if _, err := parseAddr(addr); !errors.Is(err, socket.ErrBadURL) {
+			t.Errorf("parseAddr(%q): %v, want ErrBadURL", addr, err)
+		}
+	}
 }

@@ -80,7 +80,7 @@ func parseAddr(addr string) (config, error) {
 				cfg.spin = d
 			case "ring":
 				n, err := strconv.Atoi(val)
-				if err != nil || n < minRingCap || n > maxRingCap || n&(n-1) != 0 {
+				if err != nil || n < 0 || !ringCapOK(uint64(n)) {
 					return cfg, fmt.Errorf("%w: shm://%s: ring=%q is not a power of two from %d to %d", socket.ErrBadURL, addr, val, minRingCap, maxRingCap)
 				}
 				cfg.ring = n

@@ -118,7 +118,7 @@ func dialSetup(ctx context.Context, uc *net.UnixConn, cfg config) (*conn, error)
 	switch {
 	case ver != version:
 		return nil, setupErr("version %d, we speak %d", ver, version)
-	case rc < minRingCap || rc > maxRingCap || rc&(rc-1) != 0:
+	case !ringCapOK(uint64(rc)):
 		return nil, setupErr("ring capacity %d", rc)
 	case pool != 0:
 		return nil, setupErr("slot pools are not supported yet")
