@@ -139,8 +139,10 @@ func Report(cfg Config, dir, command string) error {
 	p := func(format string, args ...any) { fmt.Fprintf(&doc, format+"\n", args...) }
 	p("# mqwire at scale")
 	p("")
-	p("Made by `%s` (bench/scale). Go %s, %s/%s, %d CPUs (GOMAXPROCS %d).",
-		command, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	p("Made by `%s` from the repository root (package bench/scale; `-small` runs the reduced",
+		command)
+	p("sizes the tests use, and `MQWIRE_SCALE=1 go test ./bench/scale` runs the tests at full size).")
+	p("Go %s, %s/%s, %d CPUs (GOMAXPROCS %d).", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	if cfg.Note != "" {
 		p("")
 		p("%s", cfg.Note)
