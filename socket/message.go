@@ -195,3 +195,30 @@ func (m *Message) SetHeader(h []byte) {
 	}
 	m.Header = append([]byte(nil), h...)
 }
+
+// PushFrame makes a copy of f the message's first frame (Body) and moves the
+// body to the front of Frames: how a ROUTER puts a routing id in front of
+// what arrived. The copy goes into the free room in front of the body when
+// there is enough and the message has no header, and Frames uses the
+// message's own array while it holds up to two frames, so that a routing id
+// of up to 64 bytes costs no allocation.
+func (m *Message) PushFrame(f []byte) {
+	var id []byte
+	if off := bodyOffset(m.buf, m.Body); len(m.Header) == 0 && off >= len(f) {
+		id = m.buf[off-len(f) : off : off]
+		copy(id, f)
+	} else {
+		id = append([]byte(nil), f...)
+	}
+	n := len(m.Frames)
+	if n+1 <= len(m.inline) {
+		copy(m.inline[1:n+1], m.Frames) // Frames may be inline itself: copy moves
+		m.inline[0] = m.Body
+		m.Frames = m.inline[:n+1]
+	} else {
+		frames := make([][]byte, 0, n+1)
+		frames = append(frames, m.Body)
+		m.Frames = append(frames, m.Frames...)
+	}
+	m.Body = id
+}

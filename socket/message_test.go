@@ -187,3 +187,33 @@ func TestMessagePoolAllocations(t *testing.T) {
 		t.Errorf("%v allocations per pooled message", n)
 	}
 }
+
+func TestPushFrame(t *testing.T) {
+	id := []byte{0, 1, 2, 3, 4}
+	for _, n := range []int{0, 1, 3} {
+		m := socket.NewMessageBytes([]byte("body"))
+		for i := 0; i < n; i++ {
+			m.Frames = append(m.Frames, []byte{byte('a' + i)})
+		}
+		m.PushFrame(id)
+		id[0] = 9 // PushFrame copied it
+		if string(m.Body) != "\x00\x01\x02\x03\x04" || len(m.Frames) != n+1 || string(m.Frames[0]) != "body" {
+			t.Fatalf("%d frames: body %q frames %q", n, m.Body, m.Frames)
+		}
+		for i := 0; i < n; i++ {
+			if string(m.Frames[i+1]) != string(rune('a'+i)) {
+				t.Fatalf("%d frames: frame %d is %q", n, i+1, m.Frames[i+1])
+			}
+		}
+		id[0] = 0
+		m.Free()
+	}
+	m := socket.NewMessageBytes([]byte("x"))
+	if a := testing.AllocsPerRun(100, func() {
+		m.Frames = nil
+		m.PushFrame(id)
+		m.Body = m.Frames[0]
+	}); a != 0 {
+		t.Errorf("PushFrame allocates %v times", a)
+	}
+}

@@ -149,12 +149,8 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		return
 	}
 	p.mu.Lock()
-	id := append([]byte(nil), pp.Data.(*pipeState).id...)
+	m.PushFrame(pp.Data.(*pipeState).id) // a copy, in the message's own buffer
 	p.mu.Unlock()
-	frames := make([][]byte, 0, 1+len(m.Frames))
-	frames = append(frames, m.Body)
-	m.Frames = append(frames, m.Frames...)
-	m.Body = id
 	p.recvq.Put(pp, m)
 }
 

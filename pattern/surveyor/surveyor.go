@@ -130,18 +130,26 @@ func (p *proto) defaultContext() *Context {
 }
 
 func (p *proto) newContext() *Context {
-	return &Context{p: p, answers: make(chan *socket.Message, p.s.RecvHWM())}
+	return &Context{p: p, answers: make(chan *socket.Message, p.s.RecvHWM()), over: make(chan struct{}, 1)}
 }
 
 // Context runs one survey at a time, independently of the socket's other
 // contexts. Use one context per goroutine.
 type Context struct {
-	p       *proto
-	id      uint32 // survey running, 0 when none
-	expired chan struct{}
-	timer   *time.Timer
-	answers chan *socket.Message
-	closed  bool
+	p  *proto
+	id uint32 // survey running, 0 when none
+	// The survey time. One timer per context, reset for each survey, and
+	// a flag and a wake-up channel rather than a channel closed per
+	// survey: a survey costs no allocation. A late firing of the timer
+	// (for a survey that a new one replaced) finds a deadline still
+	// ahead and does nothing.
+	surveyed bool          // a survey was sent
+	expired  bool          // the survey time of the last survey is over
+	deadline time.Time     // when it is over
+	timer    *time.Timer   // runs expire
+	over     chan struct{} // wakes a waiting Recv when the time is over (cap 1)
+	answers  chan *socket.Message
+	closed   bool
 }
 
 // NewContext returns a new context on a cooked surveyor0 socket.
@@ -184,7 +192,6 @@ func (c *Context) endLocked() {
 	}
 	if c.timer != nil {
 		c.timer.Stop()
-		c.timer = nil
 	}
 	for {
 		select {
@@ -213,19 +220,39 @@ func (c *Context) send(m *socket.Message) error {
 	m.SetHeader(word[:])
 	c.id = id
 	p.pending[id] = c
-	expired := make(chan struct{})
-	c.expired = expired
-	c.timer = time.AfterFunc(time.Duration(p.surveyTime.Load()), func() {
-		p.mu.Lock()
-		if c.id == id {
-			delete(p.pending, id)
-			c.id = 0
-		}
-		p.mu.Unlock()
-		close(expired)
-	})
+	c.surveyed, c.expired = true, false
+	select {
+	case <-c.over: // the previous survey's
+	default:
+	}
+	d := time.Duration(p.surveyTime.Load())
+	c.deadline = time.Now().Add(d)
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, c.expire)
+	} else {
+		c.timer.Reset(d)
+	}
 	p.pipes.Broadcast(m, nil)
 	return nil
+}
+
+// expire ends the survey when its time is over.
+func (c *Context) expire() {
+	p := c.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !c.surveyed || c.expired || time.Now().Before(c.deadline) {
+		return // a firing meant for a survey that a new one replaced
+	}
+	if c.id != 0 { // answers already queued stay readable
+		delete(p.pending, c.id)
+		c.id = 0
+	}
+	c.expired = true
+	select {
+	case c.over <- struct{}{}:
+	default:
+	}
 }
 
 func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
@@ -235,9 +262,9 @@ func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
 		p.mu.Unlock()
 		return nil, socket.ErrClosed
 	}
-	expired := c.expired
+	surveyed, expired := c.surveyed, c.expired
 	p.mu.Unlock()
-	if expired == nil {
+	if !surveyed {
 		return nil, fmt.Errorf("%w: surveyor0 Recv without a survey sent", socket.ErrBadState)
 	}
 	select {
@@ -245,10 +272,13 @@ func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
 		return m, nil
 	default:
 	}
+	if expired {
+		return nil, socket.ErrTimeout
+	}
 	select {
 	case m := <-c.answers:
 		return m, nil
-	case <-expired:
+	case <-c.over:
 		return nil, socket.ErrTimeout
 	case <-ctx.Done():
 		return nil, socket.CtxErr(ctx)
