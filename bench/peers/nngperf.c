@@ -113,6 +113,10 @@ static void open_peer(struct peer *pp, int sending)
 		rv = sending ? nng_req0_open(&pp->s) : nng_rep0_open(&pp->s);
 	if (rv != 0)
 		die("open", rv);
+	/* No receive limit, as libzmq's default: nng's 1 MiB default counts
+	 * the protocol header, so 1 MiB requests would be refused. */
+	if ((rv = nng_socket_set_size(pp->s, NNG_OPT_RECVMAXSZ, 0)) != 0)
+		die("nng_socket_set_size", rv);
 	if (strcmp(pattern, "pub") == 0) {
 		if (sending)
 			rv = nng_socket_set_int(pp->s, NNG_OPT_SENDBUF, 1000);

@@ -115,13 +115,22 @@ type spec struct {
 }
 
 var specs = []spec{
-	{name: "mqwire-sp", bin: "mqperf", pkg: "./bench/cmd/mqperf", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
-	{name: "mqwire-zmtp", bin: "mqperf", pkg: "./bench/cmd/mqperf", flags: []string{"-zmtp"}, dialect: "zmtp", transports: []string{"inproc", "ipc", "tcp"}},
+	{name: "mqwire-sp", bin: "mqperf", pkg: "./bench/cmd/mqperf", dialect: "sp", transports: mqwireTransports},
+	{name: "mqwire-zmtp", bin: "mqperf", pkg: "./bench/cmd/mqperf", flags: []string{"-zmtp"}, dialect: "zmtp", transports: mqwireTransports},
 	{name: "libzmq", bin: "zmqperf", csrc: "zmqperf.c", pkgconfig: "libzmq", lib: "-lzmq", dialect: "zmtp", transports: []string{"inproc", "ipc", "tcp"}},
-	{name: "nng", bin: "nngperf", csrc: "nngperf.c", pkgconfig: "nng", lib: "-lnng", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
+	{name: "nng", bin: "nngperf", csrc: "nngperf.c", pkgconfig: "nng", lib: "-lnng", dialect: "sp", transports: mqwireTransports},
 	{name: "zmq4", bin: "zmq4perf", pkg: "./bench/cmd/zmq4perf", dialect: "zmtp", transports: zmq4Transports},
-	{name: "mangos", bin: "mangosperf", pkg: "./bench/cmd/mangosperf", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
+	{name: "mangos", bin: "mangosperf", pkg: "./bench/cmd/mangosperf", dialect: "sp", transports: mqwireTransports},
 }
+
+// mqwireTransports is what mqperf supports: shm only where the shm
+// transport works (Linux).
+var mqwireTransports = func() []string {
+	if runtime.GOOS == "linux" {
+		return []string{"inproc", "ipc", "tcp", "shm"}
+	}
+	return []string{"inproc", "ipc", "tcp"}
+}()
 
 // zmq4Transports is what the zmq4 end supports (see bench/cmd/zmq4perf).
 var zmq4Transports = []string{"ipc", "tcp"}
@@ -424,12 +433,12 @@ var usedPorts sync.Map // int -> true: tcp ports freeURL has handed out
 // bind, and never twice in a process.
 func freeURL(transport string) (string, func(), error) {
 	switch transport {
-	case "ipc":
+	case "ipc", "shm":
 		dir, err := os.MkdirTemp("", "pp")
 		if err != nil {
 			return "", nil, err
 		}
-		return "ipc://" + filepath.Join(dir, "p.ipc"), func() { os.RemoveAll(dir) }, nil
+		return transport + "://" + filepath.Join(dir, "p."+transport), func() { os.RemoveAll(dir) }, nil
 	case "tcp":
 		lo := ephemeralLow()
 		for range 1000 {

@@ -122,7 +122,7 @@ func withFlags(e perfpeer.End, flags ...string) perfpeer.End {
 // TestSelf runs every end against itself over every transport it has.
 func TestSelf(t *testing.T) {
 	for _, name := range allEnds {
-		for _, tr := range []string{"tcp", "ipc", "inproc"} {
+		for _, tr := range []string{"tcp", "ipc", "inproc", "shm"} {
 			for _, kind := range []string{"thr", "lat"} {
 				t.Run(fmt.Sprintf("%s/%s/%s", name, tr, kind), func(t *testing.T) {
 					t.Parallel()

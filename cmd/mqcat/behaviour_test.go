@@ -1,7 +1,9 @@
 package main
 
 import (
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +182,27 @@ func TestAsyncDial(t *testing.T) {
 		l := runProc(t, 10*time.Second, nil, nngcat, "--pull0", "--listen", e.url(), "-C", "1", "-Q")
 		if !p.wait(10*time.Second) || p.code != 0 || l.stdout.String() != "\"late\"\n" {
 			t.Errorf("%s:\n%s\n%s", flag, p.report(), l.report())
+		}
+	}
+}
+
+// TestSharedMemory runs mqcat over shm:// between two processes, both
+// dialects: the URL is taken as ipc's is.
+func TestSharedMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("shm:// is Linux only")
+	}
+	bin := mqcat(t)
+	for _, zmtp := range []bool{false, true} {
+		url := "shm://" + filepath.Join(testutil.ShortTempDir(t), "m")
+		l := startProc(t, nil, bin, "--pull0", "--listen", url, "-C", "2", "-Q")
+		args := []string{"--push0", "--async", "--dial", url, "-D", "over shm", "-C", "2"}
+		if zmtp {
+			args = append([]string{"--zmtp"}, args...)
+		}
+		p := runProc(t, 10*time.Second, nil, bin, args...)
+		if !l.wait(10*time.Second) || l.code != 0 || l.stdout.String() != strings.Repeat("\"over shm\"\n", 2) || p.code != 0 {
+			t.Errorf("zmtp %v:\n%s\n%s", zmtp, l.report(), p.report())
 		}
 	}
 }

@@ -250,7 +250,7 @@ func checkURL(a address) (url, bad string) {
 			}
 		}
 		return scheme + "://" + rest, ""
-	case "ipc", "inproc":
+	case "ipc", "inproc", "shm":
 		if rest == "" {
 			return "", "Address invalid"
 		}

@@ -1,4 +1,5 @@
-// Package all registers every built-in transport: tcp, ipc and inproc.
+// Package all registers every built-in transport: tcp, ipc, inproc and shm
+// (shared memory, Linux only; elsewhere its URLs fail with ErrNotSupported).
 package all
 
 import (

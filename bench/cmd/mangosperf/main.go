@@ -80,6 +80,11 @@ func newSock(pattern string, sending bool) (*sock, error) {
 	if err != nil {
 		return nil, err
 	}
+	// No receive limit, as libzmq's default: mangos's 1 MiB default
+	// counts the protocol header, so 1 MiB requests would be refused.
+	if err := s.SetOption(mangos.OptionMaxRecvSize, 0); err != nil {
+		return nil, err
+	}
 	ms := &sock{Socket: s}
 	ms.cond = sync.NewCond(&ms.mu)
 	s.SetPipeEventHook(func(ev mangos.PipeEvent, _ mangos.Pipe) {

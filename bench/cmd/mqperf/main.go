@@ -62,7 +62,7 @@ var (
 func main() {
 	perfcmd.Main(perfcmd.Ends{
 		Name:       "mqperf",
-		Transports: []string{"inproc", "ipc", "tcp"},
+		Transports: []string{"inproc", "ipc", "tcp", "shm"},
 		LocalThr:   localThr,
 		RemoteThr:  remoteThr,
 		LocalLat:   localLat,
@@ -73,7 +73,9 @@ func main() {
 // opts returns the options every socket gets (the high-water marks of the
 // directions it has), plus extra.
 func opts(send, recv bool, extra ...socket.Option) []socket.Option {
-	var o []socket.Option
+	// No receive limit, as libzmq's default: the 1 MiB default counts the
+	// protocol header, so 1 MiB requests would be refused.
+	o := []socket.Option{socket.MaxRecvSize(0)}
 	if send {
 		o = append(o, socket.SendHWM(*hwm))
 	}
