@@ -477,10 +477,12 @@ const whyText = `
   100,000 in runs on this machine when it was written, three to ten times more: eight map
   lookups in cold memory. Nodes with compact child arrays (or a radix tree) would keep it
   flat in time as well as in steps.
-- **Fan-out** grows somewhat per delivery from 100 to 1,000 subscribers: each pipe's writer
-  wakes for fewer messages at a time, so there are more writes per delivery (about 30% of the
-  CPU in syscalls), and every publish clones the message per subscriber under the pipe set's
-  lock.
+- **Fan-out** costs more per delivery at 1,000 subscribers than at 10: between 1.1× and 6× in
+  four full runs on this loaded machine (the spread is mostly load). Each pipe's writer wakes
+  for fewer messages at a time, so there are more writes per delivery (about 30% of the CPU in
+  syscalls in a profile at 1,000 tcp subscribers), every publish clones the message per
+  subscriber under the pipe set's lock, and a thousand receiving goroutines compete for two
+  cores.
 - **REQ/REP with one socket per client** spends about half its CPU in syscalls: every request
   is a write and a read on each side, nothing to batch. Contexts on one req socket share a
   connection, batch requests into fewer writes, and go several times faster.
