@@ -266,3 +266,39 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("defaultTransports = %v", got)
 	}
 }
+
+// TestSharedMemoryTargets checks that mqwire over shm is held against
+// libzmq over ipc, as issue 5's targets say.
+func TestSharedMemoryTargets(t *testing.T) {
+	ends := []perfpeer.End{
+		{Name: "mqwire-sp", Argv: []string{"x"}, Dialect: "sp", Transports: []string{"ipc", "shm"}},
+		{Name: "libzmq", Argv: []string{"x"}, Dialect: "zmtp", Transports: []string{"ipc"}},
+	}
+	pair := func(_ context.Context, local, _ perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
+		r := perfpeer.Result{Size: size, Count: count, MsgPerSec: 1e6, LatencyUS: 50}
+		if local.Name == "mqwire-sp" && transport == "shm" {
+			r.MsgPerSec, r.LatencyUS = 6e6, 5
+		}
+		return r, nil
+	}
+	cfg := config{
+		sizes: []int{64}, transports: []string{"ipc", "shm"}, kinds: []string{"thr", "lat"},
+		runs: 1, target: 10 * time.Millisecond, timeout: 50 * time.Millisecond, quick: true, log: io.Discard,
+	}
+	m := &matrix{cfg: cfg, ends: ends, pair: pair}
+	if err := m.calibrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.measure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	doc := string((&report{cfg: cfg, m: m, notes: defaultNotes}).markdown())
+	for _, want := range []string{
+		"| mqwire-sp shm / libzmq ipc, 64 B | 0.10x | ≤ 0.05x | **missed** |",
+		"| mqwire-sp shm / libzmq ipc, 64 B | 6.00x | ≥ 5.00x | met |",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
+}

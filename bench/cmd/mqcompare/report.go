@@ -320,6 +320,7 @@ func (r *report) targets() []target {
 		}
 		ts = append(ts, t)
 	}
+	ts = append(ts, r.shmTargets(mqs)...)
 	if r.cfg.allocs {
 		t := target{name: "Allocations per message: 0 on inproc, at most 1 on tcp and ipc (mqwire, BenchmarkPushPull 64 B, sender and receiver together)"}
 		for _, tr := range trs("inproc", "ipc", "tcp") {
@@ -339,6 +340,41 @@ func (r *report) targets() []target {
 			t.rows = append(t.rows, targetRow{what: "mqwire, " + tr + ", 64 B", got: got, want: want, unit: " allocs/msg"})
 		}
 		ts = append(ts, t)
+	}
+	return ts
+}
+
+// shmTargets checks the shm transport's targets (issue 5): mqwire over shm
+// against libzmq over ipc, at 64 B (one-way latency at most 0.05x,
+// throughput at least 5x) and at 1 MiB (throughput at least 5x).
+func (r *report) shmTargets(mqs []string) []target {
+	if !contains(r.cfg.transports, "shm") || !contains(r.cfg.transports, "ipc") || !contains(r.present(peerEnds), "libzmq") {
+		return nil
+	}
+	vsZmqIPC := func(kind string, size int, mq string) float64 {
+		return r.m.value(cell{kind, "shm", size}, mq) / r.m.value(cell{kind, "ipc", size}, "libzmq")
+	}
+	var ts []target
+	if r.hasKind("lat") && contains(r.cfg.sizes, 64) {
+		t := target{name: "shm: one-way latency at 64 B at most 0.05x libzmq over ipc"}
+		for _, mq := range mqs {
+			t.rows = append(t.rows, targetRow{what: mq + " shm / libzmq ipc, 64 B", got: vsZmqIPC("lat", 64, mq), want: 0.05, unit: "x"})
+		}
+		ts = append(ts, t)
+	}
+	if r.hasKind("thr") {
+		t := target{name: "shm: throughput at least 5x libzmq over ipc at 64 B and at 1 MiB"}
+		for _, size := range []int{64, 1 << 20} {
+			if !contains(r.cfg.sizes, size) {
+				continue
+			}
+			for _, mq := range mqs {
+				t.rows = append(t.rows, targetRow{what: fmt.Sprintf("%s shm / libzmq ipc, %s", mq, sizeName(size)), got: vsZmqIPC("thr", size, mq), want: 5, higherBetter: true, unit: "x"})
+			}
+		}
+		if len(t.rows) > 0 {
+			ts = append(ts, t)
+		}
 	}
 	return ts
 }
