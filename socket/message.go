@@ -51,11 +51,12 @@ const (
 	ControlCancel                   // cancel one subscription to the topic in Body
 )
 
-// Size classes of the message pool: powers of two from 64 bytes to 1 MiB of
-// body. Bodies above the largest class are allocated and left to the GC.
+// Size classes of the message pool: powers of two from 64 bytes to 16 MiB
+// of body (a 1 MiB body with its protocol header is in the 2 MiB class).
+// Bodies above the largest class are allocated and left to the GC.
 const (
 	minClassShift = 6
-	maxClassShift = 20
+	maxClassShift = 24
 	numClasses    = maxClassShift - minClassShift + 1
 )
 

@@ -23,6 +23,8 @@ const (
 	// growStep: bodies above this size are read in steps, so that memory
 	// follows the bytes that really arrive, not the size a peer announced.
 	growStep = 256 << 10
+	// growFactor bounds a growing body's memory against what has arrived.
+	growFactor = 8
 	// maxMessageSize is the largest message we can hold at all, even with
 	// no receive limit set.
 	maxMessageSize = math.MaxInt32
@@ -46,7 +48,11 @@ func errTooLargeForMemory(size uint64) error {
 }
 
 // readBody reads a message body of size bytes. Small bodies go into a pooled
-// message; large ones grow as their bytes arrive.
+// message of their size. Larger ones start in a growStep message and, as
+// their bytes arrive, move to one at most growFactor times what has
+// arrived: a peer that announces a large body and stalls holds growStep
+// bytes of ours, and a real large body costs one or two extra copies of
+// its first part, all in pooled messages.
 func readBody(r io.Reader, size int) (*Message, error) {
 	if size <= growStep {
 		m := NewMessage(size)
@@ -56,23 +62,26 @@ func readBody(r io.Reader, size int) (*Message, error) {
 		}
 		return m, nil
 	}
-	buf := make([]byte, 0, growStep)
-	for len(buf) < size {
-		if len(buf) == cap(buf) {
-			nb := make([]byte, len(buf), min(2*cap(buf), size))
-			copy(nb, buf)
-			buf = nb
+	m := NewMessage(growStep)
+	n := 0
+	for n < size {
+		if n == len(m.Body) {
+			nm := NewMessage(min(growFactor*n, size))
+			copy(nm.Body, m.Body[:n])
+			m.Free()
+			m = nm
 		}
-		n, err := r.Read(buf[len(buf):min(cap(buf), size)])
-		buf = buf[:len(buf)+n]
-		if err != nil && len(buf) < size {
+		k, err := r.Read(m.Body[n:])
+		n += k
+		if err != nil && n < size {
+			m.Free()
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
 			return nil, err
 		}
 	}
-	return &Message{Body: buf, class: -1}, nil
+	return m, nil
 }
 
 // streamWriter batches framed messages into one write: small ones are copied
