@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/mqwire/mqwire/internal/trie"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire/sp"
@@ -23,7 +24,11 @@ type proto struct {
 	recvq *socket.RecvQueue
 	raw   bool
 	mu    sync.RWMutex
-	subs  [][]byte
+	// The subscriptions: a set to enumerate and to refuse duplicates, and
+	// a trie to match, so that a message costs its matching path whatever
+	// the number of subscriptions.
+	subs  map[string]struct{}
+	match trie.Trie
 	zmtp  *socket.PipeSet // ZMTP publishers, told of every subscription
 }
 
@@ -45,12 +50,14 @@ func Subscribe(prefix []byte) socket.Option {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		for _, s := range p.subs {
-			if bytes.Equal(s, prefix) {
-				return nil
-			}
+		if _, ok := p.subs[string(prefix)]; ok {
+			return nil
 		}
-		p.subs = append(p.subs, prefix)
+		if p.subs == nil {
+			p.subs = map[string]struct{}{}
+		}
+		p.subs[string(prefix)] = struct{}{}
+		p.match.Add(prefix)
 		p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlSubscribe, prefix) })
 		return nil
 	})
@@ -62,12 +69,11 @@ func Unsubscribe(prefix []byte) socket.Option {
 	return socket.ProtocolOption("sub.Unsubscribe", func(p *proto) error {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		for i, s := range p.subs {
-			if bytes.Equal(s, prefix) {
-				p.subs = append(p.subs[:i], p.subs[i+1:]...)
-				p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlCancel, prefix) })
-				return nil
-			}
+		if _, ok := p.subs[string(prefix)]; ok {
+			delete(p.subs, string(prefix))
+			p.match.Remove(prefix)
+			p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlCancel, prefix) })
+			return nil
 		}
 		return fmt.Errorf("%w: not subscribed to %q", socket.ErrBadOption, prefix)
 	})
@@ -89,8 +95,8 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, s := range p.subs {
-		tell(pp, socket.ControlSubscribe, s)
+	for s := range p.subs {
+		tell(pp, socket.ControlSubscribe, []byte(s))
 	}
 	p.zmtp.Add(pp)
 	return nil
@@ -115,12 +121,7 @@ func (p *proto) matches(body []byte) bool {
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	for _, s := range p.subs {
-		if bytes.HasPrefix(body, s) {
-			return true
-		}
-	}
-	return false
+	return p.match.Match(body)
 }
 
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
