@@ -1,7 +1,10 @@
 // Package trie is a counted prefix set over bytes: the subscriptions of one
-// ZMTP subscriber, as a publisher keeps them. Matching a message costs the
-// length of its longest matching path, whatever the number of subscriptions.
+// ZMTP subscriber, as a publisher keeps them, or of a subscriber itself.
+// Matching a message costs the length of its longest matching path,
+// whatever the number of subscriptions.
 package trie
+
+import "sort"
 
 // Trie is a counted set of byte prefixes. The zero value is empty. It is not
 // safe for concurrent use.
@@ -10,22 +13,44 @@ type Trie struct {
 	size int
 }
 
+// node keeps its children as two parallel slices sorted by byte: compact
+// (most nodes of a large set have one child) and found by binary search,
+// where a map per node costs a hash and a cold cache line at every step.
 type node struct {
-	count    int // subscriptions ending here
-	children map[byte]*node
+	count int // subscriptions ending here
+	keys  []byte
+	kids  []*node
+}
+
+// child returns the child for b, or nil, and where b is or would go.
+func (n *node) child(b byte) (*node, int) {
+	i := 0
+	if len(n.keys) <= 8 {
+		for i < len(n.keys) && n.keys[i] < b {
+			i++
+		}
+	} else {
+		i = sort.Search(len(n.keys), func(j int) bool { return n.keys[j] >= b })
+	}
+	if i < len(n.keys) && n.keys[i] == b {
+		return n.kids[i], i
+	}
+	return nil, i
 }
 
 // Add counts one more subscription to prefix.
 func (t *Trie) Add(prefix []byte) {
 	n := &t.root
 	for _, b := range prefix {
-		c := n.children[b]
+		c, i := n.child(b)
 		if c == nil {
-			if n.children == nil {
-				n.children = map[byte]*node{}
-			}
 			c = &node{}
-			n.children[b] = c
+			n.keys = append(n.keys, 0)
+			copy(n.keys[i+1:], n.keys[i:])
+			n.keys[i] = b
+			n.kids = append(n.kids, nil)
+			copy(n.kids[i+1:], n.kids[i:])
+			n.kids[i] = c
 		}
 		n = c
 	}
@@ -42,7 +67,7 @@ func (t *Trie) Remove(prefix []byte) bool {
 	n := &t.root
 	path = append(path, n)
 	for _, b := range prefix {
-		n = n.children[b]
+		n, _ = n.child(b)
 		if n == nil {
 			return false
 		}
@@ -57,10 +82,15 @@ func (t *Trie) Remove(prefix []byte) bool {
 	}
 	for i := len(prefix); i > 0; i-- {
 		c := path[i]
-		if c.count > 0 || len(c.children) > 0 {
+		if c.count > 0 || len(c.keys) > 0 {
 			break
 		}
-		delete(path[i-1].children, prefix[i-1])
+		parent := path[i-1]
+		_, j := parent.child(prefix[i-1])
+		parent.keys = append(parent.keys[:j], parent.keys[j+1:]...)
+		copy(parent.kids[j:], parent.kids[j+1:])
+		parent.kids[len(parent.kids)-1] = nil
+		parent.kids = parent.kids[:len(parent.kids)-1]
 	}
 	return true
 }
@@ -72,7 +102,7 @@ func (t *Trie) Match(msg []byte) bool {
 		return true
 	}
 	for _, b := range msg {
-		n = n.children[b]
+		n, _ = n.child(b)
 		if n == nil {
 			return false
 		}

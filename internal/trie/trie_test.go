@@ -1,7 +1,9 @@
 package trie
 
 import (
+	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -32,8 +34,8 @@ func TestCounted(t *testing.T) {
 	if tr.Remove([]byte("ab")) || tr.Remove([]byte("nope")) {
 		t.Fatal("removed what was not there")
 	}
-	if len(tr.root.children) != 1 {
-		t.Fatalf("branch not pruned: %d children", len(tr.root.children))
+	if len(tr.root.keys) != 1 {
+		t.Fatalf("branch not pruned: %d children", len(tr.root.keys))
 	}
 	tr.Add(nil)
 	if !tr.Match([]byte("anything")) || !tr.Match(nil) {
@@ -56,5 +58,50 @@ func BenchmarkMatch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestAgainstModel runs random adds, removes and matches against a plain
+// counted map of prefixes.
+func TestAgainstModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func() []byte {
+		b := make([]byte, rng.IntN(4))
+		for i := range b {
+			b[i] = "abcz\x00\xff"[rng.IntN(6)]
+		}
+		return b
+	}
+	var tr Trie
+	model := map[string]int{}
+	for range 20000 {
+		w := word()
+		switch rng.IntN(3) {
+		case 0:
+			tr.Add(w)
+			model[string(w)]++
+		case 1:
+			had := model[string(w)] > 0
+			if got := tr.Remove(w); got != had {
+				t.Fatalf("Remove(%q) = %v, model had it: %v", w, got, had)
+			}
+			if had {
+				if model[string(w)]--; model[string(w)] == 0 {
+					delete(model, string(w))
+				}
+			}
+		default:
+			msg := append(w, word()...)
+			want := false
+			for p := range model {
+				want = want || bytes.HasPrefix(msg, []byte(p))
+			}
+			if got := tr.Match(msg); got != want {
+				t.Fatalf("Match(%q) = %v, want %v (set %v)", msg, got, want, model)
+			}
+		}
+		if tr.Len() != len(model) {
+			t.Fatalf("Len = %d, want %d", tr.Len(), len(model))
+		}
 	}
 }
