@@ -118,9 +118,9 @@ var specs = []spec{
 	{name: "mqwire-sp", bin: "mqperf", pkg: "./bench/cmd/mqperf", dialect: "sp", transports: mqwireTransports},
 	{name: "mqwire-zmtp", bin: "mqperf", pkg: "./bench/cmd/mqperf", flags: []string{"-zmtp"}, dialect: "zmtp", transports: mqwireTransports},
 	{name: "libzmq", bin: "zmqperf", csrc: "zmqperf.c", pkgconfig: "libzmq", lib: "-lzmq", dialect: "zmtp", transports: []string{"inproc", "ipc", "tcp"}},
-	{name: "nng", bin: "nngperf", csrc: "nngperf.c", pkgconfig: "nng", lib: "-lnng", dialect: "sp", transports: mqwireTransports},
+	{name: "nng", bin: "nngperf", csrc: "nngperf.c", pkgconfig: "nng", lib: "-lnng", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
 	{name: "zmq4", bin: "zmq4perf", pkg: "./bench/cmd/zmq4perf", dialect: "zmtp", transports: zmq4Transports},
-	{name: "mangos", bin: "mangosperf", pkg: "./bench/cmd/mangosperf", dialect: "sp", transports: mqwireTransports},
+	{name: "mangos", bin: "mangosperf", pkg: "./bench/cmd/mangosperf", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
 }
 
 // mqwireTransports is what mqperf supports: shm only where the shm
