@@ -84,12 +84,21 @@ func readBody(r io.Reader, size int) (*Message, error) {
 	return m, nil
 }
 
+// writeBufs holds the write buffers of idle pipes: a pipe keeps one only
+// while it has something to write, so that an idle connection costs no
+// write buffer.
+var writeBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, writeBufferSize)
+	return &b
+}}
+
 // streamWriter batches framed messages into one write: small ones are copied
 // into a buffer, large bodies are passed to writev as they are.
 type streamWriter struct {
 	conn     net.Conn
 	codec    streamCodec
-	buf      []byte
+	buf      []byte  // nil while idle
+	bufp     *[]byte // where buf came from in writeBufs
 	segs     [][]byte
 	segStart int
 	iov      net.Buffers
@@ -106,6 +115,23 @@ func (w *streamWriter) fits(m *Message) bool {
 		small = 0
 	}
 	return len(w.buf)+w.codec.overhead(m)+small <= cap(w.buf)
+}
+
+// acquire takes a write buffer if the writer has none.
+func (w *streamWriter) acquire() {
+	if w.buf == nil {
+		w.bufp = writeBufs.Get().(*[]byte)
+		w.buf = (*w.bufp)[:0]
+	}
+}
+
+// release gives the write buffer back; the writer must have flushed.
+func (w *streamWriter) release() {
+	if w.buf != nil {
+		*w.bufp = w.buf[:0]
+		writeBufs.Put(w.bufp)
+		w.buf, w.bufp = nil, nil
+	}
 }
 
 func (w *streamWriter) add(m *Message) {
@@ -148,13 +174,19 @@ func (w *streamWriter) flush() error {
 func (p *Pipe) writeStream() {
 	defer p.sock.wg.Done()
 	defer close(p.writerDone)
-	w := &streamWriter{conn: p.conn, codec: p.codec, buf: make([]byte, 0, writeBufferSize)}
+	w := &streamWriter{conn: p.conn, codec: p.codec}
+	defer w.release()
 	linger := p.sock.lingering
 	for {
+		if len(p.sendq) == 0 {
+			w.release() // idle: an idle connection holds no write buffer
+		}
 		var m *Message
 		select {
 		case m = <-p.sendq:
+			w.acquire()
 		case b := <-p.ctrl: // a dialect command (ZMTP PONG)
+			w.acquire()
 			w.buf = append(w.buf, b...)
 			if p.flushBatch(w) != nil {
 				return
