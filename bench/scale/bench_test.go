@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mqwire/mqwire/bench/internal/units"
 	"github.com/mqwire/mqwire/internal/trie"
 )
 
@@ -46,7 +47,7 @@ func BenchmarkSubscriptions(b *testing.B) {
 func BenchmarkSize(b *testing.B) {
 	for _, c := range sizeCases {
 		for _, size := range Sizes {
-			b.Run(fmt.Sprintf("%s/%s", c, strings.ReplaceAll(humanSize(size), " ", "")), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%s", c, strings.ReplaceAll(units.Size(size), " ", "")), func(b *testing.B) {
 				r, err := SizeCost(c.transport, c.dialect, size, max(b.N, 1))
 				if err != nil {
 					b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/bench/internal/plot"
+	"github.com/mqwire/mqwire/bench/internal/units"
 )
 
 // Config sets the sizes of a report run.
@@ -175,17 +176,6 @@ func Report(cfg Config, dir, command string) error {
 	return nil
 }
 
-// humanSize writes a byte count as 64 B, 4 KiB, 1 MiB.
-func humanSize(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
 // us writes a duration in microseconds.
 func us(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d.Nanoseconds())/1e3) }
 
@@ -193,7 +183,7 @@ func (r *report) sizes() error {
 	r.p("\n## Cost against message size\n")
 	r.p("One push socket sends to one pull socket; the time runs from the first send to the last")
 	r.p("receipt (after %d warm-up messages). Messages per size: about %s in all, at most %d; the",
-		16, humanSize(r.cfg.SizeBudget), r.cfg.SizeMax)
+		16, units.Size(r.cfg.SizeBudget), r.cfg.SizeMax)
 	r.p("median of %d runs. inproc hands messages over without copying, so its cost hardly grows with size.", r.cfg.SizeRounds)
 	r.p("")
 	header := "| size |"
@@ -208,7 +198,7 @@ func (r *report) sizes() error {
 	mbs := make([]plot.Series, len(sizeCases))
 	rows := make([]string, len(Sizes))
 	for i, size := range Sizes {
-		rows[i] = "| " + humanSize(size) + " |"
+		rows[i] = "| " + units.Size(size) + " |"
 	}
 	for ci, c := range sizeCases {
 		ns[ci].Name, mbs[ci].Name = c.String(), c.String()

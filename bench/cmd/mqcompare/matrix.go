@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mqwire/mqwire/bench/internal/units"
 	"github.com/mqwire/mqwire/bench/perfpeer"
 )
 
@@ -202,7 +203,7 @@ func (m *matrix) calibrate(ctx context.Context) error {
 			}
 			m.calib[runKey{c, e.Name}] = cal
 			if cal.err != "" {
-				fmt.Fprintf(m.cfg.log, "  %s %s %s %-12s probe failed: %s\n", c.kind, c.transport, sizeName(c.size), e.Name, firstLine(cal.err))
+				fmt.Fprintf(m.cfg.log, "  %s %s %s %-12s probe failed: %s\n", c.kind, c.transport, units.Size(c.size), e.Name, firstLine(cal.err))
 				continue
 			}
 			m.estimate += time.Duration(m.cfg.runs) * (m.cfg.target + cal.overhead)
@@ -269,7 +270,7 @@ func (m *matrix) measure(ctx context.Context) error {
 				}
 				if err != nil {
 					res.errs = append(res.errs, err.Error())
-					fmt.Fprintf(m.cfg.log, "[%d/%d] %s %s %s round %d/%d: %-12s %s\n", i+1, len(cells), c.kind, c.transport, sizeName(c.size), round+1, m.cfg.runs, e.Name, firstLine(err.Error()))
+					fmt.Fprintf(m.cfg.log, "[%d/%d] %s %s %s round %d/%d: %-12s %s\n", i+1, len(cells), c.kind, c.transport, units.Size(c.size), round+1, m.cfg.runs, e.Name, firstLine(err.Error()))
 					continue
 				}
 				v := r.MsgPerSec
@@ -278,7 +279,7 @@ func (m *matrix) measure(ctx context.Context) error {
 					v, unit = r.LatencyUS, "us"
 				}
 				res.values = append(res.values, v)
-				fmt.Fprintf(m.cfg.log, "[%d/%d] %s %s %s round %d/%d: %-12s %.6g %s\n", i+1, len(cells), c.kind, c.transport, sizeName(c.size), round+1, m.cfg.runs, e.Name, v, unit)
+				fmt.Fprintf(m.cfg.log, "[%d/%d] %s %s %s round %d/%d: %-12s %.6g %s\n", i+1, len(cells), c.kind, c.transport, units.Size(c.size), round+1, m.cfg.runs, e.Name, v, unit)
 			}
 		}
 	}
@@ -322,14 +323,4 @@ func (m *matrix) status(c cell, end string) string {
 		return "timeout"
 	}
 	return ""
-}
-
-func sizeName(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d B", n)
 }

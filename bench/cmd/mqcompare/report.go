@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/bench/internal/plot"
+	"github.com/mqwire/mqwire/bench/internal/units"
 	"github.com/mqwire/mqwire/bench/perfpeer"
 )
 
@@ -145,7 +146,7 @@ func (r *report) machineSection(w writer) {
 func joinSizes(sizes []int) string {
 	var s []string
 	for _, n := range sizes {
-		s = append(s, sizeName(n))
+		s = append(s, units.Size(n))
 	}
 	return strings.Join(s, ", ")
 }
@@ -171,10 +172,10 @@ func (r *report) endsSection(w writer) {
 		for _, e := range r.m.ends {
 			k := runKey{c, e.Name}
 			if cal, ok := r.m.calib[k]; ok && cal.err != "" {
-				failed = append(failed, fmt.Sprintf("- %s %s %s, %s: probe failed: %s", kindName(c.kind), c.transport, sizeName(c.size), e.Name, mdCell(firstLine(cal.err))))
+				failed = append(failed, fmt.Sprintf("- %s %s %s, %s: probe failed: %s", kindName(c.kind), c.transport, units.Size(c.size), e.Name, mdCell(firstLine(cal.err))))
 			}
 			if res := r.m.results[k]; res != nil && len(res.errs) > 0 {
-				failed = append(failed, fmt.Sprintf("- %s %s %s, %s: %d of %d runs failed: %s", kindName(c.kind), c.transport, sizeName(c.size), e.Name, len(res.errs), r.cfg.runs, mdCell(firstLine(res.errs[0]))))
+				failed = append(failed, fmt.Sprintf("- %s %s %s, %s: %d of %d runs failed: %s", kindName(c.kind), c.transport, units.Size(c.size), e.Name, len(res.errs), r.cfg.runs, mdCell(firstLine(res.errs[0]))))
 			}
 		}
 	}
@@ -274,7 +275,7 @@ func (r *report) targets() []target {
 					if s == 64 {
 						want = 1.5
 					}
-					t.rows = append(t.rows, targetRow{what: fmt.Sprintf("%s / libzmq, %s, %s", mq, tr, sizeName(s)), got: r.ratio(cell{"thr", tr, s}, mq, "libzmq"), want: want, higherBetter: true, unit: "x"})
+					t.rows = append(t.rows, targetRow{what: fmt.Sprintf("%s / libzmq, %s, %s", mq, tr, units.Size(s)), got: r.ratio(cell{"thr", tr, s}, mq, "libzmq"), want: want, higherBetter: true, unit: "x"})
 				}
 			}
 		}
@@ -285,7 +286,7 @@ func (r *report) targets() []target {
 		for _, mq := range mqs {
 			for _, tr := range trs("tcp", "ipc") {
 				for _, s := range r.cfg.sizes {
-					t.rows = append(t.rows, targetRow{what: fmt.Sprintf("%s / libzmq, %s, %s", mq, tr, sizeName(s)), got: r.ratio(cell{"lat", tr, s}, mq, "libzmq"), want: 0.8, unit: "x"})
+					t.rows = append(t.rows, targetRow{what: fmt.Sprintf("%s / libzmq, %s, %s", mq, tr, units.Size(s)), got: r.ratio(cell{"lat", tr, s}, mq, "libzmq"), want: 0.8, unit: "x"})
 				}
 			}
 		}
@@ -369,7 +370,7 @@ func (r *report) shmTargets(mqs []string) []target {
 				continue
 			}
 			for _, mq := range mqs {
-				t.rows = append(t.rows, targetRow{what: fmt.Sprintf("%s shm / libzmq ipc, %s", mq, sizeName(size)), got: vsZmqIPC("thr", size, mq), want: 5, higherBetter: true, unit: "x"})
+				t.rows = append(t.rows, targetRow{what: fmt.Sprintf("%s shm / libzmq ipc, %s", mq, units.Size(size)), got: vsZmqIPC("thr", size, mq), want: 5, higherBetter: true, unit: "x"})
 			}
 		}
 		if len(t.rows) > 0 {
@@ -485,7 +486,7 @@ func (r *report) ratiosSection(w writer) {
 			}
 			w("\n|---|%s\n", strings.Repeat("---|", len(cols)))
 			for _, s := range r.cfg.sizes {
-				w("| %s |", sizeName(s))
+				w("| %s |", units.Size(s))
 				for _, c := range cols {
 					w(" %s |", fmtTarget(r.ratio(cell{k, tr, s}, c[0], c[1]), "x"))
 				}
@@ -520,7 +521,7 @@ func (r *report) rawSection(w writer) {
 			w("%s\n\n| size | %s |\n|---|%s\n", tr, strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 			for _, s := range r.cfg.sizes {
 				c := cell{k, tr, s}
-				w("| %s |", sizeName(s))
+				w("| %s |", units.Size(s))
 				for _, n := range cols {
 					w(" %s |", r.rawCell(c, n))
 				}
