@@ -267,7 +267,12 @@ func (s *Socket) attach(c Conn, url string, dialed bool) *Pipe {
 
 func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 	direct, _ := s.proto.(TryDeliverer)
+	var queueBytes int64
+	if c.Stream != nil { // a message transport hands messages over: no writer queue to bound
+		queueBytes = s.cfg.sendQueueBytes.Load()
+	}
 	return &Pipe{
+		queueBytes: queueBytes,
 		direct:     direct,
 		id:         nextPipeID(),
 		sock:       s,

@@ -43,6 +43,7 @@ func badOption(name string, v any) error {
 // Defaults, as libzmq and nng users expect them.
 const (
 	DefaultHWM               = 1000
+	DefaultSendQueueBytes    = 4 << 20
 	DefaultMaxRecvSize       = 1 << 20
 	DefaultReconnectInterval = 100 * time.Millisecond
 	DefaultHandshakeTimeout  = 10 * time.Second
@@ -53,6 +54,7 @@ const (
 // them from their own goroutines while the application may change them.
 type config struct {
 	sendHWM          atomic.Int64
+	sendQueueBytes   atomic.Int64 // bytes a stream pipe queues; 0 = no bound
 	recvHWM          atomic.Int64
 	sendTimeout      atomic.Int64 // ns; 0 = none
 	recvTimeout      atomic.Int64 // ns; 0 = none
@@ -71,6 +73,7 @@ type config struct {
 
 func (c *config) init() {
 	c.sendHWM.Store(DefaultHWM)
+	c.sendQueueBytes.Store(DefaultSendQueueBytes)
 	c.recvHWM.Store(DefaultHWM)
 	c.linger.Store(int64(DefaultLinger))
 	c.reconnectMin.Store(int64(DefaultReconnectInterval))
@@ -91,6 +94,28 @@ func SendHWM(n int) Option {
 			return badOption("SendHWM", n)
 		}
 		s.cfg.sendHWM.Store(int64(n))
+		return nil
+	})
+}
+
+// SendQueueBytes bounds, besides SendHWM's count, the bytes each stream pipe
+// (tcp, ipc, shm) queues for its writer: a message that would take the
+// queue past n waits, or is dropped by the patterns that drop, until the
+// writer has taken what is queued. An empty queue always takes one message,
+// whatever its size. The count alone would let 1,000 large messages queue
+// (a gigabyte at 1 MiB), and memory that size is cold: the copies into the
+// kernel then cost several times what they cost from a small, hot queue.
+// 0 removes the bound. Default DefaultSendQueueBytes (4 MiB). It applies to
+// pipes connected after the call.
+func SendQueueBytes(n int) Option {
+	return NewOption("SendQueueBytes", func(s *Socket) error {
+		if !s.info.CanSend {
+			return notApplicable("SendQueueBytes", s)
+		}
+		if n < 0 {
+			return badOption("SendQueueBytes", n)
+		}
+		s.cfg.sendQueueBytes.Store(int64(n))
 		return nil
 	})
 }

@@ -47,6 +47,10 @@ type Pipe struct {
 	dialed       bool
 
 	sendq chan *Message // cap = SendHWM when the pipe was made
+	// queueBytes bounds the bytes queued on a stream pipe's sendq (0: no
+	// bound); queuedBytes counts them, the writer taking back what it takes.
+	queueBytes  int64
+	queuedBytes atomic.Int64
 
 	// Stream transports.
 	conn  net.Conn
@@ -144,6 +148,9 @@ func (p *Pipe) TrySend(m *Message) bool {
 		p.countHandOver(n)
 		return true
 	}
+	if !p.takeBytes(n) {
+		return false
+	}
 	q := p.queued(1)
 	select {
 	case p.sendq <- m:
@@ -151,7 +158,28 @@ func (p *Pipe) TrySend(m *Message) bool {
 		return true
 	default:
 		p.unqueued(q)
+		p.queuedBytes.Add(-int64(n))
 		return false
+	}
+}
+
+// takeBytes counts n more bytes on the send queue, unless they would take
+// a non-empty queue past its byte bound.
+func (p *Pipe) takeBytes(n int) bool {
+	if p.queueBytes == 0 {
+		return true
+	}
+	if q := p.queuedBytes.Add(int64(n)); q > p.queueBytes && q != int64(n) {
+		p.queuedBytes.Add(-int64(n))
+		return false
+	}
+	return true
+}
+
+// tookBytes gives back the bytes of a message the writer took off the queue.
+func (p *Pipe) tookBytes(m *Message) {
+	if p.queueBytes != 0 {
+		p.queuedBytes.Add(-int64(m.Len()))
 	}
 }
 
@@ -204,6 +232,9 @@ func (p *Pipe) Send(ctx context.Context, m *Message) error {
 	if p.TrySend(m) {
 		return nil
 	}
+	if p.queueBytes != 0 {
+		return p.sendWhenRoom(ctx, m)
+	}
 	n := p.prepare(m)
 	q := p.queued(1)
 	select {
@@ -219,6 +250,29 @@ func (p *Pipe) Send(ctx context.Context, m *Message) error {
 	case <-ctx.Done():
 		p.unqueued(q)
 		return ctxErr(ctx)
+	}
+}
+
+// sendWhenRoom waits until the queue takes m, by count and by bytes: the
+// writer signals the socket each time it takes messages off a queue.
+func (p *Pipe) sendWhenRoom(ctx context.Context, m *Message) error {
+	s := p.sock
+	s.waiters.Add(1)
+	defer s.waiters.Add(-1)
+	for {
+		ready := s.readyChan()
+		if p.TrySend(m) {
+			return nil
+		}
+		select {
+		case <-ready:
+		case <-p.done:
+			return ErrClosed
+		case <-s.closing:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctxErr(ctx)
+		}
 	}
 }
 

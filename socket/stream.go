@@ -184,6 +184,7 @@ func (p *Pipe) writeStream() {
 		var m *Message
 		select {
 		case m = <-p.sendq:
+			p.tookBytes(m)
 			w.acquire()
 		case b := <-p.ctrl: // a dialect command (ZMTP PONG)
 			w.acquire()
@@ -206,6 +207,7 @@ func (p *Pipe) writeStream() {
 		for len(w.batch) < maxBatch {
 			select {
 			case m = <-p.sendq:
+				p.tookBytes(m)
 				if !w.fits(m) {
 					if err := p.flushBatch(w); err != nil {
 						m.Free()
