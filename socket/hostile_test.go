@@ -329,13 +329,21 @@ func runHostile(t *testing.T, s *socket.Socket, w *streamtest.Watcher, url strin
 // size limit and sends a few bytes: memory follows the bytes that arrive,
 // not the size announced. With a limit, nothing is read at all.
 func TestHugeAnnouncementDoesNotAllocate(t *testing.T) {
+	// ZMTP long frames (flags 0x02, with MORE 0x03) and short ones.
+	long := func(flags byte, n uint64) []byte { return append([]byte{flags}, u64(n)...) }
+	zmtpPrefix := append(zmtpGreeting(), readyPush()...)
 	for _, tc := range []struct {
 		name  string
 		limit int64
 		want  error
+		zmtp  []byte // nil: SP; else what goes before the 1 GiB announcement
 	}{
-		{"no limit", 0, socket.ErrProtocol}, // truncated
-		{"1 MiB limit", 1 << 20, socket.ErrTooLarge},
+		{"no limit", 0, socket.ErrProtocol, nil}, // truncated
+		{"1 MiB limit", 1 << 20, socket.ErrTooLarge, nil},
+		{"zmtp first frame", 0, socket.ErrProtocol, zmtpPrefix},
+		{"zmtp after an empty frame", 0, socket.ErrProtocol, append(append([]byte(nil), zmtpPrefix...), 0x01, 0)},
+		{"zmtp after a frame", 0, socket.ErrProtocol, append(append([]byte(nil), zmtpPrefix...), 0x01, 2, 'h', 'i')},
+		{"zmtp 1 MiB limit", 1 << 20, socket.ErrTooLarge, zmtpPrefix},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
@@ -352,10 +360,14 @@ func TestHugeAnnouncementDoesNotAllocate(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer p.Close()
-				if err := header(p, sp.ProtoPush0); err != nil {
-					t.Fatal(err)
+				if tc.zmtp != nil {
+					p.Write(append(append(append([]byte(nil), tc.zmtp...), long(0x02, 1<<30)...), bytes.Repeat([]byte("x"), 1000)...))
+				} else {
+					if err := header(p, sp.ProtoPush0); err != nil {
+						t.Fatal(err)
+					}
+					p.Write(append(u64(1<<30), bytes.Repeat([]byte("x"), 1000)...))
 				}
-				p.Write(append(u64(1<<30), bytes.Repeat([]byte("x"), 1000)...))
 				p.CloseWrite()
 				e, err := w.Wait(from, timeout, streamtest.Ends(p.Remote))
 				if err != nil {

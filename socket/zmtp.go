@@ -309,6 +309,20 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 			if m, err = readBody(br, int(h.Size)); err != nil {
 				return nil, unexpected(err)
 			}
+		} else if len(m.Body) == 0 && len(m.Frames) == 0 && !fitsAfter(m, m.Body, int(h.Size)) {
+			// An empty first frame (a REQ's delimiter) before a large one:
+			// the large one becomes the pooled buffer, the empty frame an
+			// empty slice of it.
+			nm, err := readBody(br, int(h.Size))
+			if err != nil {
+				m.Free()
+				return nil, unexpected(err)
+			}
+			m.Free()
+			m = nm
+			f := m.Body
+			m.Body = f[:0]
+			m.Frames = append(m.inline[:0], f)
 		} else {
 			f, err := readFrame(br, m, int(h.Size))
 			if err != nil {
@@ -336,26 +350,41 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 
 // readFrame reads a further frame of m: into the free end of m's pooled
 // buffer when it fits (a REQ's delimiter and body share one buffer), else
-// into a buffer of its own.
+// into a buffer of its own, grown as the bytes arrive when it is large.
 func readFrame(br *bufio.Reader, m *Message, size int) ([]byte, error) {
-	end := -1
-	if m.class >= 0 {
-		last := m.Body
-		if n := len(m.Frames); n > 0 {
-			last = m.Frames[n-1]
-		}
-		if off := bodyOffset(m.buf, last); off >= 0 {
-			end = off + len(last)
-		}
+	last := m.Body
+	if n := len(m.Frames); n > 0 {
+		last = m.Frames[n-1]
 	}
-	var f []byte
-	if end >= 0 && len(m.buf)-end >= size {
-		f = m.buf[end : end+size : end+size]
-	} else {
-		f = make([]byte, size)
+	if end := freeAfter(m, last); end >= 0 && len(m.buf)-end >= size {
+		f := m.buf[end : end+size : end+size]
+		_, err := io.ReadFull(br, f)
+		return f, err
 	}
+	if size > growStep {
+		return readGrowing(br, size)
+	}
+	f := make([]byte, size)
 	_, err := io.ReadFull(br, f)
 	return f, err
+}
+
+// freeAfter returns where the free end of m's pooled buffer starts after
+// last (a frame in it), or -1.
+func freeAfter(m *Message, last []byte) int {
+	if m.class < 0 {
+		return -1
+	}
+	if off := bodyOffset(m.buf, last); off >= 0 {
+		return off + len(last)
+	}
+	return -1
+}
+
+// fitsAfter reports whether size bytes fit in m's pooled buffer after last.
+func fitsAfter(m *Message, last []byte, size int) bool {
+	end := freeAfter(m, last)
+	return end >= 0 && len(m.buf)-end >= size
 }
 
 // publisher reports whether the pipe's socket publishes: then one-frame
