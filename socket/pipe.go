@@ -235,6 +235,7 @@ func (p *Pipe) Send(ctx context.Context, m *Message) error {
 	if p.queueBytes != 0 {
 		return p.sendWhenRoom(ctx, m)
 	}
+	// Bounded by count alone, the queue's channel itself is the wait.
 	n := p.prepare(m)
 	q := p.queued(1)
 	select {

@@ -92,30 +92,6 @@ var writeBufs = sync.Pool{New: func() any {
 	return &b
 }}
 
-// readGrowing reads size bytes into a buffer of its own that grows as they
-// arrive, at most growFactor times what has arrived, as readBody does for
-// pooled messages.
-func readGrowing(r io.Reader, size int) ([]byte, error) {
-	buf := make([]byte, growStep)
-	n := 0
-	for n < size {
-		if n == len(buf) {
-			nb := make([]byte, min(growFactor*n, size))
-			copy(nb, buf[:n])
-			buf = nb
-		}
-		k, err := r.Read(buf[n:])
-		n += k
-		if err != nil && n < size {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-	}
-	return buf, nil
-}
-
 // streamWriter batches framed messages into one write: small ones are copied
 // into a buffer, large bodies are passed to writev as they are.
 type streamWriter struct {

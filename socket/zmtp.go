@@ -350,7 +350,7 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 
 // readFrame reads a further frame of m: into the free end of m's pooled
 // buffer when it fits (a REQ's delimiter and body share one buffer), else
-// into a buffer of its own, grown as the bytes arrive when it is large.
+// into a buffer of its own.
 func readFrame(br *bufio.Reader, m *Message, size int) ([]byte, error) {
 	last := m.Body
 	if n := len(m.Frames); n > 0 {
@@ -361,12 +361,13 @@ func readFrame(br *bufio.Reader, m *Message, size int) ([]byte, error) {
 		_, err := io.ReadFull(br, f)
 		return f, err
 	}
-	if size > growStep {
-		return readGrowing(br, size)
+	// A buffer of its own: readBody's, grown as the bytes arrive when the
+	// frame is large. It stays with the frame and goes to the GC with it.
+	fm, err := readBody(br, size)
+	if err != nil {
+		return nil, err
 	}
-	f := make([]byte, size)
-	_, err := io.ReadFull(br, f)
-	return f, err
+	return fm.Body, nil
 }
 
 // freeAfter returns where the free end of m's pooled buffer starts after
