@@ -143,3 +143,29 @@ func splitURL(url string) (Transport, string, string, error) {
 	}
 	return t, scheme, addr, nil
 }
+
+// LoanConn is a stream connection that can also carry a large body by
+// reference to memory shared with the peer (shm://), instead of copying it
+// through the byte stream. A pipe whose connection implements it sends
+// bodies of at least LoanMin bytes as loans when a slot is free, and hands
+// a loaned body it receives to the application without a copy.
+type LoanConn interface {
+	net.Conn
+	// LoanMin is the smallest body worth loaning; smaller ones go inline.
+	LoanMin() int
+	// Loan returns a writable buffer of exactly n bytes in memory shared
+	// with the peer, or ok=false when n is out of the loanable range or no
+	// slot is free (the body then goes inline). It never waits. A buffer
+	// from Loan must be passed to WriteLoan.
+	Loan(n int) (buf []byte, ok bool)
+	// WriteLoan writes head inline (as Write does), then a record that gives
+	// buf to the peer, in order with everything written before. buf is no
+	// longer the caller's after the call, whatever the error.
+	WriteLoan(head, buf []byte) error
+	// ReadLoan is called by the reader when every byte read so far has been
+	// consumed and a body of n bytes starts next. If the peer loaned that
+	// body it returns it: body aliases shared memory until release is
+	// called (exactly once, from any goroutine). ok=false means the body
+	// comes inline through Read.
+	ReadLoan(n int) (body []byte, release func(), ok bool)
+}

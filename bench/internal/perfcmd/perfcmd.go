@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 )
@@ -41,13 +42,15 @@ type Ends struct {
 	RemoteLat func(url, pattern string, size, count int) (time.Duration, error)
 }
 
-// pattern holds the -pattern flag once RegisterFlags has run.
-var pattern *string
+// pattern and cpuProfile hold the shared flags once RegisterFlags has run.
+var pattern, cpuProfile *string
 
-// RegisterFlags registers the flags every end shares (-pattern).
+// RegisterFlags registers the flags every end shares (-pattern,
+// -cpuprofile).
 func RegisterFlags() {
 	if pattern == nil {
 		pattern = flag.String("pattern", "", "pattern: push (default), pair or pub for the throughput roles; reqrep (default) or pair for the latency roles")
+		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	}
 }
 
@@ -61,7 +64,12 @@ func Main(e Ends) {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := Run(e, *pattern, flag.Args(), os.Stdout); err != nil {
+	stop, err := startProfile(*cpuProfile)
+	if err == nil {
+		err = Run(e, *pattern, flag.Args(), os.Stdout)
+		stop()
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", e.Name, err)
 		if _, ok := err.(usageError); ok {
 			flag.Usage()
@@ -69,6 +77,26 @@ func Main(e Ends) {
 		}
 		os.Exit(1)
 	}
+}
+
+// startProfile starts a CPU profile into file (none when file is empty)
+// and returns the function that ends it.
+func startProfile(file string) (stop func(), err error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 type usageError string
