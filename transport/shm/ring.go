@@ -39,8 +39,9 @@ const (
 
 	// kindInline: the payload is the bytes of the stream, inline.
 	kindInline = 1
-	// kindLoan is reserved for stage 2: a reference to a slot of a shared
-	// slot pool. Stage 1 readers refuse it.
+	// kindLoan: the payload (loanRecSize bytes) gives the peer a body in
+	// a slot of the sender's pool (see loan.go). A connection without a
+	// pool refuses it.
 	kindLoan = 2
 
 	minRingCap = 4 << 10
@@ -158,6 +159,33 @@ func (p *producer) write(b []byte) (int, error) {
 	return int(n), nil
 }
 
+// writeLoan publishes a loan record. It returns false when the ring has
+// no room for it; it never waits.
+func (p *producer) writeLoan(idx, gen, off, n uint32) (bool, error) {
+	free, err := p.room()
+	if err != nil {
+		return false, err
+	}
+	if free&^7 < recHeader+loanRecSize {
+		if err := p.loadTail(); err != nil {
+			return false, err
+		}
+		if free = p.r.cap - (p.head - p.tail); free&^7 < recHeader+loanRecSize {
+			return false, nil
+		}
+	}
+	var rec [recHeader + loanRecSize]byte
+	binary.LittleEndian.PutUint64(rec[:], uint64(kindLoan)<<32|loanRecSize)
+	binary.LittleEndian.PutUint32(rec[8:], idx)
+	binary.LittleEndian.PutUint32(rec[12:], gen)
+	binary.LittleEndian.PutUint32(rec[16:], off)
+	binary.LittleEndian.PutUint32(rec[20:], n)
+	p.copyIn(p.head&p.r.mask, rec[:])
+	p.head += uint64(len(rec))
+	atomic.StoreUint64(p.r.head, p.head)
+	return true, nil
+}
+
 func (p *producer) copyIn(at uint64, b []byte) {
 	k := copy(p.r.data[at:], b)
 	copy(p.r.data, b[k:])
@@ -173,6 +201,9 @@ type consumer struct {
 	remain uint64 // payload bytes left in the current record
 	pad    uint64 // padding after the current record
 	err    error  // sticky: a corrupt ring stays corrupt
+
+	loans   *inPool // the peer's slots; nil: loan records are refused
+	pending loanRec // a loan record taken off the ring, not yet handed on
 }
 
 func newConsumer(r *ring) consumer { return consumer{r: r} }
@@ -196,7 +227,7 @@ func (c *consumer) loadHead() error {
 // ready reports whether a read would return something (data or an error),
 // reading the producer's position afresh.
 func (c *consumer) ready() bool {
-	if c.err != nil || c.remain > 0 || c.head != c.tail {
+	if c.err != nil || c.remain > 0 || c.head != c.tail || c.pending.active {
 		return true
 	}
 	if err := c.loadHead(); err != nil {
@@ -214,7 +245,7 @@ func (c *consumer) read(b []byte) (int, error) {
 	}
 	r := c.r
 	n := 0
-	for n < len(b) {
+	for n < len(b) && !c.pending.active {
 		if c.remain == 0 {
 			if c.head == c.tail {
 				if err := c.loadHead(); err != nil {
@@ -225,23 +256,9 @@ func (c *consumer) read(b []byte) (int, error) {
 					break
 				}
 			}
-			hdr := binary.LittleEndian.Uint64(r.data[c.tail&r.mask:])
-			size, kind := hdr&0xFFFFFFFF, hdr>>32
-			switch {
-			case kind == kindLoan:
-				c.err = corrupt("loan record (kind %d) on a connection that has no slot pool", kind)
-			case kind != kindInline:
-				c.err = corrupt("unknown record kind %#x", kind)
-			case size == 0:
-				c.err = corrupt("empty record at position %d", c.tail)
-			case recHeader+align8(size) > c.head-c.tail:
-				c.err = corrupt("record of %d bytes at position %d runs past the published %d", size, c.tail, c.head)
-			}
-			if c.err != nil {
+			if c.err = c.next(); c.err != nil || c.pending.active {
 				break
 			}
-			c.tail += recHeader
-			c.remain, c.pad = size, align8(size)-size
 		}
 		k := min(c.remain, uint64(len(b)-n))
 		c.copyOut(c.tail&r.mask, b[n:n+int(k)])
@@ -262,6 +279,70 @@ func (c *consumer) read(b []byte) (int, error) {
 		return n, nil
 	}
 	return 0, c.err
+}
+
+// next takes the record header at the tail (published, checked by the
+// caller) and either starts an inline record's payload or takes a whole
+// loan record into c.pending.
+func (c *consumer) next() error {
+	r := c.r
+	hdr := binary.LittleEndian.Uint64(r.data[c.tail&r.mask:])
+	size, kind := hdr&0xFFFFFFFF, hdr>>32
+	switch {
+	case kind == kindLoan && c.loans == nil:
+		return corrupt("loan record (kind %d) on a connection that has no slot pool", kind)
+	case kind != kindInline && kind != kindLoan:
+		return corrupt("unknown record kind %#x", kind)
+	case size == 0:
+		return corrupt("empty record at position %d", c.tail)
+	case recHeader+align8(size) > c.head-c.tail:
+		return corrupt("record of %d bytes at position %d runs past the published %d", size, c.tail, c.head)
+	}
+	if kind == kindInline {
+		c.tail += recHeader
+		c.remain, c.pad = size, align8(size)-size
+		return nil
+	}
+	if size != loanRecSize {
+		return corrupt("loan record of %d bytes, want %d", size, loanRecSize)
+	}
+	var b [loanRecSize]byte
+	c.copyOut((c.tail+recHeader)&r.mask, b[:])
+	rec, err := c.loans.accept(b[:])
+	if err != nil {
+		return err
+	}
+	c.tail += recHeader + loanRecSize
+	c.pending = rec
+	return nil
+}
+
+// peek looks at what comes next without waiting: 1 when inline bytes do
+// (or an error), 2 when a loan does (then in c.pending), 0 when nothing has
+// been published yet.
+func (c *consumer) peek() int {
+	switch {
+	case c.err != nil || c.remain > 0:
+		return 1
+	case c.pending.active:
+		return 2
+	}
+	if c.head == c.tail {
+		if c.err = c.loadHead(); c.err != nil {
+			return 1
+		}
+		if c.head == c.tail {
+			return 0
+		}
+	}
+	if c.err = c.next(); c.err != nil {
+		return 1
+	}
+	if c.pending.active {
+		atomic.StoreUint64(c.r.tail, c.tail)
+		return 2
+	}
+	return 1
 }
 
 func (c *consumer) copyOut(at uint64, b []byte) {

@@ -19,6 +19,15 @@ func testRing(size int) *ring {
 	return newRing(mem[:ctlSize], mem[ctlSize:])
 }
 
+// testPool makes an inPool of n slots of size bytes over fresh memory, and
+// returns it with its release ring.
+func testPool(n int, size uint64) (*inPool, relRing) {
+	words := make([]uint64, (relCtlSize+relEntSize)/8)
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), len(words)*8)
+	rel := newRelRing(mem[:relCtlSize], mem[relCtlSize:])
+	return newInPool(make([]byte, uint64(n)*size), n, size, rel), rel
+}
+
 func TestRingWrapAround(t *testing.T) {
 	r := testRing(minRingCap)
 	p, c := newProducer(r), newConsumer(r)
@@ -185,8 +194,28 @@ func FuzzRingReader(f *testing.F) {
 		atomic.StoreUint64(r.head, base+head)
 		c := newConsumer(r)
 		c.tail, c.head = base, base
+		// The peer's pool: 4 slots of 4 KiB. Loans are read in place and
+		// released two loans later, so that a slot lent twice shows.
+		pool, rel := testPool(4, 4096)
+		c.loans = pool
+		var held []loanRec
 		buf := make([]byte, 97)
 		for range 200 {
+			if c.pending.active {
+				rec := c.pending
+				c.pending = loanRec{}
+				if b := pool.body(rec); len(b) != int(rec.len) || uint64(rec.off)+uint64(rec.len) > pool.size {
+					t.Fatalf("loan body of %d bytes for %+v", len(b), rec)
+				}
+				if held = append(held, rec); len(held) > 2 {
+					if err := pool.release(held[0], true); err != nil {
+						t.Fatalf("release: %v", err)
+					}
+					held = held[1:]
+					atomic.StoreUint64(rel.tail, atomic.LoadUint64(rel.head)) // the owner drains
+				}
+				continue
+			}
 			n, err := c.read(buf)
 			if n < 0 || n > len(buf) {
 				t.Fatalf("read returned %d", n)
@@ -201,7 +230,7 @@ func FuzzRingReader(f *testing.F) {
 			if c.tail > c.head || c.head-c.tail > r.cap || c.tail < base {
 				t.Fatalf("positions out of range: tail %d head %d", c.tail, c.head)
 			}
-			if n == 0 {
+			if n == 0 && !c.pending.active {
 				// Move the producer on by what the input says, as a
 				// live (hostile) peer would.
 				atomic.AddUint64(r.head, head&0xFF8)
@@ -214,20 +243,198 @@ func FuzzRingReader(f *testing.F) {
 }
 
 func TestParseAddr(t *testing.T) {
+	spin := time.Duration(defaultSpin.Load())
+	def := func(c config) config {
+		if c.slots == 0 && c.slotSize == 0 {
+			c.slots, c.slotSize = DefaultSlots, DefaultSlotSize
+		}
+		return c
+	}
 	good := map[string]config{
-		"/a/b.sock":                  {path: "/a/b.sock", spin: time.Duration(defaultSpin.Load()), ring: DefaultRingSize},
-		"x.sock?spin=0":              {path: "x.sock", spin: 0, ring: DefaultRingSize},
-		"/a?b/c.sock":                {path: "/a?b/c.sock", spin: time.Duration(defaultSpin.Load()), ring: DefaultRingSize},
-		"/c.sock?ring=4096&spin=5us": {path: "/c.sock", spin: 5 * time.Microsecond, ring: 4096},
+		"/a/b.sock":                      def(config{path: "/a/b.sock", spin: spin, ring: DefaultRingSize}),
+		"x.sock?spin=0":                  def(config{path: "x.sock", spin: 0, ring: DefaultRingSize}),
+		"/a?b/c.sock":                    def(config{path: "/a?b/c.sock", spin: spin, ring: DefaultRingSize}),
+		"/c.sock?ring=4096&spin=5us":     def(config{path: "/c.sock", spin: 5 * time.Microsecond, ring: 4096}),
+		"/d.sock?slots=0":                {path: "/d.sock", spin: spin, ring: DefaultRingSize, slots: 0, slotSize: DefaultSlotSize},
+		"/d.sock?slots=4&slotsize=65536": {path: "/d.sock", spin: spin, ring: DefaultRingSize, slots: 4, slotSize: 65536},
 	}
 	for addr, want := range good {
 		if got, err := parseAddr(addr); err != nil || got != want {
 			t.Errorf("parseAddr(%q) = %+v, %v; want %+v", addr, got, err, want)
 		}
 	}
-	for _, addr := range []string{"", "?spin=0", "/x?spin=-1s", "/x?spin=fast", "/x?ring=5000", "/x?ring=1024", "/x?ring=4294967296", "/x?color=red", "/x?%zz"} {
+	for _, addr := range []string{"", "?spin=0", "/x?spin=-1s", "/x?spin=fast", "/x?ring=5000", "/x?ring=1024", "/x?ring=4294967296", "/x?color=red", "/x?%zz",
+		"/x?slots=-1", "/x?slots=129", "/x?slots=many", "/x?slotsize=4096", "/x?slotsize=70000", "/x?slotsize=134217728", "/x?slotsize=-65536"} {
 		if _, err := parseAddr(addr); !errors.Is(err, socket.ErrBadURL) {
 			t.Errorf("parseAddr(%q): %v, want ErrBadURL", addr, err)
 		}
 	}
+}
+
+// TestRingLoans: loan records between inline ones stop a read where they
+// start, are checked against the pool, and bad ones are sticky faults.
+func TestRingLoans(t *testing.T) {
+	setup := func() (*producer, *consumer, *inPool) {
+		r := testRing(minRingCap)
+		p, c := newProducer(r), newConsumer(r)
+		pool, _ := testPool(4, 4096)
+		c.loans = pool
+		return &p, &c, pool
+	}
+	p, c, pool := setup()
+	p.write([]byte("head"))
+	if ok, err := p.writeLoan(2, 1, 8, 100); !ok || err != nil {
+		t.Fatalf("writeLoan: %v, %v", ok, err)
+	}
+	p.write([]byte("tail"))
+	buf := make([]byte, 64)
+	if n, err := c.read(buf); n != 4 || err != nil || string(buf[:4]) != "head" {
+		t.Fatalf("read before the loan: %d %q, %v", n, buf[:n], err)
+	}
+	if !c.pending.active || c.pending.idx != 2 || c.pending.len != 100 || c.pending.off != 8 {
+		t.Fatalf("pending loan %+v", c.pending)
+	}
+	if n, err := c.read(buf); n != 0 || err != nil {
+		t.Fatalf("read with a loan pending: %d, %v", n, err)
+	}
+	rec := c.pending
+	c.pending = loanRec{}
+	if n, err := c.read(buf); n != 4 || err != nil || string(buf[:4]) != "tail" {
+		t.Fatalf("read after the loan: %d %q, %v", n, buf[:n], err)
+	}
+	if err := pool.release(rec, true); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := map[string]func(p *producer){
+		"slot out of range":  func(p *producer) { p.writeLoan(4, 1, 0, 8) },
+		"generation skipped": func(p *producer) { p.writeLoan(0, 2, 0, 8) },
+		"generation reused":  func(p *producer) { p.writeLoan(0, 1, 0, 8); p.writeLoan(1, 1, 0, 8); p.writeLoan(0, 1, 0, 8) },
+		"past the slot":      func(p *producer) { p.writeLoan(0, 1, 4000, 97) },
+		"offset overflows":   func(p *producer) { p.writeLoan(0, 1, 0xFFFFFFFF, 2) },
+		"empty loan":         func(p *producer) { p.writeLoan(0, 1, 0, 0) },
+		"slot still held":    func(p *producer) { p.writeLoan(3, 1, 0, 8); p.writeLoan(3, 2, 0, 8) },
+		"record size": func(p *producer) {
+			binary.LittleEndian.PutUint64(p.r.data, kindLoan<<32|8)
+			p.head += 16
+			atomic.StoreUint64(p.r.head, p.head)
+		},
+	}
+	for name, write := range cases {
+		t.Run(name, func(t *testing.T) {
+			p, c, _ := setup()
+			write(p)
+			var err error
+			for range 4 {
+				if _, err = c.read(buf); err != nil {
+					break
+				}
+				c.pending = loanRec{} // taken, never released
+			}
+			var ce *CorruptError
+			if !errors.As(err, &ce) || !errors.Is(err, socket.ErrProtocol) {
+				t.Fatalf("read: %v, want a *CorruptError", err)
+			}
+			if _, err2 := c.read(buf); err2 != err {
+				t.Fatalf("error not sticky: %v", err2)
+			}
+		})
+	}
+}
+
+// TestReleaseRing: the owner takes releases of slots it lent, and refuses
+// releases of slots that are not on loan, of the wrong generation, or a
+// release ring position that is impossible.
+func TestReleaseRing(t *testing.T) {
+	setup := func() (*outPool, *inPool) {
+		in, rel := testPool(4, 65536)
+		out := newOutPool(in.mem, 4, 65536, rel)
+		return out, in
+	}
+	lend := func(out *outPool, in *inPool) loanRec {
+		buf, ok := out.take(70000 - 65536 + 1000)
+		if !ok {
+			t.Fatal("no slot")
+		}
+		idx, ok := out.index(buf)
+		if !ok {
+			t.Fatal("index of a taken buffer")
+		}
+		out.gen[idx]++
+		out.state[idx] = slotOnLoan
+		var b [loanRecSize]byte
+		binary.LittleEndian.PutUint32(b[:], idx)
+		binary.LittleEndian.PutUint32(b[4:], out.gen[idx])
+		binary.LittleEndian.PutUint32(b[12:], uint32(len(buf)))
+		rec, err := in.accept(b[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	out, in := setup()
+	for range 50 {
+		var recs []loanRec
+		for range 4 {
+			recs = append(recs, lend(out, in))
+		}
+		if _, ok := out.take(100); ok {
+			t.Fatal("a fifth slot of four")
+		}
+		for _, r := range recs {
+			if err := in.release(r, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := out.drain(); err != nil || len(out.free) != 4 {
+			t.Fatalf("drain: %v, %d free", err, len(out.free))
+		}
+	}
+	if _, ok := out.index(make([]byte, 10)); ok {
+		t.Fatal("index of a foreign buffer")
+	}
+
+	put := func(in *inPool, e uint64) {
+		binary.LittleEndian.PutUint64(in.rel.ent[(in.head%relCap)*8:], e)
+		in.head++
+		atomic.StoreUint64(in.rel.head, in.head)
+	}
+	cases := map[string]func(out *outPool, in *inPool){
+		"slot not on loan":  func(out *outPool, in *inPool) { put(in, 1<<32|2) },
+		"slot out of range": func(out *outPool, in *inPool) { put(in, 1<<32|9) },
+		"wrong generation": func(out *outPool, in *inPool) {
+			r := lend(out, in)
+			put(in, uint64(r.gen+1)<<32|uint64(r.idx))
+		},
+		"released twice": func(out *outPool, in *inPool) {
+			r := lend(out, in)
+			in.release(r, true)
+			put(in, uint64(r.gen)<<32|uint64(r.idx))
+		},
+		"head past capacity": func(out *outPool, in *inPool) { atomic.StoreUint64(in.rel.head, relCap+1) },
+		"head goes back": func(out *outPool, in *inPool) {
+			in.release(lend(out, in), true)
+			out.drain()
+			atomic.StoreUint64(in.rel.head, 0)
+		},
+	}
+	for name, scribble := range cases {
+		t.Run(name, func(t *testing.T) {
+			out, in := setup()
+			scribble(out, in)
+			err := out.drain()
+			var ce *CorruptError
+			if !errors.As(err, &ce) || !errors.Is(err, socket.ErrProtocol) {
+				t.Fatalf("drain: %v, want a *CorruptError", err)
+			}
+		})
+	}
+	t.Run("owner tail past our head", func(t *testing.T) {
+		out, in := setup()
+		r := lend(out, in)
+		atomic.StoreUint64(in.rel.tail, 5)
+		if err := in.release(r, true); !errors.Is(err, socket.ErrProtocol) {
+			t.Fatalf("release: %v", err)
+		}
+	})
 }

@@ -56,13 +56,15 @@ func SetDefaultSpin(d time.Duration) time.Duration {
 
 // config is what a shm URL says.
 type config struct {
-	path string
-	spin time.Duration
-	ring int
+	path     string
+	spin     time.Duration
+	ring     int
+	slots    int
+	slotSize int
 }
 
 func parseAddr(addr string) (config, error) {
-	cfg := config{path: addr, spin: time.Duration(defaultSpin.Load()), ring: DefaultRingSize}
+	cfg := config{path: addr, spin: time.Duration(defaultSpin.Load()), ring: DefaultRingSize, slots: DefaultSlots, slotSize: DefaultSlotSize}
 	if i := indexQuery(addr); i >= 0 {
 		cfg.path = addr[:i]
 		q, err := url.ParseQuery(addr[i+1:])
@@ -84,6 +86,18 @@ func parseAddr(addr string) (config, error) {
 					return cfg, fmt.Errorf("%w: shm://%s: ring=%q is not a power of two from %d to %d", socket.ErrBadURL, addr, val, minRingCap, maxRingCap)
 				}
 				cfg.ring = n
+			case "slots":
+				n, err := strconv.Atoi(val)
+				if err != nil || n < 0 || n > maxSlots {
+					return cfg, fmt.Errorf("%w: shm://%s: slots=%q is not a number from 0 to %d", socket.ErrBadURL, addr, val, maxSlots)
+				}
+				cfg.slots = n
+			case "slotsize":
+				n, err := strconv.Atoi(val)
+				if err != nil || !slotSizeOK(uint64(n)) {
+					return cfg, fmt.Errorf("%w: shm://%s: slotsize=%q is not a multiple of %d from %d to %d", socket.ErrBadURL, addr, val, slotAlign, minSlotSize, maxSlotSize)
+				}
+				cfg.slotSize = n
 			default:
 				return cfg, fmt.Errorf("%w: shm://%s: unknown parameter %q", socket.ErrBadURL, addr, k)
 			}
@@ -93,6 +107,10 @@ func parseAddr(addr string) (config, error) {
 		return cfg, fmt.Errorf("%w: shm:// needs a path", socket.ErrBadURL)
 	}
 	return cfg, nil
+}
+
+func slotSizeOK(n uint64) bool {
+	return n >= minSlotSize && n <= maxSlotSize && n%slotAlign == 0
 }
 
 func indexQuery(s string) int {

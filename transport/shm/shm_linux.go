@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -39,9 +40,14 @@ func (transport) CheckAddr(_, addr string) error {
 //
 //	0     magic "MQWSHM\x00\x00" | version u32 | ring capacity u32 |
 //	      slot pool offset u64 | slot pool size u64   (the hello, 32 bytes)
+//	32    slots per side u32 | slot size u32          (when there is a pool)
 //	4096  ring 0 control block (512 bytes)
 //	4608  ring 1 control block
+//	5120  release ring 0 control block (256 bytes): releases of pool 0
+//	5376  release ring 1 control block: releases of pool 1
+//	6144  release ring 0 entries (1 KiB), then release ring 1's
 //	8192  ring 0 data (capacity bytes), then ring 1 data
+//	pool  pool 0 (the listener's slots), then pool 1 (the dialer's)
 const (
 	magic      = "MQWSHM\x00\x00"
 	version    = 1
@@ -49,8 +55,14 @@ const (
 	headerPage = 4096
 	ctl0       = 4096
 	ctl1       = ctl0 + ctlSize
+	rel0Ctl    = ctl1 + ctlSize
+	rel1Ctl    = rel0Ctl + relCtlSize
+	rel0Ent    = 6144
+	rel1Ent    = rel0Ent + relEntSize
 	dataStart  = 8192
-	setupWait  = 5 * time.Second
+	// maxPool bounds the pool size a dialer accepts.
+	maxPool   = 2 * maxSlots * maxSlotSize
+	setupWait = 5 * time.Second
 	// spinCheck: a spinning side reads the clock every spinCheck turns.
 	spinCheck = 16
 )
@@ -114,17 +126,35 @@ func dialSetup(ctx context.Context, uc *net.UnixConn, cfg config) (*conn, error)
 	}
 	ver := binary.LittleEndian.Uint32(hello[8:])
 	rc := binary.LittleEndian.Uint32(hello[12:])
+	poolOff := binary.LittleEndian.Uint64(hello[16:])
 	pool := binary.LittleEndian.Uint64(hello[24:])
 	switch {
 	case ver != version:
 		return nil, setupErr("version %d, we speak %d", ver, version)
 	case !ringCapOK(uint64(rc)):
 		return nil, setupErr("ring capacity %d", rc)
-	case pool != 0:
-		return nil, setupErr("slot pools are not supported yet")
+	case pool == 0 && poolOff != 0:
+		return nil, setupErr("slot pool at %d of size 0", poolOff)
+	case pool != 0 && poolOff != uint64(mapSize(int(rc))):
+		return nil, setupErr("slot pool at %d, want %d", poolOff, mapSize(int(rc)))
+	case pool > maxPool || pool > math.MaxInt-uint64(mapSize(int(rc))):
+		return nil, setupErr("slot pool of %d bytes", pool)
 	}
 	fd := fds[0]
-	size := mapSize(int(rc))
+	size := mapSize(int(rc)) + int(pool)
+	var slots, slotSize int
+	if pool != 0 {
+		// Read from the file, not a mapping: checked before we map.
+		var b [8]byte
+		if n, err := unix.Pread(fd, b[:], helloSize); n != len(b) || err != nil {
+			return nil, setupErr("cannot read the pool's geometry: %d, %v", n, err)
+		}
+		s, ss := binary.LittleEndian.Uint32(b[:]), binary.LittleEndian.Uint32(b[4:])
+		if s == 0 || s > maxSlots || !slotSizeOK(uint64(ss)) || 2*uint64(s)*uint64(ss) != pool {
+			return nil, setupErr("slot pool of %d bytes as %d slots of %d", pool, s, ss)
+		}
+		slots, slotSize = int(s), int(ss)
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("shm: set-up: fstat: %w", err)
@@ -156,6 +186,7 @@ func dialSetup(ctx context.Context, uc *net.UnixConn, cfg config) (*conn, error)
 	}
 	unix.Close(fd)
 	keep = true
+	cfg.slots, cfg.slotSize = slots, slotSize
 	return newConn(uc, mem, int(rc), false, cfg, efd), nil
 }
 
@@ -181,7 +212,10 @@ func setupErr(format string, args ...any) error {
 // serveSetup creates, seals and maps the memfd of a new connection and
 // passes it to the dialer. It does not wait for the dialer.
 func serveSetup(uc *net.UnixConn, cfg config) (*conn, error) {
-	size := mapSize(cfg.ring)
+	size := mapSize(cfg.ring) + 2*cfg.slots*cfg.slotSize
+	if cfg.slots == 0 {
+		size = mapSize(cfg.ring)
+	}
 	fd, err := unix.MemfdCreate("mqwire-shm", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, fmt.Errorf("shm: memfd_create: %w", err)
@@ -211,6 +245,12 @@ func serveSetup(uc *net.UnixConn, cfg config) (*conn, error) {
 	copy(hello, magic)
 	binary.LittleEndian.PutUint32(hello[8:], version)
 	binary.LittleEndian.PutUint32(hello[12:], uint32(cfg.ring))
+	if cfg.slots > 0 {
+		binary.LittleEndian.PutUint64(hello[16:], uint64(mapSize(cfg.ring)))
+		binary.LittleEndian.PutUint64(hello[24:], uint64(2*cfg.slots*cfg.slotSize))
+		binary.LittleEndian.PutUint32(mem[helloSize:], uint32(cfg.slots))
+		binary.LittleEndian.PutUint32(mem[helloSize+4:], uint32(cfg.slotSize))
+	}
 	uc.SetWriteDeadline(time.Now().Add(setupWait))
 	if _, _, err := uc.WriteMsgUnix(hello, unix.UnixRights(append([]int{fd}, efd[:]...)...), nil); err != nil {
 		for _, f := range efd {
@@ -316,9 +356,13 @@ type waitSide struct {
 // through the rings, with the Unix socket kept open as the liveness channel.
 type conn struct {
 	uc   *net.UnixConn
-	mem  []byte
-	in   consumer // the peer's ring, read by us
-	out  producer // our ring, read by the peer
+	mem  []byte                       // the whole mapping; unmapped when refs reaches 0
+	refs atomic.Int32                 // 1 for the open conn, 1 per loaned body handed out
+	in   consumer                     // the peer's ring, read by us
+	out  producer                     // our ring, read by the peer
+	outp *outPool                     // our slots, lent to the peer (nil: no pool)
+	inp  *inPool                      // the peer's slots, borrowed by us
+	fail atomic.Pointer[CorruptError] // a fault found off the rings' paths
 	spin time.Duration
 	name addr
 
@@ -347,6 +391,14 @@ func newConn(uc *net.UnixConn, mem []byte, ringCap int, server bool, cfg config,
 	r0 := newRing(mem[ctl0:ctl0+ctlSize], mem[dataStart:dataStart+ringCap])
 	r1 := newRing(mem[ctl1:ctl1+ctlSize], mem[dataStart+ringCap:dataStart+2*ringCap])
 	c := &conn{uc: uc, mem: mem, spin: cfg.spin, name: addr("shm://" + cfg.path), monDone: make(chan struct{})}
+	c.refs.Store(1)
+	var pool0, pool1 []byte
+	if cfg.slots > 0 {
+		off, n := mapSize(ringCap), cfg.slots*cfg.slotSize
+		pool0, pool1 = mem[off:off+n:off+n], mem[off+n:off+2*n:off+2*n]
+	}
+	rel0 := newRelRing(mem[rel0Ctl:rel0Ctl+relCtlSize], mem[rel0Ent:rel0Ent+relEntSize])
+	rel1 := newRelRing(mem[rel1Ctl:rel1Ctl+relCtlSize], mem[rel1Ent:rel1Ent+relEntSize])
 	side := func(flag *uint32, fd int) waitSide {
 		return waitSide{flag: flag, f: os.NewFile(uintptr(fd), "shm-wake"), fd: fd, budget: cfg.spin}
 	}
@@ -354,11 +406,20 @@ func newConn(uc *net.UnixConn, mem []byte, ringCap int, server bool, cfg config,
 		c.in, c.out = newConsumer(r1), newProducer(r0)
 		c.rw, c.ww = side(r1.consWait, efd[efdListenerRead]), side(r0.prodWait, efd[efdListenerWrite])
 		c.peerR, c.peerW = efd[efdDialerRead], efd[efdDialerWrite]
+		if cfg.slots > 0 {
+			c.outp = newOutPool(pool0, cfg.slots, uint64(cfg.slotSize), rel0)
+			c.inp = newInPool(pool1, cfg.slots, uint64(cfg.slotSize), rel1)
+		}
 	} else {
 		c.in, c.out = newConsumer(r0), newProducer(r1)
 		c.rw, c.ww = side(r0.consWait, efd[efdDialerRead]), side(r1.prodWait, efd[efdDialerWrite])
 		c.peerR, c.peerW = efd[efdListenerRead], efd[efdListenerWrite]
+		if cfg.slots > 0 {
+			c.outp = newOutPool(pool1, cfg.slots, uint64(cfg.slotSize), rel1)
+			c.inp = newInPool(pool0, cfg.slots, uint64(cfg.slotSize), rel0)
+		}
 	}
+	c.in.loans = c.inp
 	go c.monitor()
 	return c
 }
@@ -471,7 +532,13 @@ func (c *conn) Read(b []byte) (int, error) {
 		if c.closed.Load() {
 			return 0, net.ErrClosed
 		}
+		if e := c.fail.Load(); e != nil {
+			return 0, e
+		}
 		gone := c.peerGone.Load()
+		if c.in.pending.active {
+			return c.readLoaned(b), nil
+		}
 		n, err := c.in.read(b)
 		if n > 0 {
 			signal(c.in.r.prodWait, c.peerW)
@@ -482,6 +549,10 @@ func (c *conn) Read(b []byte) (int, error) {
 		}
 		if err != nil {
 			return 0, err
+		}
+		if c.in.pending.active {
+			signal(c.in.r.prodWait, c.peerW)
+			continue
 		}
 		if gone {
 			return 0, io.EOF
@@ -499,14 +570,29 @@ var errPeerGone = fmt.Errorf("shm: peer gone: %w", syscall.EPIPE)
 func (c *conn) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.write(b)
+}
+
+// writeErr is why nothing more can be written, or nil.
+func (c *conn) writeErr() error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	if e := c.fail.Load(); e != nil {
+		return e
+	}
+	if c.peerGone.Load() {
+		return errPeerGone
+	}
+	return nil
+}
+
+func (c *conn) write(b []byte) (int, error) {
 	done := 0
 	var wt waiter
 	for done < len(b) {
-		if c.closed.Load() {
-			return done, net.ErrClosed
-		}
-		if c.peerGone.Load() {
-			return done, errPeerGone
+		if err := c.writeErr(); err != nil {
+			return done, err
 		}
 		n, err := c.out.write(b[done:])
 		if err != nil {
@@ -549,8 +635,7 @@ func (c *conn) Close() error {
 		c.ww.f.Close()
 		unix.Close(c.peerR)
 		unix.Close(c.peerW)
-		unix.Munmap(c.mem)
-		c.mem = nil
+		c.unref()
 		c.wmu.Unlock()
 		c.rmu.Unlock()
 	})
@@ -591,4 +676,171 @@ func (c *conn) SetWriteDeadline(t time.Time) error {
 	}
 	c.wdl.Store(deadlineNs(t))
 	return c.ww.f.SetReadDeadline(t)
+}
+
+var _ socket.LoanConn = (*conn)(nil)
+
+// unref drops a reference to the mapping, and unmaps it with the last.
+func (c *conn) unref() {
+	if c.refs.Add(-1) == 0 {
+		unix.Munmap(c.mem)
+	}
+}
+
+// setFail records a fault found outside the rings' own paths (in the
+// release ring) and wakes our reader, so that the connection fails.
+func (c *conn) setFail(err error) {
+	var ce *CorruptError
+	if errors.As(err, &ce) && c.fail.CompareAndSwap(nil, ce) {
+		poke(c.rw.fd)
+	}
+}
+
+// LoanMin is the smallest body this connection lends: LoanMin, or
+// math.MaxInt when the connection has no slot pool ("?slots=0").
+func (c *conn) LoanMin() int {
+	if c.outp == nil {
+		return math.MaxInt
+	}
+	return LoanMin
+}
+
+// Loan returns the first n bytes of a free slot of our pool, or ok=false
+// when n is below LoanMin or above the slot size, no slot is free, or the
+// connection is over. It never waits. The buffer must go to WriteLoan.
+func (c *conn) Loan(n int) ([]byte, bool) {
+	if c.outp == nil || n < LoanMin || uint64(n) > c.outp.size {
+		return nil, false
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.writeErr() != nil {
+		return nil, false
+	}
+	if err := c.outp.drain(); err != nil {
+		c.setFail(err)
+		return nil, false
+	}
+	return c.outp.take(n)
+}
+
+// WriteLoan writes head inline, then a loan record that gives buf (from
+// Loan) to the peer. buf is no longer the caller's afterwards, whatever the
+// error: unsent, its slot is free again.
+func (c *conn) WriteLoan(head, buf []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.outp == nil {
+		return fmt.Errorf("%w: shm: WriteLoan on a connection without a slot pool", socket.ErrBadState)
+	}
+	idx, ok := c.outp.index(buf)
+	if !ok {
+		return fmt.Errorf("%w: shm: WriteLoan of a buffer that Loan did not give", socket.ErrBadState)
+	}
+	sent := false
+	defer func() {
+		if !sent {
+			c.outp.giveBack(idx)
+		}
+	}()
+	if _, err := c.write(head); err != nil {
+		return err
+	}
+	gen := c.outp.gen[idx] + 1
+	var wt waiter
+	for {
+		if err := c.writeErr(); err != nil {
+			return err
+		}
+		ok, err := c.out.writeLoan(idx, gen, 0, uint32(len(buf)))
+		if err != nil {
+			return err
+		}
+		if ok {
+			c.outp.gen[idx] = gen
+			c.outp.state[idx] = slotOnLoan
+			sent = true
+			signal(c.out.r.consWait, c.peerR)
+			return nil
+		}
+		if err := c.wait(&wt, &c.ww, &c.wdl, c.hasLoanRoom); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *conn) hasLoanRoom() bool {
+	if c.out.r.cap-(c.out.head-c.out.tail) >= recHeader+loanRecSize {
+		return true
+	}
+	return c.out.loadTail() != nil || c.out.r.cap-(c.out.head-c.out.tail) >= recHeader+loanRecSize
+}
+
+// ReadLoan returns the next body in place when the peer lent it and it is
+// n bytes long; it waits, as Read would, for the next record to be
+// published. body aliases the peer's slot (which a hostile peer can still
+// write to) until release, which may be called once from any goroutine,
+// before or after Close. ok=false: the body comes through Read, and so does
+// any error.
+func (c *conn) ReadLoan(n int) (body []byte, release func(), ok bool) {
+	if c.inp == nil || n <= 0 {
+		return nil, nil, false
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	var wt waiter
+	for {
+		if c.closed.Load() || c.fail.Load() != nil {
+			return nil, nil, false
+		}
+		gone := c.peerGone.Load()
+		switch c.in.peek() {
+		case 1:
+			return nil, nil, false
+		case 2:
+			signal(c.in.r.prodWait, c.peerW)
+			rec := c.in.pending
+			if rec.done != 0 || int(rec.len) != n {
+				return nil, nil, false
+			}
+			c.in.pending = loanRec{}
+			c.refs.Add(1)
+			var once atomic.Bool
+			return c.inp.body(rec), func() {
+				if once.CompareAndSwap(false, true) {
+					c.releaseIn(rec)
+					c.unref()
+				}
+			}, true
+		}
+		if gone {
+			return nil, nil, false
+		}
+		if err := c.wait(&wt, &c.rw, &c.rdl, c.in.ready); err != nil {
+			return nil, nil, false
+		}
+	}
+}
+
+// readLoaned copies the pending loan's bytes out for Read, and gives the
+// slot back once all are read.
+func (c *conn) readLoaned(b []byte) int {
+	p := &c.in.pending
+	k := copy(b, c.inp.body(*p)[p.done:])
+	p.done += uint32(k)
+	if p.done == p.len {
+		rec := *p
+		*p = loanRec{}
+		c.releaseIn(rec)
+	}
+	return k
+}
+
+// releaseIn gives a borrowed slot back to the peer, unless the connection
+// is over (then the peer needs nothing back).
+func (c *conn) releaseIn(rec loanRec) {
+	tell := !c.closed.Load() && !c.peerGone.Load()
+	if err := c.inp.release(rec, tell); err != nil {
+		c.setFail(err)
+	}
 }
