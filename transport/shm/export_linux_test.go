@@ -2,6 +2,8 @@ package shm
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"sync/atomic"
@@ -55,3 +57,32 @@ func (r rawListener) Accept() (net.Conn, error) {
 }
 
 func (r rawListener) Close() error { return r.l.Close() }
+
+// WriteBadLoan puts a loan record with the given fields on c's outgoing
+// ring, as a buggy or hostile peer would, bypassing c's own pool.
+func WriteBadLoan(c net.Conn, idx, gen, off, n uint32) error {
+	cc := c.(*conn)
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
+	ok, err := cc.out.writeLoan(idx, gen, off, n)
+	if err == nil && !ok {
+		err = errors.New("ring full")
+	}
+	poke(cc.peerR)
+	return err
+}
+
+// WriteBadRelease appends a raw entry to the release ring of the pool c
+// borrows from, as a buggy or hostile peer would.
+func WriteBadRelease(c net.Conn, entry uint64) {
+	p := c.(*conn).inp
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	binary.LittleEndian.PutUint64(p.rel.ent[(p.head%relCap)*8:], entry)
+	p.head++
+	atomic.StoreUint64(p.rel.head, p.head)
+}
+
+// Mapped reports whether c's mapping is still there (c open, or a body it
+// borrowed not yet released).
+func Mapped(c net.Conn) bool { return c.(*conn).refs.Load() > 0 }

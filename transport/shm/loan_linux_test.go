@@ -1,0 +1,560 @@
+package shm_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/transport/shm"
+)
+
+// pattern is the bytes every test body is cut from: body i of n bytes is
+// pattern[i%4096:][:n].
+var pattern = func() []byte {
+	b := make([]byte, 2<<20)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}()
+
+func bodyOf(i, n int) []byte { return pattern[i%4096:][:n] }
+
+// bodySize is the size of test body i: from 64 KiB to 1 MiB, and now and
+// then one too small to lend.
+func bodySize(i int) int {
+	if i%9 == 4 {
+		return 1000 + i
+	}
+	return shm.LoanMin + (i*7919)%(1<<20-shm.LoanMin+1)
+}
+
+// writeBodies writes count bodies, each after an 8-byte header (size,
+// number), lending those it can and writing the others inline. It returns
+// how many went by loan.
+func writeBodies(c net.Conn, count int) (loans int, err error) {
+	lc := c.(socket.LoanConn)
+	for i := range count {
+		n := bodySize(i)
+		var hdr [8]byte
+		binary.LittleEndian.PutUint32(hdr[:], uint32(n))
+		binary.LittleEndian.PutUint32(hdr[4:], uint32(i))
+		if buf, ok := lc.Loan(n); ok {
+			copy(buf, bodyOf(i, n))
+			if err := lc.WriteLoan(hdr[:], buf); err != nil {
+				return loans, err
+			}
+			loans++
+			continue
+		}
+		if _, err := c.Write(append(hdr[:], bodyOf(i, n)...)); err != nil {
+			return loans, err
+		}
+	}
+	return loans, nil
+}
+
+// readBodies reads count bodies written by writeBodies, taking loans with
+// ReadLoan (every 7th with a wrong size, which must fall back to Read) and
+// releasing them, some from other goroutines. It returns how many came by
+// loan.
+func readBodies(c net.Conn, count int) (loans int, err error) {
+	lc := c.(socket.LoanConn)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := range count {
+		var hdr [8]byte
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			return loans, fmt.Errorf("header %d: %w", i, err)
+		}
+		n, k := int(binary.LittleEndian.Uint32(hdr[:])), int(binary.LittleEndian.Uint32(hdr[4:]))
+		if k != i || n != bodySize(i) {
+			return loans, fmt.Errorf("header %d says body %d of %d bytes", i, k, n)
+		}
+		ask := n
+		if i%7 == 3 {
+			ask = n + 8
+		}
+		if body, release, ok := lc.ReadLoan(ask); ok {
+			if ask != n {
+				return loans, fmt.Errorf("ReadLoan(%d) took a loan of %d", ask, len(body))
+			}
+			loans++
+			if !bytes.Equal(body, bodyOf(i, n)) {
+				return loans, fmt.Errorf("loaned body %d differs", i)
+			}
+			if i%2 == 0 {
+				release()
+			} else {
+				wg.Add(1)
+				go func() { defer wg.Done(); release(); release() }()
+			}
+			continue
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(c, body); err != nil {
+			return loans, fmt.Errorf("body %d: %w", i, err)
+		}
+		if !bytes.Equal(body, bodyOf(i, n)) {
+			return loans, fmt.Errorf("inline body %d differs", i)
+		}
+	}
+	return loans, nil
+}
+
+// expectedStream is the byte stream writeBodies(count) makes.
+func expectedStream(count int) []byte {
+	var b []byte
+	for i := range count {
+		n := bodySize(i)
+		b = binary.LittleEndian.AppendUint32(b, uint32(n))
+		b = binary.LittleEndian.AppendUint32(b, uint32(i))
+		b = append(b, bodyOf(i, n)...)
+	}
+	return b
+}
+
+// readPlain reads size bytes with plain Read calls of odd sizes.
+func readPlain(c net.Conn, size int) ([]byte, error) {
+	out := make([]byte, 0, size)
+	buf := make([]byte, 100003)
+	for len(out) < size {
+		n, err := c.Read(buf[:min(len(buf), size-len(out))])
+		if err != nil {
+			return out, err
+		}
+		out = append(out, buf[:n]...)
+	}
+	return out, nil
+}
+
+func TestLoanRoundTrip(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, d := rawConns(t, "")
+	const count = 120
+	errc := make(chan error, 1)
+	var sent int
+	go func() {
+		var err error
+		sent, err = writeBodies(a, count)
+		errc <- err
+	}()
+	got, err := readBodies(d, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	// A loan fails when all 16 slots are out, so not every large body
+	// goes by loan.
+	if sent < count/2 || got == 0 || got > sent {
+		t.Fatalf("%d sent by loan, %d taken by loan, of %d", sent, got, count)
+	}
+	t.Logf("%d of %d bodies lent, %d taken in place", sent, count, got)
+}
+
+// TestLoanPlainRead: a reader that never calls ReadLoan sees the exact
+// byte stream, and the slots come back as it reads them.
+func TestLoanPlainRead(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, d := rawConns(t, "?slots=2&slotsize=1114112")
+	const count = 60
+	errc := make(chan error, 1)
+	var sent int
+	go func() {
+		var err error
+		sent, err = writeBodies(a, count)
+		errc <- err
+	}()
+	want := expectedStream(count)
+	got, err := readPlain(d, len(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("stream differs")
+	}
+	if sent <= 2 {
+		t.Fatalf("only %d of %d bodies lent through 2 slots: slots not given back", sent, count)
+	}
+}
+
+func TestLoanExhausted(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, d := rawConns(t, "?slots=4&slotsize=65536")
+	la, ld := a.(socket.LoanConn), d.(socket.LoanConn)
+	if la.LoanMin() != shm.LoanMin || ld.LoanMin() != shm.LoanMin {
+		t.Fatalf("LoanMin %d, %d", la.LoanMin(), ld.LoanMin())
+	}
+	if _, ok := la.Loan(shm.LoanMin - 1); ok {
+		t.Fatal("loan below LoanMin")
+	}
+	if _, ok := la.Loan(65537); ok {
+		t.Fatal("loan above the slot size")
+	}
+	if err := la.WriteLoan(nil, make([]byte, 65536)); !errors.Is(err, socket.ErrBadState) {
+		t.Fatalf("WriteLoan of a foreign buffer: %v", err)
+	}
+	for i := range 4 {
+		buf, ok := la.Loan(65536)
+		if !ok {
+			t.Fatalf("loan %d of 4 refused", i)
+		}
+		copy(buf, bodyOf(i, 65536))
+		if err := la.WriteLoan([]byte{byte(i)}, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := la.Loan(65536); ok {
+		t.Fatal("a fifth loan of four slots")
+	}
+	var releases []func()
+	for i := range 4 {
+		var b [1]byte
+		if _, err := io.ReadFull(d, b[:]); err != nil || b[0] != byte(i) {
+			t.Fatalf("head %d: %v %v", i, b, err)
+		}
+		body, release, ok := ld.ReadLoan(65536)
+		if !ok || !bytes.Equal(body, bodyOf(i, 65536)) {
+			t.Fatalf("loan %d: ok %v", i, ok)
+		}
+		releases = append(releases, release)
+	}
+	if _, ok := la.Loan(65536); ok {
+		t.Fatal("a loan while the peer holds all slots")
+	}
+	releases[2]()
+	buf, ok := la.Loan(65536)
+	if !ok {
+		t.Fatal("no loan after a release")
+	}
+	if _, ok := la.Loan(65536); ok {
+		t.Fatal("two loans after one release")
+	}
+	// Inline bytes come next: ReadLoan says no and Read gets them.
+	a.Write([]byte("inline"))
+	if _, _, ok := ld.ReadLoan(6); ok {
+		t.Fatal("ReadLoan took inline bytes")
+	}
+	if got, _ := readPlain(d, 6); string(got) != "inline" {
+		t.Fatalf("read %q", got)
+	}
+	if err := la.WriteLoan(nil, buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range releases {
+		r()
+	}
+}
+
+// TestLoanReleaseAfterClose: bodies stay readable after both ends close,
+// and the mapping goes once the last is released.
+func TestLoanReleaseAfterClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, d := rawConns(t, "?slots=4&slotsize=131072")
+	la, ld := a.(socket.LoanConn), d.(socket.LoanConn)
+	var bodies [][]byte
+	var releases []func()
+	for i := range 3 {
+		buf, ok := la.Loan(100000)
+		if !ok {
+			t.Fatal("no loan")
+		}
+		copy(buf, bodyOf(i, 100000))
+		if err := la.WriteLoan(nil, buf); err != nil {
+			t.Fatal(err)
+		}
+		body, release, ok := ld.ReadLoan(100000)
+		if !ok {
+			t.Fatal("ReadLoan refused a loan")
+		}
+		bodies, releases = append(bodies, body), append(releases, release)
+	}
+	a.Close()
+	d.Close()
+	if m, _ := mappings(t); m != 1 {
+		t.Fatalf("%d mappings after Close with loans out, want 1", m)
+	}
+	var wg sync.WaitGroup
+	for i := range bodies {
+		if !bytes.Equal(bodies[i], bodyOf(i, 100000)) {
+			t.Fatalf("body %d differs after Close", i)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); releases[i]() }()
+	}
+	wg.Wait()
+	releases[0]() // a second release does nothing
+	if m, f := mappings(t); m != 0 || f != 0 {
+		t.Fatalf("%d mappings, %d memfds after the last release", m, f)
+	}
+}
+
+func TestLoanNoPool(t *testing.T) {
+	a, d := rawConns(t, "?slots=0")
+	la, ld := a.(socket.LoanConn), d.(socket.LoanConn)
+	if _, ok := la.Loan(shm.LoanMin); ok {
+		t.Fatal("loan without a pool")
+	}
+	if la.LoanMin() < 1<<40 {
+		t.Fatalf("LoanMin %d without a pool", la.LoanMin())
+	}
+	a.Write([]byte("x"))
+	if _, _, ok := ld.ReadLoan(1); ok {
+		t.Fatal("ReadLoan without a pool")
+	}
+	if err := shm.WriteBadLoan(a, 0, 1, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 10)
+	if n, err := d.Read(buf); n != 1 || err != nil {
+		t.Fatalf("read %d, %v", n, err)
+	}
+	var ce *shm.CorruptError
+	if _, err := d.Read(buf); !errors.As(err, &ce) {
+		t.Fatalf("loan record without a pool: %v", err)
+	}
+}
+
+// loanHelper is the peer process of the cross-process loan tests.
+func loanHelper(ctx context.Context, quit <-chan struct{}, role, url string, count int) error {
+	c, err := shm.DialRaw(ctx, strings.TrimPrefix(url, "shm://"))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	lc := c.(socket.LoanConn)
+	switch role {
+	case "loanwrite":
+		if _, err := writeBodies(c, count); err != nil {
+			return err
+		}
+	case "loanhold":
+		// Lend count bodies, take count loans and hold them, then say so.
+		if _, err := writeBodies(c, count); err != nil {
+			return err
+		}
+		for i := range count {
+			if _, _, ok := lc.ReadLoan(100000); !ok {
+				return fmt.Errorf("loan %d not taken", i)
+			}
+		}
+		if _, err := c.Write([]byte("k")); err != nil {
+			return err
+		}
+	case "badloan":
+		// The SP header of a PUSH socket, a good message, then a bad loan.
+		c.Write([]byte{0, 'S', 'P', 0, 0, 0x50, 0, 0})
+		c.Write([]byte{0, 0, 0, 0, 0, 0, 0, 2, 'o', 'k'})
+		time.Sleep(50 * time.Millisecond)
+		c.Write([]byte{0, 0, 0, 0, 0, 1, 0, 0})
+		var err error
+		switch count {
+		case 0:
+			err = shm.WriteBadLoan(c, 999, 1, 0, 65536) // no such slot
+		case 1:
+			err = shm.WriteBadLoan(c, 0, 7, 0, 65536) // wrong generation
+		default:
+			err = shm.WriteBadLoan(c, 0, 1, 65536, 1<<20+65536) // past the slot
+		}
+		if err != nil {
+			return err
+		}
+	case "badrelease":
+		// Take one loan, give back one that was never made, then say so.
+		if _, _, ok := lc.ReadLoan(100000); !ok {
+			return errors.New("no loan")
+		}
+		shm.WriteBadRelease(c, 1<<32|5)
+		if _, err := c.Write([]byte("r")); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-quit:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// acceptRaw listens on a fresh path and starts a helper in role that dials
+// it; it returns the accepted end.
+func acceptRaw(t *testing.T, role string, count int) (net.Conn, *peer) {
+	url := shmURL(t)
+	l := must(shm.ListenRaw(strings.TrimPrefix(url, "shm://")))
+	defer l.Close()
+	p := startPeer(t, role, url, "sp", count)
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, p
+}
+
+func TestLoanCrossProcess(t *testing.T) {
+	t.Run("ReadLoan", func(t *testing.T) {
+		t.Parallel()
+		c, _ := acceptRaw(t, "loanwrite", 100)
+		got, err := readBodies(c, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got < 30 {
+			t.Fatalf("only %d of 100 bodies taken in place", got)
+		}
+	})
+	t.Run("Read", func(t *testing.T) {
+		t.Parallel()
+		c, _ := acceptRaw(t, "loanwrite", 60)
+		want := expectedStream(60)
+		got, err := readPlain(c, len(want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatal("stream differs")
+		}
+	})
+}
+
+// TestLoanPeerKilled: the peer dies holding our loans and having lent us
+// bodies. Ours stay readable until released; the connection ends; nothing
+// is left once we close and release.
+func TestLoanPeerKilled(t *testing.T) {
+	t.Parallel()
+	c, p := acceptRaw(t, "loanhold", 4)
+	lc := c.(socket.LoanConn)
+	var bodies [][]byte
+	var releases []func()
+	for i := range 4 {
+		var hdr [8]byte
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		n := bodySize(i)
+		body, release, ok := lc.ReadLoan(n)
+		if !ok {
+			t.Fatalf("body %d not lent", i)
+		}
+		bodies, releases = append(bodies, body), append(releases, release)
+	}
+	for i := range 4 {
+		buf, ok := lc.Loan(100000)
+		if !ok {
+			t.Fatalf("loan %d refused", i)
+		}
+		if err := lc.WriteLoan(nil, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var k [1]byte
+	if _, err := io.ReadFull(c, k[:]); err != nil || k[0] != 'k' {
+		t.Fatalf("peer's go-ahead: %q, %v", k, err)
+	}
+	p.kill()
+	if _, err := c.Read(k[:]); err != io.EOF {
+		t.Fatalf("read after the peer died: %v", err)
+	}
+	if _, ok := lc.Loan(100000); ok {
+		t.Fatal("loan to a dead peer")
+	}
+	if _, err := c.Write(k[:]); !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("write to a dead peer: %v", err)
+	}
+	for i, b := range bodies {
+		if !bytes.Equal(b, bodyOf(i, bodySize(i))) {
+			t.Fatalf("body %d changed", i)
+		}
+	}
+	c.Close()
+	for _, r := range releases {
+		r()
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		// Other tests run in parallel: ask this connection.
+		if !shm.Mapped(c) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mapping left after Close and the last release")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestLoanPeerScribbles: a peer that sends bad loan records fails its own
+// pipe with a *shm.CorruptError; a good peer's pipe on the same socket goes
+// on.
+func TestLoanPeerScribbles(t *testing.T) {
+	for v, name := range []string{"bad slot", "bad generation", "past the slot"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := must(pull.New())
+			ev := s.Events(256)
+			url := listen(t, s)
+			startPeer(t, "push", url, "sp", 1)
+			if got := recvString(t, s); got != "0" {
+				t.Fatalf("got %q", got)
+			}
+			startPeer(t, "badloan", url, "sp", v)
+			if got := recvString(t, s); got != "ok" {
+				t.Fatalf("got %q", got)
+			}
+			e := waitEvent(t, ev, socket.EventDisconnected, func(e socket.Event) bool { return e.Err != nil })
+			var ce *shm.CorruptError
+			if !errors.As(e.Err, &ce) || !errors.Is(e.Err, socket.ErrProtocol) {
+				t.Fatalf("disconnect error %v, want a *shm.CorruptError", e.Err)
+			}
+			waitPipes(t, s, 1)
+		})
+	}
+}
+
+// TestLoanBadRelease: a peer that gives back a slot it was never lent
+// fails the connection, on the lender's next Loan and write.
+func TestLoanBadRelease(t *testing.T) {
+	t.Parallel()
+	c, _ := acceptRaw(t, "badrelease", 0)
+	lc := c.(socket.LoanConn)
+	buf, ok := lc.Loan(100000)
+	if !ok {
+		t.Fatal("no loan")
+	}
+	if err := lc.WriteLoan(nil, buf); err != nil {
+		t.Fatal(err)
+	}
+	var r [1]byte
+	if _, err := io.ReadFull(c, r[:]); err != nil || r[0] != 'r' {
+		t.Fatalf("peer's go-ahead: %q, %v", r, err)
+	}
+	if _, ok := lc.Loan(100000); ok {
+		t.Fatal("loan after a bad release")
+	}
+	var ce *shm.CorruptError
+	if _, err := c.Write(r[:]); !errors.As(err, &ce) || !errors.Is(err, socket.ErrProtocol) {
+		t.Fatalf("write after a bad release: %v", err)
+	}
+	if _, err := c.Read(r[:]); !errors.As(err, &ce) {
+		t.Fatalf("read after a bad release: %v", err)
+	}
+}
