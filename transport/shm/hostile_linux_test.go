@@ -58,7 +58,53 @@ func TestHostileListener(t *testing.T) {
 		t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
 		return []int{p[1], p[1], p[1], p[1]}
 	}
+	// A pool: slots of 64 KiB after the rings; geometry in the memfd at 32.
+	withPool := func(off, size uint64) []byte {
+		b := hello(1, ring)
+		binary.LittleEndian.PutUint64(b[16:], off)
+		binary.LittleEndian.PutUint64(b[24:], size)
+		return b
+	}
+	poolMemfd := func(t *testing.T, fileSize int64, slots, slotSize uint32) int {
+		fd := memfd(t, fileSize, false)
+		var g [8]byte
+		binary.LittleEndian.PutUint32(g[:], slots)
+		binary.LittleEndian.PutUint32(g[4:], slotSize)
+		if _, err := unix.Pwrite(fd, g[:], 32); err != nil {
+			t.Fatal(err)
+		}
+		must(unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW))
+		return fd
+	}
+	const slot = 65536
+	pool := func(t *testing.T, off, size uint64, fileSize int64, slots, slotSize uint32) ([]byte, []int) {
+		return withPool(off, size), append([]int{poolMemfd(t, fileSize, slots, slotSize)}, efds(t)...)
+	}
 	cases := map[string]func(t *testing.T) ([]byte, []int){
+		"pool offset without a size": func(t *testing.T) ([]byte, []int) {
+			return pool(t, uint64(size), 0, size, 0, 0)
+		},
+		"pool inside the rings": func(t *testing.T) ([]byte, []int) {
+			return pool(t, 8192, 2*slot, size+2*slot, 1, slot)
+		},
+		"pool bigger than the memfd": func(t *testing.T) ([]byte, []int) {
+			return pool(t, uint64(size), 4*slot, size+2*slot, 2, slot)
+		},
+		"pool size against its slots": func(t *testing.T) ([]byte, []int) {
+			return pool(t, uint64(size), 4*slot, size+4*slot, 1, slot)
+		},
+		"no slots": func(t *testing.T) ([]byte, []int) {
+			return pool(t, uint64(size), 4*slot, size+4*slot, 0, slot)
+		},
+		"too many slots": func(t *testing.T) ([]byte, []int) {
+			return pool(t, uint64(size), 2*256*slot, size+2*256*slot, 256, slot)
+		},
+		"slot size unaligned": func(t *testing.T) ([]byte, []int) {
+			return pool(t, uint64(size), 2*(slot+8), size+2*(slot+8), 1, slot+8)
+		},
+		"pool of 2^63 bytes": func(t *testing.T) ([]byte, []int) {
+			return pool(t, uint64(size), 1<<63, size, 1, slot)
+		},
 		"no descriptors": func(t *testing.T) ([]byte, []int) { return hello(1, ring), nil },
 		"bad magic": func(t *testing.T) ([]byte, []int) {
 			b := hello(1, ring)
@@ -111,6 +157,7 @@ func TestHostileListener(t *testing.T) {
 			if !errors.Is(err, socket.ErrProtocol) {
 				t.Fatalf("dial: %v, want an error matching ErrProtocol", err)
 			}
+			t.Log(err)
 			if m, f := mappings(t); m != 0 || f != 0 {
 				t.Fatalf("%d mappings, %d memfds left", m, f)
 			}

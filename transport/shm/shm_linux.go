@@ -692,7 +692,10 @@ func (c *conn) unref() {
 func (c *conn) setFail(err error) {
 	var ce *CorruptError
 	if errors.As(err, &ce) && c.fail.CompareAndSwap(nil, ce) {
-		poke(c.rw.fd)
+		// Through the os.File, not the bare descriptor: a release may
+		// come after Close, and a closed File refuses the write where a
+		// reused descriptor number would take it.
+		c.rw.f.Write(one[:])
 	}
 }
 
