@@ -18,10 +18,24 @@
 // scheme is registered but Dial and Listen fail with an error matching
 // socket.ErrNotSupported.
 //
+// Large bodies can also go by loan, without a copy through the ring: a
+// connection implements socket.LoanConn. Each side has a pool of fixed-size
+// slots in the shared mapping; Loan gives the writer a free slot to fill,
+// WriteLoan hands it to the peer with a small record on the ring, and the
+// peer's ReadLoan returns the body in place until it releases it (the slot
+// then goes back to the writer through a release ring). A reader that
+// calls plain Read gets the same bytes, copied out. Loaned bodies alias
+// memory the peer can still write to: copy them if they must stay stable.
+//
 // URL parameters, after the path: "spin" (a Go duration, how long a waiting
-// side spins at most before it parks, default 200µs; 0 parks at once) and "ring" (listeners only:
-// the capacity in bytes of each direction's ring, a power of two from 4 KiB
-// to 1 GiB; default 512 KiB), as in "shm:///run/app/x.sock?spin=0&ring=1048576".
+// side spins at most before it parks, default 200µs; 0 parks at once),
+// "ring" (listeners only: the capacity in bytes of each direction's ring, a
+// power of two from 4 KiB to 1 GiB; default 512 KiB), "slots" (listeners
+// only: slots per side, 0 to 128, default 16; 0 turns loans off) and
+// "slotsize" (listeners only: bytes per slot, a multiple of 4096 from 64 KiB
+// to 64 MiB, default 1 MiB + 64 KiB), as in
+// "shm:///run/app/x.sock?spin=0&ring=1048576&slots=8". The listener
+// chooses; the dialer checks what it is given.
 package shm
 
 import (
