@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -347,6 +348,31 @@ func loanHelper(ctx context.Context, quit <-chan struct{}, role, url string, cou
 		if _, err := writeBodies(c, count); err != nil {
 			return err
 		}
+	case "loanbench":
+		// Send 1 MiB bodies until the parent closes: by loan (count 0,
+		// waiting for a free slot) or by 64 KiB writes (count 1).
+		body := bodyOf(0, 1<<20)
+		for {
+			if count == 0 {
+				buf, ok := lc.Loan(1 << 20)
+				for !ok {
+					runtime.Gosched()
+					if buf, ok = lc.Loan(1 << 20); !ok && ctx.Err() != nil {
+						return nil
+					}
+				}
+				copy(buf, body)
+				if lc.WriteLoan(nil, buf) != nil {
+					return nil
+				}
+				continue
+			}
+			for off := 0; off < len(body); off += 64 << 10 {
+				if _, err := c.Write(body[off : off+64<<10]); err != nil {
+					return nil
+				}
+			}
+		}
 	case "loanhold":
 		// Lend count bodies, take count loans and hold them, then say so.
 		if _, err := writeBodies(c, count); err != nil {
@@ -556,5 +582,43 @@ func TestLoanBadRelease(t *testing.T) {
 	}
 	if _, err := c.Read(r[:]); !errors.As(err, &ce) {
 		t.Fatalf("read after a bad release: %v", err)
+	}
+}
+
+// BenchmarkBody1MCrossProcess receives 1 MiB bodies from a peer process on
+// a bare stream and reports bytes/s: lent (taken in place with ReadLoan and
+// released, after a look at both ends) or written in 64 KiB writes through
+// the ring (read into a buffer).
+func BenchmarkBody1MCrossProcess(b *testing.B) {
+	for mode, name := range []string{"loan", "write"} {
+		b.Run(name, func(b *testing.B) {
+			url := shmURL(b)
+			l := must(shm.ListenRaw(strings.TrimPrefix(url, "shm://")))
+			defer l.Close()
+			startPeer(b, "loanbench", url, "", mode)
+			c := must(l.Accept())
+			defer c.Close()
+			lc := c.(socket.LoanConn)
+			in := make([]byte, 1<<20)
+			want := bodyOf(0, 1<<20)
+			b.SetBytes(1 << 20)
+			b.ResetTimer()
+			for range b.N {
+				if mode == 0 {
+					body, release, ok := lc.ReadLoan(1 << 20)
+					if !ok {
+						b.Fatal("body not lent")
+					}
+					if body[0] != want[0] || body[len(body)-1] != want[len(want)-1] {
+						b.Fatal("body differs")
+					}
+					release()
+					continue
+				}
+				if _, err := io.ReadFull(c, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

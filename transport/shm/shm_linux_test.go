@@ -269,7 +269,7 @@ func helper(role, url, dialect string, count int) error {
 			s.SendContext(ctx, socket.NewMessageBytes(fmt.Appendf(nil, "%s%d", topic, i)))
 			time.Sleep(time.Millisecond)
 		}
-	case "loanwrite", "loanhold", "badloan", "badrelease":
+	case "loanwrite", "loanhold", "badloan", "badrelease", "loanbench":
 		return loanHelper(ctx, quit, role, url, count)
 	case "scribble":
 		c, err := shm.DialRaw(ctx, strings.TrimPrefix(url, "shm://"))
