@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -618,6 +619,48 @@ func BenchmarkBody1MCrossProcess(b *testing.B) {
 				if _, err := io.ReadFull(c, in); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestReadLoanWaits: ReadLoan waits for the next record as Read does, ends
+// at its deadline (and Read then reports it), and Close wakes it.
+func TestReadLoanWaits(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for _, params := range []string{"", "?spin=0"} {
+		t.Run("spin"+params, func(t *testing.T) {
+			a, d := rawConns(t, params)
+			la, ld := a.(socket.LoanConn), d.(socket.LoanConn)
+			d.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+			if _, _, ok := ld.ReadLoan(shm.LoanMin); ok {
+				t.Fatal("ReadLoan with nothing sent")
+			}
+			if _, err := d.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("read past its deadline: %v", err)
+			}
+			d.SetReadDeadline(time.Time{})
+			go func() {
+				time.Sleep(30 * time.Millisecond)
+				buf, ok := la.Loan(shm.LoanMin)
+				if !ok {
+					t.Error("no loan")
+					return
+				}
+				copy(buf, bodyOf(5, shm.LoanMin))
+				la.WriteLoan(nil, buf)
+			}()
+			body, release, ok := ld.ReadLoan(shm.LoanMin)
+			if !ok || !bytes.Equal(body, bodyOf(5, shm.LoanMin)) {
+				t.Fatalf("parked ReadLoan: ok %v", ok)
+			}
+			release()
+			done := make(chan bool)
+			go func() { _, _, ok := ld.ReadLoan(shm.LoanMin); done <- ok }()
+			time.Sleep(30 * time.Millisecond)
+			d.Close()
+			if <-done {
+				t.Fatal("ReadLoan after Close")
 			}
 		})
 	}

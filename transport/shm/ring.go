@@ -238,7 +238,9 @@ func (c *consumer) ready() bool {
 }
 
 // read copies what the ring holds into b, up to len(b), and publishes the
-// new tail. It returns 0 when the ring is empty; it never waits.
+// new tail. It returns 0 when the ring is empty; it never waits. It stops at
+// a loan record, which it checks and takes into c.pending: the caller hands
+// the loan on (or copies it out) before it reads on.
 func (c *consumer) read(b []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
