@@ -665,3 +665,69 @@ func TestReadLoanWaits(t *testing.T) {
 		})
 	}
 }
+
+// TestLoanCloseRaces closes connections while bodies are lent, read in
+// place, copied out and released from other goroutines: every call
+// returns, no body is touched after its mapping is gone (a fault would
+// kill the test), and nothing is left once all are released.
+func TestLoanCloseRaces(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for i := range 20 {
+		a, d := rawConns(t, "?slots=4&slotsize=65536&ring=65536&spin="+[]string{"0", "50us"}[i%2])
+		var wg sync.WaitGroup
+		for _, c := range []net.Conn{a, d} {
+			lc := c.(socket.LoanConn)
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for {
+					if buf, ok := lc.Loan(65536); ok {
+						buf[0], buf[65535] = 1, 2
+						if lc.WriteLoan([]byte{7}, buf) != nil {
+							return
+						}
+					} else if _, err := c.Write(make([]byte, 65537)); err != nil {
+						return
+					}
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				var hdr [1]byte
+				for k := 0; ; k++ {
+					if _, err := c.Read(hdr[:]); err != nil {
+						return
+					}
+					if hdr[0] != 7 {
+						continue // inline bytes
+					}
+					body, release, ok := lc.ReadLoan(65536)
+					if !ok {
+						continue // comes through Read
+					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if k%3 == 0 {
+							time.Sleep(time.Millisecond)
+						}
+						if body[0] != 1 || body[65535] != 2 {
+							t.Error("body changed")
+						}
+						release()
+					}()
+				}
+			}()
+		}
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		[]net.Conn{a, d}[i%2].Close()
+		[]net.Conn{a, d}[(i+1)%2].Close()
+		wg.Wait()
+		if shm.Mapped(a) || shm.Mapped(d) {
+			t.Fatal("mapping left after Close and every release")
+		}
+	}
+	if m, f := mappings(t); m != 0 || f != 0 {
+		t.Errorf("%d mappings and %d memfds left", m, f)
+	}
+}
