@@ -438,3 +438,46 @@ func TestReleaseRing(t *testing.T) {
 		}
 	})
 }
+
+// FuzzReleaseRing feeds arbitrary release rings to a pool's owner: drain
+// must take good releases, refuse bad ones with a *CorruptError, never
+// panic, and never free a slot twice. The input is which of 4 slots are on
+// loan (a bit each in byte 0) and their generations (bytes 1-4), the
+// release ring's published position (8 bytes), then its entries.
+func FuzzReleaseRing(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 13 {
+			return
+		}
+		in, rel := testPool(4, 65536)
+		out := newOutPool(in.mem, 4, 65536, rel)
+		out.free = out.free[:0]
+		for i := range 4 {
+			out.gen[i] = uint32(data[1+i])
+			if data[0]>>i&1 != 0 {
+				out.state[i] = slotOnLoan
+			} else {
+				out.free = append(out.free, uint32(i))
+			}
+		}
+		copy(rel.ent, data[13:])
+		atomic.StoreUint64(rel.head, binary.LittleEndian.Uint64(data[5:]))
+		err := out.drain()
+		if err != nil {
+			var ce *CorruptError
+			if !errors.As(err, &ce) || !errors.Is(err, socket.ErrProtocol) {
+				t.Fatalf("untyped error %v", err)
+			}
+		}
+		seen := map[uint32]bool{}
+		for _, i := range out.free {
+			if seen[i] || out.state[i] != slotFree {
+				t.Fatalf("free list %v with states %v", out.free, out.state)
+			}
+			seen[i] = true
+		}
+		if len(out.free) > 4 || out.tail > relCap {
+			t.Fatalf("free %d, tail %d", len(out.free), out.tail)
+		}
+	})
+}
