@@ -272,14 +272,13 @@ func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 		queueBytes = s.cfg.sendQueueBytes.Load()
 	}
 	return &Pipe{
-		queueBytes: queueBytes,
 		direct:     direct,
 		id:         nextPipeID(),
 		sock:       s,
 		url:        url,
 		remote:     c.Remote,
 		dialed:     dialed,
-		sendq:      make(chan *Message, s.cfg.sendHWM.Load()),
+		sendq:      newSendQueue(int(s.cfg.sendHWM.Load()), queueBytes),
 		done:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		gone:       make(chan struct{}),

@@ -2,7 +2,9 @@ package socket
 
 import (
 	"math/bits"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // headroom is the space kept free in front of a pooled message body, so that a
@@ -36,6 +38,10 @@ type Message struct {
 
 	buf   []byte // pooled backing array; Body starts at buf[headroom:] when fresh
 	class int    // pool size class, or -1 when not pooled
+	// next links free messages in the pool's chains; free marks a message
+	// in the pool, so that freeing it twice in a row is harmless.
+	next *Message
+	free bool
 	// inline backs Frames for messages of up to three frames, so that
 	// reading one allocates no slice.
 	inline [2][]byte
@@ -60,7 +66,67 @@ const (
 	numClasses    = maxClassShift - minClassShift + 1
 )
 
-var pools [numClasses]sync.Pool
+// The message pool is built for messages that are made on one goroutine and
+// freed on another (a pipe's reader makes them, the application frees them;
+// the application makes them, a pipe's writer frees them). A sync.Pool of
+// single messages serves that flow badly: every Get finds its own
+// processor's cache empty and takes from another's, a contended exchange
+// per message. Here Free pushes the message on a shared lock-free stack
+// (one compare-and-swap on a line that stays with the freeing core), and
+// NewMessage takes the whole stack at once when its own chain runs out,
+// keeping the rest as a chain in a sync.Pool on its processor: one shared
+// exchange per batch instead of per message.
+type classPool struct {
+	chains sync.Pool               // *Message chains linked through next
+	freed  atomic.Pointer[Message] // messages freed since the last take
+	_      [48]byte                // keep each class's stack on its own cache line
+}
+
+var pools [numClasses]classPool
+
+func init() { gcHook() }
+
+// gcHook runs after every garbage collection: it moves what was freed into
+// the sync.Pools, which give memory back to the GC after two collections
+// without use, so that a burst of large messages is not kept for ever.
+func gcHook() {
+	runtime.AddCleanup(new([16]byte), func(struct{}) {
+		for c := range pools {
+			if h := pools[c].freed.Swap(nil); h != nil {
+				pools[c].chains.Put(h)
+			}
+		}
+		gcHook()
+	}, struct{}{})
+}
+
+// get returns a free message of the class, or nil.
+func (cp *classPool) get() *Message {
+	h, _ := cp.chains.Get().(*Message)
+	if h == nil {
+		if h = cp.freed.Swap(nil); h == nil {
+			return nil
+		}
+	}
+	if h.next != nil {
+		cp.chains.Put(h.next)
+		h.next = nil
+	}
+	h.free = false
+	return h
+}
+
+// put pushes a freed message on the class's stack.
+func (cp *classPool) put(m *Message) {
+	m.free = true
+	for {
+		h := cp.freed.Load()
+		m.next = h
+		if cp.freed.CompareAndSwap(h, m) {
+			return
+		}
+	}
+}
 
 func classOf(size int) int {
 	if size <= 1<<minClassShift {
@@ -80,8 +146,8 @@ func NewMessage(size int) *Message {
 	if c < 0 {
 		return (&Message{buf: make([]byte, headroom+size), class: -1}).reset(size)
 	}
-	if v := pools[c].Get(); v != nil {
-		return v.(*Message).reset(size)
+	if m := pools[c].get(); m != nil {
+		return m.reset(size)
 	}
 	m := &Message{buf: make([]byte, headroom+(1<<(c+minClassShift))), class: c}
 	return m.reset(size)
@@ -107,12 +173,12 @@ func NewMessageBytes(b []byte) *Message {
 // from it must not be used afterwards. Freeing is optional: a message that is
 // dropped instead is collected by the GC.
 func (m *Message) Free() {
-	if m == nil || m.class < 0 || m.buf == nil {
+	if m == nil || m.class < 0 || m.buf == nil || m.free {
 		return
 	}
 	m.Header, m.Body, m.Frames = nil, nil, nil
 	m.inline = [2][]byte{}
-	pools[m.class].Put(m)
+	pools[m.class].put(m)
 }
 
 // Len returns the size of the message's content: header, body and frames.

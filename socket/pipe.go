@@ -46,11 +46,9 @@ type Pipe struct {
 	remote       string
 	dialed       bool
 
-	sendq chan *Message // cap = SendHWM when the pipe was made
-	// queueBytes bounds the bytes queued on a stream pipe's sendq (0: no
-	// bound); queuedBytes counts them, the writer taking back what it takes.
-	queueBytes  int64
-	queuedBytes atomic.Int64
+	// sendq is bounded by SendHWM and, on stream pipes, SendQueueBytes, as
+	// they were when the pipe was made.
+	sendq *sendQueue
 
 	// Stream transports.
 	conn  net.Conn
@@ -74,6 +72,9 @@ type Pipe struct {
 	gone       chan struct{} // closed after the pattern forgot the pipe
 
 	cnt counters
+	// inBatch holds what the reader has read but not yet handed to a
+	// BatchDeliverer protocol; only the reader goroutine touches it.
+	inBatch []*Message
 
 	// Data is the pattern's own state for this pipe. A pattern sets it in
 	// AddPipe, before it shares the pipe, and owns it from then on.
@@ -148,39 +149,13 @@ func (p *Pipe) TrySend(m *Message) bool {
 		p.countHandOver(n)
 		return true
 	}
-	if !p.takeBytes(n) {
-		return false
-	}
 	q := p.queued(1)
-	select {
-	case p.sendq <- m:
-		p.countHandOver(n)
-		return true
-	default:
+	if !p.sendq.push(m, n) {
 		p.unqueued(q)
-		p.queuedBytes.Add(-int64(n))
 		return false
 	}
-}
-
-// takeBytes counts n more bytes on the send queue, unless they would take
-// a non-empty queue past its byte bound.
-func (p *Pipe) takeBytes(n int) bool {
-	if p.queueBytes == 0 {
-		return true
-	}
-	if q := p.queuedBytes.Add(int64(n)); q > p.queueBytes && q != int64(n) {
-		p.queuedBytes.Add(-int64(n))
-		return false
-	}
+	p.countHandOver(n)
 	return true
-}
-
-// tookBytes gives back the bytes of a message the writer took off the queue.
-func (p *Pipe) tookBytes(m *Message) {
-	if p.queueBytes != 0 {
-		p.queuedBytes.Add(-int64(m.Len()))
-	}
 }
 
 // handOver gives m straight to the receiving pattern of an inproc peer, on
@@ -227,36 +202,12 @@ func (p *Pipe) unqueued(q *Pipe) {
 }
 
 // Send queues m on the pipe, waiting for room until ctx ends, the pipe
-// closes or the socket closes. On error the caller still owns m.
+// closes or the socket closes. On error the caller still owns m. The
+// pipe's consumer signals the socket each time it makes room.
 func (p *Pipe) Send(ctx context.Context, m *Message) error {
 	if p.TrySend(m) {
 		return nil
 	}
-	if p.queueBytes != 0 {
-		return p.sendWhenRoom(ctx, m)
-	}
-	// Bounded by count alone, the queue's channel itself is the wait.
-	n := p.prepare(m)
-	q := p.queued(1)
-	select {
-	case p.sendq <- m:
-		p.countHandOver(n)
-		return nil
-	case <-p.done:
-		p.unqueued(q)
-		return ErrClosed
-	case <-p.sock.closing:
-		p.unqueued(q)
-		return ErrClosed
-	case <-ctx.Done():
-		p.unqueued(q)
-		return ctxErr(ctx)
-	}
-}
-
-// sendWhenRoom waits until the queue takes m, by count and by bytes: the
-// writer signals the socket each time it takes messages off a queue.
-func (p *Pipe) sendWhenRoom(ctx context.Context, m *Message) error {
 	s := p.sock
 	s.waiters.Add(1)
 	defer s.waiters.Add(-1)
@@ -370,31 +321,44 @@ func (p *Pipe) finish() {
 
 // dropQueued drops what is left in the send queue of a closed pipe.
 func (p *Pipe) dropQueued() {
-	for {
-		select {
-		case m := <-p.sendq:
-			p.Drop(m, DropClosed)
-		default:
-			return
-		}
+	ms := p.sendq.take(nil)
+	for _, m := range ms {
+		p.Drop(m, DropClosed)
 	}
+	p.sendq.done(len(ms), 0)
 }
 
+// maxInBatch bounds how many messages the reader hands over at once.
+const maxInBatch = 256
+
 // readStream reads messages through the pipe's codec until the connection
-// fails or the pipe closes.
+// fails or the pipe closes. With a BatchDeliverer protocol it hands over
+// what it has read in batches: everything up to the point where reading
+// the next message needs more bytes from the connection (so that nothing
+// read waits while the reader waits for more).
 func (p *Pipe) readStream() {
-	br := bufioReader(p.conn)
+	bd, _ := p.sock.proto.(BatchDeliverer)
+	src := io.Reader(p.conn)
+	if bd != nil {
+		p.inBatch = make([]*Message, 0, maxInBatch)
+		src = &flushingReader{r: p.conn, flush: func() { p.deliverBatch(bd) }}
+	}
+	br := bufioReader(src)
 	defer putBufioReader(br)
 	for {
 		select {
 		case <-p.done:
 			// Closed, perhaps by the pattern because the peer broke its
 			// rules: what is still buffered is not read.
+			p.dropBatch()
 			return
 		default:
 		}
 		m, err := p.codec.readMessage(br, uint64(p.sock.cfg.maxRecvSize.Load()))
 		if err != nil {
+			if bd != nil {
+				p.deliverBatch(bd)
+			}
 			switch {
 			case errors.Is(err, io.ErrUnexpectedEOF):
 				p.Close(errTruncated)
@@ -405,51 +369,92 @@ func (p *Pipe) readStream() {
 			}
 			return
 		}
+		m.Pipe = p.id
+		if bd != nil {
+			p.inBatch = append(p.inBatch, m)
+			if len(p.inBatch) == maxInBatch {
+				p.deliverBatch(bd)
+			}
+			continue
+		}
 		select {
 		case <-p.done:
 			m.Free()
 			return
 		default:
 		}
-		m.Pipe = p.id
 		p.cnt.msgsIn.Add(1)
 		p.cnt.bytesIn.Add(uint64(m.Len()))
 		p.sock.proto.Deliver(p, m)
 	}
 }
 
-// readPort takes messages from a message transport's peer queue.
+// deliverBatch hands the reader's batch to the protocol.
+func (p *Pipe) deliverBatch(bd BatchDeliverer) {
+	if len(p.inBatch) == 0 {
+		return
+	}
+	select {
+	case <-p.done:
+		p.dropBatch()
+		return
+	default:
+	}
+	var n uint64
+	for _, m := range p.inBatch {
+		n += uint64(m.Len())
+	}
+	p.cnt.msgsIn.Add(uint64(len(p.inBatch)))
+	p.cnt.bytesIn.Add(n)
+	bd.DeliverBatch(p, p.inBatch)
+	p.inBatch = p.inBatch[:0]
+}
+
+// dropBatch frees what the reader read but had not handed over when the
+// pipe closed (as a single read message is, uncounted).
+func (p *Pipe) dropBatch() {
+	for i, m := range p.inBatch {
+		m.Free()
+		p.inBatch[i] = nil
+	}
+	p.inBatch = p.inBatch[:0]
+}
+
+// flushingReader calls flush before each read from the connection: the
+// buffered reader reads from it only when it has run out of bytes, which
+// is when the reader could be about to wait.
+type flushingReader struct {
+	r     io.Reader
+	flush func()
+}
+
+func (f *flushingReader) Read(b []byte) (int, error) {
+	f.flush()
+	return f.r.Read(b)
+}
+
+// readPort takes messages from a message transport's peer queue, a batch
+// at a time.
 func (p *Pipe) readPort() {
-	in, peerDone, taken := p.port.Out, p.mp.Done(), p.port.Taken
+	q, peerDone, taken := p.port.Out, p.mp.Done(), p.port.Taken
+	bd, _ := p.sock.proto.(BatchDeliverer)
+	var batch []*Message
 	for {
+		batch = q.take(batch[:0])
+		if len(batch) > 0 {
+			p.deliverPort(bd, batch)
+			q.done(len(batch), 0)
+			taken() // wake the peer's senders waiting for room
+			continue
+		}
 		select {
-		case m := <-in:
-			// Wake the peer's blocked senders once the queue is half
-			// empty, not for every message: each wake-up costs them a
-			// channel.
-			if len(in) <= cap(in)/2 {
-				taken()
-			}
-			m.Pipe = p.id
-			p.cnt.msgsIn.Add(1)
-			p.cnt.bytesIn.Add(uint64(len(m.Body)))
-			p.sock.proto.Deliver(p, m)
-			p.backlog.Add(-1)
+		case <-q.wake:
 		case <-peerDone:
 			// Take what the peer queued before it closed (it lingered
 			// for us to do so), then close.
-			for {
-				select {
-				case m := <-in:
-					m.Pipe = p.id
-					p.cnt.msgsIn.Add(1)
-					p.cnt.bytesIn.Add(uint64(len(m.Body)))
-					p.sock.proto.Deliver(p, m)
-					p.backlog.Add(-1)
-					continue
-				default:
-				}
-				break
+			if batch = q.take(batch[:0]); len(batch) > 0 {
+				p.deliverPort(bd, batch)
+				q.done(len(batch), 0)
 			}
 			p.close(nil)
 			return
@@ -457,6 +462,28 @@ func (p *Pipe) readPort() {
 			return
 		}
 	}
+}
+
+// deliverPort hands a batch taken from an inproc peer's queue to the
+// protocol; ms is cleared.
+func (p *Pipe) deliverPort(bd BatchDeliverer, ms []*Message) {
+	var n uint64
+	for _, m := range ms {
+		m.Pipe = p.id
+		n += uint64(len(m.Body))
+	}
+	p.cnt.msgsIn.Add(uint64(len(ms)))
+	p.cnt.bytesIn.Add(n)
+	k := int64(len(ms))
+	if bd != nil {
+		bd.DeliverBatch(p, ms)
+	} else {
+		for i, m := range ms {
+			p.sock.proto.Deliver(p, m)
+			ms[i] = nil
+		}
+	}
+	p.backlog.Add(-k)
 }
 
 // errTruncated is why a pipe closes when its peer ends the stream inside a

@@ -41,6 +41,15 @@ type TryDeliverer interface {
 	TryDeliver(p *Pipe, m *Message) bool
 }
 
+// BatchDeliverer is implemented by protocols that can take several arriving
+// messages at once (those whose Deliver only queues them). A stream pipe's
+// reader then hands over everything its read buffer held in one call,
+// instead of one call (and one lock, one wake-up) per message. The call
+// has Deliver's rules: it may wait for room.
+type BatchDeliverer interface {
+	DeliverBatch(p *Pipe, ms []*Message)
+}
+
 // ProtocolInfo describes a protocol.
 type ProtocolInfo struct {
 	Self, Peer       uint16 // SP protocol numbers; 0 for ZeroMQ-only types
@@ -49,110 +58,6 @@ type ProtocolInfo struct {
 	Raw              bool   // raw mode: headers are the application's
 	ZMTPType         string // the ZeroMQ socket type it is over ZMTP; "" if none
 }
-
-// RecvQueue is the socket-wide queue of received messages most patterns use.
-// Its channel is made on first use, so that a RecvHWM given to the
-// pattern's New (applied after Protocol.Init) sizes it.
-type RecvQueue struct {
-	s    *Socket
-	once sync.Once
-	q    chan *Message
-}
-
-// NewLazyRecvQueue returns the socket's receive queue; patterns call it from
-// Init.
-func NewLazyRecvQueue(s *Socket) *RecvQueue { return &RecvQueue{s: s} }
-
-func (q *RecvQueue) ch() chan *Message {
-	q.once.Do(func() {
-		q.s.started.Store(true)
-		q.q = make(chan *Message, q.s.cfg.recvHWM.Load())
-	})
-	return q.q
-}
-
-// Put queues m, waiting while the queue is full until p or the socket closes;
-// then m is dropped.
-func (q *RecvQueue) Put(p *Pipe, m *Message) {
-	c := q.ch()
-	if q.s.cfg.conflate.Load() {
-		q.replace(p, m)
-		return
-	}
-	select {
-	case c <- m:
-		return
-	default:
-	}
-	select {
-	case c <- m:
-	case <-p.done:
-		p.Drop(m, DropClosed)
-	case <-q.s.closing:
-		p.Drop(m, DropClosed)
-	}
-}
-
-// replace queues m in place of whatever waits in the queue (Conflate).
-func (q *RecvQueue) replace(p *Pipe, m *Message) {
-	c := q.ch()
-	for {
-		select {
-		case old := <-c:
-			from := p
-			if from == nil || from.id != old.Pipe {
-				from = q.s.Pipe(old.Pipe)
-			}
-			if from != nil {
-				from.Drop(old, DropConflated)
-			} else {
-				old.Free() // its pipe is gone; nowhere to count it
-			}
-			continue
-		default:
-		}
-		select {
-		case c <- m:
-			return
-		default: // another pipe's message got in first: replace it too
-		}
-	}
-}
-
-// TryPut queues m if there is room and reports whether it did.
-func (q *RecvQueue) TryPut(m *Message) bool {
-	if q.s.cfg.conflate.Load() {
-		q.replace(nil, m)
-		return true
-	}
-	select {
-	case q.ch() <- m:
-		return true
-	default:
-		return false
-	}
-}
-
-// Get waits for a message until ctx ends or the socket closes.
-func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
-	c := q.ch()
-	select {
-	case m := <-c:
-		return m, nil
-	default:
-	}
-	select {
-	case m := <-c:
-		return m, nil
-	case <-ctx.Done():
-		return nil, ctxErr(ctx)
-	case <-q.s.closing:
-		return nil, ErrClosed
-	}
-}
-
-// C exposes the queue for patterns that wait on several things at once.
-func (q *RecvQueue) C() <-chan *Message { return q.ch() }
 
 // PipeSet is the list of a socket's pipes that a pattern sends on, with
 // round-robin and broadcast helpers. It is safe for concurrent use.

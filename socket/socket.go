@@ -348,7 +348,7 @@ func (s *Socket) linger(pipes []*Pipe) {
 func (p *Pipe) waitDrained(expired <-chan struct{}) {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
-	for len(p.sendq) > 0 {
+	for p.sendq.len() > 0 {
 		select {
 		case <-tick.C:
 		case <-p.done:

@@ -170,62 +170,78 @@ func (w *streamWriter) flush() error {
 }
 
 // writeStream is the pipe's writer goroutine: it owns every write on the
-// connection, so no lock is held across network I/O.
+// connection, so no lock is held across network I/O. It takes everything
+// queued at once and writes it in as few writes as fit the buffer.
 func (p *Pipe) writeStream() {
 	defer p.sock.wg.Done()
 	defer close(p.writerDone)
 	w := &streamWriter{conn: p.conn, codec: p.codec}
 	defer w.release()
-	linger := p.sock.lingering
+	q, linger := p.sendq, p.sock.lingering
+	var taken []*Message
 	for {
-		if len(p.sendq) == 0 {
-			w.release() // idle: an idle connection holds no write buffer
-		}
-		var m *Message
 		select {
-		case m = <-p.sendq:
-			p.tookBytes(m)
-			w.acquire()
-		case b := <-p.ctrl: // a dialect command (ZMTP PONG)
+		case b := <-p.ctrl: // a dialect command (ZMTP PONG), even when busy
 			w.acquire()
 			w.buf = append(w.buf, b...)
 			if p.flushBatch(w) != nil {
 				return
 			}
-			continue
 		case <-p.done:
 			return
-		case <-linger:
-			if len(p.sendq) == 0 {
-				p.close(nil)
+		default:
+		}
+		taken = q.take(taken[:0])
+		if len(taken) == 0 {
+			w.release() // idle: an idle connection holds no write buffer
+			select {
+			case <-q.wake:
+			case b := <-p.ctrl:
+				w.acquire()
+				w.buf = append(w.buf, b...)
+				if p.flushBatch(w) != nil {
+					return
+				}
+			case <-p.done:
 				return
+			case <-linger:
+				if q.len() == 0 {
+					p.close(nil)
+					return
+				}
 			}
 			continue
 		}
-		w.add(m)
-	batch:
-		for len(w.batch) < maxBatch {
-			select {
-			case m = <-p.sendq:
-				p.tookBytes(m)
-				if !w.fits(m) {
-					if err := p.flushBatch(w); err != nil {
-						m.Free()
-						return
-					}
+		w.acquire()
+		for i, m := range taken {
+			if len(w.batch) > 0 && !w.fits(m) {
+				if p.flushBatch(w) != nil {
+					p.dropTaken(taken[i:])
+					return
 				}
-				w.add(m)
-			default:
-				break batch
 			}
+			w.add(m)
+			taken[i] = nil
 		}
-		p.sock.signalReady()
-		if err := p.flushBatch(w); err != nil {
+		if p.flushBatch(w) != nil {
 			return
 		}
 	}
 }
 
+// dropTaken drops messages the writer took but could not write.
+func (p *Pipe) dropTaken(ms []*Message) {
+	var n int64
+	for i, m := range ms {
+		n += int64(m.Len())
+		p.Drop(m, DropClosed)
+		ms[i] = nil
+	}
+	p.sendq.done(len(ms), n)
+}
+
+// flushBatch writes the writer's batch, frees its messages and gives their
+// room back to the send queue.
 func (p *Pipe) flushBatch(w *streamWriter) error {
 	err := w.flush()
 	for i, m := range w.batch {
@@ -240,6 +256,10 @@ func (p *Pipe) flushBatch(w *streamWriter) error {
 		p.cnt.bytesOut.Add(w.bytes)
 	} else {
 		p.close(fmt.Errorf("write: %w", err))
+	}
+	if len(w.batch) > 0 {
+		p.sendq.done(len(w.batch), int64(w.bytes))
+		p.sock.signalReady()
 	}
 	w.batch = w.batch[:0]
 	w.bytes = 0

@@ -75,7 +75,7 @@ type PortInfo struct {
 	// Identity is the routing id a ZeroMQ-only socket announces (its
 	// Identity option), as ZMTP carries it in READY.
 	Identity []byte
-	Out      chan *Message // the queue this end sends on; the peer reads it
+	Out      *sendQueue // the queue this end sends on; the peer reads it
 	// Taken is called by the peer each time it takes a message from Out,
 	// so that senders waiting for room on this end wake up.
 	Taken func()

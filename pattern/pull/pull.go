@@ -34,6 +34,9 @@ func (p *proto) AddPipe(*socket.Pipe) error                 { return nil }
 func (p *proto) RemovePipe(*socket.Pipe)                    {}
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) { p.recvq.Put(pp, m) }
 
+// DeliverBatch queues what a pipe's reader read in one go.
+func (p *proto) DeliverBatch(pp *socket.Pipe, ms []*socket.Message) { p.recvq.PutBatch(pp, ms) }
+
 // TryDeliver queues m if the receive queue has room (inproc's direct hand-over).
 func (p *proto) TryDeliver(_ *socket.Pipe, m *socket.Message) bool { return p.recvq.TryPut(m) }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -45,12 +46,16 @@ type Ends struct {
 // pattern and cpuProfile hold the shared flags once RegisterFlags has run.
 var pattern, cpuProfile *string
 
+// showCPU holds the -cpu flag once RegisterFlags has run.
+var showCPU *bool
+
 // RegisterFlags registers the flags every end shares (-pattern,
 // -cpuprofile).
 func RegisterFlags() {
 	if pattern == nil {
 		pattern = flag.String("pattern", "", "pattern: push (default), pair or pub for the throughput roles; reqrep (default) or pair for the latency roles")
 		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+		showCPU = flag.Bool("cpu", false, "print the process's CPU time (user and system) to stderr at the end")
 	}
 }
 
@@ -68,6 +73,13 @@ func Main(e Ends) {
 	if err == nil {
 		err = Run(e, *pattern, flag.Args(), os.Stdout)
 		stop()
+	}
+	if *showCPU {
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+			fmt.Fprintf(os.Stderr, "cpu: user %.3f sys %.3f [s]\n",
+				time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds())
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", e.Name, err)

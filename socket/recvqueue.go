@@ -1,0 +1,269 @@
+package socket
+
+import (
+	"context"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+)
+
+// RecvQueue is the socket-wide queue of received messages most patterns
+// use. It holds at most RecvHWM messages (read when the queue is first
+// used, so that a RecvHWM given to the pattern's New, applied after
+// Protocol.Init, sizes it).
+//
+// It is a ring built for a busy producer (a pipe's reader goroutine, or an
+// inproc sender) and a busy consumer (the application) on different cores:
+// producers and consumers each have a lock of their own, and they meet only
+// on the ring's slots and on the two positions, which each side reads
+// again only when its cached copy of the other's says the ring is full or
+// empty. A side that has nothing to do waits on a channel that the other
+// signals only when it knows someone waits. The fields each side writes on
+// every message sit on cache lines of their own. Several producers and
+// several consumers are fine too.
+type RecvQueue struct {
+	// Set once, then only read.
+	s        *Socket
+	once     sync.Once
+	hwm      uint64
+	mask     uint64
+	slots    []*Message
+	notEmpty chan struct{} // a token for a waiting consumer (capacity 1)
+	_        [64]byte
+
+	// Read on every message, written seldom.
+	pwaiting atomic.Int32 // producers waiting for room
+	cwaiting atomic.Int32 // consumers waiting for a message
+	// latest is the queue under Conflate: the newest message only.
+	latest atomic.Pointer[Message]
+	_      [64]byte
+
+	// The producers' side: written by them on every message.
+	pmu      sync.Mutex
+	tail     atomic.Uint64 // the next slot to fill; advanced under pmu
+	headSeen uint64        // the producers' last look at head (under pmu)
+	room     chan struct{} // closed when room is made, if producers wait (under pmu)
+	_        [64]byte
+
+	// The consumers' side: written by them on every message.
+	cmu      sync.Mutex
+	head     atomic.Uint64 // the next slot to take; advanced under cmu
+	tailSeen uint64        // the consumers' last look at tail (under cmu)
+	_        [64]byte
+}
+
+// NewLazyRecvQueue returns the socket's receive queue; patterns call it from
+// Init.
+func NewLazyRecvQueue(s *Socket) *RecvQueue {
+	return &RecvQueue{s: s, notEmpty: make(chan struct{}, 1)}
+}
+
+func (q *RecvQueue) init() {
+	q.once.Do(func() {
+		q.s.started.Store(true)
+		q.hwm = uint64(q.s.cfg.recvHWM.Load())
+		size := uint64(1) << bits.Len64(q.hwm-1)
+		q.mask = size - 1
+		q.slots = make([]*Message, size)
+	})
+}
+
+// Put queues m, waiting while the queue is full until p or the socket closes;
+// then m is dropped.
+func (q *RecvQueue) Put(p *Pipe, m *Message) {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		q.replace(p, m)
+		return
+	}
+	for {
+		room := q.put(m, true)
+		if room == nil {
+			return
+		}
+		select {
+		case <-room:
+			q.pwaiting.Add(-1)
+		case <-p.done:
+			q.pwaiting.Add(-1)
+			p.Drop(m, DropClosed)
+			return
+		case <-q.s.closing:
+			q.pwaiting.Add(-1)
+			p.Drop(m, DropClosed)
+			return
+		}
+	}
+}
+
+// TryPut queues m if there is room and reports whether it did.
+func (q *RecvQueue) TryPut(m *Message) bool {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		q.replace(nil, m)
+		return true
+	}
+	return q.put(m, false) == nil
+}
+
+// PutBatch queues the messages of ms in order, as Put does each one, and
+// clears ms. It takes the producers' lock once for as many as there is
+// room for.
+func (q *RecvQueue) PutBatch(p *Pipe, ms []*Message) {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		for _, m := range ms {
+			q.replace(p, m)
+		}
+		clear(ms)
+		return
+	}
+	q.pmu.Lock()
+	t := q.tail.Load()
+	if t-q.headSeen+uint64(len(ms)) > q.hwm {
+		q.headSeen = q.head.Load()
+	}
+	n := min(uint64(len(ms)), q.hwm-(t-q.headSeen))
+	for i := range n {
+		q.slots[(t+i)&q.mask] = ms[i]
+	}
+	q.tail.Store(t + n)
+	q.pmu.Unlock()
+	if n > 0 {
+		q.wakeConsumer()
+	}
+	for _, m := range ms[n:] {
+		q.Put(p, m)
+	}
+	clear(ms)
+}
+
+// put queues m and returns nil, or, when the queue is full, returns nil
+// having dropped nothing if !wait (the caller still owns m), or a channel
+// closed when there may be room, having counted the caller as a waiting
+// producer.
+func (q *RecvQueue) put(m *Message, wait bool) <-chan struct{} {
+	q.pmu.Lock()
+	t := q.tail.Load()
+	if t-q.headSeen >= q.hwm {
+		q.headSeen = q.head.Load()
+		if t-q.headSeen >= q.hwm {
+			if !wait {
+				q.pmu.Unlock()
+				return closedChan
+			}
+			// Count ourselves as waiting before looking again: a
+			// consumer that makes room after our last look sees us.
+			q.pwaiting.Add(1)
+			if q.headSeen = q.head.Load(); t-q.headSeen >= q.hwm {
+				if q.room == nil {
+					q.room = make(chan struct{})
+				}
+				room := q.room
+				q.pmu.Unlock()
+				return room
+			}
+			q.pwaiting.Add(-1)
+		}
+	}
+	q.slots[t&q.mask] = m
+	q.tail.Store(t + 1)
+	q.pmu.Unlock()
+	q.wakeConsumer()
+	return nil
+}
+
+// closedChan is what put returns for "full" when the caller does not wait.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// wakeConsumer gives a waiting consumer the token, if one waits.
+func (q *RecvQueue) wakeConsumer() {
+	if q.cwaiting.Load() > 0 {
+		select {
+		case q.notEmpty <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// replace makes m the one message waiting, in place of any other
+// (Conflate); the one replaced is counted as DropConflated.
+func (q *RecvQueue) replace(p *Pipe, m *Message) {
+	if old := q.latest.Swap(m); old != nil {
+		from := p
+		if from == nil || from.id != old.Pipe {
+			from = q.s.Pipe(old.Pipe)
+		}
+		if from != nil {
+			from.Drop(old, DropConflated)
+		} else {
+			old.Free() // its pipe is gone; nowhere to count it
+		}
+	}
+	q.wakeConsumer()
+}
+
+// Get waits for a message until ctx ends or the socket closes.
+func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
+	q.init()
+	if m := q.tryGet(); m != nil {
+		return m, nil
+	}
+	q.cwaiting.Add(1)
+	defer q.cwaiting.Add(-1)
+	for {
+		// Look again now that producers can see us waiting: what they
+		// queued before that, they did not signal.
+		if m := q.tryGet(); m != nil {
+			return m, nil
+		}
+		select {
+		case <-q.notEmpty:
+		case <-ctx.Done():
+			return nil, ctxErr(ctx)
+		case <-q.s.closing:
+			return nil, ErrClosed
+		}
+	}
+}
+
+// tryGet returns the next message, or nil if there is none.
+func (q *RecvQueue) tryGet() *Message {
+	if q.latest.Load() != nil { // under Conflate, or just after it
+		if m := q.latest.Swap(nil); m != nil {
+			return m
+		}
+	}
+	q.cmu.Lock()
+	h := q.head.Load()
+	if h == q.tailSeen {
+		if q.tailSeen = q.tail.Load(); h == q.tailSeen {
+			q.cmu.Unlock()
+			return nil
+		}
+	}
+	m := q.slots[h&q.mask]
+	q.slots[h&q.mask] = nil
+	q.head.Store(h + 1)
+	more := h+1 != q.tailSeen
+	q.cmu.Unlock()
+	// Producers wait for room until the queue is half empty, not for every
+	// message taken: each wake-up costs them a channel.
+	if q.pwaiting.Load() > 0 && q.tail.Load()-(h+1) <= q.hwm/2 {
+		q.pmu.Lock()
+		if q.room != nil {
+			close(q.room)
+			q.room = nil
+		}
+		q.pmu.Unlock()
+	}
+	if more && q.cwaiting.Load() > 0 {
+		// Another consumer waits while messages are left: pass the token.
+		q.wakeConsumer()
+	}
+	return m
+}

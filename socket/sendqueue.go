@@ -1,0 +1,85 @@
+package socket
+
+import "sync"
+
+// sendQueue is a pipe's queue of messages to send, bounded in messages
+// (SendHWM) and, on stream pipes, in bytes (SendQueueBytes). Senders push
+// one message at a time; the one consumer (the pipe's writer, or an inproc
+// peer's reader) takes everything queued at once, so that it touches the
+// lock once per batch, and tells the queue when it has finished with what
+// it took: until then those messages still count against the bounds.
+type sendQueue struct {
+	mu        sync.Mutex
+	items     []*Message
+	bytes     int64 // of items
+	held      int   // messages the consumer took and has not finished
+	heldBytes int64
+	hwm       int
+	maxBytes  int64 // 0: no byte bound
+	// sleeping says the consumer found the queue empty and may wait on
+	// wake; the next push gives it a token.
+	sleeping bool
+	wake     chan struct{}
+}
+
+func newSendQueue(hwm int, maxBytes int64) *sendQueue {
+	return &sendQueue{hwm: hwm, maxBytes: maxBytes, wake: make(chan struct{}, 1)}
+}
+
+// push queues m, of n bytes, unless that would pass a bound, and reports
+// whether it did. An empty queue takes any one message, however large.
+func (q *sendQueue) push(m *Message, n int) bool {
+	q.mu.Lock()
+	count := len(q.items) + q.held
+	if count >= q.hwm || (q.maxBytes > 0 && count > 0 && q.bytes+q.heldBytes+int64(n) > q.maxBytes) {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, m)
+	q.bytes += int64(n)
+	wake := q.sleeping
+	q.sleeping = false
+	q.mu.Unlock()
+	if wake {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take returns everything queued, in dst's place (dst must be empty); the
+// messages count as held until done. When nothing is queued it returns dst
+// and the consumer may wait on q.wake, which the next push signals.
+func (q *sendQueue) take(dst []*Message) []*Message {
+	q.mu.Lock()
+	if len(q.items) == 0 {
+		q.sleeping = true
+		q.mu.Unlock()
+		return dst
+	}
+	out := q.items
+	q.items = dst[:0]
+	q.held += len(out)
+	q.heldBytes += q.bytes
+	q.bytes = 0
+	q.mu.Unlock()
+	return out
+}
+
+// done tells the queue that the consumer has finished with k of the
+// messages it took, of n bytes in all.
+func (q *sendQueue) done(k int, n int64) {
+	q.mu.Lock()
+	q.held -= k
+	q.heldBytes -= n
+	q.mu.Unlock()
+}
+
+// len returns how many messages are queued or held.
+func (q *sendQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) + q.held
+}
