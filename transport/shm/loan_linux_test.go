@@ -290,10 +290,22 @@ func TestLoanReleaseAfterClose(t *testing.T) {
 		}
 		bodies, releases = append(bodies, body), append(releases, release)
 	}
+	// A buffer from Loan stays writable across Close, until WriteLoan.
+	lent, ok := la.Loan(100000)
+	if !ok {
+		t.Fatal("no fourth loan")
+	}
 	a.Close()
 	d.Close()
+	if m, _ := mappings(t); m != 2 {
+		t.Fatalf("%d mappings after Close with loans out, want 2", m)
+	}
+	copy(lent, bodyOf(9, 100000))
+	if err := la.WriteLoan(nil, lent); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("WriteLoan after Close: %v", err)
+	}
 	if m, _ := mappings(t); m != 1 {
-		t.Fatalf("%d mappings after Close with loans out, want 1", m)
+		t.Fatalf("%d mappings after the last WriteLoan, want 1", m)
 	}
 	var wg sync.WaitGroup
 	for i := range bodies {

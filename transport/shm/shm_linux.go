@@ -357,7 +357,7 @@ type waitSide struct {
 type conn struct {
 	uc   *net.UnixConn
 	mem  []byte                       // the whole mapping; unmapped when refs reaches 0
-	refs atomic.Int32                 // 1 for the open conn, 1 per loaned body handed out
+	refs atomic.Int32                 // 1 for the open conn, 1 per body borrowed, 1 per Loan buffer not yet written
 	in   consumer                     // the peer's ring, read by us
 	out  producer                     // our ring, read by the peer
 	outp *outPool                     // our slots, lent to the peer (nil: no pool)
@@ -710,7 +710,8 @@ func (c *conn) LoanMin() int {
 
 // Loan returns the first n bytes of a free slot of our pool, or ok=false
 // when n is below LoanMin or above the slot size, no slot is free, or the
-// connection is over. It never waits. The buffer must go to WriteLoan.
+// connection is over. It never waits. The buffer must go to WriteLoan; until
+// then it stays mapped, even if the connection is closed meanwhile.
 func (c *conn) Loan(n int) ([]byte, bool) {
 	if c.outp == nil || n < LoanMin || uint64(n) > c.outp.size {
 		return nil, false
@@ -724,7 +725,13 @@ func (c *conn) Loan(n int) ([]byte, bool) {
 		c.setFail(err)
 		return nil, false
 	}
-	return c.outp.take(n)
+	buf, ok := c.outp.take(n)
+	if ok {
+		// The caller fills buf while it may race a Close: the mapping
+		// stays until WriteLoan.
+		c.refs.Add(1)
+	}
+	return buf, ok
 }
 
 // WriteLoan writes head inline, then a loan record that gives buf (from
@@ -740,6 +747,7 @@ func (c *conn) WriteLoan(head, buf []byte) error {
 	if !ok {
 		return fmt.Errorf("%w: shm: WriteLoan of a buffer that Loan did not give", socket.ErrBadState)
 	}
+	defer c.unref() // Loan's
 	sent := false
 	defer func() {
 		if !sent {
