@@ -67,6 +67,9 @@ const (
 	spinCheck = 16
 )
 
+// The release rings fit in the header pages (this fails to compile if not).
+var _ [dataStart - (rel1Ent + relEntSize)]struct{}
+
 func mapSize(ringCap int) int { return dataStart + 2*ringCap }
 
 func (transport) Dial(ctx context.Context, _, addr string) (socket.Conn, error) {
