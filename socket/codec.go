@@ -23,16 +23,22 @@ type streamCodec interface {
 	appendMessage(w *streamWriter, m *Message)
 	// overhead is how many bytes besides large bodies appendMessage adds.
 	overhead(m *Message) int
+	// setLoans gives the codec the pipe's connection when it can carry
+	// loaned bodies.
+	setLoans(lc LoanConn)
 }
 
 // spCodec frames SP messages: a length (and on ipc a type byte), then the
 // header words and the body.
 type spCodec struct {
 	framing sp.Framing
-	hdr     [9]byte // the reader's frame header, here so it is not allocated per message
+	loans   LoanConn // the connection, if it carries loaned bodies
+	hdr     [9]byte  // the reader's frame header, here so it is not allocated per message
 }
 
 func (*spCodec) name() string { return "sp" }
+
+func (c *spCodec) setLoans(lc LoanConn) { c.loans = lc }
 
 func (c *spCodec) overhead(m *Message) int {
 	n := c.framing.FrameHeaderSize() + len(m.Header)
@@ -45,7 +51,19 @@ func (c *spCodec) overhead(m *Message) int {
 }
 
 func (c *spCodec) appendMessage(w *streamWriter, m *Message) {
-	w.buf = c.framing.AppendFrameHeader(w.buf, uint64(m.Len()))
+	n := m.Len()
+	w.buf = c.framing.AppendFrameHeader(w.buf, uint64(n))
+	if lb := w.loan(n); lb != nil {
+		// The peer reads header words and body as one payload: the loan
+		// carries all of it.
+		k := copy(lb, m.Header)
+		k += copy(lb[k:], m.Body)
+		for _, f := range m.Frames {
+			k += copy(lb[k:], f)
+		}
+		w.sendLoan(lb)
+		return
+	}
 	w.buf = append(w.buf, m.Header...)
 	w.appendBody(m.Body)
 	for _, f := range m.Frames { // SP has no multipart: frames follow as one body
@@ -65,7 +83,7 @@ func (c *spCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error) 
 	if err != nil {
 		return nil, err
 	}
-	m, err := readBody(br, int(size))
+	m, err := readBodyOrLoan(br, int(size), c.loans)
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}

@@ -340,6 +340,9 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		return nil, err
 	}
 	p.conn = conn
+	if lc := loanConn(conn); lc != nil {
+		p.codec.setLoans(lc)
+	}
 	return p, conn.SetDeadline(time.Time{})
 }
 

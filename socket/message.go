@@ -19,6 +19,12 @@ const headroom = 64
 // touch it afterwards; when Send fails the caller still owns it and may retry
 // (as in nng). Recv gives the message to the caller, who may hand it back to
 // the pool with Free when done, or simply drop it.
+//
+// A large message received over shm:// may be loaned (Loaned reports it):
+// its Body is memory shared with the sending process, valid until the
+// message is freed or dropped, and the peer can still write to it. Keep the
+// message while using the body, and call Detach to copy it out when it must
+// outlive the message or stay unchanged.
 type Message struct {
 	// Header holds protocol header words (SP request ids, backtraces, hop
 	// counts). Patterns fill and read it; applications of cooked sockets
@@ -38,6 +44,7 @@ type Message struct {
 
 	buf   []byte // pooled backing array; Body starts at buf[headroom:] when fresh
 	class int    // pool size class, or -1 when not pooled
+	loan  *loan  // set when Body is a loan of shared memory (loan.go)
 	// next links free messages in the pool's chains; free marks a message
 	// in the pool, so that freeing it twice in a row is harmless.
 	next *Message
@@ -173,6 +180,11 @@ func NewMessageBytes(b []byte) *Message {
 // from it must not be used afterwards. Freeing is optional: a message that is
 // dropped instead is collected by the GC.
 func (m *Message) Free() {
+	if m != nil && m.loan != nil {
+		m.endLoan()
+		m.Header, m.Body, m.Frames = nil, nil, nil
+		return
+	}
 	if m == nil || m.class < 0 || m.buf == nil || m.free {
 		return
 	}
@@ -237,6 +249,13 @@ func (m *Message) PrependHeaderToBody() {
 // adjacent. It is how patterns take their header words off a received body.
 func (m *Message) TrimHeader(n int) {
 	if n == 0 {
+		return
+	}
+	if m.loan != nil {
+		// Header words are read and kept by patterns: a copy, which the
+		// peer cannot change under them.
+		m.Header = append(m.Header, m.Body[:n]...)
+		m.Body = m.Body[n:]
 		return
 	}
 	if len(m.Header) == 0 {

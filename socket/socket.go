@@ -6,6 +6,7 @@
 package socket
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -174,6 +175,11 @@ func (s *Socket) RecvBytes() ([]byte, error) {
 	m, err := s.Recv()
 	if err != nil {
 		return nil, err
+	}
+	if m.Loaned() { // the bytes are the caller's to keep: copy them out
+		b := bytes.Clone(m.Body)
+		m.Free()
+		return b, nil
 	}
 	return m.Body, nil
 }

@@ -104,6 +104,12 @@ type streamWriter struct {
 	iov      net.Buffers
 	batch    []*Message
 	bytes    uint64
+	// loans is the connection when it can carry bodies of at least
+	// loanMin bytes by reference (nil otherwise); err is the first error
+	// of a loan's write, reported by the next flush.
+	loans   LoanConn
+	loanMin int
+	err     error
 }
 
 // fits reports whether m's framing and small bodies fit in what is left of
@@ -152,6 +158,13 @@ func (w *streamWriter) appendBody(b []byte) {
 }
 
 func (w *streamWriter) flush() error {
+	if w.err != nil || (len(w.buf) == 0 && len(w.segs) == 0) {
+		clear(w.segs)
+		w.segs = w.segs[:0]
+		w.buf = w.buf[:0]
+		w.segStart = 0
+		return w.err
+	}
 	var err error
 	if len(w.segs) == 0 {
 		_, err = w.conn.Write(w.buf)
@@ -176,6 +189,9 @@ func (p *Pipe) writeStream() {
 	defer p.sock.wg.Done()
 	defer close(p.writerDone)
 	w := &streamWriter{conn: p.conn, codec: p.codec}
+	if w.loans = loanConn(p.conn); w.loans != nil {
+		w.loanMin = w.loans.LoanMin()
+	}
 	defer w.release()
 	q, linger := p.sendq, p.sock.lingering
 	var taken []*Message

@@ -190,9 +190,10 @@ func readCommand(_ *bufio.Reader, c net.Conn) (name, data []byte, err error) {
 // PING is answered with PONG through the pipe's writer, ERROR closes the
 // pipe, the rest are ignored for now.
 type zmtpCodec struct {
-	v30  bool // the peer speaks ZMTP 3.0
-	pipe *Pipe
-	hdr  [zmtp.LongHeaderSize]byte
+	v30   bool // the peer speaks ZMTP 3.0
+	pipe  *Pipe
+	loans LoanConn // the connection, if it carries loaned bodies
+	hdr   [zmtp.LongHeaderSize]byte
 
 	// Heartbeats (see heartbeat.go): seen counts frames read, peerTTL is
 	// the TTL of the peer's last PING, watching says the watchdog runs.
@@ -221,6 +222,8 @@ func (*zmtpCodec) overhead(m *Message) int {
 	return n
 }
 
+func (c *zmtpCodec) setLoans(lc LoanConn) { c.loans = lc }
+
 func (c *zmtpCodec) appendMessage(w *streamWriter, m *Message) {
 	switch m.Control {
 	case ControlSubscribe, ControlCancel:
@@ -242,14 +245,14 @@ func (c *zmtpCodec) appendMessage(w *streamWriter, m *Message) {
 		flags = zmtp.FlagMore
 	}
 	w.buf = zmtp.AppendFrameHeader(w.buf, flags, uint64(len(m.Body)))
-	w.appendBody(m.Body)
+	w.appendFrame(m.Body)
 	for i, f := range m.Frames {
 		flags = 0
 		if i < len(m.Frames)-1 {
 			flags = zmtp.FlagMore
 		}
 		w.buf = zmtp.AppendFrameHeader(w.buf, flags, uint64(len(f)))
-		w.appendBody(f)
+		w.appendFrame(f)
 	}
 }
 
@@ -306,14 +309,14 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 			continue
 		}
 		if m == nil {
-			if m, err = readBody(br, int(h.Size)); err != nil {
+			if m, err = readBodyOrLoan(br, int(h.Size), c.loans); err != nil {
 				return nil, unexpected(err)
 			}
 		} else if len(m.Body) == 0 && len(m.Frames) == 0 && !fitsAfter(m, m.Body, int(h.Size)) {
 			// An empty first frame (a REQ's delimiter) before a large one:
 			// the large one becomes the pooled buffer, the empty frame an
 			// empty slice of it.
-			nm, err := readBody(br, int(h.Size))
+			nm, err := readBodyOrLoan(br, int(h.Size), c.loans)
 			if err != nil {
 				m.Free()
 				return nil, unexpected(err)

@@ -1,0 +1,128 @@
+package socket
+
+import (
+	"bufio"
+	"net"
+	"runtime"
+	"sync"
+)
+
+// Loaned bodies: on a connection that implements LoanConn (shm://), a large
+// body can arrive as a loan, a slice of memory shared with the peer, and is
+// handed to the application without a copy. Such a message owns the loan:
+// Free gives it back to the peer, and so does the garbage collector if the
+// message is dropped without Free. Its Body is valid only while the message
+// is, and it is memory the peer can still write to: Detach copies it out
+// for a reader that must keep it or needs it stable.
+
+// loan is the release of one loaned body, run exactly once: by Free,
+// Detach, or a cleanup when the message is collected.
+type loan struct {
+	once    sync.Once
+	release func()
+	cleanup runtime.Cleanup
+}
+
+func (l *loan) end() { l.once.Do(l.release) }
+
+// endLoan runs on the GC's cleanup goroutine for a dropped message.
+func endLoan(l *loan) { l.end() }
+
+// newLoanedMessage returns a message whose body is a loan.
+func newLoanedMessage(body []byte, release func()) *Message {
+	m := &Message{Body: body, class: -1, loan: &loan{release: release}}
+	m.loan.cleanup = runtime.AddCleanup(m, endLoan, m.loan)
+	return m
+}
+
+// Loaned reports whether m's body (or a frame of it) is a loan of memory
+// shared with the peer (see Detach).
+func (m *Message) Loaned() bool { return m.loan != nil }
+
+// Detach copies a loaned body and frames into memory of m's own and gives
+// the loan back, so that the message can be kept as long as needed and no
+// longer changes if the peer writes to the shared memory. It does nothing
+// to a message that is not loaned.
+func (m *Message) Detach() {
+	if m.loan == nil {
+		return
+	}
+	n := len(m.Body)
+	for _, f := range m.Frames {
+		n += len(f)
+	}
+	c := NewMessage(n)
+	buf := c.Body
+	k := copy(buf, m.Body)
+	m.Body = buf[:k:k]
+	for i, f := range m.Frames {
+		m.Frames[i] = buf[k : k+len(f) : k+len(f)]
+		k += copy(buf[k:], f)
+	}
+	m.buf, m.class = c.buf, c.class
+	m.endLoan()
+}
+
+// endLoan gives m's loan back, once.
+func (m *Message) endLoan() {
+	m.loan.cleanup.Stop()
+	m.loan.end()
+	m.loan = nil
+}
+
+// loanConn returns c as a LoanConn, or nil when it carries no loans.
+func loanConn(c net.Conn) LoanConn {
+	lc, _ := c.(LoanConn)
+	return lc
+}
+
+// readBodyOrLoan reads a body of size bytes as readBody does, or takes it
+// as a loan when lc offers one: only where the body starts right after
+// everything buffered, since a loan is a record of its own in the stream.
+func readBodyOrLoan(br *bufio.Reader, size int, lc LoanConn) (*Message, error) {
+	if lc != nil && size >= lc.LoanMin() && br.Buffered() == 0 {
+		if body, release, ok := lc.ReadLoan(size); ok {
+			return newLoanedMessage(body, release), nil
+		}
+	}
+	return readBody(br, size)
+}
+
+// loan returns a loaned buffer of n bytes to send a body in, or nil when
+// the connection has none to give.
+func (w *streamWriter) loan(n int) []byte {
+	if w.loans == nil || n < w.loanMin || w.err != nil {
+		return nil
+	}
+	if b, ok := w.loans.Loan(n); ok {
+		return b
+	}
+	return nil
+}
+
+// sendLoan writes everything pending, then the loaned buffer b.
+func (w *streamWriter) sendLoan(b []byte) {
+	if len(w.segs) > 0 {
+		if err := w.flush(); err != nil && w.err == nil {
+			w.err = err
+		}
+	}
+	// b must go to WriteLoan even after an error, so that the transport
+	// takes its slot back.
+	if err := w.loans.WriteLoan(w.buf, b); err != nil && w.err == nil {
+		w.err = err
+	}
+	w.buf = w.buf[:0]
+	w.segStart = 0
+}
+
+// appendFrame adds one body (a ZMTP frame) to the batch: as a loan when it
+// is large enough and the connection has one, else as appendBody does.
+func (w *streamWriter) appendFrame(b []byte) {
+	if lb := w.loan(len(b)); lb != nil {
+		copy(lb, b)
+		w.sendLoan(lb)
+		return
+	}
+	w.appendBody(b)
+}

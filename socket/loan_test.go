@@ -1,0 +1,54 @@
+package socket
+
+import (
+	"bytes"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestLoanedMessage: a loan ends exactly once, by Free, Detach or the
+// collector, and header words trimmed off a loaned body are copies.
+func TestLoanedMessage(t *testing.T) {
+	var released atomic.Int32
+	shared := []byte("\x00\x00\x00\x07hello, loan")
+	newLoan := func() *Message {
+		return newLoanedMessage(shared, func() { released.Add(1) })
+	}
+
+	m := newLoan()
+	m.TrimHeader(4)
+	shared[3] = 9 // the peer writes to the shared memory again
+	if !bytes.Equal(m.Header, []byte{0, 0, 0, 7}) || string(m.Body) != "hello, loan" {
+		t.Fatalf("header %x body %q", m.Header, m.Body)
+	}
+	shared[3] = 7
+	m.Free()
+	m.Free()
+	if n := released.Load(); n != 1 {
+		t.Fatalf("released %d times after Free, want 1", n)
+	}
+
+	m = newLoan()
+	m.Detach()
+	shared[4] = 'X'
+	if m.Loaned() || released.Load() != 2 || string(m.Body) != string("\x00\x00\x00\x07hello, loan") {
+		t.Fatalf("after Detach: loaned %v, released %d, body %q", m.Loaned(), released.Load(), m.Body)
+	}
+	shared[4] = 'h'
+	m.Free()
+	if released.Load() != 2 {
+		t.Fatal("Free of a detached message released the loan again")
+	}
+
+	func() { _ = newLoan() }() // dropped without Free
+	deadline := time.Now().Add(5 * time.Second)
+	for released.Load() != 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the collector did not give a dropped loan back")
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+}
