@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // Protocol is the routing policy of one pattern: which pipe gets a message,
@@ -65,7 +66,11 @@ type PipeSet struct {
 	s     *Socket
 	mu    sync.Mutex
 	pipes []*Pipe
-	next  int
+	// snap is a copy of pipes, replaced (never changed) under mu, so that
+	// round-robin sending reads it without the lock; next is where the
+	// next round starts.
+	snap atomic.Pointer[[]*Pipe]
+	next atomic.Uint64
 	// early holds what SendRoundRobin took while no pipe was connected,
 	// with Immediate(false); the first pipe to come takes it.
 	early []*Message
@@ -78,6 +83,7 @@ func NewPipeSet(s *Socket) *PipeSet { return &PipeSet{s: s} }
 func (ps *PipeSet) Add(p *Pipe) {
 	ps.mu.Lock()
 	ps.pipes = append(ps.pipes, p)
+	ps.publish()
 	for len(ps.early) > 0 && p.TrySend(ps.early[0]) {
 		ps.early[0] = nil
 		ps.early = ps.early[1:]
@@ -109,12 +115,20 @@ func (ps *PipeSet) Remove(p *Pipe) {
 	for i, q := range ps.pipes {
 		if q == p {
 			ps.pipes = append(ps.pipes[:i], ps.pipes[i+1:]...)
-			if ps.next > i {
-				ps.next--
+			ps.publish()
+			if next := ps.next.Load(); next > uint64(i) {
+				ps.next.CompareAndSwap(next, next-1)
 			}
 			return
 		}
 	}
+}
+
+// publish makes a copy of pipes the snapshot round-robin sending reads;
+// the caller holds mu.
+func (ps *PipeSet) publish() {
+	snap := append([]*Pipe(nil), ps.pipes...)
+	ps.snap.Store(&snap)
 }
 
 // Len returns the number of pipes in the set.
@@ -129,15 +143,23 @@ func (ps *PipeSet) Len() int {
 func (ps *PipeSet) TrySendRoundRobin(m *Message) *Pipe { return ps.tryRoundRobin(m) }
 
 // tryRoundRobin offers m to each pipe in turn, starting after the last one
-// that took a message, and returns the pipe that took it.
+// that took a message, and returns the pipe that took it. It reads the
+// set's snapshot and takes no lock: concurrent senders may start their
+// rounds at the same pipe, which only blurs the turns.
 func (ps *PipeSet) tryRoundRobin(m *Message) *Pipe {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	n := len(ps.pipes)
-	for i := 0; i < n; i++ {
-		j := (ps.next + i) % n
-		if p := ps.pipes[j]; p.TrySend(m) {
-			ps.next = (j + 1) % n
+	sp := ps.snap.Load()
+	if sp == nil {
+		return nil
+	}
+	pipes := *sp
+	n := uint64(len(pipes))
+	start := ps.next.Load()
+	for i := range n {
+		j := (start + i) % n
+		if p := pipes[j]; p.TrySend(m) {
+			if next := (j + 1) % n; next != start {
+				ps.next.Store(next)
+			}
 			return p
 		}
 	}
