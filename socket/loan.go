@@ -2,6 +2,7 @@ package socket
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -80,12 +81,18 @@ func loanConn(c net.Conn) LoanConn {
 // as a loan when lc offers one: only where the body starts right after
 // everything buffered, since a loan is a record of its own in the stream.
 func readBodyOrLoan(br *bufio.Reader, size int, lc LoanConn) (*Message, error) {
-	if lc != nil && size >= lc.LoanMin() && br.Buffered() == 0 {
+	return readBodyOrLoanFrom(br, br.Buffered(), size, lc)
+}
+
+// readBodyOrLoanFrom is readBodyOrLoan for any reader r that holds buffered
+// bytes read ahead of the stream.
+func readBodyOrLoanFrom(r io.Reader, buffered, size int, lc LoanConn) (*Message, error) {
+	if lc != nil && size >= lc.LoanMin() && buffered == 0 {
 		if body, release, ok := lc.ReadLoan(size); ok {
 			return newLoanedMessage(body, release), nil
 		}
 	}
-	return readBody(br, size)
+	return readBody(r, size)
 }
 
 // loan returns a loaned buffer of n bytes to send a body in, or nil when

@@ -337,6 +337,12 @@ const maxInBatch = 256
 // the next message needs more bytes from the connection (so that nothing
 // read waits while the reader waits for more).
 func (p *Pipe) readStream() {
+	if qd, ok := p.sock.proto.(QueueDeliverer); ok {
+		if c, ok := p.codec.(*spCodec); ok {
+			p.readChunks(qd.DeliveryQueue(), c)
+			return
+		}
+	}
 	bd, _ := p.sock.proto.(BatchDeliverer)
 	src := io.Reader(p.conn)
 	if bd != nil {

@@ -26,8 +26,7 @@ type RecvQueue struct {
 	s        *Socket
 	once     sync.Once
 	hwm      uint64
-	mask     uint64
-	slots    []*Message
+	maxSlots uint64        // the ring's largest size: RecvHWM rounded up to a power of two
 	notEmpty chan struct{} // a token for a waiting consumer (capacity 1)
 	_        [64]byte
 
@@ -37,6 +36,11 @@ type RecvQueue struct {
 	// latest is the queue under Conflate: the newest message only.
 	latest atomic.Pointer[Message]
 	_      [64]byte
+
+	// The ring; it starts small and grows up to maxSlots, under both locks.
+	mask  uint64
+	slots []entry
+	_     [64]byte
 
 	// The producers' side: written by them on every message.
 	pmu      sync.Mutex
@@ -52,6 +56,32 @@ type RecvQueue struct {
 	_        [64]byte
 }
 
+// entry is one queued message: a whole message, or a span of a chunk of
+// bytes read from a stream, made into a message by the consumer that takes
+// it (chunk.go).
+type entry struct {
+	m    *Message
+	c    *chunk
+	off  uint32
+	n    uint32
+	pipe PipeID
+}
+
+// message returns the entry's message, making it from the span if need be.
+func (e *entry) message() *Message {
+	if e.m != nil {
+		return e.m
+	}
+	m := NewMessage(int(e.n))
+	copy(m.Body, e.c.buf[e.off:e.off+e.n])
+	m.Pipe = e.pipe
+	e.c.unref()
+	return m
+}
+
+// initialSlots is the ring's first size (or RecvHWM's, if smaller).
+const initialSlots = 1024
+
 // NewLazyRecvQueue returns the socket's receive queue; patterns call it from
 // Init.
 func NewLazyRecvQueue(s *Socket) *RecvQueue {
@@ -62,9 +92,10 @@ func (q *RecvQueue) init() {
 	q.once.Do(func() {
 		q.s.started.Store(true)
 		q.hwm = uint64(q.s.cfg.recvHWM.Load())
-		size := uint64(1) << bits.Len64(q.hwm-1)
+		q.maxSlots = uint64(1) << bits.Len64(q.hwm-1)
+		size := min(q.maxSlots, initialSlots)
 		q.mask = size - 1
-		q.slots = make([]*Message, size)
+		q.slots = make([]entry, size)
 	})
 }
 
@@ -76,8 +107,15 @@ func (q *RecvQueue) Put(p *Pipe, m *Message) {
 		q.replace(p, m)
 		return
 	}
+	q.putWait(p, entry{m: m})
+}
+
+// putWait queues e, waiting while the queue is full until p or the socket
+// closes; then e is dropped.
+func (q *RecvQueue) putWait(p *Pipe, e entry) {
+	q.init()
 	for {
-		room := q.put(m, true)
+		room := q.put(e, true)
 		if room == nil {
 			return
 		}
@@ -86,14 +124,24 @@ func (q *RecvQueue) Put(p *Pipe, m *Message) {
 			q.pwaiting.Add(-1)
 		case <-p.done:
 			q.pwaiting.Add(-1)
-			p.Drop(m, DropClosed)
+			p.dropEntry(e)
 			return
 		case <-q.s.closing:
 			q.pwaiting.Add(-1)
-			p.Drop(m, DropClosed)
+			p.dropEntry(e)
 			return
 		}
 	}
+}
+
+// dropEntry counts e as dropped because the pipe or socket closed.
+func (p *Pipe) dropEntry(e entry) {
+	if e.m != nil {
+		p.Drop(e.m, DropClosed)
+		return
+	}
+	p.cnt.drops[DropClosed].Add(1)
+	e.c.unref()
 }
 
 // TryPut queues m if there is room and reports whether it did.
@@ -103,7 +151,7 @@ func (q *RecvQueue) TryPut(m *Message) bool {
 		q.replace(nil, m)
 		return true
 	}
-	return q.put(m, false) == nil
+	return q.put(entry{m: m}, false) == nil
 }
 
 // PutBatch queues the messages of ms in order, as Put does each one, and
@@ -119,13 +167,9 @@ func (q *RecvQueue) PutBatch(p *Pipe, ms []*Message) {
 		return
 	}
 	q.pmu.Lock()
-	t := q.tail.Load()
-	if t-q.headSeen+uint64(len(ms)) > q.hwm {
-		q.headSeen = q.head.Load()
-	}
-	n := min(uint64(len(ms)), q.hwm-(t-q.headSeen))
+	t, n := q.reserve(uint64(len(ms)))
 	for i := range n {
-		q.slots[(t+i)&q.mask] = ms[i]
+		q.slots[(t+i)&q.mask] = entry{m: ms[i]}
 	}
 	q.tail.Store(t + n)
 	q.pmu.Unlock()
@@ -138,14 +182,70 @@ func (q *RecvQueue) PutBatch(p *Pipe, ms []*Message) {
 	clear(ms)
 }
 
+// putEntries queues es in order, as putWait does each one, and clears es.
+func (q *RecvQueue) putEntries(p *Pipe, es []entry) {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		for i := range es {
+			q.replace(p, es[i].message())
+		}
+		clear(es)
+		return
+	}
+	q.pmu.Lock()
+	t, n := q.reserve(uint64(len(es)))
+	for i := range n {
+		q.slots[(t+i)&q.mask] = es[i]
+	}
+	q.tail.Store(t + n)
+	q.pmu.Unlock()
+	if n > 0 {
+		q.wakeConsumer()
+	}
+	for _, e := range es[n:] {
+		q.putWait(p, e)
+	}
+	clear(es)
+}
+
+// reserve returns the tail and how many of k entries fit under the bound,
+// growing the ring for them if need be; the caller holds pmu.
+func (q *RecvQueue) reserve(k uint64) (t, n uint64) {
+	t = q.tail.Load()
+	if t-q.headSeen+k > q.hwm || t-q.headSeen+k > q.mask+1 {
+		q.headSeen = q.head.Load()
+	}
+	n = min(k, q.hwm-(t-q.headSeen))
+	if t-q.headSeen+n > q.mask+1 {
+		q.grow(t, t-q.headSeen+n)
+	}
+	return t, n
+}
+
+// grow makes the ring large enough for need entries, copying what it
+// holds; the caller holds pmu, and tail is t.
+func (q *RecvQueue) grow(t, need uint64) {
+	q.cmu.Lock()
+	defer q.cmu.Unlock()
+	size := q.mask + 1
+	for size < need && size < q.maxSlots {
+		size *= 2
+	}
+	slots := make([]entry, size)
+	for i := q.head.Load(); i != t; i++ {
+		slots[i&(size-1)] = q.slots[i&q.mask]
+	}
+	q.slots, q.mask = slots, size-1
+}
+
 // put queues m and returns nil, or, when the queue is full, returns nil
 // having dropped nothing if !wait (the caller still owns m), or a channel
 // closed when there may be room, having counted the caller as a waiting
 // producer.
-func (q *RecvQueue) put(m *Message, wait bool) <-chan struct{} {
+func (q *RecvQueue) put(e entry, wait bool) <-chan struct{} {
 	q.pmu.Lock()
 	t := q.tail.Load()
-	if t-q.headSeen >= q.hwm {
+	if t-q.headSeen >= q.hwm || t-q.headSeen > q.mask {
 		q.headSeen = q.head.Load()
 		if t-q.headSeen >= q.hwm {
 			if !wait {
@@ -165,8 +265,11 @@ func (q *RecvQueue) put(m *Message, wait bool) <-chan struct{} {
 			}
 			q.pwaiting.Add(-1)
 		}
+		if t-q.headSeen > q.mask {
+			q.grow(t, t-q.headSeen+1)
+		}
 	}
-	q.slots[t&q.mask] = m
+	q.slots[t&q.mask] = e
 	q.tail.Store(t + 1)
 	q.pmu.Unlock()
 	q.wakeConsumer()
@@ -246,8 +349,8 @@ func (q *RecvQueue) tryGet() *Message {
 			return nil
 		}
 	}
-	m := q.slots[h&q.mask]
-	q.slots[h&q.mask] = nil
+	e := q.slots[h&q.mask]
+	q.slots[h&q.mask] = entry{}
 	q.head.Store(h + 1)
 	more := h+1 != q.tailSeen
 	q.cmu.Unlock()
@@ -265,5 +368,5 @@ func (q *RecvQueue) tryGet() *Message {
 		// Another consumer waits while messages are left: pass the token.
 		q.wakeConsumer()
 	}
-	return m
+	return e.message()
 }

@@ -34,6 +34,10 @@ func (p *proto) AddPipe(*socket.Pipe) error                 { return nil }
 func (p *proto) RemovePipe(*socket.Pipe)                    {}
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) { p.recvq.Put(pp, m) }
 
+// DeliveryQueue is the queue Deliver puts messages on: stream pipes read
+// in chunks and queue spans of them there.
+func (p *proto) DeliveryQueue() *socket.RecvQueue { return p.recvq }
+
 // DeliverBatch queues what a pipe's reader read in one go.
 func (p *proto) DeliverBatch(pp *socket.Pipe, ms []*socket.Message) { p.recvq.PutBatch(pp, ms) }
 

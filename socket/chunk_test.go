@@ -1,0 +1,105 @@
+package socket_test
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// TestChunkedReceive: a pull reads its stream pipes in chunks and queues
+// spans of them. Messages of every size around the span limit and the
+// chunk size, from several pushers at once, arrive whole and in each
+// pusher's order, whether the receiver keeps up or lets its queue fill
+// (spans outstanding while the reader goes on reading), and whether it
+// frees, keeps or drops what it gets.
+func TestChunkedReceive(t *testing.T) {
+	for _, tr := range []string{"tcp", "ipc"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			r := must(pull.New(socket.RecvHWM(100), socket.MaxRecvSize(1<<20)))
+			defer r.Close()
+			url := must(r.Listen(testutil.URL(t, tr))).URL()
+			const senders, n = 3, 1500
+			size := func(s, i int) int {
+				switch rng := rand.New(rand.NewPCG(uint64(s), uint64(i))); i % 4 {
+				case 0:
+					return rng.IntN(64)
+				case 1:
+					return 16<<10 - 8 + rng.IntN(16) // around the span limit
+				case 2:
+					return rng.IntN(70 << 10) // up to past a chunk
+				default:
+					return rng.IntN(2048)
+				}
+			}
+			body := func(s, i int) []byte {
+				b := make([]byte, size(s, i))
+				for j := range b {
+					b[j] = byte(s*31 + i*7 + j)
+				}
+				if len(b) >= 4 {
+					b[0], b[1], b[2], b[3] = byte(s), byte(i>>8), byte(i), 0xAB
+				}
+				return b
+			}
+			for s := range senders {
+				w := must(push.New())
+				defer w.Close()
+				must(w.Dial(url))
+				go func() {
+					for i := range n {
+						if err := w.SendContext(context.Background(), socket.NewMessageBytes(body(s, i))); err != nil {
+							return
+						}
+					}
+				}()
+			}
+			time.Sleep(50 * time.Millisecond) // let the queue fill
+			next := make([]int, senders)
+			var kept []*socket.Message
+			var keptWant [][]byte
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			for k := range senders * n {
+				m, err := r.RecvContext(ctx)
+				if err != nil {
+					t.Fatalf("message %d: %v", k, err)
+				}
+				// Find whose it is: every sender's messages come in order.
+				found := false
+				for s := range senders {
+					if i := next[s]; i < n && bytes.Equal(m.Body, body(s, i)) {
+						next[s]++
+						found = true
+						break
+					}
+				}
+				if !found {
+					t.Fatalf("message %d (%d bytes) is no sender's next", k, len(m.Body))
+				}
+				switch k % 3 {
+				case 0:
+					m.Free()
+				case 1:
+					kept = append(kept, m)
+					keptWant = append(keptWant, bytes.Clone(m.Body))
+				}
+				if k%500 == 0 {
+					time.Sleep(5 * time.Millisecond) // fall behind now and then
+				}
+			}
+			for i, m := range kept {
+				if !bytes.Equal(m.Body, keptWant[i]) {
+					t.Fatalf("kept message %d changed", i)
+				}
+			}
+		})
+	}
+}
