@@ -28,15 +28,16 @@ func TestChunkedReceive(t *testing.T) {
 			url := must(r.Listen(testutil.URL(t, tr))).URL()
 			const senders, n = 3, 1500
 			size := func(s, i int) int {
+				// At least 4 bytes: the first 4 say whose message it is.
 				switch rng := rand.New(rand.NewPCG(uint64(s), uint64(i))); i % 4 {
 				case 0:
-					return rng.IntN(64)
+					return 4 + rng.IntN(60)
 				case 1:
 					return 16<<10 - 8 + rng.IntN(16) // around the span limit
 				case 2:
-					return rng.IntN(70 << 10) // up to past a chunk
+					return 4 + rng.IntN(70<<10) // up to past a chunk
 				default:
-					return rng.IntN(2048)
+					return 4 + rng.IntN(2048)
 				}
 			}
 			body := func(s, i int) []byte {
@@ -44,9 +45,7 @@ func TestChunkedReceive(t *testing.T) {
 				for j := range b {
 					b[j] = byte(s*31 + i*7 + j)
 				}
-				if len(b) >= 4 {
-					b[0], b[1], b[2], b[3] = byte(s), byte(i>>8), byte(i), 0xAB
-				}
+				b[0], b[1], b[2], b[3] = byte(s), byte(i>>8), byte(i), 0xAB
 				return b
 			}
 			for s := range senders {
@@ -82,7 +81,7 @@ func TestChunkedReceive(t *testing.T) {
 					}
 				}
 				if !found {
-					t.Fatalf("message %d (%d bytes) is no sender's next", k, len(m.Body))
+					t.Fatalf("message %d (%d bytes, starting %x) is no sender's next (%v)", k, len(m.Body), m.Body[:min(4, len(m.Body))], next)
 				}
 				switch k % 3 {
 				case 0:

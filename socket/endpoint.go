@@ -271,6 +271,8 @@ func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 	if c.Stream != nil { // a message transport hands messages over: no writer queue to bound
 		queueBytes = s.cfg.sendQueueBytes.Load()
 	}
+	q := newSendQueue(int(s.cfg.sendHWM.Load()), queueBytes)
+	q.boundHeld = c.Stream == nil
 	return &Pipe{
 		direct:     direct,
 		id:         nextPipeID(),
@@ -278,7 +280,7 @@ func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 		url:        url,
 		remote:     c.Remote,
 		dialed:     dialed,
-		sendq:      newSendQueue(int(s.cfg.sendHWM.Load()), queueBytes),
+		sendq:      q,
 		done:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		gone:       make(chan struct{}),

@@ -7,13 +7,19 @@ import "sync"
 // one message at a time; the one consumer (the pipe's writer, or an inproc
 // peer's reader) takes everything queued at once, so that it touches the
 // lock once per batch, and tells the queue when it has finished with what
-// it took: until then those messages still count against the bounds.
+// it took, so that a lingering Close knows when everything is out. A
+// stream writer's batch no longer counts against the bounds once taken (as
+// a writer's batch in libzmq no longer counts against its pipe's high-water
+// mark); an inproc reader's does (boundHeld).
 type sendQueue struct {
-	mu        sync.Mutex
-	items     []*Message
-	bytes     int64 // of items
-	held      int   // messages the consumer took and has not finished
-	heldBytes int64
+	mu    sync.Mutex
+	items []*Message
+	bytes int64 // of items
+	held  int   // messages the consumer took and has not finished
+	// boundHeld counts held messages against SendHWM: an inproc peer's
+	// reader takes a batch and may wait to deliver it, so what it holds is
+	// still queued as far as the sender can tell.
+	boundHeld bool
 	hwm       int
 	maxBytes  int64 // 0: no byte bound
 	// sleeping says the consumer found the queue empty and may wait on
@@ -30,8 +36,11 @@ func newSendQueue(hwm int, maxBytes int64) *sendQueue {
 // whether it did. An empty queue takes any one message, however large.
 func (q *sendQueue) push(m *Message, n int) bool {
 	q.mu.Lock()
-	count := len(q.items) + q.held
-	if count >= q.hwm || (q.maxBytes > 0 && count > 0 && q.bytes+q.heldBytes+int64(n) > q.maxBytes) {
+	count := len(q.items)
+	if q.boundHeld {
+		count += q.held
+	}
+	if count >= q.hwm || (q.maxBytes > 0 && count > 0 && q.bytes+int64(n) > q.maxBytes) {
 		q.mu.Unlock()
 		return false
 	}
@@ -62,18 +71,16 @@ func (q *sendQueue) take(dst []*Message) []*Message {
 	out := q.items
 	q.items = dst[:0]
 	q.held += len(out)
-	q.heldBytes += q.bytes
 	q.bytes = 0
 	q.mu.Unlock()
 	return out
 }
 
 // done tells the queue that the consumer has finished with k of the
-// messages it took, of n bytes in all.
-func (q *sendQueue) done(k int, n int64) {
+// messages it took.
+func (q *sendQueue) done(k int) {
 	q.mu.Lock()
 	q.held -= k
-	q.heldBytes -= n
 	q.mu.Unlock()
 }
 

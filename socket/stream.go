@@ -208,6 +208,9 @@ func (p *Pipe) writeStream() {
 		default:
 		}
 		taken = q.take(taken[:0])
+		if len(taken) > 0 {
+			p.sock.signalReady() // what was taken made room
+		}
 		if len(taken) == 0 {
 			w.release() // idle: an idle connection holds no write buffer
 			select {
@@ -247,13 +250,11 @@ func (p *Pipe) writeStream() {
 
 // dropTaken drops messages the writer took but could not write.
 func (p *Pipe) dropTaken(ms []*Message) {
-	var n int64
 	for i, m := range ms {
-		n += int64(m.Len())
 		p.Drop(m, DropClosed)
 		ms[i] = nil
 	}
-	p.sendq.done(len(ms), n)
+	p.sendq.done(len(ms))
 }
 
 // flushBatch writes the writer's batch, frees its messages and gives their
@@ -274,7 +275,7 @@ func (p *Pipe) flushBatch(w *streamWriter) error {
 		p.close(fmt.Errorf("write: %w", err))
 	}
 	if len(w.batch) > 0 {
-		p.sendq.done(len(w.batch), int64(w.bytes))
+		p.sendq.done(len(w.batch))
 		p.sock.signalReady()
 	}
 	w.batch = w.batch[:0]
