@@ -192,7 +192,10 @@ func Run(e Ends, pat string, args []string, out io.Writer) error {
 		select {
 		case <-ready:
 		case r := <-local:
-			return r.err
+			if r.err != nil {
+				return r.err
+			}
+			local <- r // it ended once ready (a fake end does): go on
 		}
 		errR := e.RemoteThr(url, pat, size, count)
 		r := <-local
@@ -210,7 +213,10 @@ func Run(e Ends, pat string, args []string, out io.Writer) error {
 		select {
 		case <-ready:
 		case err := <-local:
-			return err
+			if err != nil {
+				return err
+			}
+			local <- nil // it ended once ready (a fake end does): go on
 		}
 		d, errR := e.RemoteLat(url, pat, size, count)
 		if err := <-local; err != nil {
