@@ -2,9 +2,7 @@ package socket
 
 import (
 	"math/bits"
-	"runtime"
 	"sync"
-	"sync/atomic"
 )
 
 // headroom is the space kept free in front of a pooled message body, so that a
@@ -45,9 +43,8 @@ type Message struct {
 	buf   []byte // pooled backing array; Body starts at buf[headroom:] when fresh
 	class int    // pool size class, or -1 when not pooled
 	loan  *loan  // set when Body is a loan of shared memory (loan.go)
-	// next links free messages in the pool's chains; free marks a message
-	// in the pool, so that freeing it twice in a row is harmless.
-	next *Message
+	// free marks a message in the pool, so that freeing it twice in a row
+	// is harmless.
 	free bool
 	// inline backs Frames for messages of up to three frames, so that
 	// reading one allocates no slice.
@@ -73,67 +70,7 @@ const (
 	numClasses    = maxClassShift - minClassShift + 1
 )
 
-// The message pool is built for messages that are made on one goroutine and
-// freed on another (a pipe's reader makes them, the application frees them;
-// the application makes them, a pipe's writer frees them). A sync.Pool of
-// single messages serves that flow badly: every Get finds its own
-// processor's cache empty and takes from another's, a contended exchange
-// per message. Here Free pushes the message on a shared lock-free stack
-// (one compare-and-swap on a line that stays with the freeing core), and
-// NewMessage takes the whole stack at once when its own chain runs out,
-// keeping the rest as a chain in a sync.Pool on its processor: one shared
-// exchange per batch instead of per message.
-type classPool struct {
-	chains sync.Pool               // *Message chains linked through next
-	freed  atomic.Pointer[Message] // messages freed since the last take
-	_      [48]byte                // keep each class's stack on its own cache line
-}
-
-var pools [numClasses]classPool
-
-func init() { gcHook() }
-
-// gcHook runs after every garbage collection: it moves what was freed into
-// the sync.Pools, which give memory back to the GC after two collections
-// without use, so that a burst of large messages is not kept for ever.
-func gcHook() {
-	runtime.AddCleanup(new([16]byte), func(struct{}) {
-		for c := range pools {
-			if h := pools[c].freed.Swap(nil); h != nil {
-				pools[c].chains.Put(h)
-			}
-		}
-		gcHook()
-	}, struct{}{})
-}
-
-// get returns a free message of the class, or nil.
-func (cp *classPool) get() *Message {
-	h, _ := cp.chains.Get().(*Message)
-	if h == nil {
-		if h = cp.freed.Swap(nil); h == nil {
-			return nil
-		}
-	}
-	if h.next != nil {
-		cp.chains.Put(h.next)
-		h.next = nil
-	}
-	h.free = false
-	return h
-}
-
-// put pushes a freed message on the class's stack.
-func (cp *classPool) put(m *Message) {
-	m.free = true
-	for {
-		h := cp.freed.Load()
-		m.next = h
-		if cp.freed.CompareAndSwap(h, m) {
-			return
-		}
-	}
-}
+var pools [numClasses]sync.Pool
 
 func classOf(size int) int {
 	if size <= 1<<minClassShift {
@@ -153,7 +90,9 @@ func NewMessage(size int) *Message {
 	if c < 0 {
 		return (&Message{buf: make([]byte, headroom+size), class: -1}).reset(size)
 	}
-	if m := pools[c].get(); m != nil {
+	if v := pools[c].Get(); v != nil {
+		m := v.(*Message)
+		m.free = false
 		return m.reset(size)
 	}
 	m := &Message{buf: make([]byte, headroom+(1<<(c+minClassShift))), class: c}
@@ -190,7 +129,8 @@ func (m *Message) Free() {
 	}
 	m.Header, m.Body, m.Frames = nil, nil, nil
 	m.inline = [2][]byte{}
-	pools[m.class].put(m)
+	m.free = true
+	pools[m.class].Put(m)
 }
 
 // Len returns the size of the message's content: header, body and frames.
