@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // Chunked reading. A pipe whose protocol only queues what arrives
@@ -99,12 +101,57 @@ func (r *chunkReader) fill() error {
 	return io.ErrNoProgress
 }
 
-// readChunks is readStream for an SP pipe whose protocol is a
-// QueueDeliverer.
-func (p *Pipe) readChunks(q *RecvQueue, codec *spCodec) {
+// chunkFramer is a codec that can tell, from the bytes of a chunk, where a
+// message of one plain frame starts and ends (readChunks).
+type chunkFramer interface {
+	// chunkable reports whether the pipe's messages can be read in chunks:
+	// its codec has nothing to do with a plain frame but hand it over.
+	chunkable() bool
+	// frame parses the frame header at the start of b. hn is its length
+	// (0: b is too short to tell), size the body's; simple is false when
+	// the frame is not a whole message by itself (a command, or a frame
+	// with more to follow).
+	frame(b []byte, limit uint64) (hn int, size uint64, simple bool, err error)
+}
+
+func (*spCodec) chunkable() bool { return true }
+
+func (c *spCodec) frame(b []byte, limit uint64) (int, uint64, bool, error) {
+	hn := c.framing.FrameHeaderSize()
+	if len(b) < hn {
+		return 0, 0, true, nil
+	}
+	size, err := c.framing.ParseFrameHeader(b[:hn], limit)
+	return hn, size, true, err
+}
+
+// chunkable: a ZMTP pipe of a socket that neither publishes (subscriptions
+// arrive as data) nor speaks REQ or REP (envelopes).
+func (c *zmtpCodec) chunkable() bool { return c.env == envelopeNone && !c.publisher() }
+
+func (c *zmtpCodec) frame(b []byte, limit uint64) (int, uint64, bool, error) {
+	h, hn, err := zmtp.ParseFrameHeader(b, limit)
+	if errors.Is(err, zmtp.ErrShort) {
+		return 0, 0, true, nil
+	}
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return hn, h.Size, h.Flags&(zmtp.FlagMore|zmtp.FlagCommand) == 0, nil
+}
+
+// readChunks is readStream for a pipe whose protocol is a QueueDeliverer
+// and whose codec a chunkFramer. At a frame that is not a whole message by
+// itself it stops and returns the reader, positioned at that frame, for
+// readStream to go on with the codec; it returns nil when the pipe is done.
+func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 	r := &chunkReader{conn: p.conn, c: newChunk()}
-	defer func() { r.c.unref() }()
-	hn := codec.framing.FrameHeaderSize()
+	handBack := false
+	defer func() {
+		if !handBack {
+			r.c.unref()
+		}
+	}()
 	var spans []entry
 	var msgs, bytes uint64
 	deliver := func() {
@@ -130,27 +177,35 @@ func (p *Pipe) readChunks(q *RecvQueue, codec *spCodec) {
 	}
 	for {
 		// Queue every whole message the chunk holds.
-		for r.end-r.start >= hn {
-			size, err := codec.framing.ParseFrameHeader(r.c.buf[r.start:r.start+hn], uint64(p.sock.cfg.maxRecvSize.Load()))
+		for r.end > r.start {
+			hn, size, simple, err := codec.frame(r.c.buf[r.start:r.end], uint64(p.sock.cfg.maxRecvSize.Load()))
 			if err == nil && size > maxMessageSize {
 				err = errTooLargeForMemory(size)
 			}
 			if err != nil {
 				fail(err)
-				return
+				return nil
+			}
+			if hn == 0 {
+				break // the header has not all arrived
+			}
+			if !simple {
+				deliver()
+				handBack = true
+				return r
 			}
 			if size > spanLimit {
 				// Large: read into a message of its own, through what
 				// the chunk holds and then the stream (or as a loan).
 				deliver()
 				r.start += hn
-				m, err := readBodyOrLoanFrom(r, r.end-r.start, int(size), codec.loans)
+				m, err := readBodyOrLoanFrom(r, r.end-r.start, int(size), p.loans())
 				if err != nil {
 					if errors.Is(err, io.EOF) {
 						err = io.ErrUnexpectedEOF
 					}
 					fail(err)
-					return
+					return nil
 				}
 				m.Pipe = p.id
 				p.cnt.msgsIn.Add(1)
@@ -176,7 +231,7 @@ func (p *Pipe) readChunks(q *RecvQueue, codec *spCodec) {
 			for _, e := range spans {
 				e.c.unref()
 			}
-			return
+			return nil
 		default:
 		}
 		deliver() // before a read that may wait
@@ -185,7 +240,15 @@ func (p *Pipe) readChunks(q *RecvQueue, codec *spCodec) {
 				err = io.ErrUnexpectedEOF // the stream ends inside a message
 			}
 			fail(err)
-			return
+			return nil
 		}
 	}
+}
+
+// loans returns the pipe's connection if it carries loaned bodies.
+func (p *Pipe) loans() LoanConn {
+	if p.codec == nil {
+		return nil
+	}
+	return loanConn(p.conn)
 }

@@ -337,17 +337,23 @@ const maxInBatch = 256
 // the next message needs more bytes from the connection (so that nothing
 // read waits while the reader waits for more).
 func (p *Pipe) readStream() {
+	src := io.Reader(p.conn)
 	if qd, ok := p.sock.proto.(QueueDeliverer); ok {
-		if c, ok := p.codec.(*spCodec); ok {
-			p.readChunks(qd.DeliveryQueue(), c)
-			return
+		if cf, ok := p.codec.(chunkFramer); ok && cf.chunkable() {
+			r := p.readChunks(qd.DeliveryQueue(), cf)
+			if r == nil {
+				return
+			}
+			// A frame the codec must read itself: from here on it
+			// reads the stream, starting with what the chunk holds.
+			defer r.c.unref()
+			src = r
 		}
 	}
 	bd, _ := p.sock.proto.(BatchDeliverer)
-	src := io.Reader(p.conn)
 	if bd != nil {
 		p.inBatch = make([]*Message, 0, maxInBatch)
-		src = &flushingReader{r: p.conn, flush: func() { p.deliverBatch(bd) }}
+		src = &flushingReader{r: src, flush: func() { p.deliverBatch(bd) }}
 	}
 	br := bufioReader(src)
 	defer putBufioReader(br)
