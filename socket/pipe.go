@@ -325,7 +325,7 @@ func (p *Pipe) dropQueued() {
 	for _, m := range ms {
 		p.Drop(m, DropClosed)
 	}
-	p.sendq.done(len(ms))
+	p.sendq.done(len(ms), 0)
 }
 
 // maxInBatch bounds how many messages the reader hands over at once.
@@ -455,7 +455,7 @@ func (p *Pipe) readPort() {
 		batch = q.take(batch[:0])
 		if len(batch) > 0 {
 			p.deliverPort(bd, batch)
-			q.done(len(batch))
+			q.done(len(batch), 0)
 			taken() // wake the peer's senders waiting for room
 			continue
 		}
@@ -466,7 +466,7 @@ func (p *Pipe) readPort() {
 			// for us to do so), then close.
 			if batch = q.take(batch[:0]); len(batch) > 0 {
 				p.deliverPort(bd, batch)
-				q.done(len(batch))
+				q.done(len(batch), 0)
 			}
 			p.close(nil)
 			return

@@ -250,11 +250,13 @@ func (p *Pipe) writeStream() {
 
 // dropTaken drops messages the writer took but could not write.
 func (p *Pipe) dropTaken(ms []*Message) {
+	var n int64
 	for i, m := range ms {
+		n += int64(m.Len())
 		p.Drop(m, DropClosed)
 		ms[i] = nil
 	}
-	p.sendq.done(len(ms))
+	p.sendq.done(len(ms), n)
 }
 
 // flushBatch writes the writer's batch, frees its messages and gives their
@@ -275,7 +277,7 @@ func (p *Pipe) flushBatch(w *streamWriter) error {
 		p.close(fmt.Errorf("write: %w", err))
 	}
 	if len(w.batch) > 0 {
-		p.sendq.done(len(w.batch))
+		p.sendq.done(len(w.batch), int64(w.bytes))
 		p.sock.signalReady()
 	}
 	w.batch = w.batch[:0]
