@@ -166,14 +166,7 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 	}
 	fail := func(err error) {
 		deliver()
-		switch {
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			p.Close(errTruncated)
-		case errors.Is(err, ErrProtocol):
-			p.Close(err)
-		default:
-			p.close(readErr(err))
-		}
+		p.closeForRead(err)
 	}
 	for {
 		// Queue every whole message the chunk holds.

@@ -371,14 +371,7 @@ func (p *Pipe) readStream() {
 			if bd != nil {
 				p.deliverBatch(bd)
 			}
-			switch {
-			case errors.Is(err, io.ErrUnexpectedEOF):
-				p.Close(errTruncated)
-			case errors.Is(err, ErrProtocol):
-				p.Close(err)
-			default:
-				p.close(readErr(err))
-			}
+			p.closeForRead(err)
 			return
 		}
 		m.Pipe = p.id
@@ -398,6 +391,20 @@ func (p *Pipe) readStream() {
 		p.cnt.msgsIn.Add(1)
 		p.cnt.bytesIn.Add(uint64(m.Len()))
 		p.sock.proto.Deliver(p, m)
+	}
+}
+
+// closeForRead closes the pipe because reading failed with err: the
+// peer's fault (a protocol error, or the stream ending inside a message) or
+// the connection's (which, if the peer simply closed, is no error).
+func (p *Pipe) closeForRead(err error) {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		p.Close(errTruncated)
+	case errors.Is(err, ErrProtocol):
+		p.Close(err)
+	default:
+		p.close(readErr(err))
 	}
 }
 

@@ -158,26 +158,14 @@ func (q *RecvQueue) TryPut(m *Message) bool {
 // clears ms. It takes the producers' lock once for as many as there is
 // room for.
 func (q *RecvQueue) PutBatch(p *Pipe, ms []*Message) {
-	q.init()
-	if q.s.cfg.conflate.Load() {
-		for _, m := range ms {
-			q.replace(p, m)
+	var buf [64]entry
+	for rest := ms; len(rest) > 0; {
+		k := min(len(rest), len(buf))
+		for i := range k {
+			buf[i] = entry{m: rest[i]}
 		}
-		clear(ms)
-		return
-	}
-	q.pmu.Lock()
-	t, n := q.reserve(uint64(len(ms)))
-	for i := range n {
-		q.slots[(t+i)&q.mask] = entry{m: ms[i]}
-	}
-	q.tail.Store(t + n)
-	q.pmu.Unlock()
-	if n > 0 {
-		q.wakeConsumer()
-	}
-	for _, m := range ms[n:] {
-		q.Put(p, m)
+		q.putEntries(p, buf[:k])
+		rest = rest[k:]
 	}
 	clear(ms)
 }
