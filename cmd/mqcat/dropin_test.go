@@ -172,7 +172,7 @@ func playScenario(t *testing.T, bins map[string]string, c dropinCase) {
 			return
 		}
 		if nngcatFlaked && attempt < 3 {
-			t.Logf("attempt %d: nngcat failed to set its receive timeout; again", attempt)
+			t.Logf("attempt %d: nngcat failed in its own timing; again", attempt)
 			continue
 		}
 		for _, p := range problems {
@@ -228,6 +228,16 @@ func playOnce(t *testing.T, bins map[string]string, c dropinCase) (problems []st
 				s.impl, wantCode, want, s.p.report(), other(sides, s).p.report()))
 		}
 		if s.impl == "nngcat" && strings.Contains(s.p.stderr.String(), nngcatTimeoutFlake) {
+			nngcatFlaked = true
+		}
+	}
+	// nngcat 1.5.2 as a surveyor, under load, now and then never ends after
+	// its peer has answered and gone (seen once in a full CI run): that is
+	// its own hang when the other side did all it should.
+	for _, s := range sides {
+		o := other(sides, s)
+		if s.impl == "nngcat" && s.r.proto == "surveyor0" && s.p.code == -1 && o.impl != "nngcat" &&
+			o.p.code == 0 && whole(o.r.want).MatchString(o.p.stdout.String()) {
 			nngcatFlaked = true
 		}
 	}
