@@ -26,26 +26,61 @@ const (
 	spanLimit = copyLimit
 )
 
-// chunk is a block of bytes read from a stream. It is shared by the
-// reader, which fills it, and by every span queued from it; the last to
-// let go gives it back to the pool.
+// chunk is a block of bytes read from a stream, shared by the reader that
+// fills it and by every span queued from it; the last to let go gives it
+// back to the pool.
+//
+// The reader does not count spans on refs as it hands them out: that would
+// make the reader's core and the consumer's take turns on refs' cache line
+// for every message. refs starts at chunkBias, the reader counts its spans
+// in a field of its own and settles the difference when it lets go; each
+// consumer takes one off as it finishes with its span.
 type chunk struct {
-	buf  []byte
-	refs atomic.Int32
+	buf   []byte
+	spans int32 // spans handed out (the reader's own)
+	_     [64]byte
+	refs  atomic.Int32 // on a cache line of its own: consumers write it
+	_     [60]byte
 }
+
+const chunkBias = 1 << 30
 
 var chunks = sync.Pool{New: func() any { return &chunk{buf: make([]byte, chunkSize)} }}
 
+// newChunk returns a chunk held by its reader.
 func newChunk() *chunk {
 	c := chunks.Get().(*chunk)
-	c.refs.Store(1)
+	c.refs.Store(chunkBias)
+	c.spans = 0
 	return c
 }
 
+// span counts one more span handed out by the reader.
+func (c *chunk) span() { c.spans++ }
+
+// unref lets go of one span.
 func (c *chunk) unref() {
 	if c.refs.Add(-1) == 0 {
 		chunks.Put(c)
 	}
+}
+
+// letGo is the reader letting go of the chunk.
+func (c *chunk) letGo() {
+	if c.refs.Add(-(chunkBias - c.spans)) == 0 {
+		chunks.Put(c)
+	}
+}
+
+// restart makes the reader start again at the front if every span it
+// handed out has been let go, and reports whether it did.
+func (c *chunk) restart() bool {
+	if c.refs.Load() != chunkBias-c.spans {
+		return false
+	}
+	c.refs.Add(c.spans) // nobody else holds a span: back to the bias
+	c.spans = 0
+	return true
 }
 
 // QueueDeliverer is implemented by protocols whose Deliver does nothing but
@@ -81,9 +116,9 @@ func (r *chunkReader) fill() error {
 		nc := newChunk()
 		r.end = copy(nc.buf, r.c.buf[r.start:r.end])
 		r.start = 0
-		r.c.unref()
+		r.c.letGo()
 		r.c = nc
-	} else if r.start == r.end && r.c.refs.Load() == 1 {
+	} else if r.start == r.end && r.c.restart() {
 		r.start, r.end = 0, 0 // nothing queued from it: start again at the front
 	}
 	// A Read may return nothing and no error now and then (an empty write
@@ -149,7 +184,7 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 	handBack := false
 	defer func() {
 		if !handBack {
-			r.c.unref()
+			r.c.letGo()
 		}
 	}()
 	var spans []entry
@@ -210,7 +245,7 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 				break // the rest has not arrived
 			}
 			off := r.start + hn
-			r.c.refs.Add(1)
+			r.c.span()
 			spans = append(spans, entry{c: r.c, off: uint32(off), n: uint32(size), pipe: p.id})
 			msgs++
 			bytes += size

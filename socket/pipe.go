@@ -346,7 +346,7 @@ func (p *Pipe) readStream() {
 			}
 			// A frame the codec must read itself: from here on it
 			// reads the stream, starting with what the chunk holds.
-			defer r.c.unref()
+			defer r.c.letGo()
 			src = r
 		}
 	}
