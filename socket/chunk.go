@@ -90,6 +90,14 @@ type QueueDeliverer interface {
 	DeliveryQueue() *RecvQueue
 }
 
+// QueueFilter is implemented by a QueueDeliverer whose Deliver also
+// filters, and drops rather than waits when the queue is full (sub): a pipe
+// reading in chunks asks Wants of each message and queues only those it
+// wants, dropping what the queue has no room for as DropQueueFull.
+type QueueFilter interface {
+	Wants(body []byte) bool
+}
+
 // chunkReader reads a stream in chunks, for readChunks: the bytes not yet
 // parsed are c.buf[start:end].
 type chunkReader struct {
@@ -187,16 +195,21 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 			r.c.letGo()
 		}
 	}()
+	filter, _ := p.sock.proto.(QueueFilter)
 	var spans []entry
 	var msgs, bytes uint64
 	deliver := func() {
-		if len(spans) == 0 {
-			return
-		}
 		p.cnt.msgsIn.Add(msgs)
 		p.cnt.bytesIn.Add(bytes)
 		msgs, bytes = 0, 0
-		q.putEntries(p, spans)
+		if len(spans) == 0 {
+			return
+		}
+		if filter != nil {
+			q.tryPutEntries(p, spans)
+		} else {
+			q.putEntries(p, spans)
+		}
 		spans = spans[:0]
 	}
 	fail := func(err error) {
@@ -238,18 +251,28 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 				m.Pipe = p.id
 				p.cnt.msgsIn.Add(1)
 				p.cnt.bytesIn.Add(size)
-				q.putWait(p, entry{m: m})
+				switch {
+				case filter == nil:
+					q.putWait(p, entry{m: m})
+				case !filter.Wants(m.Body):
+					m.Free()
+				case !q.TryPut(m):
+					p.Drop(m, DropQueueFull)
+				}
 				continue
 			}
 			if uint64(r.end-r.start-hn) < size {
 				break // the rest has not arrived
 			}
 			off := r.start + hn
-			r.c.span()
-			spans = append(spans, entry{c: r.c, off: uint32(off), n: uint32(size), pipe: p.id})
+			r.start = off + int(size)
 			msgs++
 			bytes += size
-			r.start = off + int(size)
+			if filter != nil && !filter.Wants(r.c.buf[off:r.start]) {
+				continue
+			}
+			r.c.span()
+			spans = append(spans, entry{c: r.c, off: uint32(off), n: uint32(size), pipe: p.id})
 			if len(spans) == maxInBatch {
 				deliver()
 			}

@@ -171,7 +171,16 @@ func (q *RecvQueue) PutBatch(p *Pipe, ms []*Message) {
 }
 
 // putEntries queues es in order, as putWait does each one, and clears es.
-func (q *RecvQueue) putEntries(p *Pipe, es []entry) {
+func (q *RecvQueue) putEntries(p *Pipe, es []entry) { q.putEntriesOr(p, es, true) }
+
+// tryPutEntries queues as many of es as there is room for, in order, drops
+// the rest (DropQueueFull) and clears es.
+func (q *RecvQueue) tryPutEntries(p *Pipe, es []entry) { q.putEntriesOr(p, es, false) }
+
+// putEntriesOr queues es in order, taking the producers' lock once for as
+// many as there is room for; the rest wait for room one by one (wait) or
+// are dropped.
+func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
 	q.init()
 	if q.s.cfg.conflate.Load() {
 		for i := range es {
@@ -191,7 +200,15 @@ func (q *RecvQueue) putEntries(p *Pipe, es []entry) {
 		q.wakeConsumer()
 	}
 	for _, e := range es[n:] {
-		q.putWait(p, e)
+		switch {
+		case wait:
+			q.putWait(p, e)
+		case e.m != nil:
+			p.Drop(e.m, DropQueueFull)
+		default:
+			p.cnt.drops[DropQueueFull].Add(1)
+			e.c.unref()
+		}
 	}
 	clear(es)
 }

@@ -134,6 +134,13 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	}
 }
 
+// DeliveryQueue and Wants let stream pipes read in chunks and queue only
+// the messages that match (socket.QueueFilter).
+func (p *proto) DeliveryQueue() *socket.RecvQueue { return p.recvq }
+
+// Wants reports whether a message with this body matches a subscription.
+func (p *proto) Wants(body []byte) bool { return p.matches(body) }
+
 // TryDeliver is Deliver, which never waits (inproc's direct hand-over).
 func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 	p.Deliver(pp, m)
