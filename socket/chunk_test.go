@@ -3,13 +3,16 @@ package socket_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -141,5 +144,58 @@ func TestChunkedReceiveHandsBack(t *testing.T) {
 			t.Fatalf("message %d has %d further frames", i, len(m.Frames))
 		}
 		m.Free()
+	}
+}
+
+// TestChunkedReceiveFilters: a sub reading in chunks queues only the
+// messages that match, in order, and drops what its full queue has no room
+// for (counted), as its Deliver does.
+func TestChunkedReceiveFilters(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
+		s := must(sub.New(socket.RecvHWM(50), sub.Subscribe([]byte("a"))))
+		defer s.Close()
+		url := must(s.Listen(testutil.URL(t, "tcp"))).URL()
+		p := must(pub.New(socket.DialDialect(d)))
+		defer p.Close()
+		must(p.Dial(url))
+		waitPipes(t, p, 1)
+		waitPipes(t, s, 1)
+		time.Sleep(50 * time.Millisecond) // the subscription reaches a ZMTP publisher
+		const n = 2000
+		for i := range n {
+			topic := "a"
+			if i%2 == 1 {
+				topic = "b"
+			}
+			if err := p.SendBytes(fmt.Appendf(nil, "%s%05d", topic, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for s.Stats().TotalDrops() == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if s.Stats().Dropped(socket.DropQueueFull) == 0 {
+			t.Fatalf("%v: no queue-full drop with 1000 matching messages and room for 50", d)
+		}
+		last := -1
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		for {
+			m, err := s.RecvContext(ctx)
+			if err != nil {
+				break
+			}
+			var i int
+			if _, err := fmt.Sscanf(string(m.Body), "a%05d", &i); err != nil || i <= last {
+				t.Fatalf("%v: received %q after message %d", d, m.Body, last)
+			}
+			last = i
+			m.Free()
+		}
+		cancel()
+		if last < 0 {
+			t.Fatalf("%v: nothing received", d)
+		}
 	}
 }
