@@ -144,22 +144,35 @@ func readPlain(c net.Conn, size int) ([]byte, error) {
 	return out, nil
 }
 
+// writeInBackground runs writeBodies on its own goroutine; the function
+// it returns waits for it and returns what writeBodies did.
+func writeInBackground(c net.Conn, count int) func() (loans int, err error) {
+	type result struct {
+		loans int
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := writeBodies(c, count)
+		done <- result{n, err}
+	}()
+	return func() (int, error) {
+		r := <-done
+		return r.loans, r.err
+	}
+}
+
 func TestLoanRoundTrip(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	a, d := rawConns(t, "")
 	const count = 120
-	errc := make(chan error, 1)
-	var sent int
-	go func() {
-		var err error
-		sent, err = writeBodies(a, count)
-		errc <- err
-	}()
+	written := writeInBackground(a, count)
 	got, err := readBodies(d, count)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := <-errc; err != nil {
+	sent, err := written()
+	if err != nil {
 		t.Fatal(err)
 	}
 	// A loan fails when all 16 slots are out, so not every large body
@@ -176,19 +189,14 @@ func TestLoanPlainRead(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	a, d := rawConns(t, "?slots=2&slotsize=1114112")
 	const count = 60
-	errc := make(chan error, 1)
-	var sent int
-	go func() {
-		var err error
-		sent, err = writeBodies(a, count)
-		errc <- err
-	}()
+	written := writeInBackground(a, count)
 	want := expectedStream(count)
 	got, err := readPlain(d, len(want))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := <-errc; err != nil {
+	sent, err := written()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
