@@ -240,7 +240,7 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 				// the chunk holds and then the stream (or as a loan).
 				deliver()
 				r.start += hn
-				m, err := readBodyOrLoanFrom(r, r.end-r.start, int(size), p.loans())
+				m, err := readBodyOrLoanFrom(r, r.end-r.start, int(size), loanConn(p.conn))
 				if err != nil {
 					if errors.Is(err, io.EOF) {
 						err = io.ErrUnexpectedEOF
@@ -294,12 +294,4 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 			return nil
 		}
 	}
-}
-
-// loans returns the pipe's connection if it carries loaned bodies.
-func (p *Pipe) loans() LoanConn {
-	if p.codec == nil {
-		return nil
-	}
-	return loanConn(p.conn)
 }

@@ -320,13 +320,7 @@ func (p *Pipe) finish() {
 }
 
 // dropQueued drops what is left in the send queue of a closed pipe.
-func (p *Pipe) dropQueued() {
-	ms := p.sendq.take(nil)
-	for _, m := range ms {
-		p.Drop(m, DropClosed)
-	}
-	p.sendq.done(len(ms), 0)
-}
+func (p *Pipe) dropQueued() { p.dropTaken(p.sendq.take(nil)) }
 
 // maxInBatch bounds how many messages the reader hands over at once.
 const maxInBatch = 256

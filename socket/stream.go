@@ -18,8 +18,6 @@ const (
 	// that many small messages leave in one write; larger ones are handed to
 	// writev as they are.
 	copyLimit = 16 << 10
-	// maxBatch bounds how many queued messages go out in one write.
-	maxBatch = 1024
 	// growStep: bodies above this size are read in steps, so that memory
 	// follows the bytes that really arrive, not the size a peer announced.
 	growStep = 256 << 10
@@ -198,9 +196,7 @@ func (p *Pipe) writeStream() {
 	for {
 		select {
 		case b := <-p.ctrl: // a dialect command (ZMTP PONG), even when busy
-			w.acquire()
-			w.buf = append(w.buf, b...)
-			if p.flushBatch(w) != nil {
+			if p.writeCtrl(w, b) != nil {
 				return
 			}
 		case <-p.done:
@@ -208,17 +204,12 @@ func (p *Pipe) writeStream() {
 		default:
 		}
 		taken = q.take(taken[:0])
-		if len(taken) > 0 {
-			p.sock.signalReady() // what was taken made room
-		}
 		if len(taken) == 0 {
 			w.release() // idle: an idle connection holds no write buffer
 			select {
 			case <-q.wake:
 			case b := <-p.ctrl:
-				w.acquire()
-				w.buf = append(w.buf, b...)
-				if p.flushBatch(w) != nil {
+				if p.writeCtrl(w, b) != nil {
 					return
 				}
 			case <-p.done:
@@ -231,6 +222,7 @@ func (p *Pipe) writeStream() {
 			}
 			continue
 		}
+		p.sock.signalReady() // what was taken made room
 		w.acquire()
 		for i, m := range taken {
 			if len(w.batch) > 0 && !w.fits(m) {
@@ -248,7 +240,15 @@ func (p *Pipe) writeStream() {
 	}
 }
 
-// dropTaken drops messages the writer took but could not write.
+// writeCtrl writes a dialect command on its own.
+func (p *Pipe) writeCtrl(w *streamWriter, b []byte) error {
+	w.acquire()
+	w.buf = append(w.buf, b...)
+	return p.flushBatch(w)
+}
+
+// dropTaken drops messages taken off the send queue that will not be
+// written, and tells the queue.
 func (p *Pipe) dropTaken(ms []*Message) {
 	var n int64
 	for i, m := range ms {
