@@ -9,8 +9,9 @@ import (
 )
 
 // streamCodec is a pipe's dialect on a byte stream: how a message is framed.
-// The pipe's reader goroutine calls readMessage, its writer goroutine
-// appendMessage; a codec is used by those two goroutines only.
+// Whoever holds the pipe's read turn calls readMessage (its reader
+// goroutine, or an application reading through), whoever holds its write
+// turn appendMessage (see through.go).
 type streamCodec interface {
 	// name is the dialect's name in statistics ("sp").
 	name() string
@@ -18,7 +19,13 @@ type streamCodec interface {
 	// limit (0: none) before allocating. io.EOF means the stream ended
 	// cleanly between messages; io.ErrUnexpectedEOF that it ended inside
 	// one; errors matching ErrProtocol that the peer broke the dialect.
+	// It returns a nil message and no error after a command that needs no
+	// delivery.
 	readMessage(br *bufio.Reader, limit uint64) (*Message, error)
+	// whole tells whether b, the front of the read buffer, holds a whole
+	// message or command (wholeYes), or only the start of one
+	// (wholeNo), or the start of one larger than the buffer (wholeLarge).
+	whole(b []byte, limit uint64) int
 	// appendMessage adds m's wire form to the writer's batch.
 	appendMessage(w *streamWriter, m *Message)
 	// overhead is how many bytes besides large bodies appendMessage adds.

@@ -342,6 +342,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		return nil, err
 	}
 	p.conn = conn
+	p.initTurns()
 	if lc := loanConn(conn); lc != nil {
 		p.codec.setLoans(lc)
 	}

@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/mqwire/mqwire/wire"
 )
@@ -70,6 +72,20 @@ type Pipe struct {
 	err        error         // why it closed; written before done is closed
 	writerDone chan struct{} // closed when the writer goroutine has ended
 	gone       chan struct{} // closed after the pattern forgot the pipe
+
+	// The read and write turns (through.go). rawConn is the connection's
+	// descriptor for writes that do not wait (tcp and ipc; nil otherwise).
+	// rstate says who holds the read turn; br is the read buffer, used by
+	// whoever holds it. turnGiven and turnBack pass the turn to the
+	// application and back; touched says the application read since the
+	// reader goroutine last looked. tw frames the application's writes.
+	rawConn   syscall.RawConn
+	rstate    atomic.Int32
+	br        *bufio.Reader
+	turnGiven chan struct{}
+	turnBack  chan struct{}
+	touched   atomic.Bool
+	tw        *streamWriter
 
 	cnt counters
 	// inBatch holds what the reader has read but not yet handed to a
@@ -145,7 +161,10 @@ func (p *Pipe) TrySend(m *Message) bool {
 	default:
 	}
 	n := p.prepare(m)
-	if p.handOver(m) {
+	if p.conn != nil && p.writeThrough(m) {
+		return true
+	}
+	if p.handOverInproc(m) {
 		p.countHandOver(n)
 		return true
 	}
@@ -158,11 +177,11 @@ func (p *Pipe) TrySend(m *Message) bool {
 	return true
 }
 
-// handOver gives m straight to the receiving pattern of an inproc peer, on
+// handOverInproc gives m straight to the receiving pattern of an inproc peer, on
 // the sender's goroutine: one hand-off per message instead of two. It keeps
 // the order of what was queued earlier by refusing while the peer's reader
 // still holds queued messages.
-func (p *Pipe) handOver(m *Message) bool {
+func (p *Pipe) handOverInproc(m *Message) bool {
 	q := p.port.pipe
 	if q == nil || q.direct == nil || !q.running.Load() || q.backlog.Load() != 0 {
 		return false
@@ -351,6 +370,10 @@ func (p *Pipe) readStream() {
 	}
 	br := bufioReader(src)
 	defer putBufioReader(br)
+	if p.rawConn != nil && p.turnGiven != nil {
+		p.readTurns(br, bd)
+		return
+	}
 	for {
 		select {
 		case <-p.done:
@@ -367,6 +390,9 @@ func (p *Pipe) readStream() {
 			}
 			p.closeForRead(err)
 			return
+		}
+		if m == nil {
+			continue // a command, handled
 		}
 		m.Pipe = p.id
 		if bd != nil {

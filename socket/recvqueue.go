@@ -321,6 +321,9 @@ func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
 	if m := q.tryGet(); m != nil {
 		return m, nil
 	}
+	if err := q.s.ReadThrough(ctx, q.nonEmpty); err != nil {
+		return nil, err
+	}
 	q.cwaiting.Add(1)
 	defer q.cwaiting.Add(-1)
 	for {
@@ -337,6 +340,11 @@ func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
 			return nil, ErrClosed
 		}
 	}
+}
+
+// nonEmpty reports whether a message waits.
+func (q *RecvQueue) nonEmpty() bool {
+	return q.latest.Load() != nil || q.head.Load() != q.tail.Load()
 }
 
 // tryGet returns the next message, or nil if there is none.

@@ -31,7 +31,24 @@ type sendQueue struct {
 	// wake; the next push gives it a token.
 	sleeping bool
 	wake     chan struct{}
+	// turn says who writes on a stream pipe (through.go): the writer
+	// goroutine, the application writing through, or nobody. leftover is
+	// what the connection did not take of a write-through, for the writer
+	// to write first; ctrlWait says the writer has a command to write and
+	// waits for the application's turn to end.
+	turn     writeTurn
+	leftover []byte
+	ctrlWait bool
 }
+
+// writeTurn is who writes a stream pipe's connection.
+type writeTurn uint8
+
+const (
+	turnIdle writeTurn = iota
+	turnWriter
+	turnApp
+)
 
 func newSendQueue(hwm int, maxBytes int64) *sendQueue {
 	return &sendQueue{hwm: hwm, maxBytes: maxBytes, wake: make(chan struct{}, 1)}
@@ -52,8 +69,10 @@ func (q *sendQueue) push(m *Message, n int) bool {
 	}
 	q.items = append(q.items, m)
 	q.bytes += int64(n)
-	wake := q.sleeping
-	q.sleeping = false
+	wake := q.sleeping && q.turn != turnApp // the application wakes it
+	if wake {
+		q.sleeping = false
+	}
 	q.mu.Unlock()
 	if wake {
 		select {
@@ -68,11 +87,29 @@ func (q *sendQueue) push(m *Message, n int) bool {
 // messages count as held until done. When nothing is queued it returns dst
 // and the consumer may wait on q.wake, which the next push signals.
 func (q *sendQueue) take(dst []*Message) []*Message {
+	out, _ := q.takeAll(dst)
+	return out
+}
+
+// takeAll is take for a stream writer: it also returns the leftover of a
+// write-through, to be written first, and gives the writer the turn while
+// it has something to write.
+func (q *sendQueue) takeAll(dst []*Message) ([]*Message, []byte) {
 	q.mu.Lock()
-	if len(q.items) == 0 {
+	if q.turn == turnApp || (len(q.items) == 0 && q.leftover == nil) {
 		q.sleeping = true
+		if q.turn != turnApp {
+			q.turn = turnIdle
+		}
 		q.mu.Unlock()
-		return dst
+		return dst, nil
+	}
+	q.turn = turnWriter
+	left := q.leftover
+	q.leftover = nil
+	if len(q.items) == 0 {
+		q.mu.Unlock()
+		return dst, left
 	}
 	out := q.items
 	q.items = dst[:0]
@@ -82,7 +119,53 @@ func (q *sendQueue) take(dst []*Message) []*Message {
 	}
 	q.bytes = 0
 	q.mu.Unlock()
-	return out
+	return out, left
+}
+
+// claim gives the application the write turn if nothing is queued or
+// being written.
+func (q *sendQueue) claim() bool {
+	q.mu.Lock()
+	ok := q.turn == turnIdle && q.sleeping && len(q.items) == 0 && q.held == 0 && q.leftover == nil
+	if ok {
+		q.turn = turnApp
+	}
+	q.mu.Unlock()
+	return ok
+}
+
+// release ends the application's write turn, leaving left (what the
+// connection did not take) to the writer, and wakes the writer if it has
+// something to do.
+func (q *sendQueue) release(left []byte) {
+	q.mu.Lock()
+	q.turn = turnIdle
+	q.leftover = left
+	wake := q.sleeping && (len(q.items) > 0 || left != nil || q.ctrlWait)
+	if wake {
+		q.sleeping = false
+		q.ctrlWait = false
+	}
+	q.mu.Unlock()
+	if wake {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// claimCtrl gives the writer the turn to write a command, unless the
+// application writes; then the writer is woken when it is done.
+func (q *sendQueue) claimCtrl() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.turn == turnApp {
+		q.ctrlWait, q.sleeping = true, true
+		return false
+	}
+	q.turn = turnWriter
+	return true
 }
 
 // done tells the queue that the consumer has finished with k of the
@@ -98,5 +181,9 @@ func (q *sendQueue) done(k int, n int64) {
 func (q *sendQueue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) + q.held
+	n := len(q.items) + q.held
+	if q.leftover != nil {
+		n++
+	}
+	return n
 }

@@ -50,6 +50,9 @@ type Socket struct {
 	// message by message would otherwise make one per message).
 	readyTaken bool
 
+	// solo is the socket's pipe when it has exactly one (through.go).
+	solo atomic.Pointer[Pipe]
+
 	events eventHub
 	wg     sync.WaitGroup // every goroutine the socket started
 }
@@ -265,10 +268,12 @@ func (s *Socket) addPipe(p *Pipe) error {
 		return ErrClosed
 	}
 	s.pipes[p.id] = p
+	s.setSolo()
 	s.mu.Unlock()
 	if err := s.proto.AddPipe(p); err != nil {
 		s.mu.Lock()
 		delete(s.pipes, p.id)
+		s.setSolo()
 		s.mu.Unlock()
 		return err
 	}
@@ -288,6 +293,7 @@ func (s *Socket) removePipe(p *Pipe) {
 	c := p.cnt.snapshot()
 	s.mu.Lock()
 	delete(s.pipes, p.id)
+	s.setSolo()
 	s.gone.add(&c)
 	s.mu.Unlock()
 	s.emit(Event{Type: EventDisconnected, URL: p.url, Remote: p.remote, Pipe: p.id, Err: p.err})

@@ -193,25 +193,41 @@ func (p *Pipe) writeStream() {
 	defer w.release()
 	q, linger := p.sendq, p.sock.lingering
 	var taken []*Message
+	var ctrl []byte // a dialect command waiting for the write turn
 	for {
-		select {
-		case b := <-p.ctrl: // a dialect command (ZMTP PONG), even when busy
-			if p.writeCtrl(w, b) != nil {
+		if ctrl != nil && q.claimCtrl() {
+			if p.writeCtrl(w, ctrl) != nil {
 				return
 			}
-		case <-p.done:
-			return
-		default:
+			ctrl = nil
 		}
-		taken = q.take(taken[:0])
+		if ctrl == nil {
+			select {
+			case ctrl = <-p.ctrl: // a dialect command (ZMTP PONG), even when busy
+				continue
+			case <-p.done:
+				return
+			default:
+			}
+		}
+		var left []byte
+		taken, left = q.takeAll(taken[:0])
+		if left != nil && p.writeLeftover(w, left) != nil {
+			p.dropTaken(taken)
+			return
+		}
 		if len(taken) == 0 {
+			if left != nil {
+				continue
+			}
 			w.release() // idle: an idle connection holds no write buffer
+			ctrlCh := p.ctrl
+			if ctrl != nil {
+				ctrlCh = nil // waiting for the application's write turn to end
+			}
 			select {
 			case <-q.wake:
-			case b := <-p.ctrl:
-				if p.writeCtrl(w, b) != nil {
-					return
-				}
+			case ctrl = <-ctrlCh:
 			case <-p.done:
 				return
 			case <-linger:
@@ -238,6 +254,14 @@ func (p *Pipe) writeStream() {
 			return
 		}
 	}
+}
+
+// writeLeftover writes what the connection did not take of a
+// write-through, before anything queued after it.
+func (p *Pipe) writeLeftover(w *streamWriter, b []byte) error {
+	w.acquire()
+	w.buf = append(w.buf, b...)
+	return p.flushBatch(w)
 }
 
 // writeCtrl writes a dialect command on its own.

@@ -303,8 +303,8 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 				m.Free()
 				return nil, err
 			}
-			if ctl != nil && m == nil {
-				return ctl, nil
+			if m == nil {
+				return ctl, nil // nil when the command needs no delivery
 			}
 			continue
 		}

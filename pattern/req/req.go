@@ -253,6 +253,9 @@ func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
 		return nil, fmt.Errorf("%w: req0 Recv without a request sent", socket.ErrBadState)
 	}
 	p.mu.Unlock()
+	if err := p.s.ReadThrough(ctx, func() bool { return len(c.reply) > 0 }); err != nil {
+		return nil, err
+	}
 	select {
 	case m := <-c.reply:
 		return m, nil

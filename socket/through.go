@@ -1,0 +1,477 @@
+package socket
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/mqwire/mqwire/wire/zmtp"
+)
+
+// Reading and writing through. A message that crosses from one goroutine to
+// another costs a wake-up, and on small machines a wake-up is the larger
+// part of a round trip: loopback ping-pong between two Go processes takes
+// about 15 us one way when one goroutine reads and writes the connection,
+// about 45 us with one goroutine hand-off on either side. So when a socket
+// has one tcp or ipc pipe and the application waits in Recv, the waiting
+// goroutine reads the connection itself (read-through), and while it does,
+// its sends are written on its own goroutine when nothing is queued ahead of
+// them (write-through).
+//
+// Reading is a turn. The pipe's reader goroutine holds it by default; Recv
+// asks for it when it would wait, and the reader hands it over at the next
+// point where it holds no half-read message (pipe.rstate). The application
+// keeps the turn between calls, so a request-reply loop hands nothing over;
+// the reader goroutine takes it back when the application has not read for
+// awayLimit, so that a connection whose application is busy elsewhere is
+// still read (heartbeats answered, disconnects seen). Whoever holds the
+// turn owns the pipe's read buffer and codec state.
+//
+// Writing is a turn too (sendQueue.turn): the writer goroutine holds it
+// while it writes; the application takes it only when the queue is empty
+// and the writer idle, writes without waiting, and leaves what the
+// connection did not take to the writer.
+
+// The states of a pipe's read turn (Pipe.rstate).
+const (
+	rsOff     int32 = iota // the pipe's reading cannot be taken over
+	rsReading              // the reader goroutine reads, perhaps inside a message
+	rsWaiting              // the reader goroutine waits for bytes, with no message half read
+	rsYield                // the application asked the reader goroutine for the turn
+	rsApp                  // the application holds the turn and reads
+	rsAway                 // the application holds the turn and is not reading
+)
+
+// awayLimit is how long the application may hold the read turn without
+// reading before the reader goroutine takes it back.
+const awayLimit = 10 * time.Millisecond
+
+// aLongTimeAgo is a read deadline that makes a waiting read return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// ReadThrough reads the socket's connection on the calling goroutine until
+// ready reports true or ctx ends, when the socket has a single tcp or ipc
+// pipe; messages read go to the protocol's Deliver as they would from the
+// pipe's reader. It returns nil at once when it cannot read through (more
+// pipes, another goroutine reading, a message too large for the read
+// buffer): the caller then waits as it would have. It returns ctx's error
+// when ctx ended. Protocols call it from Recv where they would wait; ready
+// must not block.
+func (s *Socket) ReadThrough(ctx context.Context, ready func() bool) error {
+	p := s.solo.Load()
+	if p == nil || p.rstate.Load() == rsOff {
+		return nil
+	}
+	ok, err := p.takeTurn(ctx)
+	if !ok {
+		return err
+	}
+	return p.readAsApp(ctx, ready)
+}
+
+// setSolo records the socket's only pipe, if it has one, and makes an
+// application reading through a pipe that is no longer alone look again.
+// It is called with s.mu held.
+func (s *Socket) setSolo() {
+	var solo *Pipe
+	if len(s.pipes) == 1 {
+		for _, p := range s.pipes {
+			solo = p
+		}
+	}
+	if old := s.solo.Swap(solo); old != nil && old != solo && old.rstate.Load() == rsApp {
+		old.conn.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+// initTurns readies a new pipe for reading and writing through, if its
+// connection allows writes that do not wait (tcp, ipc).
+func (p *Pipe) initTurns() {
+	sc, ok := p.conn.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	p.rawConn = rc
+	p.turnGiven = make(chan struct{}, 1)
+	p.turnBack = make(chan struct{}, 1)
+}
+
+// takeTurn gets the read turn for the application. It reports false when
+// the turn is not to be had (the caller waits as usual), with ctx's error
+// if ctx ended meanwhile.
+func (p *Pipe) takeTurn(ctx context.Context) (bool, error) {
+	for {
+		switch st := p.rstate.Load(); st {
+		case rsAway:
+			if p.rstate.CompareAndSwap(rsAway, rsApp) {
+				return true, nil
+			}
+		case rsReading, rsWaiting:
+			if !p.rstate.CompareAndSwap(st, rsYield) {
+				continue
+			}
+			if st == rsWaiting {
+				p.conn.SetReadDeadline(aLongTimeAgo) // out of its read
+			}
+			select {
+			case <-p.turnGiven:
+				return true, nil
+			case <-p.done:
+				p.cancelYield()
+				return false, nil
+			case <-ctx.Done():
+				p.cancelYield()
+				return false, ctxErr(ctx)
+			}
+		default: // off, or another goroutine has the turn or asked for it
+			return false, nil
+		}
+	}
+}
+
+// cancelYield withdraws a request for the turn; if the reader goroutine
+// handed it over meanwhile, it goes back.
+func (p *Pipe) cancelYield() {
+	if p.rstate.CompareAndSwap(rsYield, rsReading) {
+		return // the reader ignores the timeout the request may cause
+	}
+	<-p.turnGiven
+	p.giveBack()
+}
+
+// giveBack returns the read turn to the reader goroutine.
+func (p *Pipe) giveBack() {
+	p.rstate.Store(rsReading)
+	select {
+	case p.turnBack <- struct{}{}:
+	default:
+	}
+}
+
+// readAsApp reads, holding the read turn, until ready reports true, ctx
+// ends, or reading through stops making sense; then it keeps the turn
+// (rsAway) or gives it back.
+func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
+	s, br := p.sock, p.br
+	p.touched.Store(true)
+	if ctx.Done() != nil {
+		if _, ok := ctx.Deadline(); !ok {
+			stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(aLongTimeAgo) })
+			defer stop()
+		}
+	}
+	for {
+		limit := uint64(s.cfg.maxRecvSize.Load())
+		for {
+			w := p.codec.whole(peekBuffered(br), limit)
+			if w == wholeNo {
+				break
+			}
+			if w == wholeLarge { // reading it may wait past ctx: the reader's job
+				p.giveBack()
+				return nil
+			}
+			m, err := p.codec.readMessage(br, limit)
+			if err != nil {
+				p.closeForRead(err)
+				p.giveBack()
+				return nil
+			}
+			if m == nil {
+				continue // a command, handled
+			}
+			m.Pipe = p.id
+			p.cnt.msgsIn.Add(1)
+			p.cnt.bytesIn.Add(uint64(m.Len()))
+			s.proto.Deliver(p, m)
+			if ready() {
+				p.rstate.Store(rsAway)
+				return nil
+			}
+		}
+		if ready() {
+			p.rstate.Store(rsAway)
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			p.rstate.Store(rsAway)
+			return ctxErr(ctx)
+		}
+		dl, _ := ctx.Deadline()
+		p.conn.SetReadDeadline(dl)
+		if s.solo.Load() != p || isDone(p.done) {
+			// Not alone any more (setSolo may have cleared the deadline's
+			// effect by our setting it), or closed.
+			p.giveBack()
+			return nil
+		}
+		if _, err := br.Peek(br.Buffered() + 1); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue // ctx ended, or a new pipe: look again
+			}
+			if errors.Is(err, io.EOF) && br.Buffered() > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			p.closeForRead(err)
+			p.giveBack()
+			return nil
+		}
+	}
+}
+
+// readTurns is readStream's loop for a pipe whose reading the application
+// can take over: before each read that may wait, with every whole message
+// the buffer holds handed over, it gives up the turn when asked.
+func (p *Pipe) readTurns(br *bufio.Reader, bd BatchDeliverer) {
+	p.br = br
+	p.rstate.Store(rsReading)
+	defer p.endTurns()
+	for {
+		if isDone(p.done) {
+			p.dropBatch()
+			return
+		}
+		limit := uint64(p.sock.cfg.maxRecvSize.Load())
+		if p.codec.whole(peekBuffered(br), limit) == wholeNo {
+			if bd != nil {
+				p.deliverBatch(bd)
+			}
+			if !p.waitBytes(br) {
+				return
+			}
+			continue
+		}
+		m, err := p.codec.readMessage(br, limit)
+		if err != nil {
+			if bd != nil {
+				p.deliverBatch(bd)
+			}
+			p.closeForRead(err)
+			return
+		}
+		if m == nil {
+			continue
+		}
+		m.Pipe = p.id
+		if bd != nil {
+			p.inBatch = append(p.inBatch, m)
+			if len(p.inBatch) == maxInBatch {
+				p.deliverBatch(bd)
+			}
+			continue
+		}
+		p.cnt.msgsIn.Add(1)
+		p.cnt.bytesIn.Add(uint64(m.Len()))
+		p.sock.proto.Deliver(p, m)
+	}
+}
+
+// waitBytes reads more bytes into br, handing the turn over first or
+// meanwhile when the application asks. It reports false when the pipe is
+// done.
+func (p *Pipe) waitBytes(br *bufio.Reader) bool {
+	if !p.rstate.CompareAndSwap(rsReading, rsWaiting) {
+		return p.handOver()
+	}
+	_, err := br.Peek(br.Buffered() + 1)
+	if !p.rstate.CompareAndSwap(rsWaiting, rsReading) {
+		return p.handOver() // what was read stays in br for the application
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// A request for the turn that was withdrawn.
+			p.conn.SetReadDeadline(time.Time{})
+			return true
+		}
+		if errors.Is(err, io.EOF) && br.Buffered() > 0 {
+			err = io.ErrUnexpectedEOF // the stream ends inside a message
+		}
+		p.closeForRead(err)
+		return false
+	}
+	return true
+}
+
+// handOver gives the read turn to the application that asked for it and
+// waits to have it back; it reports false when the pipe is done.
+func (p *Pipe) handOver() bool {
+	p.rstate.Store(rsApp)
+	p.turnGiven <- struct{}{}
+	t := time.NewTimer(awayLimit)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.turnBack:
+			if p.rstate.Load() == rsReading {
+				p.conn.SetReadDeadline(time.Time{})
+				return !isDone(p.done)
+			}
+		case <-t.C:
+			if !p.touched.Swap(false) && p.rstate.CompareAndSwap(rsAway, rsReading) {
+				p.conn.SetReadDeadline(time.Time{})
+				return true
+			}
+			t.Reset(awayLimit)
+		case <-p.done:
+			// The application gives the turn back when it sees the
+			// pipe closed, unless it is away.
+			for !p.rstate.CompareAndSwap(rsAway, rsReading) && p.rstate.Load() != rsReading {
+				select {
+				case <-p.turnBack:
+				case <-time.After(time.Millisecond):
+				}
+			}
+			return false
+		}
+	}
+}
+
+// endTurns takes the read turn out of play as the reader goroutine ends:
+// the buffer goes back to its pool.
+func (p *Pipe) endTurns() {
+	for {
+		switch st := p.rstate.Load(); st {
+		case rsYield:
+			p.handOver()
+		case rsReading, rsWaiting:
+			if p.rstate.CompareAndSwap(st, rsOff) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+func isDone(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+func peekBuffered(br *bufio.Reader) []byte {
+	b, _ := br.Peek(br.Buffered())
+	return b
+}
+
+// What the front of a read buffer holds, for the read turn (whole).
+const (
+	wholeNo    = iota // part of a message: reading the rest may wait
+	wholeYes          // a whole message or command (or a bad header: its error)
+	wholeLarge        // the start of a message larger than the buffer
+)
+
+func (c *spCodec) whole(b []byte, limit uint64) int {
+	hn := c.framing.FrameHeaderSize()
+	if len(b) < hn {
+		return wholeNo
+	}
+	size, err := c.framing.ParseFrameHeader(b[:hn], limit)
+	switch {
+	case err != nil:
+		return wholeYes
+	case size > readBufferSize-uint64(hn):
+		return wholeLarge
+	case uint64(len(b)-hn) < size:
+		return wholeNo
+	}
+	return wholeYes
+}
+
+func (c *zmtpCodec) whole(b []byte, limit uint64) int {
+	off := 0
+	var total uint64
+	for {
+		h, hn, err := zmtp.ParseFrameHeader(b[off:], 0)
+		if err == nil && !h.Command() {
+			total += h.Size
+		}
+		switch {
+		case errors.Is(err, zmtp.ErrShort):
+			return wholeNo
+		case err != nil, limit != 0 && total > limit:
+			return wholeYes // readMessage fails on it without waiting
+		case h.Size > uint64(readBufferSize-off-hn):
+			return wholeLarge
+		}
+		end := off + hn + int(h.Size)
+		if end > len(b) {
+			return wholeNo
+		}
+		if (h.Command() && off == 0) || (!h.Command() && !h.More()) {
+			return wholeYes
+		}
+		off = end
+	}
+}
+
+// writeThrough writes m on the application's goroutine when the pipe's
+// application reads through and nothing is queued or being written ahead
+// of m; it reports whether it took m.
+func (p *Pipe) writeThrough(m *Message) bool {
+	if p.rawConn == nil || m.Len() > copyLimit {
+		return false
+	}
+	if st := p.rstate.Load(); st != rsApp && st != rsAway {
+		return false
+	}
+	q := p.sendq
+	if !q.claim() {
+		return false
+	}
+	w := p.tw
+	if w == nil {
+		w = &streamWriter{conn: p.conn, codec: p.codec}
+		p.tw = w
+	}
+	w.acquire()
+	w.codec.appendMessage(w, m)
+	n, err := tryWrite(p.rawConn, w.buf)
+	var left []byte
+	if err == nil && n < len(w.buf) {
+		left = append([]byte(nil), w.buf[n:]...)
+	}
+	w.buf = w.buf[:0]
+	w.release()
+	size := uint64(m.Len())
+	m.Free()
+	q.release(left)
+	if err != nil {
+		p.cnt.drops[DropClosed].Add(1)
+		p.close(fmt.Errorf("write: %w", err))
+		return true
+	}
+	p.cnt.msgsOut.Add(1)
+	p.cnt.bytesOut.Add(size)
+	return true
+}
+
+// tryWrite writes what the connection takes of b without waiting.
+func tryWrite(rc syscall.RawConn, b []byte) (n int, err error) {
+	werr := rc.Write(func(fd uintptr) bool {
+		n, err = syscall.Write(int(fd), b)
+		if err == syscall.EAGAIN || err == syscall.EINTR {
+			err = nil
+		}
+		if n < 0 {
+			n = 0
+		}
+		return true
+	})
+	if werr != nil {
+		return 0, werr
+	}
+	return n, err
+}
