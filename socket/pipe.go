@@ -344,6 +344,16 @@ func (p *Pipe) dropQueued() { p.dropTaken(p.sendq.take(nil)) }
 // maxInBatch bounds how many messages the reader hands over at once.
 const maxInBatch = 256
 
+// readsChunks reports whether the pipe reads its stream in chunks
+// (chunk.go).
+func (p *Pipe) readsChunks() bool {
+	if _, ok := p.sock.proto.(QueueDeliverer); !ok {
+		return false
+	}
+	cf, ok := p.codec.(chunkFramer)
+	return ok && cf.chunkable()
+}
+
 // readStream reads messages through the pipe's codec until the connection
 // fails or the pipe closes. With a BatchDeliverer protocol it hands over
 // what it has read in batches: everything up to the point where reading
@@ -351,17 +361,16 @@ const maxInBatch = 256
 // read waits while the reader waits for more).
 func (p *Pipe) readStream() {
 	src := io.Reader(p.conn)
-	if qd, ok := p.sock.proto.(QueueDeliverer); ok {
-		if cf, ok := p.codec.(chunkFramer); ok && cf.chunkable() {
-			r := p.readChunks(qd.DeliveryQueue(), cf)
-			if r == nil {
-				return
-			}
-			// A frame the codec must read itself: from here on it
-			// reads the stream, starting with what the chunk holds.
-			defer r.c.letGo()
-			src = r
+	if p.readsChunks() {
+		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)
+		r := p.readChunks(qd.DeliveryQueue(), cf)
+		if r == nil {
+			return
 		}
+		// A frame the codec must read itself: from here on it reads
+		// the stream, starting with what the chunk holds.
+		defer r.c.letGo()
+		src = r
 	}
 	bd, _ := p.sock.proto.(BatchDeliverer)
 	if bd != nil {
@@ -370,7 +379,7 @@ func (p *Pipe) readStream() {
 	}
 	br := bufioReader(src)
 	defer putBufioReader(br)
-	if p.rawConn != nil && p.turnGiven != nil {
+	if p.turnGiven != nil {
 		p.readTurns(br, bd)
 		return
 	}

@@ -101,8 +101,12 @@ func (p *Pipe) initTurns() {
 		return
 	}
 	p.rawConn = rc
+	if p.readsChunks() {
+		return // the reader queues spans, not messages: no read turn
+	}
 	p.turnGiven = make(chan struct{}, 1)
 	p.turnBack = make(chan struct{}, 1)
+	p.rstate.Store(rsReading)
 }
 
 // takeTurn gets the read turn for the application. It reports false when
@@ -115,13 +119,15 @@ func (p *Pipe) takeTurn(ctx context.Context) (bool, error) {
 			if p.rstate.CompareAndSwap(rsAway, rsApp) {
 				return true, nil
 			}
-		case rsReading, rsWaiting:
-			if !p.rstate.CompareAndSwap(st, rsYield) {
+		case rsWaiting:
+			// The reader goroutine waits for bytes with nothing half
+			// read: out of its read, it hands over. (One that is
+			// reading may be waiting for room to deliver, which only
+			// the caller can make: the caller waits as usual then.)
+			if !p.rstate.CompareAndSwap(rsWaiting, rsYield) {
 				continue
 			}
-			if st == rsWaiting {
-				p.conn.SetReadDeadline(aLongTimeAgo) // out of its read
-			}
+			p.conn.SetReadDeadline(aLongTimeAgo)
 			select {
 			case <-p.turnGiven:
 				return true, nil
@@ -233,7 +239,6 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 // the buffer holds handed over, it gives up the turn when asked.
 func (p *Pipe) readTurns(br *bufio.Reader, bd BatchDeliverer) {
 	p.br = br
-	p.rstate.Store(rsReading)
 	defer p.endTurns()
 	for {
 		if isDone(p.done) {

@@ -1,0 +1,326 @@
+package socket_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/streamtest"
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/router"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// TestReadThroughReqRep: REQ and REP with one pipe each read and write
+// through (on the goroutines of Recv and Send), in both dialects over tcp
+// and ipc, and every request and reply arrives whole: sizes on both sides
+// of the write-through limit and of the read buffer, where reading goes
+// back to the pipe's reader goroutine.
+func TestReadThroughReqRep(t *testing.T) {
+	sizes := []int{0, 1, 64, 1000, 16 << 10, 16<<10 + 1, 64<<10 - 20, 64 << 10, 200 << 10, 64}
+	for _, tr := range []string{"tcp", "ipc"} {
+		for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
+			t.Run(fmt.Sprintf("%s/%v", tr, d), func(t *testing.T) {
+				testutil.CheckGoroutines(t)
+				server := must(rep.New())
+				client := must(req.New(socket.DialDialect(d)))
+				closeAll(t, client, server)
+				url := must(server.Listen(testutil.URL(t, tr))).URL()
+				must(client.Dial(url))
+				done := make(chan error, 1)
+				go func() {
+					for {
+						m, err := server.Recv()
+						if err != nil {
+							done <- err
+							return
+						}
+						m.Body = append(m.Body, '!')
+						if err := server.Send(m); err != nil {
+							done <- err
+							return
+						}
+					}
+				}()
+				// Then small ones until both sides read through (a Recv
+				// takes over only when the reader waits for bytes).
+				for i := 0; i < 300 || !socket.ReadsThrough(client) || !socket.ReadsThrough(server); i++ {
+					if i == 400 {
+						t.Fatalf("reading through: client %v, server %v", socket.ReadsThrough(client), socket.ReadsThrough(server))
+					}
+					size := 64
+					if i < 300 {
+						size = sizes[i%len(sizes)]
+					}
+					body := bytes.Repeat([]byte{byte(i)}, size)
+					if err := client.SendContext(testCtx(t), socket.NewMessageBytes(body)); err != nil {
+						t.Fatal(err)
+					}
+					m, err := client.RecvContext(testCtx(t))
+					if err != nil {
+						t.Fatalf("round trip %d: %v", i, err)
+					}
+					if want := append(body, '!'); !bytes.Equal(m.Body, want) {
+						t.Fatalf("round trip %d: %d bytes back, want %d", i, len(m.Body), len(want))
+					}
+					m.Free()
+				}
+				server.Close()
+				if err := <-done; !errors.Is(err, socket.ErrClosed) {
+					t.Fatalf("server Recv after Close: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// TestReadThroughPartial: a Recv that times out while a message has half
+// arrived leaves the stream intact; the next Recv gets the message whole,
+// and the reply (written through) reaches the peer whole.
+func TestReadThroughPartial(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	server := must(rep.New())
+	closeAll(t, server)
+	url := must(server.Listen(testutil.URL(t, "tcp"))).URL()
+	peer, err := streamtest.DialPeer(url, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if _, err := peer.Handshake(0x30); err != nil { // req0
+		t.Fatal(err)
+	}
+	waitPipes(t, server, 1)
+	for i := range 3 {
+		id := uint32(0x80000001 + i)
+		msg := peer.Frame(append(streamtest.U32(id), fmt.Sprintf("request %d", i)...))
+		// The first request goes in three parts, with a Recv timing out
+		// after each of the first two.
+		parts := [][]byte{msg}
+		if i == 0 {
+			parts = [][]byte{msg[:5], msg[5:11], msg[11:]}
+		}
+		for j, part := range parts {
+			if err := peer.Write(part); err != nil {
+				t.Fatal(err)
+			}
+			if j == len(parts)-1 {
+				break
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+			_, err := server.RecvContext(ctx)
+			cancel()
+			if !errors.Is(err, socket.ErrTimeout) {
+				t.Fatalf("Recv with part %d of a request: %v, want a timeout", j, err)
+			}
+		}
+		m, err := server.RecvContext(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(m.Body), fmt.Sprintf("request %d", i); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+		m.Body = append(m.Body[:0], "reply"...)
+		if err := server.SendContext(testCtx(t), m); err != nil {
+			t.Fatal(err)
+		}
+		peer.Conn.SetReadDeadline(time.Now().Add(timeout))
+		b, err := peer.ReadMsg(1 << 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != 9 || binary.BigEndian.Uint32(b) != id || string(b[4:]) != "reply" {
+			t.Fatalf("reply %q", b)
+		}
+	}
+	if !socket.ReadsThrough(server) {
+		t.Error("the server does not read through")
+	}
+}
+
+// dealerRouter connects a DEALER to a new ROUTER and returns the ROUTER
+// and the DEALER's routing id, once the ROUTER has heard from it.
+func dealerRouter(t *testing.T, d *socket.Socket, opts ...socket.Option) (*socket.Socket, []byte) {
+	t.Helper()
+	r := must(router.New(opts...))
+	closeAll(t, r)
+	must(d.Dial(must(r.Listen(testutil.URL(t, "tcp"))).URL()))
+	waitPipes(t, r, 1)
+	return r, nil
+}
+
+// hello sends from d until r hears it, and returns d's routing id at r.
+func hello(t *testing.T, d, r *socket.Socket) []byte {
+	t.Helper()
+	send(t, d, "hello")
+	m, err := r.RecvContext(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	return append([]byte(nil), m.Body...) // the routing id frame
+}
+
+// routeTo sends body from r to the peer named id.
+func routeTo(t *testing.T, r *socket.Socket, id []byte, body string) {
+	t.Helper()
+	m := socket.NewMessageBytes(id)
+	m.Frames = append(m.Frames, []byte(body))
+	if err := r.SendContext(testCtx(t), m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// throughDealer sends d messages from r until d reads through (its Recv
+// found the pipe's reader waiting for bytes, and took over).
+func throughDealer(t *testing.T, d, r *socket.Socket, id []byte) {
+	t.Helper()
+	for i := 0; !socket.ReadsThrough(d); i++ {
+		if i == 100 {
+			t.Fatal("the dealer does not read through")
+		}
+		routeTo(t, r, id, "warm-up")
+		if got := recv(t, d); got != "warm-up" {
+			t.Fatalf("got %q", got)
+		}
+	}
+}
+
+// TestReadThroughSecondPipe: an application reading through its only pipe
+// goes back to waiting on its queue when a second pipe arrives, so what
+// the new peer sends is not held up behind the first.
+func TestReadThroughSecondPipe(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	d := must(dealer.New())
+	closeAll(t, d)
+	a, _ := dealerRouter(t, d)
+	idA := hello(t, d, a)
+	throughDealer(t, d, a, idA)
+	got := make(chan string, 1)
+	go func() {
+		m, err := d.RecvContext(testCtx(t))
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(m.Body)
+		m.Free()
+	}()
+	waitFor(t, "the dealer to read through", func() bool { return socket.ReadsThrough(d) })
+	b, _ := dealerRouter(t, d)
+	waitPipes(t, d, 2)
+	// Round robin: of two sends, one reaches b.
+	send(t, d, "hello")
+	send(t, d, "hello")
+	idB := hello(t, d, b) // b got its hello (a got the other)
+	routeTo(t, b, idB, "from b")
+	select {
+	case s := <-got:
+		if s != "from b" {
+			t.Fatalf("got %q", s)
+		}
+	case <-time.After(timeout):
+		t.Fatal("the message from the second pipe did not arrive")
+	}
+}
+
+// TestReadThroughAway: when the application stops calling Recv, the
+// pipe's reader goroutine takes reading back, and what arrives meanwhile is
+// read (and counted) without the application.
+func TestReadThroughAway(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	d := must(dealer.New())
+	closeAll(t, d)
+	r, _ := dealerRouter(t, d)
+	id := hello(t, d, r)
+	throughDealer(t, d, r, id)
+	in := d.Stats().MessagesIn
+	for i := 1; i <= 10; i++ {
+		routeTo(t, r, id, fmt.Sprint(i))
+	}
+	waitFor(t, "the reader goroutine to read while the application is away", func() bool {
+		return d.Stats().MessagesIn == in+10
+	})
+	if socket.ReadsThrough(d) {
+		t.Error("the application still holds the read turn")
+	}
+	for i := 1; i <= 10; i++ {
+		if got := recv(t, d); got != fmt.Sprint(i) {
+			t.Fatalf("got %q, want %d", got, i)
+		}
+	}
+}
+
+// TestReadThroughClose: closing the socket ends a Recv that reads through.
+func TestReadThroughClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	d := must(dealer.New())
+	r, _ := dealerRouter(t, d)
+	throughDealer(t, d, r, hello(t, d, r))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := d.Recv()
+		errc <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // into its read
+	d.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, socket.ErrClosed) {
+			t.Fatalf("Recv: %v", err)
+		}
+	case <-time.After(timeout):
+		t.Fatal("Recv did not end on Close")
+	}
+}
+
+// TestWriteThroughBackPressure: sends written through while the peer does
+// not read fill the connection; what it does not take is written by the
+// pipe's writer before anything after it, so everything arrives in order.
+func TestWriteThroughBackPressure(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	d := must(dealer.New())
+	closeAll(t, d)
+	r, _ := dealerRouter(t, d, socket.RecvHWM(1))
+	id := hello(t, d, r)
+	throughDealer(t, d, r, id)
+	const n, size = 600, 16 << 10
+	errc := make(chan error, 1)
+	go func() {
+		for i := range n {
+			body := bytes.Repeat([]byte{byte(i)}, size)
+			binary.BigEndian.PutUint32(body, uint32(i))
+			if err := d.SendContext(testCtx(t), socket.NewMessageBytes(body)); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	time.Sleep(50 * time.Millisecond) // let the connection fill
+	for i := range n {
+		m, err := r.RecvContext(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Frames) != 1 {
+			t.Fatalf("message %d: %d frames after the routing id", i, len(m.Frames))
+		}
+		m.Body = m.Frames[0]
+		if len(m.Body) != size || binary.BigEndian.Uint32(m.Body) != uint32(i) || m.Body[size-1] != byte(i) {
+			t.Fatalf("message %d: %d bytes, number %d", i, len(m.Body), binary.BigEndian.Uint32(m.Body))
+		}
+		m.Free()
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
