@@ -170,10 +170,11 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 	s, br := p.sock, p.br
 	p.touched.Store(true)
 	if ctx.Done() != nil {
-		if _, ok := ctx.Deadline(); !ok {
-			stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(aLongTimeAgo) })
-			defer stop()
-		}
+		// Cancelled before its deadline, or without one: out of the read.
+		// (Should this run late, a read by the next holder of the turn
+		// times out early and is retried.)
+		stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(aLongTimeAgo) })
+		defer stop()
 	}
 	for {
 		limit := uint64(s.cfg.maxRecvSize.Load())

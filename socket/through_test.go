@@ -324,3 +324,40 @@ func TestWriteThroughBackPressure(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadThroughCancel: cancelling the context of a Recv that reads
+// through ends it, with or without a deadline still to come.
+func TestReadThroughCancel(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	d := must(dealer.New())
+	closeAll(t, d)
+	r, _ := dealerRouter(t, d)
+	id := hello(t, d, r)
+	for _, withDeadline := range []bool{false, true} {
+		throughDealer(t, d, r, id)
+		ctx, cancel := context.WithCancel(context.Background())
+		if withDeadline {
+			ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+		}
+		errc := make(chan error, 1)
+		go func() {
+			_, err := d.RecvContext(ctx)
+			errc <- err
+		}()
+		time.Sleep(20 * time.Millisecond) // into its read
+		cancel()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("deadline %v: Recv: %v", withDeadline, err)
+			}
+		case <-time.After(timeout):
+			t.Fatalf("deadline %v: Recv did not end on cancel", withDeadline)
+		}
+		// The stream is intact.
+		routeTo(t, r, id, "after")
+		if got := recv(t, d); got != "after" {
+			t.Fatalf("got %q", got)
+		}
+	}
+}
