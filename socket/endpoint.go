@@ -342,10 +342,11 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		return nil, err
 	}
 	p.conn = conn
-	p.initTurns()
 	if lc := loanConn(conn); lc != nil {
 		p.codec.setLoans(lc)
+		p.loanMin = lc.LoanMin()
 	}
+	p.initTurns()
 	return p, conn.SetDeadline(time.Time{})
 }
 

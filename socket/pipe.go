@@ -10,7 +10,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/mqwire/mqwire/wire"
 )
@@ -73,13 +72,15 @@ type Pipe struct {
 	writerDone chan struct{} // closed when the writer goroutine has ended
 	gone       chan struct{} // closed after the pattern forgot the pipe
 
-	// The read and write turns (through.go). rawConn is the connection's
-	// descriptor for writes that do not wait (tcp and ipc; nil otherwise).
+	// The read and write turns (through.go). tryWriter writes without
+	// waiting (nil when the connection cannot); loanMin is the smallest
+	// body the connection carries by loan (0: none).
 	// rstate says who holds the read turn; br is the read buffer, used by
 	// whoever holds it. turnGiven and turnBack pass the turn to the
 	// application and back; touched says the application read since the
 	// reader goroutine last looked. tw frames the application's writes.
-	rawConn   syscall.RawConn
+	tryWriter TryWriter
+	loanMin   int
 	rstate    atomic.Int32
 	br        *bufio.Reader
 	turnGiven chan struct{}

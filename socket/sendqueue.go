@@ -1,6 +1,9 @@
 package socket
 
-import "sync"
+import (
+	"net"
+	"sync"
+)
 
 // sendQueue is a pipe's queue of messages to send, bounded in messages
 // (SendHWM) and, on stream pipes, in bytes (SendQueueBytes). Senders push
@@ -37,8 +40,16 @@ type sendQueue struct {
 	// to write first; ctrlWait says the writer has a command to write and
 	// waits for the application's turn to end.
 	turn     writeTurn
-	leftover []byte
+	leftover partial
 	ctrlWait bool
+}
+
+// partial is what the connection did not take of a write-through: bytes
+// to write, in order, and the message whose body they may point into (nil
+// if none), freed once they are out.
+type partial struct {
+	bufs net.Buffers
+	m    *Message
 }
 
 // writeTurn is who writes a stream pipe's connection.
@@ -94,19 +105,19 @@ func (q *sendQueue) take(dst []*Message) []*Message {
 // takeAll is take for a stream writer: it also returns the leftover of a
 // write-through, to be written first, and gives the writer the turn while
 // it has something to write.
-func (q *sendQueue) takeAll(dst []*Message) ([]*Message, []byte) {
+func (q *sendQueue) takeAll(dst []*Message) ([]*Message, partial) {
 	q.mu.Lock()
-	if q.turn == turnApp || (len(q.items) == 0 && q.leftover == nil) {
+	if q.turn == turnApp || (len(q.items) == 0 && q.leftover.bufs == nil) {
 		q.sleeping = true
 		if q.turn != turnApp {
 			q.turn = turnIdle
 		}
 		q.mu.Unlock()
-		return dst, nil
+		return dst, partial{}
 	}
 	q.turn = turnWriter
 	left := q.leftover
-	q.leftover = nil
+	q.leftover = partial{}
 	if len(q.items) == 0 {
 		q.mu.Unlock()
 		return dst, left
@@ -126,7 +137,7 @@ func (q *sendQueue) takeAll(dst []*Message) ([]*Message, []byte) {
 // being written.
 func (q *sendQueue) claim() bool {
 	q.mu.Lock()
-	ok := q.turn == turnIdle && q.sleeping && len(q.items) == 0 && q.held == 0 && q.leftover == nil
+	ok := q.turn == turnIdle && q.sleeping && len(q.items) == 0 && q.held == 0 && q.leftover.bufs == nil
 	if ok {
 		q.turn = turnApp
 	}
@@ -135,12 +146,12 @@ func (q *sendQueue) claim() bool {
 }
 
 // release ends the application's write turn, leaving left (what the
-// connection did not take) to the writer, and wakes the writer if it has
-// something to do.
-func (q *sendQueue) release(left []byte) {
+// connection did not take, pointing into m's body if m is not nil) to the
+// writer, and wakes the writer if it has something to do.
+func (q *sendQueue) release(left net.Buffers, m *Message) {
 	q.mu.Lock()
 	q.turn = turnIdle
-	q.leftover = left
+	q.leftover = partial{bufs: left, m: m}
 	wake := q.sleeping && (len(q.items) > 0 || left != nil || q.ctrlWait)
 	if wake {
 		q.sleeping = false
@@ -182,7 +193,7 @@ func (q *sendQueue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := len(q.items) + q.held
-	if q.leftover != nil {
+	if q.leftover.bufs != nil {
 		n++
 	}
 	return n

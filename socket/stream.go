@@ -210,14 +210,14 @@ func (p *Pipe) writeStream() {
 			default:
 			}
 		}
-		var left []byte
+		var left partial
 		taken, left = q.takeAll(taken[:0])
-		if left != nil && p.writeLeftover(w, left) != nil {
+		if left.bufs != nil && p.writeLeftover(left) != nil {
 			p.dropTaken(taken)
 			return
 		}
 		if len(taken) == 0 {
-			if left != nil {
+			if left.bufs != nil {
 				continue
 			}
 			w.release() // idle: an idle connection holds no write buffer
@@ -258,10 +258,15 @@ func (p *Pipe) writeStream() {
 
 // writeLeftover writes what the connection did not take of a
 // write-through, before anything queued after it.
-func (p *Pipe) writeLeftover(w *streamWriter, b []byte) error {
-	w.acquire()
-	w.buf = append(w.buf, b...)
-	return p.flushBatch(w)
+func (p *Pipe) writeLeftover(left partial) error {
+	_, err := left.bufs.WriteTo(p.conn)
+	if left.m != nil {
+		left.m.Free()
+	}
+	if err != nil {
+		p.close(fmt.Errorf("write: %w", err))
+	}
+	return err
 }
 
 // writeCtrl writes a dialect command on its own.

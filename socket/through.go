@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
-	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mqwire/mqwire/wire/zmtp"
 )
@@ -90,17 +91,16 @@ func (s *Socket) setSolo() {
 }
 
 // initTurns readies a new pipe for reading and writing through, if its
-// connection allows writes that do not wait (tcp, ipc).
+// connection allows writes that do not wait (tcp, ipc, shm).
 func (p *Pipe) initTurns() {
-	sc, ok := p.conn.(syscall.Conn)
+	tw, ok := p.conn.(TryWriter)
 	if !ok {
+		tw = fdTryWriter(p.conn)
+	}
+	if tw == nil {
 		return
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
-	p.rawConn = rc
+	p.tryWriter = tw
 	if p.readsChunks() {
 		return // the reader queues spans, not messages: no read turn
 	}
@@ -183,9 +183,15 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			if w == wholeNo {
 				break
 			}
-			if w == wholeLarge { // reading it may wait past ctx: the reader's job
-				p.giveBack()
-				return nil
+			if w == wholeLarge {
+				if ctx.Done() != nil {
+					// Reading it may wait past ctx's end, and a read
+					// cut short inside a message would lose the
+					// stream: the reader goroutine's job.
+					p.giveBack()
+					return nil
+				}
+				p.conn.SetReadDeadline(time.Time{})
 			}
 			m, err := p.codec.readMessage(br, limit)
 			if err != nil {
@@ -425,10 +431,12 @@ func (c *zmtpCodec) whole(b []byte, limit uint64) int {
 
 // writeThrough writes m on the application's goroutine when the pipe's
 // application reads through and nothing is queued or being written ahead
-// of m; it reports whether it took m.
+// of m; it reports whether it took m. What the connection does not take at
+// once is left to the writer goroutine, with m when part of a large body
+// is still to go.
 func (p *Pipe) writeThrough(m *Message) bool {
-	if p.rawConn == nil || m.Len() > copyLimit {
-		return false
+	if p.tryWriter == nil || (p.loanMin > 0 && m.Len() >= p.loanMin) {
+		return false // large bodies on a loaning connection go by loan
 	}
 	if st := p.rstate.Load(); st != rsApp && st != rsAway {
 		return false
@@ -444,16 +452,27 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	}
 	w.acquire()
 	w.codec.appendMessage(w, m)
-	n, err := tryWrite(p.rawConn, w.buf)
-	var left []byte
-	if err == nil && n < len(w.buf) {
-		left = append([]byte(nil), w.buf[n:]...)
+	w.iov = append(w.iov[:0], w.segs...)
+	if w.segStart < len(w.buf) {
+		w.iov = append(w.iov, w.buf[w.segStart:])
 	}
-	w.buf = w.buf[:0]
-	w.release()
+	n, err := p.tryWriter.TryWrite(w.iov)
 	size := uint64(m.Len())
-	m.Free()
-	q.release(left)
+	var left net.Buffers
+	keep := false
+	if err == nil {
+		left, keep = unwritten(w.iov, n, w.buf)
+	}
+	clear(w.segs)
+	w.segs, w.buf, w.segStart = w.segs[:0], w.buf[:0], 0
+	clear(w.iov)
+	w.release()
+	if keep {
+		q.release(left, m) // the writer frees m once the rest is out
+	} else {
+		m.Free()
+		q.release(left, nil)
+	}
 	if err != nil {
 		p.cnt.drops[DropClosed].Add(1)
 		p.close(fmt.Errorf("write: %w", err))
@@ -464,20 +483,35 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	return true
 }
 
-// tryWrite writes what the connection takes of b without waiting.
-func tryWrite(rc syscall.RawConn, b []byte) (n int, err error) {
-	werr := rc.Write(func(fd uintptr) bool {
-		n, err = syscall.Write(int(fd), b)
-		if err == syscall.EAGAIN || err == syscall.EINTR {
-			err = nil
+// unwritten returns what is left of iov after its first n bytes: parts in
+// the write buffer buf are copied (buf goes back to its pool), other parts
+// (large bodies) are kept in place, and keep says there are such parts.
+func unwritten(iov net.Buffers, n int, buf []byte) (left net.Buffers, keep bool) {
+	for _, b := range iov {
+		if n >= len(b) {
+			n -= len(b)
+			continue
 		}
-		if n < 0 {
-			n = 0
+		b = b[n:]
+		n = 0
+		if inBuffer(b, buf) {
+			b = append([]byte(nil), b...)
+		} else {
+			keep = true
 		}
-		return true
-	})
-	if werr != nil {
-		return 0, werr
+		left = append(left, b)
 	}
-	return n, err
+	return left, keep
+}
+
+// inBuffer reports whether b lies in buf's backing array.
+func inBuffer(b, buf []byte) bool {
+	if len(b) == 0 || cap(buf) == 0 {
+		return false
+	}
+	start := &buf[:1][0]
+	end := &buf[:cap(buf)][cap(buf)-1]
+	p := &b[0]
+	return uintptr(unsafe.Pointer(p)) >= uintptr(unsafe.Pointer(start)) &&
+		uintptr(unsafe.Pointer(p)) <= uintptr(unsafe.Pointer(end))
 }

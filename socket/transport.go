@@ -169,3 +169,13 @@ type LoanConn interface {
 	// comes inline through Read.
 	ReadLoan(n int) (body []byte, release func(), ok bool)
 }
+
+// TryWriter is implemented by stream connections that can write without
+// waiting, so that an application reading through a pipe can write on its
+// own goroutine too (see Socket.ReadThrough). TryWrite writes what the
+// connection takes of iov at once, in order, and returns how many bytes
+// that was; it never waits for the peer. tcp and ipc connections need not
+// implement it: the socket uses their descriptors.
+type TryWriter interface {
+	TryWrite(iov [][]byte) (int, error)
+}

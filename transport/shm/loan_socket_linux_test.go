@@ -176,3 +176,47 @@ func TestSocketLoanEcho(t *testing.T) {
 		})
 	}
 }
+
+// TestReadThroughShm: REQ and REP over shm read and write through on the
+// application's goroutines (no hand-off to the pipe's goroutines for small
+// messages), and requests and replies of every size arrive whole, large
+// ones still by loan, in both dialects.
+func TestReadThroughShm(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			server := must(rep.New())
+			url := listen(t, server)
+			client := must(req.New(dialOpts(d)...))
+			defer client.Close()
+			must(client.Dial(url))
+			go func() {
+				for {
+					m, err := server.Recv()
+					if err != nil {
+						return
+					}
+					m.Body = append(m.Body, '!')
+					if err := server.Send(m); err != nil {
+						return
+					}
+				}
+			}()
+			sizes := []int{0, 64, 1000, 16 << 10, 64<<10 - 8, 100 << 10, 1<<20 - 16, 64} // within the default MaxRecvSize with the header
+			for i := range 400 {
+				b := body(i, sizes[i%len(sizes)])
+				if err := client.SendContext(ctx(t), socket.NewMessageBytes(b)); err != nil {
+					t.Fatalf("send %d: %v", i, err)
+				}
+				m, err := client.RecvContext(ctx(t))
+				if err != nil {
+					t.Fatalf("recv %d: %v", i, err)
+				}
+				if !bytes.Equal(m.Body, append(b, '!')) {
+					t.Fatalf("round trip %d: %d bytes back, want %d", i, len(m.Body), len(b)+1)
+				}
+				m.Free()
+			}
+		})
+	}
+}

@@ -617,6 +617,39 @@ func (c *conn) write(b []byte) (int, error) {
 	return done, nil
 }
 
+// TryWrite writes what the ring takes of iov at once, without waiting for
+// room (socket.TryWriter): how an application reading through the pipe
+// writes on its own goroutine.
+func (c *conn) TryWrite(iov [][]byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.writeErr(); err != nil {
+		return 0, err
+	}
+	done := 0
+	defer func() {
+		if done > 0 {
+			signal(c.out.r.consWait, c.peerR)
+		}
+	}()
+	for _, b := range iov {
+		for len(b) > 0 {
+			n, err := c.out.write(b)
+			done += n
+			if err != nil {
+				return done, err
+			}
+			if n == 0 {
+				return done, nil // the ring is full
+			}
+			b = b[n:]
+		}
+	}
+	return done, nil
+}
+
+var _ socket.TryWriter = (*conn)(nil)
+
 func (c *conn) hasRoom() bool {
 	free, err := c.out.room()
 	return err != nil || free&^7 >= 2*recHeader
