@@ -49,8 +49,13 @@ const (
 )
 
 // awayLimit is how long the application may hold the read turn without
-// reading before the reader goroutine takes it back.
-const awayLimit = 10 * time.Millisecond
+// reading before the reader goroutine takes it back. While the
+// application keeps reading, the reader looks less and less often, up to
+// every awayLimitMax, so that many pipes read through cost few wake-ups.
+const (
+	awayLimit    = 10 * time.Millisecond
+	awayLimitMax = 160 * time.Millisecond
+)
 
 // aLongTimeAgo is a read deadline that makes a waiting read return at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -202,6 +207,11 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			if m == nil {
 				continue // a command, handled
 			}
+			if isDone(p.done) { // closed, perhaps by the pattern
+				m.Free()
+				p.giveBack()
+				return nil
+			}
 			m.Pipe = p.id
 			p.cnt.msgsIn.Add(1)
 			p.cnt.bytesIn.Add(uint64(m.Len()))
@@ -318,7 +328,8 @@ func (p *Pipe) waitBytes(br *bufio.Reader) bool {
 func (p *Pipe) handOver() bool {
 	p.rstate.Store(rsApp)
 	p.turnGiven <- struct{}{}
-	t := time.NewTimer(awayLimit)
+	wait := awayLimit
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
 		select {
@@ -332,7 +343,8 @@ func (p *Pipe) handOver() bool {
 				p.conn.SetReadDeadline(time.Time{})
 				return true
 			}
-			t.Reset(awayLimit)
+			wait = min(2*wait, awayLimitMax)
+			t.Reset(wait)
 		case <-p.done:
 			// The application gives the turn back when it sees the
 			// pipe closed, unless it is away.
