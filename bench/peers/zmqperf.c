@@ -145,7 +145,8 @@ static void *watch(void *ctx, void *s)
 /* wait_event waits until the monitor reports event, for at most 10 s.
  *
  * The publisher waits for its handshake (then for the subscription to
- * travel) before sending. Every sender waits for the receiver to disconnect
+ * travel) before sending; remote_lat waits for it before starting its
+ * clock. Every sender waits for the receiver to disconnect
  * before closing: a receiver over ipc whose high-water mark is reached when
  * the sender closes drops the connection with messages still unread in the
  * socket buffer. */
@@ -321,6 +322,9 @@ int main(int argc, char **argv)
 		if (zmq_connect(s, url) != 0)
 			die("zmq_connect");
 		if (lat) {
+			/* The clock starts once connected: a connect that waits
+			 * out a reconnect interval would count in the latency. */
+			wait_event(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
 			remote_lat(s, size, count);
 		} else {
 			remote_thr(s, mon, size, count);

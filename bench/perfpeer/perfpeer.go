@@ -17,7 +17,9 @@
 // "mean throughput: %d [msg/s]", "mean throughput: %.3f [Mb/s]" for the
 // throughput roles, "message size: %d [B]", "roundtrip count: %d", "average
 // latency: %.3f [us]" (one way: elapsed / (2 * roundtrips)) for the latency
-// ones. The flags every end shares are -pattern push|pair|pub (throughput)
+// ones. remote_lat starts its clock once connected (libzmq's own starts it
+// after an asynchronous connect; a connect that waits out a reconnect
+// interval, the listener not up yet, would count in a short run). The flags every end shares are -pattern push|pair|pub (throughput)
 // and -pattern reqrep|pair (latency); put them in the argv given to Run,
 // after End.Argv. The ends:
 //

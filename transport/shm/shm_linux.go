@@ -476,6 +476,17 @@ func (c *conn) spinWorked(s *waitSide) {
 	s.budget = min(2*s.budget+spinStep, c.spin)
 }
 
+// parkedFor adapts the spin after a park that lasted d. A park shorter than
+// the spin time means a spin of twice d would have caught the peer: the
+// budget goes there at once. (Growing step by step, two sides that both
+// park answer each other only after a wake-up each, which is longer than
+// either's budget, and stayed parked for whole runs.)
+func (c *conn) parkedFor(s *waitSide, d time.Duration) {
+	if d < c.spin {
+		s.budget = min(max(2*s.budget+spinStep, 2*d), c.spin)
+	}
+}
+
 // wait spins or parks once until ready reports true, the deadline passes
 // (os.ErrDeadlineExceeded), or something wakes it.
 func (c *conn) wait(wt *waiter, s *waitSide, dl *atomic.Int64, ready func() bool) error {
@@ -510,8 +521,8 @@ func (c *conn) wait(wt *waiter, s *waitSide, dl *atomic.Int64, ready func() bool
 	start := time.Now()
 	_, err := s.f.Read(buf[:])
 	atomic.StoreUint32(s.flag, 0)
-	if c.spin > 0 && time.Since(start) < c.spin {
-		c.spinWorked(s)
+	if c.spin > 0 {
+		c.parkedFor(s, time.Since(start))
 	}
 	switch {
 	case err == nil || c.closed.Load():

@@ -226,6 +226,13 @@ func remoteLat(url, pattern string, size, count int) (time.Duration, error) {
 		return 0, err
 	}
 	defer s.Close()
+	// The clock starts once connected, as for the libzmq end: a dial that
+	// waits out a reconnect interval (the listener not up yet) would count
+	// in the latency of a short run.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Stats().Pipes == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+	}
 	// One message goes back and forth: each reply is the next request.
 	m := socket.NewMessage(size)
 	start := time.Now()
