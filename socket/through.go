@@ -150,7 +150,9 @@ func (p *Pipe) takeTurn(ctx context.Context) (bool, error) {
 }
 
 // cancelYield withdraws a request for the turn; if the reader goroutine
-// handed it over meanwhile, it goes back.
+// handed it over meanwhile, it goes back. Of this and the reader's
+// handOver, the first to move the state from rsYield wins: the other sees
+// the outcome.
 func (p *Pipe) cancelYield() {
 	if p.rstate.CompareAndSwap(rsYield, rsReading) {
 		return // the reader ignores the timeout the request may cause
@@ -306,7 +308,9 @@ func (p *Pipe) waitBytes(br *bufio.Reader) bool {
 	}
 	_, err := br.Peek(br.Buffered() + 1)
 	if !p.rstate.CompareAndSwap(rsWaiting, rsReading) {
-		return p.handOver() // what was read stays in br for the application
+		// Asked for the turn (what was read stays in br for the
+		// application), unless the request was withdrawn meanwhile.
+		return p.handOver()
 	}
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -324,9 +328,13 @@ func (p *Pipe) waitBytes(br *bufio.Reader) bool {
 }
 
 // handOver gives the read turn to the application that asked for it and
-// waits to have it back; it reports false when the pipe is done.
+// waits to have it back; it reports false when the pipe is done. When the
+// application withdrew its request first (cancelYield), the reader goes on.
 func (p *Pipe) handOver() bool {
-	p.rstate.Store(rsApp)
+	if !p.rstate.CompareAndSwap(rsYield, rsApp) {
+		p.conn.SetReadDeadline(time.Time{}) // the request's kick
+		return !isDone(p.done)
+	}
 	p.turnGiven <- struct{}{}
 	wait := awayLimit
 	t := time.NewTimer(wait)
