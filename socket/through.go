@@ -412,7 +412,7 @@ func (c *spCodec) whole(b []byte, limit uint64) int {
 	}
 	size, err := c.framing.ParseFrameHeader(b[:hn], limit)
 	switch {
-	case err != nil:
+	case err != nil, size > maxMessageSize:
 		return wholeYes
 	case size > readBufferSize-uint64(hn):
 		return wholeLarge
@@ -422,21 +422,31 @@ func (c *spCodec) whole(b []byte, limit uint64) int {
 	return wholeYes
 }
 
+// whole, for ZMTP, checks each frame header as readMessage does, so that a
+// header readMessage refuses counts as whole (its error comes at once).
 func (c *zmtpCodec) whole(b []byte, limit uint64) int {
 	off := 0
 	var total uint64
 	for {
-		h, hn, err := zmtp.ParseFrameHeader(b[off:], 0)
-		if err == nil && !h.Command() {
-			total += h.Size
+		left := uint64(0)
+		if limit != 0 {
+			left = max(limit-total, 1)
 		}
+		// readMessage reads the whole header before it checks any of it.
+		if len(b)-off < zmtp.ShortHeaderSize || len(b)-off < zmtp.FrameHeaderLen(b[off]) {
+			return wholeNo
+		}
+		h, hn, err := zmtp.ParseFrameHeader(b[off:], left)
 		switch {
 		case errors.Is(err, zmtp.ErrShort):
 			return wholeNo
-		case err != nil, limit != 0 && total > limit:
+		case err != nil, h.Size > maxMessageSize-total, h.Command() && h.Size > maxCommandFrame:
 			return wholeYes // readMessage fails on it without waiting
 		case h.Size > uint64(readBufferSize-off-hn):
 			return wholeLarge
+		}
+		if !h.Command() {
+			total += h.Size
 		}
 		end := off + hn + int(h.Size)
 		if end > len(b) {

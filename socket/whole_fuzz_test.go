@@ -1,0 +1,69 @@
+package socket
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/mqwire/mqwire/wire/sp"
+	"github.com/mqwire/mqwire/wire/zmtp"
+)
+
+// FuzzWhole checks the promise reading through rests on: when a codec's
+// whole says the buffer starts with a whole message (or a header that
+// readMessage refuses), readMessage needs no byte beyond the buffer; when
+// it says part of one, readMessage does not return a message (it runs out
+// of bytes, or refuses what a hostile peer sent so far). An application
+// reading through parses only what whole calls whole, so a Recv that ends
+// early never leaves a message half read, and a whole message is never
+// left waiting for more bytes.
+func FuzzWhole(f *testing.F) {
+	frame := func(flags byte, body string) []byte { return zmtp.AppendFrame(nil, flags, []byte(body)) }
+	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
+	spFrame := sp.FramingTCP.AppendFrameHeader(nil, 5)
+	f.Add(append(spFrame, "hello"...), byte(0), uint16(0))
+	f.Add(append(spFrame, "hel"...), byte(0), uint16(0))
+	f.Add(spFrame[:3], byte(0), uint16(0))
+	f.Add(append(sp.FramingIPC.AppendFrameHeader(nil, 5), "hello"...), byte(1), uint16(0))
+	f.Add(append(spFrame, "hello"...), byte(0), uint16(4)) // over the limit
+	f.Add(frame(0, "hello"), byte(2), uint16(0))
+	f.Add(cat(frame(zmtp.FlagMore, ""), frame(0, "body")), byte(2), uint16(0))
+	f.Add(cat(frame(zmtp.FlagMore, "a"), frame(0, "bc")[:2]), byte(2), uint16(0))
+	f.Add(cat(frame(zmtp.FlagMore, "abc"), frame(0, "defgh")), byte(2), uint16(6))
+	f.Add(cat(frame(zmtp.FlagMore, "abc"), frame(0, "d")), byte(2), uint16(3))
+	f.Add(cat(zmtp.AppendPing(nil, 0, []byte("x")), frame(0, "after")), byte(2), uint16(0))
+	f.Add(cat(frame(zmtp.FlagMore, "a"), zmtp.AppendPing(nil, 0, nil), frame(0, "b")), byte(2), uint16(0))
+	f.Add(zmtp.AppendError(nil, "go away"), byte(2), uint16(0))
+	f.Add(zmtp.AppendFrameHeader(nil, 0, 1<<20), byte(2), uint16(0))
+	f.Add([]byte{0x80, 1, 'x'}, byte(2), uint16(0))
+	f.Fuzz(func(t *testing.T, data []byte, dialect byte, limit uint16) {
+		var c streamCodec
+		switch dialect % 3 {
+		case 0:
+			c = &spCodec{framing: sp.FramingTCP}
+		case 1:
+			c = &spCodec{framing: sp.FramingIPC}
+		default:
+			zc := &zmtpCodec{pipe: &Pipe{sock: &Socket{}, ctrl: make(chan []byte, 1)}}
+			zc.watching.Store(true) // no heartbeat goroutine for a PING's TTL
+			c = zc
+		}
+		lim := uint64(limit)
+		w := c.whole(data, lim)
+		if w == wholeLarge {
+			return // read by the reader goroutine, which may wait
+		}
+		br := bufio.NewReaderSize(bytes.NewReader(data), readBufferSize)
+		m, err := c.readMessage(br, lim)
+		m.Free()
+		ranOut := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		switch {
+		case w == wholeYes && ranOut:
+			t.Fatalf("whole: a whole message, but readMessage ran out of bytes (%v)", err)
+		case w == wholeNo && err == nil:
+			t.Fatal("whole: part of a message, but readMessage returned one")
+		}
+	})
+}
