@@ -324,8 +324,15 @@ func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
 	if err := q.s.ReadThrough(ctx, q.nonEmpty); err != nil {
 		return nil, err
 	}
+	if m := q.tryGet(); m != nil {
+		return m, nil
+	}
 	q.cwaiting.Add(1)
-	defer q.cwaiting.Add(-1)
+	q.s.RecvWaiting(1)
+	defer func() {
+		q.cwaiting.Add(-1)
+		q.s.RecvWaiting(-1)
+	}()
 	for {
 		// Look again now that producers can see us waiting: what they
 		// queued before that, they did not signal.

@@ -50,8 +50,11 @@ type Socket struct {
 	// message by message would otherwise make one per message).
 	readyTaken bool
 
-	// solo is the socket's pipe when it has exactly one (through.go).
-	solo atomic.Pointer[Pipe]
+	// solo is the socket's pipe when it has exactly one; recvWaiting
+	// counts goroutines waiting for messages without reading through
+	// (through.go).
+	solo        atomic.Pointer[Pipe]
+	recvWaiting atomic.Int32
 
 	events eventHub
 	wg     sync.WaitGroup // every goroutine the socket started

@@ -80,6 +80,26 @@ func (s *Socket) ReadThrough(ctx context.Context, ready func() bool) error {
 	return p.readAsApp(ctx, ready)
 }
 
+// RecvWaiting tells the socket that a goroutine starts (delta 1) or stops
+// (delta -1) waiting for a message without reading through, as a
+// protocol's Recv does after ReadThrough returned. While any goroutine so
+// waits, an application that read through gives the connection back to the
+// pipe's reader when it has what it wanted, rather than keeping it for its
+// next Recv: the waiting goroutines depend on someone reading.
+func (s *Socket) RecvWaiting(delta int) {
+	s.recvWaiting.Add(int32(delta))
+	if delta > 0 {
+		// An application that kept the turn but is not reading gives it
+		// up now, on its behalf.
+		if p := s.solo.Load(); p != nil && p.rstate.CompareAndSwap(rsAway, rsReading) {
+			select {
+			case p.turnBack <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
 // setSolo records the socket's only pipe, if it has one, and makes an
 // application reading through a pipe that is no longer alone look again.
 // It is called with s.mu held.
@@ -128,7 +148,12 @@ func (p *Pipe) takeTurn(ctx context.Context) (bool, error) {
 			// The reader goroutine waits for bytes with nothing half
 			// read: out of its read, it hands over. (One that is
 			// reading may be waiting for room to deliver, which only
-			// the caller can make: the caller waits as usual then.)
+			// the caller can make: the caller waits as usual then. So
+			// does a caller that others already wait with: the reader
+			// reads for all of them.)
+			if p.sock.recvWaiting.Load() > 0 {
+				return false, nil
+			}
 			if !p.rstate.CompareAndSwap(rsWaiting, rsYield) {
 				continue
 			}
@@ -219,16 +244,16 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			p.cnt.bytesIn.Add(uint64(m.Len()))
 			s.proto.Deliver(p, m)
 			if ready() {
-				p.rstate.Store(rsAway)
+				p.leaveTurn()
 				return nil
 			}
 		}
 		if ready() {
-			p.rstate.Store(rsAway)
+			p.leaveTurn()
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
-			p.rstate.Store(rsAway)
+			p.leaveTurn()
 			return ctxErr(ctx)
 		}
 		dl, _ := ctx.Deadline()
@@ -251,6 +276,17 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			return nil
 		}
 	}
+}
+
+// leaveTurn ends the application's reading: it keeps the turn for its next
+// Recv (rsAway), unless other goroutines wait for messages, whom the
+// pipe's reader goroutine then reads for.
+func (p *Pipe) leaveTurn() {
+	if p.sock.recvWaiting.Load() > 0 {
+		p.giveBack()
+		return
+	}
+	p.rstate.Store(rsAway)
 }
 
 // readTurns is readStream's loop for a pipe whose reading the application

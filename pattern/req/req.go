@@ -259,6 +259,13 @@ func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
 	select {
 	case m := <-c.reply:
 		return m, nil
+	default:
+	}
+	p.s.RecvWaiting(1)
+	defer p.s.RecvWaiting(-1)
+	select {
+	case m := <-c.reply:
+		return m, nil
 	case <-ctx.Done():
 		return nil, socket.CtxErr(ctx)
 	case <-p.s.Closing():
