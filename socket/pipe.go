@@ -380,9 +380,13 @@ func (p *Pipe) readStream() {
 	}
 	br := bufioReader(src)
 	defer putBufioReader(br)
-	if p.turnGiven != nil {
-		p.readTurns(br, bd)
-		return
+	// With a read turn (through.go), the reader hands the turn over when
+	// asked, before a read that may wait with every whole message the
+	// buffer holds handed over.
+	turns := p.turnGiven != nil
+	if turns {
+		p.br = br
+		defer p.endTurns()
 	}
 	for {
 		select {
@@ -393,7 +397,17 @@ func (p *Pipe) readStream() {
 			return
 		default:
 		}
-		m, err := p.codec.readMessage(br, uint64(p.sock.cfg.maxRecvSize.Load()))
+		limit := uint64(p.sock.cfg.maxRecvSize.Load())
+		if turns && p.codec.whole(peekBuffered(br), limit) == wholeNo {
+			if bd != nil {
+				p.deliverBatch(bd)
+			}
+			if !p.waitBytes(br) {
+				return
+			}
+			continue
+		}
+		m, err := p.codec.readMessage(br, limit)
 		if err != nil {
 			if bd != nil {
 				p.deliverBatch(bd)

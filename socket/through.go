@@ -289,52 +289,6 @@ func (p *Pipe) leaveTurn() {
 	p.rstate.Store(rsAway)
 }
 
-// readTurns is readStream's loop for a pipe whose reading the application
-// can take over: before each read that may wait, with every whole message
-// the buffer holds handed over, it gives up the turn when asked.
-func (p *Pipe) readTurns(br *bufio.Reader, bd BatchDeliverer) {
-	p.br = br
-	defer p.endTurns()
-	for {
-		if isDone(p.done) {
-			p.dropBatch()
-			return
-		}
-		limit := uint64(p.sock.cfg.maxRecvSize.Load())
-		if p.codec.whole(peekBuffered(br), limit) == wholeNo {
-			if bd != nil {
-				p.deliverBatch(bd)
-			}
-			if !p.waitBytes(br) {
-				return
-			}
-			continue
-		}
-		m, err := p.codec.readMessage(br, limit)
-		if err != nil {
-			if bd != nil {
-				p.deliverBatch(bd)
-			}
-			p.closeForRead(err)
-			return
-		}
-		if m == nil {
-			continue
-		}
-		m.Pipe = p.id
-		if bd != nil {
-			p.inBatch = append(p.inBatch, m)
-			if len(p.inBatch) == maxInBatch {
-				p.deliverBatch(bd)
-			}
-			continue
-		}
-		p.cnt.msgsIn.Add(1)
-		p.cnt.bytesIn.Add(uint64(m.Len()))
-		p.sock.proto.Deliver(p, m)
-	}
-}
-
 // waitBytes reads more bytes into br, handing the turn over first or
 // meanwhile when the application asks. It reports false when the pipe is
 // done.
