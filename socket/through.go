@@ -61,8 +61,8 @@ const (
 var aLongTimeAgo = time.Unix(1, 0)
 
 // ReadThrough reads the socket's connection on the calling goroutine until
-// ready reports true or ctx ends, when the socket has a single tcp or ipc
-// pipe; messages read go to the protocol's Deliver as they would from the
+// ready reports true or ctx ends, when the socket has a single tcp, ipc or
+// shm pipe; messages read go to the protocol's Deliver as they would from the
 // pipe's reader. It returns nil at once when it cannot read through (more
 // pipes, another goroutine reading, a message too large for the read
 // buffer): the caller then waits as it would have. It returns ctx's error
