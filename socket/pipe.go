@@ -87,6 +87,10 @@ type Pipe struct {
 	turnBack  chan struct{}
 	touched   atomic.Bool
 	tw        *streamWriter
+	// watched is the context whose cancellation cuts the turn holder's
+	// read short, and unwatch ends that (watchCancel).
+	watched context.Context
+	unwatch func() bool
 
 	cnt counters
 	// inBatch holds what the reader has read but not yet handed to a

@@ -201,13 +201,7 @@ func (p *Pipe) giveBack() {
 func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 	s, br := p.sock, p.br
 	p.touched.Store(true)
-	if ctx.Done() != nil {
-		// Cancelled before its deadline, or without one: out of the read.
-		// (Should this run late, a read by the next holder of the turn
-		// times out early and is retried.)
-		stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(aLongTimeAgo) })
-		defer stop()
-	}
+	p.watchCancel(ctx)
 	for {
 		limit := uint64(s.cfg.maxRecvSize.Load())
 		for {
@@ -276,6 +270,24 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			return nil
 		}
 	}
+}
+
+// watchCancel makes ctx's cancellation, before its deadline or without
+// one, cut the read turn's read short. The watch stays on ctx after the
+// call, so that a loop of Recvs on one context registers once (a fresh
+// registration per call cost six allocations); it moves when a Recv comes
+// with another context, and ends with the pipe. A watch that fires after
+// its Recv has returned makes the next read on the pipe time out early,
+// and that read is retried. Only the holder of the read turn calls it.
+func (p *Pipe) watchCancel(ctx context.Context) {
+	if ctx.Done() == nil || ctx == p.watched {
+		return
+	}
+	if p.unwatch != nil {
+		p.unwatch()
+	}
+	p.watched = ctx
+	p.unwatch = context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(aLongTimeAgo) })
 }
 
 // leaveTurn ends the application's reading: it keeps the turn for its next
@@ -360,6 +372,12 @@ func (p *Pipe) handOver() bool {
 // endTurns takes the read turn out of play as the reader goroutine ends:
 // the buffer goes back to its pool.
 func (p *Pipe) endTurns() {
+	defer func() {
+		if p.unwatch != nil {
+			p.unwatch()
+			p.watched, p.unwatch = nil, nil
+		}
+	}()
 	for {
 		switch st := p.rstate.Load(); st {
 		case rsYield:

@@ -9,8 +9,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fdWriter writes without waiting on a connection's descriptor.
-type fdWriter struct{ rc syscall.RawConn }
+// fdWriter writes without waiting on a connection's descriptor. Its state
+// is that of one call; only the holder of the pipe's write turn calls it.
+// write is bound once, so that a call allocates nothing.
+type fdWriter struct {
+	rc    syscall.RawConn
+	iov   [][]byte
+	n     int
+	err   error
+	write func(fd uintptr) bool
+}
 
 // fdTryWriter returns a TryWriter on the descriptor of a tcp or ipc
 // connection, or nil.
@@ -23,25 +31,33 @@ func fdTryWriter(c net.Conn) TryWriter {
 	if err != nil {
 		return nil
 	}
-	return fdWriter{rc}
+	w := &fdWriter{rc: rc}
+	w.write = w.writeOnce
+	return w
 }
 
 // TryWrite writes what the connection takes of iov without waiting.
-func (w fdWriter) TryWrite(iov [][]byte) (n int, err error) {
-	werr := w.rc.Write(func(fd uintptr) bool {
-		if len(iov) == 1 {
-			n, err = unix.Write(int(fd), iov[0])
-		} else {
-			n, err = unix.Writev(int(fd), iov)
-		}
-		if err == unix.EAGAIN || err == unix.EINTR {
-			err = nil
-		}
-		n = max(n, 0)
-		return true
-	})
+func (w *fdWriter) TryWrite(iov [][]byte) (int, error) {
+	w.iov, w.n, w.err = iov, 0, nil
+	werr := w.rc.Write(w.write)
+	w.iov = nil
 	if werr != nil {
 		return 0, werr
 	}
-	return n, err
+	return w.n, w.err
+}
+
+// writeOnce makes one write system call, for RawConn.Write: it never asks
+// to wait.
+func (w *fdWriter) writeOnce(fd uintptr) bool {
+	if len(w.iov) == 1 {
+		w.n, w.err = unix.Write(int(fd), w.iov[0])
+	} else {
+		w.n, w.err = unix.Writev(int(fd), w.iov)
+	}
+	if w.err == unix.EAGAIN || w.err == unix.EINTR {
+		w.err = nil
+	}
+	w.n = max(w.n, 0)
+	return true
 }
