@@ -179,6 +179,40 @@ func routeTo(t *testing.T, r *socket.Socket, id []byte, body string) {
 	}
 }
 
+// recvResult is what a Recv started by recvAsync returned.
+type recvResult struct {
+	body string
+	err  error
+}
+
+// recvAsync receives on s on a goroutine of its own.
+func recvAsync(s *socket.Socket, ctx context.Context) <-chan recvResult {
+	c := make(chan recvResult, 1)
+	go func() {
+		m, err := s.RecvContext(ctx)
+		r := recvResult{err: err}
+		if err == nil {
+			r.body = string(m.Body)
+			m.Free()
+		}
+		c <- r
+	}()
+	return c
+}
+
+// await returns what a Recv started by recvAsync returned, failing the
+// test if it does not end.
+func await(t *testing.T, c <-chan recvResult, what string) recvResult {
+	t.Helper()
+	select {
+	case r := <-c:
+		return r
+	case <-time.After(timeout):
+		t.Fatalf("%s: Recv did not end", what)
+		return recvResult{}
+	}
+}
+
 // throughDealer sends d messages from r until d reads through (its Recv
 // found the pipe's reader waiting for bytes, and took over).
 func throughDealer(t *testing.T, d, r *socket.Socket, id []byte) {
@@ -204,16 +238,7 @@ func TestReadThroughSecondPipe(t *testing.T) {
 	a, _ := dealerRouter(t, d)
 	idA := hello(t, d, a)
 	throughDealer(t, d, a, idA)
-	got := make(chan string, 1)
-	go func() {
-		m, err := d.RecvContext(testCtx(t))
-		if err != nil {
-			got <- err.Error()
-			return
-		}
-		got <- string(m.Body)
-		m.Free()
-	}()
+	got := recvAsync(d, testCtx(t))
 	waitFor(t, "the dealer to read through", func() bool { return socket.ReadsThrough(d) })
 	b, _ := dealerRouter(t, d)
 	waitPipes(t, d, 2)
@@ -222,13 +247,8 @@ func TestReadThroughSecondPipe(t *testing.T) {
 	send(t, d, "hello")
 	idB := hello(t, d, b) // b got its hello (a got the other)
 	routeTo(t, b, idB, "from b")
-	select {
-	case s := <-got:
-		if s != "from b" {
-			t.Fatalf("got %q", s)
-		}
-	case <-time.After(timeout):
-		t.Fatal("the message from the second pipe did not arrive")
+	if r := await(t, got, "the message from the second pipe"); r.err != nil || r.body != "from b" {
+		t.Fatalf("got %q (%v)", r.body, r.err)
 	}
 }
 
@@ -265,20 +285,11 @@ func TestReadThroughClose(t *testing.T) {
 	d := must(dealer.New())
 	r, _ := dealerRouter(t, d)
 	throughDealer(t, d, r, hello(t, d, r))
-	errc := make(chan error, 1)
-	go func() {
-		_, err := d.Recv()
-		errc <- err
-	}()
+	got := recvAsync(d, context.Background())
 	time.Sleep(20 * time.Millisecond) // into its read
 	d.Close()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, socket.ErrClosed) {
-			t.Fatalf("Recv: %v", err)
-		}
-	case <-time.After(timeout):
-		t.Fatal("Recv did not end on Close")
+	if r := await(t, got, "Close"); !errors.Is(r.err, socket.ErrClosed) {
+		t.Fatalf("Recv: %v", r.err)
 	}
 }
 
@@ -339,20 +350,11 @@ func TestReadThroughCancel(t *testing.T) {
 		if withDeadline {
 			ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
 		}
-		errc := make(chan error, 1)
-		go func() {
-			_, err := d.RecvContext(ctx)
-			errc <- err
-		}()
+		got := recvAsync(d, ctx)
 		time.Sleep(20 * time.Millisecond) // into its read
 		cancel()
-		select {
-		case err := <-errc:
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("deadline %v: Recv: %v", withDeadline, err)
-			}
-		case <-time.After(timeout):
-			t.Fatalf("deadline %v: Recv did not end on cancel", withDeadline)
+		if r := await(t, got, "cancel"); !errors.Is(r.err, context.Canceled) {
+			t.Fatalf("deadline %v: Recv: %v", withDeadline, r.err)
 		}
 		// The stream is intact.
 		routeTo(t, r, id, "after")
