@@ -146,15 +146,15 @@ func TestReadThroughPartial(t *testing.T) {
 	}
 }
 
-// dealerRouter connects a DEALER to a new ROUTER and returns the ROUTER
-// and the DEALER's routing id, once the ROUTER has heard from it.
-func dealerRouter(t *testing.T, d *socket.Socket, opts ...socket.Option) (*socket.Socket, []byte) {
+// dealerRouter connects d, a DEALER, to a new ROUTER listening on tcp and
+// returns the ROUTER once the connection is up.
+func dealerRouter(t *testing.T, d *socket.Socket, opts ...socket.Option) *socket.Socket {
 	t.Helper()
 	r := must(router.New(opts...))
 	closeAll(t, r)
 	must(d.Dial(must(r.Listen(testutil.URL(t, "tcp"))).URL()))
 	waitPipes(t, r, 1)
-	return r, nil
+	return r
 }
 
 // hello sends from d until r hears it, and returns d's routing id at r.
@@ -235,12 +235,12 @@ func TestReadThroughSecondPipe(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	d := must(dealer.New())
 	closeAll(t, d)
-	a, _ := dealerRouter(t, d)
+	a := dealerRouter(t, d)
 	idA := hello(t, d, a)
 	throughDealer(t, d, a, idA)
 	got := recvAsync(d, testCtx(t))
 	waitFor(t, "the dealer to read through", func() bool { return socket.ReadsThrough(d) })
-	b, _ := dealerRouter(t, d)
+	b := dealerRouter(t, d)
 	waitPipes(t, d, 2)
 	// Round robin: of two sends, one reaches b.
 	send(t, d, "hello")
@@ -259,7 +259,7 @@ func TestReadThroughAway(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	d := must(dealer.New())
 	closeAll(t, d)
-	r, _ := dealerRouter(t, d)
+	r := dealerRouter(t, d)
 	id := hello(t, d, r)
 	throughDealer(t, d, r, id)
 	in := d.Stats().MessagesIn
@@ -283,7 +283,7 @@ func TestReadThroughAway(t *testing.T) {
 func TestReadThroughClose(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	d := must(dealer.New())
-	r, _ := dealerRouter(t, d)
+	r := dealerRouter(t, d)
 	throughDealer(t, d, r, hello(t, d, r))
 	got := recvAsync(d, context.Background())
 	time.Sleep(20 * time.Millisecond) // into its read
@@ -300,7 +300,7 @@ func TestWriteThroughBackPressure(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	d := must(dealer.New())
 	closeAll(t, d)
-	r, _ := dealerRouter(t, d, socket.RecvHWM(1))
+	r := dealerRouter(t, d, socket.RecvHWM(1))
 	id := hello(t, d, r)
 	throughDealer(t, d, r, id)
 	const n, size = 600, 16 << 10
@@ -342,7 +342,7 @@ func TestReadThroughCancel(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	d := must(dealer.New())
 	closeAll(t, d)
-	r, _ := dealerRouter(t, d)
+	r := dealerRouter(t, d)
 	id := hello(t, d, r)
 	for _, withDeadline := range []bool{false, true} {
 		throughDealer(t, d, r, id)
@@ -373,7 +373,7 @@ func TestReadThroughTimeouts(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	d := must(dealer.New())
 	closeAll(t, d)
-	r, _ := dealerRouter(t, d)
+	r := dealerRouter(t, d)
 	id := hello(t, d, r)
 	const n = 2000
 	go func() {
