@@ -91,6 +91,9 @@ type Pipe struct {
 	// read short, and unwatch ends that (watchCancel).
 	watched context.Context
 	unwatch func() bool
+	// readingLarge says the holder of the read turn reads a message too
+	// large for the read buffer (turnSource).
+	readingLarge bool
 
 	cnt counters
 	// inBatch holds what the reader has read but not yet handed to a
@@ -366,6 +369,9 @@ func (p *Pipe) readsChunks() bool {
 // read waits while the reader waits for more).
 func (p *Pipe) readStream() {
 	src := io.Reader(p.conn)
+	if p.turnGiven != nil {
+		src = turnSource{p}
+	}
 	if p.readsChunks() {
 		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)
 		r := p.readChunks(qd.DeliveryQueue(), cf)

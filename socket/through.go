@@ -218,8 +218,10 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 					return nil
 				}
 				p.conn.SetReadDeadline(time.Time{})
+				p.readingLarge = true
 			}
 			m, err := p.codec.readMessage(br, limit)
+			p.readingLarge = false
 			if err != nil {
 				p.closeForRead(err)
 				p.giveBack()
@@ -280,14 +282,36 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 // its Recv has returned makes the next read on the pipe time out early,
 // and that read is retried. Only the holder of the read turn calls it.
 func (p *Pipe) watchCancel(ctx context.Context) {
-	if ctx.Done() == nil || ctx == p.watched {
+	if ctx == p.watched {
 		return
 	}
 	if p.unwatch != nil {
 		p.unwatch()
+		p.watched, p.unwatch = nil, nil
 	}
-	p.watched = ctx
-	p.unwatch = context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(aLongTimeAgo) })
+	if ctx.Done() != nil {
+		p.watched = ctx
+		p.unwatch = context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(aLongTimeAgo) })
+	}
+}
+
+// turnSource is what a pipe with a read turn reads from: its connection,
+// except that while the holder reads a message too large for the buffer
+// (p.readingLarge), a read cut short by a deadline in the past (a second
+// pipe arriving, a late cancellation watch) is cleared and tried again:
+// giving up inside a message would lose the stream. The holder looks at
+// why it was cut short once the message is read.
+type turnSource struct{ p *Pipe }
+
+func (s turnSource) Read(b []byte) (int, error) {
+	for {
+		n, err := s.p.conn.Read(b)
+		if n == 0 && s.p.readingLarge && errors.Is(err, os.ErrDeadlineExceeded) {
+			s.p.conn.SetReadDeadline(time.Time{})
+			continue
+		}
+		return n, err
+	}
 }
 
 // leaveTurn ends the application's reading: it keeps the turn for its next
