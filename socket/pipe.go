@@ -169,7 +169,7 @@ func (p *Pipe) TrySend(m *Message) bool {
 	default:
 	}
 	n := p.prepare(m)
-	if p.conn != nil && p.writeThrough(m) {
+	if p.writeThrough(m) {
 		return true
 	}
 	if p.handOverInproc(m) {

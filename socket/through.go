@@ -92,10 +92,7 @@ func (s *Socket) RecvWaiting(delta int) {
 		// An application that kept the turn but is not reading gives it
 		// up now, on its behalf.
 		if p := s.solo.Load(); p != nil && p.rstate.CompareAndSwap(rsAway, rsReading) {
-			select {
-			case p.turnBack <- struct{}{}:
-			default:
-			}
+			p.signalTurnBack()
 		}
 	}
 }
@@ -189,6 +186,12 @@ func (p *Pipe) cancelYield() {
 // giveBack returns the read turn to the reader goroutine.
 func (p *Pipe) giveBack() {
 	p.rstate.Store(rsReading)
+	p.signalTurnBack()
+}
+
+// signalTurnBack wakes the reader goroutine waiting in handOver to look
+// at the turn again.
+func (p *Pipe) signalTurnBack() {
 	select {
 	case p.turnBack <- struct{}{}:
 	default:
