@@ -346,8 +346,15 @@ func (p *Pipe) finish() {
 	close(p.gone)
 }
 
-// dropQueued drops what is left in the send queue of a closed pipe.
-func (p *Pipe) dropQueued() { p.dropTaken(p.sendq.take(nil)) }
+// dropQueued drops what is left in the send queue of a closed pipe,
+// including the rest of a write-through the writer had not written.
+func (p *Pipe) dropQueued() {
+	ms, left := p.sendq.takeAll(nil)
+	if left.m != nil {
+		left.m.Free()
+	}
+	p.dropTaken(ms)
+}
 
 // maxInBatch bounds how many messages the reader hands over at once.
 const maxInBatch = 256
