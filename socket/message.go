@@ -1,9 +1,6 @@
 package socket
 
-import (
-	"math/bits"
-	"sync"
-)
+import "math/bits"
 
 // headroom is the space kept free in front of a pooled message body, so that a
 // protocol header can be put in front of the body without a copy of the body
@@ -24,31 +21,39 @@ const headroom = 64
 // message while using the body, and call Detach to copy it out when it must
 // outlive the message or stay unchanged.
 type Message struct {
+	// The fields a message's every hand-over touches come first, so that
+	// they share one cache line: a message made on one core and freed on
+	// another moves that line, not the whole struct (see the layout test).
+
 	// Header holds protocol header words (SP request ids, backtraces, hop
 	// counts). Patterns fill and read it; applications of cooked sockets
 	// never need it. Raw sockets expose it.
 	Header []byte
 	// Body is the payload, or the first frame of a multipart message.
 	Body []byte
-	// Frames are further frames of a multipart message (ZMTP). SP carries a
-	// single body: on an SP pipe the frames follow the body as one.
-	Frames [][]byte
+	loan *loan // set when Body is a loan of shared memory (loan.go)
 	// Pipe is the pipe a received message arrived on; zero on messages the
 	// application made. Raw sockets route replies by it.
 	Pipe PipeID
 	// Control marks a subscription change rather than data (Body is the
 	// topic), as ZMTP carries them between subscribers and publishers.
 	Control Control
-
-	buf   []byte // pooled backing array; Body starts at buf[headroom:] when fresh
-	class int    // pool size class, or -1 when not pooled
-	loan  *loan  // set when Body is a loan of shared memory (loan.go)
 	// free marks a message in the pool, so that freeing it twice in a row
 	// is harmless.
-	free bool
+	free  bool
+	class int8 // pool size class, or -1 when not pooled
+
+	// Frames are further frames of a multipart message (ZMTP). SP carries a
+	// single body: on an SP pipe the frames follow the body as one.
+	Frames [][]byte
+
+	buf []byte // pooled backing array; Body starts at buf[headroom:] when fresh
 	// inline backs Frames for messages of up to three frames, so that
 	// reading one allocates no slice.
 	inline [2][]byte
+	// The struct fills three cache lines exactly, so that the allocator's
+	// 192-byte class puts each message on line boundaries.
+	_ [32]byte
 }
 
 // Control says what a control message does.
@@ -70,9 +75,7 @@ const (
 	numClasses    = maxClassShift - minClassShift + 1
 )
 
-var pools [numClasses]sync.Pool
-
-func classOf(size int) int {
+func classOf(size int) int8 {
 	if size <= 1<<minClassShift {
 		return 0
 	}
@@ -80,7 +83,7 @@ func classOf(size int) int {
 	if c >= numClasses {
 		return -1
 	}
-	return c
+	return int8(c)
 }
 
 // NewMessage returns a message from the pool whose Body has length size.
@@ -90,8 +93,7 @@ func NewMessage(size int) *Message {
 	if c < 0 {
 		return (&Message{buf: make([]byte, headroom+size), class: -1}).reset(size)
 	}
-	if v := pools[c].Get(); v != nil {
-		m := v.(*Message)
+	if m := pools[c].get(); m != nil {
 		m.free = false
 		return m.reset(size)
 	}
@@ -102,7 +104,9 @@ func NewMessage(size int) *Message {
 func (m *Message) reset(size int) *Message {
 	m.Header = m.buf[:0:0]
 	m.Body = m.buf[headroom : headroom+size]
-	m.Frames = nil
+	if m.Frames != nil { // written only when set: it is on another cache line
+		m.Frames = nil
+	}
 	m.Pipe = 0
 	m.Control = ControlNone
 	return m
@@ -127,10 +131,13 @@ func (m *Message) Free() {
 	if m == nil || m.class < 0 || m.buf == nil || m.free {
 		return
 	}
-	m.Header, m.Body, m.Frames = nil, nil, nil
-	m.inline = [2][]byte{}
+	m.Header, m.Body = nil, nil
+	if m.Frames != nil { // written only when set: it is on another cache line
+		m.Frames = nil
+		m.inline = [2][]byte{}
+	}
 	m.free = true
-	pools[m.class].Put(m)
+	pools[m.class].put(m)
 }
 
 // Len returns the size of the message's content: header, body and frames.

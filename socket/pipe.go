@@ -149,7 +149,7 @@ func (p *Pipe) Err() error {
 // Stats returns a snapshot of the pipe's figures.
 func (p *Pipe) Stats() PipeStats {
 	return PipeStats{
-		Counters: p.cnt.snapshot(),
+		Counters: p.counts(),
 		ID:       p.id,
 		URL:      p.url,
 		Remote:   p.remote,
@@ -157,6 +157,19 @@ func (p *Pipe) Stats() PipeStats {
 		Peer:     p.peerName,
 		Dialed:   p.dialed,
 	}
+}
+
+// counts returns the pipe's counters, with what it handed straight to its
+// inproc peer counted out, and what the peer handed to it counted in.
+func (p *Pipe) counts() Counters {
+	c := p.cnt.snapshot()
+	c.MessagesOut += p.cnt.handedMsgs.Load()
+	c.BytesOut += p.cnt.handedBytes.Load()
+	if q := p.port.pipe; q != nil {
+		c.MessagesIn += q.cnt.handedMsgs.Load()
+		c.BytesIn += q.cnt.handedBytes.Load()
+	}
+	return c
 }
 
 // TrySend queues m on the pipe without waiting. It returns false when the
@@ -173,7 +186,8 @@ func (p *Pipe) TrySend(m *Message) bool {
 		return true
 	}
 	if p.handOverInproc(m) {
-		p.countHandOver(n)
+		p.cnt.handedMsgs.Add(1)
+		p.cnt.handedBytes.Add(uint64(n))
 		return true
 	}
 	q := p.queued(1)
@@ -199,14 +213,12 @@ func (p *Pipe) handOverInproc(m *Message) bool {
 		return false
 	default:
 	}
-	n, id := len(m.Body), m.Pipe
+	id := m.Pipe
 	m.Pipe = q.id
 	if !q.direct.TryDeliver(q, m) {
 		m.Pipe = id
 		return false
 	}
-	q.cnt.msgsIn.Add(1)
-	q.cnt.bytesIn.Add(uint64(n))
 	return true
 }
 

@@ -203,7 +203,7 @@ func (s *Socket) Stats() Stats {
 	s.mu.Lock()
 	st := Stats{Counters: s.gone, Pipes: len(s.pipes)}
 	for _, p := range s.pipes {
-		c := p.cnt.snapshot()
+		c := p.counts()
 		st.Counters.add(&c)
 	}
 	s.mu.Unlock()
@@ -293,7 +293,7 @@ func (s *Socket) addPipe(p *Pipe) error {
 // removePipe forgets a pipe that has closed.
 func (s *Socket) removePipe(p *Pipe) {
 	s.proto.RemovePipe(p)
-	c := p.cnt.snapshot()
+	c := p.counts()
 	s.mu.Lock()
 	delete(s.pipes, p.id)
 	s.setSolo()

@@ -1,0 +1,93 @@
+package socket
+
+import "sync"
+
+// The message pool keeps freed messages, per size class, for NewMessage.
+//
+// The common shape is a producer and a consumer on different cores: one
+// goroutine makes messages and sends them, another receives and frees them.
+// With one sync.Pool of messages, every NewMessage would then find its own
+// core's pool empty and steal one message from the other core's, moving the
+// pool's shared state between the cores for each message. Instead, freed
+// messages gather in magazines (as in Bonwick's magazine allocator): each
+// core (each P) has a magazine of its own that it takes from and frees into,
+// and only whole magazines, full or empty, move between cores, once per
+// magazineSize messages.
+//
+// Large classes keep a plain pool of messages: a core's magazine would hold
+// too much memory, and their cost is in copying the body anyway.
+
+// magazineSize is how many messages a magazine of a small class holds.
+const magazineSize = 64
+
+// magazineBytes bounds the memory one magazine holds: classes whose
+// magazine of magazineSize would hold more use a plain pool.
+const magazineBytes = 512 << 10
+
+type magazine struct {
+	n  int
+	ms [magazineSize]*Message
+}
+
+type classPool struct {
+	magazines bool
+	cur       sync.Pool // *magazine: the core's own, neither full nor empty as a rule
+	full      sync.Pool // *magazine holding magazineSize messages
+	empty     sync.Pool // *magazine holding none
+	plain     sync.Pool // *Message, for classes without magazines
+}
+
+var pools [numClasses]classPool
+
+func init() {
+	for c := range pools {
+		pools[c].magazines = magazineSize*(headroom+1<<(c+minClassShift)) <= magazineBytes
+	}
+}
+
+// get returns a freed message of the class, or nil.
+func (p *classPool) get() *Message {
+	if !p.magazines {
+		m, _ := p.plain.Get().(*Message)
+		return m
+	}
+	mg, _ := p.cur.Get().(*magazine)
+	if mg == nil || mg.n == 0 {
+		full, _ := p.full.Get().(*magazine)
+		if full == nil {
+			if mg != nil {
+				p.cur.Put(mg)
+			}
+			return nil
+		}
+		if mg != nil {
+			p.empty.Put(mg)
+		}
+		mg = full
+	}
+	mg.n--
+	m := mg.ms[mg.n]
+	mg.ms[mg.n] = nil
+	p.cur.Put(mg)
+	return m
+}
+
+// put keeps m for a later get.
+func (p *classPool) put(m *Message) {
+	if !p.magazines {
+		p.plain.Put(m)
+		return
+	}
+	mg, _ := p.cur.Get().(*magazine)
+	if mg == nil || mg.n == magazineSize {
+		if mg != nil {
+			p.full.Put(mg)
+		}
+		if mg, _ = p.empty.Get().(*magazine); mg == nil {
+			mg = new(magazine)
+		}
+	}
+	mg.ms[mg.n] = m
+	mg.n++
+	p.cur.Put(mg)
+}
