@@ -1,10 +1,10 @@
 package socket_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +24,7 @@ type passwords struct {
 	seen           []socket.ZAPRequest
 }
 
-func (a *passwords) auth(r socket.ZAPRequest) socket.ZAPReply {
+func (a *passwords) auth(_ context.Context, r socket.ZAPRequest) socket.ZAPReply {
 	a.mu.Lock()
 	a.seen = append(a.seen, r)
 	a.mu.Unlock()
@@ -159,7 +159,7 @@ func TestPlainRefused(t *testing.T) {
 				a := &passwords{user: "alice", password: "secret"}
 				auth := a.auth
 				if tc.code != socket.ZAPDenied {
-					auth = func(socket.ZAPRequest) socket.ZAPReply {
+					auth = func(context.Context, socket.ZAPRequest) socket.ZAPReply {
 						return socket.ZAPReply{StatusCode: tc.code, StatusText: "try later"}
 					}
 				}
@@ -228,27 +228,16 @@ func TestPlainClientRefusedByNullServer(t *testing.T) {
 }
 
 // An Authenticator that does not answer within the handshake timeout fails
-// the handshake.
+// the handshake, and its context ends then, so that it can give up.
 func TestPlainAuthenticatorTimeout(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	release := make(chan struct{})
-	returned := make(chan struct{}, 64)
-	var calls atomic.Int32
-	// Runs after the sockets are closed (no new calls) and before the
-	// goroutine check: let every call return.
-	t.Cleanup(func() {
-		close(release)
-		for range calls.Load() {
-			<-returned
-		}
-	})
-	slow := func(socket.ZAPRequest) socket.ZAPReply {
-		calls.Add(1)
-		defer func() { returned <- struct{}{} }()
-		<-release
+	ended := make(chan error, 64)
+	waiter := func(ctx context.Context, _ socket.ZAPRequest) socket.ZAPReply {
+		<-ctx.Done()
+		ended <- ctx.Err()
 		return socket.ZAPReply{StatusCode: socket.ZAPOK}
 	}
-	s := must(pull.New(socket.PlainServer(slow), socket.HandshakeTimeout(150*time.Millisecond)))
+	s := must(pull.New(socket.PlainServer(waiter), socket.HandshakeTimeout(150*time.Millisecond)))
 	c := must(push.New(socket.DialDialect(socket.DialectZMTP), socket.PlainClient("a", "b"), socket.ReconnectInterval(time.Second)))
 	closeAll(t, c, s)
 	sev := s.Events(16)
@@ -261,6 +250,52 @@ func TestPlainAuthenticatorTimeout(t *testing.T) {
 	}
 	if err := handshakeFailure(t, sev); !errors.Is(err, socket.ErrTimeout) {
 		t.Errorf("%v, want ErrTimeout", err)
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("the authenticator's context ended with %v, want DeadlineExceeded", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the authenticator's context did not end with the handshake")
+	}
+}
+
+// Closing the socket ends the context of an Authenticator still deciding:
+// its goroutine ends with the socket (CheckGoroutines).
+func TestPlainAuthenticatorClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	called := make(chan struct{}, 64)
+	ended := make(chan error, 64)
+	waiter := func(ctx context.Context, _ socket.ZAPRequest) socket.ZAPReply {
+		called <- struct{}{}
+		<-ctx.Done()
+		ended <- ctx.Err()
+		return socket.ZAPReply{StatusCode: socket.ZAPOK}
+	}
+	s := must(pull.New(socket.PlainServer(waiter), socket.HandshakeTimeout(time.Minute)))
+	c := must(push.New(socket.DialDialect(socket.DialectZMTP), socket.PlainClient("a", "b")))
+	defer c.Close()
+	l, err := s.Listen(testutil.URL(t, "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Dial(l.URL()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-called:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the authenticator was not called")
+	}
+	s.Close()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the authenticator's context ended with %v, want Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("closing the socket did not end the authenticator's context")
 	}
 }
 
@@ -286,7 +321,7 @@ func TestPlainOptions(t *testing.T) {
 	}
 	b := must(bus.New())
 	defer b.Close()
-	for _, o := range []socket.Option{socket.PlainClient("u", "p"), socket.PlainServer(func(socket.ZAPRequest) socket.ZAPReply { return socket.ZAPReply{} }), socket.ZAPDomain("d")} {
+	for _, o := range []socket.Option{socket.PlainClient("u", "p"), socket.PlainServer(func(context.Context, socket.ZAPRequest) socket.ZAPReply { return socket.ZAPReply{} }), socket.ZAPDomain("d")} {
 		if err := b.SetOption(o); !errors.Is(err, socket.ErrOptionNotApplicable) {
 			t.Errorf("%v on bus: %v, want ErrOptionNotApplicable", o, err)
 		}

@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -101,10 +102,13 @@ type ZAPReply struct {
 }
 
 // Authenticator decides whether a peer may connect to a ZMTP server socket
-// (PlainServer). It may be called from several connections at once. One that
-// does not answer within the handshake timeout fails that handshake (its
-// call is left to finish on its own).
-type Authenticator func(ZAPRequest) ZAPReply
+// (PlainServer). It may be called from several connections at once, each on
+// a goroutine of its own. ctx ends when the answer is no longer wanted: the
+// handshake timed out (which fails that handshake) or the socket is
+// closing. An Authenticator that waits on anything (a user database, a
+// remote ZAP handler) must give up when ctx ends, so that its goroutine
+// ends with the socket.
+type Authenticator func(ctx context.Context, req ZAPRequest) ZAPReply
 
 // ZAPDomain sets the domain passed to the socket's Authenticator in each
 // ZAPRequest (libzmq's ZMQ_ZAP_DOMAIN). It applies to sockets that speak
@@ -143,18 +147,28 @@ func (p *Pipe) ZAPMetadata() []zmtp.Property {
 }
 
 // authenticate asks auth about req and waits for its reply until deadline
-// or until the socket closes.
+// or until the socket closes; either ends the context auth was given.
 func (s *Socket) authenticate(auth Authenticator, req ZAPRequest, deadline time.Time) (ZAPReply, error) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	go func() { // ends with ctx at the latest
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	reply := make(chan ZAPReply, 1)
-	go func() { reply <- auth(req) }()
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
+	go func() { reply <- auth(ctx, req) }()
 	select {
 	case r := <-reply:
 		return r, nil
-	case <-t.C:
-		return ZAPReply{}, fmt.Errorf("zmtp %s: the authenticator did not answer in time: %w", req.Mechanism, ErrTimeout)
-	case <-s.closing:
-		return ZAPReply{}, ErrClosed
+	case <-ctx.Done():
+		select {
+		case <-s.closing:
+			return ZAPReply{}, ErrClosed
+		default:
+			return ZAPReply{}, fmt.Errorf("zmtp %s: the authenticator did not answer in time: %w", req.Mechanism, ErrTimeout)
+		}
 	}
 }

@@ -121,7 +121,7 @@ func zmtpOptions(cfg *config) []socket.Option {
 	switch {
 	case cfg.plainServer():
 		user, password := z.plainUser, z.plainPassword
-		opts = append(opts, socket.PlainServer(func(r socket.ZAPRequest) socket.ZAPReply {
+		opts = append(opts, socket.PlainServer(func(_ context.Context, r socket.ZAPRequest) socket.ZAPReply {
 			if len(r.Credentials) == 2 && string(r.Credentials[0]) == user && string(r.Credentials[1]) == password {
 				return socket.ZAPReply{StatusCode: socket.ZAPOK, StatusText: "OK", UserID: user}
 			}

@@ -1,6 +1,7 @@
 package zmq_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -13,7 +14,7 @@ import (
 )
 
 // adminAuth is an Authenticator that knows admin / secret.
-func adminAuth(r socket.ZAPRequest) socket.ZAPReply {
+func adminAuth(_ context.Context, r socket.ZAPRequest) socket.ZAPReply {
 	if len(r.Credentials) == 2 && string(r.Credentials[0]) == "admin" && string(r.Credentials[1]) == "secret" {
 		return socket.ZAPReply{StatusCode: socket.ZAPOK, UserID: "admin"}
 	}
