@@ -91,11 +91,14 @@ type QueueDeliverer interface {
 }
 
 // QueueFilter is implemented by a QueueDeliverer whose Deliver also
-// filters, and drops rather than waits when the queue is full (sub): a pipe
-// reading in chunks asks Wants of each message and queues only those it
-// wants, dropping what the queue has no room for as DropQueueFull.
+// filters (sub): a pipe reading in chunks asks Wants of each message and
+// queues only those it wants. When the queue is full, a pipe for which
+// Lossy reports true drops what has no room (DropQueueFull), as nng's
+// subscribers do; another waits for room, as libzmq's do, which holds the
+// publisher back.
 type QueueFilter interface {
 	Wants(body []byte) bool
+	Lossy(p *Pipe) bool
 }
 
 // chunkReader reads a stream in chunks, for readChunks: the bytes not yet
@@ -196,6 +199,7 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 		}
 	}()
 	filter, _ := p.sock.proto.(QueueFilter)
+	lossy := filter != nil && filter.Lossy(p)
 	var spans []entry
 	var msgs, bytes uint64
 	deliver := func() {
@@ -205,7 +209,7 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 		if len(spans) == 0 {
 			return
 		}
-		if filter != nil {
+		if lossy {
 			q.tryPutEntries(p, spans)
 		} else {
 			q.putEntries(p, spans)
@@ -252,10 +256,10 @@ func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
 				p.cnt.msgsIn.Add(1)
 				p.cnt.bytesIn.Add(size)
 				switch {
-				case filter == nil:
-					q.putWait(p, entry{m: m})
-				case !filter.Wants(m.Body):
+				case filter != nil && !filter.Wants(m.Body):
 					m.Free()
+				case !lossy:
+					q.putWait(p, entry{m: m})
 				case !q.TryPut(m):
 					p.Drop(m, DropQueueFull)
 				}

@@ -229,6 +229,86 @@ func (ps *PipeSet) BroadcastTo(m *Message, want func(*Pipe) bool) {
 	pending.offer(m)
 }
 
+// BroadcastToWait is BroadcastTo for a publisher that must not drop
+// (libzmq's ZMQ_XPUB_NODROP): it waits until every pipe wanted has room
+// for m, then queues it on each, so that none misses it. It returns an
+// error, with m still the caller's, if ctx ends or the socket closes first.
+// want may be called again for a pipe on each look.
+func (ps *PipeSet) BroadcastToWait(ctx context.Context, m *Message, want func(*Pipe) bool) error {
+	s := ps.s
+	waiting := false
+	defer func() {
+		if waiting {
+			s.waiters.Add(-1)
+		}
+	}()
+	for {
+		var ready <-chan struct{}
+		if waiting {
+			ready = s.readyChan()
+		}
+		if ps.broadcastIfRoom(m, want) {
+			return nil
+		}
+		if !waiting {
+			// Count ourselves as waiting, then look again: room made
+			// before the count was not signalled.
+			waiting = true
+			s.waiters.Add(1)
+			continue
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return ctxErr(ctx)
+		case <-s.closing:
+			return ErrClosed
+		}
+	}
+}
+
+// broadcastIfRoom queues m on every pipe wanted if each has room for it, and
+// reports whether it did. Under the set's lock nothing else queues on
+// these pipes, so room seen stays room.
+func (ps *PipeSet) broadcastIfRoom(m *Message, want func(*Pipe) bool) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	n := m.Len()
+	var wanted []*Pipe
+	for _, p := range ps.pipes {
+		if !want(p) {
+			continue
+		}
+		if !p.roomFor(n) {
+			return false
+		}
+		wanted = append(wanted, p)
+	}
+	for i, p := range wanted {
+		if i == len(wanted)-1 {
+			p.offer(m)
+		} else {
+			p.offer(m.Clone())
+		}
+	}
+	if len(wanted) == 0 {
+		m.Free()
+	}
+	return true
+}
+
+// roomFor reports whether TrySend would take a message of n bytes now; a
+// closing pipe counts as having room (what it is sent is dropped, as on
+// any pipe that closes).
+func (p *Pipe) roomFor(n int) bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+	}
+	return p.sendq.roomFor(n)
+}
+
 // offer queues m without waiting, or drops it as DropQueueFull.
 func (p *Pipe) offer(m *Message) {
 	if !p.TrySend(m) {

@@ -69,12 +69,7 @@ func newSendQueue(hwm int, maxBytes int64) *sendQueue {
 // whether it did. An empty queue takes any one message, however large.
 func (q *sendQueue) push(m *Message, n int) bool {
 	q.mu.Lock()
-	count := len(q.items)
-	if q.boundHeld {
-		count += q.held
-	}
-	busy := len(q.items)+q.held > 0
-	if count >= q.hwm || (q.maxBytes > 0 && busy && q.bytes+q.heldBytes+int64(n) > q.maxBytes) {
+	if !q.fits(n) {
 		q.mu.Unlock()
 		return false
 	}
@@ -92,6 +87,24 @@ func (q *sendQueue) push(m *Message, n int) bool {
 		}
 	}
 	return true
+}
+
+// fits reports whether a message of n bytes would pass no bound; q.mu is
+// held.
+func (q *sendQueue) fits(n int) bool {
+	count := len(q.items)
+	if q.boundHeld {
+		count += q.held
+	}
+	busy := len(q.items)+q.held > 0
+	return count < q.hwm && (q.maxBytes == 0 || !busy || q.bytes+q.heldBytes+int64(n) <= q.maxBytes)
+}
+
+// roomFor reports whether push would take a message of n bytes now.
+func (q *sendQueue) roomFor(n int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.fits(n)
 }
 
 // take returns everything queued, in dst's place (dst must be empty); the

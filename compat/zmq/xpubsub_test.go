@@ -2,13 +2,16 @@ package zmq_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/pattern/xpub"
 	"github.com/mqwire/mqwire/pattern/xsub"
 	"github.com/mqwire/mqwire/socket"
@@ -160,5 +163,131 @@ func TestXSUBLibzmqXPUB(t *testing.T) {
 				t.Fatalf("libzmq XPUB got %q, want %q", got, frames(parts...))
 			}
 		}
+	})
+}
+
+// An mqwire XPUB with a welcome message: a libzmq SUB subscribed to a
+// prefix of it receives it first.
+func TestXPUBWelcomeLibzmqSUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := xpub.New(xpub.WelcomeMessage([]byte("a-hello")))
+		defer s.Close()
+		p := xconnect(t, s, listen, tr, "SUB", "recv", "2", "a-")
+		if got := xrecv(t, s); got != "\x01a-" {
+			t.Fatalf("xpub got %q, want 1+a-", got)
+		}
+		s.SendBytes([]byte("a-0"))
+		for _, want := range []string{"a-hello", "a-0"} {
+			if got := p.line(t); got != hex.EncodeToString([]byte(want)) {
+				t.Fatalf("libzmq SUB got %q, want %q", got, want)
+			}
+		}
+	})
+}
+
+// An mqwire XPUB under NoDrop, and a libzmq SUB that reads nothing for a
+// second: Send waits and times out instead of dropping, and once the SUB
+// reads, it gets every message Send took, in order.
+func TestXPUBNoDropLibzmqSUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := xpub.New(xpub.NoDrop(true), socket.SendHWM(4), socket.SendTimeout(100*time.Millisecond))
+		defer s.Close()
+		p := xconnect(t, s, listen, tr, "SUB", "late-recv", "0", "a-")
+		if got := xrecv(t, s); got != "\x01a-" {
+			t.Fatalf("xpub got %q, want 1+a-", got)
+		}
+		body := make([]byte, 16<<10)
+		copy(body, "a-")
+		sent := 0
+		for ; sent < 100_000; sent++ {
+			binary.BigEndian.PutUint32(body[2:], uint32(sent))
+			if err := s.SendBytes(body); err != nil {
+				if !errors.Is(err, socket.ErrTimeout) {
+					t.Fatalf("send %d: %v", sent, err)
+				}
+				break
+			}
+		}
+		if sent == 100_000 {
+			t.Fatal("Send never waited")
+		}
+		// The SUB prints a line a message: take them as they come, or
+		// the pipe to us fills and the SUB stops reading.
+		lines := make(chan string, sent+1)
+		go func() {
+			defer close(lines)
+			for range sent + 1 {
+				if !p.out.Scan() {
+					return
+				}
+				lines <- p.out.Text()
+			}
+		}()
+		// The end waits for the SUB to read, past the send timeout.
+		if err := s.SetOption(socket.SendTimeout(0)); err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.SendContext(sctx, socket.NewMessageBytes([]byte("a-end"))); err != nil {
+			t.Fatalf("send of the end: %v", err)
+		}
+		next := func() string {
+			select {
+			case l := <-lines:
+				return l
+			case <-time.After(10 * time.Second):
+				t.Fatal("the libzmq SUB printed nothing for 10 s")
+				return ""
+			}
+		}
+		for i := range sent {
+			want := make([]byte, 8)
+			copy(want, "a-")
+			binary.BigEndian.PutUint32(want[2:], uint32(i))
+			if got := next(); got != hex.EncodeToString(want) {
+				t.Fatalf("message %d of %d: libzmq SUB got %q, want %x", i, sent, got, want)
+			}
+		}
+		if got := next(); got != hex.EncodeToString([]byte("a-end")) {
+			t.Fatalf("libzmq SUB got %q, want the end", got)
+		}
+		if d := s.Stats().TotalDrops(); d != 0 {
+			t.Fatalf("%d drops under NoDrop", d)
+		}
+		t.Logf("%d messages of 16 KiB before Send waited", sent)
+	})
+}
+
+// A libzmq XPUB under ZMQ_XPUB_NODROP, and an mqwire SUB that reads
+// nothing until the XPUB's send times out: the SUB waits for room rather
+// than dropping, as a libzmq SUB does, so the publisher feels the
+// back-pressure, and every message it sent arrives, in order.
+func TestSUBBackPressureLibzmqXPUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := sub.New(sub.Subscribe([]byte("a-")), socket.RecvHWM(4), socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		p := xconnect(t, s, listen, tr, "XPUB", "nodrop-publish", "0")
+		var sent int
+		if _, err := fmt.Sscanf(p.line(t), "sent %d", &sent); err != nil {
+			t.Fatalf("the libzmq XPUB said: %v", err)
+		}
+		for i := range sent {
+			m, err := s.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatalf("message %d of %d: %v", i, sent, err)
+			}
+			if got := binary.BigEndian.Uint32(m.Body[2:]); len(m.Body) != 16<<10 || got != uint32(i) {
+				t.Fatalf("message %d of %d is number %d, %d bytes", i, sent, got, len(m.Body))
+			}
+			m.Free()
+		}
+		if got := xrecv(t, s); got != "a-end" {
+			t.Fatalf("got %q, want the end", got)
+		}
+		if d := s.Stats().TotalDrops(); d != 0 {
+			t.Fatalf("the SUB dropped %d", d)
+		}
+		t.Logf("the libzmq XPUB sent %d messages of 16 KiB before its send timed out", sent)
 	})
 }

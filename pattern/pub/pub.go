@@ -7,12 +7,13 @@
 // (libzmq's SUB and XSUB count their own subscriptions, send every
 // SUBSCRIBE, and send the CANCEL only when the last one goes). A subscriber
 // whose queue is at the high-water mark misses the message; the drop is
-// counted and the others are not slowed.
+// counted and the others are not slowed, unless NoDrop is on.
 package pub
 
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mqwire/mqwire/internal/trie"
 	"github.com/mqwire/mqwire/socket"
@@ -22,8 +23,23 @@ import (
 )
 
 type proto struct {
-	pipes *socket.PipeSet
-	raw   bool
+	pipes  *socket.PipeSet
+	raw    bool
+	noDrop atomic.Bool
+}
+
+// NoDrop (libzmq's ZMQ_XPUB_NODROP, which applies to its PUB too) makes
+// Send wait, rather than drop, while a subscriber the message is for has a
+// full queue: Send returns once every such subscriber has room and has the
+// message queued, or fails when its context or the send timeout ends (the
+// message is then still the caller's, and no subscriber got it). An SP
+// subscriber filters for itself, so every SP subscriber counts. A slow
+// subscriber then slows the publisher, as a slow puller does a pusher.
+func NoDrop(on bool) socket.Option {
+	return socket.ProtocolOption("pub.NoDrop", func(p *proto) error {
+		p.noDrop.Store(on)
+		return nil
+	})
 }
 
 // New returns a pub0 socket.
@@ -76,8 +92,10 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	m.Free()
 }
 
-func (p *proto) Send(_ context.Context, m *socket.Message) error {
-	p.pipes.BroadcastTo(m, func(pp *socket.Pipe) bool {
+// Send publishes m to every SP subscriber and to the ZMTP subscribers whose
+// subscriptions match it; under NoDrop it waits for them to have room.
+func (p *proto) Send(ctx context.Context, m *socket.Message) error {
+	want := func(pp *socket.Pipe) bool {
 		subs, ok := pp.Data.(*subscriptions)
 		if !ok {
 			return true // SP: the subscriber filters
@@ -85,7 +103,11 @@ func (p *proto) Send(_ context.Context, m *socket.Message) error {
 		subs.mu.RLock()
 		defer subs.mu.RUnlock()
 		return subs.trie.Match(m.Body)
-	})
+	}
+	if p.noDrop.Load() {
+		return p.pipes.BroadcastToWait(ctx, m, want)
+	}
+	p.pipes.BroadcastTo(m, want)
 	return nil
 }
 

@@ -1,10 +1,13 @@
 // Package sub is the sub0 pattern: it receives what publishers send, keeping
 // the messages whose body starts with one of its subscriptions. With no
 // subscription it receives nothing; the empty prefix subscribes to all.
-// When the receive queue is full new messages are dropped (and counted), so
-// a slow reader never stalls the connection. A ZeroMQ publisher (over ZMTP)
-// is told every subscription, so that it sends only what matches; the
-// subscriber still filters what arrives.
+// When the receive queue is full, what comes from an SP publisher (nng,
+// nanomsg, mangos) is dropped and counted, as nng's subscribers do, so a slow
+// reader never stalls the connection; what comes from a ZeroMQ publisher
+// (over ZMTP) waits for room, as in libzmq, which holds the publisher back
+// until it drops at its own high-water mark (or, under NoDrop, waits). A
+// ZeroMQ publisher is told every subscription, so that it sends only what
+// matches; the subscriber still filters what arrives.
 package sub
 
 import (
@@ -129,10 +132,18 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		m.Free()
 		return
 	}
+	if !p.Lossy(pp) {
+		p.recvq.Put(pp, m)
+		return
+	}
 	if !p.recvq.TryPut(m) {
 		pp.Drop(m, socket.DropQueueFull)
 	}
 }
+
+// Lossy reports whether what pp brings is dropped when the receive queue
+// is full (SP, as in nng) rather than waited for (ZMTP, as in libzmq).
+func (p *proto) Lossy(pp *socket.Pipe) bool { return !pp.ZMTP() }
 
 // DeliveryQueue and Wants let stream pipes read in chunks and queue only
 // the messages that match (socket.QueueFilter).
@@ -141,7 +152,8 @@ func (p *proto) DeliveryQueue() *socket.RecvQueue { return p.recvq }
 // Wants reports whether a message with this body matches a subscription.
 func (p *proto) Wants(body []byte) bool { return p.matches(body) }
 
-// TryDeliver is Deliver, which never waits (inproc's direct hand-over).
+// TryDeliver is Deliver for inproc's direct hand-over, which never waits:
+// inproc pipes are lossy.
 func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 	p.Deliver(pp, m)
 	return true

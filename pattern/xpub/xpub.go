@@ -5,7 +5,10 @@
 //
 // Send publishes as pub does: each subscriber gets the messages whose first
 // frame starts with one of its subscriptions, and a subscriber whose queue
-// is full misses the message (counted as socket.DropQueueFull).
+// is full misses the message (counted as socket.DropQueueFull), unless
+// NoDrop is on: then Send waits until every subscriber the message is for
+// has room. WelcomeMessage sends each new subscriber a message of its own
+// when it connects.
 //
 // Recv returns what the subscribers send upstream, in libzmq's form: a
 // one-frame message whose body is 1 then the topic for a subscription, 0
@@ -31,8 +34,10 @@
 package xpub
 
 import (
+	"bytes"
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mqwire/mqwire/internal/trie"
 	"github.com/mqwire/mqwire/socket"
@@ -49,6 +54,9 @@ type proto struct {
 	topics        map[string]int // topic -> number of subscribers to it
 	verboseSubs   bool
 	verboseCancel bool
+	welcome       []byte // sent to each new subscriber, if not nil
+
+	noDrop atomic.Bool
 }
 
 // New returns an XPUB socket.
@@ -79,6 +87,35 @@ func Verboser(on bool) socket.Option {
 	})
 }
 
+// NoDrop (libzmq's ZMQ_XPUB_NODROP) makes Send wait, rather than drop,
+// while a subscriber that the message is for has a full queue: Send
+// returns once every such subscriber has room and has the message queued,
+// or fails when its context or the send timeout ends (the message is then
+// still the caller's, and no subscriber got it). A slow subscriber then
+// slows the publisher, as a slow puller does a pusher.
+func NoDrop(on bool) socket.Option {
+	return socket.ProtocolOption("xpub.NoDrop", func(p *proto) error {
+		p.noDrop.Store(on)
+		return nil
+	})
+}
+
+// WelcomeMessage (libzmq's ZMQ_XPUB_WELCOME_MSG) sends body to each
+// subscriber as it connects, before anything published. A ZeroMQ SUB
+// filters it like any message, so it reaches subscribers that subscribe to
+// a prefix of it. An empty or nil body sends nothing (the default).
+func WelcomeMessage(body []byte) socket.Option {
+	return socket.ProtocolOption("xpub.WelcomeMessage", func(p *proto) error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.welcome = nil
+		if len(body) > 0 {
+			p.welcome = bytes.Clone(body)
+		}
+		return nil
+	})
+}
+
 func (p *proto) Info() socket.ProtocolInfo {
 	return socket.ProtocolInfo{Name: "xpub", PeerName: "xsub", CanSend: true, CanRecv: true, ZMTPType: zmtp.TypeXPUB}
 }
@@ -101,6 +138,17 @@ func (p *proto) Init(s *socket.Socket) {
 
 func (p *proto) AddPipe(pp *socket.Pipe) error {
 	pp.Data = &subscriptions{topics: map[string]struct{}{}}
+	p.mu.Lock()
+	welcome := p.welcome
+	p.mu.Unlock()
+	if welcome != nil {
+		// Before the pipe joins the set: nothing published is queued
+		// on it ahead of the welcome, and its queue is empty.
+		m := socket.NewMessageBytes(welcome)
+		if !pp.TrySend(m) {
+			pp.Drop(m, socket.DropQueueFull)
+		}
+	}
 	p.pipes.Add(pp)
 	return nil
 }
@@ -204,9 +252,9 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 }
 
 // Send publishes m to the subscribers whose subscriptions match its first
-// frame.
-func (p *proto) Send(_ context.Context, m *socket.Message) error {
-	p.pipes.BroadcastTo(m, func(pp *socket.Pipe) bool {
+// frame; under NoDrop it waits for them to have room.
+func (p *proto) Send(ctx context.Context, m *socket.Message) error {
+	want := func(pp *socket.Pipe) bool {
 		subs, ok := pp.Data.(*subscriptions)
 		if !ok {
 			return false
@@ -214,7 +262,11 @@ func (p *proto) Send(_ context.Context, m *socket.Message) error {
 		subs.mu.RLock()
 		defer subs.mu.RUnlock()
 		return subs.trie.Match(m.Body)
-	})
+	}
+	if p.noDrop.Load() {
+		return p.pipes.BroadcastToWait(ctx, m, want)
+	}
+	p.pipes.BroadcastTo(m, want)
 	return nil
 }
 

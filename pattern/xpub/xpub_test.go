@@ -2,6 +2,7 @@ package xpub_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -252,5 +253,170 @@ func TestNotSPOrInproc(t *testing.T) {
 	p := newSock(t)(pub.New())
 	if err := p.SetOption(xpub.Verbose(true)); !errors.Is(err, socket.ErrOptionNotApplicable) {
 		t.Fatalf("xpub.Verbose on pub: %v", err)
+	}
+}
+
+// NoDrop, on xpub and on pub: a subscriber that stops reading makes Send
+// wait and then time out, not drop; every message Send took arrives, in
+// order; a subscriber to other topics is not held up; once the slow one
+// reads, Send goes on. Without NoDrop the same publisher drops instead.
+func TestNoDrop(t *testing.T) {
+	const size = 16 << 10 // large, so that socket buffers fill soon
+	for _, kind := range []string{"xpub", "pub"} {
+		for _, tr := range transports {
+			for _, noDrop := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%s/%s/nodrop=%v", kind, tr, noDrop), func(t *testing.T) {
+					testutil.CheckGoroutines(t)
+					opts := []socket.Option{socket.SendHWM(4), socket.SendTimeout(100 * time.Millisecond)}
+					var x *socket.Socket
+					if kind == "xpub" {
+						x = newSock(t)(xpub.New(append(opts, xpub.NoDrop(noDrop))...))
+					} else {
+						x = newSock(t)(pub.New(append(opts, pub.NoDrop(noDrop))...))
+					}
+					slow := newSock(t)(sub.New(sub.Subscribe([]byte("a")), socket.RecvHWM(4), socket.DialDialect(socket.DialectZMTP)))
+					other := newSock(t)(sub.New(sub.Subscribe([]byte("b")), socket.DialDialect(socket.DialectZMTP)))
+					connect(t, tr, x, slow)
+					connect(t, tr, x, other)
+					if kind == "xpub" {
+						recv(t, x) // the two subscriptions
+						recv(t, x)
+					} else {
+						waitSubscribed(t, x, slow, other)
+					}
+					body := make([]byte, size)
+					send := func(topic byte, i int) error {
+						body[0] = topic
+						binary.BigEndian.PutUint32(body[1:], uint32(i))
+						return x.SendBytes(body)
+					}
+					// Fill the slow subscriber's queues and buffers.
+					sent := 0
+					for ; sent < 100_000; sent++ {
+						if err := send('a', sent); err != nil {
+							if !noDrop || !errors.Is(err, socket.ErrTimeout) {
+								t.Fatalf("send %d: %v", sent, err)
+							}
+							break
+						}
+						if !noDrop && sent == 20_000 {
+							break
+						}
+					}
+					if noDrop && sent == 100_000 {
+						t.Fatal("Send never waited")
+					}
+					// The other subscriber still gets its messages at once.
+					for i := range 3 {
+						if err := send('b', i); err != nil {
+							t.Fatalf("send to the other subscriber: %v", err)
+						}
+						m, err := other.RecvContext(ctx(t))
+						if err != nil {
+							t.Fatal(err)
+						}
+						if got := binary.BigEndian.Uint32(m.Body[1:]); m.Body[0] != 'b' || got != uint32(i) {
+							t.Fatalf("other got %c%d", m.Body[0], got)
+						}
+						m.Free()
+					}
+					drops := x.Stats().Drops[socket.DropQueueFull]
+					if !noDrop {
+						if drops == 0 {
+							t.Fatal("without NoDrop, nothing was dropped")
+						}
+						return
+					}
+					if drops != 0 {
+						t.Fatalf("%d messages dropped under NoDrop", drops)
+					}
+					// Every message Send took arrives, in order; then Send
+					// goes on.
+					for i := range sent {
+						m, err := slow.RecvContext(ctx(t))
+						if err != nil {
+							t.Fatalf("message %d of %d: %v", i, sent, err)
+						}
+						if got := binary.BigEndian.Uint32(m.Body[1:]); got != uint32(i) {
+							t.Fatalf("got message %d, want %d", got, i)
+						}
+						m.Free()
+					}
+					if err := send('a', sent); err != nil {
+						t.Fatalf("send after the subscriber read: %v", err)
+					}
+					if m, err := slow.RecvContext(ctx(t)); err != nil {
+						t.Fatal(err)
+					} else if got := binary.BigEndian.Uint32(m.Body[1:]); got != uint32(sent) {
+						t.Fatalf("got message %d, want %d", got, sent)
+					}
+				})
+			}
+		}
+	}
+}
+
+// waitSubscribed waits until each subscriber receives what the publisher
+// sends to its topic (pub passes no subscriptions up to wait on).
+func waitSubscribed(t *testing.T, p *socket.Socket, subs ...*socket.Socket) {
+	t.Helper()
+	for _, s := range subs {
+		topic := "a"
+		if s != subs[0] {
+			topic = "b"
+		}
+		for {
+			if err := p.SendBytes([]byte(topic + "ping")); err != nil {
+				t.Fatal(err)
+			}
+			c, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			m, err := s.RecvContext(c)
+			cancel()
+			if err == nil {
+				m.Free()
+				break
+			}
+		}
+	}
+}
+
+// WelcomeMessage: each subscriber gets it as it connects, before anything
+// published, if it subscribes to a prefix of it.
+func TestWelcomeMessage(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			x := newSock(t)(xpub.New(xpub.WelcomeMessage([]byte("a-hello"))))
+			s := newSock(t)(sub.New(sub.Subscribe([]byte("a-")), socket.DialDialect(socket.DialectZMTP)))
+			deaf := newSock(t)(sub.New(sub.Subscribe([]byte("b-")), socket.DialDialect(socket.DialectZMTP)))
+			connect(t, tr, x, s)
+			connect(t, tr, x, deaf)
+			recv(t, x)
+			recv(t, x)
+			x.SendBytes([]byte("a-0"))
+			x.SendBytes([]byte("b-0"))
+			if got := recv(t, s); got != "a-hello" {
+				t.Fatalf("got %q, want the welcome", got)
+			}
+			if got := recv(t, s); got != "a-0" {
+				t.Fatalf("got %q, want a-0", got)
+			}
+			if got := recv(t, deaf); got != "b-0" {
+				t.Fatalf("the subscriber to b- got %q, want b-0 (and no welcome)", got)
+			}
+			// Setting it again replaces it; empty turns it off.
+			if err := x.SetOption(xpub.WelcomeMessage(nil)); err != nil {
+				t.Fatal(err)
+			}
+			late := newSock(t)(sub.New(sub.Subscribe([]byte("a")), socket.DialDialect(socket.DialectZMTP)))
+			connect(t, tr, x, late)
+			if got := recv(t, x); got != "\x01a" {
+				t.Fatalf("xpub got %q, want the subscription to a", got)
+			}
+			x.SendBytes([]byte("a-1"))
+			if got := recv(t, late); got != "a-1" {
+				t.Fatalf("got %q, want a-1 (no welcome)", got)
+			}
+		})
 	}
 }

@@ -5,6 +5,12 @@
 # empty frame, separated by spaces; "echo" sends each message back;
 # "publish" sends b"b-<i>" then b"a-<i>" every 5 ms, COUNT times each;
 # "request" sends b"req-<i>" and prints the reply, COUNT times.
+# "late-recv" (SUB) waits a second without reading, then prints the first
+# 8 bytes of each message in hex until one starts with b"a-end" (COUNT is
+# ignored). "nodrop-publish" (XPUB, with ZMQ_XPUB_NODROP and a send
+# high-water mark of 4) waits for a subscription, sends 16 KiB messages
+# b"a-" + <i, 4 bytes big-endian> until a send times out (100 ms), prints
+# "sent <n>", then sends b"a-end", waiting as long as it takes.
 # "dealer" sends b"req-<i>" and prints the reply's frames; "route-echo"
 # (ROUTER) prints each message, routing id first, and sends it back;
 # "router-send" (ROUTER, with a routing id and target=ID) sends
@@ -24,6 +30,9 @@ import time
 kind, how, url, role, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 ctx = zmq.Context()
 s = ctx.socket(getattr(zmq, kind))
+if role == "nodrop-publish":  # before bind or connect: the high-water mark applies to pipes made after
+    s.setsockopt(zmq.XPUB_NODROP, 1)
+    s.setsockopt(zmq.SNDHWM, 4)
 for topic in sys.argv[6:] if kind == "SUB" else []:
     s.setsockopt(zmq.SUBSCRIBE, topic.encode())
 s.setsockopt(zmq.LINGER, 5000)
@@ -49,6 +58,30 @@ if "plain_server" in plain:
 mon = s.get_monitor_socket() if role == "handshake" else None
 getattr(s, how)(url)
 print("ready", flush=True)
+if role == "nodrop-publish":
+    s.recv()  # the subscription
+    s.setsockopt(zmq.SNDTIMEO, 100)
+    n, body = 0, bytearray(16 << 10)
+    body[:2] = b"a-"
+    while True:
+        body[2:6] = n.to_bytes(4, "big")
+        try:
+            s.send(bytes(body))
+        except zmq.Again:
+            break
+        n += 1
+    print("sent", n, flush=True)
+    s.setsockopt(zmq.SNDTIMEO, -1)
+    s.send(b"a-end")
+    count = 0
+if role == "late-recv":
+    time.sleep(1)
+    while True:
+        f = s.recv()
+        print(binascii.hexlify(f[:8]).decode(), flush=True)
+        if f.startswith(b"a-end"):
+            break
+    count = 0
 if role == "xsubscribe":  # XSUB: each "+TOPIC" is sent as 1+topic, "-TOPIC" as 0+topic
     for arg in sys.argv[6:]:
         s.send((b"\x01" if arg[0] == "+" else b"\x00") + arg[1:].encode())
