@@ -291,3 +291,29 @@ func TestSUBBackPressureLibzmqXPUB(t *testing.T) {
 		t.Logf("the libzmq XPUB sent %d messages of 16 KiB before its send timed out", sent)
 	})
 }
+
+// An mqwire XPUB in manual mode and a libzmq SUB: the subscription comes up
+// but takes effect only once the application applies it.
+func TestXPUBManualLibzmqSUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := xpub.New(xpub.Manual(true))
+		defer s.Close()
+		p := xconnect(t, s, listen, tr, "SUB", "recv", "1", "a-")
+		m, err := s.RecvContext(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.Body) != "\x01a-" {
+			t.Fatalf("xpub got %q, want 1+a-", m.Body)
+		}
+		s.SendBytes([]byte("a-0")) // not applied yet: goes nowhere
+		if err := xpub.Subscribe(s, m.Pipe, []byte("a-")); err != nil {
+			t.Fatal(err)
+		}
+		m.Free()
+		s.SendBytes([]byte("a-1"))
+		if got := p.line(t); got != hex.EncodeToString([]byte("a-1")) {
+			t.Fatalf("libzmq SUB got %q, want a-1 (and not a-0)", got)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package xpub_test
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -29,4 +30,32 @@ func Example() {
 	// Output:
 	// subscribe=true topic=weather.
 	// weather.paris rain
+}
+
+func ExampleSubscribe() {
+	// Under Manual, the publisher decides: here it lets subscribers have
+	// "public." topics only.
+	publisher, _ := xpub.New(xpub.Manual(true), socket.RecvTimeout(5*time.Second))
+	defer publisher.Close()
+	l, _ := publisher.Listen("tcp://127.0.0.1:0")
+
+	subscriber, _ := sub.New(sub.Subscribe([]byte("public.")), sub.Subscribe([]byte("secret.")),
+		socket.DialDialect(socket.DialectZMTP), socket.RecvTimeout(5*time.Second))
+	defer subscriber.Close()
+	subscriber.Dial(l.URL())
+
+	for range 2 {
+		m, _ := publisher.Recv()
+		topic := m.Body[1:]
+		if m.Body[0] == 1 && bytes.HasPrefix(topic, []byte("public.")) {
+			xpub.Subscribe(publisher, m.Pipe, topic)
+		}
+		m.Free()
+	}
+	publisher.SendBytes([]byte("secret.plans go"))
+	publisher.SendBytes([]byte("public.news hello"))
+	b, _ := subscriber.RecvBytes()
+	fmt.Printf("%s\n", b)
+	// Output:
+	// public.news hello
 }

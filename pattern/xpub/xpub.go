@@ -21,6 +21,12 @@
 // disconnects cancels its subscriptions. Messages an XSUB sends upstream
 // that are not subscriptions are passed up as they are.
 //
+// Manual (libzmq's ZMQ_XPUB_MANUAL) leaves subscribing to the
+// application: every subscription and cancel is passed up and none is
+// applied until the application applies it, to the subscriber it came from
+// or to another, with Subscribe and Unsubscribe. That is how a publisher
+// vets, rewrites or refuses subscriptions.
+//
 // A subscriber's subscriptions are a set, as in libzmq: subscribing twice
 // from one connection is the same as once, and one cancel removes it (a
 // ZeroMQ SUB or XSUB counts its own subscriptions and sends the cancel
@@ -36,6 +42,8 @@ package xpub
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -55,6 +63,7 @@ type proto struct {
 	verboseSubs   bool
 	verboseCancel bool
 	welcome       []byte // sent to each new subscriber, if not nil
+	manual        bool
 
 	noDrop atomic.Bool
 }
@@ -116,6 +125,81 @@ func WelcomeMessage(body []byte) socket.Option {
 	})
 }
 
+// Manual (libzmq's ZMQ_XPUB_MANUAL) makes the socket pass every
+// subscription and cancel up without applying it; the application applies
+// what it chooses with Subscribe and Unsubscribe. A subscriber that leaves
+// has a cancel passed up for each topic it was subscribed to.
+func Manual(on bool) socket.Option {
+	return socket.ProtocolOption("xpub.Manual", func(p *proto) error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.manual = on
+		return nil
+	})
+}
+
+// ErrNotXPUB is returned by Subscribe and Unsubscribe on a socket that is
+// not an xpub.
+var ErrNotXPUB = errors.New("xpub: not an xpub socket")
+
+// Subscribe subscribes the subscriber on pipe (the Pipe of a message Recv
+// returned) to topic, as if it had asked: what is published to topic goes
+// to it from now on. It is how an application under Manual applies a
+// subscription. It fails with socket.ErrNoPeer if the subscriber is gone.
+func Subscribe(s *socket.Socket, pipe socket.PipeID, topic []byte) error {
+	return change(s, pipe, topic, true)
+}
+
+// Unsubscribe takes topic away from the subscriber on pipe, as if it had
+// cancelled it. It fails with socket.ErrNoPeer if the subscriber is gone.
+func Unsubscribe(s *socket.Socket, pipe socket.PipeID, topic []byte) error {
+	return change(s, pipe, topic, false)
+}
+
+func change(s *socket.Socket, pipe socket.PipeID, topic []byte, sub bool) error {
+	p, ok := s.Protocol().(*proto)
+	if !ok {
+		return ErrNotXPUB
+	}
+	pp := s.Pipe(pipe)
+	if pp == nil {
+		return fmt.Errorf("%w: pipe %d", socket.ErrNoPeer, pipe)
+	}
+	subs, ok := pp.Data.(*subscriptions)
+	if !ok {
+		return fmt.Errorf("%w: pipe %d", socket.ErrNoPeer, pipe)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	subs.mu.Lock()
+	defer subs.mu.Unlock()
+	if subs.topics == nil { // the subscriber left
+		return fmt.Errorf("%w: pipe %d", socket.ErrNoPeer, pipe)
+	}
+	p.apply(subs, sub, string(topic))
+	return nil
+}
+
+// apply makes a subscription or cancel take effect for subs and reports
+// whether it was news (a topic added or removed) and whether it was the
+// first subscriber to the topic or the last to leave it. p.mu and subs.mu
+// are held.
+func (p *proto) apply(subs *subscriptions, sub bool, topic string) (changed, edge bool) {
+	_, had := subs.topics[topic]
+	switch {
+	case sub && !had:
+		subs.topics[topic] = struct{}{}
+		subs.trie.Add([]byte(topic))
+		p.topics[topic]++
+		return true, p.topics[topic] == 1
+	case !sub && had:
+		delete(subs.topics, topic)
+		subs.trie.Remove([]byte(topic))
+		return true, p.forget(topic)
+	}
+	return false, false
+}
+
 func (p *proto) Info() socket.ProtocolInfo {
 	return socket.ProtocolInfo{Name: "xpub", PeerName: "xsub", CanSend: true, CanRecv: true, ZMTPType: zmtp.TypeXPUB}
 }
@@ -167,7 +251,7 @@ func (p *proto) RemovePipe(pp *socket.Pipe) {
 	subs.mu.Lock()
 	for topic := range subs.topics {
 		last := p.forget(topic)
-		if last || p.verboseCancel {
+		if last || p.verboseCancel || p.manual {
 			notes = append(notes, notification(false, []byte(topic), pp))
 		}
 	}
@@ -224,21 +308,16 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	var notify bool
 	p.mu.Lock()
 	subs.mu.Lock()
-	_, had := subs.topics[topic]
 	switch {
-	case sub && !had:
-		subs.topics[topic] = struct{}{}
-		subs.trie.Add(m.Body)
-		p.topics[topic]++
-		notify = p.topics[topic] == 1 || p.verboseSubs
+	case p.manual:
+		notify = true // the application decides
 	case sub:
-		notify = p.verboseSubs
-	case had:
-		delete(subs.topics, topic)
-		subs.trie.Remove(m.Body)
-		notify = p.forget(topic) || p.verboseCancel
+		_, edge := p.apply(subs, true, topic)
+		notify = edge || p.verboseSubs
 	default:
-		notify = true // libzmq passes up a cancel of what was not subscribed
+		changed, edge := p.apply(subs, false, topic)
+		// libzmq passes up a cancel of what was not subscribed.
+		notify = !changed || edge || p.verboseCancel
 	}
 	subs.mu.Unlock()
 	p.mu.Unlock()

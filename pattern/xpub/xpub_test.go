@@ -420,3 +420,73 @@ func TestWelcomeMessage(t *testing.T) {
 		})
 	}
 }
+
+// Manual: subscriptions are passed up, every one, and applied only when
+// the application says so, to the subscriber it names; a subscriber that
+// leaves has its applied topics cancelled upward.
+func TestManual(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			x := newSock(t)(xpub.New(xpub.Manual(true)))
+			s := newSock(t)(sub.New(sub.Subscribe([]byte("a-")), socket.DialDialect(socket.DialectZMTP)))
+			connect(t, tr, x, s)
+			m, err := x.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(m.Body) != "\x01a-" {
+				t.Fatalf("xpub got %q, want the subscription to a-", m.Body)
+			}
+			from := m.Pipe
+			m.Free()
+			// Not applied yet: nothing reaches the subscriber.
+			x.SendBytes([]byte("a-0"))
+			nothing(t, s)
+			if err := xpub.Subscribe(x, from, []byte("a-")); err != nil {
+				t.Fatal(err)
+			}
+			x.SendBytes([]byte("a-1"))
+			if got := recv(t, s); got != "a-1" {
+				t.Fatalf("got %q, want a-1", got)
+			}
+			// A second subscriber's identical subscription is passed up
+			// too (manual passes up everything), and so is its cancel.
+			s2 := newSock(t)(sub.New(sub.Subscribe([]byte("a-")), socket.DialDialect(socket.DialectZMTP)))
+			connect(t, tr, x, s2)
+			if got := recv(t, x); got != "\x01a-" {
+				t.Fatalf("xpub got %q, want the second subscription to a-", got)
+			}
+			if err := s2.SetOption(sub.Unsubscribe([]byte("a-"))); err != nil {
+				t.Fatal(err)
+			}
+			if got := recv(t, x); got != "\x00a-" {
+				t.Fatalf("xpub got %q, want the cancel", got)
+			}
+			// The first subscriber is still subscribed until told otherwise.
+			x.SendBytes([]byte("a-2"))
+			if got := recv(t, s); got != "a-2" {
+				t.Fatalf("got %q, want a-2", got)
+			}
+			if err := xpub.Unsubscribe(x, from, []byte("a-")); err != nil {
+				t.Fatal(err)
+			}
+			x.SendBytes([]byte("a-3"))
+			nothing(t, s)
+			if err := xpub.Subscribe(x, from, []byte("a-")); err != nil {
+				t.Fatal(err)
+			}
+			// Leaving cancels what was applied.
+			s.Close()
+			if got := recv(t, x); got != "\x00a-" {
+				t.Fatalf("xpub got %q, want the leaver's cancel", got)
+			}
+			if err := xpub.Subscribe(x, from, []byte("a-")); !errors.Is(err, socket.ErrNoPeer) {
+				t.Fatalf("Subscribe for a subscriber that left: %v, want ErrNoPeer", err)
+			}
+			if err := xpub.Subscribe(s2, 1, []byte("a-")); !errors.Is(err, xpub.ErrNotXPUB) {
+				t.Fatalf("Subscribe on a sub socket: %v, want ErrNotXPUB", err)
+			}
+		})
+	}
+}
