@@ -384,9 +384,11 @@ func (s *Socket) checkPeer(peer uint16) error {
 }
 
 // checkZMTPPeer checks an inproc peer when either end is a ZeroMQ-only
-// type: both must be, and of compatible ZeroMQ types.
+// type: both must be, or both of the pub/sub family, and of compatible
+// ZeroMQ types.
 func (s *Socket) checkZMTPPeer(peer PortInfo) error {
-	if s.info.Self != 0 || peer.Proto != 0 || !zmtp.Compatible(s.info.ZMTPType, peer.ZMTPType) {
+	bothOnly := s.info.Self == 0 && peer.Proto == 0
+	if !(bothOnly || pubSubFamily(s.info.ZMTPType) && pubSubFamily(peer.ZMTPType)) || !zmtp.Compatible(s.info.ZMTPType, peer.ZMTPType) {
 		theirs := peer.ZMTPType
 		if peer.Proto != 0 {
 			theirs = sp.ProtoName(peer.Proto)
@@ -394,6 +396,19 @@ func (s *Socket) checkZMTPPeer(peer PortInfo) error {
 		return fmt.Errorf("%w: inproc peer is %s, %s cannot talk to it", ErrPeerMismatch, theirs, s.info.Name)
 	}
 	return nil
+}
+
+// pubSubFamily reports whether a socket of ZeroMQ type t carries messages
+// over inproc as ZMTP would: a body and its frames, and subscriptions as
+// Control messages. pub and sub (which also speak SP) then pair over inproc
+// with xsub and xpub (which do not), as in libzmq. Other SP types carry
+// SP's header words, which the ZeroMQ-only types do not read.
+func pubSubFamily(t string) bool {
+	switch t {
+	case zmtp.TypePUB, zmtp.TypeSUB, zmtp.TypeXPUB, zmtp.TypeXSUB:
+		return true
+	}
+	return false
 }
 
 // spHandshake exchanges SP connection headers: both sides send theirs at

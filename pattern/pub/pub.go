@@ -64,7 +64,9 @@ type subscriptions struct {
 func (p *proto) Init(s *socket.Socket) { p.pipes = socket.NewPipeSet(s) }
 
 func (p *proto) AddPipe(pp *socket.Pipe) error {
-	if pp.ZMTP() {
+	// ZMTP subscribers send their subscriptions, and so does an XSUB over
+	// inproc; an SP subscriber (and our sub over inproc) filters itself.
+	if pp.ZMTP() || pp.PeerName() == zmtp.TypeXSUB {
 		pp.Data = &subscriptions{}
 	}
 	p.pipes.Add(pp)

@@ -91,9 +91,11 @@ func (p *proto) Init(s *socket.Socket) {
 	p.zmtp = socket.NewPipeSet(s)
 }
 
-// AddPipe tells a ZMTP publisher the subscriptions so far.
+// AddPipe tells a ZMTP publisher the subscriptions so far, and an XPUB over
+// inproc too: it publishes only what it was asked for, and its application
+// may want to see them.
 func (p *proto) AddPipe(pp *socket.Pipe) error {
-	if !pp.ZMTP() || p.raw {
+	if p.raw || !(pp.ZMTP() || pp.PeerName() == zmtp.TypeXPUB) {
 		return nil
 	}
 	p.mu.Lock()

@@ -490,3 +490,53 @@ func TestManual(t *testing.T) {
 		})
 	}
 }
+
+// Over inproc, which carries no ZMTP, a sub tells an xpub its
+// subscriptions all the same, and an xsub tells a pub: each publisher
+// sends only what was asked for.
+func TestInprocSubscriptions(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	t.Run("sub-xpub", func(t *testing.T) {
+		x := newSock(t)(xpub.New())
+		s := newSock(t)(sub.New(sub.Subscribe([]byte("a-"))))
+		connect(t, "inproc", x, s)
+		if got := recv(t, x); got != "\x01a-" {
+			t.Fatalf("xpub got %q, want the subscription to a-", got)
+		}
+		x.SendBytes([]byte("b-0"))
+		x.SendBytes([]byte("a-0"))
+		if got := recv(t, s); got != "a-0" {
+			t.Fatalf("sub got %q, want a-0", got)
+		}
+		if out := x.Stats().MessagesOut; out != 1 {
+			t.Fatalf("xpub sent %d messages, want the 1 that matched", out)
+		}
+	})
+	t.Run("xsub-pub", func(t *testing.T) {
+		p := newSock(t)(pub.New())
+		x := newSock(t)(xsub.New())
+		connect(t, "inproc", p, x)
+		waitPipes(t, p, x)
+		if err := x.SendBytes([]byte("\x01a-")); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			p.SendBytes([]byte("b-0"))
+			p.SendBytes([]byte("a-0"))
+			c, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			m, err := x.RecvContext(c)
+			cancel()
+			if err != nil {
+				continue // the subscription is not there yet
+			}
+			if string(m.Body) != "a-0" {
+				t.Fatalf("xsub got %q, want only a- messages", m.Body)
+			}
+			m.Free()
+			break
+		}
+		if d := p.Stats().TotalDrops(); d != 0 {
+			t.Fatalf("pub dropped %d (the subscription was not taken)", d)
+		}
+	})
+}
