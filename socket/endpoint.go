@@ -299,7 +299,11 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		s.mu.Lock()
 		id := s.identity
 		s.mu.Unlock()
-		peer, err := c.Port.Exchange(ctx, PortInfo{Proto: s.info.Self, ZMTPType: s.info.ZMTPType, Identity: id, Out: p.sendq, Taken: s.signalReady, pipe: p})
+		local := PortInfo{Proto: s.info.Self, ZMTPType: s.info.ZMTPType, Identity: id, Out: p.sendq, Taken: s.signalReady, pipe: p}
+		if s.info.Self != 0 && s.info.ZMTPType == zmtp.TypeREQ {
+			local.reqIDs = &idQueue{}
+		}
+		peer, err := c.Port.Exchange(ctx, local)
 		if err != nil {
 			return nil, err
 		}
@@ -310,7 +314,11 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 			if len(peer.Identity) > 0 {
 				p.peerIdentity = bytes.Clone(peer.Identity)
 			}
-			return p, s.checkZMTPPeer(peer)
+			if err := s.checkZMTPPeer(peer); err != nil {
+				return p, err
+			}
+			p.setInprocEnvelope(local, peer)
+			return p, nil
 		}
 		return p, s.checkPeer(peer.Proto)
 	}
@@ -384,11 +392,13 @@ func (s *Socket) checkPeer(peer uint16) error {
 }
 
 // checkZMTPPeer checks an inproc peer when either end is a ZeroMQ-only
-// type: both must be, or both of the pub/sub family, and of compatible
-// ZeroMQ types.
+// type: both must be, or both of the pub/sub family, or both of the
+// REQ/REP/DEALER/ROUTER family, and of compatible ZeroMQ types.
 func (s *Socket) checkZMTPPeer(peer PortInfo) error {
 	bothOnly := s.info.Self == 0 && peer.Proto == 0
-	if !(bothOnly || pubSubFamily(s.info.ZMTPType) && pubSubFamily(peer.ZMTPType)) || !zmtp.Compatible(s.info.ZMTPType, peer.ZMTPType) {
+	sameShape := pubSubFamily(s.info.ZMTPType) && pubSubFamily(peer.ZMTPType) ||
+		reqRepFamily(s.info.ZMTPType) && reqRepFamily(peer.ZMTPType) // translated (inproc_envelope.go)
+	if !(bothOnly || sameShape) || !zmtp.Compatible(s.info.ZMTPType, peer.ZMTPType) {
 		theirs := peer.ZMTPType
 		if peer.Proto != 0 {
 			theirs = sp.ProtoName(peer.Proto)
@@ -406,6 +416,17 @@ func (s *Socket) checkZMTPPeer(peer PortInfo) error {
 func pubSubFamily(t string) bool {
 	switch t {
 	case zmtp.TypePUB, zmtp.TypeSUB, zmtp.TypeXPUB, zmtp.TypeXSUB:
+		return true
+	}
+	return false
+}
+
+// reqRepFamily reports whether a socket of ZeroMQ type t is a REQ, REP,
+// DEALER or ROUTER, whose envelopes an inproc pipe translates between the
+// SP and the ZeroMQ types.
+func reqRepFamily(t string) bool {
+	switch t {
+	case zmtp.TypeREQ, zmtp.TypeREP, zmtp.TypeDEALER, zmtp.TypeROUTER:
 		return true
 	}
 	return false

@@ -32,6 +32,15 @@ const (
 // maxOutstanding bounds the request ids a REQ pipe remembers.
 const maxOutstanding = 4096
 
+// envelopes is the envelope state of a pipe whose REQ or REP faces a
+// ZeroMQ peer: over ZMTP (in the codec), or over inproc facing a DEALER or
+// ROUTER (in the pipe, inproc_envelope.go).
+type envelopes struct {
+	env     envelope
+	ids     chan uint32 // REQ: ids of the requests sent, oldest first
+	scratch []byte      // REP: the envelope encoding buffer
+}
+
 // appendEnvelope writes the frames that go in front of m's body.
 func (c *zmtpCodec) appendEnvelope(w *streamWriter, m *Message) {
 	switch c.env {
@@ -57,8 +66,8 @@ func (c *zmtpCodec) appendEnvelope(w *streamWriter, m *Message) {
 	}
 }
 
-// openEnvelope moves the envelope of a received message into its Header.
-func (c *zmtpCodec) openEnvelope(m *Message) error {
+// open moves the envelope of a received message into its Header.
+func (c *envelopes) open(m *Message) error {
 	switch c.env {
 	case envelopeRep:
 		// Frames up to and including the first empty one.

@@ -65,6 +65,12 @@ type Pipe struct {
 	direct  TryDeliverer
 	running atomic.Bool
 	backlog atomic.Int64
+	// inEnv is how the reader translates what it takes from a peer across
+	// the REQ/REP and DEALER/ROUTER line (inproc_envelope.go); env and
+	// reqIDs are its state.
+	inEnv  inprocEnv
+	env    *envelopes
+	reqIDs *idQueue
 
 	done       chan struct{} // closed when the pipe starts closing
 	closeOnce  sync.Once
@@ -105,8 +111,14 @@ type Pipe struct {
 	Data any
 }
 
-// ZMTP reports whether the pipe speaks ZMTP (its peer is a ZeroMQ socket).
+// ZMTP reports whether the pipe speaks ZMTP (its peer is a ZeroMQ socket),
+// or is an inproc pipe of a REQ or REP whose peer is a DEALER or ROUTER,
+// whose envelopes are translated as ZMTP's are: the envelope of what
+// arrives is in the message's Header already.
 func (p *Pipe) ZMTP() bool {
+	if p.inEnv == inprocToReq || p.inEnv == inprocToRep {
+		return true
+	}
 	_, ok := p.codec.(*zmtpCodec)
 	return ok
 }
@@ -205,7 +217,7 @@ func (p *Pipe) TrySend(m *Message) bool {
 // still holds queued messages.
 func (p *Pipe) handOverInproc(m *Message) bool {
 	q := p.port.pipe
-	if q == nil || q.direct == nil || !q.running.Load() || q.backlog.Load() != 0 {
+	if q == nil || q.direct == nil || q.inEnv != inprocEnvNone || !q.running.Load() || q.backlog.Load() != 0 {
 		return false
 	}
 	select {
@@ -559,6 +571,9 @@ func (p *Pipe) readPort() {
 // deliverPort hands a batch taken from an inproc peer's queue to the
 // protocol; ms is cleared.
 func (p *Pipe) deliverPort(bd BatchDeliverer, ms []*Message) {
+	if p.inEnv != inprocEnvNone {
+		ms = p.translateAll(ms)
+	}
 	var n uint64
 	for _, m := range ms {
 		m.Pipe = p.id
@@ -576,6 +591,24 @@ func (p *Pipe) deliverPort(bd BatchDeliverer, ms []*Message) {
 		}
 	}
 	p.backlog.Add(-k)
+}
+
+// translateAll translates each message of ms (inproc_envelope.go) and
+// returns those that were well formed; the first that is not closes the
+// pipe, and it and the rest are freed.
+func (p *Pipe) translateAll(ms []*Message) []*Message {
+	for i, m := range ms {
+		if err := p.translate(m); err != nil {
+			p.Close(err)
+			for j := i; j < len(ms); j++ {
+				ms[j].Free()
+				ms[j] = nil
+			}
+			p.backlog.Add(-int64(len(ms) - i))
+			return ms[:i]
+		}
+	}
+	return ms
 }
 
 // errTruncated is why a pipe closes when its peer ends the stream inside a

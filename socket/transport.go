@@ -83,6 +83,9 @@ type PortInfo struct {
 	// pipe is the end's own pipe, the one that reads the peer's Out: a
 	// sender hands messages straight to it when it can (Pipe.handOver).
 	pipe *Pipe
+	// reqIDs is a REQ end's queue of request ids, for a ROUTER peer to
+	// fill (inproc_envelope.go).
+	reqIDs *idQueue
 }
 
 // MessagePort is one end of a message-transport connection. Both ends call

@@ -202,9 +202,7 @@ type zmtpCodec struct {
 	watching atomic.Bool
 
 	// The envelope translation of REQ and REP (see envelope.go).
-	env     envelope
-	ids     chan uint32 // REQ: ids of the requests written, oldest first
-	scratch []byte      // REP: the reader's envelope encoding buffer
+	envelopes
 }
 
 func (*zmtpCodec) name() string { return "zmtp" }
@@ -342,7 +340,7 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 			if len(m.Frames) == 0 && c.publisher() {
 				c.subscription(m)
 			}
-			if err := c.openEnvelope(m); err != nil {
+			if err := c.open(m); err != nil {
 				m.Free()
 				return nil, err
 			}

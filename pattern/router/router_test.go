@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/router"
@@ -253,10 +256,11 @@ func TestDuplicateIdentity(t *testing.T) {
 	}
 }
 
-// A ROUTER serves mqwire REQ sockets over ZMTP: requests arrive as
-// [id, "", body], replies keep that envelope.
+// A ROUTER serves mqwire REQ sockets over ZMTP, and over inproc, where the
+// pipe translates as ZMTP would: requests arrive as [id, "", body],
+// replies keep that envelope.
 func TestRouterServesReq(t *testing.T) {
-	for _, tr := range []string{"ipc", "tcp"} {
+	for _, tr := range []string{"ipc", "tcp", "inproc"} {
 		t.Run(tr, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			r := must(router.New())
@@ -286,9 +290,10 @@ func TestRouterServesReq(t *testing.T) {
 	}
 }
 
-// A DEALER talks to an mqwire REP over ZMTP by adding the empty delimiter.
+// A DEALER talks to an mqwire REP over ZMTP, and over inproc, by adding the
+// empty delimiter.
 func TestDealerToRep(t *testing.T) {
-	for _, tr := range []string{"ipc", "tcp"} {
+	for _, tr := range []string{"ipc", "tcp", "inproc"} {
 		t.Run(tr, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			p := must(rep.New())
@@ -315,14 +320,14 @@ func TestDealerToRep(t *testing.T) {
 	}
 }
 
-// Over inproc a ROUTER pairs only with ZeroMQ-only types it can talk to.
+// Over inproc a ROUTER pairs only with types it can talk to.
 func TestInprocMismatch(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	r := must(router.New())
 	defer r.Close()
 	ev := r.Events(16)
 	ln := must(r.Listen(testutil.URL(t, "inproc")))
-	q := must(req.New())
+	q := must(push.New())
 	defer q.Close()
 	must(q.Dial(ln.URL()))
 	deadline := time.After(5 * time.Second)
@@ -336,7 +341,7 @@ func TestInprocMismatch(t *testing.T) {
 				return
 			}
 		case <-deadline:
-			t.Fatal("an SP req0 paired with a router over inproc")
+			t.Fatal("a push0 paired with a router over inproc")
 		}
 	}
 }
@@ -363,4 +368,129 @@ func Example() {
 	// Output:
 	// worker-1 asks for a job
 	// done
+}
+
+// The ZeroMQ guide's threaded server, all over inproc: REQ clients talk to
+// a ROUTER, a proxy passes requests to a DEALER and replies back, and REP
+// workers behind the DEALER answer. Every client gets its own answers.
+func TestInprocBroker(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	front := must(router.New())
+	back := must(dealer.New())
+	defer front.Close()
+	defer back.Close()
+	fl := must(front.Listen(testutil.URL(t, "inproc")))
+	bl := must(back.Listen(testutil.URL(t, "inproc")))
+	// Sockets close before their goroutines are waited for.
+	var wg sync.WaitGroup
+	var socks []*socket.Socket
+	defer func() {
+		for _, s := range socks {
+			s.Close()
+		}
+		front.Close()
+		back.Close()
+		wg.Wait()
+	}()
+	pass := func(from, to *socket.Socket) {
+		defer wg.Done()
+		for {
+			m, err := from.Recv()
+			if err != nil {
+				return
+			}
+			if err := to.Send(m); err != nil {
+				m.Free()
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go pass(front, back)
+	go pass(back, front)
+	for w := range 2 {
+		s := must(rep.New())
+		socks = append(socks, s)
+		must(s.Dial(bl.URL()))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				m, err := s.Recv()
+				if err != nil {
+					return
+				}
+				m.Body = fmt.Appendf(m.Body, " by %d", w)
+				if err := s.Send(m); err != nil {
+					return
+				}
+			}
+		}()
+	}
+
+	const clients, requests = 3, 20
+	errs := make(chan error, clients)
+	for c := range clients {
+		q := must(req.New())
+		socks = append(socks, q)
+		must(q.Dial(fl.URL()))
+		go func() {
+			for i := range requests {
+				body := fmt.Sprintf("client %d request %d", c, i)
+				if err := q.SendContext(ctx(t), socket.NewMessageBytes([]byte(body))); err != nil {
+					errs <- err
+					return
+				}
+				m, err := q.RecvContext(ctx(t))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !strings.HasPrefix(string(m.Body), body+" by ") {
+					errs <- fmt.Errorf("client %d asked %q, got %q", c, body, m.Body)
+					return
+				}
+				m.Free()
+			}
+			errs <- nil
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// Over inproc, a DEALER's message to a REP without the empty delimiter
+// breaks the pattern, as over ZMTP: the REP's pipe closes with a protocol
+// error, and the REP goes on serving others.
+func TestInprocEnvelopeWithoutDelimiter(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	p := must(rep.New())
+	defer p.Close()
+	bad := must(dealer.New())
+	defer bad.Close()
+	ln := must(p.Listen(testutil.URL(t, "inproc")))
+	must(bad.Dial(ln.URL()))
+	waitPipes(t, p, 1)
+	sendParts(t, bad, "no delimiter")
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().ProtocolErrors == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no protocol error: %+v", p.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	good := must(dealer.New())
+	defer good.Close()
+	must(good.Dial(ln.URL()))
+	sendParts(t, good, "", "ping")
+	m, err := p.RecvContext(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Body) != "ping" {
+		t.Fatalf("rep got %q", m.Body)
+	}
 }
