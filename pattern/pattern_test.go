@@ -449,6 +449,23 @@ func TestImmediateFalse(t *testing.T) {
 	}
 }
 
+// What Immediate(false) kept for a peer that never came is counted as
+// dropped when the socket closes.
+func TestImmediateFalseLossCounted(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	p := must(push.New(socket.Immediate(false), socket.SendHWM(10)))
+	must(p.Dial(testutil.URL(t, "inproc")))
+	for i := range 3 {
+		if err := p.SendContext(ctx(t), socket.NewMessageBytes([]byte(fmt.Sprint(i)))); err != nil {
+			t.Fatalf("send %d with no peer: %v", i, err)
+		}
+	}
+	p.Close()
+	if d := p.Stats().Dropped(socket.DropClosed); d != 3 {
+		t.Fatalf("%d counted as dropped on Close, want 3", d)
+	}
+}
+
 // freeTCP returns a tcp URL on a port free at the time of the call.
 func freeTCP(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -249,7 +249,7 @@ func Conflate(on bool) Option {
 // libzmq's ZMQ_IMMEDIATE=1). Immediate(false) is libzmq's default: while no
 // peer is connected, Send keeps up to SendHWM messages and returns at once;
 // the first peer to connect gets them. Messages kept this way are lost if
-// the socket closes before any peer comes.
+// the socket closes before any peer comes, and counted as DropClosed.
 func Immediate(on bool) Option {
 	return NewOption("Immediate", func(s *Socket) error {
 		switch s.info.ZMTPType {

@@ -77,7 +77,23 @@ type PipeSet struct {
 }
 
 // NewPipeSet makes an empty set for socket s.
-func NewPipeSet(s *Socket) *PipeSet { return &PipeSet{s: s} }
+func NewPipeSet(s *Socket) *PipeSet {
+	ps := &PipeSet{s: s}
+	s.onClosed(ps.dropEarly)
+	return ps
+}
+
+// dropEarly counts what Immediate(false) kept for a first pipe that never
+// came as dropped (DropClosed), when the socket has closed.
+func (ps *PipeSet) dropEarly() {
+	ps.mu.Lock()
+	early := ps.early
+	ps.early = nil
+	ps.mu.Unlock()
+	for _, m := range early {
+		ps.s.Drop(m, DropClosed)
+	}
+}
 
 // Add puts p in the set.
 func (ps *PipeSet) Add(p *Pipe) {
@@ -98,6 +114,11 @@ func (ps *PipeSet) Add(p *Pipe) {
 func (ps *PipeSet) queueEarly(m *Message) bool {
 	if ps.s.cfg.immediate.Load() {
 		return false
+	}
+	select {
+	case <-ps.s.closing: // too late: nothing would take it, or count it
+		return false
+	default:
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()

@@ -36,6 +36,9 @@ type Socket struct {
 	gone      Counters           // figures of pipes that have closed
 	identity  []byte             // ZMTP routing id we announce (Identity option)
 	security  securityConfig     // ZMTP security mechanism (PlainClient, PlainServer)
+	// closedHooks run at the end of Close (a PipeSet counts what it kept
+	// for a pipe that never came).
+	closedHooks []func()
 
 	connects, reconnects, hsFailures, dialFailures atomic.Uint64
 
@@ -329,8 +332,21 @@ func (s *Socket) Close() error {
 	}
 	s.linger(pipes)
 	s.wg.Wait()
+	s.mu.Lock()
+	hooks := s.closedHooks
+	s.mu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
 	s.events.close()
 	return nil
+}
+
+// onClosed has Close call f once the socket's goroutines have ended.
+func (s *Socket) onClosed(f func()) {
+	s.mu.Lock()
+	s.closedHooks = append(s.closedHooks, f)
+	s.mu.Unlock()
 }
 
 // linger lets pipes flush what they have queued, up to the linger time, then
