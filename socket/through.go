@@ -57,6 +57,26 @@ const (
 	awayLimitMax = 160 * time.Millisecond
 )
 
+// awayMax is the longest the reader goroutine lets the application hold
+// the read turn between looks: awayLimitMax, or a quarter of the shortest
+// heartbeat interval, timeout or peer TTL on a ZMTP pipe with heartbeats,
+// so that an application busy elsewhere still has PINGs answered and the
+// peer's silence noticed well within those times.
+func (p *Pipe) awayMax() time.Duration {
+	m := awayLimitMax
+	c, ok := p.codec.(*zmtpCodec)
+	if !ok {
+		return m
+	}
+	cfg := &p.sock.cfg
+	for _, d := range [...]int64{cfg.heartbeatIvl.Load(), cfg.heartbeatTimeout.Load(), c.peerTTL.Load()} {
+		if d > 0 {
+			m = min(m, max(time.Duration(d)/4, time.Millisecond))
+		}
+	}
+	return m
+}
+
 // aLongTimeAgo is a read deadline that makes a waiting read return at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -365,7 +385,7 @@ func (p *Pipe) handOver() bool {
 		return !isDone(p.done)
 	}
 	p.turnGiven <- struct{}{}
-	wait := awayLimit
+	wait := min(awayLimit, p.awayMax())
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
@@ -380,7 +400,7 @@ func (p *Pipe) handOver() bool {
 				p.conn.SetReadDeadline(time.Time{})
 				return true
 			}
-			wait = min(2*wait, awayLimitMax)
+			wait = min(2*wait, p.awayMax())
 			t.Reset(wait)
 		case <-p.done:
 			// The application gives the turn back when it sees the

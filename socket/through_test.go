@@ -409,3 +409,38 @@ func TestReadThroughTimeouts(t *testing.T) {
 		m.Free()
 	}
 }
+
+// TestReadThroughHeartbeats: an application that read through for a while
+// and then stops calling Recv still has its peer's PINGs answered in time:
+// with heartbeats on, the reader goroutine looks at the turn every quarter
+// of the heartbeat times, not every awayLimitMax, so neither side's
+// heartbeat timeout (here 60 ms) closes the connection.
+func TestReadThroughHeartbeats(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	hb := []socket.Option{socket.HeartbeatInterval(15 * time.Millisecond), socket.HeartbeatTimeout(60 * time.Millisecond)}
+	d := must(dealer.New(hb...))
+	closeAll(t, d)
+	r := dealerRouter(t, d, hb...)
+	dev, rev := d.Events(64), r.Events(64)
+	id := hello(t, d, r)
+	throughDealer(t, d, r, id)
+	// Read through long enough for the reader's looks to space out.
+	for end := time.Now().Add(400 * time.Millisecond); time.Now().Before(end); {
+		routeTo(t, r, id, "busy")
+		if got := recv(t, d); got != "busy" {
+			t.Fatalf("got %q", got)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // away, holding the turn
+	for _, ev := range []<-chan socket.Event{dev, rev} {
+		for len(ev) > 0 {
+			if e := <-ev; e.Type == socket.EventDisconnected {
+				t.Fatalf("disconnected while the application was away: %v", e.Err)
+			}
+		}
+	}
+	routeTo(t, r, id, "still there")
+	if got := recv(t, d); got != "still there" {
+		t.Fatalf("got %q", got)
+	}
+}
