@@ -2,9 +2,10 @@
 // the messages whose body starts with one of its subscriptions. With no
 // subscription it receives nothing; the empty prefix subscribes to all.
 // When the receive queue is full, what comes from an SP publisher (nng,
-// nanomsg, mangos) is dropped and counted, as nng's subscribers do, so a slow
-// reader never stalls the connection; what comes from a ZeroMQ publisher
-// (over ZMTP) waits for room, as in libzmq, which holds the publisher back
+// nanomsg, mangos, or pub over inproc) is dropped and counted, as nng's
+// subscribers do, so a slow reader never stalls the connection; what comes
+// from a ZeroMQ publisher (over ZMTP, or an xpub over inproc) waits for
+// room, as in libzmq, which holds the publisher back
 // until it drops at its own high-water mark (or, under NoDrop, waits). A
 // ZeroMQ publisher is told every subscription, so that it sends only what
 // matches; the subscriber still filters what arrives.
@@ -144,8 +145,11 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 }
 
 // Lossy reports whether what pp brings is dropped when the receive queue
-// is full (SP, as in nng) rather than waited for (ZMTP, as in libzmq).
-func (p *proto) Lossy(pp *socket.Pipe) bool { return !pp.ZMTP() }
+// is full (SP, as in nng) rather than waited for (ZMTP, and an xpub over
+// inproc, as in libzmq).
+func (p *proto) Lossy(pp *socket.Pipe) bool {
+	return !pp.ZMTP() && pp.PeerName() != zmtp.TypeXPUB
+}
 
 // DeliveryQueue and Wants let stream pipes read in chunks and queue only
 // the messages that match (socket.QueueFilter).
@@ -155,10 +159,14 @@ func (p *proto) DeliveryQueue() *socket.RecvQueue { return p.recvq }
 func (p *proto) Wants(body []byte) bool { return p.matches(body) }
 
 // TryDeliver is Deliver for inproc's direct hand-over, which never waits:
-// inproc pipes are lossy.
+// from a pub it drops what the full queue cannot take; from an xpub it
+// declines, and the message waits in the pipe's queue for Deliver.
 func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
-	p.Deliver(pp, m)
-	return true
+	if p.Lossy(pp) || !p.matches(m.Body) {
+		p.Deliver(pp, m)
+		return true
+	}
+	return p.recvq.TryPut(m)
 }
 
 func (p *proto) Send(context.Context, *socket.Message) error { return socket.ErrNotSupported }
