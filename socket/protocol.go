@@ -76,7 +76,9 @@ type PipeSet struct {
 	early []*Message
 }
 
-// NewPipeSet makes an empty set for socket s.
+// NewPipeSet makes an empty set for socket s. A pattern makes its sets
+// once, in Init: each stays known to the socket, to count at Close what it
+// kept for a first pipe that never came (Immediate(false)).
 func NewPipeSet(s *Socket) *PipeSet {
 	ps := &PipeSet{s: s}
 	s.onClosed(ps.dropEarly)
