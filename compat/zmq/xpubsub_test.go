@@ -317,3 +317,50 @@ func TestXPUBManualLibzmqSUB(t *testing.T) {
 		}
 	})
 }
+
+// Inverted matching against libzmq, both ways. An mqwire XPUB with
+// InvertMatching sends a libzmq SUB with ZMQ_INVERT_MATCHING, subscribed to
+// "a-", only what does not start with "a-" (filtered on our side: the
+// publisher writes nothing else); an mqwire SUB with InvertMatching, under
+// a libzmq PUB with ZMQ_INVERT_MATCHING, gets only "b-" messages.
+func TestInvertMatchingLibzmq(t *testing.T) {
+	t.Run("xpub-to-libzmq", func(t *testing.T) {
+		each(t, func(t *testing.T, tr string, listen bool) {
+			s, _ := xpub.New(xpub.InvertMatching(true))
+			defer s.Close()
+			p := xconnect(t, s, listen, tr, "SUB", "recv", "5", "a-", "invert=1")
+			if got := xrecv(t, s); got != "\x01a-" {
+				t.Fatalf("xpub got %q, want 1+a-", got)
+			}
+			for i := range 5 {
+				s.SendBytes(fmt.Appendf(nil, "a-%d", i))
+				s.SendBytes(fmt.Appendf(nil, "b-%d", i))
+			}
+			for i := range 5 {
+				if got, want := p.line(t), hex.EncodeToString(fmt.Appendf(nil, "b-%d", i)); got != want {
+					t.Fatalf("libzmq SUB got %q, want %q", got, want)
+				}
+			}
+			if out := s.Stats().MessagesOut; out != 5 {
+				t.Fatalf("xpub wrote %d messages, want the 5 not matching", out)
+			}
+		})
+	})
+	t.Run("libzmq-to-sub", func(t *testing.T) {
+		each(t, func(t *testing.T, tr string, listen bool) {
+			s, _ := sub.New(sub.Subscribe([]byte("a-")), sub.InvertMatching(true), socket.DialDialect(socket.DialectZMTP))
+			defer s.Close()
+			xconnect(t, s, listen, tr, "PUB", "publish", "2000", "invert=1")
+			for i := range 20 {
+				m, err := s.RecvContext(ctx(t))
+				if err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				if !strings.HasPrefix(string(m.Body), "b-") {
+					t.Fatalf("got %q, which matches the subscription", m.Body)
+				}
+				m.Free()
+			}
+		})
+	})
+}

@@ -26,6 +26,19 @@ type proto struct {
 	pipes  *socket.PipeSet
 	raw    bool
 	noDrop atomic.Bool
+	invert atomic.Bool
+}
+
+// InvertMatching (libzmq's ZMQ_INVERT_MATCHING) makes the socket send a
+// ZeroMQ subscriber the messages that match none of its subscriptions,
+// rather than those that match one; the subscriber must invert too
+// (sub.InvertMatching). SP subscribers filter for themselves and get
+// everything, as before.
+func InvertMatching(on bool) socket.Option {
+	return socket.ProtocolOption("pub.InvertMatching", func(p *proto) error {
+		p.invert.Store(on)
+		return nil
+	})
 }
 
 // NoDrop (libzmq's ZMQ_XPUB_NODROP, which applies to its PUB too) makes
@@ -97,6 +110,7 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 // Send publishes m to every SP subscriber and to the ZMTP subscribers whose
 // subscriptions match it; under NoDrop it waits for them to have room.
 func (p *proto) Send(ctx context.Context, m *socket.Message) error {
+	invert := p.invert.Load()
 	want := func(pp *socket.Pipe) bool {
 		subs, ok := pp.Data.(*subscriptions)
 		if !ok {
@@ -104,7 +118,7 @@ func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 		}
 		subs.mu.RLock()
 		defer subs.mu.RUnlock()
-		return subs.trie.Match(m.Body)
+		return subs.trie.Match(m.Body) != invert
 	}
 	if p.noDrop.Load() {
 		return p.pipes.BroadcastToWait(ctx, m, want)

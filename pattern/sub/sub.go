@@ -31,9 +31,10 @@ type proto struct {
 	// The subscriptions: a set to enumerate and to refuse duplicates, and
 	// a trie to match, so that a message costs its matching path whatever
 	// the number of subscriptions.
-	subs  map[string]struct{}
-	match trie.Trie
-	zmtp  *socket.PipeSet // ZMTP publishers, told of every subscription
+	subs   map[string]struct{}
+	match  trie.Trie
+	invert bool            // InvertMatching: keep what matches no subscription
+	zmtp   *socket.PipeSet // ZMTP publishers, told of every subscription
 }
 
 // New returns a sub0 socket with no subscription.
@@ -63,6 +64,23 @@ func Subscribe(prefix []byte) socket.Option {
 		p.subs[string(prefix)] = struct{}{}
 		p.match.Add(prefix)
 		p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlSubscribe, prefix) })
+		return nil
+	})
+}
+
+// InvertMatching (libzmq's ZMQ_INVERT_MATCHING) makes the socket keep the
+// messages that match none of its subscriptions, and drop those that
+// match one. A ZeroMQ publisher must invert too (pub.InvertMatching,
+// xpub.InvertMatching), since it filters by the same subscriptions; an SP
+// publisher sends everything, so the subscriber's own filter decides.
+func InvertMatching(on bool) socket.Option {
+	return socket.ProtocolOption("sub.InvertMatching", func(p *proto) error {
+		if p.raw {
+			return fmt.Errorf("%w: raw sub0 does not filter", socket.ErrOptionNotApplicable)
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.invert = on
 		return nil
 	})
 }
@@ -127,7 +145,7 @@ func (p *proto) matches(body []byte) bool {
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.match.Match(body)
+	return p.match.Match(body) != p.invert
 }
 
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {

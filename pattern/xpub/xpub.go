@@ -66,6 +66,7 @@ type proto struct {
 	manual        bool
 
 	noDrop atomic.Bool
+	invert atomic.Bool
 }
 
 // New returns an XPUB socket.
@@ -134,6 +135,17 @@ func Manual(on bool) socket.Option {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.manual = on
+		return nil
+	})
+}
+
+// InvertMatching (libzmq's ZMQ_INVERT_MATCHING) makes the socket send each
+// subscriber the messages that match none of its subscriptions, rather
+// than those that match one; the subscribers must invert too
+// (sub.InvertMatching).
+func InvertMatching(on bool) socket.Option {
+	return socket.ProtocolOption("xpub.InvertMatching", func(p *proto) error {
+		p.invert.Store(on)
 		return nil
 	})
 }
@@ -333,6 +345,7 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 // Send publishes m to the subscribers whose subscriptions match its first
 // frame; under NoDrop it waits for them to have room.
 func (p *proto) Send(ctx context.Context, m *socket.Message) error {
+	invert := p.invert.Load()
 	want := func(pp *socket.Pipe) bool {
 		subs, ok := pp.Data.(*subscriptions)
 		if !ok {
@@ -340,7 +353,7 @@ func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 		}
 		subs.mu.RLock()
 		defer subs.mu.RUnlock()
-		return subs.trie.Match(m.Body)
+		return subs.trie.Match(m.Body) != invert
 	}
 	if p.noDrop.Load() {
 		return p.pipes.BroadcastToWait(ctx, m, want)

@@ -543,3 +543,58 @@ func TestInprocSubscriptions(t *testing.T) {
 		}
 	})
 }
+
+// InvertMatching between mqwire sockets: a subscriber to "a-" that inverts
+// gets only what does not start with "a-", from an SP pub (which sends
+// everything), a ZMTP pub and an xpub (which filter, inverted, themselves).
+func TestInvertMatching(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		publisher func() (*socket.Socket, error)
+		dialect   socket.Dialect
+	}{
+		{"pub-sp", func() (*socket.Socket, error) { return pub.New(pub.InvertMatching(true)) }, socket.DialectSP},
+		{"pub-zmtp", func() (*socket.Socket, error) { return pub.New(pub.InvertMatching(true)) }, socket.DialectZMTP},
+		{"xpub", func() (*socket.Socket, error) { return xpub.New(xpub.InvertMatching(true)) }, socket.DialectZMTP},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			x := newSock(t)(c.publisher())
+			s := newSock(t)(sub.New(sub.Subscribe([]byte("a-")), sub.InvertMatching(true), socket.DialDialect(c.dialect)))
+			connect(t, "tcp", x, s)
+			if c.name == "xpub" {
+				recv(t, x) // the subscription
+			} else {
+				waitPipes(t, x, s)
+				if c.dialect == socket.DialectZMTP {
+					// The subscription reaches the pub (counted in).
+					deadline := time.Now().Add(5 * time.Second)
+					for x.Stats().MessagesIn == 0 {
+						if time.Now().After(deadline) {
+							t.Fatal("no subscription reached the pub")
+						}
+						time.Sleep(time.Millisecond)
+					}
+				}
+			}
+			for i := range 5 {
+				x.SendBytes(fmt.Appendf(nil, "a-%d", i))
+				x.SendBytes(fmt.Appendf(nil, "b-%d", i))
+			}
+			for i := range 5 {
+				if got, want := recv(t, s), fmt.Sprintf("b-%d", i); got != want {
+					t.Fatalf("got %q, want %q", got, want)
+				}
+			}
+			nothing(t, s)
+			if c.dialect == socket.DialectZMTP {
+				if out := x.Stats().MessagesOut; out != 5 {
+					t.Fatalf("the publisher wrote %d messages, want the 5 not matching", out)
+				}
+			}
+		})
+	}
+	if _, err := sub.NewRaw(sub.InvertMatching(true)); !errors.Is(err, socket.ErrOptionNotApplicable) {
+		t.Fatalf("InvertMatching on a raw sub: %v", err)
+	}
+}

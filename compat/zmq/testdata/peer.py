@@ -16,7 +16,8 @@
 # "router-send" (ROUTER, with a routing id and target=ID) sends
 # [ID, b"r-<i>"] and prints the reply; "dealer-req" is a DEALER speaking to a REP: ["", b"req-<i>"], then it
 # prints the reply's frames.
-# A SUB subscribes to each TOPIC; other types take the first extra
+# A SUB subscribes to each TOPIC (but "invert=1" sets ZMQ_INVERT_MATCHING,
+# on any type); other types take the first extra
 # argument without "=" as their routing id (ZMQ_ROUTING_ID). PLAIN options
 # (plain_*=...) and the "handshake" role are described further down. It prints "ready" once bound or
 # connected, and "done" at the end.
@@ -33,8 +34,11 @@ s = ctx.socket(getattr(zmq, kind))
 if role == "nodrop-publish":  # before bind or connect: the high-water mark applies to pipes made after
     s.setsockopt(zmq.XPUB_NODROP, 1)
     s.setsockopt(zmq.SNDHWM, 4)
+if "invert=1" in sys.argv[6:]:  # ZMQ_INVERT_MATCHING (PUB, XPUB, SUB)
+    s.setsockopt(zmq.INVERT_MATCHING, 1)
 for topic in sys.argv[6:] if kind == "SUB" else []:
-    s.setsockopt(zmq.SUBSCRIBE, topic.encode())
+    if "=" not in topic:
+        s.setsockopt(zmq.SUBSCRIBE, topic.encode())
 s.setsockopt(zmq.LINGER, 5000)
 s.setsockopt(zmq.RCVTIMEO, 10000)
 if kind != "SUB" and len(sys.argv) > 6 and "=" not in sys.argv[6]:
