@@ -323,6 +323,9 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		return p, s.checkPeer(peer.Proto)
 	}
 	conn := c.Stream
+	if err := s.tuneConn(conn); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(timeout)
 	var first []byte
 	zmtpPeer := dialed && Dialect(s.cfg.dialDialect.Load()) == DialectZMTP

@@ -1,5 +1,7 @@
 package socket
 
+import "net"
+
 // ReadsThrough reports whether an application holds the read turn of s's
 // only pipe (through.go).
 func ReadsThrough(s *Socket) bool {
@@ -9,4 +11,17 @@ func ReadsThrough(s *Socket) bool {
 	}
 	st := p.rstate.Load()
 	return st == rsApp || st == rsAway
+}
+
+// StreamConn returns the connection of one of s's pipes (nil if it has
+// none on a stream transport).
+func StreamConn(s *Socket) net.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pipes {
+		if p.conn != nil {
+			return p.conn
+		}
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ type Socket struct {
 	proto Protocol
 	info  ProtocolInfo
 	cfg   config
+	conn  connConfig // kernel settings for new stream connections (connopts.go)
 
 	started atomic.Bool
 	closed  atomic.Bool

@@ -1,0 +1,97 @@
+package socket
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// Options for the kernel's side of stream connections (tcp and ipc): the
+// socket buffers (libzmq's ZMQ_SNDBUF and ZMQ_RCVBUF) and TCP keep-alives
+// (ZMQ_TCP_KEEPALIVE, _IDLE, _INTVL and _CNT). They apply to connections
+// made after the call; connections without kernel buffers (inproc, and
+// shm's rings) have nothing to set.
+
+// connConfig is the socket's settings for new stream connections.
+type connConfig struct {
+	mu        sync.Mutex
+	sendBuf   int // bytes; 0 = the system's default
+	recvBuf   int
+	keepAlive *net.KeepAliveConfig // nil = Go's default (on, 15 s)
+}
+
+// SendBuffer sets the kernel send buffer of each tcp or ipc connection
+// (SO_SNDBUF; libzmq's ZMQ_SNDBUF), in bytes; 0, the default, leaves the
+// system's (which Linux grows as needed). Linux doubles the value it is
+// given, for its own bookkeeping, and caps it at net.core.wmem_max.
+func SendBuffer(bytes int) Option {
+	return NewOption("SendBuffer", func(s *Socket) error {
+		if bytes < 0 || bytes > 1<<30 {
+			return badOption("SendBuffer", bytes)
+		}
+		s.conn.mu.Lock()
+		s.conn.sendBuf = bytes
+		s.conn.mu.Unlock()
+		return nil
+	})
+}
+
+// RecvBuffer sets the kernel receive buffer of each tcp or ipc connection
+// (SO_RCVBUF; libzmq's ZMQ_RCVBUF), in bytes; 0, the default, leaves the
+// system's. As with SendBuffer, Linux doubles it and caps it at
+// net.core.rmem_max.
+func RecvBuffer(bytes int) Option {
+	return NewOption("RecvBuffer", func(s *Socket) error {
+		if bytes < 0 || bytes > 1<<30 {
+			return badOption("RecvBuffer", bytes)
+		}
+		s.conn.mu.Lock()
+		s.conn.recvBuf = bytes
+		s.conn.mu.Unlock()
+		return nil
+	})
+}
+
+// TCPKeepAlive sets TCP keep-alive probing on each tcp connection
+// (libzmq's ZMQ_TCP_KEEPALIVE, ZMQ_TCP_KEEPALIVE_IDLE, _INTVL and _CNT):
+// whether it is on, the idle time before the first probe, the time between
+// probes, and how many unanswered probes close the connection. Zero values
+// take Go's defaults (15 s idle and interval, 9 probes), -1 the system's,
+// as net.KeepAliveConfig says. Without the option, Go's defaults apply.
+func TCPKeepAlive(cfg net.KeepAliveConfig) Option {
+	return NewOption("TCPKeepAlive", func(s *Socket) error {
+		if cfg.Idle < -1 || cfg.Interval < -1 || cfg.Count < -1 ||
+			cfg.Idle > 0 && cfg.Idle < time.Second || cfg.Interval > 0 && cfg.Interval < time.Second {
+			return badOption("TCPKeepAlive", fmt.Sprintf("%+v (times are whole seconds or more, or 0 or -1)", cfg))
+		}
+		s.conn.mu.Lock()
+		s.conn.keepAlive = &cfg
+		s.conn.mu.Unlock()
+		return nil
+	})
+}
+
+// tuneConn applies the socket's connection settings to a new stream
+// connection; a setting the connection has no knob for does not apply.
+func (s *Socket) tuneConn(c net.Conn) error {
+	s.conn.mu.Lock()
+	send, recv, ka := s.conn.sendBuf, s.conn.recvBuf, s.conn.keepAlive
+	s.conn.mu.Unlock()
+	if b, ok := c.(interface{ SetWriteBuffer(int) error }); ok && send > 0 {
+		if err := b.SetWriteBuffer(send); err != nil {
+			return fmt.Errorf("SendBuffer: %w", err)
+		}
+	}
+	if b, ok := c.(interface{ SetReadBuffer(int) error }); ok && recv > 0 {
+		if err := b.SetReadBuffer(recv); err != nil {
+			return fmt.Errorf("RecvBuffer: %w", err)
+		}
+	}
+	if tc, ok := c.(*net.TCPConn); ok && ka != nil {
+		if err := tc.SetKeepAliveConfig(*ka); err != nil {
+			return fmt.Errorf("TCPKeepAlive: %w", err)
+		}
+	}
+	return nil
+}

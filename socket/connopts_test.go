@@ -1,0 +1,96 @@
+package socket_test
+
+import (
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// sockopt reads an integer socket option of c's descriptor.
+func sockopt(t *testing.T, c net.Conn, level, opt int) int {
+	t.Helper()
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		t.Fatalf("%T has no descriptor", c)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	var gerr error
+	if err := raw.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), level, opt) }); err != nil {
+		t.Fatal(err)
+	}
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	return v
+}
+
+// The kernel buffer sizes and TCP keep-alive settings reach the
+// connections of both the dialing and the listening socket.
+func TestConnOptions(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for _, tr := range []string{"tcp", "ipc"} {
+		t.Run(tr, func(t *testing.T) {
+			opts := []socket.Option{socket.SendBuffer(96 << 10), socket.RecvBuffer(80 << 10)}
+			if tr == "tcp" {
+				opts = append(opts, socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}))
+			}
+			q := must(pull.New(opts...))
+			p := must(push.New(opts...))
+			closeAll(t, p, q)
+			must(p.Dial(must(q.Listen(testutil.URL(t, tr))).URL()))
+			waitPipes(t, q, 1)
+			waitPipes(t, p, 1)
+			for _, s := range []*socket.Socket{p, q} {
+				c := socket.StreamConn(s)
+				// Linux doubles what it is given.
+				if got := sockopt(t, c, unix.SOL_SOCKET, unix.SO_SNDBUF); got < 96<<10 {
+					t.Errorf("SO_SNDBUF %d, want at least %d", got, 96<<10)
+				}
+				if got := sockopt(t, c, unix.SOL_SOCKET, unix.SO_RCVBUF); got < 80<<10 {
+					t.Errorf("SO_RCVBUF %d, want at least %d", got, 80<<10)
+				}
+				if tr != "tcp" {
+					continue
+				}
+				for _, o := range []struct {
+					name       string
+					level, opt int
+					want       int
+				}{
+					{"SO_KEEPALIVE", unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
+					{"TCP_KEEPIDLE", unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 30},
+					{"TCP_KEEPINTVL", unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 5},
+					{"TCP_KEEPCNT", unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 3},
+				} {
+					if got := sockopt(t, c, o.level, o.opt); got != o.want {
+						t.Errorf("%s %d, want %d", o.name, got, o.want)
+					}
+				}
+			}
+		})
+	}
+	s := must(push.New())
+	defer s.Close()
+	for _, o := range []socket.Option{
+		socket.SendBuffer(-1), socket.RecvBuffer(2 << 30),
+		socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: time.Millisecond}),
+		socket.TCPKeepAlive(net.KeepAliveConfig{Count: -2}),
+	} {
+		if err := s.SetOption(o); !errors.Is(err, socket.ErrBadOption) {
+			t.Errorf("%v: %v, want ErrBadOption", o, err)
+		}
+	}
+}
