@@ -332,6 +332,11 @@ func (p *Pipe) roomFor(n int) bool {
 	return p.sendq.roomFor(n)
 }
 
+// Offer queues m on the pipe without waiting, or drops it (counted as
+// DropQueueFull): for what a pattern sends a peer of its own accord, such
+// as a probe or a welcome, which must not hold the pattern up.
+func (p *Pipe) Offer(m *Message) { p.offer(m) }
+
 // offer queues m without waiting, or drops it as DropQueueFull.
 func (p *Pipe) offer(m *Message) {
 	if !p.TrySend(m) {

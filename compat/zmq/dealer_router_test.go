@@ -244,3 +244,16 @@ func TestDealerRoundRobinLibzmq(t *testing.T) {
 		})
 	}
 }
+
+// An mqwire DEALER with ProbeRouter: the libzmq ROUTER gets [id, ""] as
+// soon as the connection is up, before anything the application sends.
+func TestDealerProbeRouterLibzmq(t *testing.T) {
+	forEachWay(t, "dealer", func(t *testing.T, tr string, listen bool) {
+		s, _ := dealer.New(socket.Identity([]byte("mq-dealer")), dealer.ProbeRouter(true))
+		defer s.Close()
+		p := connectPeer(t, s, tr, listen, "ROUTER", "route-echo", 1)
+		if l, want := p.line(t), frames([]byte("mq-dealer"), nil); l != want {
+			t.Fatalf("libzmq ROUTER got %q, want the probe %q", l, want)
+		}
+	})
+}

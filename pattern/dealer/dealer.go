@@ -13,6 +13,7 @@ package dealer
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
@@ -22,6 +23,18 @@ import (
 type proto struct {
 	pipes *socket.PipeSet
 	recvq *socket.RecvQueue
+	probe atomic.Bool
+}
+
+// ProbeRouter (libzmq's ZMQ_PROBE_ROUTER) sends each peer an empty message
+// as soon as the connection is up, so that a ROUTER peer learns of it (it
+// receives the routing id and an empty frame) before anything else is
+// sent. It applies to connections made after the call.
+func ProbeRouter(on bool) socket.Option {
+	return socket.ProtocolOption("dealer.ProbeRouter", func(p *proto) error {
+		p.probe.Store(on)
+		return nil
+	})
 }
 
 // New returns a DEALER socket. socket.Identity sets the routing id a ROUTER
@@ -37,7 +50,14 @@ func (p *proto) Init(s *socket.Socket) {
 	p.recvq = socket.NewLazyRecvQueue(s)
 }
 
-func (p *proto) AddPipe(pp *socket.Pipe) error              { p.pipes.Add(pp); return nil }
+func (p *proto) AddPipe(pp *socket.Pipe) error {
+	if p.probe.Load() {
+		pp.Offer(socket.NewMessage(0))
+	}
+	p.pipes.Add(pp)
+	return nil
+}
+
 func (p *proto) RemovePipe(pp *socket.Pipe)                 { p.pipes.Remove(pp) }
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) { p.recvq.Put(pp, m) }
 

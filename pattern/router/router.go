@@ -56,6 +56,7 @@ type proto struct {
 	recvq     *socket.RecvQueue
 	mandatory atomic.Bool
 	handover  atomic.Bool
+	probe     atomic.Bool
 
 	mu     sync.Mutex
 	byID   map[string]*socket.Pipe
@@ -86,6 +87,17 @@ func RouterMandatory(on bool) socket.Option {
 func RouterHandover(on bool) socket.Option {
 	return socket.ProtocolOption("router.RouterHandover", func(p *proto) error {
 		p.handover.Store(on)
+		return nil
+	})
+}
+
+// ProbeRouter (libzmq's ZMQ_PROBE_ROUTER) sends each peer an empty message
+// as soon as the connection is up, so that a ROUTER peer learns of it (it
+// receives our routing id and an empty frame) before anything else is
+// sent. It applies to connections made after the call.
+func ProbeRouter(on bool) socket.Option {
+	return socket.ProtocolOption("router.ProbeRouter", func(p *proto) error {
+		p.probe.Store(on)
 		return nil
 	})
 }
@@ -129,6 +141,9 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 	p.mu.Unlock()
 	if old != nil {
 		old.Close(fmt.Errorf("router: routing id %x handed over to a new connection", id))
+	}
+	if p.probe.Load() {
+		pp.Offer(socket.NewMessage(0))
 	}
 	return nil
 }

@@ -494,3 +494,29 @@ func TestInprocEnvelopeWithoutDelimiter(t *testing.T) {
 		t.Fatalf("rep got %q", m.Body)
 	}
 }
+
+// ProbeRouter: a DEALER, or a ROUTER, that probes sends an empty message
+// as soon as it connects, so the ROUTER it connects to learns of it before
+// anything is sent: it receives [id, ""].
+func TestProbeRouter(t *testing.T) {
+	for _, tr := range []string{"tcp", "inproc"} {
+		for _, kind := range []string{"dealer", "router"} {
+			t.Run(tr+"/"+kind, func(t *testing.T) {
+				testutil.CheckGoroutines(t)
+				r := must(router.New())
+				defer r.Close()
+				var d *socket.Socket
+				if kind == "dealer" {
+					d = must(dealer.New(dealer.ProbeRouter(true), socket.Identity([]byte("prober"))))
+				} else {
+					d = must(router.New(router.ProbeRouter(true), socket.Identity([]byte("prober"))))
+				}
+				defer d.Close()
+				connect(t, tr, r, d)
+				if got := recvParts(t, r); fmt.Sprint(got) != "[prober ]" {
+					t.Fatalf("router got %q, want the probe [prober, \"\"]", got)
+				}
+			})
+		}
+	}
+}

@@ -240,10 +240,7 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 	if welcome != nil {
 		// Before the pipe joins the set: nothing published is queued
 		// on it ahead of the welcome, and its queue is empty.
-		m := socket.NewMessageBytes(welcome)
-		if !pp.TrySend(m) {
-			pp.Drop(m, socket.DropQueueFull)
-		}
+		pp.Offer(socket.NewMessageBytes(welcome))
 	}
 	p.pipes.Add(pp)
 	return nil
