@@ -39,13 +39,25 @@ type envelopes struct {
 	env     envelope
 	ids     chan uint32 // REQ: ids of the requests sent, oldest first
 	scratch []byte      // REP: the envelope encoding buffer
+	// correlate: a REQ sends each request's id as an envelope frame and
+	// reads it back from the reply, instead of keeping ids in order.
+	correlate bool
+}
+
+// RequestCorrelator is implemented by a REQ protocol that can carry its
+// request ids in the ZMTP envelope (req.Correlate).
+type RequestCorrelator interface {
+	CorrelateRequests() bool
 }
 
 // appendEnvelope writes the frames that go in front of m's body.
 func (c *zmtpCodec) appendEnvelope(w *streamWriter, m *Message) {
 	switch c.env {
 	case envelopeReq:
-		if len(m.Header) >= 4 {
+		if c.correlate && len(m.Header) >= 4 {
+			w.buf = zmtp.AppendFrameHeader(w.buf, zmtp.FlagMore, 4)
+			w.buf = append(w.buf, m.Header[:4]...)
+		} else if len(m.Header) >= 4 {
 			select {
 			case c.ids <- binary.BigEndian.Uint32(m.Header):
 			default: // too many outstanding: that reply will count as late
@@ -104,6 +116,18 @@ func (c *envelopes) open(m *Message) error {
 			m.Frames = nil
 		}
 	case envelopeReq:
+		if c.correlate {
+			// [id, "", body...]: the id back, as the Header.
+			if len(m.Body) != 4 || len(m.Frames) < 2 || len(m.Frames[0]) != 0 {
+				return zmtpErr("reply without its request id and an empty delimiter frame")
+			}
+			m.SetHeader(m.Body)
+			m.Body, m.Frames = m.Frames[1], m.Frames[2:]
+			if len(m.Frames) == 0 {
+				m.Frames = nil
+			}
+			return nil
+		}
 		if len(m.Body) != 0 || len(m.Frames) == 0 {
 			return zmtpErr("reply without an empty delimiter frame")
 		}

@@ -153,7 +153,11 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 		codec.env = envelopeRep
 	case zmtp.TypeREQ:
 		codec.env = envelopeReq
-		codec.ids = make(chan uint32, maxOutstanding)
+		if rc, ok := s.proto.(RequestCorrelator); ok && rc.CorrelateRequests() {
+			codec.correlate = true
+		} else {
+			codec.ids = make(chan uint32, maxOutstanding)
+		}
 	}
 	p.codec = codec
 	p.ctrl = make(chan []byte, 4)

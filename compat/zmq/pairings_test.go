@@ -136,3 +136,66 @@ func TestRouterWithLibzmqRouter(t *testing.T) {
 		}
 	})
 }
+
+// REQ contexts with Correlate, to a libzmq ROUTER that answers two
+// requests last first: each Context gets its own reply, matched by the id
+// frame the ROUTER sent back (in order matching would swap them).
+func TestReqCorrelateLibzmqRouter(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := req.New(req.Correlate(true), socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		p := attach(t, s, tr, listen, "ROUTER", "route-reverse", "2")
+		var ctxs [2]*req.Context
+		for i := range ctxs {
+			c, err := req.NewContext(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctxs[i] = c
+			if err := c.Send(ctx(t), socket.NewMessageBytes(fmt.Appendf(nil, "req-%d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range ctxs {
+			// [routing id, request id, "", body]
+			frames := strings.Fields(p.line(t))
+			if len(frames) != 4 || len(frames[1]) != 8 || frames[2] != "." || frames[3] != hex.EncodeToString(fmt.Appendf(nil, "req-%d", i)) {
+				t.Fatalf("libzmq ROUTER got %q", frames)
+			}
+		}
+		for i, c := range ctxs {
+			m, err := c.Recv(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("req-%d", i); string(m.Body) != want {
+				t.Fatalf("context %d got %q, want %q", i, m.Body, want)
+			}
+			m.Free()
+		}
+	})
+}
+
+// REQ with Correlate to a libzmq REP, which sends the whole envelope back.
+func TestReqCorrelateLibzmqRep(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := req.New(req.Correlate(true), socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		attach(t, s, tr, listen, "REP", "echo", fmt.Sprint(count))
+		for i := range count {
+			body := fmt.Sprintf("req-%d", i)
+			if err := s.SendContext(ctx(t), socket.NewMessageBytes([]byte(body))); err != nil {
+				t.Fatal(err)
+			}
+			m, err := s.RecvContext(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(m.Body) != body {
+				t.Fatalf("reply %q, want %q", m.Body, body)
+			}
+			m.Free()
+		}
+	})
+}

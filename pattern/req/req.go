@@ -4,6 +4,13 @@
 // as in nng) is sent again, and one whose peer disconnects is sent at once to
 // another peer. Contexts (NewContext) let many goroutines have requests in
 // flight on one socket at once.
+//
+// Over ZMTP, a request goes out as ZeroMQ's REQ sends it (an empty
+// delimiter, then the body), and replies are matched to requests in the
+// order they were sent on the connection, as a libzmq REP answers them. A
+// ROUTER peer that may answer several requests from one connection out of
+// order (a broker passing them to several workers, say) needs Correlate,
+// or replies can reach the wrong Context.
 package req
 
 import (
@@ -31,6 +38,9 @@ type proto struct {
 	pipes  *socket.PipeSet
 	recvq  *socket.RecvQueue // raw mode only
 	resend atomic.Int64
+	// correlate: over ZMTP, the request id goes as a frame of the
+	// envelope (Correlate).
+	correlate atomic.Bool
 
 	mu      sync.Mutex // guards what follows and every Context's fields
 	nextID  uint32
@@ -66,6 +76,23 @@ func ResendInterval(d time.Duration) socket.Option {
 		return nil
 	})
 }
+
+// Correlate (libzmq's ZMQ_REQ_CORRELATE) sends each request over ZMTP with
+// its id as a frame of the envelope, in front of the delimiter, and
+// matches a reply by the id it carries back, so that replies may come in
+// any order. The peer must send the whole envelope back, as a REP does and
+// as a ROUTER application should. It applies to connections made after the
+// call.
+func Correlate(on bool) socket.Option {
+	return socket.ProtocolOption("req.Correlate", func(p *proto) error {
+		p.correlate.Store(on)
+		return nil
+	})
+}
+
+// CorrelateRequests tells the socket's ZMTP codec whether to put request
+// ids in the envelope (Correlate).
+func (p *proto) CorrelateRequests() bool { return p.correlate.Load() }
 
 func (p *proto) Info() socket.ProtocolInfo {
 	return socket.ProtocolInfo{Self: sp.ProtoReq0, Peer: sp.ProtoRep0, Name: "req0", PeerName: "rep0", CanSend: true, CanRecv: true, Raw: p.raw, ZMTPType: zmtp.TypeREQ}

@@ -123,6 +123,13 @@ for i in range(count):
                 time.sleep(0.01)
         frames = s.recv_multipart()
         print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
+    elif role == "route-reverse":  # ROUTER: take COUNT messages, print each, send them back last first
+        held = [s.recv_multipart() for _ in range(count)]
+        for frames in held:
+            print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
+        for frames in reversed(held):
+            s.send_multipart(frames)
+        break
     elif role == "route-echo":  # ROUTER: print each message, send it back to its sender
         frames = s.recv_multipart()
         print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
