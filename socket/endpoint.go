@@ -302,6 +302,9 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		local := PortInfo{Proto: s.info.Self, ZMTPType: s.info.ZMTPType, Identity: id, Out: p.sendq, Taken: s.signalReady, pipe: p}
 		if s.info.Self != 0 && s.info.ZMTPType == zmtp.TypeREQ {
 			local.reqIDs = &idQueue{}
+			if rc, ok := s.proto.(RequestCorrelator); ok {
+				local.reqIDs.correlate = rc.CorrelateRequests()
+			}
 		}
 		peer, err := c.Port.Exchange(ctx, local)
 		if err != nil {

@@ -44,6 +44,9 @@ const (
 type idQueue struct {
 	once sync.Once
 	ch   chan uint32
+	// correlate: the REQ correlates (RequestCorrelator), so the id goes
+	// as an envelope frame and comes back in the reply; the queue is unused.
+	correlate bool
 }
 
 func (q *idQueue) get() chan uint32 {
@@ -61,7 +64,10 @@ func (p *Pipe) setInprocEnvelope(local, peer PortInfo) {
 		p.inEnv = inprocFromRep
 	case local.Proto != 0 && local.ZMTPType == zmtp.TypeREQ && peer.Proto == 0:
 		p.inEnv = inprocToReq
-		p.env = &envelopes{env: envelopeReq, ids: local.reqIDs.get()}
+		p.env = &envelopes{env: envelopeReq, correlate: local.reqIDs.correlate}
+		if !p.env.correlate {
+			p.env.ids = local.reqIDs.get()
+		}
 	case local.Proto != 0 && local.ZMTPType == zmtp.TypeREP && peer.Proto == 0:
 		p.inEnv = inprocToRep
 		p.env = &envelopes{env: envelopeRep}
@@ -79,6 +85,11 @@ func (p *Pipe) translate(m *Message) error {
 	case inprocFromReq:
 		if len(m.Body) < 4 {
 			return inprocErr("request without a request id")
+		}
+		if p.reqIDs.correlate { // [id, "", body...]
+			m.Frames = append([][]byte{m.Body[4:4], m.Body[4:]}, m.Frames...)
+			m.Body = m.Body[:4:4]
+			return nil
 		}
 		select {
 		case p.reqIDs.get() <- binary.BigEndian.Uint32(m.Body):

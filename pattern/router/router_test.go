@@ -520,3 +520,46 @@ func TestProbeRouter(t *testing.T) {
 		}
 	}
 }
+
+// REQ Contexts with Correlate, to a ROUTER that answers two requests last
+// first, over ZMTP and over inproc: each Context gets its own reply.
+func TestReqCorrelateReversed(t *testing.T) {
+	for _, tr := range []string{"tcp", "inproc"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			r := must(router.New())
+			defer r.Close()
+			q := must(req.New(req.Correlate(true), socket.DialDialect(socket.DialectZMTP)))
+			defer q.Close()
+			connect(t, tr, r, q)
+			var ctxs [2]*req.Context
+			for i := range ctxs {
+				ctxs[i] = must(req.NewContext(q))
+				defer ctxs[i].Close()
+				if err := ctxs[i].Send(ctx(t), socket.NewMessageBytes(fmt.Appendf(nil, "req-%d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var held [2][]string
+			for i := range held {
+				held[i] = recvParts(t, r) // [id, request id, "", body]
+				if len(held[i]) != 4 || len(held[i][1]) != 4 || held[i][2] != "" {
+					t.Fatalf("router got %q", held[i])
+				}
+			}
+			for i := len(held) - 1; i >= 0; i-- {
+				sendParts(t, r, held[i]...)
+			}
+			for i, c := range ctxs {
+				m, err := c.Recv(ctx(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := fmt.Sprintf("req-%d", i); string(m.Body) != want {
+					t.Fatalf("context %d got %q, want %q", i, m.Body, want)
+				}
+				m.Free()
+			}
+		})
+	}
+}
