@@ -26,15 +26,7 @@ type connConfig struct {
 // system's (which Linux grows as needed). Linux doubles the value it is
 // given, for its own bookkeeping, and caps it at net.core.wmem_max.
 func SendBuffer(bytes int) Option {
-	return NewOption("SendBuffer", func(s *Socket) error {
-		if bytes < 0 || bytes > 1<<30 {
-			return badOption("SendBuffer", bytes)
-		}
-		s.conn.mu.Lock()
-		s.conn.sendBuf = bytes
-		s.conn.mu.Unlock()
-		return nil
-	})
+	return bufferOption("SendBuffer", bytes, func(c *connConfig) { c.sendBuf = bytes })
 }
 
 // RecvBuffer sets the kernel receive buffer of each tcp or ipc connection
@@ -42,12 +34,17 @@ func SendBuffer(bytes int) Option {
 // system's. As with SendBuffer, Linux doubles it and caps it at
 // net.core.rmem_max.
 func RecvBuffer(bytes int) Option {
-	return NewOption("RecvBuffer", func(s *Socket) error {
+	return bufferOption("RecvBuffer", bytes, func(c *connConfig) { c.recvBuf = bytes })
+}
+
+// bufferOption checks a kernel buffer size and has set record it.
+func bufferOption(name string, bytes int, set func(*connConfig)) Option {
+	return NewOption(name, func(s *Socket) error {
 		if bytes < 0 || bytes > 1<<30 {
-			return badOption("RecvBuffer", bytes)
+			return badOption(name, bytes)
 		}
 		s.conn.mu.Lock()
-		s.conn.recvBuf = bytes
+		set(&s.conn)
 		s.conn.mu.Unlock()
 		return nil
 	})
