@@ -1,14 +1,16 @@
 // Package sub is the sub0 pattern: it receives what publishers send, keeping
-// the messages whose body starts with one of its subscriptions. With no
-// subscription it receives nothing; the empty prefix subscribes to all.
+// the messages whose body starts with one of its subscriptions (or, under
+// InvertMatching, those that start with none). With no subscription it
+// receives nothing; the empty prefix subscribes to all.
+//
 // When the receive queue is full, what comes from an SP publisher (nng,
 // nanomsg, mangos, or pub over inproc) is dropped and counted, as nng's
 // subscribers do, so a slow reader never stalls the connection; what comes
 // from a ZeroMQ publisher (over ZMTP, or an xpub over inproc) waits for
-// room, as in libzmq, which holds the publisher back
-// until it drops at its own high-water mark (or, under NoDrop, waits). A
-// ZeroMQ publisher is told every subscription, so that it sends only what
-// matches; the subscriber still filters what arrives.
+// room, as in libzmq, which holds the publisher back until it drops at its
+// own high-water mark (or, under NoDrop, waits). A ZeroMQ publisher is told
+// every subscription, so that it sends only what matches; the subscriber
+// still filters what arrives.
 package sub
 
 import (
