@@ -36,6 +36,11 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== the library builds and vets on other systems"
+for os in darwin freebsd windows; do
+	GOOS=$os go vet ./socket/... ./pattern/... ./transport/... ./wire/... ./internal/...
+done
+
 echo "== go test -race (interop peers required)"
 MQWIRE_INTEROP=1 go test -race -timeout 40m ./...
 

@@ -19,6 +19,7 @@ type connConfig struct {
 	sendBuf   int // bytes; 0 = the system's default
 	recvBuf   int
 	keepAlive *net.KeepAliveConfig // nil = Go's default (on, 15 s)
+	tos       int                  // IP type of service; 0 = the system's
 }
 
 // SendBuffer sets the kernel send buffer of each tcp or ipc connection
@@ -69,11 +70,26 @@ func TCPKeepAlive(cfg net.KeepAliveConfig) Option {
 	})
 }
 
+// TOS sets the IP type-of-service byte (DSCP and ECN bits) of each tcp
+// connection's packets (libzmq's ZMQ_TOS): IP_TOS over IPv4, the traffic
+// class over IPv6. 0, the default, leaves the system's.
+func TOS(tos int) Option {
+	return NewOption("TOS", func(s *Socket) error {
+		if tos < 0 || tos > 255 {
+			return badOption("TOS", tos)
+		}
+		s.conn.mu.Lock()
+		s.conn.tos = tos
+		s.conn.mu.Unlock()
+		return nil
+	})
+}
+
 // tuneConn applies the socket's connection settings to a new stream
 // connection; a setting the connection has no knob for does not apply.
 func (s *Socket) tuneConn(c net.Conn) error {
 	s.conn.mu.Lock()
-	send, recv, ka := s.conn.sendBuf, s.conn.recvBuf, s.conn.keepAlive
+	send, recv, ka, tos := s.conn.sendBuf, s.conn.recvBuf, s.conn.keepAlive, s.conn.tos
 	s.conn.mu.Unlock()
 	if b, ok := c.(interface{ SetWriteBuffer(int) error }); ok && send > 0 {
 		if err := b.SetWriteBuffer(send); err != nil {
@@ -85,9 +101,15 @@ func (s *Socket) tuneConn(c net.Conn) error {
 			return fmt.Errorf("RecvBuffer: %w", err)
 		}
 	}
-	if tc, ok := c.(*net.TCPConn); ok && ka != nil {
+	tc, ok := c.(*net.TCPConn)
+	if ok && ka != nil {
 		if err := tc.SetKeepAliveConfig(*ka); err != nil {
 			return fmt.Errorf("TCPKeepAlive: %w", err)
+		}
+	}
+	if ok && tos > 0 {
+		if err := setTOS(tc, tos); err != nil {
+			return fmt.Errorf("TOS: %w", err)
 		}
 	}
 	return nil

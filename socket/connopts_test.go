@@ -1,3 +1,5 @@
+//go:build linux
+
 package socket_test
 
 import (
@@ -45,7 +47,7 @@ func TestConnOptions(t *testing.T) {
 		t.Run(tr, func(t *testing.T) {
 			opts := []socket.Option{socket.SendBuffer(96 << 10), socket.RecvBuffer(80 << 10)}
 			if tr == "tcp" {
-				opts = append(opts, socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}))
+				opts = append(opts, socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}), socket.TOS(0x28))
 			}
 			q := must(pull.New(opts...))
 			p := must(push.New(opts...))
@@ -74,6 +76,7 @@ func TestConnOptions(t *testing.T) {
 					{"TCP_KEEPIDLE", unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 30},
 					{"TCP_KEEPINTVL", unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 5},
 					{"TCP_KEEPCNT", unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 3},
+					{"IP_TOS", unix.IPPROTO_IP, unix.IP_TOS, 0x28},
 				} {
 					if got := sockopt(t, c, o.level, o.opt); got != o.want {
 						t.Errorf("%s %d, want %d", o.name, got, o.want)
@@ -88,6 +91,7 @@ func TestConnOptions(t *testing.T) {
 		socket.SendBuffer(-1), socket.RecvBuffer(2 << 30),
 		socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: time.Millisecond}),
 		socket.TCPKeepAlive(net.KeepAliveConfig{Count: -2}),
+		socket.TOS(256), socket.TOS(-1),
 	} {
 		if err := s.SetOption(o); !errors.Is(err, socket.ErrBadOption) {
 			t.Errorf("%v: %v, want ErrBadOption", o, err)
