@@ -36,9 +36,9 @@ fi
 echo "== go vet"
 go vet ./...
 
-echo "== the library builds and vets on other systems"
+echo "== everything builds and vets on other systems"
 for os in darwin freebsd windows; do
-	GOOS=$os go vet ./socket/... ./pattern/... ./transport/... ./wire/... ./internal/...
+	GOOS=$os go vet ./...
 done
 
 echo "== go test -race (interop peers required)"

@@ -14,7 +14,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -75,10 +74,8 @@ func Main(e Ends) {
 		stop()
 	}
 	if *showCPU {
-		var ru syscall.Rusage
-		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-			fmt.Fprintf(os.Stderr, "cpu: user %.3f sys %.3f [s]\n",
-				time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds())
+		if user, sys, ok := cpuTimes(); ok {
+			fmt.Fprintf(os.Stderr, "cpu: user %.3f sys %.3f [s]\n", user.Seconds(), sys.Seconds())
 		}
 	}
 	if err != nil {
