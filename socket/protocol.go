@@ -333,8 +333,8 @@ func (p *Pipe) roomFor(n int) bool {
 }
 
 // Offer queues m on the pipe without waiting, or drops it (counted as
-// DropQueueFull): for what a pattern sends a peer of its own accord, such
-// as a probe or a welcome, which must not hold the pattern up.
+// DropQueueFull): for what must not hold the pattern up, such as a probe,
+// a welcome, a subscription change, or a lossy send.
 func (p *Pipe) Offer(m *Message) { p.offer(m) }
 
 // offer queues m without waiting, or drops it as DropQueueFull.

@@ -190,9 +190,7 @@ func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 		m.Frames = nil
 	}
 	if !mandatory {
-		if !pp.TrySend(m) {
-			pp.Drop(m, socket.DropQueueFull)
-		}
+		pp.Offer(m)
 		return nil
 	}
 	if err := pp.Send(ctx, m); err != nil {

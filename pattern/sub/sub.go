@@ -136,9 +136,7 @@ func (p *proto) RemovePipe(pp *socket.Pipe) { p.zmtp.Remove(pp) }
 func tell(pp *socket.Pipe, c socket.Control, prefix []byte) {
 	m := socket.NewMessageBytes(prefix)
 	m.Control = c
-	if !pp.TrySend(m) {
-		pp.Drop(m, socket.DropQueueFull)
-	}
+	pp.Offer(m)
 }
 
 func (p *proto) matches(body []byte) bool {

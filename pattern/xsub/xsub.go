@@ -54,10 +54,7 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for topic := range p.subs {
-		m := control(socket.ControlSubscribe, []byte(topic))
-		if !pp.TrySend(m) {
-			pp.Drop(m, socket.DropQueueFull)
-		}
+		pp.Offer(control(socket.ControlSubscribe, []byte(topic)))
 	}
 	p.pipes.Add(pp)
 	return nil
