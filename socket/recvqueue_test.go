@@ -1,0 +1,128 @@
+package socket_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// TestInprocHandOverVisible checks that messages an inproc sender hands
+// over lazily (RecvQueue.TryPutBatched publishes the queue's tail once per
+// several messages) are never left unseen: a receiver that waits gets the
+// last of a short burst, and so does one that does not wait at all.
+func TestInprocHandOverVisible(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url := testutil.URL(t, "inproc")
+	in := must(pull.New())
+	out := must(push.New())
+	defer closeAll(t, in, out)
+	must(in.Listen(url))
+	must(out.Dial(url))
+	waitPipes(t, out, 1)
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for burst := 1; burst <= 40; burst += 13 {
+		for i := range burst {
+			send(t, out, fmt.Sprint(i))
+		}
+		// The first of the burst without waiting: it was queued before
+		// this Recv began, so it must be there.
+		m, err := in.RecvContext(canceled)
+		if err != nil {
+			t.Fatalf("burst of %d: a receive that does not wait: %v", burst, err)
+		}
+		if got := string(m.Body); got != "0" {
+			t.Fatalf("burst of %d: got %q first", burst, got)
+		}
+		m.Free()
+		for i := 1; i < burst; i++ {
+			if got := recv(t, in); got != fmt.Sprint(i) {
+				t.Fatalf("burst of %d: got %q, want %d", burst, got, i)
+			}
+		}
+	}
+	// A receiver already waiting when the message comes.
+	done := make(chan string, 1)
+	go func() { done <- recv(t, in) }()
+	time.Sleep(20 * time.Millisecond)
+	send(t, out, "late")
+	select {
+	case got := <-done:
+		if got != "late" {
+			t.Fatalf("got %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a waiting receiver never got a lone message")
+	}
+}
+
+// TestInprocManySendersManyReceivers sends from several goroutines on
+// several inproc pipes to one PULL read by several goroutines: every message
+// arrives exactly once (run under -race, this also checks the queue's
+// locking).
+func TestInprocManySendersManyReceivers(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	const senders, receivers, each = 4, 3, 5000
+	url := testutil.URL(t, "inproc")
+	in := must(pull.New(socket.RecvHWM(64)))
+	must(in.Listen(url))
+	outs := make([]*socket.Socket, senders)
+	for i := range outs {
+		outs[i] = must(push.New(socket.SendHWM(16)))
+		must(outs[i].Dial(url))
+		waitPipes(t, outs[i], 1)
+	}
+	defer closeAll(t, append(outs, in)...)
+
+	var wg sync.WaitGroup
+	for i, out := range outs {
+		wg.Go(func() {
+			for j := range each {
+				m := socket.NewMessageBytes(fmt.Appendf(nil, "%d/%d", i, j))
+				if err := out.SendContext(testCtx(t), m); err != nil {
+					m.Free()
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var mu sync.Mutex
+	seen := make(map[string]bool)
+	var rg sync.WaitGroup
+	ctx := testCtx(t)
+	for range receivers {
+		rg.Go(func() {
+			for {
+				m, err := in.RecvContext(ctx)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				if seen[string(m.Body)] {
+					t.Errorf("%s arrived twice", m.Body)
+				}
+				seen[string(m.Body)] = true
+				n := len(seen)
+				mu.Unlock()
+				m.Free()
+				if n == senders*each {
+					in.Close()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rg.Wait()
+	if len(seen) != senders*each {
+		t.Fatalf("%d of %d messages arrived", len(seen), senders*each)
+	}
+}
