@@ -3,10 +3,8 @@ package socket
 import (
 	"context"
 	"math/bits"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // RecvQueue is the socket-wide queue of received messages most patterns
@@ -45,14 +43,8 @@ type RecvQueue struct {
 	_     [64]byte
 
 	// The producers' side: written by them on every message.
-	// tail is the next slot consumers may not take, published under pmu. It
-	// has a line of its own: consumers read it, and would otherwise take
-	// the producers' lock's line away from them each time.
-	tail atomic.Uint64
-	_    [56]byte
-
 	pmu      sync.Mutex
-	ptail    uint64        // the next slot to fill (under pmu); ahead of tail after lazy puts
+	tail     atomic.Uint64 // the next slot to fill; advanced under pmu
 	headSeen uint64        // the producers' last look at head (under pmu)
 	room     chan struct{} // closed when room is made, if producers wait (under pmu)
 	_        [64]byte
@@ -62,10 +54,7 @@ type RecvQueue struct {
 	head     atomic.Uint64 // the next slot to take; advanced under cmu
 	tailSeen uint64        // the consumers' last look at tail (under cmu)
 	warmed   uint64        // entries before this have been read ahead (under cmu)
-	// behind: the last Get found a message at once, so a producer is
-	// ahead of the consumers (catchUp).
-	behind atomic.Bool
-	_      [64]byte
+	_        [64]byte
 }
 
 // entry is one queued message: a whole message, or a span of a chunk of
@@ -127,7 +116,7 @@ func (q *RecvQueue) Put(p *Pipe, m *Message) {
 func (q *RecvQueue) putWait(p *Pipe, e entry) {
 	q.init()
 	for {
-		room := q.put(e, true, false)
+		room := q.put(e, true)
 		if room == nil {
 			return
 		}
@@ -163,22 +152,7 @@ func (q *RecvQueue) TryPut(m *Message) bool {
 		q.replace(nil, m)
 		return true
 	}
-	return q.put(entry{m: m}, false, false) == nil
-}
-
-// TryPutBatched is TryPut for a producer that is likely to queue more soon:
-// an inproc sender handing over on its own goroutine. The message is queued
-// at once but consumers see it only with the next few (every publishEvery
-// messages), when a consumer waits, or when a consumer would. A busy
-// producer then moves the queue's tail, the cache line it shares with the
-// consumers, once per several messages rather than once per message.
-func (q *RecvQueue) TryPutBatched(m *Message) bool {
-	q.init()
-	if q.s.cfg.conflate.Load() {
-		q.replace(nil, m)
-		return true
-	}
-	return q.put(entry{m: m}, false, true) == nil
+	return q.put(entry{m: m}, false) == nil
 }
 
 // PutBatch queues the messages of ms in order, as Put does each one, and
@@ -221,7 +195,6 @@ func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
 	for i := range n {
 		q.slots[(t+i)&q.mask] = es[i]
 	}
-	q.ptail = t + n
 	q.tail.Store(t + n)
 	q.pmu.Unlock()
 	if n > 0 {
@@ -244,7 +217,7 @@ func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
 // reserve returns the tail and how many of k entries fit under the bound,
 // growing the ring for them if need be; the caller holds pmu.
 func (q *RecvQueue) reserve(k uint64) (t, n uint64) {
-	t = q.ptail
+	t = q.tail.Load()
 	if t-q.headSeen+k > q.hwm || t-q.headSeen+k > q.mask+1 {
 		q.headSeen = q.head.Load()
 	}
@@ -275,9 +248,9 @@ func (q *RecvQueue) grow(t, need uint64) {
 // having dropped nothing if !wait (the caller still owns m), or a channel
 // closed when there may be room, having counted the caller as a waiting
 // producer.
-func (q *RecvQueue) put(e entry, wait, lazy bool) <-chan struct{} {
+func (q *RecvQueue) put(e entry, wait bool) <-chan struct{} {
 	q.pmu.Lock()
-	t := q.ptail
+	t := q.tail.Load()
 	if t-q.headSeen >= q.hwm || t-q.headSeen > q.mask {
 		q.headSeen = q.head.Load()
 		if t-q.headSeen >= q.hwm {
@@ -303,49 +276,10 @@ func (q *RecvQueue) put(e entry, wait, lazy bool) <-chan struct{} {
 		}
 	}
 	q.slots[t&q.mask] = e
-	if t%claimAhead == 0 {
-		q.claimAhead(t)
-	}
-	q.ptail = t + 1
-	if !lazy || (t+1)%publishEvery == 0 || q.cwaiting.Load() > 0 {
-		q.tail.Store(t + 1)
-	}
+	q.tail.Store(t + 1)
 	q.pmu.Unlock()
 	q.wakeConsumer()
 	return nil
-}
-
-// claimAhead is how many slots past the one it fills a producer takes
-// ownership of at once (claimAhead).
-const claimAhead = 16
-
-// claimAhead writes the slots from t+claimAhead to t+2*claimAhead, which
-// consumers have emptied, as they are (empty), if they are free: the
-// consumers' core last wrote them, and a write to each in turn would wait
-// for its cache line on its own at the lock that follows. Written together
-// they come over together. The caller holds pmu.
-func (q *RecvQueue) claimAhead(t uint64) {
-	end := t + 2*claimAhead
-	if end-q.headSeen > q.mask+1 {
-		return
-	}
-	for i := t + claimAhead; i < end; i++ {
-		q.slots[i&q.mask] = entry{}
-	}
-}
-
-// publishEvery: a lazy put publishes the tail at least every publishEvery
-// messages (TryPutBatched).
-const publishEvery = 16
-
-// publish makes every message queued so far visible to consumers; a
-// consumer calls it before it waits.
-func (q *RecvQueue) publish() {
-	q.pmu.Lock()
-	if q.tail.Load() != q.ptail {
-		q.tail.Store(q.ptail)
-	}
-	q.pmu.Unlock()
 }
 
 // closedChan is what put returns for "full" when the caller does not wait.
@@ -386,16 +320,7 @@ func (q *RecvQueue) replace(p *Pipe, m *Message) {
 func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
 	q.init()
 	if m := q.tryGet(); m != nil {
-		if !q.behind.Load() {
-			q.behind.Store(true)
-		}
 		return m, nil
-	}
-	if q.behind.Load() {
-		if m := q.catchUp(); m != nil {
-			return m, nil
-		}
-		q.behind.Store(false)
 	}
 	if err := q.s.ReadThrough(ctx, q.nonEmpty); err != nil {
 		return nil, err
@@ -409,9 +334,6 @@ func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
 		q.cwaiting.Add(-1)
 		q.s.RecvWaiting(-1)
 	}()
-	// Producers that queued lazily before they could see us waiting did
-	// not publish; what they queued after, they publish.
-	q.publish()
 	for {
 		// Look again now that producers can see us waiting: what they
 		// queued before that, they did not signal.
@@ -428,52 +350,19 @@ func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
 	}
 }
 
-// Catching up. A consumer that was behind a busy producer and has just
-// caught up would otherwise look for the next message at once and then
-// park, and the producer would wake it for the next one: each message would
-// cross between the cores on its own, the queue's tail line going back and
-// forth with it, and on a small machine that costs more than the message
-// itself. Waiting a little without looking lets the producer queue several,
-// which then cross together. A consumer that was not behind (a
-// request-reply loop) never waits so, and gains no latency from it.
-const (
-	catchUpLook = time.Microsecond // between looks at the queue
-	catchUpMax  = 4 * time.Microsecond
-)
-
-// catchUp waits up to catchUpMax for a message, looking every catchUpLook
-// and yielding the processor in between; it returns nil if none came.
-func (q *RecvQueue) catchUp() *Message {
-	start := time.Now()
-	next := catchUpLook
-	for {
-		runtime.Gosched()
-		d := time.Since(start)
-		if d < next {
-			continue
-		}
-		if m := q.tryGet(); m != nil {
-			return m
-		}
-		if d >= catchUpMax {
-			return nil
-		}
-		next = d + catchUpLook
-	}
-}
-
 // readAheadMax is how many queued messages a consumer reads ahead.
 const readAheadMax = 16
 
 // warmSink keeps readAhead's loads from being optimized away.
 var warmSink atomic.Uint32
 
-// readAhead reads the first bytes of the queued messages from h up to t (at
-// most readAheadMax of them), one right after the other, and returns where
-// it stopped. A message a producer on another core has just written is a
-// cache miss here; misses taken back to back overlap, where one per Get
-// would each wait for the last, since the locks between Gets let no load
-// pass them. The caller holds cmu.
+// readAhead reads a word of each queued message from h up to t (at most
+// readAheadMax of them), one right after the other, and returns where it
+// stopped. A message that a producer on another core has just written is a
+// cache miss for the consumer. Misses taken back to back overlap; one per
+// Get would each wait for the one before, since no load can pass the locked
+// instructions between two Gets. Measured on inproc push/pull of 64 B (2
+// cores): 5.3 M msg/s without, 7.6 M with. The caller holds cmu.
 func (q *RecvQueue) readAhead(h, t uint64) uint64 {
 	t = min(t, h+readAheadMax)
 	var x uint32
@@ -481,11 +370,11 @@ func (q *RecvQueue) readAhead(h, t uint64) uint64 {
 		e := &q.slots[i&q.mask]
 		if e.m != nil {
 			x += uint32(len(e.m.Body))
-		} else if e.c != nil {
+		} else if e.n > 0 { // an empty span may start at its chunk's end
 			x += uint32(e.c.buf[e.off])
 		}
 	}
-	if x == 1<<31 { // never, as far as the compiler knows
+	if x == 1<<31 { // never, as far as the compiler can tell
 		warmSink.Store(x)
 	}
 	return t

@@ -14,9 +14,9 @@ import (
 )
 
 // TestInprocHandOverVisible checks that messages an inproc sender hands
-// over lazily (RecvQueue.TryPutBatched publishes the queue's tail once per
-// several messages) are never left unseen: a receiver that waits gets the
-// last of a short burst, and so does one that does not wait at all.
+// over are seen at once, whatever the receive queue reads ahead: a receiver
+// that does not wait gets the first of a burst, one that waits the rest,
+// and one already waiting a lone message.
 func TestInprocHandOverVisible(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	url := testutil.URL(t, "inproc")
@@ -124,5 +124,34 @@ func TestInprocManySendersManyReceivers(t *testing.T) {
 	rg.Wait()
 	if len(seen) != senders*each {
 		t.Fatalf("%d of %d messages arrived", len(seen), senders*each)
+	}
+}
+
+// TestEmptyMessagesInChunks streams many empty messages over tcp, so that
+// the reader's chunks fill up exactly and a queued empty span starts at its
+// chunk's very end (the receive queue reads ahead into each span).
+func TestEmptyMessagesInChunks(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	const n = 50000
+	in := must(pull.New(socket.RecvHWM(n)))
+	l := must(in.Listen("tcp://127.0.0.1:0"))
+	out := must(push.New(socket.SendHWM(n)))
+	defer closeAll(t, out, in)
+	must(out.Dial(l.URL()))
+	waitPipes(t, out, 1)
+	for range n {
+		if err := out.SendContext(testCtx(t), socket.NewMessage(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		m, err := in.RecvContext(testCtx(t))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if len(m.Body) != 0 {
+			t.Fatalf("message %d has %d bytes", i, len(m.Body))
+		}
+		m.Free()
 	}
 }
