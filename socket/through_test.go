@@ -16,6 +16,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/wire/sp"
 )
 
 // TestReadThroughReqRep: REQ and REP with one pipe each read and write
@@ -333,6 +334,53 @@ func TestWriteThroughBackPressure(t *testing.T) {
 	}
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWriteThroughLargeNotRead: a large reply written through to a peer
+// that is not reading holds Send up for about throughFinish (20 ms), not
+// until the peer reads; the pipe's writer sends the rest, and the reply
+// arrives whole once the peer reads.
+func TestWriteThroughLargeNotRead(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(rep.New(socket.SendQueueBytes(0)))
+	defer s.Close()
+	p := must(streamtest.DialPeer(must(s.Listen("tcp://127.0.0.1:0")).URL(), 5*time.Second))
+	defer p.Close()
+	if _, err := p.Handshake(sp.ProtoReq0); err != nil {
+		t.Fatal(err)
+	}
+	const size = 16 << 20 // far more than the kernel's buffers take
+	const small = 20      // small round trips first: the REP then reads and writes through
+	for i := range small + 1 {
+		id := []byte{0x80, 0, 0, byte(i + 1)}
+		if err := p.WriteMsg(append(id, 'q')); err != nil {
+			t.Fatal(err)
+		}
+		if got := recv(t, s); got != "q" {
+			t.Fatalf("request %q", got)
+		}
+		if i < small {
+			send(t, s, "a")
+			if b, err := p.ReadMsg(1 << 10); err != nil || string(b) != string(append(id, 'a')) {
+				t.Fatalf("reply %q, %v", b, err)
+			}
+			continue
+		}
+		start := time.Now()
+		if err := s.SendContext(testCtx(t), socket.NewMessageBytes(bytes.Repeat([]byte{7}, size))); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Fatalf("a send of %d MiB to a peer that does not read took %v", size>>20, took)
+		}
+		b, err := p.ReadMsg(size + 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != 4+size || !bytes.Equal(b[:4], id) || b[4] != 7 || b[len(b)-1] != 7 {
+			t.Fatalf("reply of %d bytes, id %x", len(b), b[:4])
+		}
 	}
 }
 
