@@ -230,6 +230,48 @@ func TestReqResend(t *testing.T) {
 	}
 }
 
+// TestReqResendLarge: a large request is kept for resending without a copy
+// (shared with the pipe that sends it); a REP that changes the request it
+// received, in place, must not change what is sent again, over any
+// transport (over inproc the REP is given a copy of its own).
+func TestReqResendLarge(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr string) {
+		rq := must(req.New(req.ResendInterval(50 * time.Millisecond)))
+		rp := must(rep.New())
+		closeAll(t, rq, rp)
+		connect(t, tr, rp, rq)
+		body := bytes.Repeat([]byte("request "), 64<<10)
+		if err := rq.Send(socket.NewMessageBytes(body)); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 { // dropped twice without a reply: it comes again
+			m, err := rp.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(m.Body, body) {
+				t.Fatalf("request %d: %d bytes, not what was sent", i, len(m.Body))
+			}
+			clear(m.Body)
+			if i < 2 {
+				m.Free()
+				continue
+			}
+			if err := rp.Send(m); err != nil { // the cleared body as the reply
+				t.Fatal(err)
+			}
+		}
+		m, err := rq.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Body) != len(body) || m.Body[0] != 0 {
+			t.Fatalf("reply of %d bytes", len(m.Body))
+		}
+		m.Free()
+	})
+}
+
 func TestReqRecvWithoutSend(t *testing.T) {
 	rq := must(req.New())
 	closeAll(t, rq)

@@ -1,6 +1,9 @@
 package socket
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync/atomic"
+)
 
 // headroom is the space kept free in front of a pooled message body, so that a
 // protocol header can be put in front of the body without a copy of the body
@@ -42,6 +45,9 @@ type Message struct {
 	// is harmless.
 	free  bool
 	class int8 // pool size class, or -1 when not pooled
+	// shared is set while the message has owners besides its holder
+	// (Share); shares counts them.
+	shared bool
 
 	// Frames are further frames of a multipart message (ZMTP). SP carries a
 	// single body: on an SP pipe the frames follow the body as one.
@@ -51,9 +57,10 @@ type Message struct {
 	// inline backs Frames for messages of up to three frames, so that
 	// reading one allocates no slice.
 	inline [2][]byte
+	shares atomic.Int32
 	// The struct fills three cache lines exactly, so that the allocator's
 	// 192-byte class puts each message on line boundaries.
-	_ [32]byte
+	_ [28]byte
 }
 
 // Control says what a control message does.
@@ -123,6 +130,9 @@ func NewMessageBytes(b []byte) *Message {
 // from it must not be used afterwards. Freeing is optional: a message that is
 // dropped instead is collected by the GC.
 func (m *Message) Free() {
+	if m != nil && m.shared && m.unshare() {
+		return
+	}
 	if m != nil && m.loan != nil {
 		m.endLoan()
 		m.Header, m.Body, m.Frames = nil, nil, nil
@@ -138,6 +148,31 @@ func (m *Message) Free() {
 	}
 	m.free = true
 	pools[m.class].put(m)
+}
+
+// Share adds an owner to m, for a sender that keeps a message it sends (a
+// request kept for resending) without copying it: m goes back to the pool
+// only when every owner has freed it. Nobody may change a shared message;
+// a message transport (inproc), whose peer would own and may change what
+// it is given, is given a copy. Share only messages of the pool that are
+// not loans.
+func (m *Message) Share() {
+	m.shares.Add(1)
+	if !m.shared { // set by the first share; another owner may be reading it
+		m.shared = true
+	}
+}
+
+// unshare drops one owner of a shared message and reports whether others
+// remain. The last one to let go clears the mark, after every other has
+// dropped its share.
+func (m *Message) unshare() bool {
+	if m.shares.Add(-1) >= 0 {
+		return true
+	}
+	m.shares.Store(0)
+	m.shared = false
+	return false
 }
 
 // Len returns the size of the message's content: header, body and frames.

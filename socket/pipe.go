@@ -193,6 +193,22 @@ func (p *Pipe) TrySend(m *Message) bool {
 		return false
 	default:
 	}
+	if p.mp != nil && m.shared {
+		// The peer would own the very message, and may change it: give it
+		// a copy, and let go of our share only once it is taken.
+		c := m.Clone()
+		if !p.trySend(c) {
+			c.Free()
+			return false
+		}
+		m.Free()
+		return true
+	}
+	return p.trySend(m)
+}
+
+// trySend is TrySend once the pipe is known to be open.
+func (p *Pipe) trySend(m *Message) bool {
 	n := p.prepare(m)
 	if p.writeThrough(m) {
 		return true

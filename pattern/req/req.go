@@ -181,7 +181,7 @@ func (p *proto) Recv(ctx context.Context) (*socket.Message, error) {
 type Context struct {
 	p    *proto
 	id   uint32          // request outstanding, 0 when none
-	req  *socket.Message // a copy kept for resending
+	req  *socket.Message // kept for resending (keep)
 	pipe *socket.Pipe    // where the request went; nil while waiting for one
 	// sending is true while Send waits for a peer with room; resends leave
 	// such a request alone.
@@ -245,7 +245,7 @@ func (c *Context) send(ctx context.Context, m *socket.Message) error {
 	m.SetHeader(word[:])
 	c.id = id
 	if p.resend.Load() > 0 {
-		c.req = m.Clone()
+		c.req = keep(m)
 	}
 	p.pending[id] = c
 	c.sending = true
@@ -325,6 +325,21 @@ func (c *Context) drainLocked() {
 	}
 }
 
+// shareMin is the size from which a request kept for resending is shared
+// with the pipe that sends it rather than copied: 1 MiB took 30 us to copy,
+// 5 % of the requester's CPU.
+const shareMin = 4 << 10
+
+// keep returns a message to keep for resending m and to send again: m
+// itself with one more owner if it is large, or a copy.
+func keep(m *socket.Message) *socket.Message {
+	if m.Len() < shareMin || m.Loaned() {
+		return m.Clone()
+	}
+	m.Share()
+	return m
+}
+
 // armLocked starts the resend timer of the outstanding request. The timer
 // is made once per context and reset for each request.
 func (c *Context) armLocked() {
@@ -359,7 +374,7 @@ func (c *Context) transmitLocked() {
 		return
 	default:
 	}
-	m := c.req.Clone()
+	m := keep(c.req)
 	if pp := c.p.pipes.TrySendRoundRobin(m); pp != nil {
 		c.pipe = pp
 	} else {
