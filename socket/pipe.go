@@ -133,6 +133,11 @@ func (p *Pipe) PeerName() string { return p.peerName }
 // ID returns the pipe's identifier.
 func (p *Pipe) ID() PipeID { return p.id }
 
+// ByReference reports whether the pipe hands the messages it is given to
+// its peer by reference (inproc), which then owns them, rather than writing
+// them to a connection.
+func (p *Pipe) ByReference() bool { return p.mp != nil }
+
 // PeerProtocol returns the SP protocol number the peer announced; zero on a
 // ZMTP pipe.
 func (p *Pipe) PeerProtocol() uint16 { return p.peer }

@@ -344,6 +344,19 @@ func (p *Pipe) offer(m *Message) {
 	}
 }
 
+// AnyByReference reports whether a pipe of the set hands messages to its
+// peer by reference (inproc), reading the set's snapshot without a lock.
+func (ps *PipeSet) AnyByReference() bool {
+	if sp := ps.snap.Load(); sp != nil {
+		for _, p := range *sp {
+			if p.ByReference() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Each calls f for every pipe in the set, with the set's lock held.
 func (ps *PipeSet) Each(f func(*Pipe)) {
 	ps.mu.Lock()

@@ -155,3 +155,35 @@ func TestEmptyMessagesInChunks(t *testing.T) {
 		m.Free()
 	}
 }
+
+// TestSharedMessageOverInproc: a shared message (Message.Share) sent over
+// inproc, whose peer would own the very message it is handed, arrives as a
+// copy; the sender's share stays intact and is freed on its own.
+func TestSharedMessageOverInproc(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url := testutil.URL(t, "inproc")
+	in := must(pull.New())
+	out := must(push.New())
+	defer closeAll(t, in, out)
+	must(in.Listen(url))
+	must(out.Dial(url))
+	waitPipes(t, out, 1)
+	m := socket.NewMessageBytes([]byte("kept for resending"))
+	m.Share()
+	if err := out.SendContext(testCtx(t), m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := in.RecvContext(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == m {
+		t.Fatal("the receiver was handed the shared message itself")
+	}
+	clear(got.Body)
+	got.Free()
+	if string(m.Body) != "kept for resending" {
+		t.Fatalf("the sender's share now holds %q", m.Body)
+	}
+	m.Free()
+}
