@@ -13,19 +13,27 @@ import (
 	"github.com/mqwire/mqwire/socket"
 )
 
+// inprocPushPull returns a PULL and a PUSH connected over inproc, closed
+// when the test ends.
+func inprocPushPull(t *testing.T) (in, out *socket.Socket) {
+	t.Helper()
+	url := testutil.URL(t, "inproc")
+	in = must(pull.New())
+	out = must(push.New())
+	closeAll(t, in, out)
+	must(in.Listen(url))
+	must(out.Dial(url))
+	waitPipes(t, out, 1)
+	return in, out
+}
+
 // TestInprocHandOverVisible checks that messages an inproc sender hands
 // over are seen at once, whatever the receive queue reads ahead: a receiver
 // that does not wait gets the first of a burst, one that waits the rest,
 // and one already waiting a lone message.
 func TestInprocHandOverVisible(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	url := testutil.URL(t, "inproc")
-	in := must(pull.New())
-	out := must(push.New())
-	defer closeAll(t, in, out)
-	must(in.Listen(url))
-	must(out.Dial(url))
-	waitPipes(t, out, 1)
+	in, out := inprocPushPull(t)
 
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -161,13 +169,7 @@ func TestEmptyMessagesInChunks(t *testing.T) {
 // copy; the sender's share stays intact and is freed on its own.
 func TestSharedMessageOverInproc(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	url := testutil.URL(t, "inproc")
-	in := must(pull.New())
-	out := must(push.New())
-	defer closeAll(t, in, out)
-	must(in.Listen(url))
-	must(out.Dial(url))
-	waitPipes(t, out, 1)
+	in, out := inprocPushPull(t)
 	m := socket.NewMessageBytes([]byte("kept for resending"))
 	m.Share()
 	if err := out.SendContext(testCtx(t), m); err != nil {
