@@ -341,6 +341,12 @@ func TestInvertMatchingLibzmq(t *testing.T) {
 					t.Fatalf("libzmq SUB got %q, want %q", got, want)
 				}
 			}
+			// The writer counts a write once it returns, which can be
+			// after the peer has read it.
+			deadline := time.Now().Add(5 * time.Second)
+			for s.Stats().MessagesOut < 5 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
 			if out := s.Stats().MessagesOut; out != 5 {
 				t.Fatalf("xpub wrote %d messages, want the 5 not matching", out)
 			}
