@@ -3,6 +3,7 @@ package bench_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/mqwire/mqwire/pattern/bus"
 	"github.com/mqwire/mqwire/pattern/pair"
@@ -30,6 +31,22 @@ func BenchmarkPushPull(b *testing.B) {
 				closeAll(tx, rx)
 			})
 		}
+	}
+}
+
+// BenchmarkPushPullTimeouts is BenchmarkPushPull of 64 B with a send and a
+// receive timeout set, as libzmq programs often set ZMQ_SNDTIMEO and
+// ZMQ_RCVTIMEO: a send with room and a receive with a message waiting must
+// cost no more than without (no timeout context is made for them).
+func BenchmarkPushPullTimeouts(b *testing.B) {
+	for _, tr := range transports {
+		b.Run(tr, func(b *testing.B) {
+			tx := newSockets(b, 1, push.New, socket.SendTimeout(time.Second))[0]
+			rx := newSockets(b, 1, pull.New, socket.RecvTimeout(time.Second))[0]
+			connect(b, tr, rx, tx)
+			oneWay(b, tx, []*socket.Socket{rx}, 64, false)
+			closeAll(tx, rx)
+		})
 	}
 }
 

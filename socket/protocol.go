@@ -30,6 +30,23 @@ type Protocol interface {
 	Recv(ctx context.Context) (*Message, error)
 }
 
+// TryReceiver is implemented by protocols whose Recv can hand over a message
+// that is already waiting without a context. With a receive timeout set, the
+// socket tries it before it makes the timeout's context, which costs a timer
+// and several allocations that a message already there does not need.
+type TryReceiver interface {
+	// TryRecv returns the next message if one waits, or nil.
+	TryRecv() *Message
+}
+
+// TrySender is the same for Send and the send timeout.
+type TrySender interface {
+	// TrySend sends m if that needs no waiting, and reports true with
+	// Send's error; it reports false, leaving m alone, when Send would
+	// have to wait.
+	TrySend(m *Message) (bool, error)
+}
+
 // TryDeliverer is implemented by protocols that can take an arriving message
 // without waiting. An inproc sender calls TryDeliver on its own goroutine,
 // so the message goes straight to the receiving pattern with no reader

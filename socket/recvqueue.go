@@ -380,6 +380,13 @@ func (q *RecvQueue) readAhead(h, t uint64) uint64 {
 	return t
 }
 
+// TryGet returns the next message if one waits, or nil, without waiting
+// or reading through (TryReceiver).
+func (q *RecvQueue) TryGet() *Message {
+	q.init()
+	return q.tryGet()
+}
+
 // nonEmpty reports whether a message waits.
 func (q *RecvQueue) nonEmpty() bool {
 	return q.latest.Load() != nil || q.head.Load() != q.tail.Load()

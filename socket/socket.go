@@ -126,6 +126,11 @@ func (s *Socket) SendContext(ctx context.Context, m *Message) error {
 		return fmt.Errorf("%w: Send on %s", ErrNotSupported, s.info.Name)
 	}
 	if d := s.cfg.sendTimeout.Load(); d > 0 {
+		if ts, ok := s.proto.(TrySender); ok {
+			if done, err := ts.TrySend(m); done {
+				return err
+			}
+		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(d))
 		defer cancel()
@@ -146,6 +151,11 @@ func (s *Socket) RecvContext(ctx context.Context) (*Message, error) {
 		return nil, fmt.Errorf("%w: Recv on %s", ErrNotSupported, s.info.Name)
 	}
 	if d := s.cfg.recvTimeout.Load(); d > 0 {
+		if tr, ok := s.proto.(TryReceiver); ok {
+			if m := tr.TryRecv(); m != nil {
+				return m, nil
+			}
+		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(d))
 		defer cancel()

@@ -55,6 +55,11 @@ func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 	return true
 }
 
+// TrySend is Send, which never waits (socket.TrySender).
+func (p *proto) TrySend(m *socket.Message) (bool, error) {
+	return true, p.Send(context.Background(), m)
+}
+
 func (p *proto) Send(_ context.Context, m *socket.Message) error {
 	var except *socket.Pipe
 	if p.raw && m.Pipe != 0 {
@@ -65,3 +70,6 @@ func (p *proto) Send(_ context.Context, m *socket.Message) error {
 }
 
 func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }
+
+// TryRecv returns a message that already waits, or nil (socket.TryReceiver).
+func (p *proto) TryRecv() *socket.Message { return p.recvq.TryGet() }

@@ -69,4 +69,13 @@ func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 	return err
 }
 
+// TrySend sends m to the next pipe with room, if one has room
+// (socket.TrySender).
+func (p *proto) TrySend(m *socket.Message) (bool, error) {
+	return p.pipes.TrySendRoundRobin(m) != nil, nil
+}
+
 func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }
+
+// TryRecv returns a message that already waits, or nil (socket.TryReceiver).
+func (p *proto) TryRecv() *socket.Message { return p.recvq.TryGet() }

@@ -127,4 +127,12 @@ func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 	return nil
 }
 
+// TrySend publishes m unless NoDrop may make Send wait (socket.TrySender).
+func (p *proto) TrySend(m *socket.Message) (bool, error) {
+	if p.noDrop.Load() {
+		return false, nil
+	}
+	return true, p.Send(context.Background(), m)
+}
+
 func (p *proto) Recv(context.Context) (*socket.Message, error) { return nil, socket.ErrNotSupported }

@@ -47,3 +47,6 @@ func (p *proto) TryDeliver(_ *socket.Pipe, m *socket.Message) bool { return p.re
 func (p *proto) Send(context.Context, *socket.Message) error { return socket.ErrNotSupported }
 
 func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }
+
+// TryRecv returns a message that already waits, or nil (socket.TryReceiver).
+func (p *proto) TryRecv() *socket.Message { return p.recvq.TryGet() }

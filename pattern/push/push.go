@@ -39,4 +39,10 @@ func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 	return err
 }
 
+// TrySend sends m to the next pipe with room, if one has room
+// (socket.TrySender).
+func (p *proto) TrySend(m *socket.Message) (bool, error) {
+	return p.pipes.TrySendRoundRobin(m) != nil, nil
+}
+
 func (p *proto) Recv(context.Context) (*socket.Message, error) { return nil, socket.ErrNotSupported }

@@ -208,3 +208,6 @@ func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 }
 
 func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }
+
+// TryRecv returns a message that already waits, or nil (socket.TryReceiver).
+func (p *proto) TryRecv() *socket.Message { return p.recvq.TryGet() }

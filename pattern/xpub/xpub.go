@@ -359,5 +359,16 @@ func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 	return nil
 }
 
+// TrySend publishes m unless NoDrop may make Send wait (socket.TrySender).
+func (p *proto) TrySend(m *socket.Message) (bool, error) {
+	if p.noDrop.Load() {
+		return false, nil
+	}
+	return true, p.Send(context.Background(), m)
+}
+
 // Recv returns the next subscription, cancel or upstream message.
 func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }
+
+// TryRecv returns a message that already waits, or nil (socket.TryReceiver).
+func (p *proto) TryRecv() *socket.Message { return p.recvq.TryGet() }

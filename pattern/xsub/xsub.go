@@ -82,6 +82,11 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 
 // Send applies and forwards a subscription or cancel, or sends any other
 // message upstream to every publisher.
+// TrySend is Send, which never waits (socket.TrySender).
+func (p *proto) TrySend(m *socket.Message) (bool, error) {
+	return true, p.Send(context.Background(), m)
+}
+
 func (p *proto) Send(_ context.Context, m *socket.Message) error {
 	if len(m.Frames) > 0 || len(m.Body) == 0 || m.Body[0] > 1 {
 		m.Control = socket.ControlNone
@@ -118,3 +123,6 @@ func (p *proto) Send(_ context.Context, m *socket.Message) error {
 
 // Recv returns the next message a publisher sent.
 func (p *proto) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }
+
+// TryRecv returns a message that already waits, or nil (socket.TryReceiver).
+func (p *proto) TryRecv() *socket.Message { return p.recvq.TryGet() }
