@@ -215,16 +215,21 @@ func await(t *testing.T, c <-chan recvResult, what string) recvResult {
 }
 
 // throughDealer sends d messages from r until d reads through (its Recv
-// found the pipe's reader waiting for bytes, and took over).
+// found the pipe's reader waiting for bytes, and took over). Each Recv
+// starts before its message is sent: a message already queued when Recv
+// comes is simply taken, and on a loaded machine the pipe's reader can win
+// that race every time (seen in CI: 100 times in a row under -race).
 func throughDealer(t *testing.T, d, r *socket.Socket, id []byte) {
 	t.Helper()
 	for i := 0; !socket.ReadsThrough(d); i++ {
 		if i == 100 {
 			t.Fatal("the dealer does not read through")
 		}
+		got := recvAsync(d, testCtx(t))
+		time.Sleep(time.Millisecond) // the Recv waits, and so asks for the read turn
 		routeTo(t, r, id, "warm-up")
-		if got := recv(t, d); got != "warm-up" {
-			t.Fatalf("got %q", got)
+		if res := await(t, got, "warm-up"); res.err != nil || res.body != "warm-up" {
+			t.Fatalf("got %q, %v", res.body, res.err)
 		}
 	}
 }
