@@ -10,6 +10,8 @@ import (
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -222,4 +224,64 @@ func TestTimeoutsFastPath(t *testing.T) {
 	if allocs >= 1 {
 		t.Fatalf("%.2f allocations per message sent and received with timeouts set", allocs)
 	}
+}
+
+// TestTimeoutsFastPathReqRep: a REP with a send timeout answers with no
+// timeout context and so no allocation when its requester's pipe has room;
+// one with a receive timeout takes a request that already waits, without
+// one, and answers it to the right requester.
+func TestTimeoutsFastPathReqRep(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	pair := func(opts ...socket.Option) (rq, rp *socket.Socket) {
+		url := testutil.URL(t, "inproc")
+		rp = must(rep.New(opts...))
+		rq = must(req.New())
+		closeAll(t, rq, rp)
+		must(rp.Listen(url))
+		must(rq.Dial(url))
+		waitPipes(t, rq, 1)
+		return rq, rp
+	}
+	t.Run("send", func(t *testing.T) {
+		rq, rp := pair(socket.SendTimeout(time.Second))
+		roundTrip := func() {
+			if err := rq.Send(socket.NewMessage(64)); err != nil {
+				t.Fatal(err)
+			}
+			m, err := rp.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rp.Send(m); err != nil {
+				t.Fatal(err)
+			}
+			if m, err = rq.Recv(); err != nil {
+				t.Fatal(err)
+			}
+			m.Free()
+		}
+		roundTrip()
+		allocs := testing.AllocsPerRun(1000, roundTrip)
+		if testutil.Race {
+			t.Logf("%.2f allocations per round trip (not checked under the race detector)", allocs)
+			return
+		}
+		if allocs >= 1 {
+			t.Fatalf("%.2f allocations per round trip with the REP's send timeout set", allocs)
+		}
+	})
+	t.Run("recv", func(t *testing.T) {
+		rq, rp := pair(socket.RecvTimeout(time.Second))
+		for i := range 3 {
+			send(t, rq, fmt.Sprint("request ", i))
+			time.Sleep(10 * time.Millisecond) // queued at the REP before its Recv
+			if got := recv(t, rp); got != fmt.Sprint("request ", i) {
+				t.Fatalf("REP got %q", got)
+			}
+			send(t, rp, fmt.Sprint("reply ", i))
+			if got := recv(t, rq); got != fmt.Sprint("reply ", i) {
+				t.Fatalf("REQ got %q", got)
+			}
+		}
+	})
 }

@@ -125,6 +125,24 @@ func (p *Proto) Recv(ctx context.Context) (*socket.Message, error) {
 	return p.defaultContext().recv(ctx)
 }
 
+// TrySend is Send when it needs no waiting (socket.TrySender): raw sends
+// never wait, and a reply goes if its pipe has room.
+func (p *Proto) TrySend(m *socket.Message) (bool, error) {
+	if p.info.Raw {
+		return true, p.sendRaw(m)
+	}
+	return p.defaultContext().trySend(m)
+}
+
+// TryRecv returns a request (or, raw, a message) that already waits, or nil
+// (socket.TryReceiver).
+func (p *Proto) TryRecv() *socket.Message {
+	if p.info.Raw {
+		return p.recvq.TryGet()
+	}
+	return p.defaultContext().tryRecv()
+}
+
 // sendRaw sends m to the pipe named by its first header word, with the rest
 // of the header as the backtrace. A message for a pipe that is gone or full
 // is dropped, as nng's raw rep does, so one peer cannot stall a device.
@@ -208,12 +226,55 @@ func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.took(m), nil
+}
+
+// took makes m the request the context answers next.
+func (c *Context) took(m *socket.Message) *socket.Message {
 	c.mu.Lock()
 	c.pipe, c.has = m.Pipe, true
 	c.bt = append(c.bt[:0], m.Header...)
 	c.mu.Unlock()
 	m.Header = m.Header[:0]
-	return m, nil
+	return m
+}
+
+// tryRecv is recv of a request that already waits, or nil.
+func (c *Context) tryRecv() *socket.Message {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil // recv says why
+	}
+	if m := c.p.recvq.TryGet(); m != nil {
+		return c.took(m)
+	}
+	return nil
+}
+
+// trySend is send of a reply that needs no waiting; it reports false,
+// with the context's state unchanged, when send would have to wait.
+func (c *Context) trySend(m *socket.Message) (bool, error) {
+	c.mu.Lock()
+	if c.closed || !c.has {
+		c.mu.Unlock()
+		return true, c.send(context.Background(), m) // its error, at once
+	}
+	m.SetHeader(c.bt)
+	id := c.pipe
+	c.mu.Unlock()
+	pp := c.p.s.Pipe(id)
+	if pp != nil && !pp.TrySend(m) {
+		return false, nil
+	}
+	c.mu.Lock()
+	c.has = false
+	c.mu.Unlock()
+	if pp == nil {
+		m.Free() // the requester is gone (see send)
+	}
+	return true, nil
 }
 
 func (c *Context) send(ctx context.Context, m *socket.Message) error {
