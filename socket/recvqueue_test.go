@@ -215,14 +215,22 @@ func TestTimeoutsFastPath(t *testing.T) {
 		}
 		m.Free()
 	}
-	roundTrip() // the queues and pools are made
-	allocs := testing.AllocsPerRun(1000, roundTrip)
+	noAllocs(t, "message sent and received with timeouts set", roundTrip)
+}
+
+// noAllocs fails the test if f allocates, once the queues and pools it
+// uses are made. Under the race detector, whose pools drop items, it only
+// logs the count.
+func noAllocs(t *testing.T, what string, f func()) {
+	t.Helper()
+	f()
+	allocs := testing.AllocsPerRun(1000, f)
 	if testutil.Race {
-		t.Logf("%.2f allocations per message (not checked under the race detector, whose pools drop items)", allocs)
+		t.Logf("%.2f allocations per %s (not checked under the race detector)", allocs, what)
 		return
 	}
 	if allocs >= 1 {
-		t.Fatalf("%.2f allocations per message sent and received with timeouts set", allocs)
+		t.Fatalf("%.2f allocations per %s", allocs, what)
 	}
 }
 
@@ -260,15 +268,7 @@ func TestTimeoutsFastPathReqRep(t *testing.T) {
 			}
 			m.Free()
 		}
-		roundTrip()
-		allocs := testing.AllocsPerRun(1000, roundTrip)
-		if testutil.Race {
-			t.Logf("%.2f allocations per round trip (not checked under the race detector)", allocs)
-			return
-		}
-		if allocs >= 1 {
-			t.Fatalf("%.2f allocations per round trip with the REP's send timeout set", allocs)
-		}
+		noAllocs(t, "round trip with the REP's send timeout set", roundTrip)
 	})
 	t.Run("recv", func(t *testing.T) {
 		rq, rp := pair(socket.RecvTimeout(time.Second))
