@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -183,6 +184,12 @@ func TestMessagePoolAllocations(t *testing.T) {
 		m.PrependHeaderToBody()
 		m.Free()
 	})
+	if testutil.Race {
+		// The race detector's sync.Pool drops some of what it is given:
+		// about 1 run in 20 saw a whole allocation per message.
+		t.Logf("%v allocations per pooled message (not checked under the race detector)", n)
+		return
+	}
 	if n > 0.1 {
 		t.Errorf("%v allocations per pooled message", n)
 	}
