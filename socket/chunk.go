@@ -3,8 +3,10 @@ package socket
 import (
 	"errors"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mqwire/mqwire/wire/zmtp"
 )
@@ -186,116 +188,227 @@ func (c *zmtpCodec) frame(b []byte, limit uint64) (int, uint64, bool, error) {
 	return hn, h.Size, h.Flags&(zmtp.FlagMore|zmtp.FlagCommand) == 0, nil
 }
 
-// readChunks is readStream for a pipe whose protocol is a QueueDeliverer
-// and whose codec a chunkFramer. At a frame that is not a whole message by
-// itself it stops and returns the reader, positioned at that frame, for
-// readStream to go on with the codec; it returns nil when the pipe is done.
-func (p *Pipe) readChunks(q *RecvQueue, codec chunkFramer) *chunkReader {
-	r := &chunkReader{conn: p.conn, c: newChunk()}
-	handBack := false
-	defer func() {
-		if !handBack {
-			r.c.letGo()
-		}
-	}()
-	filter, _ := p.sock.proto.(QueueFilter)
-	lossy := filter != nil && filter.Lossy(p)
-	var spans []entry
-	var msgs, bytes uint64
-	deliver := func() {
-		p.cnt.msgsIn.Add(msgs)
-		p.cnt.bytesIn.Add(bytes)
-		msgs, bytes = 0, 0
-		if len(spans) == 0 {
-			return
-		}
-		if lossy {
-			q.tryPutEntries(p, spans)
-		} else {
-			q.putEntries(p, spans)
-		}
-		spans = spans[:0]
+// chunkParse is the state of a pipe's chunked reading, owned by whoever
+// holds the pipe's read turn: the reader goroutine, or the application
+// reading through (through.go). Without a read turn, the reader goroutine
+// owns it alone.
+type chunkParse struct {
+	r      *chunkReader
+	q      *RecvQueue
+	codec  chunkFramer
+	filter QueueFilter // nil: every message is wanted
+	lossy  bool        // the reader drops what the queue has no room for
+	// spans are entries parsed and not yet queued, in order: spans of the
+	// chunk, and whole messages for bodies larger than a span.
+	spans []entry
+	// msgs and bytes count what was parsed, for the pipe's counters.
+	msgs, bytes uint64
+	// largeHN and largeSize describe the large body that parse stopped at.
+	largeHN   int
+	largeSize uint64
+}
+
+// Where parse stopped.
+const (
+	parsedAll   = iota // at a message not all arrived: reading more may wait
+	parsedFull         // with max entries waiting to be queued
+	parsedLarge        // at a body larger than a span (readLarge reads it)
+	parsedFrame        // at a frame that is not a whole message by itself
+)
+
+func (p *Pipe) newChunkParse(q *RecvQueue, codec chunkFramer) *chunkParse {
+	src := io.Reader(p.conn)
+	if p.turnGiven != nil {
+		src = turnSource{p}
 	}
-	fail := func(err error) {
-		deliver()
+	filter, _ := p.sock.proto.(QueueFilter)
+	return &chunkParse{
+		r:      &chunkReader{conn: src, c: newChunk()},
+		q:      q,
+		codec:  codec,
+		filter: filter,
+		lossy:  filter != nil && filter.Lossy(p),
+	}
+}
+
+// parse adds an entry to cp.spans for each whole message the chunk holds
+// that the protocol wants, until cp.spans holds max. An error is the
+// peer's: a bad or too large header.
+func (cp *chunkParse) parse(p *Pipe, max int) (int, error) {
+	r := cp.r
+	limit := uint64(p.sock.cfg.maxRecvSize.Load())
+	for len(cp.spans) < max {
+		hn, size, simple, err := cp.codec.frame(r.c.buf[r.start:r.end], limit)
+		if err == nil && size > maxMessageSize {
+			err = errTooLargeForMemory(size)
+		}
+		switch {
+		case err != nil:
+			return 0, err
+		case hn == 0:
+			return parsedAll, nil // the header has not all arrived
+		case !simple:
+			return parsedFrame, nil
+		case size > spanLimit:
+			cp.largeHN, cp.largeSize = hn, size
+			return parsedLarge, nil
+		case uint64(r.end-r.start-hn) < size:
+			return parsedAll, nil // the rest has not arrived
+		}
+		off := r.start + hn
+		r.start = off + int(size)
+		cp.msgs++
+		cp.bytes += size
+		if cp.filter != nil && !cp.filter.Wants(r.c.buf[off:r.start]) {
+			continue
+		}
+		r.c.span()
+		cp.spans = append(cp.spans, entry{c: r.c, off: uint32(off), n: uint32(size), pipe: p.id})
+	}
+	return parsedFull, nil
+}
+
+// readLarge reads the large body parse stopped at into a message of its
+// own, through what the chunk holds and then the stream (or as a loan),
+// and adds it to cp.spans if the protocol wants it. Reading it may wait.
+func (cp *chunkParse) readLarge(p *Pipe) error {
+	r := cp.r
+	r.start += cp.largeHN
+	p.readingLarge = true
+	m, err := readBodyOrLoanFrom(r, r.end-r.start, int(cp.largeSize), loanConn(p.conn))
+	p.readingLarge = false
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	m.Pipe = p.id
+	cp.msgs++
+	cp.bytes += cp.largeSize
+	if cp.filter != nil && !cp.filter.Wants(m.Body) {
+		m.Free()
+		return nil
+	}
+	cp.spans = append(cp.spans, entry{m: m})
+	return nil
+}
+
+// deliver counts what was parsed and queues cp.spans: waiting for room,
+// dropping what has no room on a lossy pipe, or, for the application
+// reading through (keep), queueing what there is room for and keeping the
+// rest for later (it must not wait on its own queue).
+func (cp *chunkParse) deliver(p *Pipe, keep bool) {
+	p.cnt.msgsIn.Add(cp.msgs)
+	p.cnt.bytesIn.Add(cp.bytes)
+	cp.msgs, cp.bytes = 0, 0
+	switch {
+	case len(cp.spans) == 0:
+	case keep:
+		n := cp.q.putSome(p, cp.spans)
+		left := copy(cp.spans, cp.spans[n:])
+		clear(cp.spans[left:])
+		cp.spans = cp.spans[:left]
+	case cp.lossy:
+		cp.q.tryPutEntries(p, cp.spans)
+		cp.spans = cp.spans[:0]
+	default:
+		cp.q.putEntries(p, cp.spans)
+		cp.spans = cp.spans[:0]
+	}
+}
+
+// drop lets go of what was parsed and not queued, as the pipe closes.
+func (cp *chunkParse) drop() {
+	for _, e := range cp.spans {
+		if e.m != nil {
+			e.m.Free()
+		} else {
+			e.c.unref()
+		}
+	}
+	clear(cp.spans)
+	cp.spans = cp.spans[:0]
+}
+
+// readChunks is readStream for a pipe whose protocol is a QueueDeliverer
+// and whose codec a chunkFramer (p.chunks). At a frame that is not a whole
+// message by itself it stops and returns true, the reader positioned at
+// that frame, for readStream to go on with the codec; it returns false
+// when the pipe is done.
+func (p *Pipe) readChunks() bool {
+	cp := p.chunks
+	fail := func(err error) bool {
+		cp.deliver(p, false)
 		p.closeForRead(err)
+		return false
 	}
 	for {
 		// Queue every whole message the chunk holds.
-		for r.end > r.start {
-			hn, size, simple, err := codec.frame(r.c.buf[r.start:r.end], uint64(p.sock.cfg.maxRecvSize.Load()))
-			if err == nil && size > maxMessageSize {
-				err = errTooLargeForMemory(size)
-			}
-			if err != nil {
-				fail(err)
-				return nil
-			}
-			if hn == 0 {
-				break // the header has not all arrived
-			}
-			if !simple {
-				deliver()
-				handBack = true
-				return r
-			}
-			if size > spanLimit {
-				// Large: read into a message of its own, through what
-				// the chunk holds and then the stream (or as a loan).
-				deliver()
-				r.start += hn
-				m, err := readBodyOrLoanFrom(r, r.end-r.start, int(size), loanConn(p.conn))
-				if err != nil {
-					if errors.Is(err, io.EOF) {
-						err = io.ErrUnexpectedEOF
-					}
-					fail(err)
-					return nil
-				}
-				m.Pipe = p.id
-				p.cnt.msgsIn.Add(1)
-				p.cnt.bytesIn.Add(size)
-				switch {
-				case filter != nil && !filter.Wants(m.Body):
-					m.Free()
-				case !lossy:
-					q.putWait(p, entry{m: m})
-				case !q.TryPut(m):
-					p.Drop(m, DropQueueFull)
-				}
-				continue
-			}
-			if uint64(r.end-r.start-hn) < size {
-				break // the rest has not arrived
-			}
-			off := r.start + hn
-			r.start = off + int(size)
-			msgs++
-			bytes += size
-			if filter != nil && !filter.Wants(r.c.buf[off:r.start]) {
-				continue
-			}
-			r.c.span()
-			spans = append(spans, entry{c: r.c, off: uint32(off), n: uint32(size), pipe: p.id})
-			if len(spans) == maxInBatch {
-				deliver()
-			}
+		stop, err := cp.parse(p, maxInBatch)
+		if err != nil {
+			return fail(err)
 		}
-		select {
-		case <-p.done:
-			for _, e := range spans {
-				e.c.unref()
+		switch stop {
+		case parsedFull:
+			cp.deliver(p, false)
+			continue
+		case parsedLarge:
+			if err := cp.readLarge(p); err != nil {
+				return fail(err)
 			}
-			return nil
-		default:
+			continue
+		case parsedFrame:
+			cp.deliver(p, false)
+			return true
 		}
-		deliver() // before a read that may wait
-		if err := r.fill(); err != nil {
-			if errors.Is(err, io.EOF) && r.start < r.end {
-				err = io.ErrUnexpectedEOF // the stream ends inside a message
-			}
-			fail(err)
-			return nil
+		if isDone(p.done) {
+			cp.drop()
+			return false
+		}
+		cp.deliver(p, false) // before a read that may wait
+		if !p.fillChunk(cp) {
+			return false
 		}
 	}
+}
+
+// fillChunk reads more of the stream into the chunk, handing the read turn
+// over first or meanwhile when the application asks for it (what was read
+// stays in the chunk for the application). It reports false when the pipe
+// is done.
+func (p *Pipe) fillChunk(cp *chunkParse) bool {
+	if p.turnGiven == nil {
+		if err := cp.r.fill(); err != nil {
+			p.closeForRead(cp.readErr(err))
+			return false
+		}
+		return true
+	}
+	if !p.rstate.CompareAndSwap(rsReading, rsWaiting) {
+		return p.handOver()
+	}
+	err := cp.r.fill()
+	if !p.rstate.CompareAndSwap(rsWaiting, rsReading) {
+		return p.handOver()
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// A request for the turn that was withdrawn.
+			p.conn.SetReadDeadline(time.Time{})
+			return true
+		}
+		p.closeForRead(cp.readErr(err))
+		return false
+	}
+	return true
+}
+
+// readErr is err, a read's, as the reason the pipe closes: the stream
+// ending inside a message is the peer's fault.
+func (cp *chunkParse) readErr(err error) error {
+	if errors.Is(err, io.EOF) && cp.r.start < cp.r.end {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

@@ -93,6 +93,9 @@ type Pipe struct {
 	turnBack  chan struct{}
 	touched   atomic.Bool
 	tw        *streamWriter
+	// chunks is the chunked reading's state, on a pipe that reads in
+	// chunks (chunk.go); the holder of the read turn owns it.
+	chunks *chunkParse
 	// watched is the context whose cancellation cuts the turn holder's
 	// read short, and unwatch ends that (watchCancel).
 	watched context.Context
@@ -424,16 +427,23 @@ func (p *Pipe) readStream() {
 	if p.turnGiven != nil {
 		src = turnSource{p}
 	}
+	// With a read turn (through.go), the reader hands the turn over when
+	// asked, at a read that may wait; the turn comes back before the
+	// reader ends (endTurns), and only then are the buffers let go.
+	turns := p.turnGiven != nil
 	if p.readsChunks() {
 		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)
-		r := p.readChunks(qd.DeliveryQueue(), cf)
-		if r == nil {
+		p.chunks = p.newChunkParse(qd.DeliveryQueue(), cf)
+		defer func() { p.chunks.r.c.letGo() }()
+		if !p.readChunks() {
+			if turns {
+				p.endTurns()
+			}
 			return
 		}
 		// A frame the codec must read itself: from here on it reads
 		// the stream, starting with what the chunk holds.
-		defer r.c.letGo()
-		src = r
+		src = p.chunks.r
 	}
 	bd, _ := p.sock.proto.(BatchDeliverer)
 	if bd != nil {
@@ -442,11 +452,9 @@ func (p *Pipe) readStream() {
 	}
 	br := bufioReader(src)
 	defer putBufioReader(br)
-	// With a read turn (through.go), the reader hands the turn over when
-	// asked, before a read that may wait with every whole message the
-	// buffer holds handed over.
-	turns := p.turnGiven != nil
 	if turns {
+		// Handed over before a read that may wait, with every whole
+		// message the buffer holds handed over.
 		p.br = br
 		defer p.endTurns()
 	}

@@ -178,28 +178,10 @@ func (q *RecvQueue) putEntries(p *Pipe, es []entry) { q.putEntriesOr(p, es, true
 // the rest (DropQueueFull) and clears es.
 func (q *RecvQueue) tryPutEntries(p *Pipe, es []entry) { q.putEntriesOr(p, es, false) }
 
-// putEntriesOr queues es in order, taking the producers' lock once for as
-// many as there is room for; the rest wait for room one by one (wait) or
-// are dropped.
+// putEntriesOr queues es in order, as many as there is room for at once
+// (putSome); the rest wait for room one by one (wait) or are dropped.
 func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
-	q.init()
-	if q.s.cfg.conflate.Load() {
-		for i := range es {
-			q.replace(p, es[i].message())
-		}
-		clear(es)
-		return
-	}
-	q.pmu.Lock()
-	t, n := q.reserve(uint64(len(es)))
-	for i := range n {
-		q.slots[(t+i)&q.mask] = es[i]
-	}
-	q.tail.Store(t + n)
-	q.pmu.Unlock()
-	if n > 0 {
-		q.wakeConsumer()
-	}
+	n := q.putSome(p, es)
 	for _, e := range es[n:] {
 		switch {
 		case wait:
@@ -212,6 +194,47 @@ func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
 		}
 	}
 	clear(es)
+}
+
+// free returns how many more entries the queue takes now: many under
+// Conflate, which replaces what waits.
+func (q *RecvQueue) free() int {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		return maxInBatch
+	}
+	h := q.head.Load() // first: the tail read after it is not behind it
+	used := q.tail.Load() - h
+	if used >= q.hwm {
+		return 0
+	}
+	return int(min(q.hwm-used, maxInBatch))
+}
+
+// putSome queues as many of es (from p) as there is room for, taking the
+// producers' lock once, and returns how many that was; it never waits.
+// The caller still owns the rest.
+func (q *RecvQueue) putSome(p *Pipe, es []entry) int {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		for i := range es {
+			q.replace(p, es[i].message())
+		}
+		clear(es)
+		return len(es)
+	}
+	q.pmu.Lock()
+	t, n := q.reserve(uint64(len(es)))
+	for i := range n {
+		q.slots[(t+i)&q.mask] = es[i]
+	}
+	q.tail.Store(t + n)
+	q.pmu.Unlock()
+	if n > 0 {
+		q.wakeConsumer()
+	}
+	clear(es[:n])
+	return int(n)
 }
 
 // reserve returns the tail and how many of k entries fit under the bound,

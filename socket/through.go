@@ -83,19 +83,26 @@ var aLongTimeAgo = time.Unix(1, 0)
 // ReadThrough reads the socket's connection on the calling goroutine until
 // ready reports true or ctx ends, when the socket has a single tcp, ipc or
 // shm pipe; messages read go to the protocol's Deliver as they would from the
-// pipe's reader. It returns nil at once when it cannot read through (more
-// pipes, another goroutine reading, a message too large for the read
-// buffer): the caller then waits as it would have. It returns ctx's error
+// pipe's reader (or, on a pipe that reads in chunks, to its queue). It
+// returns nil at once when it cannot read through (more pipes, another
+// goroutine reading, a message too large for the read buffer, Conflate):
+// the caller then waits as it would have. It returns ctx's error
 // when ctx ended. Protocols call it from Recv where they would wait; ready
 // must not block.
 func (s *Socket) ReadThrough(ctx context.Context, ready func() bool) error {
 	p := s.solo.Load()
-	if p == nil || p.rstate.Load() == rsOff {
+	if p == nil || p.rstate.Load() == rsOff || s.cfg.conflate.Load() {
+		// (Under Conflate, the newest message is wanted: the one the
+		// reader goroutine read last, not the first that an application
+		// reading through would find.)
 		return nil
 	}
 	ok, err := p.takeTurn(ctx)
 	if !ok {
 		return err
+	}
+	if p.br == nil {
+		return p.readChunksAsApp(ctx, ready)
 	}
 	return p.readAsApp(ctx, ready)
 }
@@ -143,9 +150,6 @@ func (p *Pipe) initTurns() {
 		return
 	}
 	p.tryWriter = tw
-	if p.readsChunks() {
-		return // the reader queues spans, not messages: no read turn
-	}
 	p.turnGiven = make(chan struct{}, 1)
 	p.turnBack = make(chan struct{}, 1)
 	p.rstate.Store(rsReading)

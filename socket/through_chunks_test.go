@@ -1,0 +1,224 @@
+package socket_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/pub"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/sub"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// lockstep sends n messages made by body from w, each only once r's Recv
+// for it has started waiting, and checks what r gets; it fails the test
+// unless r read through by the end (its Recv found the pipe's reader
+// waiting for bytes, and took over).
+func lockstep(t *testing.T, w, r *socket.Socket, n int, body func(i int) []byte) {
+	t.Helper()
+	for i := range n {
+		got := recvAsync(r, testCtx(t))
+		if i < 5 || i%50 == 0 {
+			time.Sleep(time.Millisecond) // the Recv waits, and so asks for the read turn
+		}
+		if err := w.SendContext(testCtx(t), socket.NewMessageBytes(body(i))); err != nil {
+			t.Fatal(err)
+		}
+		if res := await(t, got, "lockstep"); res.err != nil || res.body != string(body(i)) {
+			t.Fatalf("lockstep %d: got %d bytes, %v", i, len(res.body), res.err)
+		}
+	}
+	if !socket.ReadsThrough(r) {
+		t.Fatal("the receiver does not read through")
+	}
+}
+
+func small(i int) []byte { return fmt.Appendf(nil, "m%06d", i) }
+
+// TestReadThroughChunks: a pull with one pipe reads its chunks on the
+// goroutine of Recv, in both dialects over tcp and ipc. With a receive
+// queue of 8 and a stream of messages of every size around the span limit
+// and the chunk size, the application never queues more than there is
+// room for (it would wait on itself), and every message arrives whole and
+// in order, with and without a deadline on Recv (a body too large for a
+// span is read through only without one).
+func TestReadThroughChunks(t *testing.T) {
+	sizes := []int{0, 1, 64, 7, 1000, 16<<10 - 8, 16 << 10, 16<<10 + 1, 70 << 10, 64, 3, 300 << 10}
+	body := func(i int) []byte {
+		b := make([]byte, sizes[i%len(sizes)])
+		for j := range b {
+			b[j] = byte(i + j)
+		}
+		return b
+	}
+	for _, tr := range []string{"tcp", "ipc"} {
+		for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
+			t.Run(fmt.Sprintf("%s/%v", tr, d), func(t *testing.T) {
+				testutil.CheckGoroutines(t)
+				r := must(pull.New(socket.RecvHWM(8), socket.MaxRecvSize(1<<20)))
+				w := must(push.New(socket.DialDialect(d)))
+				closeAll(t, w, r)
+				must(w.Dial(must(r.Listen(testutil.URL(t, tr))).URL()))
+				lockstep(t, w, r, 20, small)
+				const n = 3000
+				go func() {
+					for i := range n {
+						if w.SendContext(testCtx(t), socket.NewMessageBytes(body(i))) != nil {
+							return
+						}
+					}
+				}()
+				for i := range n {
+					ctx := context.Background()
+					if i%3 == 0 {
+						ctx = testCtx(t)
+					}
+					m, err := r.RecvContext(ctx)
+					if err != nil {
+						t.Fatalf("message %d: %v", i, err)
+					}
+					if !bytes.Equal(m.Body, body(i)) {
+						t.Fatalf("message %d: %d bytes, want %d", i, len(m.Body), len(body(i)))
+					}
+					m.Free()
+				}
+				if got := r.Stats().MessagesIn; got != n+20 {
+					t.Errorf("MessagesIn %d, want %d", got, n+20)
+				}
+			})
+		}
+	}
+}
+
+// TestReadThroughChunksHandBack: over ZMTP, an application reading a
+// pull's chunks through gives the stream back at the first multipart
+// message; the pipe's codec reads everything from there on, and nothing is
+// lost or reordered at the switch.
+func TestReadThroughChunksHandBack(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	r := must(pull.New())
+	w := must(push.New(socket.DialDialect(socket.DialectZMTP)))
+	closeAll(t, w, r)
+	must(w.Dial(must(r.Listen(testutil.URL(t, "tcp"))).URL()))
+	lockstep(t, w, r, 20, small)
+	const n = 2000
+	go func() {
+		for i := range n {
+			m := socket.NewMessageBytes(small(i))
+			if i == n/2 || i == n/2+7 {
+				m.Frames = [][]byte{[]byte("second"), []byte("third")}
+			}
+			if w.SendContext(testCtx(t), m) != nil {
+				return
+			}
+		}
+	}()
+	for i := range n {
+		m, err := r.RecvContext(testCtx(t))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(m.Body, small(i)) {
+			t.Fatalf("message %d is %q", i, m.Body)
+		}
+		if multi := i == n/2 || i == n/2+7; multi != (len(m.Frames) == 2) {
+			t.Fatalf("message %d has %d further frames", i, len(m.Frames))
+		}
+		m.Free()
+	}
+	// And the codec reads through from there on.
+	lockstep(t, w, r, 20, small)
+}
+
+// TestReadThroughChunksFilters: a sub reading its chunks through queues
+// only what matches, in order, in both dialects.
+func TestReadThroughChunksFilters(t *testing.T) {
+	for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			s := must(sub.New(socket.RecvHWM(4), sub.Subscribe([]byte("m"))))
+			p := must(pub.New(socket.DialDialect(d)))
+			closeAll(t, p, s)
+			must(p.Dial(must(s.Listen(testutil.URL(t, "tcp"))).URL()))
+			// The subscription reaches a ZMTP publisher after the
+			// connection: send until the first message arrives.
+			got := recvAsync(s, testCtx(t))
+			for first := false; !first; {
+				must(0, p.Send(socket.NewMessageBytes(small(0))))
+				select {
+				case res := <-got:
+					if res.err != nil {
+						t.Fatal(res.err)
+					}
+					first = true
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			lockstep(t, p, s, 20, small)
+			// A burst, every other message unwanted; the receive queue
+			// (4) is smaller than what one chunk holds.
+			for i := range 400 {
+				b := small(i)
+				if i%2 == 1 {
+					b[0] = 'x'
+				}
+				must(0, p.Send(socket.NewMessageBytes(b)))
+			}
+			for i := 0; i < 400; i += 2 {
+				m, err := s.RecvContext(testCtx(t))
+				if err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				if !bytes.Equal(m.Body, small(i)) {
+					t.Fatalf("got %q, want %q", m.Body, small(i))
+				}
+				m.Free()
+			}
+		})
+	}
+}
+
+// TestReadThroughChunksClose: closing the socket ends a Recv that reads
+// a pair's chunks through, and a peer that goes away ends the pipe of one
+// that reads through; the next peer's messages arrive.
+func TestReadThroughChunksClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	r := must(pair.New())
+	defer r.Close()
+	url := must(r.Listen(testutil.URL(t, "ipc"))).URL()
+	for round := range 2 {
+		w := must(pair.New())
+		must(w.Dial(url))
+		lockstep(t, w, r, 20, small)
+		got := recvAsync(r, context.Background())
+		time.Sleep(20 * time.Millisecond) // into its read
+		if round == 0 {
+			w.Close() // the peer goes: the pipe ends, the Recv goes on waiting
+			select {
+			case res := <-got:
+				t.Fatalf("Recv returned %q, %v after the peer left", res.body, res.err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			w = must(pair.New())
+			must(w.Dial(url))
+			must(0, w.Send(socket.NewMessageBytes([]byte("next"))))
+			if res := await(t, got, "next peer"); res.err != nil || res.body != "next" {
+				t.Fatalf("got %q, %v", res.body, res.err)
+			}
+			w.Close()
+			continue
+		}
+		r.Close()
+		if res := await(t, got, "Close"); !errors.Is(res.err, socket.ErrClosed) {
+			t.Fatalf("Recv: %v", res.err)
+		}
+		w.Close()
+	}
+}
