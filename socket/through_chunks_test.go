@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/streamtest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pair"
 	"github.com/mqwire/mqwire/pattern/pub"
@@ -15,6 +16,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/wire/sp"
 )
 
 // lockstep sends at least n messages made by body from w, each only once
@@ -23,6 +25,14 @@ import (
 // bytes, and took over), and fails the test if r never does. It returns
 // how many it sent.
 func lockstep(t *testing.T, w, r *socket.Socket, n int, body func(i int) []byte) int {
+	t.Helper()
+	return lockstepBy(t, r, n, body, func(b []byte) error {
+		return w.SendContext(testCtx(t), socket.NewMessageBytes(b))
+	})
+}
+
+// lockstepBy is lockstep with each message sent by send.
+func lockstepBy(t *testing.T, r *socket.Socket, n int, body func(i int) []byte, send func([]byte) error) int {
 	t.Helper()
 	i := 0
 	for ; i < n || !socket.ReadsThrough(r); i++ {
@@ -33,7 +43,7 @@ func lockstep(t *testing.T, w, r *socket.Socket, n int, body func(i int) []byte)
 		if i < 5 || i%50 == 0 || i >= n {
 			time.Sleep(time.Millisecond) // the Recv waits, and so asks for the read turn
 		}
-		if err := w.SendContext(testCtx(t), socket.NewMessageBytes(body(i))); err != nil {
+		if err := send(body(i)); err != nil {
 			t.Fatal(err)
 		}
 		if res := await(t, got, "lockstep"); res.err != nil || res.body != string(body(i)) {
@@ -223,5 +233,66 @@ func TestReadThroughChunksClose(t *testing.T) {
 			t.Fatalf("Recv: %v", res.err)
 		}
 		w.Close()
+	}
+}
+
+// TestReadThroughChunksHostile: a peer that breaks the rules while the
+// application reads its pipe's chunks through (a size past MaxRecvSize, a
+// message cut short) costs only its own pipe, with the same typed error as
+// when the reader goroutine reads; the Recv that was reading goes on
+// waiting, and the next peer's message reaches it.
+func TestReadThroughChunksHostile(t *testing.T) {
+	bad := map[string]func(p *streamtest.Peer) error{
+		"size MaxRecvSize+1": func(p *streamtest.Peer) error {
+			return p.Write(append(p.Framing.AppendFrameHeader(nil, hostileLimit+1), "and a few bytes"...))
+		},
+		"truncated message": func(p *streamtest.Peer) error {
+			if err := p.Write(append(p.Framing.AppendFrameHeader(nil, 100), "ten bytes."...)); err != nil {
+				return err
+			}
+			return p.CloseWrite()
+		},
+	}
+	want := map[string]error{"size MaxRecvSize+1": socket.ErrTooLarge, "truncated message": socket.ErrProtocol}
+	for name, act := range bad {
+		t.Run(name, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			r := must(pull.New(socket.MaxRecvSize(hostileLimit)))
+			defer r.Close()
+			w := streamtest.Watch(r)
+			url := must(r.Listen(testutil.URL(t, "tcp"))).URL()
+			p, err := streamtest.DialPeer(url, timeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if err := header(p, sp.ProtoPush0); err != nil {
+				t.Fatal(err)
+			}
+			lockstepBy(t, r, 20, small, p.WriteMsg)
+			from := w.Len()
+			got := recvAsync(r, context.Background())
+			time.Sleep(10 * time.Millisecond) // into its read
+			if err := act(p); err != nil {
+				t.Fatal(err)
+			}
+			e, err := w.Wait(from, timeout, streamtest.Ends(p.Remote))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Type != socket.EventDisconnected || !errors.Is(e.Err, want[name]) {
+				t.Fatalf("event %v, want a disconnect matching %v", e, want[name])
+			}
+			if pe := r.Stats().ProtocolErrors; pe != 1 {
+				t.Errorf("ProtocolErrors %d, want 1", pe)
+			}
+			good := must(push.New())
+			defer good.Close()
+			must(good.Dial(url))
+			must(0, good.Send(socket.NewMessageBytes([]byte("next"))))
+			if res := await(t, got, "next peer"); res.err != nil || res.body != "next" {
+				t.Fatalf("got %q, %v", res.body, res.err)
+			}
+		})
 	}
 }
