@@ -318,14 +318,11 @@ func (cp *chunkParse) deliver(p *Pipe, keep bool) {
 	}
 }
 
-// drop lets go of what was parsed and not queued, as the pipe closes.
-func (cp *chunkParse) drop() {
+// drop lets go of what was parsed and not queued, as the pipe closes,
+// counting it as dropped.
+func (cp *chunkParse) drop(p *Pipe) {
 	for _, e := range cp.spans {
-		if e.m != nil {
-			e.m.Free()
-		} else {
-			e.c.unref()
-		}
+		p.dropEntry(e)
 	}
 	clear(cp.spans)
 	cp.spans = cp.spans[:0]
@@ -363,7 +360,7 @@ func (p *Pipe) readChunks() bool {
 			return true
 		}
 		if isDone(p.done) {
-			cp.drop()
+			cp.drop(p)
 			return false
 		}
 		cp.deliver(p, false) // before a read that may wait

@@ -434,7 +434,12 @@ func (p *Pipe) readStream() {
 	if p.readsChunks() {
 		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)
 		p.chunks = p.newChunkParse(qd.DeliveryQueue(), cf)
-		defer func() { p.chunks.r.c.letGo() }()
+		defer func() {
+			// What an application reading through parsed beyond the
+			// queue's room, if the pipe closed before it was queued.
+			p.chunks.drop(p)
+			p.chunks.r.c.letGo()
+		}()
 		if !p.readChunks() {
 			if turns {
 				p.endTurns()
