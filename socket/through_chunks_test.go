@@ -3,8 +3,11 @@ package socket_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -294,5 +297,68 @@ func TestReadThroughChunksHostile(t *testing.T) {
 				t.Fatalf("got %q, %v", res.body, res.err)
 			}
 		})
+	}
+}
+
+// TestReadThroughChunksManyReceivers: several goroutines receive from one
+// pull with one pipe; whichever reads through, every message arrives
+// exactly once and none waits for a reader that went away.
+func TestReadThroughChunksManyReceivers(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	r := must(pull.New(socket.RecvHWM(16)))
+	w := must(push.New())
+	closeAll(t, w, r)
+	must(w.Dial(must(r.Listen(testutil.URL(t, "ipc"))).URL()))
+	const receivers, n = 4, 20000
+	seen := make([]atomic.Bool, n)
+	var wg sync.WaitGroup
+	var count atomic.Int64
+	errs := make(chan error, receivers)
+	for range receivers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for count.Load() < n {
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				m, err := r.RecvContext(ctx)
+				cancel()
+				if errors.Is(err, socket.ErrTimeout) {
+					continue
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				i := int(binary.BigEndian.Uint32(m.Body))
+				m.Free()
+				if seen[i].Swap(true) {
+					errs <- fmt.Errorf("message %d twice", i)
+					return
+				}
+				count.Add(1)
+			}
+		}()
+	}
+	for i := range n {
+		if i%1000 == 0 {
+			time.Sleep(2 * time.Millisecond) // let the receivers catch up and read through
+		}
+		if err := w.SendContext(testCtx(t), socket.NewMessageBytes(binary.BigEndian.AppendUint32(nil, uint32(i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case err := <-errs:
+		t.Fatal(err)
+	case <-time.After(timeout):
+		t.Fatalf("%d of %d messages received", count.Load(), n)
+	}
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
 	}
 }
