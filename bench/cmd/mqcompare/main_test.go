@@ -196,6 +196,36 @@ func TestCalibrate(t *testing.T) {
 	}
 }
 
+// TestMeasureRecountsShortRuns: an end with a slow start-up (20 ms, then
+// 1 M msg/s) gave its probe a low rate, and a run at the calibrated count
+// takes far less than the target; the count is raised until a run is long
+// enough, the short runs are not kept, and every figure comes from runs at
+// the new count.
+func TestMeasureRecountsShortRuns(t *testing.T) {
+	var counts []int
+	pair := func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
+		counts = append(counts, count)
+		took := 0.020 + float64(count)/1e6
+		return perfpeer.Result{Size: size, Count: count, MsgPerSec: float64(count) / took}, nil
+	}
+	cfg := config{sizes: []int{64}, transports: []string{"tcp"}, kinds: []string{"thr"}, runs: 3,
+		target: 100 * time.Millisecond, timeout: time.Second, log: io.Discard}
+	m := &matrix{cfg: cfg, ends: fakeEnds()[:1], pair: pair}
+	c := cell{"thr", "tcp", 64}
+	m.calib = map[runKey]calibration{{c, "mqwire-sp"}: {count: 200}}
+	if err := m.measure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// 200 in 20.2 ms (9.9 k/s): short, tenfold; 2,000 in 22 ms: short,
+	// tenfold; 20,000 in 40 ms: long enough, kept, and so are the rest.
+	if want := []int{200, 2000, 20000, 20000, 20000}; fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("run counts %v, want %v", counts, want)
+	}
+	if got, want := m.value(c, "mqwire-sp"), 20000/0.040; math.Abs(got-want) > 1 {
+		t.Errorf("median %g, want %g (the short runs not kept)", got, want)
+	}
+}
+
 func TestMedian(t *testing.T) {
 	for _, c := range []struct {
 		in   []float64

@@ -33,6 +33,9 @@ type measurement struct {
 	count  int       // messages or round trips per run
 	values []float64 // msg/s (thr) or one-way us (lat), one per successful run
 	errs   []string  // one per failed run: "timeout" or the error
+	// recounts is how many times count was raised because a run was
+	// far shorter than the target (recount).
+	recounts int
 }
 
 // median is the median of the values, NaN when there are none.
@@ -268,6 +271,12 @@ func (m *matrix) measure(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				for err == nil && m.recount(c, e, res, r) {
+					r, _, err = m.runOne(ctx, e, c, res.count)
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+				}
 				if err != nil {
 					res.errs = append(res.errs, err.Error())
 					fmt.Fprintf(m.cfg.log, "[%d/%d] %s %s %s round %d/%d: %-12s %s\n", i+1, len(cells), c.kind, c.transport, units.Size(c.size), round+1, m.cfg.runs, e.Name, firstLine(err.Error()))
@@ -284,6 +293,35 @@ func (m *matrix) measure(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// maxRecounts bounds how often recount raises one end's count in a cell.
+const maxRecounts = 3
+
+// recount raises res.count when the run r took less than a quarter of the
+// target, at most maxRecounts times: a probe can catch an end's start-up
+// (the first tens of milliseconds of a connection, slower than the rest),
+// and a count aimed at that rate gives runs that measure mostly the
+// start-up. The count goes to what r's rate gives for the target, and at
+// least tenfold, since a short run's rate still counts its start-up. It
+// reports whether it raised the count; the short run is then not kept.
+func (m *matrix) recount(c cell, e perfpeer.End, res *measurement, r perfpeer.Result) bool {
+	if m.cfg.quick || res.recounts >= maxRecounts {
+		return false
+	}
+	rate := perSecond(c.kind, r)
+	if math.IsNaN(rate) || rate <= 0 {
+		return false
+	}
+	measured := time.Duration(float64(res.count) / rate * float64(time.Second))
+	n := clampCount(c.kind, max(rate*m.cfg.target.Seconds(), 10*float64(res.count)))
+	if measured >= m.cfg.target/4 || n <= res.count {
+		return false
+	}
+	fmt.Fprintf(m.cfg.log, "  %s %s %s %-12s run took %s: count %d -> %d, run again\n", c.kind, c.transport, units.Size(c.size), e.Name, measured.Round(time.Millisecond), res.count, n)
+	res.count = n
+	res.recounts++
+	return true
 }
 
 // rotate returns ends rotated left by n.
