@@ -3,10 +3,8 @@ package socket
 import (
 	"errors"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/mqwire/mqwire/wire/zmtp"
 )
@@ -375,37 +373,22 @@ func (p *Pipe) readChunks() bool {
 // stays in the chunk for the application). It reports false when the pipe
 // is done.
 func (p *Pipe) fillChunk(cp *chunkParse) bool {
-	if p.turnGiven == nil {
-		if err := cp.r.fill(); err != nil {
-			p.closeForRead(cp.readErr(err))
-			return false
-		}
-		return true
+	if p.turnGiven != nil {
+		return p.readForTurn(cp.fill)
 	}
-	if !p.rstate.CompareAndSwap(rsReading, rsWaiting) {
-		return p.handOver()
-	}
-	err := cp.r.fill()
-	if !p.rstate.CompareAndSwap(rsWaiting, rsReading) {
-		return p.handOver()
-	}
-	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// A request for the turn that was withdrawn.
-			p.conn.SetReadDeadline(time.Time{})
-			return true
-		}
-		p.closeForRead(cp.readErr(err))
+	if err := cp.fill(); err != nil {
+		p.closeForRead(err)
 		return false
 	}
 	return true
 }
 
-// readErr is err, a read's, as the reason the pipe closes: the stream
-// ending inside a message is the peer's fault.
-func (cp *chunkParse) readErr(err error) error {
+// fill reads more of the stream into the chunk, waiting for at least one
+// byte: the stream ending inside a message is io.ErrUnexpectedEOF.
+func (cp *chunkParse) fill() error {
+	err := cp.r.fill()
 	if errors.Is(err, io.EOF) && cp.r.start < cp.r.end {
-		return io.ErrUnexpectedEOF
+		err = io.ErrUnexpectedEOF
 	}
 	return err
 }

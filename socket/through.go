@@ -271,34 +271,53 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 				return nil
 			}
 		}
-		if ready() {
-			p.leaveTurn()
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			p.leaveTurn()
-			return ctxErr(ctx)
-		}
-		dl, _ := ctx.Deadline()
-		p.conn.SetReadDeadline(dl)
-		if s.solo.Load() != p || isDone(p.done) {
-			// Not alone any more (setSolo may have cleared the deadline's
-			// effect by our setting it), or closed.
-			p.giveBack()
-			return nil
-		}
-		if _, err := br.Peek(br.Buffered() + 1); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue // ctx ended, or a new pipe: look again
-			}
-			if errors.Is(err, io.EOF) && br.Buffered() > 0 {
-				err = io.ErrUnexpectedEOF
-			}
-			p.closeForRead(err)
-			p.giveBack()
-			return nil
+		if more, err := p.readMoreAsApp(ctx, ready, func() error { return fillBuffer(br) }); !more {
+			return err
 		}
 	}
+}
+
+// fillBuffer reads more bytes into br, waiting for at least one: the
+// stream ending inside a message is io.ErrUnexpectedEOF.
+func fillBuffer(br *bufio.Reader) error {
+	_, err := br.Peek(br.Buffered() + 1)
+	if errors.Is(err, io.EOF) && br.Buffered() > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// readMoreAsApp is the step of an application reading through between two
+// parses of what it has read: it ends the application's reading when
+// ready reports true or ctx has ended, and otherwise reads more with read,
+// which waits at most until ctx's deadline. It reports whether to parse
+// again; if not, with what ReadThrough returns.
+func (p *Pipe) readMoreAsApp(ctx context.Context, ready func() bool, read func() error) (bool, error) {
+	if ready() {
+		p.leaveTurn()
+		return false, nil
+	}
+	if err := ctx.Err(); err != nil {
+		p.leaveTurn()
+		return false, ctxErr(ctx)
+	}
+	dl, _ := ctx.Deadline()
+	p.conn.SetReadDeadline(dl)
+	if p.sock.solo.Load() != p || isDone(p.done) {
+		// Not alone any more (setSolo may have cleared the deadline's
+		// effect by our setting it), or closed.
+		p.giveBack()
+		return false, nil
+	}
+	if err := read(); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return true, nil // ctx ended, or a new pipe: look again
+		}
+		p.closeForRead(err)
+		p.giveBack()
+		return false, nil
+	}
+	return true, nil
 }
 
 // watchCancel makes ctx's cancellation, before its deadline or without
@@ -356,13 +375,20 @@ func (p *Pipe) leaveTurn() {
 // meanwhile when the application asks. It reports false when the pipe is
 // done.
 func (p *Pipe) waitBytes(br *bufio.Reader) bool {
+	return p.readForTurn(func() error { return fillBuffer(br) })
+}
+
+// readForTurn runs read, a read that may wait, on the reader goroutine of
+// a pipe with a read turn: it hands the turn over first, or meanwhile,
+// when the application asks for it (what was read stays for the
+// application). It reports false when the pipe is done.
+func (p *Pipe) readForTurn(read func() error) bool {
 	if !p.rstate.CompareAndSwap(rsReading, rsWaiting) {
 		return p.handOver()
 	}
-	_, err := br.Peek(br.Buffered() + 1)
+	err := read()
 	if !p.rstate.CompareAndSwap(rsWaiting, rsReading) {
-		// Asked for the turn (what was read stays in br for the
-		// application), unless the request was withdrawn meanwhile.
+		// Asked for the turn, unless the request was withdrawn meanwhile.
 		return p.handOver()
 	}
 	if err != nil {
@@ -370,9 +396,6 @@ func (p *Pipe) waitBytes(br *bufio.Reader) bool {
 			// A request for the turn that was withdrawn.
 			p.conn.SetReadDeadline(time.Time{})
 			return true
-		}
-		if errors.Is(err, io.EOF) && br.Buffered() > 0 {
-			err = io.ErrUnexpectedEOF // the stream ends inside a message
 		}
 		p.closeForRead(err)
 		return false

@@ -2,8 +2,6 @@ package socket
 
 import (
 	"context"
-	"errors"
-	"os"
 	"time"
 )
 
@@ -23,7 +21,7 @@ import (
 // queue has room for (it is the queue's consumer, and must not wait for
 // room): what it parsed beyond that waits in p.chunks for the next turn.
 func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
-	s, cp := p.sock, p.chunks
+	cp := p.chunks
 	p.touched.Store(true)
 	p.watchCancel(ctx)
 	for {
@@ -62,29 +60,8 @@ func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
 				break
 			}
 		}
-		if ready() {
-			p.leaveTurn()
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			p.leaveTurn()
-			return ctxErr(ctx)
-		}
-		dl, _ := ctx.Deadline()
-		p.conn.SetReadDeadline(dl)
-		if s.solo.Load() != p || isDone(p.done) {
-			// Not alone any more (setSolo may have cleared the deadline's
-			// effect by our setting it), or closed.
-			p.giveBack()
-			return nil
-		}
-		if err := cp.r.fill(); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue // ctx ended, or a new pipe: look again
-			}
-			p.closeForRead(cp.readErr(err))
-			p.giveBack()
-			return nil
+		if more, err := p.readMoreAsApp(ctx, ready, cp.fill); !more {
+			return err
 		}
 	}
 }
