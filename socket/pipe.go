@@ -65,6 +65,10 @@ type Pipe struct {
 	direct  TryDeliverer
 	running atomic.Bool
 	backlog atomic.Int64
+	// roomWait says the pattern's receive queue was full for the inproc
+	// sender's hand-over and will tell the sender when it has room
+	// (RecvQueue.TryPutFrom): the sender waits rather than queue.
+	roomWait atomic.Bool
 	// inEnv is how the reader translates what it takes from a peer across
 	// the REQ/REP and DEALER/ROUTER line (inproc_envelope.go); env and
 	// reqIDs are its state.
@@ -194,8 +198,15 @@ func (p *Pipe) counts() Counters {
 
 // TrySend queues m on the pipe without waiting. It returns false when the
 // queue is at its high-water mark or the pipe is closing; the caller still
-// owns m then.
-func (p *Pipe) TrySend(m *Message) bool {
+// owns m then. On an inproc pipe whose peer's receive queue is full, it
+// returns false too, and the socket's waiting senders are woken when that
+// queue has room (RecvQueue.TryPutFrom).
+func (p *Pipe) TrySend(m *Message) bool { return p.trySendOr(m, false) }
+
+// trySendOr is TrySend; spill says that on an inproc pipe whose peer's
+// receive queue is full, m may go on the pipe's own queue (for a caller
+// that would drop it rather than wait).
+func (p *Pipe) trySendOr(m *Message, spill bool) bool {
 	select {
 	case <-p.done:
 		return false
@@ -205,18 +216,18 @@ func (p *Pipe) TrySend(m *Message) bool {
 		// The peer would own the very message, and may change it: give it
 		// a copy, and let go of our share only once it is taken.
 		c := m.Clone()
-		if !p.trySend(c) {
+		if !p.trySend(c, spill) {
 			c.Free()
 			return false
 		}
 		m.Free()
 		return true
 	}
-	return p.trySend(m)
+	return p.trySend(m, spill)
 }
 
-// trySend is TrySend once the pipe is known to be open.
-func (p *Pipe) trySend(m *Message) bool {
+// trySend is trySendOr once the pipe is known to be open.
+func (p *Pipe) trySend(m *Message, spill bool) bool {
 	n := p.prepare(m)
 	if p.writeThrough(m) {
 		return true
@@ -225,6 +236,13 @@ func (p *Pipe) trySend(m *Message) bool {
 		p.cnt.handedMsgs.Add(1)
 		p.cnt.handedBytes.Add(uint64(n))
 		return true
+	}
+	if q := p.port.pipe; !spill && q != nil && q.roomWait.Load() && q.backlog.Load() == 0 {
+		// The receiving queue is full, and says when it has room: the
+		// sender waits for that rather than queue here for a third
+		// goroutine to deliver (inproc push/pull of 64 B: 8.3 M msg/s
+		// with that goroutine in the path, 11.9 M without).
+		return false
 	}
 	q := p.queued(1)
 	if !p.sendq.push(m, n) {
@@ -240,8 +258,8 @@ func (p *Pipe) trySend(m *Message) bool {
 // the order of what was queued earlier by refusing while the peer's reader
 // still holds queued messages.
 func (p *Pipe) handOverInproc(m *Message) bool {
-	q := p.port.pipe
-	if q == nil || q.direct == nil || q.inEnv != inprocEnvNone || !q.running.Load() || q.backlog.Load() != 0 {
+	q := p.directPeer()
+	if q == nil {
 		return false
 	}
 	select {
@@ -256,6 +274,16 @@ func (p *Pipe) handOverInproc(m *Message) bool {
 		return false
 	}
 	return true
+}
+
+// directPeer returns the receiving pipe of an inproc peer whose pattern
+// takes messages straight from the sender (handOverInproc) now, or nil.
+func (p *Pipe) directPeer() *Pipe {
+	q := p.port.pipe
+	if q == nil || q.direct == nil || q.inEnv != inprocEnvNone || !q.running.Load() || q.backlog.Load() != 0 {
+		return nil
+	}
+	return q
 }
 
 // queued counts n messages about to go on the send queue of an inproc pipe

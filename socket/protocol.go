@@ -52,11 +52,20 @@ type TrySender interface {
 // so the message goes straight to the receiving pattern with no reader
 // goroutine in between; when it returns false (say the receive queue is
 // full) the message takes the usual way, through the pipe's queue and
-// Deliver. TryDeliver may run on any goroutine, concurrently with Deliver and
+// Deliver, unless the protocol's queue said it will tell the sender when
+// it has room (RecvQueue.TryPutFrom): then the sender waits for that. TryDeliver may run on any goroutine, concurrently with Deliver and
 // with the sender holding its own pattern's locks: it must neither wait nor
 // send.
 type TryDeliverer interface {
 	TryDeliver(p *Pipe, m *Message) bool
+}
+
+// RoomReporter is implemented by a TryDeliverer that can tell, without
+// queueing anything, whether TryDeliver would take a message arriving on
+// p now (RecvQueue.HasRoomFrom): a sender that must not drop (a publisher
+// under NoDrop) asks before it sends.
+type RoomReporter interface {
+	HasRoom(p *Pipe) bool
 }
 
 // BatchDeliverer is implemented by protocols that can take several arriving
@@ -325,10 +334,15 @@ func (ps *PipeSet) broadcastIfRoom(m *Message, want func(*Pipe) bool) bool {
 		wanted = append(wanted, p)
 	}
 	for i, p := range wanted {
-		if i == len(wanted)-1 {
-			p.offer(m)
-		} else {
-			p.offer(m.Clone())
+		c := m
+		if i < len(wanted)-1 {
+			c = m.Clone()
+		}
+		// Room seen is room: nothing else queues on p's own queue under
+		// the set's lock. Another sender may take the last room in an
+		// inproc peer's queue meanwhile: then c goes on p's queue.
+		if !p.trySendOr(c, true) {
+			p.Drop(c, DropQueueFull)
 		}
 	}
 	if len(wanted) == 0 {
@@ -345,6 +359,12 @@ func (p *Pipe) roomFor(n int) bool {
 	case <-p.done:
 		return true
 	default:
+	}
+	if q := p.directPeer(); q != nil {
+		// Handed over straight to the peer's queue (handOverInproc).
+		if rr, ok := q.direct.(RoomReporter); ok && !rr.HasRoom(q) {
+			return false
+		}
 	}
 	return p.sendq.roomFor(n)
 }

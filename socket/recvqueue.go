@@ -26,7 +26,7 @@ type RecvQueue struct {
 	s        *Socket
 	once     sync.Once
 	hwm      uint64
-	maxSlots uint64        // the ring's largest size: RecvHWM rounded up to a power of two
+	maxSlots uint64        // the ring's largest size for RecvHWM (a power of two); TryPutFrom may grow it past
 	notEmpty chan struct{} // a token for a waiting consumer (capacity 1)
 	_        [64]byte
 
@@ -37,7 +37,7 @@ type RecvQueue struct {
 	latest atomic.Pointer[Message]
 	_      [64]byte
 
-	// The ring; it starts small and grows up to maxSlots, under both locks.
+	// The ring; it starts small and grows as needed, under both locks.
 	mask  uint64
 	slots []entry
 	_     [64]byte
@@ -47,7 +47,10 @@ type RecvQueue struct {
 	tail     atomic.Uint64 // the next slot to fill; advanced under pmu
 	headSeen uint64        // the producers' last look at head (under pmu)
 	room     chan struct{} // closed when room is made, if producers wait (under pmu)
-	_        [64]byte
+	// notify are the receiving pipes whose inproc senders wait for room
+	// (TryPutFrom), woken with the producers waiting on room (under pmu).
+	notify []*Pipe
+	_      [64]byte
 
 	// The consumers' side: written by them on every message.
 	cmu      sync.Mutex
@@ -155,6 +158,64 @@ func (q *RecvQueue) TryPut(m *Message) bool {
 	return q.put(entry{m: m}, false) == nil
 }
 
+// TryPutFrom queues m, handed over on the goroutine of p's inproc peer
+// (TryDeliverer), if there is room: up to RecvHWM plus the sender's
+// SendHWM, the capacity of an inproc pipe across its two queues, so that
+// the sender need not queue on its own side and leave the delivery to a
+// third goroutine. When there is no room, the sender's socket is told once
+// the consumers have made room (its Send waits for that); the caller
+// still owns m then.
+func (q *RecvQueue) TryPutFrom(p *Pipe, m *Message) bool {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		q.replace(p, m)
+		return true
+	}
+	out := p.port.Out
+	if out == nil || p.port.Taken == nil {
+		return q.put(entry{m: m}, false) == nil
+	}
+	limit := q.hwm + uint64(out.hwm)
+	q.pmu.Lock()
+	t := q.tail.Load()
+	if t-q.headSeen >= limit || t-q.headSeen > q.mask {
+		q.headSeen = q.head.Load()
+		if t-q.headSeen >= limit && p.roomWait.CompareAndSwap(false, true) {
+			// Count the sender as waiting before looking again: a
+			// consumer that makes room after our last look sees it.
+			q.notify = append(q.notify, p)
+			q.pwaiting.Add(1)
+			q.headSeen = q.head.Load()
+		}
+		if t-q.headSeen >= limit {
+			q.pmu.Unlock()
+			return false
+		}
+		if t-q.headSeen > q.mask {
+			q.grow(t, t-q.headSeen+1)
+		}
+	}
+	q.slots[t&q.mask] = entry{m: m}
+	q.tail.Store(t + 1)
+	q.pmu.Unlock()
+	q.wakeConsumer()
+	return true
+}
+
+// HasRoomFrom reports whether TryPutFrom would take a message from p now.
+func (q *RecvQueue) HasRoomFrom(p *Pipe) bool {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		return true
+	}
+	limit := q.hwm
+	if out := p.port.Out; out != nil && p.port.Taken != nil {
+		limit += uint64(out.hwm)
+	}
+	h := q.head.Load() // first: the tail read after it is not behind it
+	return q.tail.Load()-h < limit
+}
+
 // PutBatch queues the messages of ms in order, as Put does each one, and
 // clears ms. It takes the producers' lock once for as many as there is
 // room for.
@@ -257,7 +318,7 @@ func (q *RecvQueue) grow(t, need uint64) {
 	q.cmu.Lock()
 	defer q.cmu.Unlock()
 	size := q.mask + 1
-	for size < need && size < q.maxSlots {
+	for size < need { // need is within a bound: RecvHWM, or more for TryPutFrom
 		size *= 2
 	}
 	slots := make([]entry, size)
@@ -415,6 +476,26 @@ func (q *RecvQueue) nonEmpty() bool {
 	return q.latest.Load() != nil || q.head.Load() != q.tail.Load()
 }
 
+// makeRoom wakes the producers waiting for room: those in putWait, and
+// the inproc senders of TryPutFrom.
+func (q *RecvQueue) makeRoom() {
+	var buf [4]*Pipe
+	q.pmu.Lock()
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
+	ps := append(buf[:0], q.notify...)
+	clear(q.notify)
+	q.notify = q.notify[:0]
+	q.pmu.Unlock()
+	for _, p := range ps {
+		p.roomWait.Store(false)
+		q.pwaiting.Add(-1)
+		p.port.Taken() // the sender's socket: its Send tries again
+	}
+}
+
 // tryGet returns the next message, or nil if there is none.
 func (q *RecvQueue) tryGet() *Message {
 	if q.latest.Load() != nil { // under Conflate, or just after it
@@ -441,12 +522,7 @@ func (q *RecvQueue) tryGet() *Message {
 	// Producers wait for room until the queue is half empty, not for every
 	// message taken: each wake-up costs them a channel.
 	if q.pwaiting.Load() > 0 && q.tail.Load()-(h+1) <= q.hwm/2 {
-		q.pmu.Lock()
-		if q.room != nil {
-			close(q.room)
-			q.room = nil
-		}
-		q.pmu.Unlock()
+		q.makeRoom()
 	}
 	if more && q.cwaiting.Load() > 0 {
 		// Another consumer waits while messages are left: pass the token.

@@ -2,6 +2,8 @@ package socket_test
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -284,4 +286,85 @@ func TestTimeoutsFastPathReqRep(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestInprocSenderWaitsForRoom: an inproc sender whose peer's receive
+// queue is full waits for room there instead of queueing on its own side:
+// the two high-water marks still add up (RecvHWM plus SendHWM messages go
+// before Send waits), a Send with a deadline times out, and senders
+// waiting for room (small queues, one or several senders) are woken as
+// the receiver makes room, every message arriving once and in each
+// sender's order.
+func TestInprocSenderWaitsForRoom(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	t.Run("capacity", func(t *testing.T) {
+		url := testutil.URL(t, "inproc")
+		in := must(pull.New(socket.RecvHWM(8)))
+		out := must(push.New(socket.SendHWM(5), socket.SendTimeout(20*time.Millisecond)))
+		closeAll(t, in, out)
+		must(in.Listen(url))
+		must(out.Dial(url))
+		waitPipes(t, out, 1)
+		sent := 0
+		for ; sent < 100; sent++ {
+			if err := out.Send(socket.NewMessageBytes([]byte{byte(sent)})); err != nil {
+				if !errors.Is(err, socket.ErrTimeout) {
+					t.Fatal(err)
+				}
+				break
+			}
+		}
+		if sent != 8+5 {
+			t.Errorf("%d messages went before Send waited, want 13", sent)
+		}
+		for i := range sent {
+			m := must(in.RecvContext(testCtx(t)))
+			if m.Body[0] != byte(i) {
+				t.Fatalf("message %d is %d", i, m.Body[0])
+			}
+			m.Free()
+		}
+	})
+	for _, senders := range []int{1, 4} {
+		t.Run(fmt.Sprint("senders=", senders), func(t *testing.T) {
+			const each = 5000
+			url := testutil.URL(t, "inproc")
+			in := must(pull.New(socket.RecvHWM(4)))
+			must(in.Listen(url))
+			outs := make([]*socket.Socket, senders)
+			for i := range outs {
+				outs[i] = must(push.New(socket.SendHWM(2)))
+				must(outs[i].Dial(url))
+				waitPipes(t, outs[i], 1)
+			}
+			defer closeAll(t, append(outs, in)...)
+			for i, out := range outs {
+				go func() {
+					for j := range each {
+						m := socket.NewMessageBytes(binary.BigEndian.AppendUint32([]byte{byte(i)}, uint32(j)))
+						if out.SendContext(testCtx(t), m) != nil {
+							m.Free()
+							return
+						}
+					}
+				}()
+			}
+			next := make([]uint32, senders)
+			for k := range senders * each {
+				m, err := in.RecvContext(testCtx(t))
+				if err != nil {
+					t.Fatalf("message %d: %v (next %v)", k, err, next)
+				}
+				i, j := m.Body[0], binary.BigEndian.Uint32(m.Body[1:])
+				if j != next[i] {
+					t.Fatalf("sender %d: message %d, want %d", i, j, next[i])
+				}
+				next[i]++
+				m.Free()
+				if k%1000 == 0 {
+					time.Sleep(time.Millisecond) // let the senders wait
+				}
+			}
+		})
+	}
 }

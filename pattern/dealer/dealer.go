@@ -62,7 +62,11 @@ func (p *proto) RemovePipe(pp *socket.Pipe)                 { p.pipes.Remove(pp)
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) { p.recvq.Put(pp, m) }
 
 // TryDeliver queues m if the receive queue has room (inproc's direct hand-over).
-func (p *proto) TryDeliver(_ *socket.Pipe, m *socket.Message) bool { return p.recvq.TryPut(m) }
+func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool { return p.recvq.TryPutFrom(pp, m) }
+
+// HasRoom reports whether TryDeliver would take a message from pp now
+// (socket.RoomReporter).
+func (p *proto) HasRoom(pp *socket.Pipe) bool { return p.recvq.HasRoomFrom(pp) }
 
 func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 	_, err := p.pipes.SendRoundRobin(ctx, m)

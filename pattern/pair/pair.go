@@ -72,7 +72,11 @@ func (p *proto) DeliveryQueue() *socket.RecvQueue { return p.recvq }
 func (p *proto) DeliverBatch(pp *socket.Pipe, ms []*socket.Message) { p.recvq.PutBatch(pp, ms) }
 
 // TryDeliver queues m if the receive queue has room (inproc's direct hand-over).
-func (p *proto) TryDeliver(_ *socket.Pipe, m *socket.Message) bool { return p.recvq.TryPut(m) }
+func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool { return p.recvq.TryPutFrom(pp, m) }
+
+// HasRoom reports whether TryDeliver would take a message from pp now
+// (socket.RoomReporter).
+func (p *proto) HasRoom(pp *socket.Pipe) bool { return p.recvq.HasRoomFrom(pp) }
 
 func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 	_, err := p.pipes.SendRoundRobin(ctx, m)

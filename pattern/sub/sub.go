@@ -184,8 +184,12 @@ func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 		p.Deliver(pp, m)
 		return true
 	}
-	return p.recvq.TryPut(m)
+	return p.recvq.TryPutFrom(pp, m)
 }
+
+// HasRoom reports whether TryDeliver would take a message from pp now
+// (socket.RoomReporter): a lossy pipe always takes (and may drop).
+func (p *proto) HasRoom(pp *socket.Pipe) bool { return p.Lossy(pp) || p.recvq.HasRoomFrom(pp) }
 
 func (p *proto) Send(context.Context, *socket.Message) error { return socket.ErrNotSupported }
 
