@@ -53,8 +53,9 @@ type TrySender interface {
 // goroutine in between; when it returns false (say the receive queue is
 // full) the message takes the usual way, through the pipe's queue and
 // Deliver, unless the protocol's queue said it will tell the sender when
-// it has room (RecvQueue.TryPutFrom): then the sender waits for that. TryDeliver may run on any goroutine, concurrently with Deliver and
-// with the sender holding its own pattern's locks: it must neither wait nor
+// it has room (RecvQueue.TryPutFrom): then the sender waits for that.
+// TryDeliver may run on any goroutine, concurrently with Deliver and with
+// the sender holding its own pattern's locks: it must neither wait nor
 // send.
 type TryDeliverer interface {
 	TryDeliver(p *Pipe, m *Message) bool

@@ -26,7 +26,6 @@ type RecvQueue struct {
 	s        *Socket
 	once     sync.Once
 	hwm      uint64
-	maxSlots uint64        // the ring's largest size for RecvHWM (a power of two); TryPutFrom may grow it past
 	notEmpty chan struct{} // a token for a waiting consumer (capacity 1)
 	_        [64]byte
 
@@ -96,8 +95,7 @@ func (q *RecvQueue) init() {
 	q.once.Do(func() {
 		q.s.started.Store(true)
 		q.hwm = uint64(q.s.cfg.recvHWM.Load())
-		q.maxSlots = uint64(1) << bits.Len64(q.hwm-1)
-		size := min(q.maxSlots, initialSlots)
+		size := min(uint64(1)<<bits.Len64(q.hwm-1), initialSlots)
 		q.mask = size - 1
 		q.slots = make([]entry, size)
 	})
@@ -171,35 +169,11 @@ func (q *RecvQueue) TryPutFrom(p *Pipe, m *Message) bool {
 		q.replace(p, m)
 		return true
 	}
-	out := p.port.Out
-	if out == nil || p.port.Taken == nil {
-		return q.put(entry{m: m}, false) == nil
+	limit, direct := q.limitFrom(p)
+	if !direct {
+		p = nil // nobody to tell of room
 	}
-	limit := q.hwm + uint64(out.hwm)
-	q.pmu.Lock()
-	t := q.tail.Load()
-	if t-q.headSeen >= limit || t-q.headSeen > q.mask {
-		q.headSeen = q.head.Load()
-		if t-q.headSeen >= limit && p.roomWait.CompareAndSwap(false, true) {
-			// Count the sender as waiting before looking again: a
-			// consumer that makes room after our last look sees it.
-			q.notify = append(q.notify, p)
-			q.pwaiting.Add(1)
-			q.headSeen = q.head.Load()
-		}
-		if t-q.headSeen >= limit {
-			q.pmu.Unlock()
-			return false
-		}
-		if t-q.headSeen > q.mask {
-			q.grow(t, t-q.headSeen+1)
-		}
-	}
-	q.slots[t&q.mask] = entry{m: m}
-	q.tail.Store(t + 1)
-	q.pmu.Unlock()
-	q.wakeConsumer()
-	return true
+	return q.putUnder(entry{m: m}, limit, false, p) == nil
 }
 
 // HasRoomFrom reports whether TryPutFrom would take a message from p now.
@@ -208,12 +182,19 @@ func (q *RecvQueue) HasRoomFrom(p *Pipe) bool {
 	if q.s.cfg.conflate.Load() {
 		return true
 	}
-	limit := q.hwm
-	if out := p.port.Out; out != nil && p.port.Taken != nil {
-		limit += uint64(out.hwm)
-	}
+	limit, _ := q.limitFrom(p)
 	h := q.head.Load() // first: the tail read after it is not behind it
 	return q.tail.Load()-h < limit
+}
+
+// limitFrom is how many entries the queue holds for a hand-over from p:
+// RecvHWM, plus the sender's SendHWM when p is an inproc pipe whose
+// sender can be told of room (direct).
+func (q *RecvQueue) limitFrom(p *Pipe) (limit uint64, direct bool) {
+	if out := p.port.Out; out != nil && p.port.Taken != nil {
+		return q.hwm + uint64(out.hwm), true
+	}
+	return q.hwm, false
 }
 
 // PutBatch queues the messages of ms in order, as Put does each one, and
@@ -328,24 +309,43 @@ func (q *RecvQueue) grow(t, need uint64) {
 	q.slots, q.mask = slots, size-1
 }
 
-// put queues m and returns nil, or, when the queue is full, returns nil
-// having dropped nothing if !wait (the caller still owns m), or a channel
-// closed when there may be room, having counted the caller as a waiting
-// producer.
+// put queues e and returns nil. When the queue is full it queues nothing
+// and returns closedChan if !wait (the caller still owns e), or else a
+// channel closed when there may be room, having counted the caller as a
+// waiting producer.
 func (q *RecvQueue) put(e entry, wait bool) <-chan struct{} {
+	return q.putUnder(e, q.hwm, wait, nil)
+}
+
+// putUnder is put with room for limit entries. When the queue is full
+// and notify is not nil, notify's sender is told when there is room
+// (TryPutFrom, makeRoom) and putUnder returns closedChan.
+func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-chan struct{} {
 	q.pmu.Lock()
 	t := q.tail.Load()
-	if t-q.headSeen >= q.hwm || t-q.headSeen > q.mask {
+	if t-q.headSeen >= limit || t-q.headSeen > q.mask {
 		q.headSeen = q.head.Load()
-		if t-q.headSeen >= q.hwm {
-			if !wait {
+		if t-q.headSeen >= limit {
+			// A waiter counts itself as waiting before it looks
+			// again: a consumer that makes room after our last look
+			// sees it.
+			switch {
+			case notify != nil:
+				if notify.roomWait.CompareAndSwap(false, true) {
+					q.notify = append(q.notify, notify)
+					q.pwaiting.Add(1) // until makeRoom, even if there is room now
+				}
+			case wait:
+				q.pwaiting.Add(1)
+			default:
 				q.pmu.Unlock()
 				return closedChan
 			}
-			// Count ourselves as waiting before looking again: a
-			// consumer that makes room after our last look sees us.
-			q.pwaiting.Add(1)
-			if q.headSeen = q.head.Load(); t-q.headSeen >= q.hwm {
+			if q.headSeen = q.head.Load(); t-q.headSeen >= limit {
+				if notify != nil {
+					q.pmu.Unlock()
+					return closedChan
+				}
 				if q.room == nil {
 					q.room = make(chan struct{})
 				}
@@ -353,7 +353,9 @@ func (q *RecvQueue) put(e entry, wait bool) <-chan struct{} {
 				q.pmu.Unlock()
 				return room
 			}
-			q.pwaiting.Add(-1)
+			if notify == nil {
+				q.pwaiting.Add(-1)
+			}
 		}
 		if t-q.headSeen > q.mask {
 			q.grow(t, t-q.headSeen+1)
