@@ -24,8 +24,9 @@ type connConfig struct {
 
 // SendBuffer sets the kernel send buffer of each tcp or ipc connection
 // (SO_SNDBUF; libzmq's ZMQ_SNDBUF), in bytes; 0, the default, leaves the
-// system's (which Linux grows as needed). Linux doubles the value it is
-// given, for its own bookkeeping, and caps it at net.core.wmem_max.
+// transport's: the system's for tcp (which Linux grows as needed), 512 KiB
+// for ipc (see transport/ipc). Linux doubles the value it is given, for its
+// own bookkeeping, and caps it at net.core.wmem_max.
 func SendBuffer(bytes int) Option {
 	return bufferOption("SendBuffer", bytes, func(c *connConfig) { c.sendBuf = bytes })
 }

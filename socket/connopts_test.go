@@ -5,6 +5,9 @@ package socket_test
 import (
 	"errors"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -39,6 +42,36 @@ func sockopt(t *testing.T, c net.Conn, level, opt int) int {
 	return v
 }
 
+// ipcSendBuffer is the send buffer ipc connections ask for by default.
+const ipcSendBuffer = 512 << 10
+
+// An ipc connection asks for a larger send buffer than the system's
+// default, so that a large message goes in few writes, unless SendBuffer
+// says otherwise (TestConnOptions); Linux caps it at net.core.wmem_max.
+func TestIPCSendBufferDefault(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	raw, err := os.ReadFile("/proc/sys/net/core/wmem_max")
+	if err != nil {
+		t.Skipf("no wmem_max to check against: %v", err)
+	}
+	wmemMax, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := must(pull.New())
+	p := must(push.New())
+	closeAll(t, p, q)
+	must(p.Dial(must(q.Listen(testutil.URL(t, "ipc"))).URL()))
+	waitPipes(t, q, 1)
+	waitPipes(t, p, 1)
+	want := 2 * min(ipcSendBuffer, wmemMax) // Linux doubles what it is given
+	for _, s := range []*socket.Socket{p, q} {
+		if got := sockopt(t, socket.StreamConn(s), unix.SOL_SOCKET, unix.SO_SNDBUF); got != want {
+			t.Errorf("SO_SNDBUF %d, want %d", got, want)
+		}
+	}
+}
+
 // The kernel buffer sizes and TCP keep-alive settings reach the
 // connections of both the dialing and the listening socket.
 func TestConnOptions(t *testing.T) {
@@ -58,8 +91,8 @@ func TestConnOptions(t *testing.T) {
 			for _, s := range []*socket.Socket{p, q} {
 				c := socket.StreamConn(s)
 				// Linux doubles what it is given.
-				if got := sockopt(t, c, unix.SOL_SOCKET, unix.SO_SNDBUF); got < 96<<10 {
-					t.Errorf("SO_SNDBUF %d, want at least %d", got, 96<<10)
+				if got := sockopt(t, c, unix.SOL_SOCKET, unix.SO_SNDBUF); got < 96<<10 || got >= 2*ipcSendBuffer {
+					t.Errorf("SO_SNDBUF %d, want at least %d and less than ipc's default", got, 96<<10)
 				}
 				if got := sockopt(t, c, unix.SOL_SOCKET, unix.SO_RCVBUF); got < 80<<10 {
 					t.Errorf("SO_RCVBUF %d, want at least %d", got, 80<<10)

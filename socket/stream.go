@@ -26,6 +26,15 @@ const (
 	// maxMessageSize is the largest message we can hold at all, even with
 	// no receive limit set.
 	maxMessageSize = math.MaxInt32
+	// Over tcp, a batch holding a body of at least splitLeadMin bytes goes
+	// in two writes, the first ending leadBytes into that body, as libzmq's
+	// 8 KiB encoder batch does. On Linux loopback a 1 MiB message written
+	// in one writev took 380-480 us one way, against 170-300 us split
+	// (libzmq: 190-240 us); at 64-256 KiB the extra system call cost more
+	// than it saved (256 KiB: 65-72 us whole, 77-93 us split), at 512 KiB
+	// it saved a little (170-204 us against 143-152 us).
+	splitLeadMin = 512 << 10
+	leadBytes    = 8 << 10
 )
 
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
@@ -108,6 +117,40 @@ type streamWriter struct {
 	loans   LoanConn
 	loanMin int
 	err     error
+	// splitLead: the connection is tcp, where a large body's batch goes
+	// in two writes (see splitLeadMin); lead and rest hold those halves.
+	splitLead  bool
+	lead, rest net.Buffers
+}
+
+func newStreamWriter(p *Pipe) *streamWriter {
+	_, tcp := p.conn.(*net.TCPConn)
+	return &streamWriter{conn: p.conn, codec: p.codec, splitLead: tcp}
+}
+
+// split cuts iov in two after the first leadBytes of its first body of at
+// least splitLeadMin bytes, into w.lead and w.rest; it reports false, and
+// leaves them empty, when the writer does not split or iov holds no such
+// body. iov itself is not changed.
+func (w *streamWriter) split(iov net.Buffers) bool {
+	if !w.splitLead {
+		return false
+	}
+	for i, b := range iov {
+		if len(b) >= splitLeadMin {
+			w.lead = append(append(w.lead[:0], iov[:i]...), b[:leadBytes])
+			w.rest = append(append(w.rest[:0], b[leadBytes:]), iov[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// clearSplit drops the halves' references to the batch.
+func (w *streamWriter) clearSplit() {
+	clear(w.lead)
+	clear(w.rest)
+	w.lead, w.rest = w.lead[:0], w.rest[:0]
 }
 
 // fits reports whether m's framing and small bodies fit in what is left of
@@ -171,7 +214,14 @@ func (w *streamWriter) flush() error {
 		if w.segStart < len(w.buf) {
 			w.iov = append(w.iov, w.buf[w.segStart:])
 		}
-		_, err = w.iov.WriteTo(w.conn)
+		if w.split(w.iov) {
+			if _, err = w.lead.WriteTo(w.conn); err == nil {
+				_, err = w.rest.WriteTo(w.conn)
+			}
+			w.clearSplit()
+		} else {
+			_, err = w.iov.WriteTo(w.conn)
+		}
 		clear(w.segs)
 		w.segs = w.segs[:0]
 	}
@@ -186,7 +236,7 @@ func (w *streamWriter) flush() error {
 func (p *Pipe) writeStream() {
 	defer p.sock.wg.Done()
 	defer close(p.writerDone)
-	w := &streamWriter{conn: p.conn, codec: p.codec}
+	w := newStreamWriter(p)
 	if w.loans = loanConn(p.conn); w.loans != nil {
 		w.loanMin = w.loans.LoanMin()
 	}
@@ -315,3 +365,12 @@ func (p *Pipe) flushBatch(w *streamWriter) error {
 }
 
 func readFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }
+
+// buffersLen is the number of bytes in bs.
+func buffersLen(bs net.Buffers) int {
+	n := 0
+	for _, b := range bs {
+		n += len(b)
+	}
+	return n
+}

@@ -559,7 +559,7 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	}
 	w := p.tw
 	if w == nil {
-		w = &streamWriter{conn: p.conn, codec: p.codec}
+		w = newStreamWriter(p)
 		p.tw = w
 	}
 	w.acquire()
@@ -568,7 +568,7 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	if w.segStart < len(w.buf) {
 		w.iov = append(w.iov, w.buf[w.segStart:])
 	}
-	n, err := p.tryWriter.TryWrite(w.iov)
+	n, err := p.tryThrough(w)
 	size := uint64(m.Len())
 	var left net.Buffers
 	keep := false
@@ -598,6 +598,21 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	p.cnt.msgsOut.Add(1)
 	p.cnt.bytesOut.Add(size)
 	return true
+}
+
+// tryThrough writes what the connection takes of w.iov at once, in two
+// writes when the writer splits a large body's batch (see splitLeadMin).
+func (p *Pipe) tryThrough(w *streamWriter) (int, error) {
+	if !w.split(w.iov) {
+		return p.tryWriter.TryWrite(w.iov)
+	}
+	defer w.clearSplit()
+	n, err := p.tryWriter.TryWrite(w.lead)
+	if err != nil || n < buffersLen(w.lead) {
+		return n, err
+	}
+	k, err := p.tryWriter.TryWrite(w.rest)
+	return n + k, err
 }
 
 // throughFinish is how long an application that wrote a large message

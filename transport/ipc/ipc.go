@@ -23,6 +23,24 @@ import (
 
 func init() { socket.RegisterTransport(transport{}) }
 
+// sendBuffer is the kernel send buffer (SO_SNDBUF) an ipc connection asks
+// for unless socket.SendBuffer sets one. A Unix socket's send buffer bounds
+// what is in flight to the peer, and the system's default (about 208 KiB on
+// Linux) has a 1 MiB message go in five writes, each waiting for the peer
+// to read: 1 MiB one way took 283-294 us with it against 167-186 us with
+// this (libzmq, which keeps the default: 213-250 us). Linux doubles the
+// value and caps it at twice net.core.wmem_max (at its default, 208 KiB,
+// the gain was 290 -> 232 us). The buffer holds memory only for bytes the
+// peer has not read yet.
+const sendBuffer = 512 << 10
+
+// setSendBuffer asks for sendBuffer; a system that refuses keeps its own.
+func setSendBuffer(c net.Conn) {
+	if uc, ok := c.(*net.UnixConn); ok {
+		uc.SetWriteBuffer(sendBuffer)
+	}
+}
+
 type transport struct{}
 
 func (transport) Schemes() []string { return []string{"ipc"} }
@@ -46,6 +64,7 @@ func (transport) Dial(ctx context.Context, _, path string) (socket.Conn, error) 
 	if err != nil {
 		return socket.Conn{}, err
 	}
+	setSendBuffer(c)
 	return socket.Conn{Stream: c, IPCFraming: true, Remote: "ipc://" + path}, nil
 }
 
@@ -99,6 +118,7 @@ func (l *listener) Accept() (socket.Conn, error) {
 	if err != nil {
 		return socket.Conn{}, err
 	}
+	setSendBuffer(c)
 	return socket.Conn{Stream: c, IPCFraming: true, Remote: "ipc://" + l.path}, nil
 }
 
