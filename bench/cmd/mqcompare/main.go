@@ -14,7 +14,8 @@
 // Because shared machines are noisy, each cell (size, transport, kind) runs
 // every end once per round, in an order rotated from round to round, and
 // reports the median over the rounds. Counts are calibrated per end, size,
-// transport and kind by a short probe, so that each run takes about -target;
+// transport and kind by a short probe just before the cell's rounds, so that
+// each run takes about -target;
 // a run that takes longer than -timeout is killed and recorded as a timeout.
 //
 // Flags:
@@ -193,9 +194,6 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	m := &matrix{cfg: cfg, ends: ends, pair: perfpeer.Pair}
-	if err := m.calibrate(ctx); err != nil {
-		return err
-	}
 	if err := m.measure(ctx); err != nil {
 		return err
 	}

@@ -332,3 +332,31 @@ func TestSharedMemoryTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestMatrixCalibratesEachCellBeforeItsRounds: measure probes a cell's
+// ends just before the cell's rounds, not every cell up front, so that a
+// cell's counts come from the machine's state when it runs.
+func TestMatrixCalibratesEachCellBeforeItsRounds(t *testing.T) {
+	var cells []string // the cell of each run, in order
+	pair := func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
+		cells = append(cells, fmt.Sprintf("%s/%d", transport, size))
+		return perfpeer.Result{Size: size, Count: count, MsgPerSec: 1e6}, nil
+	}
+	cfg := config{
+		sizes: []int{64, 1 << 20}, transports: []string{"tcp"}, kinds: []string{"thr"},
+		runs: 2, target: time.Millisecond, timeout: time.Second, log: io.Discard,
+	}
+	m := &matrix{cfg: cfg, ends: fakeEnds()[:1], pair: pair}
+	if err := m.measure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The first cell's probes and two rounds, then the second's.
+	got := strings.Join(cells, " ")
+	second := strings.Index(got, "tcp/1048576")
+	if strings.Count(got, "tcp/64 ") < 3 || second < 0 || strings.Contains(got[second:], "tcp/64 ") {
+		t.Errorf("cells of the runs: %s", got)
+	}
+	if m.calTook <= 0 || m.measureTook < 0 {
+		t.Errorf("calibration took %v, the rounds %v", m.calTook, m.measureTook)
+	}
+}

@@ -80,7 +80,7 @@ type matrix struct {
 	calib   map[runKey]calibration
 	results map[runKey]*measurement
 
-	calTook, measureTook, estimate time.Duration
+	calTook, measureTook time.Duration
 }
 
 // calibration is what the probe of one end in one cell found.
@@ -178,42 +178,55 @@ func (m *matrix) runOne(ctx context.Context, e perfpeer.End, c cell, count int) 
 
 var errTimeout = errors.New("timeout")
 
-// calibrate picks every end's count in every cell with short probes, so
-// that a run takes about cfg.target.
+// calibrate picks every end's count in every cell (see calibrateCell).
+// measure calibrates a cell it finds uncalibrated itself, just before its
+// rounds; calling calibrate first probes every cell up front instead.
 func (m *matrix) calibrate(ctx context.Context) error {
-	m.calib = make(map[runKey]calibration)
-	t0 := time.Now()
-	defer func() { m.calTook = time.Since(t0) }()
-	if m.cfg.quick {
-		for _, c := range m.cells() {
-			for _, e := range m.endsFor(c) {
-				n := quickThrCount
-				if c.kind == "lat" {
-					n = quickLatCount
-				}
-				m.calib[runKey{c, e.Name}] = calibration{count: n}
-			}
-		}
-		return nil
-	}
-	fmt.Fprintln(m.cfg.log, "calibrating ...")
-	m.estimate = 0
 	for _, c := range m.cells() {
-		for _, e := range m.endsFor(c) {
-			cal := m.probe(ctx, e, c)
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			m.calib[runKey{c, e.Name}] = cal
-			if cal.err != "" {
-				fmt.Fprintf(m.cfg.log, "  %s %s %s %-12s probe failed: %s\n", c.kind, c.transport, units.Size(c.size), e.Name, firstLine(cal.err))
-				continue
-			}
-			m.estimate += time.Duration(m.cfg.runs) * (m.cfg.target + cal.overhead)
+		if err := m.calibrateCell(ctx, c); err != nil {
+			return err
 		}
 	}
-	fmt.Fprintf(m.cfg.log, "calibrated in %s; the matrix should take about %s\n", time.Since(t0).Round(time.Second), m.estimate.Round(time.Second))
 	return nil
+}
+
+// calibrateCell picks every end's count in c with short probes, so that a
+// run takes about cfg.target (fixed counts with -quick).
+func (m *matrix) calibrateCell(ctx context.Context, c cell) error {
+	if m.calib == nil {
+		m.calib = make(map[runKey]calibration)
+	}
+	t0 := time.Now()
+	defer func() { m.calTook += time.Since(t0) }()
+	for _, e := range m.endsFor(c) {
+		if m.cfg.quick {
+			n := quickThrCount
+			if c.kind == "lat" {
+				n = quickLatCount
+			}
+			m.calib[runKey{c, e.Name}] = calibration{count: n}
+			continue
+		}
+		cal := m.probe(ctx, e, c)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m.calib[runKey{c, e.Name}] = cal
+		if cal.err != "" {
+			fmt.Fprintf(m.cfg.log, "  %s %s %s %-12s probe failed: %s\n", c.kind, c.transport, units.Size(c.size), e.Name, firstLine(cal.err))
+		}
+	}
+	return nil
+}
+
+// calibrated reports whether c's ends have their counts.
+func (m *matrix) calibrated(c cell) bool {
+	for _, e := range m.endsFor(c) {
+		if _, ok := m.calib[runKey{c, e.Name}]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *matrix) probe(ctx context.Context, e perfpeer.End, c cell) calibration {
@@ -249,13 +262,22 @@ func (m *matrix) probe(ctx context.Context, e perfpeer.End, c cell) calibration 
 }
 
 // measure runs the matrix: in every cell, cfg.runs rounds of every
-// calibrated end, the order of the ends rotated by one each round.
+// calibrated end, the order of the ends rotated by one each round. A cell
+// is calibrated just before its rounds, unless it already is: after cells
+// that move large messages this machine ran every end slower for minutes
+// (see docs/benchmarks.md), so a count probed then does not fit a cell
+// measured long after, nor a probe of every cell up front the first cells.
 func (m *matrix) measure(ctx context.Context) error {
 	m.results = make(map[runKey]*measurement)
-	t0 := time.Now()
-	defer func() { m.measureTook = time.Since(t0) }()
+	t0, cal0 := time.Now(), m.calTook
+	defer func() { m.measureTook = time.Since(t0) - (m.calTook - cal0) }()
 	cells := m.cells()
 	for i, c := range cells {
+		if !m.calibrated(c) {
+			if err := m.calibrateCell(ctx, c); err != nil {
+				return err
+			}
+		}
 		var ends []perfpeer.End
 		for _, e := range m.endsFor(c) {
 			if cal := m.calib[runKey{c, e.Name}]; cal.err == "" && cal.count > 0 {
