@@ -360,3 +360,17 @@ func TestMatrixCalibratesEachCellBeforeItsRounds(t *testing.T) {
 		t.Errorf("calibration took %v, the rounds %v", m.calTook, m.measureTook)
 	}
 }
+
+// TestCellsRunSizeBySize: every transport of a size runs before the next
+// size, throughput before latency.
+func TestCellsRunSizeBySize(t *testing.T) {
+	m := &matrix{cfg: config{sizes: []int{64, 1024}, transports: []string{"ipc", "shm"}, kinds: []string{"thr", "lat"}}}
+	var got []string
+	for _, c := range m.cells() {
+		got = append(got, fmt.Sprintf("%s %s %d", c.kind, c.transport, c.size))
+	}
+	want := "thr ipc 64, thr shm 64, thr ipc 1024, thr shm 1024, lat ipc 64, lat shm 64, lat ipc 1024, lat shm 1024"
+	if g := strings.Join(got, ", "); g != want {
+		t.Errorf("cells:\n got %s\nwant %s", g, want)
+	}
+}

@@ -90,12 +90,16 @@ type calibration struct {
 	overhead time.Duration // a run's wall time beyond its measured part
 }
 
-// cells lists the matrix's cells in the order they run.
+// cells lists the matrix's cells in the order they run: by kind, then by
+// size, every transport of a size in turn. Cells compared with each other
+// (shm against ipc) so run next to each other, and the large sizes, after
+// which this machine ran slower for minutes (see measure), last of their
+// kind.
 func (m *matrix) cells() []cell {
 	var out []cell
 	for _, k := range m.cfg.kinds {
-		for _, t := range m.cfg.transports {
-			for _, s := range m.cfg.sizes {
+		for _, s := range m.cfg.sizes {
+			for _, t := range m.cfg.transports {
 				out = append(out, cell{k, t, s})
 			}
 		}
