@@ -140,6 +140,8 @@ func (w *streamWriter) warm(ms []*Message) {
 	w.warmed = sum
 }
 
+// newStreamWriter returns a writer for p's connection, which splits large
+// bodies' batches when the connection is tcp.
 func newStreamWriter(p *Pipe) *streamWriter {
 	_, tcp := p.conn.(*net.TCPConn)
 	return &streamWriter{conn: p.conn, codec: p.codec, splitLead: tcp}
