@@ -25,3 +25,15 @@ func StreamConn(s *Socket) net.Conn {
 	}
 	return nil
 }
+
+// SelfFlushes reports how many batches the application wrote from its own
+// full send queue on s's only pipe (Pipe.flushFull).
+func SelfFlushes(s *Socket) int {
+	p := s.solo.Load()
+	if p == nil {
+		return 0
+	}
+	p.sendq.mu.Lock()
+	defer p.sendq.mu.Unlock()
+	return p.sendq.selfFlushes
+}

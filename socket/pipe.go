@@ -367,6 +367,7 @@ func (p *Pipe) close(err error) (closed bool) {
 		closed = true
 		p.err = err
 		close(p.done)
+		p.sendq.stopTail()
 		if p.conn != nil {
 			p.conn.Close()
 		}

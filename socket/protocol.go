@@ -239,6 +239,9 @@ func (ps *PipeSet) SendRoundRobin(ctx context.Context, m *Message) (*Pipe, error
 		if ps.queueEarly(m) {
 			return nil, nil
 		}
+		if p := s.solo.Load(); p != nil && p.flushFull() {
+			continue // room made: the sender wrote its full queue itself
+		}
 		select {
 		case <-ready:
 		case <-ctx.Done():

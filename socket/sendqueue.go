@@ -3,6 +3,7 @@ package socket
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // sendQueue is a pipe's queue of messages to send, bounded in messages
@@ -42,7 +43,25 @@ type sendQueue struct {
 	turn     writeTurn
 	leftover partial
 	ctrlWait bool
+	// deferring says the application wrote the last full queue itself
+	// (Pipe.flushFull): a push then does not wake the writer, which would
+	// encode on another core what the application just made, and the
+	// tail timer, armed by the first message queued since, wakes it
+	// within tailDelay instead, for what the application leaves when it
+	// stops sending.
+	// selfFlush: the application may write full queues itself (a
+	// stream pipe whose connection takes writes that do not wait).
+	selfFlush   bool
+	deferring   bool
+	tailArmed   bool
+	tail        *time.Timer
+	front       []*Message // claimFront's slice, given back by the turn's holder
+	selfFlushes int        // batches claimFront gave the application (tests read it)
 }
+
+// tailDelay bounds how long messages queued behind an application's own
+// flush wait for the writer when the application sends no more.
+const tailDelay = time.Millisecond
 
 // partial is what the connection did not take of a write-through: bytes
 // to write, in order, and the message whose body they may point into (nil
@@ -75,18 +94,119 @@ func (q *sendQueue) push(m *Message, n int) bool {
 	}
 	q.items = append(q.items, m)
 	q.bytes += int64(n)
-	wake := q.sleeping && q.turn != turnApp // the application wakes it
-	if wake {
-		q.sleeping = false
-	}
+	wake := q.kick() // not while the application writes: it wakes it
 	q.mu.Unlock()
 	if wake {
-		select {
-		case q.wake <- struct{}{}:
-		default:
-		}
+		q.signal()
 	}
 	return true
+}
+
+// kick decides, when something was queued or left to write, whether the
+// writer is to be woken now: not while it is awake or the application has
+// the turn, and not while the application writes its own full queues
+// (deferring), when the tail timer is armed instead. It clears sleeping
+// when it says yes. q.mu is held.
+func (q *sendQueue) kick() bool {
+	if !q.sleeping || q.turn == turnApp {
+		return false
+	}
+	if q.leftover.bufs == nil && !q.ctrlWait && len(q.items) > 0 && q.deferring {
+		if !q.tailArmed {
+			q.tailArmed = true
+			if q.tail == nil {
+				q.tail = time.AfterFunc(tailDelay, q.tailDue)
+			} else {
+				q.tail.Reset(tailDelay)
+			}
+		}
+		return false
+	}
+	if q.leftover.bufs == nil && !q.ctrlWait && len(q.items) == 0 {
+		return false
+	}
+	q.sleeping = false
+	return true
+}
+
+// signal gives the writer its token.
+func (q *sendQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// tailDue ends the application's deferral: the writer writes what is left.
+func (q *sendQueue) tailDue() {
+	q.mu.Lock()
+	q.tailArmed = false
+	q.deferring = false
+	wake := q.kick()
+	q.mu.Unlock()
+	if wake {
+		q.signal()
+	}
+}
+
+// stopTail stops the tail timer (the pipe is closing; its writer writes or
+// drops what is left).
+func (q *sendQueue) stopTail() {
+	q.mu.Lock()
+	if q.tail != nil {
+		q.tail.Stop()
+	}
+	q.mu.Unlock()
+}
+
+// claimFront gives the application the write turn and the front of the
+// queue, as much of it as an empty write buffer takes whole: single-frame
+// messages of up to copyLimit bytes (and less than loanMin, when that is
+// not 0). It returns nil when the writer is awake or has the turn, when
+// something of a write-through is left, or when the front message is not
+// such. When the writer is at work, it says so to the queue instead: from
+// then on, as after a batch claimed, the writer is not woken for what is
+// queued (deferring) until the tail timer says so.
+func (q *sendQueue) claimFront(codec streamCodec, loanMin int) []*Message {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.selfFlush {
+		return nil
+	}
+	if !q.sleeping || q.held != 0 {
+		// The writer is at work, and the application has outpaced it:
+		// once the writer is idle, what is queued does not wake it.
+		q.deferring = true
+		return nil
+	}
+	if q.turn != turnIdle || q.leftover.bufs != nil || q.ctrlWait {
+		return nil
+	}
+	size, k, bytes := 0, 0, int64(0)
+	for _, m := range q.items {
+		if len(m.Frames) != 0 || len(m.Body) > copyLimit || (loanMin > 0 && m.Len() >= loanMin) {
+			break
+		}
+		n := codec.overhead(m) + len(m.Body)
+		if size+n > writeBufferSize {
+			break
+		}
+		size += n
+		bytes += int64(m.Len())
+		k++
+	}
+	if k == 0 {
+		return nil
+	}
+	q.turn = turnApp
+	q.deferring = true
+	q.selfFlushes++
+	out := append(q.front[:0], q.items[:k]...)
+	q.front = nil // the turn's holder's until it gives it back
+	clear(q.items[:k])
+	q.items = append(q.items[:0], q.items[k:]...)
+	q.bytes -= bytes
+	return out
 }
 
 // fits reports whether a message of n bytes would pass no bound; q.mu is
@@ -165,17 +285,13 @@ func (q *sendQueue) release(left net.Buffers, m *Message) {
 	q.mu.Lock()
 	q.turn = turnIdle
 	q.leftover = partial{bufs: left, m: m}
-	wake := q.sleeping && (len(q.items) > 0 || left != nil || q.ctrlWait)
+	wake := q.kick()
 	if wake {
-		q.sleeping = false
 		q.ctrlWait = false
 	}
 	q.mu.Unlock()
 	if wake {
-		select {
-		case q.wake <- struct{}{}:
-		default:
-		}
+		q.signal()
 	}
 }
 

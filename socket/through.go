@@ -150,6 +150,7 @@ func (p *Pipe) initTurns() {
 		return
 	}
 	p.tryWriter = tw
+	p.sendq.selfFlush = true
 	p.turnGiven = make(chan struct{}, 1)
 	p.turnBack = make(chan struct{}, 1)
 	p.rstate.Store(rsReading)
@@ -597,6 +598,69 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	}
 	p.cnt.msgsOut.Add(1)
 	p.cnt.bytesOut.Add(size)
+	return true
+}
+
+// flushFull writes the front of p's full send queue on the application's
+// goroutine, when the writer goroutine is idle, and reports whether it
+// did (and so made room). The writer would encode, on another core,
+// messages the application has just made on this one: each a cache miss
+// there, and a core the receiver needs. Until the tail timer fires, the
+// writer is not woken for what is queued behind (sendQueue.deferring), so
+// an application that keeps its queue full writes every batch itself.
+// What the connection does not take goes to the writer, as for a
+// write-through.
+func (p *Pipe) flushFull() bool {
+	if p.tryWriter == nil || isDone(p.done) {
+		return false
+	}
+	q := p.sendq
+	ms := q.claimFront(p.codec, p.loanMin)
+	if len(ms) == 0 {
+		return false
+	}
+	w := p.tw
+	if w == nil {
+		w = newStreamWriter(p)
+		p.tw = w
+	}
+	w.acquire()
+	var size uint64
+	for _, m := range ms {
+		w.codec.appendMessage(w, m)
+		size += uint64(m.Len())
+	}
+	w.iov = append(w.iov[:0], w.buf)
+	n, err := p.tryWriter.TryWrite(w.iov)
+	var left net.Buffers
+	if err == nil && n < len(w.buf) {
+		// The connection is full: go on writing for a while, as the
+		// application's Send would otherwise wait for room anyway, and
+		// leave the writer what is still left then.
+		w.iov = append(w.iov[:0], w.buf[n:])
+		if left, err = p.finishThrough(w.iov); err == nil && len(left) > 0 {
+			left, _ = unwritten(left, 0, w.buf)
+		} else {
+			left = nil
+		}
+	}
+	clear(w.iov)
+	w.buf = w.buf[:0]
+	w.release()
+	for i, m := range ms {
+		m.Free()
+		ms[i] = nil
+	}
+	q.front = ms[:0]
+	q.release(left, nil)
+	if err != nil {
+		p.cnt.drops[DropClosed].Add(uint64(len(ms)))
+		p.close(fmt.Errorf("write: %w", err))
+	} else {
+		p.cnt.msgsOut.Add(uint64(len(ms)))
+		p.cnt.bytesOut.Add(size)
+	}
+	p.sock.signalReady() // room for other senders too
 	return true
 }
 

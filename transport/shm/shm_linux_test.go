@@ -858,3 +858,39 @@ func TestCloseRaces(t *testing.T) {
 		}
 	})
 }
+
+// TestSelfFlush: a sender that keeps its send queue full writes it into
+// the ring itself (socket's Pipe.flushFull), through a ring smaller than
+// its batches; every message arrives in order, and the last ones without
+// another send or a Close (the tail timer wakes the writer).
+func TestSelfFlush(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	r := must(pull.New(socket.RecvHWM(16)))
+	w := must(push.New(socket.SendHWM(16)))
+	defer r.Close()
+	defer w.Close()
+	must(w.Dial(must(r.Listen(shmURL(t) + "?ring=16384")).URL()))
+	const n = 20000
+	errc := make(chan error, 1)
+	go func() {
+		body := make([]byte, 40)
+		for i := range n {
+			binaryPut(body, i)
+			if err := w.SendContext(ctx(t), socket.NewMessageBytes(body)); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	for i := range n {
+		m := must(r.RecvContext(ctx(t)))
+		if len(m.Body) != 40 || binaryGet(m.Body) != i {
+			t.Fatalf("message %d: %d bytes, number %d", i, len(m.Body), binaryGet(m.Body))
+		}
+		m.Free()
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
