@@ -94,6 +94,9 @@ func (q *sendQueue) push(m *Message, n int) bool {
 	}
 	q.items = append(q.items, m)
 	q.bytes += int64(n)
+	if n > copyLimit {
+		q.deferring = false // the writer writes large bodies, at once
+	}
 	wake := q.kick() // not while the application writes: it wakes it
 	q.mu.Unlock()
 	if wake {
@@ -159,23 +162,39 @@ func (q *sendQueue) stopTail() {
 	q.mu.Unlock()
 }
 
+// selfFlushable reports whether the application may write m itself from a
+// full queue (Pipe.flushFull): a single-frame message whose body is copied
+// into the write buffer (up to copyLimit bytes), and below loanMin when
+// that is not 0. Larger bodies go by writev or loan, from the writer.
+func selfFlushable(m *Message, loanMin int) bool {
+	return len(m.Frames) == 0 && len(m.Body) <= copyLimit && (loanMin == 0 || m.Len() < loanMin)
+}
+
 // claimFront gives the application the write turn and the front of the
-// queue, as much of it as an empty write buffer takes whole: single-frame
-// messages of up to copyLimit bytes (and less than loanMin, when that is
-// not 0). It returns nil when the writer is awake or has the turn, when
-// something of a write-through is left, or when the front message is not
-// such. When the writer is at work, it says so to the queue instead: from
-// then on, as after a batch claimed, the writer is not woken for what is
-// queued (deferring) until the tail timer says so.
+// queue, as much of it as an empty write buffer takes whole, of messages
+// selfFlushable. It returns nil when it cannot: when the front message is
+// not such (and then the writer, woken if it sleeps, writes as before),
+// when the writer is at work (and then the application, having outpaced
+// it, defers its wake-ups: sendQueue.deferring), or when something of a
+// write-through or a command waits. A claim defers the writer's wake-ups
+// too, until the tail timer says so.
 func (q *sendQueue) claimFront(codec streamCodec, loanMin int) []*Message {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	if !q.selfFlush {
+	if !q.selfFlush || len(q.items) == 0 {
+		q.mu.Unlock()
 		return nil
 	}
+	if !selfFlushable(q.items[0], loanMin) {
+		q.deferring = false
+		wake := q.kick()
+		q.mu.Unlock()
+		if wake {
+			q.signal()
+		}
+		return nil
+	}
+	defer q.mu.Unlock()
 	if !q.sleeping || q.held != 0 {
-		// The writer is at work, and the application has outpaced it:
-		// once the writer is idle, what is queued does not wake it.
 		q.deferring = true
 		return nil
 	}
@@ -184,7 +203,7 @@ func (q *sendQueue) claimFront(codec streamCodec, loanMin int) []*Message {
 	}
 	size, k, bytes := 0, 0, int64(0)
 	for _, m := range q.items {
-		if len(m.Frames) != 0 || len(m.Body) > copyLimit || (loanMin > 0 && m.Len() >= loanMin) {
+		if !selfFlushable(m, loanMin) {
 			break
 		}
 		n := codec.overhead(m) + len(m.Body)
@@ -194,9 +213,6 @@ func (q *sendQueue) claimFront(codec streamCodec, loanMin int) []*Message {
 		size += n
 		bytes += int64(m.Len())
 		k++
-	}
-	if k == 0 {
-		return nil
 	}
 	q.turn = turnApp
 	q.deferring = true
