@@ -43,15 +43,15 @@ type sendQueue struct {
 	turn     writeTurn
 	leftover partial
 	ctrlWait bool
-	// deferring says the application wrote the last full queue itself
-	// (Pipe.flushFull): a push then does not wake the writer, which would
-	// encode on another core what the application just made, and the
-	// tail timer, armed by the first message queued since, wakes it
-	// within tailDelay instead, for what the application leaves when it
-	// stops sending.
 	// selfFlush: the application may write full queues itself (a
 	// stream pipe whose connection takes writes that do not wait).
-	selfFlush   bool
+	selfFlush bool
+	// deferring says the application wrote the last full queue itself
+	// (Pipe.flushFull), or outpaced the writer: a push then does not wake
+	// the writer, which would encode on another core what the application
+	// just made, and the tail timer, armed by the first message queued
+	// since, wakes it within tailDelay instead, for what the application
+	// leaves when it stops sending.
 	deferring   bool
 	tailArmed   bool
 	tail        *time.Timer
