@@ -114,19 +114,21 @@ func (q *sendQueue) kick() bool {
 	if !q.sleeping || q.turn == turnApp {
 		return false
 	}
-	if q.leftover.bufs == nil && !q.ctrlWait && len(q.items) > 0 && q.deferring {
-		if !q.tailArmed {
-			q.tailArmed = true
-			if q.tail == nil {
-				q.tail = time.AfterFunc(tailDelay, q.tailDue)
-			} else {
-				q.tail.Reset(tailDelay)
-			}
+	if q.leftover.bufs == nil && !q.ctrlWait { // only messages to write, if any
+		if len(q.items) == 0 {
+			return false
 		}
-		return false
-	}
-	if q.leftover.bufs == nil && !q.ctrlWait && len(q.items) == 0 {
-		return false
+		if q.deferring {
+			if !q.tailArmed {
+				q.tailArmed = true
+				if q.tail == nil {
+					q.tail = time.AfterFunc(tailDelay, q.tailDue)
+				} else {
+					q.tail.Reset(tailDelay)
+				}
+			}
+			return false
+		}
 	}
 	q.sleeping = false
 	return true

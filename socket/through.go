@@ -558,12 +558,7 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	if !q.claim() {
 		return false
 	}
-	w := p.tw
-	if w == nil {
-		w = newStreamWriter(p)
-		p.tw = w
-	}
-	w.acquire()
+	w := p.throughWriter()
 	w.codec.appendMessage(w, m)
 	w.iov = append(w.iov[:0], w.segs...)
 	if w.segStart < len(w.buf) {
@@ -601,6 +596,16 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	return true
 }
 
+// throughWriter returns the writer the application writes with while it
+// holds the write turn, with a buffer.
+func (p *Pipe) throughWriter() *streamWriter {
+	if p.tw == nil {
+		p.tw = newStreamWriter(p)
+	}
+	p.tw.acquire()
+	return p.tw
+}
+
 // flushFull writes the front of p's full send queue on the application's
 // goroutine, when the writer goroutine is idle, and reports whether it
 // did (and so made room). The writer would encode, on another core,
@@ -619,12 +624,7 @@ func (p *Pipe) flushFull() bool {
 	if len(ms) == 0 {
 		return false
 	}
-	w := p.tw
-	if w == nil {
-		w = newStreamWriter(p)
-		p.tw = w
-	}
-	w.acquire()
+	w := p.throughWriter()
 	var size uint64
 	for _, m := range ms {
 		w.codec.appendMessage(w, m)

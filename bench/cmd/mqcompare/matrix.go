@@ -182,18 +182,6 @@ func (m *matrix) runOne(ctx context.Context, e perfpeer.End, c cell, count int) 
 
 var errTimeout = errors.New("timeout")
 
-// calibrate picks every end's count in every cell (see calibrateCell).
-// measure calibrates a cell it finds uncalibrated itself, just before its
-// rounds; calling calibrate first probes every cell up front instead.
-func (m *matrix) calibrate(ctx context.Context) error {
-	for _, c := range m.cells() {
-		if err := m.calibrateCell(ctx, c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // calibrateCell picks every end's count in c with short probes, so that a
 // run takes about cfg.target (fixed counts with -quick).
 func (m *matrix) calibrateCell(ctx context.Context, c cell) error {
