@@ -130,16 +130,25 @@ func NewMessageBytes(b []byte) *Message {
 // from it must not be used afterwards. Freeing is optional: a message that is
 // dropped instead is collected by the GC.
 func (m *Message) Free() {
+	if m.retire() {
+		pools[m.class].put(m)
+	}
+}
+
+// retire does what Free does short of pooling m, and reports whether m is
+// now to be pooled: not when other owners share it, when it was a loan
+// (ended here), when it is not of the pool, or when it was freed already.
+func (m *Message) retire() bool {
 	if m != nil && m.shared && m.unshare() {
-		return
+		return false
 	}
 	if m != nil && m.loan != nil {
 		m.endLoan()
 		m.Header, m.Body, m.Frames = nil, nil, nil
-		return
+		return false
 	}
 	if m == nil || m.class < 0 || m.buf == nil || m.free {
-		return
+		return false
 	}
 	m.Header, m.Body = nil, nil
 	if m.Frames != nil { // written only when set: it is on another cache line
@@ -147,7 +156,7 @@ func (m *Message) Free() {
 		m.inline = [2][]byte{}
 	}
 	m.free = true
-	pools[m.class].put(m)
+	return true
 }
 
 // Share adds an owner to m, for a sender that keeps a message it sends (a

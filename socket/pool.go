@@ -85,6 +85,12 @@ func (p *classPool) put(m *Message) {
 		return
 	}
 	mg, _ := p.cur.Get().(*magazine)
+	p.cur.Put(p.putIn(mg, m))
+}
+
+// putIn adds m to mg, the core's magazine or nil, and returns the magazine
+// to go on with: mg, or an empty one when mg was full (and is shelved).
+func (p *classPool) putIn(mg *magazine, m *Message) *magazine {
 	if mg == nil || mg.n == magazineSize {
 		if mg != nil {
 			p.full.Put(mg)
@@ -95,5 +101,39 @@ func (p *classPool) put(m *Message) {
 	}
 	mg.ms[mg.n] = m
 	mg.n++
-	p.cur.Put(mg)
+	return mg
+}
+
+// freeMessages frees each of ms, as Free does, and sets it to nil. A stream
+// writer frees what it wrote a batch at a time: messages of one class go
+// into the core's magazine with one visit to the pool for the run of them,
+// where Free visits it twice per message (a third of a 64 B sender's
+// time was in Free).
+func freeMessages(ms []*Message) {
+	var (
+		cur *classPool
+		mg  *magazine
+	)
+	for i, m := range ms {
+		ms[i] = nil
+		if !m.retire() {
+			continue
+		}
+		p := &pools[m.class]
+		if !p.magazines {
+			p.plain.Put(m)
+			continue
+		}
+		if p != cur {
+			if cur != nil {
+				cur.cur.Put(mg)
+			}
+			cur = p
+			mg, _ = p.cur.Get().(*magazine)
+		}
+		mg = p.putIn(mg, m)
+	}
+	if cur != nil {
+		cur.cur.Put(mg)
+	}
 }

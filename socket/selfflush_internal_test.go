@@ -2,6 +2,7 @@ package socket
 
 import (
 	"testing"
+	"time"
 
 	"github.com/mqwire/mqwire/wire/sp"
 )
@@ -77,5 +78,38 @@ func TestClaimFront(t *testing.T) {
 	}
 	if ms := q.claimFront(codec, 0); ms != nil || !woken(q) || q.deferring {
 		t.Fatalf("with a large body in front: claimed %d, deferring %v", len(ms), q.deferring)
+	}
+}
+
+// While the application keeps claiming batches, the tail timer does not
+// wake the writer: it waits for tailDelay after the last claim.
+func TestTailWaitsForLastClaim(t *testing.T) {
+	codec := &spCodec{framing: sp.FramingTCP}
+	q := newSendQueue(1000, 0)
+	q.selfFlush, q.sleeping = true, true
+	defer q.stopTail()
+	q.push(NewMessage(64), 64)
+	woken(q)
+	q.sleeping = true
+	ms := q.claimFront(codec, 0)
+	if len(ms) != 1 {
+		t.Fatalf("claimed %d", len(ms))
+	}
+	q.front = ms[:0]
+	q.release(nil, nil)
+	q.push(NewMessage(64), 64) // behind the claim: arms the timer
+	q.tailDue()                // fired early, as if the claim had just been made
+	if woken(q) {
+		t.Fatal("the tail timer woke the writer right after a claim")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !woken(q) {
+		if time.Now().After(deadline) {
+			t.Fatal("the re-armed tail timer never woke the writer")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if since := time.Since(q.lastClaim); since < tailDelay {
+		t.Errorf("woken %v after the claim, before tailDelay", since)
 	}
 }

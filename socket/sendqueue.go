@@ -55,6 +55,7 @@ type sendQueue struct {
 	deferring   bool
 	tailArmed   bool
 	tail        *time.Timer
+	lastClaim   time.Time  // of claimFront's last batch, which tailDue waits on
 	front       []*Message // claimFront's slice, given back by the turn's holder
 	selfFlushes int        // batches claimFront gave the application (tests read it)
 }
@@ -142,9 +143,18 @@ func (q *sendQueue) signal() {
 	}
 }
 
-// tailDue ends the application's deferral: the writer writes what is left.
+// tailDue ends the application's deferral, and the writer writes what is
+// left, unless the application claimed a batch within the last tailDelay:
+// then it is still writing its own queue, and the timer waits for what
+// follows its last claim. Waking the writer in the middle of a stream had
+// it take over the queue, on another core, for the rest of the stream.
 func (q *sendQueue) tailDue() {
 	q.mu.Lock()
+	if wait := tailDelay - time.Since(q.lastClaim); wait > 0 && q.tail != nil {
+		q.tail.Reset(wait)
+		q.mu.Unlock()
+		return
+	}
 	q.tailArmed = false
 	q.deferring = false
 	wake := q.kick()
@@ -219,6 +229,7 @@ func (q *sendQueue) claimFront(codec streamCodec, loanMin int) []*Message {
 	q.turn = turnApp
 	q.deferring = true
 	q.selfFlushes++
+	q.lastClaim = time.Now()
 	out := append(q.front[:0], q.items[:k]...)
 	q.front = nil // the turn's holder's until it gives it back
 	clear(q.items[:k])

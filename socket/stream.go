@@ -362,13 +362,10 @@ func (p *Pipe) dropTaken(ms []*Message) {
 // room back to the send queue.
 func (p *Pipe) flushBatch(w *streamWriter) error {
 	err := w.flush()
-	for i, m := range w.batch {
-		if err != nil {
-			p.cnt.drops[DropClosed].Add(1)
-		}
-		m.Free()
-		w.batch[i] = nil
+	if err != nil {
+		p.cnt.drops[DropClosed].Add(uint64(len(w.batch)))
 	}
+	freeMessages(w.batch)
 	if err == nil {
 		p.cnt.msgsOut.Add(uint64(len(w.batch)))
 		p.cnt.bytesOut.Add(w.bytes)

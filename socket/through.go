@@ -647,10 +647,7 @@ func (p *Pipe) flushFull() bool {
 	clear(w.iov)
 	w.buf = w.buf[:0]
 	w.release()
-	for i, m := range ms {
-		m.Free()
-		ms[i] = nil
-	}
+	freeMessages(ms)
 	q.front = ms[:0]
 	q.release(left, nil)
 	if err != nil {
