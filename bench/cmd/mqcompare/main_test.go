@@ -196,6 +196,31 @@ func TestCalibrate(t *testing.T) {
 	}
 }
 
+// TestCalibrateSteadyRate: an end with a slow start-up (20 ms, then
+// 1 M msg/s) is calibrated at its steady rate, from the difference of two
+// probes, not at a rate its start-up drags down.
+func TestCalibrateSteadyRate(t *testing.T) {
+	var counts []int
+	pair := func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
+		counts = append(counts, count)
+		took := 0.020 + float64(count)/1e6
+		return perfpeer.Result{Size: size, Count: count, MsgPerSec: float64(count) / took}, nil
+	}
+	cfg := config{sizes: []int{64}, transports: []string{"tcp"}, kinds: []string{"thr"}, runs: 1,
+		target: 500 * time.Millisecond, timeout: time.Second, log: io.Discard}
+	m := &matrix{cfg: cfg, ends: fakeEnds()[:1], pair: pair}
+	if err := calibrateAll(m); err != nil {
+		t.Fatal(err)
+	}
+	got := m.calib[runKey{cell{"thr", "tcp", 64}, "mqwire-sp"}].count
+	if math.Abs(float64(got)-500000) > 5000 {
+		t.Errorf("count = %d after probes %v, want about 500000 (1e6 msg/s for 0.5 s)", got, counts)
+	}
+	if len(counts) < 2 {
+		t.Errorf("probes %v: want at least two", counts)
+	}
+}
+
 // TestMeasureRecountsShortRuns: an end with a slow start-up (20 ms, then
 // 1 M msg/s) gave its probe a low rate, and a run at the calibrated count
 // takes far less than the target; the count is raised until a run is long

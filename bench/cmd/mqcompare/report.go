@@ -102,7 +102,7 @@ func (r *report) markdown() []byte {
 	if r.cfg.quick {
 		w("In this quick run counts are fixed (%d messages, %d round trips). ", quickThrCount, quickLatCount)
 	} else {
-		w("Counts are calibrated per end and cell by short probes, just before the cell's rounds, so that a run takes about %s, and raised (up to %d times, that run not kept) when a run takes less than a quarter of that, which a probe that caught an end's slower start-up causes; a run is killed after %s and recorded as a timeout. ", r.cfg.target, maxRecounts, r.cfg.timeout)
+		w("Counts are calibrated per end and cell by short probes, just before the cell's rounds, so that a run takes about %s at the end's steady rate (from the difference of the last two probes, each a new process, so that an end's start-up does not shorten its runs), and raised (up to %d times, that run not kept) when a run takes less than a quarter of that, which a probe that caught an end's slower start-up causes; a run is killed after %s and recorded as a timeout. ", r.cfg.target, maxRecounts, r.cfg.timeout)
 	}
 	w("Calibration took %s, the rounds %s.\n\n", r.m.calTook.Round(time.Second), r.m.measureTook.Round(time.Second))
 
