@@ -1,6 +1,9 @@
 package socket
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 // ReadsThrough reports whether an application holds the read turn of s's
 // only pipe (through.go).
@@ -36,4 +39,12 @@ func SelfFlushes(s *Socket) int {
 	p.sendq.mu.Lock()
 	defer p.sendq.mu.Unlock()
 	return p.sendq.selfFlushes
+}
+
+// SetTailDelay sets tailDelay (sendqueue.go) for a test, which restores it
+// with the function returned; no socket may be open meanwhile.
+func SetTailDelay(d time.Duration) (restore func()) {
+	old := tailDelay
+	tailDelay = d
+	return func() { tailDelay = old }
 }

@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -156,5 +158,63 @@ func TestSelfFlushClose(t *testing.T) {
 			}
 			m.Free()
 		}
+	}
+}
+
+// TestSelfFlushThenWait: a dealer bursts, filling its send queue so that
+// it writes the queue itself and defers waking the writer, then sends a
+// request and waits for the reply. The request goes out when the dealer
+// starts to wait, not when the tail timer fires (made ten seconds long
+// here, so that waiting for it would fail the test).
+func TestSelfFlushThenWait(t *testing.T) {
+	defer socket.SetTailDelay(10 * time.Second)()
+	for _, tr := range []string{"tcp", "ipc"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			d := must(dealer.New(socket.SendHWM(16)))
+			r := must(router.New())
+			closeAll(t, d, r)
+			must(d.Dial(must(r.Listen(testutil.URL(t, tr))).URL()))
+			waitPipes(t, d, 1)
+			waitPipes(t, r, 1)
+			go func() { // the router answers the request, and only it
+				for {
+					m, err := r.Recv()
+					if err != nil {
+						return
+					}
+					if len(m.Frames) == 1 && string(m.Frames[0]) == "request" {
+						m.Frames[0] = []byte("reply")
+						if r.Send(m) != nil {
+							return
+						}
+						continue
+					}
+					m.Free()
+				}
+			}()
+			for round := range 3 {
+				for i := range 20000 {
+					if err := d.SendContext(testCtx(t), socket.NewMessageBytes(seqBody(0, i))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := d.Send(socket.NewMessageBytes([]byte("request"))); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				m, err := d.RecvContext(ctx)
+				cancel()
+				if err != nil {
+					t.Fatalf("round %d: no reply after %v (%d batches the application wrote): %v", round, time.Since(start), socket.SelfFlushes(d), err)
+				}
+				if string(m.Body) != "reply" {
+					t.Fatalf("round %d: got %q", round, m.Body)
+				}
+				m.Free()
+			}
+			t.Logf("%d batches the application wrote", socket.SelfFlushes(d))
+		})
 	}
 }

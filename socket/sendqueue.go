@@ -61,8 +61,9 @@ type sendQueue struct {
 }
 
 // tailDelay bounds how long messages queued behind an application's own
-// flush wait for the writer when the application sends no more.
-const tailDelay = time.Millisecond
+// flush wait for the writer when the application sends no more. (A
+// variable only so that tests can make it long.)
+var tailDelay = time.Millisecond
 
 // partial is what the connection did not take of a write-through: bytes
 // to write, in order, and the message whose body they may point into (nil
@@ -156,6 +157,24 @@ func (q *sendQueue) tailDue() {
 		return
 	}
 	q.tailArmed = false
+	q.deferring = false
+	wake := q.kick()
+	q.mu.Unlock()
+	if wake {
+		q.signal()
+	}
+}
+
+// endDeferral ends the application's deferral at once and wakes the
+// writer for what is queued: the application is about to wait for a
+// message, and what it queued last (a request, say, after a burst) must
+// not wait for the tail timer.
+func (q *sendQueue) endDeferral() {
+	q.mu.Lock()
+	if !q.deferring {
+		q.mu.Unlock()
+		return
+	}
 	q.deferring = false
 	wake := q.kick()
 	q.mu.Unlock()
