@@ -107,7 +107,7 @@ func (p *classPool) putIn(mg *magazine, m *Message) *magazine {
 // freeMessages frees each of ms, as Free does, and sets it to nil. A stream
 // writer frees what it wrote a batch at a time: messages of one class go
 // into the core's magazine with one visit to the pool for the run of them,
-// where Free visits it twice per message (a third of a 64 B sender's
+// where Free visits it twice per message (a quarter of a 64 B sender's
 // time was in Free).
 func freeMessages(ms []*Message) {
 	var (
