@@ -44,7 +44,6 @@ func SelfFlushes(s *Socket) int {
 // SetTailDelay sets tailDelay (sendqueue.go) for a test, which restores it
 // with the function returned; no socket may be open meanwhile.
 func SetTailDelay(d time.Duration) (restore func()) {
-	old := tailDelay
-	tailDelay = d
-	return func() { tailDelay = old }
+	old := tailDelayNs.Swap(int64(d))
+	return func() { tailDelayNs.Store(old) }
 }

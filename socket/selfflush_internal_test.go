@@ -109,7 +109,7 @@ func TestTailWaitsForLastClaim(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if since := time.Since(q.lastClaim); since < tailDelay {
+	if since := time.Since(q.lastClaim); since < tailDelay() {
 		t.Errorf("woken %v after the claim, before tailDelay", since)
 	}
 }

@@ -3,6 +3,7 @@ package socket
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,9 +62,14 @@ type sendQueue struct {
 }
 
 // tailDelay bounds how long messages queued behind an application's own
-// flush wait for the writer when the application sends no more. (A
-// variable only so that tests can make it long.)
-var tailDelay = time.Millisecond
+// flush wait for the writer when the application sends no more: 1 ms. It
+// is a variable only so that tests can make it long (SetTailDelay), and
+// atomic since timers of sockets closed by earlier tests may still read it.
+func tailDelay() time.Duration { return time.Duration(tailDelayNs.Load()) }
+
+var tailDelayNs atomic.Int64
+
+func init() { tailDelayNs.Store(int64(time.Millisecond)) }
 
 // partial is what the connection did not take of a write-through: bytes
 // to write, in order, and the message whose body they may point into (nil
@@ -124,9 +130,9 @@ func (q *sendQueue) kick() bool {
 			if !q.tailArmed {
 				q.tailArmed = true
 				if q.tail == nil {
-					q.tail = time.AfterFunc(tailDelay, q.tailDue)
+					q.tail = time.AfterFunc(tailDelay(), q.tailDue)
 				} else {
-					q.tail.Reset(tailDelay)
+					q.tail.Reset(tailDelay())
 				}
 			}
 			return false
@@ -151,7 +157,7 @@ func (q *sendQueue) signal() {
 // it take over the queue, on another core, for the rest of the stream.
 func (q *sendQueue) tailDue() {
 	q.mu.Lock()
-	if wait := tailDelay - time.Since(q.lastClaim); wait > 0 && q.tail != nil {
+	if wait := tailDelay() - time.Since(q.lastClaim); wait > 0 && q.tail != nil {
 		q.tail.Reset(wait)
 		q.mu.Unlock()
 		return
