@@ -105,11 +105,7 @@ func (q *sendQueue) push(m *Message, n int) bool {
 	if n > copyLimit {
 		q.deferring = false // the writer writes large bodies, at once
 	}
-	wake := q.kick() // not while the application writes: it wakes it
-	q.mu.Unlock()
-	if wake {
-		q.signal()
-	}
+	q.unlockSignal(q.kick()) // not while the application writes: it wakes it
 	return true
 }
 
@@ -163,12 +159,7 @@ func (q *sendQueue) tailDue() {
 		return
 	}
 	q.tailArmed = false
-	q.deferring = false
-	wake := q.kick()
-	q.mu.Unlock()
-	if wake {
-		q.signal()
-	}
+	q.unlockSignal(q.stopDeferring())
 }
 
 // endDeferral ends the application's deferral at once and wakes the
@@ -177,12 +168,18 @@ func (q *sendQueue) tailDue() {
 // not wait for the tail timer.
 func (q *sendQueue) endDeferral() {
 	q.mu.Lock()
-	if !q.deferring {
-		q.mu.Unlock()
-		return
-	}
+	q.unlockSignal(q.deferring && q.stopDeferring())
+}
+
+// stopDeferring ends the application's deferral and reports whether the
+// writer is to be woken (kick); q.mu is held.
+func (q *sendQueue) stopDeferring() bool {
 	q.deferring = false
-	wake := q.kick()
+	return q.kick()
+}
+
+// unlockSignal unlocks q.mu and gives the writer its token if wake.
+func (q *sendQueue) unlockSignal(wake bool) {
 	q.mu.Unlock()
 	if wake {
 		q.signal()
@@ -222,12 +219,7 @@ func (q *sendQueue) claimFront(codec streamCodec, loanMin int) []*Message {
 		return nil
 	}
 	if !selfFlushable(q.items[0], loanMin) {
-		q.deferring = false
-		wake := q.kick()
-		q.mu.Unlock()
-		if wake {
-			q.signal()
-		}
+		q.unlockSignal(q.stopDeferring())
 		return nil
 	}
 	defer q.mu.Unlock()
@@ -343,10 +335,7 @@ func (q *sendQueue) release(left net.Buffers, m *Message) {
 	if wake {
 		q.ctrlWait = false
 	}
-	q.mu.Unlock()
-	if wake {
-		q.signal()
-	}
+	q.unlockSignal(wake)
 }
 
 // claimCtrl gives the writer the turn to write a command, unless the
