@@ -92,7 +92,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (s *Socket) ReadThrough(ctx context.Context, ready func() bool) error {
 	p := s.solo.Load()
 	if p != nil && p.sendq.selfFlush {
-		p.sendq.endDeferral() // the application is about to wait
+		// The application is about to wait (every Recv that waits comes
+		// here first, RecvWaiting after): what it queued last goes now.
+		p.sendq.endDeferral()
 	}
 	if p == nil || p.rstate.Load() == rsOff || s.cfg.conflate.Load() {
 		// (Under Conflate, the newest message is wanted: the one the
@@ -118,9 +120,6 @@ func (s *Socket) ReadThrough(ctx context.Context, ready func() bool) error {
 // next Recv: the waiting goroutines depend on someone reading.
 func (s *Socket) RecvWaiting(delta int) {
 	s.recvWaiting.Add(int32(delta))
-	if p := s.solo.Load(); delta > 0 && p != nil && p.sendq.selfFlush {
-		p.sendq.endDeferral() // the application is about to wait
-	}
 	if delta > 0 {
 		// An application that kept the turn but is not reading gives it
 		// up now, on its behalf.
