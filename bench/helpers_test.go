@@ -285,15 +285,41 @@ func roundTrips(b *testing.B, req, rep *socket.Socket, size int) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
+	runRoundTrips(b, req, rep, size, ctx, cancel)
+}
+
+// plainRoundTrips is roundTrips through Send and Recv without a context, as
+// programs ported from libzmq call them; the replier ends when rep closes.
+func plainRoundTrips(b *testing.B, req, rep *socket.Socket, size int) {
+	b.Helper()
+	runRoundTrips(b, req, rep, size, nil, func() { rep.Close() })
+}
+
+// runRoundTrips times b.N requests and replies, sent and received with ctx,
+// or with Send and Recv when ctx is nil; stop ends the replier.
+func runRoundTrips(b *testing.B, req, rep *socket.Socket, size int, ctx context.Context, stop func()) {
+	b.Helper()
+	send := func(s *socket.Socket, m *socket.Message) error {
+		if ctx == nil {
+			return s.Send(m)
+		}
+		return s.SendContext(ctx, m)
+	}
+	recv := func(s *socket.Socket) (*socket.Message, error) {
+		if ctx == nil {
+			return s.Recv()
+		}
+		return s.RecvContext(ctx)
+	}
 	done := make(chan error, 1)
 	go func() {
 		for {
-			m, err := rep.RecvContext(ctx)
+			m, err := recv(rep)
 			if err != nil {
 				done <- err
 				return
 			}
-			if err := rep.SendContext(ctx, m); err != nil {
+			if err := send(rep, m); err != nil {
 				m.Free()
 				done <- err
 				return
@@ -308,10 +334,10 @@ func roundTrips(b *testing.B, req, rep *socket.Socket, size int) {
 	for i := range b.N {
 		m := socket.NewMessage(size)
 		m.Body[0] = byte(i)
-		if err := req.SendContext(ctx, m); err != nil {
+		if err := send(req, m); err != nil {
 			b.Fatalf("request %d: %v", i, err)
 		}
-		r, err := req.RecvContext(ctx)
+		r, err := recv(req)
 		if err != nil {
 			b.Fatalf("reply %d: %v", i, err)
 		}
@@ -324,6 +350,6 @@ func roundTrips(b *testing.B, req, rep *socket.Socket, size int) {
 	b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(b.N), "us/roundtrip")
 	b.StopTimer()
 	allocs.report(b)
-	cancel()
+	stop()
 	<-done
 }

@@ -66,6 +66,23 @@ func BenchmarkReqRep(b *testing.B) {
 	}
 }
 
+// BenchmarkReqRepTimeouts is BenchmarkReqRep of 64 B through Send and Recv
+// with send and receive timeouts set on both sockets, as a libzmq program
+// with ZMQ_SNDTIMEO and ZMQ_RCVTIMEO (the lazy pirate pattern) does: every
+// Recv waits, so each applies its timeout, and that must not allocate.
+func BenchmarkReqRepTimeouts(b *testing.B) {
+	for _, tr := range transports {
+		b.Run(tr, func(b *testing.B) {
+			opts := []socket.Option{socket.SendTimeout(time.Second), socket.RecvTimeout(time.Second)}
+			rq := newSockets(b, 1, req.New, opts...)[0]
+			rp := newSockets(b, 1, rep.New, opts...)[0]
+			connect(b, tr, rp, rq)
+			plainRoundTrips(b, rq, rp, 64)
+			closeAll(rq, rp)
+		})
+	}
+}
+
 // BenchmarkPubSub: one publisher, 1 or 10 subscribers to everything; every
 // subscriber receives every message (the publisher is paced, see oneWay).
 // msg/s counts messages published; each is delivered once per subscriber.

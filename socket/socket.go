@@ -131,9 +131,9 @@ func (s *Socket) SendContext(ctx context.Context, m *Message) error {
 				return err
 			}
 		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(d))
-		defer cancel()
+		var w Wait
+		ctx, w = withTimeout(ctx, time.Duration(d))
+		defer w.End()
 	}
 	return s.proto.Send(ctx, m)
 }
@@ -156,28 +156,30 @@ func (s *Socket) RecvContext(ctx context.Context) (*Message, error) {
 				return m, nil
 			}
 		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(d))
-		defer cancel()
+		var w Wait
+		ctx, w = withTimeout(ctx, time.Duration(d))
+		defer w.End()
 	}
 	return s.proto.Recv(ctx)
 }
 
 // WithSendTimeout applies the socket's send timeout to ctx, for pattern
-// contexts that send outside Socket.Send. Call the returned cancel when done.
-func (s *Socket) WithSendTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+// contexts that send outside Socket.Send. Call the Wait's End when the send
+// returns, and do not use the context after that.
+func (s *Socket) WithSendTimeout(ctx context.Context) (context.Context, Wait) {
 	if d := s.cfg.sendTimeout.Load(); d > 0 {
-		return context.WithTimeout(ctx, time.Duration(d))
+		return withTimeout(ctx, time.Duration(d))
 	}
-	return ctx, func() {}
+	return ctx, Wait{}
 }
 
-// WithRecvTimeout applies the socket's receive timeout to ctx.
-func (s *Socket) WithRecvTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+// WithRecvTimeout applies the socket's receive timeout to ctx, as
+// WithSendTimeout does the send timeout.
+func (s *Socket) WithRecvTimeout(ctx context.Context) (context.Context, Wait) {
 	if d := s.cfg.recvTimeout.Load(); d > 0 {
-		return context.WithTimeout(ctx, time.Duration(d))
+		return withTimeout(ctx, time.Duration(d))
 	}
-	return ctx, func() {}
+	return ctx, Wait{}
 }
 
 // SendBytes sends a copy of b.

@@ -341,7 +341,7 @@ func (p *Pipe) watchCancel(ctx context.Context) {
 		p.unwatch()
 		p.watched, p.unwatch = nil, nil
 	}
-	if ctx.Done() != nil {
+	if ctx.Done() != nil && !deadlineOnly(ctx) {
 		p.watched = ctx
 		p.unwatch = context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(aLongTimeAgo) })
 	}

@@ -424,8 +424,18 @@ func TestReadThroughCancel(t *testing.T) {
 // microseconds, over and over while messages trickle in, ask the reader
 // goroutine for the turn and withdraw the request at every point of the
 // hand-over; nothing is lost, duplicated or reordered, and the pipe keeps
-// being read.
+// being read. The deadlines come from the caller's context, or from the
+// socket's receive timeout (a pooled context: a pooled one whose timer
+// fired must not come back).
 func TestReadThroughTimeouts(t *testing.T) {
+	for _, socketTimeout := range []bool{false, true} {
+		t.Run(fmt.Sprint("socket timeout ", socketTimeout), func(t *testing.T) {
+			testReadThroughTimeouts(t, socketTimeout)
+		})
+	}
+}
+
+func testReadThroughTimeouts(t *testing.T, socketTimeout bool) {
 	testutil.CheckGoroutines(t)
 	d := must(dealer.New())
 	closeAll(t, d)
@@ -449,9 +459,19 @@ func TestReadThroughTimeouts(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d messages arrived", next, n)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*15*time.Microsecond)
-		m, err := d.RecvContext(ctx)
-		cancel()
+		wait := time.Duration(i%7+1) * 15 * time.Microsecond
+		var m *socket.Message
+		var err error
+		if socketTimeout {
+			if err := d.SetOption(socket.RecvTimeout(wait)); err != nil {
+				t.Fatal(err)
+			}
+			m, err = d.Recv()
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			m, err = d.RecvContext(ctx)
+			cancel()
+		}
 		if err != nil {
 			if !errors.Is(err, socket.ErrTimeout) {
 				t.Fatal(err)

@@ -192,15 +192,15 @@ func NewContext(s *socket.Socket) (*Context, error) {
 
 // Recv receives the next request. Its reply goes out with Send.
 func (c *Context) Recv(ctx context.Context) (*socket.Message, error) {
-	ctx, cancel := c.p.s.WithRecvTimeout(ctx)
-	defer cancel()
+	ctx, w := c.p.s.WithRecvTimeout(ctx)
+	defer w.End()
 	return c.recv(ctx)
 }
 
 // Send sends the reply to the request Recv returned last.
 func (c *Context) Send(ctx context.Context, m *socket.Message) error {
-	ctx, cancel := c.p.s.WithSendTimeout(ctx)
-	defer cancel()
+	ctx, w := c.p.s.WithSendTimeout(ctx)
+	defer w.End()
 	return c.send(ctx, m)
 }
 

@@ -203,15 +203,15 @@ func NewContext(s *socket.Socket) (*Context, error) {
 // Send sends a request, abandoning the context's previous one if its reply
 // has not come. See socket.Message for ownership.
 func (c *Context) Send(ctx context.Context, m *socket.Message) error {
-	ctx, cancel := c.p.s.WithSendTimeout(ctx)
-	defer cancel()
+	ctx, w := c.p.s.WithSendTimeout(ctx)
+	defer w.End()
 	return c.send(ctx, m)
 }
 
 // Recv waits for the reply to the request sent last.
 func (c *Context) Recv(ctx context.Context) (*socket.Message, error) {
-	ctx, cancel := c.p.s.WithRecvTimeout(ctx)
-	defer cancel()
+	ctx, w := c.p.s.WithRecvTimeout(ctx)
+	defer w.End()
 	return c.recv(ctx)
 }
 

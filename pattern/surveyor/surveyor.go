@@ -167,8 +167,8 @@ func (c *Context) Send(_ context.Context, m *socket.Message) error { return c.se
 // Recv returns the next answer to the running survey, or socket.ErrTimeout
 // once the survey time is over.
 func (c *Context) Recv(ctx context.Context) (*socket.Message, error) {
-	ctx, cancel := c.p.s.WithRecvTimeout(ctx)
-	defer cancel()
+	ctx, w := c.p.s.WithRecvTimeout(ctx)
+	defer w.End()
 	return c.recv(ctx)
 }
 
