@@ -12,7 +12,7 @@
 // remote roles, or its inproc roles), through bench/perfpeer.
 //
 // Because shared machines are noisy, each cell (size, transport, kind) runs
-// every end once per round, in an order rotated from round to round, and
+// every end once per round, in an order shuffled from round to round, and
 // reports the median over the rounds. Counts are calibrated per end, size,
 // transport and kind by a short probe just before the cell's rounds, so that
 // each run takes about -target;

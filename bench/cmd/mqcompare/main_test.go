@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -96,10 +97,10 @@ func fakeEnds() []perfpeer.End {
 	}
 }
 
-// TestMatrixRotatesAndTakesMedians runs the matrix on a stand-in for
-// perfpeer.Pair: ends rotate round by round, figures are medians, a hung
+// TestMatrixShufflesAndTakesMedians runs the matrix on a stand-in for
+// perfpeer.Pair: every end runs once a round, in a new order each round, figures are medians, a hung
 // end is recorded as a timeout, and the report reads them.
-func TestMatrixRotatesAndTakesMedians(t *testing.T) {
+func TestMatrixShufflesAndTakesMedians(t *testing.T) {
 	var mu sync.Mutex
 	var order []string
 	round := map[string]int{}
@@ -135,9 +136,18 @@ func TestMatrixRotatesAndTakesMedians(t *testing.T) {
 	if err := m.measure(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := "mqwire-sp mqwire-zmtp libzmq zmq4 mqwire-zmtp libzmq zmq4 mqwire-sp libzmq zmq4 mqwire-sp mqwire-zmtp"
-	if got := strings.Join(order, " "); got != want {
-		t.Errorf("order of runs:\n got %s\nwant %s", got, want)
+	if len(order) != 12 {
+		t.Fatalf("runs of thr tcp 64 B: %v, want 3 rounds of 4 ends", order)
+	}
+	if got := strings.Join(order[:4], " "); got != "mqwire-sp mqwire-zmtp libzmq zmq4" {
+		t.Errorf("first round: %s, want the ends as listed", got)
+	}
+	for r := range 3 {
+		got := append([]string(nil), order[4*r:4*r+4]...)
+		sort.Strings(got)
+		if strings.Join(got, " ") != "libzmq mqwire-sp mqwire-zmtp zmq4" {
+			t.Errorf("round %d ran %v, want every end once", r, order[4*r:4*r+4])
+		}
 	}
 	c := cell{"thr", "tcp", 64}
 	if got := m.value(c, "mqwire-sp"); got != 6e6 {
@@ -409,4 +419,40 @@ func calibrateAll(m *matrix) error {
 		}
 	}
 	return nil
+}
+
+// TestRoundOrder: every round runs every end once, and over a full run's
+// rounds no end follows the same end every time, as it did when the order
+// was rotated (then an end's run always came after the same other end's).
+func TestRoundOrder(t *testing.T) {
+	var ends []perfpeer.End
+	for _, n := range endOrder {
+		ends = append(ends, perfpeer.End{Name: n})
+	}
+	for cell := range 40 {
+		before := map[string]map[string]bool{} // end -> the ends it followed
+		prev := ""
+		for r := range 5 {
+			got := roundOrder(ends, cell, r)
+			seen := map[string]bool{}
+			for _, e := range got {
+				seen[e.Name] = true
+				if prev != "" {
+					if before[e.Name] == nil {
+						before[e.Name] = map[string]bool{}
+					}
+					before[e.Name][prev] = true
+				}
+				prev = e.Name
+			}
+			if len(got) != len(ends) || len(seen) != len(ends) {
+				t.Fatalf("cell %d round %d: %v is not every end once", cell, r, got)
+			}
+		}
+		for name, b := range before {
+			if len(b) < 2 {
+				t.Errorf("cell %d: %s followed only %v in 5 rounds", cell, name, b)
+			}
+		}
+	}
 }

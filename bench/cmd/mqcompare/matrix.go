@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"time"
 
@@ -284,7 +285,7 @@ func steadyRate(prev, last probePoint) float64 {
 }
 
 // measure runs the matrix: in every cell, cfg.runs rounds of every
-// calibrated end, the order of the ends rotated by one each round. A cell
+// calibrated end, in an order shuffled each round (roundOrder). A cell
 // is calibrated just before its rounds, unless it already is: after cells
 // that move large messages this machine ran every end slower for minutes
 // (see docs/benchmarks.md), so a count probed then does not fit a cell
@@ -308,7 +309,7 @@ func (m *matrix) measure(ctx context.Context) error {
 			}
 		}
 		for round := 0; round < m.cfg.runs; round++ {
-			for _, e := range rotate(ends, round) {
+			for _, e := range roundOrder(ends, i, round) {
 				k := runKey{c, e.Name}
 				res := m.results[k]
 				r, _, err := m.runOne(ctx, e, c, res.count)
@@ -368,13 +369,20 @@ func (m *matrix) recount(c cell, e perfpeer.End, res *measurement, r perfpeer.Re
 	return true
 }
 
-// rotate returns ends rotated left by n.
-func rotate(ends []perfpeer.End, n int) []perfpeer.End {
-	if len(ends) == 0 {
-		return nil
+// roundOrder returns the order of the ends in round r of cell i: as listed
+// in round 0, then shuffled, the same way in every run of the harness (the
+// seed is the cell and the round). Rotating the list each round, as the
+// harness once did, keeps every end behind the same end in every round,
+// and an end's run is affected by what ran just before it (memory freed,
+// caches and page reclaim after large messages); shuffling spreads that
+// over all ends instead of charging it to one.
+func roundOrder(ends []perfpeer.End, i, r int) []perfpeer.End {
+	out := append([]perfpeer.End(nil), ends...)
+	if r > 0 {
+		rng := rand.New(rand.NewPCG(uint64(i), uint64(r)))
+		rng.Shuffle(len(out), func(a, b int) { out[a], out[b] = out[b], out[a] })
 	}
-	n %= len(ends)
-	return append(append([]perfpeer.End(nil), ends[n:]...), ends[:n]...)
+	return out
 }
 
 // value is the median of end in c, NaN when there is none.

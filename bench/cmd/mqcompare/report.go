@@ -98,7 +98,7 @@ func (r *report) markdown() []byte {
 	w("throughput is PUSH to PULL (`local_thr`/`remote_thr`; the clock runs from the first message's arrival to the last's), ")
 	w("latency is REQ/REP one message in flight (`local_lat`/`remote_lat`; one way = round trip / 2); inproc runs both ends in one process (`inproc_thr`, `inproc_lat`). ")
 	w("Every end runs against itself with its library's default queue lengths. mqwire runs in both dialects: **mqwire-sp** (SP, as nng and mangos speak) and **mqwire-zmtp** (ZMTP 3, as libzmq and zmq4 speak). ")
-	w("Each cell (kind, transport, size) runs every end once per round, the order of the ends rotated each round, for %d round(s); a figure is the median of its rounds, ± half the range of the rounds as a share of the median. ", r.cfg.runs)
+	w("Each cell (kind, transport, size) runs every end once per round, the order of the ends shuffled each round (the same shuffles in every run of the harness), for %d round(s); a figure is the median of its rounds, ± half the range of the rounds as a share of the median. ", r.cfg.runs)
 	if r.cfg.quick {
 		w("In this quick run counts are fixed (%d messages, %d round trips). ", quickThrCount, quickLatCount)
 	} else {
