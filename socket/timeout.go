@@ -37,7 +37,13 @@ var deadlineCtxs = sync.Pool{New: func() any {
 
 func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 func (c *deadlineCtx) Done() <-chan struct{}       { return c.done }
-func (c *deadlineCtx) Value(key any) any           { return c.parent.Value(key) }
+
+func (c *deadlineCtx) Value(key any) any {
+	if p := c.parent; p != nil { // nil once released
+		return p.Value(key)
+	}
+	return nil
+}
 
 func (c *deadlineCtx) Err() error {
 	if c.expired.Load() {
