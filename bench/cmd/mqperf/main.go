@@ -17,6 +17,9 @@
 //	                  for the subscription before sending
 //	-pattern reqrep|pair     latency pattern (default reqrep)
 //	-hwm n            send and receive high-water marks (default 1000, libzmq's)
+//	-cpuprofile file  write a CPU profile of the run (go tool pprof)
+//	-trace file       write an execution trace of the run (go tool trace)
+//	-cpu              print the process's user and system CPU time at the end
 //
 // The throughput clock starts when the first message arrives and stops at
 // the last, as in libzmq's local_thr; the latency is one way, the elapsed time

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"time"
 )
@@ -42,18 +43,20 @@ type Ends struct {
 	RemoteLat func(url, pattern string, size, count int) (time.Duration, error)
 }
 
-// pattern and cpuProfile hold the shared flags once RegisterFlags has run.
-var pattern, cpuProfile *string
+// pattern, cpuProfile and execTrace hold the shared flags once
+// RegisterFlags has run.
+var pattern, cpuProfile, execTrace *string
 
 // showCPU holds the -cpu flag once RegisterFlags has run.
 var showCPU *bool
 
 // RegisterFlags registers the flags every end shares (-pattern,
-// -cpuprofile).
+// -cpuprofile, -trace, -cpu).
 func RegisterFlags() {
 	if pattern == nil {
 		pattern = flag.String("pattern", "", "pattern: push (default), pair or pub for the throughput roles; reqrep (default) or pair for the latency roles")
 		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+		execTrace = flag.String("trace", "", "write an execution trace of the run to this file (for go tool trace)")
 		showCPU = flag.Bool("cpu", false, "print the process's CPU time (user and system) to stderr at the end")
 	}
 }
@@ -68,7 +71,7 @@ func Main(e Ends) {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	stop, err := startProfile(*cpuProfile)
+	stop, err := startProfile(*cpuProfile, *execTrace)
 	if err == nil {
 		err = Run(e, *pattern, flag.Args(), os.Stdout)
 		stop()
@@ -88,24 +91,39 @@ func Main(e Ends) {
 	}
 }
 
-// startProfile starts a CPU profile into file (none when file is empty)
-// and returns the function that ends it.
-func startProfile(file string) (stop func(), err error) {
-	if file == "" {
-		return func() {}, nil
+// startProfile starts a CPU profile into cpuFile and an execution trace
+// into traceFile (each only when named) and returns the function that ends
+// them.
+func startProfile(cpuFile, traceFile string) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for _, f := range stops {
+			f()
+		}
 	}
-	f, err := os.Create(file)
-	if err != nil {
+	start := func(file string, begin func(io.Writer) error, end func()) error {
+		if file == "" {
+			return nil
+		}
+		f, err := os.Create(file)
+		if err != nil {
+			return err
+		}
+		if err := begin(f); err != nil {
+			f.Close()
+			return err
+		}
+		stops = append(stops, func() { end(); f.Close() })
+		return nil
+	}
+	if err := start(cpuFile, pprof.StartCPUProfile, pprof.StopCPUProfile); err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
+	if err := start(traceFile, trace.Start, trace.Stop); err != nil {
+		stop()
 		return nil, err
 	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
+	return stop, nil
 }
 
 type usageError string
