@@ -259,14 +259,14 @@ func FuzzStreamPull(f *testing.F) {
 // drops it (too many hops), or closes the pipe (no complete backtrace).
 func backtraceModel(b []byte, ttl int) (n int, drop, bad bool) {
 	for {
+		if n/4 >= ttl { // the hop limit comes before the length, as in nng
+			return 0, true, false
+		}
 		if len(b) < n+4 {
 			return 0, false, true
 		}
 		word := binary.BigEndian.Uint32(b[n:])
 		n += 4
-		if n/4 > ttl {
-			return 0, true, false
-		}
 		if word&0x80000000 != 0 {
 			return n, false, false
 		}
@@ -350,6 +350,7 @@ func FuzzStreamRep(f *testing.F) {
 		f.Add(frame(hop, hop, id, []byte("via two devices")), ipc)
 		f.Add(frame(bytes.Repeat(hop, 8), id), ipc)
 		f.Add(frame(bytes.Repeat(hop, 7), id, []byte("at the ttl")), ipc)
+		f.Add(frame(bytes.Repeat(hop, 8)), ipc) // over the ttl and cut short: dropped
 		f.Add(frame(hop, []byte("xy")), ipc)
 		f.Add(frame([]byte("abc")), ipc)
 		f.Add(frame(), ipc)
