@@ -21,14 +21,7 @@ import (
 // when the test ends.
 func inprocPushPull(t *testing.T) (in, out *socket.Socket) {
 	t.Helper()
-	url := testutil.URL(t, "inproc")
-	in = must(pull.New())
-	out = must(push.New())
-	closeAll(t, in, out)
-	must(in.Listen(url))
-	must(out.Dial(url))
-	waitPipes(t, out, 1)
-	return in, out
+	return pushPullOver(t, "inproc")
 }
 
 // TestInprocHandOverVisible checks that messages an inproc sender hands

@@ -75,12 +75,7 @@ func TestSocketTimeoutExpires(t *testing.T) {
 		t.Run(tr, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			const d = 20 * time.Millisecond
-			q := must(pull.New(socket.RecvTimeout(d)))
-			p := must(push.New())
-			closeAll(t, p, q)
-			url := must(q.Listen(testutil.URL(t, tr))).URL()
-			must(p.Dial(url))
-			waitPipes(t, p, 1)
+			q, p := pushPullOver(t, tr, socket.RecvTimeout(d))
 			for i := range 3 {
 				start := time.Now()
 				_, err := q.Recv()
@@ -112,12 +107,7 @@ func TestSocketTimeoutWithCancellableContext(t *testing.T) {
 	for _, tr := range []string{"inproc", "tcp"} {
 		t.Run(tr, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
-			q := must(pull.New(socket.RecvTimeout(timeout)))
-			p := must(push.New())
-			closeAll(t, p, q)
-			url := must(q.Listen(testutil.URL(t, tr))).URL()
-			must(p.Dial(url))
-			waitPipes(t, p, 1)
+			q, _ := pushPullOver(t, tr, socket.RecvTimeout(timeout))
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(20*time.Millisecond, cancel)
 			if _, err := q.RecvContext(ctx); !errors.Is(err, context.Canceled) || errors.Is(err, socket.ErrTimeout) {
@@ -131,4 +121,17 @@ func TestSocketTimeoutWithCancellableContext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pushPullOver returns a PULL made with opts and a PUSH connected to it over
+// transport, closed when the test ends.
+func pushPullOver(t *testing.T, transport string, opts ...socket.Option) (in, out *socket.Socket) {
+	t.Helper()
+	in = must(pull.New(opts...))
+	out = must(push.New())
+	closeAll(t, out, in)
+	url := must(in.Listen(testutil.URL(t, transport))).URL()
+	must(out.Dial(url))
+	waitPipes(t, out, 1)
+	return in, out
 }
