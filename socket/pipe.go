@@ -46,6 +46,7 @@ type Pipe struct {
 	url          string
 	remote       string
 	dialed       bool
+	attached     bool // counted in the socket's attached (under its mu)
 
 	// sendq is bounded by SendHWM and, on stream pipes, SendQueueBytes, as
 	// they were when the pipe was made.

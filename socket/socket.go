@@ -29,8 +29,12 @@ type Socket struct {
 	// writers should flush their queues and end.
 	lingering chan struct{}
 
-	mu        sync.Mutex
-	pipes     map[PipeID]*Pipe
+	mu    sync.Mutex
+	pipes map[PipeID]*Pipe
+	// attached counts the pipes the pattern has taken (AddPipe returned):
+	// what Stats reports as connected, since a pipe in s.pipes whose
+	// AddPipe is still running cannot yet carry what the pattern sends.
+	attached  int
 	dialers   []*Dialer
 	listeners []*Listener
 	pending   map[*Conn]struct{} // connections in their handshake
@@ -217,7 +221,7 @@ func (s *Socket) emit(e Event) { s.events.emit(e) }
 // Stats returns the socket's figures, pipes that have closed included.
 func (s *Socket) Stats() Stats {
 	s.mu.Lock()
-	st := Stats{Counters: s.gone, Pipes: len(s.pipes)}
+	st := Stats{Counters: s.gone, Pipes: s.attached}
 	for _, p := range s.pipes {
 		c := p.counts()
 		st.Counters.add(&c)
@@ -296,6 +300,10 @@ func (s *Socket) addPipe(p *Pipe) error {
 		s.mu.Unlock()
 		return err
 	}
+	s.mu.Lock()
+	p.attached = true
+	s.attached++
+	s.mu.Unlock()
 	s.connects.Add(1)
 	typ := EventAccepted
 	if p.dialed {
@@ -312,6 +320,10 @@ func (s *Socket) removePipe(p *Pipe) {
 	c := p.counts()
 	s.mu.Lock()
 	delete(s.pipes, p.id)
+	if p.attached {
+		p.attached = false
+		s.attached--
+	}
 	s.setSolo()
 	s.gone.add(&c)
 	s.mu.Unlock()

@@ -793,3 +793,56 @@ func TestSurveyorLateAnswerCounted(t *testing.T) {
 		t.Errorf("stats %+v", st.Counters)
 	}
 }
+
+// heldPull is a pull0 protocol whose AddPipe waits until release is closed.
+type heldPull struct {
+	adding  chan struct{} // closed when AddPipe starts
+	release chan struct{}
+	recvq   *socket.RecvQueue
+}
+
+func (p *heldPull) Info() socket.ProtocolInfo {
+	return socket.ProtocolInfo{Self: sp.ProtoPull0, Peer: sp.ProtoPush0, Name: "pull0", PeerName: "push0", CanRecv: true}
+}
+func (p *heldPull) Init(s *socket.Socket) { p.recvq = socket.NewLazyRecvQueue(s) }
+func (p *heldPull) AddPipe(*socket.Pipe) error {
+	close(p.adding)
+	<-p.release
+	return nil
+}
+func (p *heldPull) RemovePipe(*socket.Pipe)                    {}
+func (p *heldPull) Deliver(pp *socket.Pipe, m *socket.Message) { p.recvq.Put(pp, m) }
+func (p *heldPull) Send(context.Context, *socket.Message) error {
+	return socket.ErrNotSupported
+}
+func (p *heldPull) Recv(ctx context.Context) (*socket.Message, error) { return p.recvq.Get(ctx) }
+
+// TestStatsPipesCountsTakenPipes: Stats counts a pipe as connected only
+// once the pattern has taken it (AddPipe returned), so that a program that
+// waits for Pipes before sending (a publisher waiting for its subscriber)
+// does not send while the pattern cannot yet use the pipe. A PUB whose
+// Stats counted the pipe before its AddPipe dropped the first message.
+func TestStatsPipesCountsTakenPipes(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	hp := &heldPull{adding: make(chan struct{}), release: make(chan struct{})}
+	q := must(socket.New(hp))
+	p := must(push.New())
+	closeAll(t, p, q)
+	url := testutil.URL(t, "inproc")
+	must(q.Listen(url))
+	must(p.Dial(url))
+	select {
+	case <-hp.adding:
+	case <-time.After(timeout):
+		t.Fatal("AddPipe not called")
+	}
+	if n := q.Stats().Pipes; n != 0 {
+		t.Errorf("Stats().Pipes = %d while AddPipe runs, want 0", n)
+	}
+	close(hp.release)
+	waitPipes(t, q, 1)
+	q.Close()
+	if n := q.Stats().Pipes; n != 0 {
+		t.Errorf("Stats().Pipes = %d after Close, want 0", n)
+	}
+}

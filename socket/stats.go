@@ -71,7 +71,7 @@ func (c *Counters) add(o *Counters) {
 // Stats is a snapshot of a socket's figures, pipes gone included.
 type Stats struct {
 	Counters
-	Pipes             int    // pipes connected now
+	Pipes             int    // pipes connected now, and taken by the pattern
 	Connects          uint64 // pipes that completed their handshake
 	Reconnects        uint64 // dialer connections made after the first
 	HandshakeFailures uint64
