@@ -206,16 +206,22 @@ func TestCalibrate(t *testing.T) {
 	}
 }
 
+// slowStartPair stands in for an end with a slow start-up: 20 ms, then
+// 1 M msg/s. It appends each run's count to counts.
+func slowStartPair(counts *[]int) pairFunc {
+	return func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
+		*counts = append(*counts, count)
+		took := 0.020 + float64(count)/1e6
+		return perfpeer.Result{Size: size, Count: count, MsgPerSec: float64(count) / took}, nil
+	}
+}
+
 // TestCalibrateSteadyRate: an end with a slow start-up (20 ms, then
 // 1 M msg/s) is calibrated at its steady rate, from the difference of two
 // probes, not at a rate its start-up drags down.
 func TestCalibrateSteadyRate(t *testing.T) {
 	var counts []int
-	pair := func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
-		counts = append(counts, count)
-		took := 0.020 + float64(count)/1e6
-		return perfpeer.Result{Size: size, Count: count, MsgPerSec: float64(count) / took}, nil
-	}
+	pair := slowStartPair(&counts)
 	cfg := config{sizes: []int{64}, transports: []string{"tcp"}, kinds: []string{"thr"}, runs: 1,
 		target: 500 * time.Millisecond, timeout: time.Second, log: io.Discard}
 	m := &matrix{cfg: cfg, ends: fakeEnds()[:1], pair: pair}
@@ -238,11 +244,7 @@ func TestCalibrateSteadyRate(t *testing.T) {
 // the new count.
 func TestMeasureRecountsShortRuns(t *testing.T) {
 	var counts []int
-	pair := func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
-		counts = append(counts, count)
-		took := 0.020 + float64(count)/1e6
-		return perfpeer.Result{Size: size, Count: count, MsgPerSec: float64(count) / took}, nil
-	}
+	pair := slowStartPair(&counts)
 	cfg := config{sizes: []int{64}, transports: []string{"tcp"}, kinds: []string{"thr"}, runs: 3,
 		target: 100 * time.Millisecond, timeout: time.Second, log: io.Discard}
 	m := &matrix{cfg: cfg, ends: fakeEnds()[:1], pair: pair}
