@@ -46,7 +46,7 @@ type Pipe struct {
 	url          string
 	remote       string
 	dialed       bool
-	attached     bool // counted in the socket's attached (under its mu)
+	attached     bool // the pattern has taken it (AddPipe returned); under the socket's mu
 
 	// sendq is bounded by SendHWM and, on stream pipes, SendQueueBytes, as
 	// they were when the pipe was made.

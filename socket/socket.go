@@ -29,12 +29,8 @@ type Socket struct {
 	// writers should flush their queues and end.
 	lingering chan struct{}
 
-	mu    sync.Mutex
-	pipes map[PipeID]*Pipe
-	// attached counts the pipes the pattern has taken (AddPipe returned):
-	// what Stats reports as connected, since a pipe in s.pipes whose
-	// AddPipe is still running cannot yet carry what the pattern sends.
-	attached  int
+	mu        sync.Mutex
+	pipes     map[PipeID]*Pipe
 	dialers   []*Dialer
 	listeners []*Listener
 	pending   map[*Conn]struct{} // connections in their handshake
@@ -221,8 +217,11 @@ func (s *Socket) emit(e Event) { s.events.emit(e) }
 // Stats returns the socket's figures, pipes that have closed included.
 func (s *Socket) Stats() Stats {
 	s.mu.Lock()
-	st := Stats{Counters: s.gone, Pipes: s.attached}
+	st := Stats{Counters: s.gone}
 	for _, p := range s.pipes {
+		if p.attached { // a pipe whose AddPipe still runs cannot carry sends yet
+			st.Pipes++
+		}
 		c := p.counts()
 		st.Counters.add(&c)
 	}
@@ -302,7 +301,6 @@ func (s *Socket) addPipe(p *Pipe) error {
 	}
 	s.mu.Lock()
 	p.attached = true
-	s.attached++
 	s.mu.Unlock()
 	s.connects.Add(1)
 	typ := EventAccepted
@@ -320,10 +318,6 @@ func (s *Socket) removePipe(p *Pipe) {
 	c := p.counts()
 	s.mu.Lock()
 	delete(s.pipes, p.id)
-	if p.attached {
-		p.attached = false
-		s.attached--
-	}
 	s.setSolo()
 	s.gone.add(&c)
 	s.mu.Unlock()
