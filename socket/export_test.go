@@ -47,3 +47,15 @@ func SetTailDelay(d time.Duration) (restore func()) {
 	old := tailDelayNs.Swap(int64(d))
 	return func() { tailDelayNs.Store(old) }
 }
+
+// HandedOver returns how many messages s's pipes handed straight to their
+// inproc peers' patterns (Pipe.handOverInproc), pipes open now only.
+func HandedOver(s *Socket) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n uint64
+	for _, p := range s.pipes {
+		n += p.cnt.handedMsgs.Load()
+	}
+	return n
+}

@@ -279,9 +279,11 @@ func (p *Pipe) handOverInproc(m *Message) bool {
 
 // directPeer returns the receiving pipe of an inproc peer whose pattern
 // takes messages straight from the sender (handOverInproc) now, or nil.
+// The peer's translation (inEnv) is read only once it runs: its handshake
+// may still be setting it when this end is ready to send.
 func (p *Pipe) directPeer() *Pipe {
 	q := p.port.pipe
-	if q == nil || q.direct == nil || q.inEnv != inprocEnvNone || !q.running.Load() || q.backlog.Load() != 0 {
+	if q == nil || q.direct == nil || !q.running.Load() || q.inEnv != inprocEnvNone || q.backlog.Load() != 0 {
 		return nil
 	}
 	return q

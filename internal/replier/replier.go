@@ -77,26 +77,15 @@ func (p *Proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		p.recvq.Put(pp, m)
 		return
 	}
-	ttl := int(p.ttl.Load())
-	n := 0
-	for {
-		// The hop limit comes first, as in nng: a message that has been
-		// through too many devices is dropped, even if it is also cut
-		// short, and costs its pipe nothing.
-		if n/4 >= ttl {
-			pp.Drop(m, socket.DropTTL)
-			return
-		}
-		if len(m.Body) < n+4 {
-			pp.Close(&wire.ProtocolError{Dialect: "sp", Reason: p.info.Name + " request without a complete backtrace"})
-			m.Free()
-			return
-		}
-		word := binary.BigEndian.Uint32(m.Body[n:])
-		n += 4
-		if word&0x80000000 != 0 {
-			break
-		}
+	n, bt := scanBacktrace(m.Body, int(p.ttl.Load()))
+	switch bt {
+	case backtraceOverTTL:
+		pp.Drop(m, socket.DropTTL)
+		return
+	case backtraceCut:
+		pp.Close(&wire.ProtocolError{Dialect: "sp", Reason: p.info.Name + " request without a complete backtrace"})
+		m.Free()
+		return
 	}
 	m.TrimHeader(n)
 	if p.info.Raw {
@@ -106,6 +95,59 @@ func (p *Proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		m.SetHeader(h[:k])
 	}
 	p.recvq.Put(pp, m)
+}
+
+// TryDeliver is Deliver for inproc's direct hand-over, on the requester's
+// goroutine: a well-formed request to a cooked socket is queued if there
+// is room. Anything else (a request Deliver would drop or refuse, a raw
+// socket's, which gets a header written in front of its body) is left as
+// it came, for the pipe's reader and Deliver.
+func (p *Proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
+	if pp.ZMTP() || p.info.Raw || len(m.Header) != 0 {
+		return false
+	}
+	n, bt := scanBacktrace(m.Body, int(p.ttl.Load()))
+	if bt != backtraceWhole {
+		return false
+	}
+	header, body := m.Header, m.Body
+	m.TrimHeader(n) // with no header yet, only the slices move
+	if !p.recvq.TryPutFrom(pp, m) {
+		m.Header, m.Body = header, body
+		return false
+	}
+	return true
+}
+
+// backtraceScan is what scanBacktrace found in front of a request's body.
+type backtraceScan uint8
+
+const (
+	backtraceWhole   backtraceScan = iota // ends with the request id
+	backtraceOverTTL                      // more hops than the TTL
+	backtraceCut                          // the body ends inside it
+)
+
+// scanBacktrace returns the length of the backtrace in front of an SP
+// request's body: hop words up to the request id, whose top bit is set.
+// The hop limit is checked first, as in nng: a message that has been
+// through too many devices is dropped, even if it is also cut short, and
+// costs its pipe nothing.
+func scanBacktrace(body []byte, ttl int) (int, backtraceScan) {
+	n := 0
+	for {
+		if n/4 >= ttl {
+			return n, backtraceOverTTL
+		}
+		if len(body) < n+4 {
+			return n, backtraceCut
+		}
+		word := binary.BigEndian.Uint32(body[n:])
+		n += 4
+		if word&0x80000000 != 0 {
+			return n, backtraceWhole
+		}
+	}
 }
 
 // Send answers on the default context (cooked) or routes by the header's

@@ -140,11 +140,39 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		}
 		m.TrimHeader(4)
 	}
-	id := binary.BigEndian.Uint32(m.Header)
 	if p.raw {
 		p.recvq.Put(pp, m)
 		return
 	}
+	p.deliverReply(pp, m)
+}
+
+// TryDeliver is Deliver for inproc's direct hand-over, on the replier's
+// goroutine. A cooked socket takes every reply with its id (the reply
+// goes to its context, which has room for it, or is dropped as late); a
+// raw one queues it if there is room. A reply without an id is left as it
+// came, for the pipe's reader and Deliver, which closes the pipe.
+func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
+	if pp.ZMTP() || len(m.Body) < 4 || len(m.Header) != 0 {
+		return false
+	}
+	header, body := m.Header, m.Body
+	m.TrimHeader(4) // with no header yet, only the slices move
+	if !p.raw {
+		p.deliverReply(pp, m)
+		return true
+	}
+	if !p.recvq.TryPutFrom(pp, m) {
+		m.Header, m.Body = header, body
+		return false
+	}
+	return true
+}
+
+// deliverReply gives m, whose header is its request id, to the context
+// waiting for it, or drops it as late. It never waits.
+func (p *proto) deliverReply(pp *socket.Pipe, m *socket.Message) {
+	id := binary.BigEndian.Uint32(m.Header)
 	p.mu.Lock()
 	c := p.pending[id]
 	if c == nil {

@@ -83,12 +83,41 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		m.Free()
 		return
 	}
-	id := binary.BigEndian.Uint32(m.Body)
 	m.TrimHeader(4)
 	if p.raw {
 		p.recvq.Put(pp, m)
 		return
 	}
+	p.deliverAnswer(pp, m)
+}
+
+// TryDeliver is Deliver for inproc's direct hand-over, on the
+// respondent's goroutine. A cooked socket takes every answer with its id
+// (the answer goes to its survey, or is dropped as late or as one too
+// many); a raw one queues it if there is room. An answer without an id is
+// left as it came, for the pipe's reader and Deliver, which closes the
+// pipe.
+func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
+	if len(m.Body) < 4 || len(m.Header) != 0 {
+		return false
+	}
+	header, body := m.Header, m.Body
+	m.TrimHeader(4) // with no header yet, only the slices move
+	if !p.raw {
+		p.deliverAnswer(pp, m)
+		return true
+	}
+	if !p.recvq.TryPutFrom(pp, m) {
+		m.Header, m.Body = header, body
+		return false
+	}
+	return true
+}
+
+// deliverAnswer gives m, whose header is its survey id, to the survey
+// waiting for it, or drops it. It never waits.
+func (p *proto) deliverAnswer(pp *socket.Pipe, m *socket.Message) {
+	id := binary.BigEndian.Uint32(m.Header)
 	m.Header = m.Header[:0]
 	// The lock is held across the (non-blocking) put so that an answer never
 	// lands in a survey that the context started after this one.

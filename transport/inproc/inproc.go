@@ -126,6 +126,13 @@ func (e *end) Exchange(ctx context.Context, local socket.PortInfo) (socket.PortI
 	case peer := <-e.c.slots[1-e.side]:
 		return peer, nil
 	case <-e.c.done:
+		// A peer that has read our info may refuse us and close at once;
+		// its own info, sent before, still says why (a mismatch).
+		select {
+		case peer := <-e.c.slots[1-e.side]:
+			return peer, nil
+		default:
+		}
 		return socket.PortInfo{}, net.ErrClosed
 	case <-ctx.Done():
 		return socket.PortInfo{}, ctx.Err()

@@ -1,0 +1,223 @@
+package socket_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/respondent"
+	"github.com/mqwire/mqwire/pattern/surveyor"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// Over inproc, requests and replies (and surveys and answers) go straight
+// to the receiving pattern on the sender's goroutine (TryDeliver), and
+// what that pattern cannot take as it is goes the usual way: through the
+// pipe's queue to Deliver.
+
+// inprocConnect has d dial an inproc listener of l and waits for the pipe.
+func inprocConnect(t *testing.T, l, d *socket.Socket) {
+	t.Helper()
+	ln := must(l.Listen(testutil.URL(t, "inproc")))
+	must(d.Dial(ln.URL()))
+	waitPipes(t, l, 1)
+	waitPipes(t, d, 1)
+}
+
+// headerWords returns the header of big-endian words ws.
+func headerWords(ws ...uint32) []byte {
+	var h []byte
+	for _, w := range ws {
+		h = binary.BigEndian.AppendUint32(h, w)
+	}
+	return h
+}
+
+func TestInprocRequestsAndRepliesHandedOver(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b func(...socket.Option) (*socket.Socket, error)
+	}{
+		{"req-rep", req.New, rep.New},
+		{"surveyor-respondent", surveyor.New, respondent.New},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			a, b := must(tc.a()), must(tc.b())
+			closeAll(t, a, b)
+			inprocConnect(t, b, a)
+			const n = 100
+			for i := range n {
+				send(t, a, fmt.Sprint("q", i))
+				if got := recv(t, b); got != fmt.Sprint("q", i) {
+					t.Fatalf("request %d: %q", i, got)
+				}
+				send(t, b, fmt.Sprint("a", i))
+				if got := recv(t, a); got != fmt.Sprint("a", i) {
+					t.Fatalf("reply %d: %q", i, got)
+				}
+			}
+			// All of them, as a rule; a few may go the usual way while
+			// the pipes start.
+			if got := socket.HandedOver(a); got < n*9/10 {
+				t.Errorf("requests handed over: %d of %d", got, n)
+			}
+			if got := socket.HandedOver(b); got < n*9/10 {
+				t.Errorf("replies handed over: %d of %d", got, n)
+			}
+		})
+	}
+}
+
+// TestInprocRepFullQueueRequestersWait: requesters whose requests find the
+// replier's queue full wait for room, and every request is answered.
+func TestInprocRepFullQueueRequestersWait(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	rq := must(req.New())
+	rp := must(rep.New(socket.RecvHWM(2)))
+	closeAll(t, rq, rp)
+	inprocConnect(t, rp, rq)
+	const n = 32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c := must(req.NewContext(rq))
+			want := fmt.Sprint("req", i)
+			if err := c.Send(testCtx(t), socket.NewMessageBytes([]byte(want))); err != nil {
+				t.Error(err)
+				return
+			}
+			m, err := c.Recv(testCtx(t))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if string(m.Body) != want {
+				t.Errorf("context %d got %q", i, m.Body)
+			}
+			m.Free()
+		})
+	}
+	time.Sleep(20 * time.Millisecond) // let the queue fill
+	for range n {
+		m := must(rp.RecvContext(testCtx(t)))
+		if err := rp.SendContext(testCtx(t), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	for _, s := range []*socket.Socket{rq, rp} {
+		if st := s.Stats(); st.TotalDrops() != 0 || st.ProtocolErrors != 0 {
+			t.Errorf("%+v", st.Counters)
+		}
+	}
+}
+
+// TestInprocRawFullQueueKeepsReplies: replies that find a raw requester's
+// queue full wait for room, and arrive whole and in order.
+func TestInprocRawFullQueueKeepsReplies(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b func(...socket.Option) (*socket.Socket, error)
+	}{
+		{"req-rep", req.NewRaw, rep.New},
+		{"surveyor-respondent", surveyor.NewRaw, respondent.New},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			a := must(tc.a(socket.RecvHWM(1)))
+			b := must(tc.b(socket.SendHWM(1)))
+			closeAll(t, a, b)
+			inprocConnect(t, b, a)
+			const n = 16
+			for i := range n {
+				m := socket.NewMessageBytes([]byte(fmt.Sprint("q", i)))
+				m.SetHeader(headerWords(0x80000000 | uint32(i)))
+				if err := a.SendContext(testCtx(t), m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			answered := make(chan error, 1)
+			go func() {
+				for i := range n {
+					m, err := b.RecvContext(testCtx(t))
+					if err == nil {
+						m.Body = fmt.Appendf(m.Body[:0], "a%d", i)
+						err = b.SendContext(testCtx(t), m)
+					}
+					if err != nil {
+						answered <- err
+						return
+					}
+				}
+				answered <- nil
+			}()
+			time.Sleep(20 * time.Millisecond) // let the queue fill
+			for i := range n {
+				m := must(a.RecvContext(testCtx(t)))
+				if string(m.Header) != string(headerWords(0x80000000|uint32(i))) || string(m.Body) != fmt.Sprint("a", i) {
+					t.Fatalf("reply %d: header %x body %q", i, m.Header, m.Body)
+				}
+				m.Free()
+			}
+			if err := <-answered; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestInprocBadRequestsAndRepliesGoToDeliver: what the hand-over leaves
+// alone gets Deliver's treatment: a request past the TTL is dropped, one
+// with a cut backtrace closes its pipe, and so does a reply without a
+// request id.
+func TestInprocBadRequestsAndRepliesGoToDeliver(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	rq := must(req.NewRaw())
+	rp := must(rep.New())
+	closeAll(t, rq, rp)
+	inprocConnect(t, rp, rq)
+	sendRaw := func(h []byte, body string) {
+		t.Helper()
+		m := socket.NewMessageBytes([]byte(body))
+		m.SetHeader(h)
+		if err := rq.SendContext(testCtx(t), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Nine words: eight hops and the id, one hop past the default TTL.
+	sendRaw(headerWords(1, 2, 3, 4, 5, 6, 7, 8, 0x80000001), "too far")
+	waitFor(t, "the request past the TTL dropped", func() bool { return rp.Stats().Dropped(socket.DropTTL) == 1 })
+	sendRaw(headerWords(0x80000002), "ok")
+	if got := recv(t, rp); got != "ok" {
+		t.Fatalf("request %q", got)
+	}
+	send(t, rp, "fine")
+	if got := recv(t, rq); got != "fine" {
+		t.Fatalf("reply %q", got)
+	}
+
+	// A hop word with nothing after it: no request id.
+	sendRaw(headerWords(3), "")
+	waitFor(t, "the cut request's pipe closed", func() bool { return rp.Stats().ProtocolErrors == 1 })
+
+	// A raw REP whose reply has no backtrace sends no request id.
+	rq2 := must(req.New())
+	rp2 := must(rep.NewRaw())
+	closeAll(t, rq2, rp2)
+	inprocConnect(t, rp2, rq2)
+	send(t, rq2, "hello")
+	m := must(rp2.RecvContext(testCtx(t)))
+	m.SetHeader(m.Header[:4]) // the pipe id only
+	m.Body = m.Body[:2]
+	if err := rp2.SendContext(testCtx(t), m); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reply without an id closed its pipe", func() bool { return rq2.Stats().ProtocolErrors == 1 })
+}
