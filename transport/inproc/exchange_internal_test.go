@@ -15,7 +15,7 @@ func TestExchangeAfterPeerRefused(t *testing.T) {
 	for range 100 {
 		c := newConn()
 		c.slots[0] <- socket.PortInfo{ZMTPType: "PUSH"} // end 0 sent its info
-		c.ends[0].Close()                                // then refused
+		c.ends[0].Close()                               // then refused
 		peer, err := c.ends[1].Exchange(context.Background(), socket.PortInfo{ZMTPType: "ROUTER"})
 		if err != nil || peer.ZMTPType != "PUSH" {
 			t.Fatalf("Exchange = %+v, %v; want the peer's info", peer, err)
