@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/pair1"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/respondent"
+	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/surveyor"
 	"github.com/mqwire/mqwire/socket"
 )
@@ -220,4 +223,106 @@ func TestInprocBadRequestsAndRepliesGoToDeliver(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the reply without an id closed its pipe", func() bool { return rq2.Stats().ProtocolErrors == 1 })
+}
+
+// frames returns m's frames as strings, and frees m.
+func frames(m *socket.Message) []string {
+	defer m.Free()
+	fs := []string{string(m.Body)}
+	for _, f := range m.Frames {
+		fs = append(fs, string(f))
+	}
+	return fs
+}
+
+// multipart returns a message of the frames fs.
+func multipart(fs ...string) *socket.Message {
+	m := socket.NewMessageBytes([]byte(fs[0]))
+	for _, f := range fs[1:] {
+		m.Frames = append(m.Frames, []byte(f))
+	}
+	return m
+}
+
+// TestInprocRouterTakesHandOvers: a DEALER's messages reach a ROUTER's
+// queue straight, the routing id in front; when the queue is full they
+// wait, and arrive whole and in order.
+func TestInprocRouterTakesHandOvers(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	d := must(dealer.New(socket.SendHWM(1)))
+	r := must(router.New(socket.RecvHWM(1)))
+	closeAll(t, d, r)
+	inprocConnect(t, r, d)
+	const n = 16
+	sent := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := d.SendContext(testCtx(t), multipart(fmt.Sprint("m", i), "x")); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	time.Sleep(20 * time.Millisecond) // let the queue fill
+	var id string
+	for i := range n {
+		got := frames(must(r.RecvContext(testCtx(t))))
+		if i == 0 {
+			id = got[0]
+		}
+		if len(got) != 3 || got[0] != id || got[1] != fmt.Sprint("m", i) || got[2] != "x" {
+			t.Fatalf("message %d: %q", i, got)
+		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := d.SendContext(testCtx(t), multipart(fmt.Sprint("m", i))); err != nil {
+			t.Fatal(err)
+		}
+		if got := frames(must(r.RecvContext(testCtx(t)))); fmt.Sprint(got) != fmt.Sprint([]string{id, fmt.Sprint("m", i)}) {
+			t.Fatalf("message %d: %q", i, got)
+		}
+	}
+	if got := socket.HandedOver(d); got < n*9/10 {
+		t.Errorf("handed over: %d of at least %d", got, n)
+	}
+}
+
+// TestInprocPair1TakesHandOvers: pair1 messages reach the peer's queue
+// straight, their hop count taken off (or, raw, in the header); when the
+// queue is full they wait, and arrive whole and in order.
+func TestInprocPair1TakesHandOvers(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a := must(pair1.New(socket.SendHWM(1)))
+	b := must(pair1.NewRaw(socket.RecvHWM(1)))
+	closeAll(t, a, b)
+	inprocConnect(t, b, a)
+	const n = 16
+	sent := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := a.SendContext(testCtx(t), socket.NewMessageBytes([]byte(fmt.Sprint("m", i)))); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	time.Sleep(20 * time.Millisecond) // let the queue fill
+	for i := range n {
+		m := must(b.RecvContext(testCtx(t)))
+		if string(m.Header) != string(headerWords(1)) || string(m.Body) != fmt.Sprint("m", i) {
+			t.Fatalf("message %d: header %x body %q", i, m.Header, m.Body)
+		}
+		m.Free()
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if got := socket.HandedOver(a); got == 0 {
+		t.Error("nothing handed over")
+	}
 }

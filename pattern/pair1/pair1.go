@@ -109,6 +109,25 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	p.recvq.Put(pp, m)
 }
 
+// TryDeliver is Deliver for inproc's direct hand-over: a message within
+// the TTL is queued if there is room. One that Deliver would drop or
+// refuse is left as it came, for the pipe's reader and Deliver.
+func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
+	if len(m.Body) < 4 || len(m.Header) != 0 || binary.BigEndian.Uint32(m.Body) > uint32(p.ttl.Load()) {
+		return false
+	}
+	header, body := m.Header, m.Body
+	m.TrimHeader(4) // with no header yet, only the slices move
+	if !p.raw {
+		m.Header = m.Header[:0]
+	}
+	if !p.recvq.TryPutFrom(pp, m) {
+		m.Header, m.Body = header, body
+		return false
+	}
+	return true
+}
+
 func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 	var word [4]byte
 	hops := uint32(1)

@@ -169,6 +169,27 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	p.recvq.Put(pp, m)
 }
 
+// TryDeliver is Deliver for inproc's direct hand-over: the message, with
+// its routing id in front, is queued if there is room; if not, it is left
+// as it came.
+func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
+	if m.Control != socket.ControlNone {
+		m.Free()
+		return true
+	}
+	p.mu.Lock()
+	m.PushFrame(pp.Data.(*pipeState).id)
+	p.mu.Unlock()
+	if !p.recvq.TryPutFrom(pp, m) {
+		m.Body, m.Frames = m.Frames[0], m.Frames[1:] // the id off again
+		if len(m.Frames) == 0 {
+			m.Frames = nil
+		}
+		return false
+	}
+	return true
+}
+
 func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 	if len(m.Frames) == 0 {
 		return fmt.Errorf("%w: a router message is a routing id frame, then the message's frames", socket.ErrBadState)
