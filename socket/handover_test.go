@@ -78,46 +78,58 @@ func TestInprocRequestsAndRepliesHandedOver(t *testing.T) {
 }
 
 // TestInprocRepFullQueueRequestersWait: requesters whose requests find the
-// replier's queue full wait for room, and every request is answered.
+// replier's queue full wait for room, and every request is answered; a
+// raw replier gets each with its pipe id and request id as the header.
 func TestInprocRepFullQueueRequestersWait(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	rq := must(req.New())
-	rp := must(rep.New(socket.RecvHWM(2)))
-	closeAll(t, rq, rp)
-	inprocConnect(t, rp, rq)
-	const n = 32
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			c := must(req.NewContext(rq))
-			want := fmt.Sprint("req", i)
-			if err := c.Send(testCtx(t), socket.NewMessageBytes([]byte(want))); err != nil {
-				t.Error(err)
-				return
+	for _, raw := range []bool{false, true} {
+		t.Run(fmt.Sprint("raw=", raw), func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			newRep := rep.New
+			if raw {
+				newRep = rep.NewRaw
 			}
-			m, err := c.Recv(testCtx(t))
-			if err != nil {
-				t.Error(err)
-				return
+			rq := must(req.New(socket.SendHWM(1)))
+			rp := must(newRep(socket.RecvHWM(2)))
+			closeAll(t, rq, rp)
+			inprocConnect(t, rp, rq)
+			const n = 32
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					c := must(req.NewContext(rq))
+					want := fmt.Sprint("req", i)
+					if err := c.Send(testCtx(t), socket.NewMessageBytes([]byte(want))); err != nil {
+						t.Error(err)
+						return
+					}
+					m, err := c.Recv(testCtx(t))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if string(m.Body) != want {
+						t.Errorf("context %d got %q", i, m.Body)
+					}
+					m.Free()
+				})
 			}
-			if string(m.Body) != want {
-				t.Errorf("context %d got %q", i, m.Body)
+			time.Sleep(20 * time.Millisecond) // let the queue fill
+			for range n {
+				m := must(rp.RecvContext(testCtx(t)))
+				if raw && (len(m.Header) != 8 || m.Header[4]&0x80 == 0) {
+					t.Fatalf("raw header % x, want a pipe id and a request id", m.Header)
+				}
+				if err := rp.SendContext(testCtx(t), m); err != nil {
+					t.Fatal(err)
+				}
 			}
-			m.Free()
+			wg.Wait()
+			for _, s := range []*socket.Socket{rq, rp} {
+				if st := s.Stats(); st.TotalDrops() != 0 || st.ProtocolErrors != 0 {
+					t.Errorf("%+v", st.Counters)
+				}
+			}
 		})
-	}
-	time.Sleep(20 * time.Millisecond) // let the queue fill
-	for range n {
-		m := must(rp.RecvContext(testCtx(t)))
-		if err := rp.SendContext(testCtx(t), m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	wg.Wait()
-	for _, s := range []*socket.Socket{rq, rp} {
-		if st := s.Stats(); st.TotalDrops() != 0 || st.ProtocolErrors != 0 {
-			t.Errorf("%+v", st.Counters)
-		}
 	}
 }
 

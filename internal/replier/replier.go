@@ -89,29 +89,42 @@ func (p *Proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	}
 	m.TrimHeader(n)
 	if p.info.Raw {
-		var h [maxHeader]byte
-		binary.BigEndian.PutUint32(h[:], uint32(pp.ID()))
-		k := 4 + copy(h[4:], m.Header)
-		m.SetHeader(h[:k])
+		setRawHeader(pp, m)
 	}
 	p.recvq.Put(pp, m)
 }
 
+// setRawHeader puts the pipe's id in front of m's backtrace, in the room
+// in front of the body when there is enough: what a raw socket's Recv
+// returns, and what its Send routes by.
+func setRawHeader(pp *socket.Pipe, m *socket.Message) {
+	var h [maxHeader]byte
+	binary.BigEndian.PutUint32(h[:], uint32(pp.ID()))
+	k := 4 + copy(h[4:], m.Header)
+	m.SetHeader(h[:k])
+}
+
 // TryDeliver is Deliver for inproc's direct hand-over, on the requester's
-// goroutine: a well-formed request to a cooked socket is queued if there
-// is room. Anything else (a request Deliver would drop or refuse, a raw
-// socket's, which gets a header written in front of its body) is left as
-// it came, for the pipe's reader and Deliver.
+// goroutine: a well-formed request is queued if there is room. Anything
+// else (a request Deliver would drop or refuse) is left as it came, for
+// the pipe's reader and Deliver.
 func (p *Proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
-	if pp.ZMTP() || p.info.Raw || len(m.Header) != 0 {
+	if pp.ZMTP() || len(m.Header) != 0 {
 		return false
 	}
 	n, bt := scanBacktrace(m.Body, int(p.ttl.Load()))
 	if bt != backtraceWhole {
 		return false
 	}
+	// With no header yet, taking the backtrace off moves only the slices,
+	// and a raw header is written in the room in front of the body (or a
+	// new slice), which is not the message's: putting the slices back
+	// restores it.
 	header, body := m.Header, m.Body
-	m.TrimHeader(n) // with no header yet, only the slices move
+	m.TrimHeader(n)
+	if p.info.Raw {
+		setRawHeader(pp, m)
+	}
 	if !p.recvq.TryPutFrom(pp, m) {
 		m.Header, m.Body = header, body
 		return false
