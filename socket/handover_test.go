@@ -41,11 +41,14 @@ func headerWords(ws ...uint32) []byte {
 	return h
 }
 
+// requesterCase is a requester (a) and replier (b) pair of constructors.
+type requesterCase struct {
+	name string
+	a, b func(...socket.Option) (*socket.Socket, error)
+}
+
 func TestInprocRequestsAndRepliesHandedOver(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		a, b func(...socket.Option) (*socket.Socket, error)
-	}{
+	for _, tc := range []requesterCase{
 		{"req-rep", req.New, rep.New},
 		{"surveyor-respondent", surveyor.New, respondent.New},
 	} {
@@ -136,10 +139,7 @@ func TestInprocRepFullQueueRequestersWait(t *testing.T) {
 // TestInprocRawFullQueueKeepsReplies: replies that find a raw requester's
 // queue full wait for room, and arrive whole and in order.
 func TestInprocRawFullQueueKeepsReplies(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		a, b func(...socket.Option) (*socket.Socket, error)
-	}{
+	for _, tc := range []requesterCase{
 		{"req-rep", req.NewRaw, rep.New},
 		{"surveyor-respondent", surveyor.NewRaw, respondent.New},
 	} {
@@ -237,6 +237,22 @@ func TestInprocBadRequestsAndRepliesGoToDeliver(t *testing.T) {
 	waitFor(t, "the reply without an id closed its pipe", func() bool { return rq2.Stats().ProtocolErrors == 1 })
 }
 
+// sendAll sends n messages made by mk on s from a goroutine of its own;
+// the channel gets the first error, or nil once all went.
+func sendAll(t *testing.T, s *socket.Socket, n int, mk func(i int) *socket.Message) <-chan error {
+	sent := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := s.SendContext(testCtx(t), mk(i)); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	return sent
+}
+
 // frames returns m's frames as strings, and frees m.
 func frames(m *socket.Message) []string {
 	defer m.Free()
@@ -266,16 +282,7 @@ func TestInprocRouterTakesHandOvers(t *testing.T) {
 	closeAll(t, d, r)
 	inprocConnect(t, r, d)
 	const n = 16
-	sent := make(chan error, 1)
-	go func() {
-		for i := range n {
-			if err := d.SendContext(testCtx(t), multipart(fmt.Sprint("m", i), "x")); err != nil {
-				sent <- err
-				return
-			}
-		}
-		sent <- nil
-	}()
+	sent := sendAll(t, d, n, func(i int) *socket.Message { return multipart(fmt.Sprint("m", i), "x") })
 	time.Sleep(20 * time.Millisecond) // let the queue fill
 	var id string
 	for i := range n {
@@ -313,16 +320,7 @@ func TestInprocPair1TakesHandOvers(t *testing.T) {
 	closeAll(t, a, b)
 	inprocConnect(t, b, a)
 	const n = 16
-	sent := make(chan error, 1)
-	go func() {
-		for i := range n {
-			if err := a.SendContext(testCtx(t), socket.NewMessageBytes([]byte(fmt.Sprint("m", i)))); err != nil {
-				sent <- err
-				return
-			}
-		}
-		sent <- nil
-	}()
+	sent := sendAll(t, a, n, func(i int) *socket.Message { return socket.NewMessageBytes([]byte(fmt.Sprint("m", i))) })
 	time.Sleep(20 * time.Millisecond) // let the queue fill
 	for i := range n {
 		m := must(b.RecvContext(testCtx(t)))

@@ -176,6 +176,25 @@ func (q *RecvQueue) TryPutFrom(p *Pipe, m *Message) bool {
 	return q.putUnder(entry{m: m}, limit, false, p) == nil
 }
 
+// TryPutFromTrimmed is TryPutFrom for a message from an inproc peer whose
+// first n body bytes are protocol header words, as a sender puts them in
+// front of the body: they become m's header (or are dropped, unless keep).
+// When there is no room, m is left as it came. m must have no header yet:
+// then taking the words off moves only the slices, and putting the slices
+// back restores it.
+func (q *RecvQueue) TryPutFromTrimmed(p *Pipe, m *Message, n int, keep bool) bool {
+	header, body := m.Header, m.Body
+	m.TrimHeader(n)
+	if !keep {
+		m.Header = m.Header[:0]
+	}
+	if q.TryPutFrom(p, m) {
+		return true
+	}
+	m.Header, m.Body = header, body
+	return false
+}
+
 // HasRoomFrom reports whether TryPutFrom would take a message from p now.
 func (q *RecvQueue) HasRoomFrom(p *Pipe) bool {
 	q.init()

@@ -116,16 +116,7 @@ func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 	if len(m.Body) < 4 || len(m.Header) != 0 || binary.BigEndian.Uint32(m.Body) > uint32(p.ttl.Load()) {
 		return false
 	}
-	header, body := m.Header, m.Body
-	m.TrimHeader(4) // with no header yet, only the slices move
-	if !p.raw {
-		m.Header = m.Header[:0]
-	}
-	if !p.recvq.TryPutFrom(pp, m) {
-		m.Header, m.Body = header, body
-		return false
-	}
-	return true
+	return p.recvq.TryPutFromTrimmed(pp, m, 4, p.raw)
 }
 
 func (p *proto) Send(ctx context.Context, m *socket.Message) error {

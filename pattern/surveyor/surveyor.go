@@ -101,16 +101,11 @@ func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 	if len(m.Body) < 4 || len(m.Header) != 0 {
 		return false
 	}
-	header, body := m.Header, m.Body
-	m.TrimHeader(4) // with no header yet, only the slices move
-	if !p.raw {
-		p.deliverAnswer(pp, m)
-		return true
+	if p.raw {
+		return p.recvq.TryPutFromTrimmed(pp, m, 4, true)
 	}
-	if !p.recvq.TryPutFrom(pp, m) {
-		m.Header, m.Body = header, body
-		return false
-	}
+	m.TrimHeader(4)
+	p.deliverAnswer(pp, m)
 	return true
 }
 
