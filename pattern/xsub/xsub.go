@@ -15,8 +15,10 @@
 // as socket.DropQueueFull).
 //
 // Recv returns every message the publishers send: an XSUB does not filter
-// (the publishers do). When the receive queue is full, new messages are
-// dropped and counted, so a slow reader never stalls a publisher.
+// (the publishers do). When the receive queue is full, the XSUB takes no
+// more until it has room, as libzmq's does: the publishers' queues fill,
+// and then a PUB (or an XPUB by default) drops what it sends to this
+// subscriber, counting it, while an XPUB with NoDrop waits.
 package xsub
 
 import (
@@ -68,17 +70,28 @@ func control(c socket.Control, topic []byte) *socket.Message {
 	return m
 }
 
-// Deliver queues what a publisher sends, or drops it when the queue is full.
+// Deliver queues what a publisher sends, waiting for room.
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	if m.Control != socket.ControlNone {
 		pp.Drop(m, socket.DropBadHeader) // a publisher does not subscribe
 		return
 	}
-	m.Pipe = pp.ID()
-	if !p.recvq.TryPut(m) {
-		pp.Drop(m, socket.DropQueueFull)
-	}
+	p.recvq.Put(pp, m)
 }
+
+// TryDeliver is Deliver for inproc's direct hand-over: the message is
+// queued if there is room.
+func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
+	if m.Control != socket.ControlNone {
+		p.Deliver(pp, m)
+		return true
+	}
+	return p.recvq.TryPutFrom(pp, m)
+}
+
+// HasRoom reports whether TryDeliver would take a message from pp now
+// (socket.RoomReporter), for a publisher under NoDrop.
+func (p *proto) HasRoom(pp *socket.Pipe) bool { return p.recvq.HasRoomFrom(pp) }
 
 // Send applies and forwards a subscription or cancel, or sends any other
 // message upstream to every publisher.

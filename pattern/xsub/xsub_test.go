@@ -2,6 +2,8 @@ package xsub_test
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pub"
+	"github.com/mqwire/mqwire/pattern/xpub"
 	"github.com/mqwire/mqwire/pattern/xsub"
 	"github.com/mqwire/mqwire/socket"
 )
@@ -161,5 +164,64 @@ func TestNoFilter(t *testing.T) {
 	x.SendBytes([]byte("\x01")) // everything
 	if got := publishUntil(t, p, x); !strings.HasPrefix(got, "b-") && !strings.HasPrefix(got, "a-") {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// An XSUB whose reader is slow holds its publishers up as a SUB over ZMTP
+// does, and as libzmq's XSUB does: an XPUB with NoDrop waits and then times
+// out, and every message it took arrives, in order, with nothing dropped.
+func TestSlowReaderHoldsNoDropPublisher(t *testing.T) {
+	const size = 16 << 10 // large, so that socket buffers fill soon
+	for _, tr := range []string{"inproc", "ipc", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			x := newSock(t, must(xpub.New(xpub.NoDrop(true), socket.SendHWM(4), socket.SendTimeout(100*time.Millisecond))))
+			s := newSock(t, must(xsub.New(socket.RecvHWM(4))))
+			ln, err := x.Listen(testutil.URL(t, tr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Dial(ln.URL()); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SendBytes([]byte{1}); err != nil { // everything
+				t.Fatal(err)
+			}
+			if m, err := x.RecvContext(ctx(t)); err != nil {
+				t.Fatal(err)
+			} else {
+				m.Free() // the subscription
+			}
+			body := make([]byte, size)
+			sent := 0
+			for ; sent < 100_000; sent++ {
+				binary.BigEndian.PutUint32(body, uint32(sent))
+				if err := x.SendBytes(body); err != nil {
+					if !errors.Is(err, socket.ErrTimeout) {
+						t.Fatalf("send %d: %v", sent, err)
+					}
+					break
+				}
+			}
+			if sent == 100_000 {
+				t.Fatal("Send never waited")
+			}
+			for i := range sent {
+				m, err := s.RecvContext(ctx(t))
+				if err != nil {
+					t.Fatalf("message %d of %d: %v", i, sent, err)
+				}
+				if got := binary.BigEndian.Uint32(m.Body); got != uint32(i) {
+					t.Fatalf("message %d is %d", i, got)
+				}
+				m.Free()
+			}
+			if d := s.Stats().TotalDrops() + x.Stats().TotalDrops(); d != 0 {
+				t.Fatalf("%d messages dropped", d)
+			}
+			if err := x.SendBytes(body); err != nil {
+				t.Fatalf("send once the reader caught up: %v", err)
+			}
+		})
 	}
 }
