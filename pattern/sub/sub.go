@@ -29,7 +29,12 @@ import (
 type proto struct {
 	recvq *socket.RecvQueue
 	raw   bool
-	mu    sync.RWMutex
+	// mu is written by every delivery (RLock), on the sender's core over
+	// inproc, and recvq is read by every Recv, on the receiver's: they sit
+	// on separate cache lines (inproc pub/sub of 64 B: 205 ns a message
+	// with them on one line).
+	_  [64]byte
+	mu sync.RWMutex
 	// The subscriptions: a set to enumerate and to refuse duplicates, and
 	// a trie to match, so that a message costs its matching path whatever
 	// the number of subscriptions.
