@@ -230,6 +230,37 @@ func TestReqResend(t *testing.T) {
 	}
 }
 
+// TestReqResendAfterAnsweredRequests: the resend timer, left running across
+// requests, still resends a request a full interval after it went out, not
+// when the timer set for an earlier request goes off.
+func TestReqResendAfterAnsweredRequests(t *testing.T) {
+	const interval = 200 * time.Millisecond
+	rq := must(req.New(req.ResendInterval(interval)))
+	rp := must(rep.New())
+	closeAll(t, rq, rp)
+	connect(t, "inproc", rp, rq)
+	for i := range 20 { // the timer is set by the first of these
+		send(t, rq, fmt.Sprint("q", i))
+		recv(t, rp)
+		send(t, rp, "a")
+		recv(t, rq)
+	}
+	time.Sleep(interval / 2)
+	sent := time.Now()
+	send(t, rq, "unanswered")
+	recv(t, rp)
+	if got := recv(t, rp); got != "unanswered" {
+		t.Fatalf("resent request %q", got)
+	}
+	if after := time.Since(sent); after < interval {
+		t.Fatalf("resent after %v, before its interval of %v", after, interval)
+	}
+	send(t, rp, "at last")
+	if got := recv(t, rq); got != "at last" {
+		t.Fatalf("reply %q", got)
+	}
+}
+
 // TestReqResendLarge: a large request is kept for resending without a copy
 // (shared with the pipe that sends it); a REP that changes the request it
 // received, in place, must not change what is sent again, over any

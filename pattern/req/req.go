@@ -209,7 +209,15 @@ type Context struct {
 	// sending is true while Send waits for a peer with room; resends leave
 	// such a request alone.
 	sending bool
+	// The resend timer is made once and left running across requests: a
+	// Stop for every reply and a Reset for every request took a fifth of
+	// an inproc round trip. sentAt is when the outstanding request went
+	// out; timerAt is when the timer goes off, zero when it rests. A timer
+	// that goes off early, set for an earlier request, waits again for
+	// the rest of the current one's interval.
 	timer   *time.Timer
+	timerAt time.Time
+	sentAt  time.Time
 	reply   chan *socket.Message
 	closed  bool
 }
@@ -248,6 +256,10 @@ func (c *Context) Close() error {
 	c.closed = true
 	c.finishLocked()
 	c.drainLocked()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timerAt = time.Time{}
+	}
 	return nil
 }
 
@@ -329,9 +341,6 @@ func (c *Context) finishLocked() {
 		delete(c.p.pending, c.id)
 		c.id = 0
 	}
-	if c.timer != nil {
-		c.timer.Stop()
-	}
 	if c.req != nil {
 		c.req.Free()
 		c.req = nil
@@ -366,13 +375,20 @@ func (p *proto) keep(m *socket.Message) *socket.Message {
 	return m
 }
 
-// armLocked starts the resend timer of the outstanding request. The timer
-// is made once per context and reset for each request.
+// armLocked notes that the outstanding request has just gone out and makes
+// sure the resend timer goes off by the end of its interval: a timer that
+// goes off sooner is left as it is.
 func (c *Context) armLocked() {
 	d := time.Duration(c.p.resend.Load())
 	if d <= 0 || c.req == nil {
 		return
 	}
+	c.sentAt = time.Now()
+	due := c.sentAt.Add(d)
+	if !c.timerAt.IsZero() && !c.timerAt.After(due) {
+		return
+	}
+	c.timerAt = due
 	if c.timer == nil {
 		c.timer = time.AfterFunc(d, c.resendDue)
 		return
@@ -380,13 +396,27 @@ func (c *Context) armLocked() {
 	c.timer.Reset(d)
 }
 
-// resendDue runs when the resend interval of a request has passed.
+// resendDue runs when the resend timer goes off: it sends the outstanding
+// request again if its interval has passed, waits for the rest of it if
+// not, and lets the timer rest when no request is outstanding (or one is
+// being sent, which arms it once sent).
 func (c *Context) resendDue() {
 	c.p.mu.Lock()
 	defer c.p.mu.Unlock()
-	if c.id != 0 && c.req != nil {
-		c.transmitLocked()
+	c.timerAt = time.Time{}
+	if c.id == 0 || c.req == nil || c.sending || c.closed || isClosing(c.p.s) {
+		return
 	}
+	d := time.Duration(c.p.resend.Load())
+	if d <= 0 {
+		return
+	}
+	if wait := time.Until(c.sentAt.Add(d)); wait > 0 {
+		c.timerAt = c.sentAt.Add(d)
+		c.timer.Reset(wait)
+		return
+	}
+	c.transmitLocked()
 }
 
 // transmitLocked sends a copy of the outstanding request to a peer with room
@@ -408,4 +438,14 @@ func (c *Context) transmitLocked() {
 		c.pipe = nil
 	}
 	c.armLocked()
+}
+
+// isClosing reports whether s is closing.
+func isClosing(s *socket.Socket) bool {
+	select {
+	case <-s.Closing():
+		return true
+	default:
+		return false
+	}
 }
