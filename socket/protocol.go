@@ -30,6 +30,13 @@ type Protocol interface {
 	Recv(ctx context.Context) (*Message, error)
 }
 
+// ProtocolCloser is implemented by protocols that hold something to let go
+// of when the socket closes, such as timers: Close calls CloseProtocol once
+// the socket's goroutines have ended.
+type ProtocolCloser interface {
+	CloseProtocol()
+}
+
 // TryReceiver is implemented by protocols whose Recv can hand over a message
 // that is already waiting without a context. With a receive timeout set, the
 // socket tries it before it makes the timeout's context, which costs a timer

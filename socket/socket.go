@@ -357,6 +357,9 @@ func (s *Socket) Close() error {
 	for _, f := range hooks {
 		f()
 	}
+	if pc, ok := s.proto.(ProtocolCloser); ok {
+		pc.CloseProtocol()
+	}
 	s.events.close()
 	return nil
 }

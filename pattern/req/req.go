@@ -46,6 +46,9 @@ type proto struct {
 	nextID  uint32
 	pending map[uint32]*Context
 	def     *Context
+	// timed are the contexts with a resend timer, which may be running
+	// with no request outstanding: CloseProtocol stops them.
+	timed map[*Context]struct{}
 }
 
 // New returns a req0 socket.
@@ -57,7 +60,7 @@ func New(opts ...socket.Option) (*socket.Socket, error) { return newSocket(false
 func NewRaw(opts ...socket.Option) (*socket.Socket, error) { return newSocket(true, opts) }
 
 func newSocket(raw bool, opts []socket.Option) (*socket.Socket, error) {
-	p := &proto{raw: raw, pending: map[uint32]*Context{}, nextID: rand.Uint32()}
+	p := &proto{raw: raw, pending: map[uint32]*Context{}, timed: map[*Context]struct{}{}, nextID: rand.Uint32()}
 	p.resend.Store(int64(DefaultResendInterval))
 	return socket.New(p, opts...)
 }
@@ -256,11 +259,28 @@ func (c *Context) Close() error {
 	c.closed = true
 	c.finishLocked()
 	c.drainLocked()
+	c.stopTimerLocked()
+	return nil
+}
+
+// stopTimerLocked stops the context's resend timer for good.
+func (c *Context) stopTimerLocked() {
 	if c.timer != nil {
 		c.timer.Stop()
 		c.timerAt = time.Time{}
+		delete(c.p.timed, c)
 	}
-	return nil
+}
+
+// CloseProtocol stops every context's resend timer when the socket closes
+// (socket.ProtocolCloser), so that none keeps the socket alive until it
+// goes off.
+func (p *proto) CloseProtocol() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.timed {
+		c.stopTimerLocked()
+	}
 }
 
 func (c *Context) send(ctx context.Context, m *socket.Message) error {
@@ -391,6 +411,7 @@ func (c *Context) armLocked() {
 	c.timerAt = due
 	if c.timer == nil {
 		c.timer = time.AfterFunc(d, c.resendDue)
+		c.p.timed[c] = struct{}{}
 		return
 	}
 	c.timer.Reset(d)
