@@ -410,6 +410,38 @@ func TestSurvey(t *testing.T) {
 	})
 }
 
+// TestSurveyTimeAfterEarlierSurveys: the survey timer, left running
+// across surveys, still ends a survey a full survey time after it was
+// sent, not when the timer set for an earlier survey goes off.
+func TestSurveyTimeAfterEarlierSurveys(t *testing.T) {
+	const surveyTime = 200 * time.Millisecond
+	s := must(surveyor.New(surveyor.SurveyTime(surveyTime)))
+	r := must(respondent.New())
+	closeAll(t, s, r)
+	connect(t, "inproc", s, r)
+	waitPipes(t, s, 1)
+	for i := range 20 { // the timer is set by the first of these
+		send(t, s, fmt.Sprint("q", i))
+		recv(t, r)
+		send(t, r, "a")
+		recv(t, s)
+	}
+	time.Sleep(surveyTime / 2)
+	sent := time.Now()
+	send(t, s, "last")
+	recv(t, r)
+	send(t, r, "a")
+	if got := recv(t, s); got != "a" {
+		t.Fatalf("answer %q", got)
+	}
+	if _, err := s.RecvContext(ctx(t)); !errors.Is(err, socket.ErrTimeout) {
+		t.Fatalf("after the survey time: %v", err)
+	}
+	if after := time.Since(sent); after < surveyTime {
+		t.Fatalf("the survey ended after %v, before its time of %v", after, surveyTime)
+	}
+}
+
 func TestOptionsChecked(t *testing.T) {
 	if _, err := pull.New(socket.SendHWM(10)); !errors.Is(err, socket.ErrOptionNotApplicable) {
 		t.Errorf("SendHWM on pull: %v", err)
