@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/lazytimer"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire"
@@ -46,9 +47,9 @@ type proto struct {
 	nextID  uint32
 	pending map[uint32]*Context
 	def     *Context
-	// timed are the contexts with a resend timer, which may be running
-	// with no request outstanding: CloseProtocol stops them.
-	timed map[*Context]struct{}
+	// timers are the contexts' resend timers, which may be running with
+	// no request outstanding: CloseProtocol stops them.
+	timers lazytimer.Set
 }
 
 // New returns a req0 socket.
@@ -60,7 +61,7 @@ func New(opts ...socket.Option) (*socket.Socket, error) { return newSocket(false
 func NewRaw(opts ...socket.Option) (*socket.Socket, error) { return newSocket(true, opts) }
 
 func newSocket(raw bool, opts []socket.Option) (*socket.Socket, error) {
-	p := &proto{raw: raw, pending: map[uint32]*Context{}, timed: map[*Context]struct{}{}, nextID: rand.Uint32()}
+	p := &proto{raw: raw, pending: map[uint32]*Context{}, timers: lazytimer.Set{}, nextID: rand.Uint32()}
 	p.resend.Store(int64(DefaultResendInterval))
 	return socket.New(p, opts...)
 }
@@ -212,17 +213,12 @@ type Context struct {
 	// sending is true while Send waits for a peer with room; resends leave
 	// such a request alone.
 	sending bool
-	// The resend timer is made once and left running across requests: a
-	// Stop for every reply and a Reset for every request took a fifth of
-	// an inproc round trip. sentAt is when the outstanding request went
-	// out; timerAt is when the timer goes off, zero when it rests. A timer
-	// that goes off early, set for an earlier request, waits again for
-	// the rest of the current one's interval.
-	timer   *time.Timer
-	timerAt time.Time
-	sentAt  time.Time
-	reply   chan *socket.Message
-	closed  bool
+	// The resend timer runs across requests (lazytimer); sentAt is when
+	// the outstanding request went out.
+	timer  lazytimer.Timer
+	sentAt time.Time
+	reply  chan *socket.Message
+	closed bool
 }
 
 // NewContext returns a new context on a cooked req0 socket.
@@ -259,17 +255,8 @@ func (c *Context) Close() error {
 	c.closed = true
 	c.finishLocked()
 	c.drainLocked()
-	c.stopTimerLocked()
+	c.p.timers.Stop(&c.timer)
 	return nil
-}
-
-// stopTimerLocked stops the context's resend timer for good.
-func (c *Context) stopTimerLocked() {
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timerAt = time.Time{}
-		delete(c.p.timed, c)
-	}
 }
 
 // CloseProtocol stops every context's resend timer when the socket closes
@@ -278,9 +265,7 @@ func (c *Context) stopTimerLocked() {
 func (p *proto) CloseProtocol() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for c := range p.timed {
-		c.stopTimerLocked()
-	}
+	p.timers.StopAll()
 }
 
 func (c *Context) send(ctx context.Context, m *socket.Message) error {
@@ -404,17 +389,9 @@ func (c *Context) armLocked() {
 		return
 	}
 	c.sentAt = time.Now()
-	due := c.sentAt.Add(d)
-	if !c.timerAt.IsZero() && !c.timerAt.After(due) {
-		return
+	if c.timer.Arm(c.sentAt.Add(d), c.resendDue) {
+		c.p.timers.Add(&c.timer)
 	}
-	c.timerAt = due
-	if c.timer == nil {
-		c.timer = time.AfterFunc(d, c.resendDue)
-		c.p.timed[c] = struct{}{}
-		return
-	}
-	c.timer.Reset(d)
 }
 
 // resendDue runs when the resend timer goes off: it sends the outstanding
@@ -424,17 +401,12 @@ func (c *Context) armLocked() {
 func (c *Context) resendDue() {
 	c.p.mu.Lock()
 	defer c.p.mu.Unlock()
-	c.timerAt = time.Time{}
+	c.timer.Fired()
 	if c.id == 0 || c.req == nil || c.sending || c.closed || isClosing(c.p.s) {
 		return
 	}
 	d := time.Duration(c.p.resend.Load())
-	if d <= 0 {
-		return
-	}
-	if wait := time.Until(c.sentAt.Add(d)); wait > 0 {
-		c.timerAt = c.sentAt.Add(d)
-		c.timer.Reset(wait)
+	if d <= 0 || c.timer.Early(c.sentAt.Add(d)) {
 		return
 	}
 	c.transmitLocked()

@@ -59,18 +59,18 @@ func TestCloseStopsResendTimers(t *testing.T) {
 		m.Free()
 	}
 	p.mu.Lock()
-	timed := len(p.timed)
+	timed := len(p.timers)
 	p.mu.Unlock()
 	if timed != 2 {
 		t.Fatalf("%d contexts with a timer after two answered requests, want 2", timed)
 	}
 	rq.Close()
 	for _, c := range []*Context{p.def, c} {
-		if c.timer.Stop() {
+		if c.timer.Armed() {
 			t.Error("a resend timer was still running after Close")
 		}
 	}
-	if len(p.timed) != 0 {
-		t.Errorf("%d timed contexts after Close", len(p.timed))
+	if len(p.timers) != 0 {
+		t.Errorf("%d timed contexts after Close", len(p.timers))
 	}
 }

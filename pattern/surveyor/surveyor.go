@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/lazytimer"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire"
@@ -35,9 +36,9 @@ type proto struct {
 	pending map[uint32]*Context
 	defOnce sync.Once
 	def     *Context
-	// timed are the contexts with a survey timer, which may be running
-	// with no survey left to end: CloseProtocol stops them.
-	timed map[*Context]struct{}
+	// timers are the contexts' survey timers, which may be running with
+	// no survey left to end: CloseProtocol stops them.
+	timers lazytimer.Set
 }
 
 // New returns a surveyor0 socket.
@@ -48,7 +49,7 @@ func New(opts ...socket.Option) (*socket.Socket, error) { return newSocket(false
 func NewRaw(opts ...socket.Option) (*socket.Socket, error) { return newSocket(true, opts) }
 
 func newSocket(raw bool, opts []socket.Option) (*socket.Socket, error) {
-	p := &proto{raw: raw, pending: map[uint32]*Context{}, timed: map[*Context]struct{}{}, nextID: rand.Uint32()}
+	p := &proto{raw: raw, pending: map[uint32]*Context{}, timers: lazytimer.Set{}, nextID: rand.Uint32()}
 	p.surveyTime.Store(int64(DefaultSurveyTime))
 	return socket.New(p, opts...)
 }
@@ -165,19 +166,14 @@ func (p *proto) newContext() *Context {
 type Context struct {
 	p  *proto
 	id uint32 // survey running, 0 when none
-	// The survey time. One timer per context, and a flag and a wake-up
-	// channel rather than a channel closed per survey: a survey costs no
-	// allocation. The timer is not stopped when a survey ends nor reset
-	// for each new one (that took a sixth of an inproc survey and
-	// answer): it is moved only when it would go off after the new
-	// deadline, and a firing meant for an earlier survey waits for the
-	// rest of the current one's time.
-	surveyed bool          // a survey was sent
-	expired  bool          // the survey time of the last survey is over
-	deadline time.Time     // when it is over
-	timer    *time.Timer   // runs expire
-	timerAt  time.Time     // when the timer goes off; zero when it rests
-	over     chan struct{} // wakes a waiting Recv when the time is over (cap 1)
+	// The survey time. One timer per context, running across surveys
+	// (lazytimer), and a flag and a wake-up channel rather than a channel
+	// closed per survey: a survey costs no allocation.
+	surveyed bool            // a survey was sent
+	expired  bool            // the survey time of the last survey is over
+	deadline time.Time       // when it is over
+	timer    lazytimer.Timer // runs expire
+	over     chan struct{}   // wakes a waiting Recv when the time is over (cap 1)
 	answers  chan *socket.Message
 	closed   bool
 }
@@ -211,17 +207,8 @@ func (c *Context) Close() error {
 	}
 	c.closed = true
 	c.endLocked()
-	c.stopTimerLocked()
+	c.p.timers.Stop(&c.timer)
 	return nil
-}
-
-// stopTimerLocked stops the context's survey timer for good.
-func (c *Context) stopTimerLocked() {
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timerAt = time.Time{}
-		delete(c.p.timed, c)
-	}
 }
 
 // CloseProtocol stops every context's survey timer when the socket closes
@@ -230,9 +217,7 @@ func (c *Context) stopTimerLocked() {
 func (p *proto) CloseProtocol() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for c := range p.timed {
-		c.stopTimerLocked()
-	}
+	p.timers.StopAll()
 }
 
 // endLocked ends the running survey: later answers are late.
@@ -275,14 +260,8 @@ func (c *Context) send(m *socket.Message) error {
 	}
 	d := time.Duration(p.surveyTime.Load())
 	c.deadline = time.Now().Add(d)
-	if c.timerAt.IsZero() || c.timerAt.After(c.deadline) {
-		c.timerAt = c.deadline
-		if c.timer == nil {
-			c.timer = time.AfterFunc(d, c.expire)
-			p.timed[c] = struct{}{}
-		} else {
-			c.timer.Reset(d)
-		}
+	if c.timer.Arm(c.deadline, c.expire) {
+		p.timers.Add(&c.timer)
 	}
 	p.pipes.Broadcast(m, nil)
 	return nil
@@ -293,7 +272,7 @@ func (c *Context) expire() {
 	p := c.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c.timerAt = time.Time{}
+	c.timer.Fired()
 	if !c.surveyed || c.expired || c.closed {
 		return
 	}
@@ -302,11 +281,8 @@ func (c *Context) expire() {
 		return // Close stopped the timers; this firing came just before
 	default:
 	}
-	if wait := time.Until(c.deadline); wait > 0 {
-		// A firing meant for a survey that a new one replaced.
-		c.timerAt = c.deadline
-		c.timer.Reset(wait)
-		return
+	if c.timer.Early(c.deadline) {
+		return // a firing meant for a survey that a new one replaced
 	}
 	if c.id != 0 { // answers already queued stay readable
 		delete(p.pending, c.id)

@@ -62,18 +62,18 @@ func TestCloseStopsSurveyTimers(t *testing.T) {
 		m.Free()
 	}
 	p.mu.Lock()
-	timed := len(p.timed)
+	timed := len(p.timers)
 	p.mu.Unlock()
 	if timed != 2 {
 		t.Fatalf("%d contexts with a timer after two surveys, want 2", timed)
 	}
 	s.Close()
 	for _, c := range []*Context{p.def, c} {
-		if c.timer.Stop() {
+		if c.timer.Armed() {
 			t.Error("a survey timer was still running after Close")
 		}
 	}
-	if len(p.timed) != 0 {
-		t.Errorf("%d timed contexts after Close", len(p.timed))
+	if len(p.timers) != 0 {
+		t.Errorf("%d timed contexts after Close", len(p.timers))
 	}
 }
