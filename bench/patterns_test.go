@@ -111,6 +111,7 @@ var patternCases = []patternCase{
 	roundTripCase("reqrep", both, req.New, rep.New),
 	roundTripCase("surveyor", spOnly, surveyor.New, respondent.New),
 	roundTripCase("dealerrouter", zmtpOne, dealer.New, router.New),
+	oneWayCase("dealertorouter", zmtpOne, dealer.New, router.New, false, nil, nil),
 }
 
 // warmUp sends probes on tx until rx receives one, then drains what else

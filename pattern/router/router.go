@@ -63,8 +63,20 @@ type proto struct {
 	nextID uint32 // the counter of generated ids
 }
 
-// pipeState is a pipe's routing id, in Pipe.Data; guarded by proto.mu.
-type pipeState struct{ id []byte }
+// pipeState is a pipe's routing id, in Pipe.Data. It changes (under
+// proto.mu) only when a new connection takes it over; deliveries read it
+// without the lock.
+type pipeState struct{ id atomic.Pointer[[]byte] }
+
+// newPipeState returns the state of a pipe with routing id id.
+func newPipeState(id []byte) *pipeState {
+	st := &pipeState{}
+	st.id.Store(&id)
+	return st
+}
+
+// routingID returns the pipe's routing id.
+func routingID(pp *socket.Pipe) []byte { return *pp.Data.(*pipeState).id.Load() }
 
 // New returns a ROUTER socket.
 func New(opts ...socket.Option) (*socket.Socket, error) {
@@ -132,11 +144,11 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 		}
 		// The old connection gets a generated id until it has closed, so
 		// that what it still delivers is told apart from the new one's.
-		st := old.Data.(*pipeState)
-		st.id = p.generateLocked()
-		p.byID[string(st.id)] = old
+		gen := p.generateLocked()
+		old.Data.(*pipeState).id.Store(&gen)
+		p.byID[string(gen)] = old
 	}
-	pp.Data = &pipeState{id: id}
+	pp.Data = newPipeState(id)
 	p.byID[string(id)] = pp
 	p.mu.Unlock()
 	if old != nil {
@@ -151,9 +163,9 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 func (p *proto) RemovePipe(pp *socket.Pipe) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := pp.Data.(*pipeState)
-	if p.byID[string(st.id)] == pp {
-		delete(p.byID, string(st.id))
+	id := routingID(pp)
+	if p.byID[string(id)] == pp {
+		delete(p.byID, string(id))
 	}
 }
 
@@ -163,9 +175,7 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		m.Free()
 		return
 	}
-	p.mu.Lock()
-	m.PushFrame(pp.Data.(*pipeState).id) // a copy, in the message's own buffer
-	p.mu.Unlock()
+	m.PushFrame(routingID(pp)) // a copy, in the message's own buffer
 	p.recvq.Put(pp, m)
 }
 
@@ -177,9 +187,7 @@ func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 		m.Free()
 		return true
 	}
-	p.mu.Lock()
-	m.PushFrame(pp.Data.(*pipeState).id)
-	p.mu.Unlock()
+	m.PushFrame(routingID(pp))
 	if !p.recvq.TryPutFrom(pp, m) {
 		m.Body, m.Frames = m.Frames[0], m.Frames[1:] // the id off again
 		if len(m.Frames) == 0 {
