@@ -415,13 +415,8 @@ func (c *Context) resendDue() {
 // transmitLocked sends a copy of the outstanding request to a peer with room
 // without waiting; with none, the request waits for AddPipe.
 func (c *Context) transmitLocked() {
-	if c.req == nil {
+	if c.req == nil || isClosing(c.p.s) {
 		return
-	}
-	select {
-	case <-c.p.s.Closing():
-		return
-	default:
 	}
 	m := c.p.keep(c.req)
 	if pp := c.p.pipes.TrySendRoundRobin(m); pp != nil {
