@@ -44,6 +44,9 @@ done
 echo "== go test -race (interop peers required)"
 MQWIRE_INTEROP=1 go test -race -timeout 40m ./...
 
+echo "== allocation tests, without the race detector (it allocates, so under -race they only log)"
+go test -count=1 -run 'Alloc|FastPath' ./...
+
 echo "== benchmarks, one iteration each (they must run)"
 go test -run='^$' -bench=. -benchtime=1x -timeout 10m ./bench/...
 

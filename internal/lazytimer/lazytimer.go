@@ -11,23 +11,29 @@ package lazytimer
 
 import "time"
 
-// Timer runs a function at or after the deadlines it is armed for. The
-// zero value rests; it makes its time.Timer when first armed.
+// Timer runs a function at or after the deadlines it is armed for. Init
+// gives it the function; then it rests until armed, and makes its
+// time.Timer when first armed.
 type Timer struct {
 	t  *time.Timer
 	at time.Time // when t goes off; zero when it rests
+	f  func()
 }
 
-// Arm makes sure the timer goes off by due, running f (the same f every
-// time: the timer is made with the first). It reports whether this call
+// Init sets the function the timer runs, once, before the first Arm. Taking
+// it here, not in Arm, keeps a method value from being made (allocated) for
+// every request.
+func (t *Timer) Init(f func()) { t.f = f }
+
+// Arm makes sure the timer goes off by due. It reports whether this call
 // made the timer, for the owner to add it to its Set.
-func (t *Timer) Arm(due time.Time, f func()) (made bool) {
+func (t *Timer) Arm(due time.Time) (made bool) {
 	if !t.at.IsZero() && !t.at.After(due) {
 		return false // it goes off sooner, and will wait again then
 	}
 	t.at = due
 	if t.t == nil {
-		t.t = time.AfterFunc(time.Until(due), f)
+		t.t = time.AfterFunc(time.Until(due), t.f)
 		return true
 	}
 	t.t.Reset(time.Until(due))

@@ -17,8 +17,7 @@ func TestTimer(t *testing.T) {
 		fired = make(chan time.Time, 4)
 	)
 	set := Set{}
-	var f func()
-	f = func() {
+	f := func() {
 		mu.Lock()
 		defer mu.Unlock()
 		tm.Fired()
@@ -27,16 +26,17 @@ func TestTimer(t *testing.T) {
 		}
 		fired <- time.Now()
 	}
+	tm.Init(f)
 	start := time.Now()
 	mu.Lock()
 	due = start.Add(40 * time.Millisecond)
-	if !tm.Arm(due, f) {
+	if !tm.Arm(due) {
 		t.Fatal("the first Arm did not make the timer")
 	}
 	set.Add(&tm)
 	at := tm.at
 	due = start.Add(120 * time.Millisecond)
-	if tm.Arm(due, f) || tm.at != at {
+	if tm.Arm(due) || tm.at != at {
 		t.Fatal("a later deadline moved the timer")
 	}
 	mu.Unlock()
@@ -49,9 +49,9 @@ func TestTimer(t *testing.T) {
 		t.Fatal("armed after firing for the current deadline")
 	}
 	due = time.Now().Add(time.Hour)
-	tm.Arm(due, f)
+	tm.Arm(due)
 	due = time.Now().Add(10 * time.Millisecond) // an earlier deadline moves it
-	tm.Arm(due, f)
+	tm.Arm(due)
 	mu.Unlock()
 	select {
 	case <-fired:
@@ -60,7 +60,7 @@ func TestTimer(t *testing.T) {
 	}
 	mu.Lock()
 	due = time.Now().Add(20 * time.Millisecond)
-	tm.Arm(due, f)
+	tm.Arm(due)
 	set.StopAll()
 	armed, left := tm.Armed(), len(set)
 	mu.Unlock()

@@ -106,7 +106,7 @@ func (p *proto) Init(s *socket.Socket) {
 	p.s = s
 	p.pipes = socket.NewPipeSet(s)
 	p.recvq = socket.NewLazyRecvQueue(s)
-	p.def = &Context{p: p, reply: make(chan *socket.Message, 1)}
+	p.def = p.newContext()
 }
 
 // AddPipe also sends the requests that were waiting for a peer.
@@ -227,7 +227,13 @@ func NewContext(s *socket.Socket) (*Context, error) {
 	if !ok || p.raw {
 		return nil, fmt.Errorf("%w: contexts need a cooked req0 socket", socket.ErrNotSupported)
 	}
-	return &Context{p: p, reply: make(chan *socket.Message, 1)}, nil
+	return p.newContext(), nil
+}
+
+func (p *proto) newContext() *Context {
+	c := &Context{p: p, reply: make(chan *socket.Message, 1)}
+	c.timer.Init(c.resendDue)
+	return c
 }
 
 // Send sends a request, abandoning the context's previous one if its reply
@@ -389,7 +395,7 @@ func (c *Context) armLocked() {
 		return
 	}
 	c.sentAt = time.Now()
-	if c.timer.Arm(c.sentAt.Add(d), c.resendDue) {
+	if c.timer.Arm(c.sentAt.Add(d)) {
 		c.p.timers.Add(&c.timer)
 	}
 }

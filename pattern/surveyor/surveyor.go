@@ -158,7 +158,9 @@ func (p *proto) defaultContext() *Context {
 }
 
 func (p *proto) newContext() *Context {
-	return &Context{p: p, answers: make(chan *socket.Message, p.s.RecvHWM()), over: make(chan struct{}, 1)}
+	c := &Context{p: p, answers: make(chan *socket.Message, p.s.RecvHWM()), over: make(chan struct{}, 1)}
+	c.timer.Init(c.expire)
+	return c
 }
 
 // Context runs one survey at a time, independently of the socket's other
@@ -260,7 +262,7 @@ func (c *Context) send(m *socket.Message) error {
 	}
 	d := time.Duration(p.surveyTime.Load())
 	c.deadline = time.Now().Add(d)
-	if c.timer.Arm(c.deadline, c.expire) {
+	if c.timer.Arm(c.deadline) {
 		p.timers.Add(&c.timer)
 	}
 	p.pipes.Broadcast(m, nil)
