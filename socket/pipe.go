@@ -77,7 +77,10 @@ type Pipe struct {
 	env    *envelopes
 	reqIDs *idQueue
 
-	done       chan struct{} // closed when the pipe starts closing
+	done chan struct{} // closed when the pipe starts closing
+	// closing is set just before done is closed: the senders' check per
+	// message, a load where a select on done is a runtime call.
+	closing    atomic.Bool
 	closeOnce  sync.Once
 	err        error         // why it closed; written before done is closed
 	writerDone chan struct{} // closed when the writer goroutine has ended
@@ -208,10 +211,8 @@ func (p *Pipe) TrySend(m *Message) bool { return p.trySendOr(m, false) }
 // receive queue is full, m may go on the pipe's own queue (for a caller
 // that would drop it rather than wait).
 func (p *Pipe) trySendOr(m *Message, spill bool) bool {
-	select {
-	case <-p.done:
+	if p.closing.Load() {
 		return false
-	default:
 	}
 	if p.mp != nil && m.shared {
 		// The peer would own the very message, and may change it: give it
@@ -263,10 +264,8 @@ func (p *Pipe) handOverInproc(m *Message) bool {
 	if q == nil {
 		return false
 	}
-	select {
-	case <-q.done:
+	if q.closing.Load() {
 		return false
-	default:
 	}
 	id := m.Pipe
 	m.Pipe = q.id
@@ -369,6 +368,7 @@ func (p *Pipe) close(err error) (closed bool) {
 	p.closeOnce.Do(func() {
 		closed = true
 		p.err = err
+		p.closing.Store(true)
 		close(p.done)
 		p.sendq.stopTail()
 		if p.conn != nil {

@@ -78,6 +78,31 @@ func (p *classPool) get() *Message {
 	return m
 }
 
+// takeMagazine returns a full magazine of freed messages, marked free,
+// for a caller that takes many (RecvQueue's stash); it hands the magazine
+// back (empty.Put) once it is empty. When the pool has no full one, it
+// makes one of new messages if mayMake, else returns nil.
+func (p *classPool) takeMagazine(c int8, mayMake bool) *magazine {
+	if mg, _ := p.full.Get().(*magazine); mg != nil {
+		for _, m := range mg.ms[:mg.n] {
+			m.free = true // as get does: the lines move over together
+		}
+		return mg
+	}
+	if !mayMake {
+		return nil
+	}
+	mg, _ := p.empty.Get().(*magazine)
+	if mg == nil {
+		mg = new(magazine)
+	}
+	for mg.n < magazineSize {
+		mg.ms[mg.n] = &Message{buf: make([]byte, headroom+(1<<(int(c)+minClassShift))), class: c, free: true}
+		mg.n++
+	}
+	return mg
+}
+
 // put keeps m for a later get.
 func (p *classPool) put(m *Message) {
 	if !p.magazines {

@@ -43,3 +43,78 @@ func TestFreeMessages(t *testing.T) {
 		t.Error("the last owner's Free did not pool the shared message")
 	}
 }
+
+// The receive queue's stash: its first take makes a magazine of new
+// messages of the class; a take of another class leaves it alone (nil, for
+// NewMessage); an empty stash takes a full magazine from the pool and makes
+// no more new messages until stashMakeEvery more are taken; classes above
+// maxStashClass are never stashed. Nothing is handed out twice.
+func TestRecvQueueStash(t *testing.T) {
+	var q RecvQueue
+	seen := map[*Message]bool{}
+	take := func(c int8) *Message {
+		t.Helper()
+		m := q.takeStashed(c)
+		if m == nil {
+			return nil
+		}
+		if seen[m] {
+			t.Fatalf("class %d: a message was handed out twice", c)
+		}
+		seen[m] = true
+		if m.class != c || !m.free || len(m.buf) != headroom+1<<(int(c)+minClassShift) {
+			t.Fatalf("class %d: got a message of class %d, free %v, buffer %d", c, m.class, m.free, len(m.buf))
+		}
+		return m
+	}
+	drainFull(1) // no full magazine of class 1 in the pool: the stash makes one
+	first := take(1)
+	if first == nil || !q.stashMade || q.stashTaken != 0 {
+		t.Fatalf("the first take made no magazine (made %v, taken %d)", q.stashMade, q.stashTaken)
+	}
+	if m := take(0); m != nil {
+		t.Fatal("a take of class 0 was served from a stash of class 1")
+	}
+	if m := take(maxStashClass + 1); m != nil {
+		t.Fatal("a class above maxStashClass was served from the stash")
+	}
+	mine := []*Message{first}
+	for q.stash.n > 0 {
+		mine = append(mine, take(1))
+	}
+	// Give them back as a full magazine; an empty stash takes it.
+	full := new(magazine)
+	for _, m := range mine {
+		full.ms[full.n] = m
+		full.n++
+		delete(seen, m)
+	}
+	if full.n != magazineSize {
+		t.Fatalf("the made magazine held %d messages, want %d", full.n, magazineSize)
+	}
+	pools[1].full.Put(full)
+	madeBefore := q.stashTaken
+	if take(1) == nil {
+		t.Fatal("an empty stash did not refill from the pool")
+	}
+	if q.stashTaken != madeBefore+1 {
+		t.Fatal("the stash made new messages though the pool had a full magazine")
+	}
+	drainFull(1)
+	for q.stash.n > 0 {
+		take(1)
+	}
+	if m := take(1); m != nil {
+		t.Fatalf("the stash made new messages %d takes after the last, within stashMakeEvery", q.stashTaken)
+	}
+	q.stashTaken = stashMakeEvery
+	if take(1) == nil {
+		t.Fatal("the stash made no new messages after stashMakeEvery takes")
+	}
+}
+
+// drainFull empties the pool of full magazines of class c.
+func drainFull(c int8) {
+	for pools[c].full.Get() != nil {
+	}
+}

@@ -209,15 +209,30 @@ func (ps *PipeSet) tryRoundRobin(m *Message) *Pipe {
 		return nil
 	}
 	pipes := *sp
+	if len(pipes) == 1 { // the common case: no turns to keep
+		if p := pipes[0]; p.TrySend(m) {
+			return p
+		}
+		return nil
+	}
 	n := uint64(len(pipes))
 	start := ps.next.Load()
-	for i := range n {
-		j := (start + i) % n
+	if start >= n { // the set shrank since it was stored
+		start = 0
+	}
+	j := start
+	for range n {
 		if p := pipes[j]; p.TrySend(m) {
-			if next := (j + 1) % n; next != start {
-				ps.next.Store(next)
+			if j++; j == n {
+				j = 0
+			}
+			if j != start {
+				ps.next.Store(j)
 			}
 			return p
+		}
+		if j++; j == n {
+			j = 0
 		}
 	}
 	return nil

@@ -56,7 +56,14 @@ type RecvQueue struct {
 	head     atomic.Uint64 // the next slot to take; advanced under cmu
 	tailSeen uint64        // the consumers' last look at tail (under cmu)
 	warmed   uint64        // entries before this have been read ahead (under cmu)
-	_        [64]byte
+	// stash holds free messages of class stashClass for the spans taken
+	// (under cmu): filled a magazine at a time, it spares each message
+	// made from a span its two visits to the pool (see takeStashed).
+	stash      *magazine
+	stashClass int8
+	stashMade  bool   // the stash has made new messages once
+	stashTaken uint64 // messages made from spans since it last did
+	_          [64]byte
 }
 
 // entry is one queued message: a whole message, or a span of a chunk of
@@ -71,11 +78,20 @@ type entry struct {
 }
 
 // message returns the entry's message, making it from the span if need be.
-func (e *entry) message() *Message {
+func (e *entry) message() *Message { return e.messageIn(nil) }
+
+// messageIn is message, making the message from the span in m, a free
+// message of the span's class, if m is not nil.
+func (e *entry) messageIn(m *Message) *Message {
 	if e.m != nil {
 		return e.m
 	}
-	m := NewMessage(int(e.n))
+	if m == nil {
+		m = NewMessage(int(e.n))
+	} else {
+		m.free = false
+		m.reset(int(e.n))
+	}
 	copy(m.Body, e.c.buf[e.off:e.off+e.n])
 	m.Pipe = e.pipe
 	e.c.unref()
@@ -539,6 +555,10 @@ func (q *RecvQueue) tryGet() *Message {
 	q.slots[h&q.mask] = entry{}
 	q.head.Store(h + 1)
 	more := h+1 != q.tailSeen
+	var m *Message
+	if e.m == nil {
+		m = q.takeStashed(classOf(int(e.n)))
+	}
 	q.cmu.Unlock()
 	// Producers wait for room until the queue is half empty, not for every
 	// message taken: each wake-up costs them a channel.
@@ -549,5 +569,53 @@ func (q *RecvQueue) tryGet() *Message {
 		// Another consumer waits while messages are left: pass the token.
 		q.wakeConsumer()
 	}
-	return e.message()
+	return e.messageIn(m)
 }
+
+// takeStashed returns a free message of class c from the stash, or nil
+// (then NewMessage makes one). q.cmu is held.
+//
+// Only the smallest classes are stashed, whose messages cost more in the
+// pool than in copying: a stash holds at most a magazine of them (up to
+// 32 KiB with their bodies). An empty stash takes a full magazine of any
+// class; one that holds another class leaves messages of c to NewMessage,
+// so that alternating sizes cost no more than without it.
+//
+// When the pool has no full magazine, the stash makes one of new messages,
+// but at most once per stashMakeEvery messages taken: those messages are
+// what lets the pool fill magazines at all while the application frees
+// each message it receives before taking the next (it frees into the
+// core's own magazine, from which NewMessage would take each back), and
+// where magazines fill on another core, NewMessage serves as before.
+func (q *RecvQueue) takeStashed(c int8) *Message {
+	q.stashTaken++
+	mg := q.stash
+	if mg == nil || mg.n == 0 {
+		if c < 0 || c > maxStashClass {
+			return nil
+		}
+		mayMake := q.stashTaken >= stashMakeEvery || !q.stashMade
+		if mg = pools[c].takeMagazine(c, mayMake); mg == nil {
+			return nil
+		}
+		if mg.n == magazineSize && mayMake {
+			q.stashTaken, q.stashMade = 0, true
+		}
+		if q.stash != nil {
+			pools[q.stashClass].empty.Put(q.stash)
+		}
+		q.stash, q.stashClass = mg, c
+	} else if q.stashClass != c {
+		return nil
+	}
+	mg.n--
+	m := mg.ms[mg.n]
+	mg.ms[mg.n] = nil
+	return m
+}
+
+// stashMakeEvery bounds how often a stash makes new messages: a magazine's
+// worth (64) per 8192 messages taken at most.
+const stashMakeEvery = 8192
+
+const maxStashClass = 2
