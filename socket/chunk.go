@@ -357,7 +357,7 @@ func (p *Pipe) readChunks() bool {
 			cp.deliver(p, false)
 			return true
 		}
-		if isDone(p.done) {
+		if p.closing.Load() {
 			cp.drop(p)
 			return false
 		}

@@ -381,10 +381,8 @@ func (ps *PipeSet) broadcastIfRoom(m *Message, want func(*Pipe) bool) bool {
 // closing pipe counts as having room (what it is sent is dropped, as on
 // any pipe that closes).
 func (p *Pipe) roomFor(n int) bool {
-	select {
-	case <-p.done:
+	if p.closing.Load() {
 		return true
-	default:
 	}
 	if q := p.directPeer(); q != nil {
 		// Handed over straight to the peer's queue (handOverInproc).

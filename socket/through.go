@@ -263,7 +263,7 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			if m == nil {
 				continue // a command, handled
 			}
-			if isDone(p.done) { // closed, perhaps by the pattern
+			if p.closing.Load() { // closed, perhaps by the pattern
 				m.Free()
 				p.giveBack()
 				return nil
@@ -309,7 +309,7 @@ func (p *Pipe) readMoreAsApp(ctx context.Context, ready func() bool, read func()
 	}
 	dl, _ := ctx.Deadline()
 	p.conn.SetReadDeadline(dl)
-	if p.sock.solo.Load() != p || isDone(p.done) {
+	if p.sock.solo.Load() != p || p.closing.Load() {
 		// Not alone any more (setSolo may have cleared the deadline's
 		// effect by our setting it), or closed.
 		p.giveBack()
@@ -415,7 +415,7 @@ func (p *Pipe) readForTurn(read func() error) bool {
 func (p *Pipe) handOver() bool {
 	if !p.rstate.CompareAndSwap(rsYield, rsApp) {
 		p.conn.SetReadDeadline(time.Time{}) // the request's kick
-		return !isDone(p.done)
+		return !p.closing.Load()
 	}
 	p.turnGiven <- struct{}{}
 	wait := min(awayLimit, p.awayMax())
@@ -426,7 +426,7 @@ func (p *Pipe) handOver() bool {
 		case <-p.turnBack:
 			if p.rstate.Load() == rsReading {
 				p.conn.SetReadDeadline(time.Time{})
-				return !isDone(p.done)
+				return !p.closing.Load()
 			}
 		case <-t.C:
 			if !p.touched.Swap(false) && p.rstate.CompareAndSwap(rsAway, rsReading) {
@@ -469,15 +469,6 @@ func (p *Pipe) endTurns() {
 		default:
 			return
 		}
-	}
-}
-
-func isDone(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
 	}
 }
 
@@ -621,7 +612,7 @@ func (p *Pipe) throughWriter() *streamWriter {
 // What the connection does not take goes to the writer, as for a
 // write-through.
 func (p *Pipe) flushFull() bool {
-	if p.tryWriter == nil || isDone(p.done) {
+	if p.tryWriter == nil || p.closing.Load() {
 		return false
 	}
 	q := p.sendq

@@ -25,7 +25,7 @@ func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
 	p.touched.Store(true)
 	p.watchCancel(ctx)
 	for {
-		if isDone(p.done) { // closed, perhaps by the pattern
+		if p.closing.Load() { // closed, perhaps by the pattern
 			p.giveBack()
 			return nil
 		}
