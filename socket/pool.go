@@ -31,10 +31,11 @@ type magazine struct {
 
 type classPool struct {
 	magazines bool
-	cur       sync.Pool // *magazine: the core's own, neither full nor empty as a rule
-	full      sync.Pool // *magazine holding magazineSize messages
-	empty     sync.Pool // *magazine holding none
-	plain     sync.Pool // *Message, for classes without magazines
+	local     []localMagazine // the core's own, per P (pool_local.go); nil: cur
+	cur       sync.Pool       // *magazine: the core's own, neither full nor empty as a rule
+	full      sync.Pool       // *magazine holding messages (magazineSize as a rule)
+	empty     sync.Pool       // *magazine holding none
+	plain     sync.Pool       // *Message, for classes without magazines
 }
 
 var pools [numClasses]classPool
@@ -42,6 +43,7 @@ var pools [numClasses]classPool
 func init() {
 	for c := range pools {
 		pools[c].magazines = magazineSize*(headroom+1<<(c+minClassShift)) <= magazineBytes
+		pools[c].local = initLocal(c)
 	}
 }
 
@@ -50,6 +52,11 @@ func (p *classPool) get() *Message {
 	if !p.magazines {
 		m, _ := p.plain.Get().(*Message)
 		return m
+	}
+	if p.local != nil {
+		if m, ok := p.getLocal(); ok {
+			return m
+		}
 	}
 	mg, _ := p.cur.Get().(*magazine)
 	if mg == nil || mg.n == 0 {
@@ -109,6 +116,9 @@ func (p *classPool) put(m *Message) {
 		p.plain.Put(m)
 		return
 	}
+	if p.local != nil && p.putLocal(m) {
+		return
+	}
 	mg, _ := p.cur.Get().(*magazine)
 	p.cur.Put(p.putIn(mg, m))
 }
@@ -151,14 +161,14 @@ func freeMessages(ms []*Message) {
 		}
 		if p != cur {
 			if cur != nil {
-				cur.cur.Put(mg)
+				cur.giveOwn(mg)
 			}
 			cur = p
-			mg, _ = p.cur.Get().(*magazine)
+			mg = p.takeOwn()
 		}
 		mg = p.putIn(mg, m)
 	}
 	if cur != nil {
-		cur.cur.Put(mg)
+		cur.giveOwn(mg)
 	}
 }

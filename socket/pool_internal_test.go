@@ -1,6 +1,9 @@
 package socket
 
 import (
+	"fmt"
+	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/mqwire/mqwire/internal/testutil"
@@ -123,5 +126,60 @@ func TestRecvQueueStash(t *testing.T) {
 // drainFull empties the pool of full magazines of class c.
 func drainFull(c int8) {
 	for pools[c].full.Get() != nil {
+	}
+}
+
+// TestPoolConcurrent: goroutines on every P make, hold and free messages of
+// the classes with per-P magazines and without, and write their mark into
+// each body while they hold it: a message handed to two holders at once
+// would show the other's mark. With GOMAXPROCS raised past the per-P slots
+// made at start-up, the goroutines on the new Ps use the sync.Pool instead.
+func TestPoolConcurrent(t *testing.T) {
+	for _, procs := range []int{runtime.GOMAXPROCS(0), runtime.GOMAXPROCS(0) + 3} {
+		t.Run(fmt.Sprint(procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			var wg sync.WaitGroup
+			errs := make(chan error, 4*procs)
+			for g := range 4 * procs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					mark := byte(g + 1)
+					sizes := []int{10, 64, 200, 1000, 5000}
+					held := make([]*Message, 0, 100)
+					for i := range 20000 {
+						m := NewMessage(sizes[i%len(sizes)])
+						for j := range m.Body {
+							m.Body[j] = mark
+						}
+						held = append(held, m)
+						if len(held) < cap(held) && i%7 != 0 {
+							continue
+						}
+						for _, h := range held {
+							for _, b := range h.Body {
+								if b != mark {
+									errs <- fmt.Errorf("goroutine %d: a held message was written by %d", mark, b)
+									return
+								}
+							}
+						}
+						if i%3 == 0 {
+							freeMessages(held)
+						} else {
+							for _, h := range held {
+								h.Free()
+							}
+						}
+						held = held[:0]
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -1,0 +1,6 @@
+//go:build race
+
+package socket
+
+// raceEnabled says the race detector is on (pool_local.go).
+const raceEnabled = true
