@@ -60,7 +60,7 @@ func (p *classPool) get() *Message {
 	}
 	mg, _ := p.cur.Get().(*magazine)
 	if mg == nil || mg.n == 0 {
-		full, _ := p.full.Get().(*magazine)
+		full := p.takeFull()
 		if full == nil {
 			if mg != nil {
 				p.cur.Put(mg)
@@ -85,12 +85,22 @@ func (p *classPool) get() *Message {
 	return m
 }
 
+// takeFull returns a shelved magazine that holds messages, or nil.
+func (p *classPool) takeFull() *magazine {
+	mg, _ := p.full.Get().(*magazine)
+	if mg != nil && mg.n == 0 { // not shelved so; kept out all the same
+		p.empty.Put(mg)
+		return nil
+	}
+	return mg
+}
+
 // takeMagazine returns a full magazine of freed messages, marked free,
 // for a caller that takes many (RecvQueue's stash); it hands the magazine
 // back (empty.Put) once it is empty. When the pool has no full one, it
 // makes one of new messages if mayMake, else returns nil.
 func (p *classPool) takeMagazine(c int8, mayMake bool) *magazine {
-	if mg, _ := p.full.Get().(*magazine); mg != nil {
+	if mg := p.takeFull(); mg != nil {
 		for _, m := range mg.ms[:mg.n] {
 			m.free = true // as get does: the lines move over together
 		}

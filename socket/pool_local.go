@@ -61,7 +61,7 @@ func (p *classPool) getLocal() (m *Message, ok bool) {
 		return m, true
 	}
 	procUnpin()
-	full, _ := p.full.Get().(*magazine)
+	full := p.takeFull()
 	if full == nil {
 		return nil, true
 	}
