@@ -15,9 +15,11 @@ import (
 // until it unpins, so the slot needs no lock; nothing between the two
 // calls may block.
 //
-// The slots are not emptied by the GC as sync.Pools are: each holds at
-// most one magazine of its class, so only classes up to maxLocalClass (1
-// KiB bodies) have them, about 210 KiB per P for all of them at most.
+// The slots are not emptied by the GC as sync.Pools are (nothing but the
+// P's own goroutine may touch a slot, and a GC hook runs on none): each
+// holds at most one magazine of its class, so only the classes up to
+// maxLocalClass (bodies up to 256 bytes, where the pool's cost weighs most
+// against the copy) have them, 76 KiB per P for all three at most.
 // Under the race detector, which cannot see the P's exclusion, and on a P
 // beyond the slots (GOMAXPROCS raised after start-up), the sync.Pool of
 // magazines serves as before.
@@ -29,7 +31,7 @@ func procPin() int
 func procUnpin()
 
 // maxLocalClass is the largest class with per-P slots.
-const maxLocalClass = 4
+const maxLocalClass = 2
 
 // localMagazine is one P's slot, on a cache line of its own.
 type localMagazine struct {
