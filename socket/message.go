@@ -104,8 +104,12 @@ func NewMessage(size int) *Message {
 		m.free = false
 		return m.reset(size)
 	}
-	m := &Message{buf: make([]byte, headroom+(1<<(c+minClassShift))), class: c}
-	return m.reset(size)
+	return newPooled(c).reset(size)
+}
+
+// newPooled allocates a message of class c, for the pool.
+func newPooled(c int8) *Message {
+	return &Message{buf: make([]byte, headroom+(1<<(int(c)+minClassShift))), class: c}
 }
 
 func (m *Message) reset(size int) *Message {

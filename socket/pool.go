@@ -98,26 +98,27 @@ func (p *classPool) takeFull() *magazine {
 // takeMagazine returns a full magazine of freed messages, marked free,
 // for a caller that takes many (RecvQueue's stash); it hands the magazine
 // back (empty.Put) once it is empty. When the pool has no full one, it
-// makes one of new messages if mayMake, else returns nil.
-func (p *classPool) takeMagazine(c int8, mayMake bool) *magazine {
-	if mg := p.takeFull(); mg != nil {
+// makes one of new messages if mayMake (made says so), else returns nil.
+func (p *classPool) takeMagazine(c int8, mayMake bool) (mg *magazine, made bool) {
+	if mg = p.takeFull(); mg != nil {
 		for _, m := range mg.ms[:mg.n] {
 			m.free = true // as get does: the lines move over together
 		}
-		return mg
+		return mg, false
 	}
 	if !mayMake {
-		return nil
+		return nil, false
 	}
-	mg, _ := p.empty.Get().(*magazine)
-	if mg == nil {
+	if mg, _ = p.empty.Get().(*magazine); mg == nil {
 		mg = new(magazine)
 	}
 	for mg.n < magazineSize {
-		mg.ms[mg.n] = &Message{buf: make([]byte, headroom+(1<<(int(c)+minClassShift))), class: c, free: true}
+		m := newPooled(c)
+		m.free = true
+		mg.ms[mg.n] = m
 		mg.n++
 	}
-	return mg
+	return mg, true
 }
 
 // put keeps m for a later get.

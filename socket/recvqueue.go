@@ -594,11 +594,12 @@ func (q *RecvQueue) takeStashed(c int8) *Message {
 		if c < 0 || c > maxStashClass {
 			return nil
 		}
+		var made bool
 		mayMake := q.stashTaken >= stashMakeEvery || !q.stashMade
-		if mg = pools[c].takeMagazine(c, mayMake); mg == nil {
+		if mg, made = pools[c].takeMagazine(c, mayMake); mg == nil {
 			return nil
 		}
-		if mg.n == magazineSize && mayMake {
+		if made {
 			q.stashTaken, q.stashMade = 0, true
 		}
 		if q.stash != nil {
@@ -618,4 +619,6 @@ func (q *RecvQueue) takeStashed(c int8) *Message {
 // worth (64) per 8192 messages taken at most.
 const stashMakeEvery = 8192
 
-const maxStashClass = 2
+// maxStashClass is the largest class RecvQueue stashes: the same classes
+// as have per-P magazines.
+const maxStashClass = maxLocalClass
