@@ -544,11 +544,11 @@ func (c *zmtpCodec) whole(b []byte, limit uint64) int {
 // once is left to the writer goroutine, with m when part of a large body
 // is still to go.
 func (p *Pipe) writeThrough(m *Message) bool {
-	if p.tryWriter == nil || (p.loanMin > 0 && m.Len() >= p.loanMin) {
-		return false // large bodies on a loaning connection go by loan
+	if st := p.rstate.Load(); p.tryWriter == nil || st != rsApp && st != rsAway {
+		return false // first, as it is on every message of a send-only socket
 	}
-	if st := p.rstate.Load(); st != rsApp && st != rsAway {
-		return false
+	if p.loanMin > 0 && m.Len() >= p.loanMin {
+		return false // large bodies on a loaning connection go by loan
 	}
 	q := p.sendq
 	if !q.claim() {
