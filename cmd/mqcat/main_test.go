@@ -372,8 +372,11 @@ func listeningNow(e endpoint, p *proc) (ready, known bool) {
 	return false, true
 }
 
-// owns reports whether p holds the socket with the given inode (or whether
-// that cannot be told while p runs).
+// owns reports whether p holds the socket with the given inode (or, when
+// its descriptors may not be read, whether it runs). A process that has
+// ended holds none, though the test may not have seen it end yet: its
+// descriptors are gone then, and another process's socket on the same
+// port (taken between the free-port pick and the bind) is not p's.
 func owns(p *proc, inode string) bool {
 	pid := os.Getpid()
 	if p.cmd != nil {
@@ -382,7 +385,7 @@ func owns(p *proc, inode string) bool {
 	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 	fds, err := os.ReadDir(dir)
 	if err != nil {
-		return !p.exited()
+		return os.IsPermission(err) && !p.exited()
 	}
 	want := "socket:[" + inode + "]"
 	for _, fd := range fds {
