@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +56,27 @@ func TestListenTCPPortZero(t *testing.T) {
 	send(t, p, "hi")
 	if got := recv(t, s); got != "hi" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestListenTCPInUse: a tcp port another socket holds gives an error that
+// matches both ErrAddrInUse and the system's EADDRINUSE, which programs
+// ported from libzmq look for.
+func TestListenTCPInUse(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows reports WSAEADDRINUSE, not EADDRINUSE")
+	}
+	testutil.CheckGoroutines(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s := must(pull.New())
+	defer s.Close()
+	_, err = s.Listen("tcp://" + l.Addr().String())
+	if !errors.Is(err, socket.ErrAddrInUse) || !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("Listen on a taken port: %v, want ErrAddrInUse and EADDRINUSE", err)
 	}
 }
 

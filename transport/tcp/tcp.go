@@ -4,9 +4,11 @@ package tcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"syscall"
 
 	"github.com/mqwire/mqwire/socket"
 )
@@ -62,8 +64,10 @@ func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
 	}
 	l, err := net.Listen(scheme, hp)
 	if err != nil {
-		if strings.Contains(err.Error(), "address already in use") {
-			return nil, fmt.Errorf("%w: %v", socket.ErrAddrInUse, err)
+		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
+			// Both match: ErrAddrInUse, and the system's EADDRINUSE that
+			// a program ported from libzmq looks for.
+			return nil, fmt.Errorf("%w: %w", socket.ErrAddrInUse, err)
 		}
 		return nil, err
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"runtime"
 	"testing"
 
 	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/socket"
 )
 
 // TestLoops runs every role of both dialects over inproc, ipc and tcp (both
@@ -21,30 +23,42 @@ func TestLoops(t *testing.T) {
 					testutil.CheckGoroutines(t)
 					*zmtp = zm
 					defer func() { *zmtp = false }()
-					url := testutil.URL(t, tr)
-					if tr == "tcp" {
-						url = "tcp://127.0.0.1:" + freePort(t)
-					}
 					var ms runtime.MemStats
 					runtime.ReadMemStats(&ms)
 					before := ms.Mallocs
 					errc := make(chan error, 1)
-					ready := make(chan struct{})
-					if pat == "reqrep" {
-						go func() { errc <- localLat(url, pat, size, count, func() { close(ready) }) }()
-						<-ready
-						if _, err := remoteLat(url, pat, size, count); err != nil {
+					for attempt := 1; ; attempt++ {
+						url := testutil.URL(t, tr)
+						if tr == "tcp" {
+							url = "tcp://127.0.0.1:" + freePort(t)
+						}
+						ready := make(chan struct{})
+						if pat == "reqrep" {
+							go func() { errc <- localLat(url, pat, size, count, func() { close(ready) }) }()
+						} else {
+							go func() {
+								_, err := localThr(url, pat, size, count, func() { close(ready) })
+								errc <- err
+							}()
+						}
+						select {
+						case <-ready:
+						case err := <-errc:
+							// The free port may be taken by another test before
+							// the listener binds it: pick another.
+							if errors.Is(err, socket.ErrAddrInUse) && attempt < 3 {
+								continue
+							}
 							t.Fatal(err)
 						}
-					} else {
-						go func() {
-							_, err := localThr(url, pat, size, count, func() { close(ready) })
-							errc <- err
-						}()
-						<-ready
-						if err := remoteThr(url, pat, size, count); err != nil {
+						if pat == "reqrep" {
+							if _, err := remoteLat(url, pat, size, count); err != nil {
+								t.Fatal(err)
+							}
+						} else if err := remoteThr(url, pat, size, count); err != nil {
 							t.Fatal(err)
 						}
+						break
 					}
 					if err := <-errc; err != nil {
 						t.Fatal(err)
