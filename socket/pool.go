@@ -71,26 +71,34 @@ func (p *classPool) get() *Message {
 			p.empty.Put(mg)
 		}
 		mg = full
-		// The messages were freed on another core, most likely, and each
-		// will be written when it is taken. Writing them all now has
-		// their cache lines move over together rather than one at a time.
-		for _, m := range mg.ms[:mg.n] {
-			m.free = true
-		}
 	}
-	mg.n--
-	m := mg.ms[mg.n]
-	mg.ms[mg.n] = nil
+	m := mg.pop()
 	p.cur.Put(mg)
 	return m
 }
 
-// takeFull returns a shelved magazine that holds messages, or nil.
+// pop takes the last message out of mg, which holds at least one.
+func (mg *magazine) pop() *Message {
+	mg.n--
+	m := mg.ms[mg.n]
+	mg.ms[mg.n] = nil
+	return m
+}
+
+// takeFull returns a shelved magazine that holds messages, or nil. The
+// messages were freed on another core, most likely, and each will be
+// written when it is taken: writing them all now has their cache lines
+// move over together rather than one at a time.
 func (p *classPool) takeFull() *magazine {
 	mg, _ := p.full.Get().(*magazine)
 	if mg != nil && mg.n == 0 { // not shelved so; kept out all the same
 		p.empty.Put(mg)
 		return nil
+	}
+	if mg != nil {
+		for _, m := range mg.ms[:mg.n] {
+			m.free = true
+		}
 	}
 	return mg
 }
@@ -101,9 +109,6 @@ func (p *classPool) takeFull() *magazine {
 // makes one of new messages if mayMake (made says so), else returns nil.
 func (p *classPool) takeMagazine(c int8, mayMake bool) (mg *magazine, made bool) {
 	if mg = p.takeFull(); mg != nil {
-		for _, m := range mg.ms[:mg.n] {
-			m.free = true // as get does: the lines move over together
-		}
 		return mg, false
 	}
 	if !mayMake {

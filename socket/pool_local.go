@@ -56,9 +56,7 @@ func (p *classPool) getLocal() (m *Message, ok bool) {
 		return nil, false
 	}
 	if mg := p.local[pid].mg; mg != nil && mg.n > 0 {
-		mg.n--
-		m = mg.ms[mg.n]
-		mg.ms[mg.n] = nil
+		m = mg.pop()
 		procUnpin()
 		return m, true
 	}
@@ -67,14 +65,7 @@ func (p *classPool) getLocal() (m *Message, ok bool) {
 	if full == nil {
 		return nil, true
 	}
-	// Freed on another core most likely: written now, the messages'
-	// lines move over together rather than one at a time.
-	for _, m := range full.ms[:full.n] {
-		m.free = true
-	}
-	full.n--
-	m = full.ms[full.n]
-	full.ms[full.n] = nil
+	m = full.pop()
 	p.install(full)
 	return m, true
 }

@@ -609,10 +609,7 @@ func (q *RecvQueue) takeStashed(c int8) *Message {
 	} else if q.stashClass != c {
 		return nil
 	}
-	mg.n--
-	m := mg.ms[mg.n]
-	mg.ms[mg.n] = nil
-	return m
+	return mg.pop()
 }
 
 // stashMakeEvery bounds how often a stash makes new messages: a magazine's
