@@ -24,9 +24,8 @@ func connectPeer(t *testing.T, s *socket.Socket, tr string, listen bool, kind, r
 		}
 		return startPeer(t, append([]string{kind, "connect", l.URL(), role, fmt.Sprint(n)}, extra...)...)
 	}
-	url := peerEndpoint(t, tr)
-	p := startPeer(t, append([]string{kind, "bind", url, role, fmt.Sprint(n)}, extra...)...)
-	if _, err := s.Dial(url); err != nil {
+	p := startPeer(t, append([]string{kind, "bind", peerEndpoint(t, tr), role, fmt.Sprint(n)}, extra...)...)
+	if _, err := s.Dial(p.url); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -58,13 +58,14 @@ func TestLibzmqAndNNGOnOneListener(t *testing.T) {
 // messages sent after the restart all arrive.
 func TestLibzmqRestart(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	url := peerEndpoint(t, "tcp")
+	// The restarted peer binds the port libzmq picked for the first one.
+	first := startPeer(t, "PULL", "bind", peerEndpoint(t, "tcp"), "recv", "20")
+	url := first.url
 	s, _ := push.New(socket.DialDialect(socket.DialectZMTP), socket.ReconnectInterval(20*time.Millisecond))
 	defer s.Close()
 	if _, err := s.Dial(url); err != nil {
 		t.Fatal(err)
 	}
-	first := startPeer(t, "PULL", "bind", url, "recv", "20")
 	mqwireToLibzmq(t, s, first)
 	first.cmd.Process.Kill() // the peer dies
 	first.cmd.Wait()

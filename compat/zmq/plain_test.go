@@ -52,11 +52,10 @@ func TestPlainClientLibzmqServer(t *testing.T) {
 	for _, tr := range []string{"tcp", "ipc"} {
 		t.Run(tr+"/mqwire-dials", func(t *testing.T) {
 			testutil.CheckGoroutines(t)
-			url := peerEndpoint(t, tr)
-			p := startPeer(t, "PULL", "bind", url, "recv", fmt.Sprint(count), "plain_server=admin:secret")
+			p := startPeer(t, "PULL", "bind", peerEndpoint(t, tr), "recv", fmt.Sprint(count), "plain_server=admin:secret")
 			s, _ := push.New(socket.DialDialect(socket.DialectZMTP), socket.PlainClient("admin", "secret"))
 			defer s.Close()
-			if _, err := s.Dial(url); err != nil {
+			if _, err := s.Dial(p.url); err != nil {
 				t.Fatal(err)
 			}
 			mqwireToLibzmq(t, s, p)
@@ -77,12 +76,11 @@ func TestPlainClientLibzmqServer(t *testing.T) {
 	})
 	t.Run("tcp/wrong-password", func(t *testing.T) {
 		testutil.CheckGoroutines(t)
-		url := peerEndpoint(t, "tcp")
-		startPeer(t, "PULL", "bind", url, "recv", "1", "plain_server=admin:secret")
+		p := startPeer(t, "PULL", "bind", peerEndpoint(t, "tcp"), "recv", "1", "plain_server=admin:secret")
 		s, _ := push.New(socket.DialDialect(socket.DialectZMTP), socket.PlainClient("admin", "wrong"))
 		defer s.Close()
 		ev := s.Events(16)
-		if _, err := s.Dial(url); err != nil {
+		if _, err := s.Dial(p.url); err != nil {
 			t.Fatal(err)
 		}
 		// libzmq's malformed PLAIN ERROR reads as status 400 from the peer.
@@ -110,11 +108,10 @@ func TestPlainServerLibzmqClient(t *testing.T) {
 	}
 	t.Run("tcp/mqwire-dials", func(t *testing.T) {
 		testutil.CheckGoroutines(t)
-		url := peerEndpoint(t, "tcp")
-		p := startPeer(t, "PULL", "bind", url, "recv", fmt.Sprint(count), "plain_user=admin", "plain_password=secret")
+		p := startPeer(t, "PULL", "bind", peerEndpoint(t, "tcp"), "recv", fmt.Sprint(count), "plain_user=admin", "plain_password=secret")
 		s, _ := push.New(socket.DialDialect(socket.DialectZMTP), socket.PlainServer(adminAuth))
 		defer s.Close()
-		if _, err := s.Dial(url); err != nil {
+		if _, err := s.Dial(p.url); err != nil {
 			t.Fatal(err)
 		}
 		mqwireToLibzmq(t, s, p)

@@ -28,9 +28,8 @@ func xconnect(t *testing.T, s *socket.Socket, listen bool, tr, kind string, args
 		}
 		return startPeer(t, append([]string{kind, "connect", l.URL()}, args...)...)
 	}
-	url := peerEndpoint(t, tr)
-	p := startPeer(t, append([]string{kind, "bind", url}, args...)...)
-	if _, err := s.Dial(url); err != nil {
+	p := startPeer(t, append([]string{kind, "bind", peerEndpoint(t, tr)}, args...)...)
+	if _, err := s.Dial(p.url); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -28,6 +28,7 @@ const count = 20
 type peer struct {
 	cmd *exec.Cmd
 	out *bufio.Scanner
+	url string // where a bound peer listens, as libzmq reports it
 }
 
 func startPeer(t *testing.T, args ...string) *peer {
@@ -56,9 +57,12 @@ func startPeer(t *testing.T, args ...string) *peer {
 	})
 	p := &peer{cmd: cmd, out: bufio.NewScanner(stdout)}
 	p.out.Buffer(nil, 1<<20)
-	if got := p.line(t); got != "ready" {
+	got := p.line(t)
+	word, url, _ := strings.Cut(got, " ")
+	if word != "ready" {
 		t.Fatalf("peer said %q, want ready", got)
 	}
+	p.url = url
 	return p
 }
 
@@ -102,14 +106,12 @@ func endpoint(t *testing.T, transport string) string {
 	return testutil.URL(t, "ipc")
 }
 
-// peerEndpoint is a URL where the libzmq peer binds.
+// peerEndpoint is a URL for the libzmq peer to bind; dial the one it
+// reports (peer.url). Over tcp libzmq picks the port as it binds: a port
+// picked in advance could be taken by another process before the bind.
 func peerEndpoint(t *testing.T, transport string) string {
 	if transport == "tcp" {
-		l, err := (&netListenConfig{}).freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "tcp://" + l
+		return "tcp://127.0.0.1:*"
 	}
 	return testutil.URL(t, "ipc")
 }
@@ -168,11 +170,10 @@ func TestPushPull(t *testing.T) {
 		})
 		t.Run(tr+"/mqwire-push-dials", func(t *testing.T) {
 			testutil.CheckGoroutines(t)
-			url := peerEndpoint(t, tr)
-			p := startPeer(t, "PULL", "bind", url, "recv", fmt.Sprint(count))
+			p := startPeer(t, "PULL", "bind", peerEndpoint(t, tr), "recv", fmt.Sprint(count))
 			s, _ := push.New(socket.DialDialect(socket.DialectZMTP))
 			defer s.Close()
-			if _, err := s.Dial(url); err != nil {
+			if _, err := s.Dial(p.url); err != nil {
 				t.Fatal(err)
 			}
 			mqwireToLibzmq(t, s, p)
@@ -190,11 +191,10 @@ func TestPushPull(t *testing.T) {
 		})
 		t.Run(tr+"/mqwire-pull-dials", func(t *testing.T) {
 			testutil.CheckGoroutines(t)
-			url := peerEndpoint(t, tr)
-			startPeer(t, "PUSH", "bind", url, "send", fmt.Sprint(count))
+			p := startPeer(t, "PUSH", "bind", peerEndpoint(t, tr), "send", fmt.Sprint(count))
 			s, _ := pull.New(socket.DialDialect(socket.DialectZMTP))
 			defer s.Close()
-			if _, err := s.Dial(url); err != nil {
+			if _, err := s.Dial(p.url); err != nil {
 				t.Fatal(err)
 			}
 			libzmqToMqwire(t, s)
@@ -220,9 +220,8 @@ func TestPair(t *testing.T) {
 					}
 					startPeer(t, "PAIR", "connect", l.URL(), "echo", fmt.Sprint(count))
 				} else {
-					url := peerEndpoint(t, tr)
-					startPeer(t, "PAIR", "bind", url, "echo", fmt.Sprint(count))
-					if _, err := s.Dial(url); err != nil {
+					p := startPeer(t, "PAIR", "bind", peerEndpoint(t, tr), "echo", fmt.Sprint(count))
+					if _, err := s.Dial(p.url); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -343,9 +342,8 @@ func attach(t *testing.T, s *socket.Socket, transport string, listen bool, kind,
 		}
 		return startPeer(t, append([]string{kind, "connect", l.URL(), role}, args...)...)
 	}
-	url := peerEndpoint(t, transport)
-	p := startPeer(t, append([]string{kind, "bind", url, role}, args...)...)
-	if _, err := s.Dial(url); err != nil {
+	p := startPeer(t, append([]string{kind, "bind", peerEndpoint(t, transport), role}, args...)...)
+	if _, err := s.Dial(p.url); err != nil {
 		t.Fatal(err)
 	}
 	return p

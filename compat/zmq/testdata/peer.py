@@ -20,7 +20,7 @@
 # on any type); other types take the first extra
 # argument without "=" as their routing id (ZMQ_ROUTING_ID). PLAIN options
 # (plain_*=...) and the "handshake" role are described further down. It prints "ready" once bound or
-# connected, and "done" at the end.
+# connected (a bound one adds its endpoint), and "done" at the end.
 import binascii
 import sys
 
@@ -61,7 +61,9 @@ if "plain_server" in plain:
     s.setsockopt(zmq.PLAIN_SERVER, 1)
 mon = s.get_monitor_socket() if role == "handshake" else None
 getattr(s, how)(url)
-print("ready", flush=True)
+# A bound peer says where it listens: "tcp://127.0.0.1:*" binds a port the
+# kernel picks, which no other process can take between pick and bind.
+print("ready " + s.getsockopt(zmq.LAST_ENDPOINT).decode() if how == "bind" else "ready", flush=True)
 if role == "nodrop-publish":
     s.recv()  # the subscription
     s.setsockopt(zmq.SNDTIMEO, 100)
