@@ -1,0 +1,320 @@
+//go:build linux
+
+package shm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mqwire/mqwire/socket"
+)
+
+// conn is one end of a shared-memory connection: a net.Conn whose bytes go
+// through the rings, with the Unix socket kept open as the liveness channel.
+type conn struct {
+	uc   *net.UnixConn
+	mem  []byte                       // the whole mapping; unmapped when refs reaches 0
+	refs atomic.Int32                 // 1 for the open conn, 1 per body borrowed, 1 per Loan buffer not yet written
+	in   consumer                     // the peer's ring, read by us
+	out  producer                     // our ring, read by the peer
+	outp *outPool                     // our slots, lent to the peer (nil: no pool)
+	inp  *inPool                      // the peer's slots, borrowed by us
+	fail atomic.Pointer[CorruptError] // a fault found off the rings' paths
+	spin time.Duration
+	name addr
+
+	rw, ww       waitSide // our reader's and our writer's
+	peerR, peerW int      // the eventfds of the peer's reader and writer
+
+	rmu, wmu  sync.Mutex
+	closed    atomic.Bool
+	peerGone  atomic.Bool
+	rdl, wdl  atomic.Int64 // deadlines in Unix nanoseconds; 0 for none
+	monDone   chan struct{}
+	closeOnce sync.Once
+}
+
+// The four eventfds of a connection, all created by the listener, in the
+// order they are passed after the memfd.
+const (
+	efdDialerRead    = iota // ring 0 consumer
+	efdListenerWrite        // ring 0 producer
+	efdListenerRead         // ring 1 consumer
+	efdDialerWrite          // ring 1 producer
+	numEventFDs
+)
+
+func newConn(uc *net.UnixConn, mem []byte, ringCap int, server bool, cfg config, efd [numEventFDs]int) *conn {
+	r0 := newRing(mem[ctl0:ctl0+ctlSize], mem[dataStart:dataStart+ringCap])
+	r1 := newRing(mem[ctl1:ctl1+ctlSize], mem[dataStart+ringCap:dataStart+2*ringCap])
+	c := &conn{uc: uc, mem: mem, spin: cfg.spin, name: addr("shm://" + cfg.path), monDone: make(chan struct{})}
+	c.refs.Store(1)
+	var pool0, pool1 []byte
+	if cfg.slots > 0 {
+		off, n := mapSize(ringCap), cfg.slots*cfg.slotSize
+		pool0, pool1 = mem[off:off+n:off+n], mem[off+n:off+2*n:off+2*n]
+	}
+	rel0 := newRelRing(mem[rel0Ctl:rel0Ctl+relCtlSize], mem[rel0Ent:rel0Ent+relEntSize])
+	rel1 := newRelRing(mem[rel1Ctl:rel1Ctl+relCtlSize], mem[rel1Ent:rel1Ent+relEntSize])
+	side := func(flag *uint32, fd int) waitSide {
+		return waitSide{flag: flag, f: os.NewFile(uintptr(fd), "shm-wake"), fd: fd, budget: cfg.spin}
+	}
+	if server {
+		c.in, c.out = newConsumer(r1), newProducer(r0)
+		c.rw, c.ww = side(r1.consWait, efd[efdListenerRead]), side(r0.prodWait, efd[efdListenerWrite])
+		c.peerR, c.peerW = efd[efdDialerRead], efd[efdDialerWrite]
+		if cfg.slots > 0 {
+			c.outp = newOutPool(pool0, cfg.slots, uint64(cfg.slotSize), rel0)
+			c.inp = newInPool(pool1, cfg.slots, uint64(cfg.slotSize), rel1)
+		}
+	} else {
+		c.in, c.out = newConsumer(r0), newProducer(r1)
+		c.rw, c.ww = side(r0.consWait, efd[efdDialerRead]), side(r1.prodWait, efd[efdDialerWrite])
+		c.peerR, c.peerW = efd[efdListenerRead], efd[efdListenerWrite]
+		if cfg.slots > 0 {
+			c.outp = newOutPool(pool1, cfg.slots, uint64(cfg.slotSize), rel1)
+			c.inp = newInPool(pool0, cfg.slots, uint64(cfg.slotSize), rel0)
+		}
+	}
+	c.in.loans = c.inp
+	go c.monitor()
+	return c
+}
+
+// monitor reads the Unix socket until it ends: EOF means the peer is gone,
+// however it died. Nothing is sent on the socket after set-up; what a peer
+// sends anyway is read and dropped.
+func (c *conn) monitor() {
+	defer close(c.monDone)
+	var buf [64]byte
+	for {
+		if _, err := c.uc.Read(buf[:]); err != nil {
+			break
+		}
+	}
+	c.peerGone.Store(true)
+	poke(c.rw.fd)
+	poke(c.ww.fd)
+}
+
+// Read reads what the peer has written, waiting for at least one byte. It
+// returns io.EOF once the peer is gone and its bytes are all read.
+func (c *conn) Read(b []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if len(b) == 0 {
+		return 0, nil
+	}
+	var wt waiter
+	for {
+		if c.closed.Load() {
+			return 0, net.ErrClosed
+		}
+		if e := c.fail.Load(); e != nil {
+			return 0, e
+		}
+		gone := c.peerGone.Load()
+		if c.in.pending.active {
+			return c.readLoaned(b), nil
+		}
+		n, err := c.in.read(b)
+		if n > 0 {
+			signal(c.in.r.prodWait, c.peerW)
+			if wt.n > 0 && !wt.parked {
+				c.spinWorked(&c.rw)
+			}
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if c.in.pending.active {
+			signal(c.in.r.prodWait, c.peerW)
+			continue
+		}
+		if gone {
+			return 0, io.EOF
+		}
+		if err := c.wait(&wt, &c.rw, &c.rdl, c.in.ready); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// errPeerGone is what a write to a peer that has gone returns.
+var errPeerGone = fmt.Errorf("shm: peer gone: %w", syscall.EPIPE)
+
+// Write writes all of b, waiting for room as the peer reads.
+func (c *conn) Write(b []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.write(b)
+}
+
+// writeErr is why nothing more can be written, or nil.
+func (c *conn) writeErr() error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	if e := c.fail.Load(); e != nil {
+		return e
+	}
+	if c.peerGone.Load() {
+		return errPeerGone
+	}
+	return nil
+}
+
+func (c *conn) write(b []byte) (int, error) {
+	done := 0
+	var wt waiter
+	for done < len(b) {
+		if err := c.writeErr(); err != nil {
+			return done, err
+		}
+		n, err := c.out.write(b[done:])
+		if err != nil {
+			return done, err
+		}
+		if n > 0 {
+			done += n
+			signal(c.out.r.consWait, c.peerR)
+			if wt.n > 0 && !wt.parked {
+				c.spinWorked(&c.ww)
+			}
+			wt = waiter{}
+			continue
+		}
+		if err := c.wait(&wt, &c.ww, &c.wdl, c.hasRoom); err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// TryWrite writes what the ring takes of iov at once, without waiting for
+// room (socket.TryWriter): how an application reading through the pipe
+// writes on its own goroutine.
+func (c *conn) TryWrite(iov [][]byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.writeErr(); err != nil {
+		return 0, err
+	}
+	done := 0
+	defer func() {
+		if done > 0 {
+			signal(c.out.r.consWait, c.peerR)
+		}
+	}()
+	for _, b := range iov {
+		for len(b) > 0 {
+			n, err := c.out.write(b)
+			done += n
+			if err != nil {
+				return done, err
+			}
+			if n == 0 {
+				return done, nil // the ring is full
+			}
+			b = b[n:]
+		}
+	}
+	return done, nil
+}
+
+var _ socket.TryWriter = (*conn)(nil)
+
+func (c *conn) hasRoom() bool {
+	free, err := c.out.room()
+	return err != nil || free&^7 >= 2*recHeader
+}
+
+// Close ends the connection for both sides: blocked reads and writes here
+// return, the peer sees the end after reading what was written, and the
+// mapping and descriptors are released. It waits for the monitor goroutine.
+func (c *conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		poke(c.rw.fd)
+		poke(c.ww.fd)
+		c.uc.Close()
+		<-c.monDone
+		c.rmu.Lock()
+		c.wmu.Lock()
+		c.rw.f.Close()
+		c.ww.f.Close()
+		unix.Close(c.peerR)
+		unix.Close(c.peerW)
+		c.unref()
+		c.wmu.Unlock()
+		c.rmu.Unlock()
+	})
+	return nil
+}
+
+func (c *conn) LocalAddr() net.Addr  { return c.name }
+func (c *conn) RemoteAddr() net.Addr { return c.name }
+
+func deadlineNs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixNano(), 1)
+}
+
+// SetDeadline sets the read and write deadlines.
+func (c *conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline, for a Read spinning or parked.
+func (c *conn) SetReadDeadline(t time.Time) error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	c.rdl.Store(deadlineNs(t))
+	return c.rw.f.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the write deadline, for a Write spinning or parked.
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	c.wdl.Store(deadlineNs(t))
+	return c.ww.f.SetReadDeadline(t)
+}
+
+var _ socket.LoanConn = (*conn)(nil)
+
+// unref drops a reference to the mapping, and unmaps it with the last.
+func (c *conn) unref() {
+	if c.refs.Add(-1) == 0 {
+		unix.Munmap(c.mem)
+	}
+}
+
+// setFail records a fault found outside the rings' own paths (in the
+// release ring) and wakes our reader, so that the connection fails.
+func (c *conn) setFail(err error) {
+	var ce *CorruptError
+	if errors.As(err, &ce) && c.fail.CompareAndSwap(nil, ce) {
+		// Through the os.File, not the bare descriptor: a release may
+		// come after Close, and a closed File refuses the write where a
+		// reused descriptor number would take it.
+		c.rw.f.Write(one[:])
+	}
+}
