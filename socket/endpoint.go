@@ -95,7 +95,7 @@ func (d *Dialer) run() {
 		if err != nil {
 			s.dialFailures.Add(1)
 			s.emit(Event{Type: EventDialFailed, URL: d.url, Err: err})
-		} else if p := s.attach(c, d.url, true); p != nil {
+		} else if p := s.attach(d.ctx, c, d.url, true); p != nil {
 			if connected {
 				s.reconnects.Add(1)
 			}
@@ -229,14 +229,16 @@ func (l *Listener) acceptLoop() {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			s.attach(c, url, false)
+			s.attach(context.Background(), c, url, false)
 		}()
 	}
 }
 
 // attach runs the handshake on a new connection and, when it succeeds, makes
 // a pipe of it. It returns nil when the connection was refused (and closed).
-func (s *Socket) attach(c Conn, url string, dialed bool) *Pipe {
+// When ctx ends during the handshake (its dialer is closed), the connection
+// is closed, so that the handshake ends at once rather than at its timeout.
+func (s *Socket) attach(ctx context.Context, c Conn, url string, dialed bool) *Pipe {
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -245,7 +247,15 @@ func (s *Socket) attach(c Conn, url string, dialed bool) *Pipe {
 	}
 	s.pending[&c] = struct{}{}
 	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		if _, ok := s.pending[&c]; ok {
+			c.Close()
+		}
+		s.mu.Unlock()
+	})
 	p, err := s.handshake(c, url, dialed)
+	stop()
 	s.mu.Lock()
 	delete(s.pending, &c)
 	s.mu.Unlock()

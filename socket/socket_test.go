@@ -175,6 +175,46 @@ func freeTCPURL(t *testing.T) string {
 	return "tcp://" + l.Addr().String()
 }
 
+// A dialer closed while its connection waits in the handshake for a peer
+// that never answers stops at once, not at the handshake timeout, and the
+// socket goes on (another dialer still works).
+func TestDialerCloseDuringHandshake(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := silent.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	p := must(push.New(socket.HandshakeTimeout(time.Minute)))
+	defer p.Close()
+	d := must(p.Dial("tcp://" + silent.Addr().String()))
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(timeout):
+		t.Fatal("the dialer did not connect")
+	}
+	start := time.Now()
+	d.Close()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("Dialer.Close took %v with a handshake pending (handshake timeout 1 min)", took)
+	}
+	q := must(pull.New())
+	defer q.Close()
+	ln := must(q.Listen("tcp://127.0.0.1:0"))
+	must(p.Dial(ln.URL()))
+	send(t, p, "after")
+	if got := recv(t, q); got != "after" {
+		t.Fatalf("got %q", got)
+	}
+}
+
 func TestDialBeforeListen(t *testing.T) {
 	// Checked here: the parallel subtests share the goroutine count.
 	testutil.CheckGoroutines(t)
