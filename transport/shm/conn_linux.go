@@ -68,22 +68,21 @@ func newConn(uc *net.UnixConn, mem []byte, ringCap int, server bool, cfg config,
 	side := func(flag *uint32, fd int) waitSide {
 		return waitSide{flag: flag, f: os.NewFile(uintptr(fd), "shm-wake"), fd: fd, budget: cfg.spin}
 	}
+	// The dialer reads ring 0 (the listener's pool 0 lends into it, and
+	// release ring 0 gives that pool's slots back) and writes ring 1; the
+	// listener the other way round.
+	inR, outR, inPool, outPool, inRel, outRel := r0, r1, pool0, pool1, rel0, rel1
+	rd, wr, peerRd, peerWr := efdDialerRead, efdDialerWrite, efdListenerRead, efdListenerWrite
 	if server {
-		c.in, c.out = newConsumer(r1), newProducer(r0)
-		c.rw, c.ww = side(r1.consWait, efd[efdListenerRead]), side(r0.prodWait, efd[efdListenerWrite])
-		c.peerR, c.peerW = efd[efdDialerRead], efd[efdDialerWrite]
-		if cfg.slots > 0 {
-			c.outp = newOutPool(pool0, cfg.slots, uint64(cfg.slotSize), rel0)
-			c.inp = newInPool(pool1, cfg.slots, uint64(cfg.slotSize), rel1)
-		}
-	} else {
-		c.in, c.out = newConsumer(r0), newProducer(r1)
-		c.rw, c.ww = side(r0.consWait, efd[efdDialerRead]), side(r1.prodWait, efd[efdDialerWrite])
-		c.peerR, c.peerW = efd[efdListenerRead], efd[efdListenerWrite]
-		if cfg.slots > 0 {
-			c.outp = newOutPool(pool1, cfg.slots, uint64(cfg.slotSize), rel1)
-			c.inp = newInPool(pool0, cfg.slots, uint64(cfg.slotSize), rel0)
-		}
+		inR, outR, inPool, outPool, inRel, outRel = r1, r0, pool1, pool0, rel1, rel0
+		rd, wr, peerRd, peerWr = peerRd, peerWr, rd, wr
+	}
+	c.in, c.out = newConsumer(inR), newProducer(outR)
+	c.rw, c.ww = side(inR.consWait, efd[rd]), side(outR.prodWait, efd[wr])
+	c.peerR, c.peerW = efd[peerRd], efd[peerWr]
+	if cfg.slots > 0 {
+		c.outp = newOutPool(outPool, cfg.slots, uint64(cfg.slotSize), outRel)
+		c.inp = newInPool(inPool, cfg.slots, uint64(cfg.slotSize), inRel)
 	}
 	c.in.loans = c.inp
 	go c.monitor()
