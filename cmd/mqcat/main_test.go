@@ -338,62 +338,21 @@ func probe(e endpoint) error {
 }
 
 // listeningNow reads Linux's socket tables: ready says p has a socket
-// listening at e, known says the tables could be read.
+// listening at e, known says the tables could be read. A process that has
+// ended holds none, though the test may not have seen it end yet (then a
+// socket on the same port, taken between the free-port pick and the bind,
+// is another process's).
 func listeningNow(e endpoint, p *proc) (ready, known bool) {
-	file, match := "/proc/net/unix", func(fs []string) (inode string, ok bool) {
-		// Num RefCount Protocol Flags Type St Inode Path; flag 0x10000
-		// marks a listening socket.
-		ok = len(fs) > 7 && fs[3] == "00010000" && filepath.Clean(fs[7]) == filepath.Clean(e.path)
-		if ok {
-			inode = fs[6]
-		}
-		return inode, ok
-	}
-	if e.transport == "tcp" {
-		local := fmt.Sprintf("0100007F:%04X", e.port)
-		file, match = "/proc/net/tcp", func(fs []string) (inode string, ok bool) {
-			// sl local rem st ... inode; state 0A is LISTEN.
-			ok = len(fs) > 9 && fs[1] == local && fs[3] == "0A"
-			if ok {
-				inode = fs[9]
-			}
-			return inode, ok
-		}
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return false, false
-	}
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		if inode, ok := match(strings.Fields(line)); ok && owns(p, inode) {
-			return true, true
-		}
-	}
-	return false, true
-}
-
-// owns reports whether p holds the socket with the given inode (or, when
-// its descriptors may not be read, whether it runs). A process that has
-// ended holds none, though the test may not have seen it end yet: its
-// descriptors are gone then, and another process's socket on the same
-// port (taken between the free-port pick and the bind) is not p's.
-func owns(p *proc, inode string) bool {
 	pid := os.Getpid()
 	if p.cmd != nil {
 		pid = p.cmd.Process.Pid
 	}
-	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-	fds, err := os.ReadDir(dir)
-	if err != nil {
-		return os.IsPermission(err) && !p.exited()
+	network, addr := "unix", e.path
+	if e.transport == "tcp" {
+		network, addr = "tcp", "127.0.0.1:"+strconv.Itoa(e.port)
 	}
-	want := "socket:[" + inode + "]"
-	for _, fd := range fds {
-		if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && l == want {
-			return true
-		}
-	}
-	return false
+	ready, known = testutil.ListeningIn(pid, network, addr)
+	return ready && !p.exited(), known
 }
 
 // waitOutput waits up to d for p's stdout to match want, and reports

@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,12 +24,71 @@ type cliEnv struct {
 	s    *socket.Socket
 	tool string
 	addr []string
+	// When the CLI listens on tcp: the flag that says so, and mqwire's
+	// dialer of its address (replaced when the port has to change).
+	listenFlag string
+	dialer     *socket.Dialer
 }
 
-// start runs the CLI with args and the address flags.
+// start runs the CLI with args and the address flags. A CLI that listens
+// on tcp gets a port picked in advance, which another process may take
+// before the CLI binds it: start waits until the CLI listens, and when it
+// has ended while another process listens on its port, starts it again on
+// another port (mqwire's dialer, which may have reached that process,
+// goes with the port).
 func (e *cliEnv) start(args ...string) *proc {
 	e.t.Helper()
-	return startProc(e.t, true, e.tool, append(args, e.addr...)...)
+	for try := 0; ; try++ {
+		p := startProc(e.t, true, e.tool, append(args, e.addr...)...)
+		if e.dialer == nil || cliListens(e.t, p, e.addr[1]) {
+			return p
+		}
+		taken, _ := testutil.ListeningIn(0, "tcp", strings.TrimPrefix(e.addr[1], "tcp://"))
+		if !taken {
+			return p // it listened, did its part and ended between two looks
+		}
+		p.stop()
+		if try == 3 {
+			e.t.Fatalf("%s: every port tried was taken by another process", p.name)
+		}
+		e.t.Logf("%s: port taken by another process; trying another", p.name)
+		e.dialer.Close()
+		e.dial(freeURL(e.t, "tcp"))
+	}
+}
+
+// dial has mqwire dial url, where the CLI is to listen.
+func (e *cliEnv) dial(url string) {
+	e.t.Helper()
+	d, err := e.s.Dial(url)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.addr = []string{e.listenFlag, url}
+	if testutil.IsTCP(url) {
+		e.dialer = d
+	}
+}
+
+// cliListens waits until p listens at url and reports true, or reports
+// false once p has ended. Where the kernel's socket tables cannot be read
+// it reports true at once (the test then fails as it would have).
+func cliListens(t *testing.T, p *proc, url string) bool {
+	addr := strings.TrimPrefix(url, "tcp://")
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		ready, known := testutil.ListeningIn(p.cmd.Process.Pid, "tcp", addr)
+		if ready || !known {
+			return true
+		}
+		select {
+		case <-p.read: // standard output ended: the CLI has exited
+			return false
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s does not listen at %s", p.name, url)
+	return false
 }
 
 // expectLines reads the CLI's output (one "quoted" message a line) and
@@ -90,11 +150,8 @@ func runCLI(t *testing.T, tool, dialFlag, listenFlag string, cases []cliCase) {
 						}
 						e.addr = []string{dialFlag, ln.URL()}
 					case peerListens:
-						url := freeURL(t, tr)
-						if _, err := e.s.Dial(url); err != nil {
-							t.Fatal(err)
-						}
-						e.addr = []string{listenFlag, url}
+						e.listenFlag = listenFlag
+						e.dial(freeURL(t, tr))
 					}
 					c.run(e)
 				})
