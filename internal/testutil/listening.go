@@ -9,8 +9,9 @@ import (
 )
 
 // ListeningIn reads Linux's socket tables and reports whether the process
-// pid (any process, if pid is 0) has a socket listening at addr: a TCP port on 127.0.0.1 (network
-// "tcp", addr "127.0.0.1:port") or a Unix socket path (network "unix").
+// pid (any process, if pid is 0) has a socket listening at addr: a TCP
+// port on 127.0.0.1 (network "tcp", addr "127.0.0.1:port") or a Unix
+// socket path (network "unix").
 // known is false when the tables cannot be read (not Linux); then ready
 // says nothing. Tests use it to wait for a peer process to listen without
 // connecting to it (a connection that closes in its handshake makes nng
