@@ -160,7 +160,9 @@ func (p *Pipe) dialect() string {
 // Done is closed when the pipe starts closing.
 func (p *Pipe) Done() <-chan struct{} { return p.done }
 
-// Err returns why the pipe closed, once Done is closed.
+// Err returns why the pipe closed, once Done is closed: nil while it is
+// open, and nil too when it closed cleanly (the peer or this side closed
+// it); otherwise the fault, as EventDisconnected reports it.
 func (p *Pipe) Err() error {
 	select {
 	case <-p.done:

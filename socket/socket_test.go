@@ -175,6 +175,67 @@ func freeTCPURL(t *testing.T) string {
 	return "tcp://" + l.Addr().String()
 }
 
+// Listener.Close stops accepting but leaves the pipes it accepted up; the
+// address is free again afterwards, and a second Close is harmless. The
+// dialer's pipe reports its end (Pipe.Done) once the peer's socket closes,
+// with no error (Pipe.Err), as the close was clean.
+func TestListenerClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for _, tr := range []string{"tcp", "ipc", "inproc"} {
+		t.Run(tr, func(t *testing.T) {
+			q := must(pull.New())
+			defer q.Close()
+			ln := must(q.Listen(testutil.URL(t, tr)))
+			p := must(push.New())
+			defer p.Close()
+			d := must(p.Dial(ln.URL()))
+			if d.URL() != ln.URL() {
+				t.Errorf("Dialer.URL() = %q, want %q", d.URL(), ln.URL())
+			}
+			send(t, p, "before")
+			if got := recv(t, q); got != "before" {
+				t.Fatalf("got %q", got)
+			}
+			if err := ln.Close(); err != nil {
+				t.Fatalf("Listener.Close: %v", err)
+			}
+			if err := ln.Close(); err != nil {
+				t.Fatalf("second Listener.Close: %v", err)
+			}
+			send(t, p, "after") // the accepted pipe is still up
+			m, err := q.RecvContext(testCtx(t))
+			if err != nil || string(m.Body) != "after" {
+				t.Fatalf("after Listener.Close: %v %v", m, err)
+			}
+			// The address can be bound again.
+			r := must(pull.New())
+			defer r.Close()
+			if _, err := r.Listen(ln.URL()); err != nil {
+				t.Fatalf("listen again on %s: %v", ln.URL(), err)
+			}
+			// The pipe the message came on ends when q closes; its sender
+			// side (the dialer's pipe) reports it.
+			pp := p.PipeStats()
+			if len(pp) != 1 {
+				t.Fatalf("%d pipes on the dialing side", len(pp))
+			}
+			pipe := p.Pipe(pp[0].ID)
+			if pipe == nil || pipe.Err() != nil {
+				t.Fatalf("open pipe %v, Err %v", pipe, pipe.Err())
+			}
+			q.Close()
+			select {
+			case <-pipe.Done():
+			case <-time.After(timeout):
+				t.Fatal("the dialer's pipe did not end with its peer")
+			}
+			if err := pipe.Err(); err != nil {
+				t.Errorf("Err() = %v after the peer closed cleanly", err)
+			}
+		})
+	}
+}
+
 // A dialer closed while its connection waits in the handshake for a peer
 // that never answers stops at once, not at the handshake timeout, and the
 // socket goes on (another dialer still works).
