@@ -36,3 +36,45 @@ func TestTurnSource(t *testing.T) {
 		t.Fatalf("inside a large message: %q, %v; want the rest of it", buf[:n], err)
 	}
 }
+
+// TestCancelYield: an application that asked for the read turn and stops
+// waiting (its context ended, or the pipe closed) withdraws the request
+// when the reader has not answered yet, and otherwise takes the turn it
+// was handed and gives it straight back, waking the reader; either way the
+// reader goroutine reads again.
+func TestCancelYield(t *testing.T) {
+	newPipe := func() *Pipe {
+		p := &Pipe{turnGiven: make(chan struct{}), turnBack: make(chan struct{}, 1)}
+		p.rstate.Store(rsYield)
+		return p
+	}
+
+	p := newPipe()
+	p.cancelYield() // the reader has not looked: nothing to wait for
+	if st := p.rstate.Load(); st != rsReading {
+		t.Fatalf("withdrawn request: state %d, want rsReading", st)
+	}
+	select {
+	case <-p.turnBack:
+		t.Fatal("a withdrawn request woke the reader")
+	default:
+	}
+
+	p = newPipe()
+	handed := make(chan struct{})
+	go func() { // the reader's side of handOver, just before the cancel
+		p.rstate.CompareAndSwap(rsYield, rsApp)
+		close(handed)
+		p.turnGiven <- struct{}{}
+	}()
+	<-handed
+	p.cancelYield()
+	if st := p.rstate.Load(); st != rsReading {
+		t.Fatalf("turn handed over, then cancelled: state %d, want rsReading", st)
+	}
+	select {
+	case <-p.turnBack:
+	default:
+		t.Fatal("the turn went back without waking the reader")
+	}
+}
