@@ -1,6 +1,7 @@
 package shm
 
 import (
+	"time"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -86,3 +87,6 @@ func WriteBadRelease(c net.Conn, entry uint64) {
 // Mapped reports whether c's mapping is still there (c open, or a body it
 // borrowed not yet released).
 func Mapped(c net.Conn) bool { return c.(*conn).refs.Load() > 0 }
+
+// Spin returns the spin time a connection was set up with.
+func Spin(c net.Conn) time.Duration { return c.(*conn).spin }

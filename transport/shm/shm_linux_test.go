@@ -894,3 +894,38 @@ func TestSelfFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// SetDefaultSpin applies to connections set up afterwards whose URL names
+// no spin, returns the value it replaces, and takes a negative time as 0;
+// a URL's "spin" still wins.
+func TestSetDefaultSpin(t *testing.T) {
+	old := shm.SetDefaultSpin(0)
+	defer shm.SetDefaultSpin(old)
+	if old != 200*time.Microsecond {
+		t.Errorf("default spin %v, want 200us", old)
+	}
+	a, d := rawConns(t, "")
+	if shm.Spin(a) != 0 || shm.Spin(d) != 0 {
+		t.Errorf("spin %v and %v after SetDefaultSpin(0)", shm.Spin(a), shm.Spin(d))
+	}
+	// Parking at once still carries bytes both ways.
+	go d.Write([]byte("ping"))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(a, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("read %q, %v", buf, err)
+	}
+	if prev := shm.SetDefaultSpin(-time.Second); prev != 0 {
+		t.Errorf("SetDefaultSpin returned %v, want the 0 set before", prev)
+	}
+	if prev := shm.SetDefaultSpin(30 * time.Microsecond); prev != 0 {
+		t.Errorf("a negative spin was kept as %v, want 0", prev)
+	}
+	a, d = rawConns(t, "")
+	if shm.Spin(a) != 30*time.Microsecond {
+		t.Errorf("spin %v after SetDefaultSpin(30us)", shm.Spin(a))
+	}
+	a, _ = rawConns(t, "?spin=5us")
+	if shm.Spin(a) != 5*time.Microsecond {
+		t.Errorf("the URL's spin gave %v, want 5us", shm.Spin(a))
+	}
+}
