@@ -1,13 +1,13 @@
 package shm
 
 import (
-	"time"
 	"context"
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"net"
 	"sync/atomic"
+	"time"
 )
 
 // DialRaw sets up a connection to a shm:// listener and returns its stream,
