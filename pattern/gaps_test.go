@@ -30,15 +30,11 @@ func TestRawConstructors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := must(c.from()), must(c.to())
-			closeAll(t, a, b)
+			linked(t, b, a)
 			if !a.Info().Raw || !b.Info().Raw {
 				t.Fatalf("Info().Raw: %v, %v", a.Info().Raw, b.Info().Raw)
 			}
-			connect(t, "inproc", b, a)
-			send(t, a, "raw")
-			if got := recv(t, b); got != "raw" {
-				t.Fatalf("got %q", got)
-			}
+			sendExpect(t, a, b, "raw")
 		})
 	}
 }
@@ -106,17 +102,9 @@ func TestTryPathsUnderTimeouts(t *testing.T) {
 	t.Run("pair", func(t *testing.T) {
 		a := must(pair.New(socket.SendTimeout(time.Second), socket.RecvTimeout(time.Second)))
 		b := must(pair.New(socket.RecvTimeout(time.Second)))
-		closeAll(t, a, b)
-		connect(t, "inproc", b, a)
-		waitPipes(t, a, 1)
-		send(t, a, "try")
-		if got := recv(t, b); got != "try" {
-			t.Fatalf("got %q", got)
-		}
-		send(t, b, "back")
-		if got := recv(t, a); got != "back" {
-			t.Fatalf("got %q", got)
-		}
+		linked(t, b, a)
+		sendExpect(t, a, b, "try")
+		sendExpect(t, b, a, "back")
 	})
 	t.Run("pair-timeout", func(t *testing.T) {
 		a := must(pair.New(socket.SendTimeout(50*time.Millisecond), socket.RecvTimeout(50*time.Millisecond)))
@@ -131,13 +119,8 @@ func TestTryPathsUnderTimeouts(t *testing.T) {
 	t.Run("bus", func(t *testing.T) {
 		a := must(bus.New(socket.SendTimeout(time.Second)))
 		b := must(bus.New())
-		closeAll(t, a, b)
-		connect(t, "inproc", b, a)
-		waitPipes(t, a, 1)
-		send(t, a, "to-all")
-		if got := recv(t, b); got != "to-all" {
-			t.Fatalf("got %q", got)
-		}
+		linked(t, b, a)
+		sendExpect(t, a, b, "to-all")
 	})
 	t.Run("xsub", func(t *testing.T) {
 		x := must(xsub.New(socket.SendTimeout(time.Second)))
@@ -151,9 +134,7 @@ func TestTryPathsUnderTimeouts(t *testing.T) {
 	t.Run("router", func(t *testing.T) {
 		r := must(router.New(socket.RecvTimeout(time.Second)))
 		d := must(dealer.New())
-		closeAll(t, r, d)
-		connect(t, "inproc", r, d)
-		waitPipes(t, r, 1)
+		linked(t, r, d)
 		send(t, d, "hello")
 		m, err := r.Recv()
 		if err != nil {
@@ -164,4 +145,22 @@ func TestTryPathsUnderTimeouts(t *testing.T) {
 			t.Fatalf("router got body %q frames %q", m.Body, m.Frames)
 		}
 	})
+}
+
+// linked connects d to l over inproc, waits until d has its pipe, and
+// closes both when the test ends.
+func linked(t *testing.T, l, d *socket.Socket) {
+	t.Helper()
+	closeAll(t, l, d)
+	connect(t, "inproc", l, d)
+	waitPipes(t, d, 1)
+}
+
+// sendExpect sends body from a and checks that b receives it.
+func sendExpect(t *testing.T, a, b *socket.Socket, body string) {
+	t.Helper()
+	send(t, a, body)
+	if got := recv(t, b); got != body {
+		t.Fatalf("got %q, want %q", got, body)
+	}
 }
