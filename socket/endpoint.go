@@ -260,6 +260,9 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, dialed bool) *P
 	delete(s.pending, &c)
 	s.mu.Unlock()
 	if err != nil {
+		if p != nil {
+			p.endBacklog() // an inproc peer may have queued for it already
+		}
 		c.Close()
 		s.hsFailures.Add(1)
 		s.emit(Event{Type: EventHandshakeFailed, URL: url, Remote: c.Remote, Err: err})
@@ -267,6 +270,7 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, dialed bool) *P
 	}
 	if err := s.addPipe(p); err != nil {
 		p.close(err)
+		p.endBacklog()
 		if !errors.Is(err, ErrClosed) {
 			s.emit(Event{Type: EventPipeRejected, URL: url, Remote: c.Remote, Err: err})
 		}
@@ -318,7 +322,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		}
 		peer, err := c.Port.Exchange(ctx, local)
 		if err != nil {
-			return nil, err
+			return p, err // the peer may have p and queue for it
 		}
 		p.mp, p.port, p.peer, p.peerName = c.Port, peer, peer.Proto, sp.ProtoName(peer.Proto)
 		if s.info.Self == 0 || peer.Proto == 0 {

@@ -59,3 +59,7 @@ func HandedOver(s *Socket) uint64 {
 	}
 	return n
 }
+
+// InprocQueued returns how many messages inproc senders have queued for s's
+// pipes that the pipes' readers have not delivered (Socket.inprocQueued).
+func InprocQueued(s *Socket) int64 { return s.inprocQueued.Load() }

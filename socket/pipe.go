@@ -287,11 +287,12 @@ func (p *Pipe) directPeer() *Pipe {
 }
 
 // queued counts n messages about to go on the send queue of an inproc pipe
-// in its peer's backlog and returns the peer (nil on other pipes).
+// in its peer's backlog and returns the peer (nil on other pipes). The peer's
+// socket counts them too while the peer is live (backlogGone).
 func (p *Pipe) queued(n int64) *Pipe {
 	q := p.port.pipe
-	if q != nil {
-		q.backlog.Add(n)
+	if q != nil && q.backlog.Add(n) > 0 {
+		q.sock.inprocQueued.Add(n)
 	}
 	return q
 }
@@ -299,10 +300,31 @@ func (p *Pipe) queued(n int64) *Pipe {
 // unqueued takes back a count made by queued for a message that did not go
 // on the queue after all.
 func (p *Pipe) unqueued(q *Pipe) {
-	if q != nil {
-		q.backlog.Add(-1)
+	if q != nil && q.backlog.Add(-1) >= 0 {
+		q.sock.inprocQueued.Add(-1)
 	}
 }
+
+// delivered takes k messages its reader delivered off the pipe's backlog.
+func (p *Pipe) delivered(k int64) {
+	p.backlog.Add(-k)
+	p.sock.inprocQueued.Add(-k)
+}
+
+// endBacklog takes the pipe's backlog off its socket's count for good,
+// once no reader will deliver it: when the reader has ended, or when the
+// pipe never started.
+func (p *Pipe) endBacklog() {
+	if n := p.backlog.Swap(backlogGone); n > 0 {
+		p.sock.inprocQueued.Add(-n)
+	}
+}
+
+// backlogGone is the backlog of a pipe whose reader has ended: far below
+// zero, so that the counts of senders racing with the end leave it
+// negative, and queued and unqueued see that the socket no longer counts
+// them.
+const backlogGone = -1 << 62
 
 // Send queues m on the pipe, waiting for room until ctx ends, the pipe
 // closes or the socket closes. On error the caller still owns m. The
@@ -416,6 +438,7 @@ func (p *Pipe) start() {
 // what is still queued as dropped, and reports the disconnect.
 func (p *Pipe) finish() {
 	<-p.writerDone
+	p.endBacklog()
 	// Count what is still queued before the socket takes the pipe's
 	// figures into its own, so that the drops show in Stats.
 	p.dropQueued()

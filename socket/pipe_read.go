@@ -232,7 +232,7 @@ func (p *Pipe) deliverPort(bd BatchDeliverer, ms []*Message) {
 			ms[i] = nil
 		}
 	}
-	p.backlog.Add(-k)
+	p.delivered(k)
 }
 
 // translateAll translates each message of ms (inproc_envelope.go) and
@@ -246,7 +246,7 @@ func (p *Pipe) translateAll(ms []*Message) []*Message {
 				ms[j].Free()
 				ms[j] = nil
 			}
-			p.backlog.Add(-int64(len(ms) - i))
+			p.delivered(int64(len(ms) - i))
 			return ms[:i]
 		}
 	}

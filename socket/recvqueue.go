@@ -444,7 +444,7 @@ func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
 		return m, nil
 	}
 	if err := q.s.ReadThrough(ctx, q.nonEmpty); err != nil {
-		return nil, err
+		return q.lastLook(ctx, err)
 	}
 	if m := q.tryGet(); m != nil {
 		return m, nil
@@ -464,11 +464,26 @@ func (q *RecvQueue) Get(ctx context.Context) (*Message, error) {
 		select {
 		case <-q.notEmpty:
 		case <-ctx.Done():
-			return nil, ctxErr(ctx)
+			return q.lastLook(ctx, ctxErr(ctx))
 		case <-q.s.closing:
 			return nil, ErrClosed
 		}
 	}
+}
+
+// lastLook is Get's end when it would fail with err. If ctx has ended and
+// inproc senders queued messages for this socket that their pipes' readers
+// are still delivering, it waits briefly for them: a receive that does not
+// wait sees a message sent to it before it began, as with libzmq's inproc
+// and ZMQ_DONTWAIT, even at a pipe's start-up, when the first messages go
+// through the receiving pipe's goroutine.
+func (q *RecvQueue) lastLook(ctx context.Context, err error) (*Message, error) {
+	if ctx.Err() != nil && q.s.awaitInproc(q.nonEmpty) {
+		if m := q.tryGet(); m != nil {
+			return m, nil
+		}
+	}
+	return nil, err
 }
 
 // readAheadMax is how many queued messages a consumer reads ahead.

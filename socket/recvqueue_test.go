@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -33,23 +34,6 @@ func TestInprocHandOverVisible(t *testing.T) {
 	in, out := inprocPushPull(t)
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	// Until the receiving pipe runs, and until what was queued then is
-	// delivered, a sender queues on its own side and the receiving pipe's
-	// goroutine delivers: a receive that does not wait can miss such a
-	// message for a moment at start-up. Warm up until one is seen at once.
-	for try := 0; ; try++ {
-		send(t, out, "warm-up")
-		if m, err := in.RecvContext(canceled); err == nil {
-			m.Free()
-			break
-		}
-		if got := recv(t, in); got != "warm-up" {
-			t.Fatalf("warm-up %d: got %q", try, got)
-		}
-		if try == 100 {
-			t.Fatal("no warm-up message was seen at once in 100 tries")
-		}
-	}
 	for burst := 1; burst <= 40; burst += 13 {
 		for i := range burst {
 			send(t, out, fmt.Sprint(i))
@@ -406,4 +390,92 @@ func TestStreamRecvNoAllocs(t *testing.T) {
 			noAllocs(t, "message sent, received and freed", op)
 		})
 	}
+}
+
+// TestInprocStartUpVisible checks that a message sent over inproc right
+// after connecting is seen by a receive that does not wait, as libzmq's
+// ZMQ_DONTWAIT sees it: at start-up the message may still be on its way
+// through the receiving pipe's goroutine, and the receive waits for that
+// hand-over rather than report nothing.
+func TestInprocStartUpVisible(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for try := range 200 {
+		func() {
+			in := must(pull.New())
+			defer in.Close()
+			out := must(push.New())
+			defer out.Close()
+			url := must(in.Listen(testutil.URL(t, "inproc"))).URL()
+			must(out.Dial(url))
+			waitPipes(t, out, 1)
+			send(t, out, "first")
+			m, err := in.RecvContext(canceled)
+			if err != nil {
+				t.Fatalf("try %d: a receive that does not wait, right after the send: %v", try, err)
+			}
+			if string(m.Body) != "first" {
+				t.Fatalf("try %d: got %q", try, m.Body)
+			}
+			m.Free()
+		}()
+	}
+}
+
+// TestInprocQueuedCountEnds closes a PULL's inproc pipes, just after they
+// connect, while a PUSH floods them: what the senders queued for a pipe that
+// closed comes off the socket's count of messages on their way, so that a
+// receive that does not wait afterwards returns at once rather than wait
+// for them.
+func TestInprocQueuedCountEnds(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	in := must(pull.New(socket.RecvHWM(4)))
+	out := must(push.New(socket.SendHWM(4), socket.ReconnectInterval(time.Millisecond)))
+	closeAll(t, out, in)
+	url := must(in.Listen(testutil.URL(t, "inproc"))).URL()
+	must(out.Dial(url))
+	stop := make(chan struct{})
+	flooded := make(chan struct{})
+	go func() {
+		defer close(flooded)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { <-stop; cancel() }()
+		for ctx.Err() == nil {
+			_ = out.SendContext(ctx, socket.NewMessageBytes([]byte("flood")))
+		}
+	}()
+	for range 100 {
+		for _, ps := range in.PipeStats() {
+			if p := in.Pipe(ps.ID); p != nil {
+				p.Close(errors.New("closed by the test"))
+			}
+		}
+		time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+	}
+	close(stop)
+	<-flooded
+	out.Close()
+	waitFor(t, "the count of messages on their way to drop to 0", func() bool { return socket.InprocQueued(in) == 0 })
+	for {
+		m, err := in.RecvContext(canceledCtx())
+		if err != nil {
+			break
+		}
+		m.Free()
+	}
+	start := time.Now()
+	if _, err := in.RecvContext(canceledCtx()); err == nil {
+		t.Fatal("a message after the sender closed and the queue drained")
+	}
+	if d := time.Since(start); d > 10*time.Millisecond {
+		t.Fatalf("a receive that does not wait, with nothing on its way, took %v", d)
+	}
+}
+
+// canceledCtx returns a context that has ended.
+func canceledCtx() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }

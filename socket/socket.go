@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,11 @@ type Socket struct {
 	// (through.go).
 	solo        atomic.Pointer[Pipe]
 	recvWaiting atomic.Int32
+
+	// inprocQueued counts messages that inproc senders queued on their side
+	// for this socket's pipes and that the pipes' readers have not yet
+	// delivered (the sum of the live pipes' backlogs; see Pipe.queued).
+	inprocQueued atomic.Int64
 
 	events eventHub
 	wg     sync.WaitGroup // every goroutine the socket started
@@ -266,6 +272,48 @@ func (s *Socket) readyChan() <-chan struct{} {
 	defer s.readyMu.Unlock()
 	s.readyTaken = true
 	return s.ready
+}
+
+// awaitInproc's bounds. A running reader delivers what it took within
+// microseconds, so the wait spins first. A pipe that is starting (its
+// attach goroutine, then its reader, yet to run) can take milliseconds on a
+// loaded machine, so it then sleeps in short steps; the bound is for a
+// reader held up in its pattern.
+const (
+	inprocSpinFor   = 50 * time.Microsecond
+	inprocSleepStep = 20 * time.Microsecond
+	inprocWaitMax   = 100 * time.Millisecond
+)
+
+// awaitInproc waits while messages that inproc senders queued for this
+// socket's pipes are on their way through the pipes' readers and ready
+// reports false, for at most inprocWaitMax. It reports ready's last answer,
+// or false at once if nothing is on its way.
+func (s *Socket) awaitInproc(ready func() bool) bool {
+	if s.inprocQueued.Load() <= 0 {
+		return false
+	}
+	start := time.Now()
+	for i := 1; ; i++ {
+		if ready() {
+			return true
+		}
+		if s.inprocQueued.Load() <= 0 {
+			return ready()
+		}
+		if i%16 != 0 {
+			runtime.Gosched()
+			continue
+		}
+		switch waited := time.Since(start); {
+		case waited > inprocWaitMax:
+			return false
+		case waited > inprocSpinFor:
+			time.Sleep(inprocSleepStep)
+		default:
+			runtime.Gosched()
+		}
+	}
 }
 
 // signalReady wakes senders waiting for room, if there are any.
