@@ -261,7 +261,7 @@ func (cp *chunkParse) parse(p *Pipe, max int) (int, error) {
 			continue
 		}
 		r.c.span()
-		cp.spans = append(cp.spans, entry{c: r.c, off: uint32(off), n: uint32(size), pipe: p.id})
+		cp.spans = append(cp.spans, entry{c: r.c, off: uint32(off), n: uint32(size), p: p})
 	}
 	return parsedFull, nil
 }
@@ -288,7 +288,7 @@ func (cp *chunkParse) readLarge(p *Pipe) error {
 		m.Free()
 		return nil
 	}
-	cp.spans = append(cp.spans, entry{m: m})
+	cp.spans = append(cp.spans, entry{m: m, p: p})
 	return nil
 }
 

@@ -120,9 +120,12 @@ func SendQueueBytes(n int) Option {
 	})
 }
 
-// RecvHWM sets how many received messages the socket queues before pipes stop
-// reading (back-pressure to the peer). At least 1. Set it in the pattern's New
-// or before the first Dial or Listen.
+// RecvHWM sets how many received messages the socket queues from each pipe
+// before that pipe stops reading (back-pressure to the peer), as libzmq's
+// ZMQ_RCVHWM bounds each pipe. Bounding each pipe rather than the socket is
+// what keeps receiving fair: a peer that floods fills only its own share.
+// At least 1. Set it in the pattern's New or before the first Dial or
+// Listen.
 func RecvHWM(n int) Option {
 	return NewOption("RecvHWM", func(s *Socket) error {
 		if !s.info.CanRecv {

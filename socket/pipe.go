@@ -109,6 +109,9 @@ type Pipe struct {
 	readingLarge bool
 
 	cnt counters
+	// rshare is what the pipe has waiting in its socket's receive queue,
+	// which bounds each pipe's share (RecvQueue).
+	rshare recvShare
 	// inBatch holds what the reader has read but not yet handed to a
 	// BatchDeliverer protocol; only the reader goroutine touches it.
 	inBatch []*Message

@@ -8,9 +8,14 @@ import (
 )
 
 // RecvQueue is the socket-wide queue of received messages most patterns
-// use. It holds at most RecvHWM messages (read when the queue is first
-// used, so that a RecvHWM given to the pattern's New, applied after
-// Protocol.Init, sizes it).
+// use. It holds at most RecvHWM messages from each pipe, as libzmq bounds
+// each pipe's queue (RecvHWM is read when the queue is first used, so that
+// a RecvHWM given to the pattern's New, applied after Protocol.Init,
+// counts). Bounding each pipe rather than the whole queue is what makes
+// receiving fair: a pipe whose reader always runs cannot fill the queue and
+// leave the others' readers waiting for room it takes first. Under a flood
+// every pipe has its share waiting, and the consumer, taking in order,
+// takes from each in turn.
 //
 // It is a ring built for a busy producer (a pipe's reader goroutine, or an
 // inproc sender) and a busy consumer (the application) on different cores:
@@ -28,6 +33,13 @@ type RecvQueue struct {
 	hwm      uint64
 	notEmpty chan struct{} // a token for a waiting consumer (capacity 1)
 	_        [64]byte
+
+	// runMax is the longest run the consumer takes before counting it
+	// back, and half the share below which waiting producers are woken.
+	runMax int64
+	half   int64
+	// anon is the share of the puts that name no pipe (TryPut).
+	anon recvShare
 
 	// Read on every message, written seldom.
 	pwaiting atomic.Int32 // producers waiting for room
@@ -56,6 +68,11 @@ type RecvQueue struct {
 	head     atomic.Uint64 // the next slot to take; advanced under cmu
 	tailSeen uint64        // the consumers' last look at tail (under cmu)
 	warmed   uint64        // entries before this have been read ahead (under cmu)
+	// runShare is the share of the entries taken last, and runTaken how
+	// many of them are not yet taken off its count (under cmu): counting
+	// back a run at a time keeps the consumer off the producer's line.
+	runShare *recvShare
+	runTaken int64
 	// stash holds free messages of class stashClass for the spans taken
 	// (under cmu): filled a magazine at a time, it spares each message
 	// made from a span its two visits to the pool (see takeStashed).
@@ -68,13 +85,62 @@ type RecvQueue struct {
 
 // entry is one queued message: a whole message, or a span of a chunk of
 // bytes read from a stream, made into a message by the consumer that takes
-// it (chunk.go).
+// it (chunk.go). p is the pipe it came from (nil for TryPut).
 type entry struct {
-	m    *Message
-	c    *chunk
-	off  uint32
-	n    uint32
-	pipe PipeID
+	m   *Message
+	c   *chunk
+	off uint32
+	n   uint32
+	p   *Pipe
+}
+
+// recvShare is what one producer, a pipe or the puts that name none, has
+// waiting in a RecvQueue: put less taken. Its producers' and consumers'
+// halves are on cache lines of their own, as the queue's are, so that
+// counting costs neither side a miss per message.
+type recvShare struct {
+	_ [64]byte
+	// put counts the entries put, ever; stored under the queue's pmu.
+	// takenSeen is the producers' last look at taken (under pmu): they
+	// look again only when the share looks full.
+	put       atomic.Int64
+	takenSeen int64
+	_         [48]byte
+	// taken counts the entries taken and counted back, ever: the consumer
+	// counts back a run at a time (flushRun), so the share may look fuller
+	// than it is by a run. waiting counts the producers waiting for room.
+	taken   atomic.Int64
+	waiting atomic.Int32
+	_       [52]byte
+}
+
+// used returns how many of the share's entries the producers see queued,
+// looking at taken again if they have reached limit; the caller holds pmu.
+func (sh *recvShare) used(limit int64) int64 {
+	n := sh.put.Load() - sh.takenSeen
+	if n >= limit {
+		sh.takenSeen = sh.taken.Load()
+		n = sh.put.Load() - sh.takenSeen
+	}
+	return n
+}
+
+// queued returns how many of the share's entries are in the queue, for a
+// caller that does not hold pmu.
+func (sh *recvShare) queued() int64 {
+	t := sh.taken.Load() // first: the put read after it is not behind it
+	return sh.put.Load() - t
+}
+
+// added counts n entries put; the caller holds pmu.
+func (sh *recvShare) added(n int64) { sh.put.Store(sh.put.Load() + n) }
+
+// shareOf returns p's share of q, or the share of puts without a pipe.
+func (q *RecvQueue) shareOf(p *Pipe) *recvShare {
+	if p == nil {
+		return &q.anon
+	}
+	return &p.rshare
 }
 
 // message returns the entry's message, making it from the span if need be.
@@ -93,7 +159,7 @@ func (e *entry) messageIn(m *Message) *Message {
 		m.reset(int(e.n))
 	}
 	copy(m.Body, e.c.buf[e.off:e.off+e.n])
-	m.Pipe = e.pipe
+	m.Pipe = e.p.id
 	e.c.unref()
 	return m
 }
@@ -111,6 +177,8 @@ func (q *RecvQueue) init() {
 	q.once.Do(func() {
 		q.s.started.Store(true)
 		q.hwm = uint64(q.s.cfg.recvHWM.Load())
+		q.half = int64(q.hwm / 2)
+		q.runMax = min(max(int64(q.hwm/4), 1), 32)
 		size := min(uint64(1)<<bits.Len64(q.hwm-1), initialSlots)
 		q.mask = size - 1
 		q.slots = make([]entry, size)
@@ -125,27 +193,30 @@ func (q *RecvQueue) Put(p *Pipe, m *Message) {
 		q.replace(p, m)
 		return
 	}
-	q.putWait(p, entry{m: m})
+	q.putWait(p, entry{m: m, p: p})
 }
 
-// putWait queues e, waiting while the queue is full until p or the socket
+// putWait queues e, waiting while p's share is full until p or the socket
 // closes; then e is dropped.
 func (q *RecvQueue) putWait(p *Pipe, e entry) {
 	q.init()
+	sh := &p.rshare
 	for {
-		room := q.put(e, true)
+		room := q.putUnder(e, q.hwm, true, nil)
 		if room == nil {
 			return
 		}
+		var closed bool
 		select {
 		case <-room:
-			q.pwaiting.Add(-1)
 		case <-p.done:
-			q.pwaiting.Add(-1)
-			p.dropEntry(e)
-			return
+			closed = true
 		case <-q.s.closing:
-			q.pwaiting.Add(-1)
+			closed = true
+		}
+		sh.waiting.Add(-1)
+		q.pwaiting.Add(-1)
+		if closed {
 			p.dropEntry(e)
 			return
 		}
@@ -169,7 +240,7 @@ func (q *RecvQueue) TryPut(m *Message) bool {
 		q.replace(nil, m)
 		return true
 	}
-	return q.put(entry{m: m}, false) == nil
+	return q.putUnder(entry{m: m}, q.hwm, false, nil) == nil
 }
 
 // TryPutFrom queues m, handed over on the goroutine of p's inproc peer
@@ -186,10 +257,11 @@ func (q *RecvQueue) TryPutFrom(p *Pipe, m *Message) bool {
 		return true
 	}
 	limit, direct := q.limitFrom(p)
+	e := entry{m: m, p: p}
 	if !direct {
-		p = nil // nobody to tell of room
+		return q.putUnder(e, limit, false, nil) == nil
 	}
-	return q.putUnder(entry{m: m}, limit, false, p) == nil
+	return q.putUnder(e, limit, false, p) == nil
 }
 
 // TryPutFromTrimmed is TryPutFrom for a message from an inproc peer whose
@@ -218,13 +290,12 @@ func (q *RecvQueue) HasRoomFrom(p *Pipe) bool {
 		return true
 	}
 	limit, _ := q.limitFrom(p)
-	h := q.head.Load() // first: the tail read after it is not behind it
-	return q.tail.Load()-h < limit
+	return p.rshare.queued() < int64(limit)
 }
 
-// limitFrom is how many entries the queue holds for a hand-over from p:
-// RecvHWM, plus the sender's SendHWM when p is an inproc pipe whose
-// sender can be told of room (direct).
+// limitFrom is how many entries of p's the queue holds for a hand-over
+// from p: RecvHWM, plus the sender's SendHWM when p is an inproc pipe
+// whose sender can be told of room (direct).
 func (q *RecvQueue) limitFrom(p *Pipe) (limit uint64, direct bool) {
 	if out := p.port.Out; out != nil && p.port.Taken != nil {
 		return q.hwm + uint64(out.hwm), true
@@ -240,7 +311,7 @@ func (q *RecvQueue) PutBatch(p *Pipe, ms []*Message) {
 	for rest := ms; len(rest) > 0; {
 		k := min(len(rest), len(buf))
 		for i := range k {
-			buf[i] = entry{m: rest[i]}
+			buf[i] = entry{m: rest[i], p: p}
 		}
 		q.putEntries(p, buf[:k])
 		rest = rest[k:]
@@ -273,19 +344,18 @@ func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
 	clear(es)
 }
 
-// free returns how many more entries the queue takes now: many under
-// Conflate, which replaces what waits.
-func (q *RecvQueue) free() int {
+// free returns how many more entries from p the queue takes now: many
+// under Conflate, which replaces what waits.
+func (q *RecvQueue) free(p *Pipe) int {
 	q.init()
 	if q.s.cfg.conflate.Load() {
 		return maxInBatch
 	}
-	h := q.head.Load() // first: the tail read after it is not behind it
-	used := q.tail.Load() - h
-	if used >= q.hwm {
+	used := p.rshare.queued()
+	if used >= int64(q.hwm) {
 		return 0
 	}
-	return int(min(q.hwm-used, maxInBatch))
+	return int(min(int64(q.hwm)-used, maxInBatch))
 }
 
 // putSome queues as many of es (from p) as there is room for, taking the
@@ -300,11 +370,13 @@ func (q *RecvQueue) putSome(p *Pipe, es []entry) int {
 		clear(es)
 		return len(es)
 	}
+	sh := &p.rshare
 	q.pmu.Lock()
-	t, n := q.reserve(uint64(len(es)))
+	t, n := q.reserve(sh, uint64(len(es)))
 	for i := range n {
 		q.slots[(t+i)&q.mask] = es[i]
 	}
+	sh.added(int64(n))
 	q.tail.Store(t + n)
 	q.pmu.Unlock()
 	if n > 0 {
@@ -314,18 +386,29 @@ func (q *RecvQueue) putSome(p *Pipe, es []entry) int {
 	return int(n)
 }
 
-// reserve returns the tail and how many of k entries fit under the bound,
-// growing the ring for them if need be; the caller holds pmu.
-func (q *RecvQueue) reserve(k uint64) (t, n uint64) {
+// reserve returns the tail and how many of k entries fit under sh's
+// bound, RecvHWM, growing the ring for them if need be; the caller holds
+// pmu.
+func (q *RecvQueue) reserve(sh *recvShare, k uint64) (t, n uint64) {
 	t = q.tail.Load()
-	if t-q.headSeen+k > q.hwm || t-q.headSeen+k > q.mask+1 {
-		q.headSeen = q.head.Load()
+	used := uint64(max(sh.used(int64(q.hwm)), 0))
+	if used >= q.hwm {
+		return t, 0
 	}
-	n = min(k, q.hwm-(t-q.headSeen))
-	if t-q.headSeen+n > q.mask+1 {
-		q.grow(t, t-q.headSeen+n)
-	}
+	n = min(k, q.hwm-used)
+	q.makeSlots(t, n)
 	return t, n
+}
+
+// makeSlots makes sure the ring has n free slots from tail t, growing it
+// if need be; the caller holds pmu.
+func (q *RecvQueue) makeSlots(t, n uint64) {
+	if t-q.headSeen+n > q.mask+1 {
+		q.headSeen = q.head.Load()
+		if t-q.headSeen+n > q.mask+1 {
+			q.grow(t, t-q.headSeen+n)
+		}
+	}
 }
 
 // grow makes the ring large enough for need entries, copying what it
@@ -334,7 +417,7 @@ func (q *RecvQueue) grow(t, need uint64) {
 	q.cmu.Lock()
 	defer q.cmu.Unlock()
 	size := q.mask + 1
-	for size < need { // need is within a bound: RecvHWM, or more for TryPutFrom
+	for size < need { // need is within a bound: RecvHWM (plus SendHWM) per pipe
 		size *= 2
 	}
 	slots := make([]entry, size)
@@ -344,59 +427,53 @@ func (q *RecvQueue) grow(t, need uint64) {
 	q.slots, q.mask = slots, size-1
 }
 
-// put queues e and returns nil. When the queue is full it queues nothing
-// and returns closedChan if !wait (the caller still owns e), or else a
-// channel closed when there may be room, having counted the caller as a
-// waiting producer.
-func (q *RecvQueue) put(e entry, wait bool) <-chan struct{} {
-	return q.putUnder(e, q.hwm, wait, nil)
-}
-
-// putUnder is put with room for limit entries. When the queue is full
-// and notify is not nil, notify's sender is told when there is room
+// putUnder queues e, of e.p's share, and returns nil if the share has
+// fewer than limit entries. When it is full it queues nothing and returns
+// closedChan if !wait (the caller still owns e), or else a channel closed
+// when there may be room, having counted the caller as a waiting producer.
+// When notify is not nil, notify's sender is told when there is room
 // (TryPutFrom, makeRoom) and putUnder returns closedChan.
 func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-chan struct{} {
+	sh := q.shareOf(e.p)
 	q.pmu.Lock()
 	t := q.tail.Load()
-	if t-q.headSeen >= limit || t-q.headSeen > q.mask {
-		q.headSeen = q.head.Load()
-		if t-q.headSeen >= limit {
-			// A waiter counts itself as waiting before it looks
-			// again: a consumer that makes room after our last look
-			// sees it.
-			switch {
-			case notify != nil:
-				if notify.roomWait.CompareAndSwap(false, true) {
-					q.notify = append(q.notify, notify)
-					q.pwaiting.Add(1) // until makeRoom, even if there is room now
-				}
-			case wait:
+	if sh.used(int64(limit)) >= int64(limit) {
+		// A waiter counts itself as waiting before it looks again: a
+		// consumer that makes room after our last look sees it.
+		switch {
+		case notify != nil:
+			if notify.roomWait.CompareAndSwap(false, true) {
+				q.notify = append(q.notify, notify)
+				sh.waiting.Add(1) // until makeRoom, even if there is room now
 				q.pwaiting.Add(1)
-			default:
+			}
+		case wait:
+			sh.waiting.Add(1)
+			q.pwaiting.Add(1)
+		default:
+			q.pmu.Unlock()
+			return closedChan
+		}
+		if sh.takenSeen = sh.taken.Load(); sh.put.Load()-sh.takenSeen >= int64(limit) {
+			if notify != nil {
 				q.pmu.Unlock()
 				return closedChan
 			}
-			if q.headSeen = q.head.Load(); t-q.headSeen >= limit {
-				if notify != nil {
-					q.pmu.Unlock()
-					return closedChan
-				}
-				if q.room == nil {
-					q.room = make(chan struct{})
-				}
-				room := q.room
-				q.pmu.Unlock()
-				return room
+			if q.room == nil {
+				q.room = make(chan struct{})
 			}
-			if notify == nil {
-				q.pwaiting.Add(-1)
-			}
+			room := q.room
+			q.pmu.Unlock()
+			return room
 		}
-		if t-q.headSeen > q.mask {
-			q.grow(t, t-q.headSeen+1)
+		if notify == nil {
+			sh.waiting.Add(-1)
+			q.pwaiting.Add(-1)
 		}
 	}
+	q.makeSlots(t, 1)
 	q.slots[t&q.mask] = e
+	sh.added(1)
 	q.tail.Store(t + 1)
 	q.pmu.Unlock()
 	q.wakeConsumer()
@@ -543,6 +620,7 @@ func (q *RecvQueue) makeRoom() {
 	q.pmu.Unlock()
 	for _, p := range ps {
 		p.roomWait.Store(false)
+		p.rshare.waiting.Add(-1)
 		q.pwaiting.Add(-1)
 		p.port.Taken() // the sender's socket: its Send tries again
 	}
@@ -574,10 +652,9 @@ func (q *RecvQueue) tryGet() *Message {
 	if e.m == nil {
 		m = q.takeStashed(classOf(int(e.n)))
 	}
+	wake := q.countTaken(q.shareOf(e.p), more)
 	q.cmu.Unlock()
-	// Producers wait for room until the queue is half empty, not for every
-	// message taken: each wake-up costs them a channel.
-	if q.pwaiting.Load() > 0 && q.tail.Load()-(h+1) <= q.hwm/2 {
+	if wake || !more && q.pwaiting.Load() > 0 {
 		q.makeRoom()
 	}
 	if more && q.cwaiting.Load() > 0 {
@@ -585,6 +662,37 @@ func (q *RecvQueue) tryGet() *Message {
 		q.wakeConsumer()
 	}
 	return e.messageIn(m)
+}
+
+// countTaken counts an entry of sh's as taken, and reports whether
+// producers waiting for room are to be woken: they wait until their share
+// is down to half, not for every message taken, since each wake-up costs
+// them a channel. The takes of a run from one share are counted back at
+// once: at its end, when the queue looks empty (!more), or after runMax.
+// The caller holds cmu.
+func (q *RecvQueue) countTaken(sh *recvShare, more bool) (wake bool) {
+	if sh != q.runShare {
+		wake = q.flushRun()
+		q.runShare = sh
+	}
+	q.runTaken++
+	if q.runTaken >= q.runMax || !more {
+		wake = q.flushRun() || wake
+	}
+	return wake
+}
+
+// flushRun takes the run's takes off its share's count and reports
+// whether that share's producers wait and may now put. The caller holds
+// cmu.
+func (q *RecvQueue) flushRun() bool {
+	sh, k := q.runShare, q.runTaken
+	if k == 0 {
+		return false
+	}
+	q.runTaken = 0
+	taken := sh.taken.Add(k)
+	return sh.waiting.Load() > 0 && sh.put.Load()-taken <= q.half
 }
 
 // takeStashed returns a free message of class c from the stash, or nil

@@ -29,7 +29,7 @@ func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
 			p.giveBack()
 			return nil
 		}
-		for room := cp.q.free(); room > len(cp.spans); room = cp.q.free() {
+		for room := cp.q.free(p); room > len(cp.spans); room = cp.q.free(p) {
 			stop, err := cp.parse(p, room)
 			if err == nil && stop == parsedLarge {
 				if ctx.Done() != nil {
