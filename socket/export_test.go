@@ -63,3 +63,23 @@ func HandedOver(s *Socket) uint64 {
 // InprocQueued returns how many messages inproc senders have queued for s's
 // pipes that the pipes' readers have not delivered (Socket.inprocQueued).
 func InprocQueued(s *Socket) int64 { return s.inprocQueued.Load() }
+
+// RecvRingSize returns the number of slots of s's receive queue's ring
+// (0 if its pattern has none).
+func RecvRingSize(s *Socket) int {
+	qd, ok := s.proto.(QueueDeliverer)
+	if !ok {
+		return 0
+	}
+	q := qd.DeliveryQueue()
+	q.cmu.Lock()
+	defer q.cmu.Unlock()
+	return len(q.slots)
+}
+
+// SetShrinkAfter sets how long a grown receive ring waits to shrink.
+func SetShrinkAfter(d time.Duration) (restore func()) {
+	old := shrinkAfter
+	shrinkAfter = d
+	return func() { shrinkAfter = old }
+}

@@ -180,3 +180,45 @@ func fairRound(t *testing.T, tr string) (map[socket.PipeID]int, bool) {
 	}
 	return count, true
 }
+
+// TestRecvRingShrinks checks that the receive queue's ring, grown for the
+// shares of many pipes at once, gives that memory back once it has been
+// empty for a while.
+func TestRecvRingShrinks(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	defer socket.SetShrinkAfter(20 * time.Millisecond)()
+	const hwm, pipes = 1000, 4
+	in := must(pull.New(socket.RecvHWM(hwm)))
+	closeAll(t, in)
+	url := must(in.Listen(testutil.URL(t, "inproc"))).URL()
+	const first = 1024 // the ring's first size, for a RecvHWM of 1,000
+	var last *socket.Socket
+	for range pipes {
+		out := must(push.New(socket.SendHWM(1)))
+		closeAll(t, out)
+		must(out.Dial(url))
+		for range hwm {
+			send(t, out, "x")
+		}
+		last = out
+	}
+	waitFor(t, "the ring to grow for every pipe's share", func() bool {
+		return socket.RecvRingSize(in) >= pipes*hwm
+	})
+	for range pipes * hwm {
+		recv(t, in)
+	}
+	time.Sleep(40 * time.Millisecond)
+	// The consumer that next empties the ring shrinks it.
+	send(t, last, "y")
+	if got := recv(t, in); got != "y" {
+		t.Fatalf("got %q", got)
+	}
+	if n := socket.RecvRingSize(in); n != first {
+		t.Fatalf("ring of %d slots after it was empty for a while, want its first %d", n, first)
+	}
+	send(t, last, "z") // and it still works
+	if got := recv(t, in); got != "z" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // RecvQueue is the socket-wide queue of received messages most patterns
@@ -48,9 +49,13 @@ type RecvQueue struct {
 	latest atomic.Pointer[Message]
 	_      [64]byte
 
-	// The ring; it starts small and grows as needed, under both locks.
-	mask  uint64
-	slots []entry
+	// The ring; it starts small and grows as needed, under both locks,
+	// and shrinks back when it has been empty a while (shrink). grownAt
+	// is when it last grew (under both locks).
+	mask      uint64
+	slots     []entry
+	firstSize uint64
+	grownAt   time.Time
 	_     [64]byte
 
 	// The producers' side: written by them on every message.
@@ -180,7 +185,7 @@ func (q *RecvQueue) init() {
 		q.half = int64(q.hwm / 2)
 		q.runMax = min(max(int64(q.hwm/4), 1), 32)
 		size := min(uint64(1)<<bits.Len64(q.hwm-1), initialSlots)
-		q.mask = size - 1
+		q.mask, q.firstSize = size-1, size
 		q.slots = make([]entry, size)
 	})
 }
@@ -425,6 +430,31 @@ func (q *RecvQueue) grow(t, need uint64) {
 		slots[i&(size-1)] = q.slots[i&q.mask]
 	}
 	q.slots, q.mask = slots, size-1
+	q.grownAt = time.Now()
+}
+
+// shrinkAfter is how long a ring grown past its first size stays so before
+// a consumer that empties it makes it small again. A burst from many pipes
+// grows the ring (RecvHWM per pipe); without shrinking it would hold that
+// memory for good, and shrinking at once would regrow it burst after burst.
+var shrinkAfter = 10 * time.Second
+
+// mayShrink reports whether the ring is grown and has been for
+// shrinkAfter; the caller holds cmu.
+func (q *RecvQueue) mayShrink() bool {
+	return q.mask+1 > q.firstSize && time.Since(q.grownAt) > shrinkAfter
+}
+
+// shrink gives the ring its first size again if it is empty.
+func (q *RecvQueue) shrink() {
+	q.pmu.Lock()
+	defer q.pmu.Unlock()
+	q.cmu.Lock()
+	defer q.cmu.Unlock()
+	if !q.mayShrink() || q.head.Load() != q.tail.Load() {
+		return
+	}
+	q.slots, q.mask = make([]entry, q.firstSize), q.firstSize-1
 }
 
 // putUnder queues e, of e.p's share, and returns nil if the share has
@@ -653,9 +683,13 @@ func (q *RecvQueue) tryGet() *Message {
 		m = q.takeStashed(classOf(int(e.n)))
 	}
 	wake := q.countTaken(q.shareOf(e.p), more)
+	shrink := !more && q.mayShrink()
 	q.cmu.Unlock()
 	if wake || !more && q.pwaiting.Load() > 0 {
 		q.makeRoom()
+	}
+	if shrink {
+		q.shrink()
 	}
 	if more && q.cwaiting.Load() > 0 {
 		// Another consumer waits while messages are left: pass the token.
