@@ -107,6 +107,44 @@ type chunkReader struct {
 	conn       io.Reader
 	c          *chunk
 	start, end int
+	// fd reads the connection itself in place of conn for fill, when it
+	// can (nil: conn): a reader that has parsed everything then lets its
+	// chunk go while it waits, so that an idle connection holds none
+	// (readBuffer does the same).
+	fd *fdReader
+}
+
+// space takes a chunk if the reader let its own go and returns its free
+// space, for fdReader.
+func (r *chunkReader) space() []byte {
+	if r.c == nil {
+		r.c, r.start, r.end = newChunk(), 0, 0
+	}
+	return r.c.buf[r.end:]
+}
+
+// unparsed returns the bytes read and not yet parsed.
+func (r *chunkReader) unparsed() []byte {
+	if r.c == nil {
+		return nil
+	}
+	return r.c.buf[r.start:r.end]
+}
+
+// letGo is the reader letting go of its chunk for good.
+func (r *chunkReader) letGo() {
+	if r.c != nil {
+		r.c.letGo()
+		r.c = nil
+	}
+}
+
+// idle lets the chunk go if nothing in it is left to parse, for fdReader.
+func (r *chunkReader) idle() {
+	if r.c != nil && r.start == r.end {
+		r.c.letGo()
+		r.c = nil
+	}
 }
 
 // Read serves what the chunk holds, then the stream: how a body too large
@@ -123,15 +161,23 @@ func (r *chunkReader) Read(b []byte) (int, error) {
 // fill reads more of the stream into the chunk, moving the unparsed tail
 // to a fresh chunk first when this one is full.
 func (r *chunkReader) fill() error {
-	if r.end == len(r.c.buf) {
+	switch {
+	case r.c == nil: // let go while waiting (idle)
+	case r.end == len(r.c.buf):
 		nc := newChunk()
 		r.end = copy(nc.buf, r.c.buf[r.start:r.end])
 		r.start = 0
 		r.c.letGo()
 		r.c = nc
-	} else if r.start == r.end && r.c.restart() {
+	case r.start == r.end && r.c.restart():
 		r.start, r.end = 0, 0 // nothing queued from it: start again at the front
 	}
+	if r.fd != nil {
+		n, err := r.fd.read(r)
+		r.end += n
+		return err
+	}
+	r.space()
 	// A Read may return nothing and no error now and then (an empty write
 	// on a net.Pipe); only many in a row are an error, as for bufio.
 	for range 100 {
@@ -221,7 +267,7 @@ func (p *Pipe) newChunkParse(q *RecvQueue, codec chunkFramer) *chunkParse {
 	}
 	filter, _ := p.sock.proto.(QueueFilter)
 	return &chunkParse{
-		r:      &chunkReader{conn: src, c: newChunk()},
+		r:      &chunkReader{conn: src}, // its chunk is taken at its first read
 		q:      q,
 		codec:  codec,
 		filter: filter,
@@ -236,7 +282,7 @@ func (cp *chunkParse) parse(p *Pipe, max int) (int, error) {
 	r := cp.r
 	limit := uint64(p.sock.cfg.maxRecvSize.Load())
 	for len(cp.spans) < max {
-		hn, size, simple, err := cp.codec.frame(r.c.buf[r.start:r.end], limit)
+		hn, size, simple, err := cp.codec.frame(r.unparsed(), limit)
 		if err == nil && size > maxMessageSize {
 			err = errTooLargeForMemory(size)
 		}

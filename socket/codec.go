@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"bufio"
 	"errors"
 	"io"
 
@@ -21,7 +20,7 @@ type streamCodec interface {
 	// one; errors matching ErrProtocol that the peer broke the dialect.
 	// It returns a nil message and no error after a command that needs no
 	// delivery.
-	readMessage(br *bufio.Reader, limit uint64) (*Message, error)
+	readMessage(br *readBuffer, limit uint64) (*Message, error)
 	// whole tells whether b, the front of the read buffer, holds a whole
 	// message or command (wholeYes), or only the start of one
 	// (wholeNo), or the start of one larger than the buffer (wholeLarge).
@@ -78,7 +77,7 @@ func (c *spCodec) appendMessage(w *streamWriter, m *Message) {
 	}
 }
 
-func (c *spCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error) {
+func (c *spCodec) readMessage(br *readBuffer, limit uint64) (*Message, error) {
 	hn := c.framing.FrameHeaderSize()
 	if _, err := io.ReadFull(br, c.hdr[:hn]); err != nil {
 		return nil, err

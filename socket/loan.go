@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"runtime"
@@ -80,7 +79,7 @@ func loanConn(c net.Conn) LoanConn {
 // readBodyOrLoan reads a body of size bytes as readBody does, or takes it
 // as a loan when lc offers one: only where the body starts right after
 // everything buffered, since a loan is a record of its own in the stream.
-func readBodyOrLoan(br *bufio.Reader, size int, lc LoanConn) (*Message, error) {
+func readBodyOrLoan(br *readBuffer, size int, lc LoanConn) (*Message, error) {
 	return readBodyOrLoanFrom(br, br.Buffered(), size, lc)
 }
 

@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -92,7 +91,7 @@ type Pipe struct {
 	tryWriter TryWriter
 	loanMin   int
 	rstate    atomic.Int32
-	br        *bufio.Reader
+	br        *readBuffer
 	turnGiven chan struct{}
 	turnBack  chan struct{}
 	touched   atomic.Bool

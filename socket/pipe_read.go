@@ -39,14 +39,16 @@ func (p *Pipe) readStream() {
 	// asked, at a read that may wait; the turn comes back before the
 	// reader ends (endTurns), and only then are the buffers let go.
 	turns := p.turnGiven != nil
+	fd := newFDReader(p.conn)
 	if p.readsChunks() {
 		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)
 		p.chunks = p.newChunkParse(qd.DeliveryQueue(), cf)
+		p.chunks.r.fd = fd
 		defer func() {
 			// What an application reading through parsed beyond the
 			// queue's room, if the pipe closed before it was queued.
 			p.chunks.drop(p)
-			p.chunks.r.c.letGo()
+			p.chunks.r.letGo()
 		}()
 		if !p.readChunks() {
 			if turns {
@@ -57,14 +59,17 @@ func (p *Pipe) readStream() {
 		// A frame the codec must read itself: from here on it reads
 		// the stream, starting with what the chunk holds.
 		src = p.chunks.r
+		fd = nil // it may hold bytes the connection no longer has
 	}
 	bd, _ := p.sock.proto.(BatchDeliverer)
+	var beforeWait func()
 	if bd != nil {
 		p.inBatch = make([]*Message, 0, maxInBatch)
-		src = &flushingReader{r: src, flush: func() { p.deliverBatch(bd) }}
+		beforeWait = func() { p.deliverBatch(bd) }
+		src = &flushingReader{r: src, flush: beforeWait}
 	}
-	br := bufioReader(src)
-	defer putBufioReader(br)
+	br := newReadBuffer(src, fd, beforeWait)
+	defer br.release()
 	if turns {
 		// Handed over before a read that may wait, with every whole
 		// message the buffer holds handed over.

@@ -56,7 +56,7 @@ type RecvQueue struct {
 	slots     []entry
 	firstSize uint64
 	grownAt   time.Time
-	_     [64]byte
+	_         [64]byte
 
 	// The producers' side: written by them on every message.
 	pmu      sync.Mutex

@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
@@ -36,19 +35,6 @@ const (
 	splitLeadMin = 512 << 10
 	leadBytes    = 8 << 10
 )
-
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
-
-func bufioReader(r io.Reader) *bufio.Reader {
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(r)
-	return br
-}
-
-func putBufioReader(br *bufio.Reader) {
-	br.Reset(nil)
-	readers.Put(br)
-}
 
 func errTooLargeForMemory(size uint64) error {
 	return &wire.TooLargeError{Size: size, Limit: maxMessageSize}

@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -282,7 +281,7 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 
 // fillBuffer reads more bytes into br, waiting for at least one: the
 // stream ending inside a message is io.ErrUnexpectedEOF.
-func fillBuffer(br *bufio.Reader) error {
+func fillBuffer(br *readBuffer) error {
 	_, err := br.Peek(br.Buffered() + 1)
 	if errors.Is(err, io.EOF) && br.Buffered() > 0 {
 		err = io.ErrUnexpectedEOF
@@ -377,7 +376,7 @@ func (p *Pipe) leaveTurn() {
 // waitBytes reads more bytes into br, handing the turn over first or
 // meanwhile when the application asks. It reports false when the pipe is
 // done.
-func (p *Pipe) waitBytes(br *bufio.Reader) bool {
+func (p *Pipe) waitBytes(br *readBuffer) bool {
 	return p.readForTurn(func() error { return fillBuffer(br) })
 }
 
@@ -469,7 +468,7 @@ func (p *Pipe) endTurns() {
 	}
 }
 
-func peekBuffered(br *bufio.Reader) []byte {
+func peekBuffered(br *readBuffer) []byte {
 	b, _ := br.Peek(br.Buffered())
 	return b
 }

@@ -7,3 +7,11 @@ import "net"
 // fdTryWriter: writing through a descriptor is done on Linux only (the
 // system calls it needs are not in golang.org/x/sys/unix elsewhere).
 func fdTryWriter(net.Conn) TryWriter { return nil }
+
+// fdReader: reading a descriptor without holding a buffer while waiting is
+// done on Linux only; elsewhere a reader keeps its buffer while it waits.
+type fdReader struct{}
+
+func newFDReader(net.Conn) *fdReader { return nil }
+
+func (*fdReader) read(lazyBuffer) (int, error) { panic("mqwire: no fdReader on this system") }

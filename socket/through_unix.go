@@ -3,7 +3,9 @@
 package socket
 
 import (
+	"io"
 	"net"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -60,4 +62,69 @@ func (w *fdWriter) writeOnce(fd uintptr) bool {
 	}
 	w.n = max(w.n, 0)
 	return true
+}
+
+// fdReader reads a tcp or ipc connection's descriptor for a reader that
+// holds its buffer only while it has bytes (lazyBuffer): the buffer is
+// taken for the read and let go when the read finds nothing and must wait,
+// with no system call beyond what net.Conn's Read makes. Only the holder
+// of the pipe's read turn calls it; readOnce is bound once, so that a read
+// allocates nothing.
+type fdReader struct {
+	rc       syscall.RawConn
+	lb       lazyBuffer
+	n        int
+	err      error
+	readOnce func(fd uintptr) bool
+}
+
+// newFDReader returns an fdReader on c's descriptor, or nil when c has
+// none that the runtime's poller watches.
+func newFDReader(c net.Conn) *fdReader {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &fdReader{rc: rc}
+	r.readOnce = r.readFD
+	return r
+}
+
+// read reads once into lb's free space, waiting for bytes without holding
+// lb's buffer; it returns what was read, io.EOF when the peer closed, or
+// what ended the wait (a deadline, the connection closing).
+func (r *fdReader) read(lb lazyBuffer) (int, error) {
+	r.lb, r.n, r.err = lb, 0, nil
+	err := r.rc.Read(r.readOnce)
+	r.lb = nil
+	if err != nil {
+		return 0, err
+	}
+	return r.n, r.err
+}
+
+// readFD makes the read system call, for RawConn.Read: false asks it to
+// wait until the descriptor is readable and call again.
+func (r *fdReader) readFD(fd uintptr) bool {
+	for {
+		n, err := unix.Read(int(fd), r.lb.space())
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			r.lb.idle()
+			return false
+		case err != nil:
+			r.err = os.NewSyscallError("read", err)
+		case n == 0:
+			r.err = io.EOF
+		default:
+			r.n = n
+		}
+		return true
+	}
 }

@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -55,8 +54,9 @@ func FuzzWhole(f *testing.F) {
 		if w == wholeLarge {
 			return // read by the reader goroutine, which may wait
 		}
-		br := bufio.NewReaderSize(bytes.NewReader(data), readBufferSize)
+		br := newReadBuffer(bytes.NewReader(data), nil, nil)
 		m, err := c.readMessage(br, lim)
+		br.release()
 		m.Free()
 		ranOut := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		switch {

@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -166,7 +165,7 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 
 // readCommand reads one command frame of the handshake straight from c (no
 // read-ahead, so nothing of what follows is taken).
-func readCommand(_ *bufio.Reader, c net.Conn) (name, data []byte, err error) {
+func readCommand(_ *readBuffer, c net.Conn) (name, data []byte, err error) {
 	var h [zmtp.LongHeaderSize]byte
 	if _, err := readFull(c, h[:zmtp.ShortHeaderSize]); err != nil {
 		return nil, nil, handshakeErr("zmtp ready", err)
@@ -260,7 +259,7 @@ func (c *zmtpCodec) appendMessage(w *streamWriter, m *Message) {
 
 // readMessage reads the frames of one message. The sum of its frames is held
 // to limit, each frame checked before anything is allocated for it.
-func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error) {
+func (c *zmtpCodec) readMessage(br *readBuffer, limit uint64) (*Message, error) {
 	var m *Message
 	var total uint64
 	for {
@@ -356,7 +355,7 @@ func (c *zmtpCodec) readMessage(br *bufio.Reader, limit uint64) (*Message, error
 // readFrame reads a further frame of m: into the free end of m's pooled
 // buffer when it fits (a REQ's delimiter and body share one buffer), else
 // into a buffer of its own.
-func readFrame(br *bufio.Reader, m *Message, size int) ([]byte, error) {
+func readFrame(br *readBuffer, m *Message, size int) ([]byte, error) {
 	last := m.Body
 	if n := len(m.Frames); n > 0 {
 		last = m.Frames[n-1]
@@ -420,7 +419,7 @@ const maxCommandFrame = 1 << 20
 
 // command handles one command frame of size bytes after the handshake. It
 // returns a control message for SUBSCRIBE and CANCEL.
-func (c *zmtpCodec) command(br *bufio.Reader, size uint64) (*Message, error) {
+func (c *zmtpCodec) command(br *readBuffer, size uint64) (*Message, error) {
 	if size > maxCommandFrame {
 		return nil, zmtpErr("command frame of %d bytes", size)
 	}
