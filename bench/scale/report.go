@@ -445,14 +445,15 @@ func (r *report) idle() error {
 const whyText = `
 ## What does not scale, and why
 
-- **Memory per idle stream connection.** Each ipc or tcp pipe holds a 64 KiB read buffer
-  (socket/stream.go ` + "`readBufferSize`" + `, a pooled bufio.Reader kept while the reader waits in
-  its read) and its send queue, a channel of SendHWM (default 1000) pointers: 8 KiB. The
-  64 KiB write buffer goes back to a pool when the queue is empty (it was held for the life of
-  the pipe before: about 280 KiB per connection with both ends in one process, now about
-  150 KiB). inproc pipes have no buffers (about 20 KiB). The read buffer is next: reading
-  the first bytes of a message into a small buffer and taking the large one only while a
-  message is arriving would bring an idle connection down to a few KiB.
+- **Memory per idle stream connection.** An idle ipc or tcp pipe holds no buffer: its
+  reader reads the descriptor itself (socket/readbuf.go, through_unix.go ` + "`fdReader`" + `),
+  taking its 64 KiB read buffer (or chunk) from a pool for each read and giving it back
+  when the read finds nothing and must wait, and the 64 KiB write buffer goes back to a pool
+  when the send queue is empty. What is left is the pipe, its send queue and the
+  connection (a few KiB per end) and the goroutines' stacks: a reader and a writer per end.
+  The buffers were held for the life of the pipe at first (about 280 KiB per connection
+  with both ends in one process), then the read buffer only (about 140 KiB). Elsewhere
+  than Linux, and over shm://, the reader keeps its read buffer while it waits.
 - **Subscriptions.** pattern/sub keeps its subscriptions in a set (duplicates) and a trie
   (matching), so a sub's cost per message does not grow with its subscriptions and
   subscribing to n topics takes time in n. The trie (internal/trie) keeps each node's
