@@ -25,12 +25,8 @@ type fdWriter struct {
 // fdTryWriter returns a TryWriter on the descriptor of a tcp or ipc
 // connection, or nil.
 func fdTryWriter(c net.Conn) TryWriter {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConnOf(c)
+	if rc == nil {
 		return nil
 	}
 	w := &fdWriter{rc: rc}
@@ -81,12 +77,8 @@ type fdReader struct {
 // newFDReader returns an fdReader on c's descriptor, or nil when c has
 // none that the runtime's poller watches.
 func newFDReader(c net.Conn) *fdReader {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConnOf(c)
+	if rc == nil {
 		return nil
 	}
 	r := &fdReader{rc: rc}
@@ -127,4 +119,17 @@ func (r *fdReader) readFD(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// rawConnOf returns the descriptor of a tcp or ipc connection, or nil.
+func rawConnOf(c net.Conn) syscall.RawConn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }
