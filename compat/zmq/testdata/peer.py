@@ -5,6 +5,7 @@
 # empty frame, separated by spaces; "echo" sends each message back;
 # "publish" sends b"b-<i>" then b"a-<i>" every 5 ms, COUNT times each;
 # "request" sends b"req-<i>" and prints the reply, COUNT times.
+# "flood" (PUSH) sends 64-byte messages until it is killed.
 # "late-recv" (SUB) waits a second without reading, then prints the first
 # 8 bytes of each message in hex until one starts with b"a-end" (COUNT is
 # ignored). "nodrop-publish" (XPUB, with ZMQ_XPUB_NODROP and a send
@@ -88,6 +89,10 @@ if role == "late-recv":
         if f.startswith(b"a-end"):
             break
     count = 0
+if role == "flood":  # PUSH: send 64-byte messages until killed (COUNT is ignored)
+    body = b"f" * 64
+    while True:
+        s.send(body)
 if role == "xsubscribe":  # XSUB: each "+TOPIC" is sent as 1+topic, "-TOPIC" as 0+topic
     for arg in sys.argv[6:]:
         s.send((b"\x01" if arg[0] == "+" else b"\x00") + arg[1:].encode())
