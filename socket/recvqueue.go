@@ -238,14 +238,16 @@ func (p *Pipe) dropEntry(e entry) {
 	e.c.unref()
 }
 
-// TryPut queues m if there is room and reports whether it did.
-func (q *RecvQueue) TryPut(m *Message) bool {
+// TryPut queues m, from pipe p, if p's share of the queue has room, and
+// reports whether it did. With p nil, m counts in the share of what comes
+// from no pipe.
+func (q *RecvQueue) TryPut(p *Pipe, m *Message) bool {
 	q.init()
 	if q.s.cfg.conflate.Load() {
-		q.replace(nil, m)
+		q.replace(p, m)
 		return true
 	}
-	return q.putUnder(entry{m: m}, q.hwm, false, nil) == nil
+	return q.putUnder(entry{m: m, p: p}, q.hwm, false, nil) == nil
 }
 
 // TryPutFrom queues m, handed over on the goroutine of p's inproc peer

@@ -41,10 +41,11 @@ func (p *proto) Init(s *socket.Socket) {
 func (p *proto) AddPipe(pp *socket.Pipe) error { p.pipes.Add(pp); return nil }
 func (p *proto) RemovePipe(pp *socket.Pipe)    { p.pipes.Remove(pp) }
 
-// Deliver queues what arrives; a full receive queue drops, as nng's bus does,
-// so that one slow reader does not stall the bus.
+// Deliver queues what arrives; a pipe whose share of the receive queue is
+// full drops, as nng's bus drops when its queue is full, so that one slow
+// reader does not stall the bus.
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
-	if !p.recvq.TryPut(m) {
+	if !p.recvq.TryPut(pp, m) {
 		pp.Drop(m, socket.DropQueueFull)
 	}
 }

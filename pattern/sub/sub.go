@@ -162,7 +162,7 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		p.recvq.Put(pp, m)
 		return
 	}
-	if !p.recvq.TryPut(m) {
+	if !p.recvq.TryPut(pp, m) {
 		pp.Drop(m, socket.DropQueueFull)
 	}
 }

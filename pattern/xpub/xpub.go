@@ -269,7 +269,7 @@ func (p *proto) RemovePipe(pp *socket.Pipe) {
 	subs.mu.Unlock()
 	p.mu.Unlock()
 	for _, m := range notes {
-		if !p.recvq.TryPut(m) {
+		if !p.recvq.TryPut(pp, m) {
 			pp.Drop(m, socket.DropQueueFull)
 		}
 	}
