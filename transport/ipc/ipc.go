@@ -12,12 +12,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
-	"os"
 	"syscall"
-	"time"
 
+	"github.com/mqwire/mqwire/internal/sockfile"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -72,7 +70,7 @@ func (transport) Listen(_, path string) (socket.TransportListener, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
-	if err := removeStale(path); err != nil {
+	if err := sockfile.RemoveStale("ipc", path); err != nil {
 		return nil, err
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
@@ -83,29 +81,6 @@ func (transport) Listen(_, path string) (socket.TransportListener, error) {
 		return nil, err
 	}
 	return &listener{l: l, path: path}, nil
-}
-
-// removeStale removes a socket file nobody listens on any more.
-func removeStale(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if fi.Mode()&fs.ModeSocket == 0 {
-		return fmt.Errorf("%w: ipc://%s exists and is not a socket", socket.ErrAddrInUse, path)
-	}
-	c, err := net.DialTimeout("unix", path, time.Second)
-	if err == nil {
-		c.Close()
-		return fmt.Errorf("%w: ipc://%s has a live listener", socket.ErrAddrInUse, path)
-	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return os.Remove(path)
-	}
-	return nil
 }
 
 type listener struct {

@@ -6,12 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
-	"os"
 	"syscall"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/sockfile"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -88,7 +87,7 @@ func (transport) Listen(_, addr string) (socket.TransportListener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := removeStale(cfg.path); err != nil {
+	if err := sockfile.RemoveStale("shm", cfg.path); err != nil {
 		return nil, err
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: cfg.path, Net: "unix"})
@@ -99,30 +98,6 @@ func (transport) Listen(_, addr string) (socket.TransportListener, error) {
 		return nil, err
 	}
 	return &listener{l: l, cfg: cfg, url: "shm://" + addr}, nil
-}
-
-// removeStale removes a socket file nobody listens on any more; a path that
-// is not a socket, or that a live listener answers on, is left alone.
-func removeStale(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if fi.Mode()&fs.ModeSocket == 0 {
-		return fmt.Errorf("%w: shm://%s exists and is not a socket", socket.ErrAddrInUse, path)
-	}
-	c, err := net.DialTimeout("unix", path, time.Second)
-	if err == nil {
-		c.Close()
-		return fmt.Errorf("%w: shm://%s has a live listener", socket.ErrAddrInUse, path)
-	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return os.Remove(path)
-	}
-	return nil
 }
 
 type listener struct {
