@@ -15,14 +15,13 @@ package req
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mqwire/mqwire/internal/lazytimer"
+	"github.com/mqwire/mqwire/internal/reqid"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire"
@@ -43,9 +42,8 @@ type proto struct {
 	// envelope (Correlate).
 	correlate atomic.Bool
 
-	mu      sync.Mutex // guards what follows and every Context's fields
-	nextID  uint32
-	pending map[uint32]*Context
+	mu      sync.Mutex            // guards what follows and every Context's fields
+	pending reqid.Table[*Context] // requests in flight, by id
 	def     *Context
 	// timers are the contexts' resend timers, which may be running with
 	// no request outstanding: CloseProtocol stops them.
@@ -61,7 +59,7 @@ func New(opts ...socket.Option) (*socket.Socket, error) { return newSocket(false
 func NewRaw(opts ...socket.Option) (*socket.Socket, error) { return newSocket(true, opts) }
 
 func newSocket(raw bool, opts []socket.Option) (*socket.Socket, error) {
-	p := &proto{raw: raw, pending: map[uint32]*Context{}, timers: lazytimer.Set{}, nextID: rand.Uint32()}
+	p := &proto{raw: raw, pending: reqid.NewTable[*Context](), timers: lazytimer.Set{}}
 	p.resend.Store(int64(DefaultResendInterval))
 	return socket.New(p, opts...)
 }
@@ -114,7 +112,7 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 	p.pipes.Add(pp)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, c := range p.pending {
+	for c := range p.pending.All() {
 		if c.pipe == nil && !c.sending {
 			c.transmitLocked()
 		}
@@ -127,7 +125,7 @@ func (p *proto) RemovePipe(pp *socket.Pipe) {
 	p.pipes.Remove(pp)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, c := range p.pending {
+	for c := range p.pending.All() {
 		if c.pipe == pp && !c.sending {
 			c.pipe = nil
 			c.transmitLocked()
@@ -171,10 +169,9 @@ func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 // deliverReply gives m, whose header is its request id, to the context
 // waiting for it, or drops it as late. It never waits.
 func (p *proto) deliverReply(pp *socket.Pipe, m *socket.Message) {
-	id := binary.BigEndian.Uint32(m.Header)
 	p.mu.Lock()
-	c := p.pending[id]
-	if c == nil {
+	c, ok := p.pending.Waiting(reqid.Of(m))
+	if !ok {
 		p.mu.Unlock()
 		pp.Drop(m, socket.DropLate)
 		return
@@ -283,17 +280,11 @@ func (c *Context) send(ctx context.Context, m *socket.Message) error {
 	}
 	c.finishLocked()
 	c.drainLocked()
-	p.nextID++
-	id := p.nextID | 0x80000000
-	p.nextID = id & 0x7fffffff
-	var word [4]byte
-	binary.BigEndian.PutUint32(word[:], id)
-	m.SetHeader(word[:])
+	id := p.pending.Start(m, c)
 	c.id = id
 	if p.resend.Load() > 0 {
 		c.req = p.keep(m)
 	}
-	p.pending[id] = c
 	c.sending = true
 	p.mu.Unlock()
 
@@ -349,7 +340,7 @@ func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
 // finishLocked forgets the outstanding request.
 func (c *Context) finishLocked() {
 	if c.id != 0 {
-		delete(c.p.pending, c.id)
+		c.p.pending.End(c.id)
 		c.id = 0
 	}
 	if c.req != nil {

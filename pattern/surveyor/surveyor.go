@@ -7,14 +7,13 @@ package surveyor
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mqwire/mqwire/internal/lazytimer"
+	"github.com/mqwire/mqwire/internal/reqid"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/all" // every built-in transport
 	"github.com/mqwire/mqwire/wire"
@@ -31,9 +30,8 @@ type proto struct {
 	recvq      *socket.RecvQueue // raw mode only
 	surveyTime atomic.Int64
 
-	mu      sync.Mutex // guards what follows and every Context's fields
-	nextID  uint32
-	pending map[uint32]*Context
+	mu      sync.Mutex            // guards what follows and every Context's fields
+	pending reqid.Table[*Context] // running surveys, by id
 	defOnce sync.Once
 	def     *Context
 	// timers are the contexts' survey timers, which may be running with
@@ -49,7 +47,7 @@ func New(opts ...socket.Option) (*socket.Socket, error) { return newSocket(false
 func NewRaw(opts ...socket.Option) (*socket.Socket, error) { return newSocket(true, opts) }
 
 func newSocket(raw bool, opts []socket.Option) (*socket.Socket, error) {
-	p := &proto{raw: raw, pending: map[uint32]*Context{}, timers: lazytimer.Set{}, nextID: rand.Uint32()}
+	p := &proto{raw: raw, pending: reqid.NewTable[*Context](), timers: lazytimer.Set{}}
 	p.surveyTime.Store(int64(DefaultSurveyTime))
 	return socket.New(p, opts...)
 }
@@ -116,14 +114,14 @@ func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 // deliverAnswer gives m, whose header is its survey id, to the survey
 // waiting for it, or drops it. It never waits.
 func (p *proto) deliverAnswer(pp *socket.Pipe, m *socket.Message) {
-	id := binary.BigEndian.Uint32(m.Header)
+	id := reqid.Of(m)
 	m.Header = m.Header[:0]
 	// The lock is held across the (non-blocking) put so that an answer never
 	// lands in a survey that the context started after this one.
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := p.pending[id]
-	if c == nil {
+	c, ok := p.pending.Waiting(id)
+	if !ok {
 		pp.Drop(m, socket.DropLate)
 		return
 	}
@@ -225,7 +223,7 @@ func (p *proto) CloseProtocol() {
 // endLocked ends the running survey: later answers are late.
 func (c *Context) endLocked() {
 	if c.id != 0 {
-		delete(c.p.pending, c.id)
+		c.p.pending.End(c.id)
 		c.id = 0
 	}
 	for {
@@ -247,14 +245,7 @@ func (c *Context) send(m *socket.Message) error {
 		return socket.ErrClosed
 	}
 	c.endLocked()
-	p.nextID++
-	id := p.nextID | 0x80000000
-	p.nextID = id & 0x7fffffff
-	var word [4]byte
-	binary.BigEndian.PutUint32(word[:], id)
-	m.SetHeader(word[:])
-	c.id = id
-	p.pending[id] = c
+	c.id = p.pending.Start(m, c)
 	c.surveyed, c.expired = true, false
 	select {
 	case <-c.over: // the previous survey's
@@ -287,7 +278,7 @@ func (c *Context) expire() {
 		return // a firing meant for a survey that a new one replaced
 	}
 	if c.id != 0 { // answers already queued stay readable
-		delete(p.pending, c.id)
+		p.pending.End(c.id)
 		c.id = 0
 	}
 	c.expired = true
