@@ -20,6 +20,7 @@ const (
 	EventPipeRejected                         // the pattern refused a new pipe (pair already connected)
 )
 
+// String names the event type ("connected", "disconnected", ...).
 func (t EventType) String() string {
 	switch t {
 	case EventListening:
@@ -50,6 +51,7 @@ type Event struct {
 	Err    error  // the cause, for failures and disconnects
 }
 
+// String describes the event on one line, for logs.
 func (e Event) String() string {
 	s := fmt.Sprintf("%s %s", e.Type, e.URL)
 	if e.Remote != "" {

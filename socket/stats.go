@@ -17,6 +17,7 @@ const (
 	numDropReasons
 )
 
+// String says why, in a few words ("queue full").
 func (r DropReason) String() string {
 	switch r {
 	case DropQueueFull:

@@ -29,6 +29,7 @@ type AuthError struct {
 	Reason string
 }
 
+// Error says what the authenticator refused and why.
 func (e *AuthError) Error() string {
 	who := "we refused the peer"
 	if e.ByPeer {

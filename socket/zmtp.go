@@ -22,6 +22,7 @@ const (
 	DialectZMTP                // ZMTP 3.1, as libzmq speaks it
 )
 
+// String names the dialect ("sp", "zmtp").
 func (d Dialect) String() string {
 	switch d {
 	case DialectSP:

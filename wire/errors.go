@@ -23,6 +23,7 @@ type ProtocolError struct {
 	Reason  string // what was wrong, in a few words
 }
 
+// Error names the dialect and what the peer got wrong.
 func (e *ProtocolError) Error() string {
 	return fmt.Sprintf("%s: protocol violation: %s", e.Dialect, e.Reason)
 }
@@ -38,6 +39,7 @@ type TooLargeError struct {
 	Limit uint64 // what we accept
 }
 
+// Error gives the announced size and the limit it passed.
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("message of %d bytes is above the limit of %d", e.Size, e.Limit)
 }
