@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,10 +26,24 @@ type Dialer struct {
 	addr   string
 	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   chan struct{} // closed when the dialer has stopped
 	// dropPipe is set when the application closes this dialer alone: its
 	// pipe closes too. When the socket closes, pipes are left to linger.
 	dropPipe atomic.Bool
+
+	// The dialer has a goroutine only while it dials or waits to dial:
+	// while its connection is up it has none, and the connection's end
+	// (Pipe.finish, through pipeGone) starts one again, so that an idle
+	// connection costs no goroutine here. mu guards pipe, lost and
+	// stopped; the goroutines, one after the other, own connected and wait.
+	mu   sync.Mutex
+	pipe *Pipe // the connection up now; nil while a goroutine runs
+	// lost is a connection that ended before the goroutine that made it
+	// took it as the dialer's (hold): that goroutine dials again itself.
+	lost      *Pipe
+	stopped   bool
+	connected bool          // a connection was made before (Reconnects)
+	wait      time.Duration // before the next try
 }
 
 // URL returns the address the dialer connects to.
@@ -49,8 +64,24 @@ func (d *Dialer) Close() error {
 	return nil
 }
 
+// close stops the dialer and waits until it has: at once when its
+// connection is up (no goroutine of its runs then), else when its goroutine
+// sees the cancellation.
 func (d *Dialer) close() {
 	d.cancel()
+	d.mu.Lock()
+	p := d.pipe
+	if p != nil {
+		d.stopped = true
+	}
+	d.mu.Unlock()
+	if p != nil {
+		if d.dropPipe.Load() {
+			p.close(ErrClosed)
+			<-p.gone
+		}
+		close(d.done)
+	}
 	<-d.done
 }
 
@@ -64,6 +95,7 @@ func (s *Socket) Dial(url string) (*Dialer, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dialer{s: s, url: url, t: t, scheme: scheme, addr: addr, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	d.wait = time.Duration(s.cfg.reconnectMin.Load())
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -74,50 +106,112 @@ func (s *Socket) Dial(url string) (*Dialer, error) {
 	s.dialers = append(s.dialers, d)
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go d.run()
+	go d.dial(false)
 	return d, nil
 }
 
-func (d *Dialer) run() {
+// dial connects, trying again after a wait while it fails, until a
+// connection is up, and then ends: the connection's end starts it again
+// (pipeGone). It also ends when the dialer stops. waitFirst says to wait
+// before the first try (a connection has just ended).
+func (d *Dialer) dial(waitFirst bool) {
 	defer d.s.wg.Done()
-	defer close(d.done)
 	s := d.s
-	wait := time.Duration(s.cfg.reconnectMin.Load())
-	connected := false
+	if waitFirst && !d.sleep() {
+		d.stop()
+		return
+	}
 	for {
 		c, err := d.t.Dial(d.ctx, d.scheme, d.addr)
 		if d.ctx.Err() != nil {
 			if err == nil {
 				c.Close()
 			}
+			d.stop()
 			return
 		}
 		if err != nil {
 			s.dialFailures.Add(1)
 			s.emit(Event{Type: EventDialFailed, URL: d.url, Err: err})
-		} else if p := s.attach(d.ctx, c, d.url, true); p != nil {
-			if connected {
+		} else if p := s.attach(d.ctx, c, d.url, d.pipeGone); p != nil {
+			if d.connected {
 				s.reconnects.Add(1)
 			}
-			connected = true
-			wait = time.Duration(s.cfg.reconnectMin.Load())
-			select {
-			case <-p.gone:
-			case <-d.ctx.Done():
-				if d.dropPipe.Load() {
-					p.close(ErrClosed)
-					<-p.gone
-				}
+			d.connected = true
+			d.wait = time.Duration(s.cfg.reconnectMin.Load())
+			if d.hold(p) {
 				return
 			}
 		}
-		if !sleepCtx(d.ctx, jitter(wait)) {
+		if !d.sleep() {
+			d.stop()
 			return
 		}
-		if max := time.Duration(s.cfg.reconnectMax.Load()); max > 0 {
-			wait = min(2*wait, max)
-		}
 	}
+}
+
+// hold makes p, just made, the dialer's connection, and reports true: the
+// calling goroutine ends, and p's end starts another. It reports false,
+// and the caller goes on, when p has ended already, or when the dialer is
+// stopping (then p is closed first if the dialer was closed alone).
+func (d *Dialer) hold(p *Pipe) bool {
+	d.mu.Lock()
+	if d.lost == p {
+		d.lost = nil
+		d.mu.Unlock()
+		return false
+	}
+	if d.ctx.Err() == nil {
+		d.pipe = p
+		d.mu.Unlock()
+		return true
+	}
+	d.mu.Unlock()
+	if d.dropPipe.Load() {
+		p.close(ErrClosed)
+		<-p.gone
+	}
+	return false
+}
+
+// pipeGone runs when a connection the dialer made has ended (Pipe.finish,
+// on the pipe's reader goroutine): unless the dialer has stopped, or the
+// goroutine that made p is still running (and dials again itself), a
+// goroutine dials again after the reconnect wait.
+func (d *Dialer) pipeGone(p *Pipe) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pipe != p {
+		d.lost = p
+		return
+	}
+	d.pipe = nil
+	if d.stopped {
+		return
+	}
+	d.s.wg.Add(1) // p's reader goroutine still counts: the socket's Wait has not returned
+	go d.dial(true)
+}
+
+// sleep waits the jittered reconnect wait and doubles it up to
+// ReconnectIntervalMax if that is set; it reports false when the dialer
+// stops meanwhile.
+func (d *Dialer) sleep() bool {
+	if !sleepCtx(d.ctx, jitter(d.wait)) {
+		return false
+	}
+	if max := time.Duration(d.s.cfg.reconnectMax.Load()); max > 0 {
+		d.wait = min(2*d.wait, max)
+	}
+	return true
+}
+
+// stop is the dialer's goroutine ending for good.
+func (d *Dialer) stop() {
+	d.mu.Lock()
+	d.stopped = true
+	d.mu.Unlock()
+	close(d.done)
 }
 
 // jitter spreads d over [d/2, 3d/2) so that many dialers do not retry in step.
@@ -229,7 +323,7 @@ func (l *Listener) acceptLoop() {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			s.attach(context.Background(), c, url, false)
+			s.attach(context.Background(), c, url, nil)
 		}()
 	}
 }
@@ -238,7 +332,8 @@ func (l *Listener) acceptLoop() {
 // a pipe of it. It returns nil when the connection was refused (and closed).
 // When ctx ends during the handshake (its dialer is closed), the connection
 // is closed, so that the handshake ends at once rather than at its timeout.
-func (s *Socket) attach(ctx context.Context, c Conn, url string, dialed bool) *Pipe {
+func (s *Socket) attach(ctx context.Context, c Conn, url string, onGone func(*Pipe)) *Pipe {
+	dialed := onGone != nil
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -268,6 +363,7 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, dialed bool) *P
 		s.emit(Event{Type: EventHandshakeFailed, URL: url, Remote: c.Remote, Err: err})
 		return nil
 	}
+	p.onGone = onGone
 	if err := s.addPipe(p); err != nil {
 		p.close(err)
 		p.endBacklog()

@@ -80,6 +80,8 @@ type Pipe struct {
 	err        error         // why it closed; written before done is closed
 	writerDone chan struct{} // closed when the writer goroutine has ended
 	gone       chan struct{} // closed after the pattern forgot the pipe
+	// onGone, if set (a dialer's pipe), runs once gone is closed.
+	onGone func(*Pipe)
 
 	// The read and write turns (through.go). tryWriter writes without
 	// waiting (nil when the connection cannot); loanMin is the smallest
@@ -447,6 +449,9 @@ func (p *Pipe) finish() {
 	p.sock.removePipe(p)
 	p.dropQueued() // a sender racing with the close
 	close(p.gone)
+	if p.onGone != nil {
+		p.onGone(p)
+	}
 }
 
 // dropQueued drops what is left in the send queue of a closed pipe,
