@@ -71,6 +71,9 @@ func (d *Dialer) close() {
 	d.cancel()
 	d.mu.Lock()
 	p := d.pipe
+	if d.stopped { // closed before, or stopping on its own
+		p = nil
+	}
 	if p != nil {
 		d.stopped = true
 	}

@@ -450,7 +450,9 @@ const whyText = `
   taking its 64 KiB read buffer (or chunk) from a pool for each read and giving it back
   when the read finds nothing and must wait, and the 64 KiB write buffer goes back to a pool
   when the send queue is empty. What is left is the pipe, its send queue and the
-  connection (a few KiB per end) and the goroutines' stacks: a reader and a writer per end.
+  connection (a few KiB per end) and the goroutines' stacks: a reader and a writer per end
+  (the dialer's goroutine ends once its connection is up, and the connection's end starts
+  it again, so it costs an idle connection nothing; it was a fifth goroutine before).
   The buffers were held for the life of the pipe at first (about 280 KiB per connection
   with both ends in one process), then the read buffer only (about 140 KiB). Elsewhere
   than Linux, and over shm://, the reader keeps its read buffer while it waits.
