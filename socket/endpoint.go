@@ -335,6 +335,8 @@ func (l *Listener) acceptLoop() {
 // a pipe of it. It returns nil when the connection was refused (and closed).
 // When ctx ends during the handshake (its dialer is closed), the connection
 // is closed, so that the handshake ends at once rather than at its timeout.
+// onGone is set for a connection a dialer made (nil for one a listener
+// accepted), and runs when its pipe has ended (Pipe.finish).
 func (s *Socket) attach(ctx context.Context, c Conn, url string, onGone func(*Pipe)) *Pipe {
 	dialed := onGone != nil
 	s.mu.Lock()
