@@ -159,3 +159,34 @@ func TestDialerCloseTwice(t *testing.T) {
 	p.Close()
 	d.Close() // after the socket: its connection lingered and went
 }
+
+// TestDialerCloseWhileConnectionEnds closes a dialer just as its
+// connection ends from the other side, many times: whichever comes first,
+// the dialer stops once and nothing is left running.
+func TestDialerCloseWhileConnectionEnds(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for i := range 50 {
+		q := must(pull.New())
+		addr := must(q.Listen(testutil.URL(t, "tcp"))).URL()
+		p := must(push.New(socket.ReconnectInterval(time.Millisecond)))
+		d := must(p.Dial(addr))
+		waitFor(t, "connected", func() bool { return p.Stats().Pipes == 1 })
+		done := make(chan struct{}, 2)
+		go func() { q.Close(); done <- struct{}{} }()
+		go func() {
+			if i%2 == 1 {
+				time.Sleep(time.Duration(i%5) * 100 * time.Microsecond)
+			}
+			d.Close()
+			done <- struct{}{}
+		}()
+		for range 2 {
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("round %d: Close hangs", i)
+			}
+		}
+		p.Close()
+	}
+}
