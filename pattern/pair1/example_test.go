@@ -10,28 +10,6 @@ import (
 	"github.com/mqwire/mqwire/socket"
 )
 
-func ExampleNew() {
-	left, _ := pair1.New()
-	defer left.Close()
-	left.Listen("inproc://example-pair1")
-
-	right, _ := pair1.New()
-	defer right.Close()
-	right.Dial("inproc://example-pair1")
-
-	// Send waits for the peer, so there is no need to wait for the connection.
-	left.SendBytes([]byte("ping"))
-	b, _ := right.RecvBytes()
-	fmt.Printf("right got: %s\n", b)
-
-	right.SendBytes([]byte("pong"))
-	b, _ = left.RecvBytes()
-	fmt.Printf("left got: %s\n", b)
-	// Output:
-	// right got: ping
-	// left got: pong
-}
-
 // Each device a message crosses adds a hop; a receiver drops messages that
 // made more hops than its TTL.
 func ExampleTTL() {
