@@ -79,13 +79,19 @@ func (d *Dialer) close() {
 	}
 	d.mu.Unlock()
 	if p != nil {
-		if d.dropPipe.Load() {
-			p.close(ErrClosed)
-			<-p.gone
-		}
+		d.letGo(p)
 		close(d.done)
 	}
 	<-d.done
+}
+
+// letGo is the stopping dialer leaving its connection p: closed if the
+// application closed the dialer alone, else left to linger with the socket.
+func (d *Dialer) letGo(p *Pipe) {
+	if d.dropPipe.Load() {
+		p.close(ErrClosed)
+		<-p.gone
+	}
 }
 
 // Dial connects the socket to url in the background and keeps the connection
@@ -170,10 +176,7 @@ func (d *Dialer) hold(p *Pipe) bool {
 		return true
 	}
 	d.mu.Unlock()
-	if d.dropPipe.Load() {
-		p.close(ErrClosed)
-		<-p.gone
-	}
+	d.letGo(p)
 	return false
 }
 
