@@ -164,7 +164,8 @@ func (m *Message) retire() bool {
 }
 
 // Share adds an owner to m, for a sender that keeps a message it sends (a
-// request kept for resending) without copying it: m goes back to the pool
+// request kept for resending, a publication sent on to the next
+// subscriber) without copying it: m goes back to the pool
 // only when every owner has freed it. Nobody may change a shared message;
 // a message transport (inproc), whose peer would own and may change what
 // it is given, is given a copy. Share only messages of the pool that are

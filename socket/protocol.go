@@ -274,16 +274,17 @@ func (ps *PipeSet) SendRoundRobin(ctx context.Context, m *Message) (*Pipe, error
 	}
 }
 
-// Broadcast queues a copy of m on every pipe but except (which may be nil),
-// without waiting: a pipe whose queue is full misses the message, counted as
-// a drop. m itself is consumed.
+// Broadcast queues m, shared or copied (shareFor), on every pipe but except
+// (which may be nil), without waiting: a pipe whose queue is full misses
+// the message, counted as a drop. m itself is consumed.
 func (ps *PipeSet) Broadcast(m *Message, except *Pipe) {
 	ps.BroadcastTo(m, func(p *Pipe) bool { return p != except })
 }
 
 // BroadcastTo is Broadcast to the pipes for which want returns true (a
 // publisher's filter). want is called once per pipe, with the set's lock
-// held. Every pipe but the last one wanted gets a copy; the last gets m.
+// held. Every pipe but the last one wanted gets m shared, or a copy
+// (shareFor); the last gets m.
 func (ps *PipeSet) BroadcastTo(m *Message, want func(*Pipe) bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -293,7 +294,7 @@ func (ps *PipeSet) BroadcastTo(m *Message, want func(*Pipe) bool) {
 			continue
 		}
 		if pending != nil {
-			pending.offer(m.Clone())
+			pending.offer(shareFor(pending, m))
 		}
 		pending = p
 	}
@@ -362,7 +363,7 @@ func (ps *PipeSet) broadcastIfRoom(m *Message, want func(*Pipe) bool) bool {
 	for i, p := range wanted {
 		c := m
 		if i < len(wanted)-1 {
-			c = m.Clone()
+			c = shareFor(p, m)
 		}
 		// Room seen is room: nothing else queues on p's own queue under
 		// the set's lock. Another sender may take the last room in an
@@ -375,6 +376,21 @@ func (ps *PipeSet) broadcastIfRoom(m *Message, want func(*Pipe) bool) bool {
 		m.Free()
 	}
 	return true
+}
+
+// shareFor returns what pipe p is to be sent of m, which the caller keeps
+// sending to other pipes: m itself with an owner added (Share) when p
+// writes it to a stream, whose writer only reads it and frees its share
+// once it is written, so that a publisher with a thousand subscribers
+// does not copy each message a thousand times; a copy when p hands
+// messages over by reference (inproc), whose peer owns and may change
+// what it is given, or when m is a loan of shared memory.
+func shareFor(p *Pipe, m *Message) *Message {
+	if p.mp != nil || m.loan != nil {
+		return m.Clone()
+	}
+	m.Share()
+	return m
 }
 
 // roomFor reports whether TrySend would take a message of n bytes now; a
