@@ -18,12 +18,20 @@ import (
 // dialGoroutines counts the goroutines running a dialer's loop: dial, or
 // run as it was called when each dialer kept a goroutine for good.
 func dialGoroutines() int {
+	return goroutinesIn("socket.(*Dialer).dial(", "socket.(*Dialer).run(")
+}
+
+// goroutinesIn counts the goroutines whose stack holds any of funcs.
+func goroutinesIn(funcs ...string) int {
 	buf := make([]byte, 4<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	n := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "socket.(*Dialer).dial(") || strings.Contains(g, "socket.(*Dialer).run(") {
-			n++
+		for _, f := range funcs {
+			if strings.Contains(g, f) {
+				n++
+				break
+			}
 		}
 	}
 	return n

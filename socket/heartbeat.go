@@ -91,6 +91,7 @@ func (p *Pipe) heartbeat(c *zmtpCodec) {
 			if ivl > 0 {
 				select {
 				case p.ctrl <- zmtp.AppendPing(nil, ttl, nil):
+					p.sendq.commandQueued()
 				default: // PONGs or PINGs already waiting: the peer will hear from us
 				}
 			}

@@ -78,7 +78,7 @@ type Pipe struct {
 	closing    atomic.Bool
 	closeOnce  sync.Once
 	err        error         // why it closed; written before done is closed
-	writerDone chan struct{} // closed when the writer goroutine has ended
+	writerDone chan struct{} // closed when the writer goroutine has ended for good
 	gone       chan struct{} // closed after the pattern forgot the pipe
 	// onGone, if set (a dialer's pipe), runs once gone is closed.
 	onGone func(*Pipe)
@@ -98,6 +98,9 @@ type Pipe struct {
 	turnBack  chan struct{}
 	touched   atomic.Bool
 	tw        *streamWriter
+	// writer is the writer goroutine's, passed from one run to the next
+	// (sendQueue.writerLeaves): one runs at a time.
+	writer *streamWriter
 	// chunks is the chunked reading's state, on a pipe that reads in
 	// chunks (chunk.go); the holder of the read turn owns it.
 	chunks *chunkParse
@@ -394,6 +397,9 @@ func (p *Pipe) close(err error) (closed bool) {
 		p.err = err
 		p.closing.Store(true)
 		close(p.done)
+		if p.sendq.end() {
+			close(p.writerDone) // no writer runs, and none will start
+		}
 		p.sendq.stopTail()
 		if p.conn != nil {
 			p.conn.Close()
@@ -420,8 +426,16 @@ func (p *Pipe) start() {
 		if c, ok := p.codec.(*zmtpCodec); ok && s.cfg.heartbeatIvl.Load() > 0 {
 			p.startHeartbeat(c)
 		}
-		s.wg.Add(1)
-		go p.writeStream()
+		p.writer = newStreamWriter(p)
+		if p.writer.loans = loanConn(p.conn); p.writer.loans != nil {
+			p.writer.loanMin = p.writer.loans.LoanMin()
+		}
+		run := p.writeStream // made once: a go statement on it allocates nothing
+		p.sendq.startWriter = func() {
+			s.wg.Add(1) // the reader's count keeps the group above zero
+			go run()
+		}
+		p.sendq.startWriter()
 		go func() {
 			defer s.wg.Done()
 			p.readStream()

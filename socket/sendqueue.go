@@ -59,6 +59,16 @@ type sendQueue struct {
 	lastClaim   time.Time  // of claimFront's last batch, which tailDue waits on
 	front       []*Message // claimFront's slice, given back by the turn's holder
 	selfFlushes int        // batches claimFront gave the application (tests read it)
+	// A stream pipe's writer goroutine runs only while it has something
+	// to write: it ends when it finds nothing (writerLeaves), and what
+	// would have woken it starts another (startWriter, set for stream
+	// pipes). writerGone says none runs; ended says the pipe is closing
+	// and none is to start; stay says the socket lingers, and the writer
+	// stays to close its pipe once the queue is empty.
+	startWriter func()
+	writerGone  bool
+	ended       bool
+	stay        bool
 }
 
 // tailDelay bounds how long messages queued behind an application's own
@@ -178,12 +188,61 @@ func (q *sendQueue) stopDeferring() bool {
 	return q.kick()
 }
 
-// unlockSignal unlocks q.mu and gives the writer its token if wake.
+// unlockSignal unlocks q.mu and, if wake, gives the writer its token, or
+// starts a writer goroutine when none runs.
 func (q *sendQueue) unlockSignal(wake bool) {
+	start := wake && q.writerGone && !q.ended
+	if start {
+		q.writerGone = false
+	}
 	q.mu.Unlock()
-	if wake {
+	switch {
+	case start:
+		q.startWriter()
+	case wake:
 		q.signal()
 	}
+}
+
+// writerLeaves ends the writer goroutine's run, and reports true, if it
+// has nothing to do: nothing queued or left over, no command waiting
+// (ctrls is how many the pipe's command channel holds), the pipe not
+// closing and the socket not lingering. An idle connection so keeps no
+// writer goroutine (nor its stack).
+func (q *sendQueue) writerLeaves(ctrls int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.startWriter == nil || q.ended || q.stay || ctrls > 0 || !q.sleeping ||
+		len(q.items) > 0 || q.leftover.bufs != nil || q.ctrlWait {
+		return false
+	}
+	q.writerGone = true
+	return true
+}
+
+// commandQueued starts a writer for a command just put on the pipe's
+// command channel, if none runs; a running one takes it from there.
+func (q *sendQueue) commandQueued() {
+	q.mu.Lock()
+	q.unlockSignal(q.writerGone)
+}
+
+// lingering keeps the writer, starting one if none runs, so that it
+// closes the pipe once everything queued is out (Socket.linger).
+func (q *sendQueue) lingering() {
+	q.mu.Lock()
+	q.stay = true
+	q.unlockSignal(q.writerGone)
+}
+
+// end says the pipe is closing: no writer starts from now on. It reports
+// whether none runs either, when the caller is to close writerDone.
+func (q *sendQueue) end() (noWriter bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.ended = true
+	noWriter, q.writerGone = q.writerGone, false
+	return noWriter
 }
 
 // stopTail stops the tail timer (the pipe is closing; its writer writes or

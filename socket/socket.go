@@ -423,6 +423,11 @@ func (s *Socket) onClosed(f func()) {
 // closes them.
 func (s *Socket) linger(pipes []*Pipe) {
 	close(s.lingering)
+	for _, p := range pipes {
+		if p.conn != nil {
+			p.sendq.lingering() // an idle pipe's writer closes it
+		}
+	}
 	expired := make(chan struct{})
 	if d := time.Duration(s.cfg.linger.Load()); d >= 0 {
 		t := time.AfterFunc(d, func() { close(expired) })

@@ -108,6 +108,9 @@ type streamWriter struct {
 	splitLead  bool
 	lead, rest net.Buffers
 	warmed     int // what warm read, kept so that its loads stay
+	// taken is the writer goroutine's batch off the send queue, kept
+	// from one run to the next for its room.
+	taken []*Message
 }
 
 // warm reads each of ms and the first byte of its body before the batch is
@@ -238,16 +241,21 @@ func (w *streamWriter) flush() error {
 // writeStream is the pipe's writer goroutine: it owns every write on the
 // connection, so no lock is held across network I/O. It takes everything
 // queued at once and writes it in as few writes as fit the buffer.
+//
+// It runs while there is something to write: when it finds nothing, it
+// ends (sendQueue.writerLeaves), and the next message, command or leftover
+// starts another run, so an idle connection keeps no writer goroutine.
 func (p *Pipe) writeStream() {
 	defer p.sock.wg.Done()
-	defer close(p.writerDone)
-	w := newStreamWriter(p)
-	if w.loans = loanConn(p.conn); w.loans != nil {
-		w.loanMin = w.loans.LoanMin()
-	}
-	defer w.release()
-	q, linger := p.sendq, p.sock.lingering
-	var taken []*Message
+	w, q, linger := p.writer, p.sendq, p.sock.lingering
+	final := true // the writer ends for good, not for a while
+	defer func() {
+		if final { // (a run that leaves no longer owns w: the next may)
+			w.release()
+			close(p.writerDone)
+		}
+	}()
+	taken := w.taken
 	var ctrl []byte // a dialect command waiting for the write turn
 	for {
 		if ctrl != nil && q.claimCtrl() {
@@ -276,6 +284,11 @@ func (p *Pipe) writeStream() {
 				continue
 			}
 			w.release() // idle: an idle connection holds no write buffer
+			w.taken = taken[:0]
+			if ctrl == nil && q.writerLeaves(len(p.ctrl)) {
+				final = false
+				return
+			}
 			ctrlCh := p.ctrl
 			if ctrl != nil {
 				ctrlCh = nil // waiting for the application's write turn to end

@@ -45,7 +45,7 @@ func FuzzWhole(f *testing.F) {
 		case 1:
 			c = &spCodec{framing: sp.FramingIPC}
 		default:
-			zc := &zmtpCodec{pipe: &Pipe{sock: &Socket{}, ctrl: make(chan []byte, 1)}}
+			zc := &zmtpCodec{pipe: &Pipe{sock: &Socket{}, ctrl: make(chan []byte, 1), sendq: newSendQueue(1, 0)}}
 			zc.watching.Store(true) // no heartbeat goroutine for a PING's TTL
 			c = zc
 		}

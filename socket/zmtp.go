@@ -457,6 +457,7 @@ func (c *zmtpCodec) command(br *readBuffer, size uint64) (*Message, error) {
 		}
 		select {
 		case c.pipe.ctrl <- zmtp.AppendPong(nil, ctx):
+			c.pipe.sendq.commandQueued()
 		default: // the writer is behind on PONGs: the peer sees traffic anyway
 		}
 	case zmtp.CmdError:

@@ -1,0 +1,113 @@
+package socket_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// writerGoroutines counts the stream pipes' writer goroutines running.
+func writerGoroutines() int { return goroutinesIn("socket.(*Pipe).writeStream(") }
+
+// TestIdleStreamPipeHasNoWriter checks that a stream pipe's writer
+// goroutine ends when it has nothing to write, so that an idle connection
+// keeps none, and that the next message starts one again, in both
+// dialects, on every stream transport.
+func TestIdleStreamPipeHasNoWriter(t *testing.T) {
+	for _, tr := range []string{"tcp", "ipc"} {
+		for _, zmtp := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/zmtp=%v", tr, zmtp), func(t *testing.T) {
+				testutil.CheckGoroutines(t)
+				const conns = 10
+				q := must(pull.New())
+				defer q.Close()
+				addr := must(q.Listen(testutil.URL(t, tr))).URL()
+				var ps []*socket.Socket
+				for range conns {
+					opts := []socket.Option{}
+					if zmtp {
+						opts = append(opts, socket.DialDialect(socket.DialectZMTP))
+					}
+					p := must(push.New(opts...))
+					defer p.Close()
+					must(p.Dial(addr))
+					ps = append(ps, p)
+				}
+				waitFor(t, "every pipe up", func() bool { return q.Stats().Pipes == conns })
+				for round := range 3 {
+					// Idle: no writer on either end of any connection.
+					waitFor(t, "no writer goroutine while idle", func() bool { return writerGoroutines() == 0 })
+					for i, p := range ps {
+						if err := p.Send(socket.NewMessageBytes([]byte(fmt.Sprint(round, i)))); err != nil {
+							t.Fatal(err)
+						}
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), timeout)
+					for range conns {
+						m, err := q.RecvContext(ctx)
+						if err != nil {
+							cancel()
+							t.Fatalf("round %d: %v", round, err)
+						}
+						m.Free()
+					}
+					cancel()
+				}
+			})
+		}
+	}
+}
+
+// TestIdleWriterAnswersHeartbeats checks that ZMTP heartbeats flow both
+// ways between two idle pipes whose writers come and go: with a 10 ms
+// interval and a 50 ms timeout, a connection left idle for 300 ms stays up.
+func TestIdleWriterAnswersHeartbeats(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	hb := []socket.Option{socket.HeartbeatInterval(10 * time.Millisecond), socket.HeartbeatTimeout(50 * time.Millisecond)}
+	q := must(pull.New(hb...))
+	defer q.Close()
+	addr := must(q.Listen(testutil.URL(t, "tcp"))).URL()
+	p := must(push.New(append(hb, socket.DialDialect(socket.DialectZMTP))...))
+	defer p.Close()
+	must(p.Dial(addr))
+	waitFor(t, "pipe up", func() bool { return q.Stats().Pipes == 1 && p.Stats().Pipes == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if r := p.Stats().Reconnects; r != 0 {
+		t.Fatalf("%d reconnects: heartbeats were not answered", r)
+	}
+	if err := p.Send(socket.NewMessageBytes([]byte("still here"))); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	m, err := q.RecvContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Free()
+}
+
+// TestLingerClosesIdlePipesAtOnce checks that Close with a long linger
+// returns at once when nothing is queued, though no writer goroutine runs
+// to see the socket close.
+func TestLingerClosesIdlePipesAtOnce(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	q := must(pull.New())
+	defer q.Close()
+	addr := must(q.Listen(testutil.URL(t, "tcp"))).URL()
+	p := must(push.New(socket.Linger(time.Minute)))
+	must(p.Dial(addr))
+	waitFor(t, "pipe up", func() bool { return p.Stats().Pipes == 1 })
+	waitFor(t, "no writer goroutine while idle", func() bool { return writerGoroutines() == 0 })
+	start := time.Now()
+	p.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Close took %v with nothing queued", d)
+	}
+}
