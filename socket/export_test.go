@@ -48,6 +48,13 @@ func SetTailDelay(d time.Duration) (restore func()) {
 	return func() { tailDelayNs.Store(old) }
 }
 
+// SetWriterIdle sets writerIdle (sendqueue.go) for a test, which restores
+// it with the function returned.
+func SetWriterIdle(d time.Duration) (restore func()) {
+	old := writerIdleNs.Swap(int64(d))
+	return func() { writerIdleNs.Store(old) }
+}
+
 // HandedOver returns how many messages s's pipes handed straight to their
 // inproc peers' patterns (Pipe.handOverInproc), pipes open now only.
 func HandedOver(s *Socket) uint64 {

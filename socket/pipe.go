@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // PipeID names a pipe within the process. It fits in 31 bits, so raw SP
@@ -427,6 +428,8 @@ func (p *Pipe) start() {
 			p.startHeartbeat(c)
 		}
 		p.writer = newStreamWriter(p)
+		p.writer.idle = time.NewTimer(time.Hour)
+		p.writer.idle.Stop()
 		if p.writer.loans = loanConn(p.conn); p.writer.loans != nil {
 			p.writer.loanMin = p.writer.loans.LoanMin()
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/mqwire/mqwire/wire"
 )
@@ -109,8 +110,10 @@ type streamWriter struct {
 	lead, rest net.Buffers
 	warmed     int // what warm read, kept so that its loads stay
 	// taken is the writer goroutine's batch off the send queue, kept
-	// from one run to the next for its room.
+	// from one run to the next for its room; idle is its idle timer
+	// (writerIdle), stopped when a run leaves.
 	taken []*Message
+	idle  *time.Timer
 }
 
 // warm reads each of ms and the first byte of its body before the batch is
@@ -242,21 +245,27 @@ func (w *streamWriter) flush() error {
 // connection, so no lock is held across network I/O. It takes everything
 // queued at once and writes it in as few writes as fit the buffer.
 //
-// It runs while there is something to write: when it finds nothing, it
-// ends (sendQueue.writerLeaves), and the next message, command or leftover
-// starts another run, so an idle connection keeps no writer goroutine.
+// It runs while there is something to write: when it has found nothing
+// for writerIdle, it ends (sendQueue.writerLeaves), and the next message,
+// command or leftover starts another run, so an idle connection keeps no
+// writer goroutine.
 func (p *Pipe) writeStream() {
 	defer p.sock.wg.Done()
 	w, q, linger := p.writer, p.sendq, p.sock.lingering
 	final := true // the writer ends for good, not for a while
 	defer func() {
 		if final { // (a run that leaves no longer owns w: the next may)
+			w.idle.Stop()
 			w.release()
 			close(p.writerDone)
 		}
 	}()
 	taken := w.taken
 	var ctrl []byte // a dialect command waiting for the write turn
+	// The idle timer is armed when the writer first waits, and not moved
+	// as it works and waits again: when it goes off, the writer leaves if
+	// it wrote nothing since it was armed, and is armed again if it did.
+	armed, batches, batchesArmed := false, 0, 0
 	for {
 		if ctrl != nil && q.claimCtrl() {
 			if p.writeCtrl(w, ctrl) != nil {
@@ -284,10 +293,9 @@ func (p *Pipe) writeStream() {
 				continue
 			}
 			w.release() // idle: an idle connection holds no write buffer
-			w.taken = taken[:0]
-			if ctrl == nil && q.writerLeaves(len(p.ctrl)) {
-				final = false
-				return
+			if !armed {
+				w.idle.Reset(writerIdle())
+				armed, batchesArmed = true, batches
 			}
 			ctrlCh := p.ctrl
 			if ctrl != nil {
@@ -303,9 +311,19 @@ func (p *Pipe) writeStream() {
 					p.close(nil)
 					return
 				}
+			case <-w.idle.C:
+				armed = false
+				if batches == batchesArmed && ctrl == nil {
+					w.taken = taken[:0]
+					if q.writerLeaves(len(p.ctrl)) {
+						final = false
+						return
+					}
+				}
 			}
 			continue
 		}
+		batches++
 		p.sock.signalReady() // what was taken made room
 		w.acquire()
 		w.warm(taken)

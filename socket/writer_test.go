@@ -16,7 +16,7 @@ import (
 func writerGoroutines() int { return goroutinesIn("socket.(*Pipe).writeStream(") }
 
 // TestIdleStreamPipeHasNoWriter checks that a stream pipe's writer
-// goroutine ends when it has nothing to write, so that an idle connection
+// goroutine ends when it has had nothing to write for a while (writerIdle), so that an idle connection
 // keeps none, and that the next message starts one again, in both
 // dialects, on every stream transport.
 func TestIdleStreamPipeHasNoWriter(t *testing.T) {
@@ -24,6 +24,7 @@ func TestIdleStreamPipeHasNoWriter(t *testing.T) {
 		for _, zmtp := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/zmtp=%v", tr, zmtp), func(t *testing.T) {
 				testutil.CheckGoroutines(t)
+				defer socket.SetWriterIdle(20 * time.Millisecond)()
 				const conns = 10
 				q := must(pull.New())
 				defer q.Close()
@@ -69,6 +70,7 @@ func TestIdleStreamPipeHasNoWriter(t *testing.T) {
 // interval and a 50 ms timeout, a connection left idle for 300 ms stays up.
 func TestIdleWriterAnswersHeartbeats(t *testing.T) {
 	testutil.CheckGoroutines(t)
+	defer socket.SetWriterIdle(time.Millisecond)()
 	hb := []socket.Option{socket.HeartbeatInterval(10 * time.Millisecond), socket.HeartbeatTimeout(50 * time.Millisecond)}
 	q := must(pull.New(hb...))
 	defer q.Close()
@@ -98,6 +100,7 @@ func TestIdleWriterAnswersHeartbeats(t *testing.T) {
 // to see the socket close.
 func TestLingerClosesIdlePipesAtOnce(t *testing.T) {
 	testutil.CheckGoroutines(t)
+	defer socket.SetWriterIdle(time.Millisecond)()
 	q := must(pull.New())
 	defer q.Close()
 	addr := must(q.Listen(testutil.URL(t, "tcp"))).URL()
@@ -110,4 +113,36 @@ func TestLingerClosesIdlePipesAtOnce(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("Close took %v with nothing queued", d)
 	}
+}
+
+// TestWriterStaysWhileTrafficFlows checks that a pipe with traffic keeps
+// its writer goroutine between messages, rather than starting one for each
+// message (which costs more than a wake-up), and loses it only once idle.
+func TestWriterStaysWhileTrafficFlows(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	defer socket.SetWriterIdle(300 * time.Millisecond)()
+	q := must(pull.New())
+	defer q.Close()
+	addr := must(q.Listen(testutil.URL(t, "tcp"))).URL()
+	p := must(push.New())
+	defer p.Close()
+	must(p.Dial(addr))
+	waitFor(t, "pipe up", func() bool { return q.Stats().Pipes == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for i := range 20 {
+		if err := p.Send(socket.NewMessageBytes([]byte("tick"))); err != nil {
+			t.Fatal(err)
+		}
+		m, err := q.RecvContext(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Free()
+		if i > 0 && writerGoroutines() == 0 {
+			t.Fatalf("message %d: no writer between messages 10 ms apart", i)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitFor(t, "no writer goroutine once idle", func() bool { return writerGoroutines() == 0 })
 }

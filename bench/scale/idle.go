@@ -2,6 +2,7 @@ package scale
 
 import (
 	"io"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -65,6 +66,17 @@ func IdleMemory(transport, dialect string, n int, profile io.Writer) (res IdleRe
 		}
 	}
 	time.Sleep(100 * time.Millisecond) // let handshake leftovers finish
+	// A stream pipe's writer goroutine ends after a second or two with
+	// nothing to write: wait for the connections to be idle in that sense
+	// too, until the count stops falling.
+	for i, last := 0, runtime.NumGoroutine(); i < 40; i++ {
+		time.Sleep(100 * time.Millisecond)
+		now := runtime.NumGoroutine()
+		if now == last && now <= m1.goroutines+2*n {
+			break
+		}
+		last = now
+	}
 	m2 := readMem()
 	if profile != nil {
 		if err := pprof.Lookup("heap").WriteTo(profile, 0); err != nil {
