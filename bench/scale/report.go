@@ -452,7 +452,9 @@ const whyText = `
   when the send queue is empty. What is left is the pipe, its send queue and the
   connection (a few KiB per end) and one goroutine's stack per end, its reader's. The
   writer goroutine ends after a second or two with nothing to write, and the next message
-  starts another (there were four goroutines per connection before, 16 KiB of stacks);
+  starts another (there were four goroutines per connection before; the stack memory
+  measured below moves with what earlier runs in the process left in the runtime's stack
+  pool: alone, 1,000 idle tcp connections took 10.3 KiB of stacks each, 14.4 before);
   the dialer's goroutine ends once its connection is up, and the connection's end starts
   it again (it was a fifth goroutine before that).
   The buffers were held for the life of the pipe at first (about 280 KiB per connection
