@@ -2,6 +2,8 @@ package socket
 
 import (
 	"fmt"
+	"math"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -54,56 +56,119 @@ func heartbeatOption(name string, d time.Duration, field func(*config) *atomic.I
 // minHeartbeatTick bounds how often a watchdog looks, whatever the TTL.
 const minHeartbeatTick = 10 * time.Millisecond
 
-// heartbeat is a ZMTP pipe's watchdog goroutine: it sends PINGs when the
-// interval is set and closes the pipe when the peer has been silent too long.
-func (p *Pipe) heartbeat(c *zmtpCodec) {
-	defer p.sock.wg.Done()
-	cfg := &p.sock.cfg
-	ivl := time.Duration(cfg.heartbeatIvl.Load())
-	timeout := time.Duration(cfg.heartbeatTimeout.Load())
-	if timeout == 0 {
-		timeout = ivl
+// watchdog is a ZMTP pipe's heartbeat timer: every tick it sends a PING
+// when the interval is set, and closes the pipe when the peer has been
+// silent too long. It is a timer's callback, not a goroutine, so that an
+// idle connection with heartbeats keeps no goroutine of its own for them;
+// each run arms the next, so runs never overlap, and its fields are the
+// callback's own.
+type watchdog struct {
+	p     *Pipe
+	c     *zmtpCodec
+	t     *time.Timer
+	ivl   time.Duration // our PING interval (0: none)
+	limit time.Duration // our timeout (0: none); the peer's TTL may be shorter
+	tick  time.Duration
+	ttl   uint16 // the TTL our PINGs announce, in tenths of a second
+	seen  uint64 // c.seen at the last tick that saw it move
+	since time.Time
+}
+
+// check is one tick of the watchdog.
+func (wd *watchdog) check() {
+	p, c := wd.p, wd.c
+	if c.watchdog.Load() != wd || p.closing.Load() {
+		return
 	}
-	ttl := zmtp.PingTTL(time.Duration(cfg.heartbeatTTL.Load()))
-	tick := ivl
-	if tick == 0 {
-		tick = max(time.Duration(c.peerTTL.Load())/4, minHeartbeatTick)
+	now := time.Now()
+	if n := c.seen.Load(); n != wd.seen {
+		wd.seen, wd.since = n, now
 	}
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	seen, since := c.seen.Load(), time.Now()
-	for {
-		select {
-		case <-p.done:
-			return
-		case now := <-t.C:
-			if n := c.seen.Load(); n != seen {
-				seen, since = n, now
-			}
-			limit := timeout
-			if peer := time.Duration(c.peerTTL.Load()); peer > 0 && (limit == 0 || peer < limit) {
-				limit = peer
-			}
-			if limit > 0 && now.Sub(since) > limit {
-				p.Close(fmt.Errorf("zmtp heartbeat: %w: nothing from the peer for %v", ErrTimeout, now.Sub(since).Round(time.Millisecond)))
-				return
-			}
-			if ivl > 0 {
-				select {
-				case p.ctrl <- zmtp.AppendPing(nil, ttl, nil):
-					p.sendq.commandQueued()
-				default: // PONGs or PINGs already waiting: the peer will hear from us
-				}
-			}
-		}
+	limit := wd.limit
+	if peer := time.Duration(c.peerTTL.Load()); peer > 0 && (limit == 0 || peer < limit) {
+		limit = peer
 	}
+	if limit > 0 && now.Sub(wd.since) > limit {
+		p.Close(fmt.Errorf("zmtp heartbeat: %w: nothing from the peer for %v", ErrTimeout, now.Sub(wd.since).Round(time.Millisecond)))
+		return
+	}
+	if wd.ivl > 0 {
+		p.sendCommand(zmtp.AppendPing(nil, wd.ttl, nil))
+	}
+	wd.t.Reset(wd.tick)
 }
 
 // startHeartbeat starts the watchdog once per pipe: at the start when our
 // interval is set, or when the peer first asks for one with a PING's TTL.
+// The pipe's close stops it (stopHeartbeat).
 func (p *Pipe) startHeartbeat(c *zmtpCodec) {
-	if c.watching.CompareAndSwap(false, true) {
-		p.sock.wg.Add(1)
-		go p.heartbeat(c)
+	if !c.watching.CompareAndSwap(false, true) {
+		return
 	}
+	cfg := &p.sock.cfg
+	wd := &watchdog{p: p, c: c, ivl: time.Duration(cfg.heartbeatIvl.Load()), limit: time.Duration(cfg.heartbeatTimeout.Load())}
+	if wd.limit == 0 {
+		wd.limit = wd.ivl
+	}
+	wd.ttl = zmtp.PingTTL(time.Duration(cfg.heartbeatTTL.Load()))
+	wd.tick = wd.ivl
+	if wd.tick == 0 {
+		wd.tick = max(time.Duration(c.peerTTL.Load())/4, minHeartbeatTick)
+	}
+	wd.seen, wd.since = c.seen.Load(), time.Now()
+	// Made stopped and published before it is armed: a tick finds it (and
+	// every field set above) through c.watchdog.
+	wd.t = time.AfterFunc(time.Duration(math.MaxInt64), wd.check)
+	c.watchdog.Store(wd)
+	wd.t.Reset(wd.tick)
+	if p.closing.Load() { // closed meanwhile: stopHeartbeat may have missed it
+		wd.t.Stop()
+	}
+}
+
+// stopHeartbeat stops the pipe's watchdog, if it has one; the pipe is
+// closing. (A tick already running sees the pipe closing and arms no
+// other.)
+func (p *Pipe) stopHeartbeat() {
+	if c, ok := p.codec.(*zmtpCodec); ok {
+		if wd := c.watchdog.Load(); wd != nil {
+			wd.t.Stop()
+		}
+	}
+}
+
+// sendCommand sends a dialect command (a ZMTP PING or PONG): written at
+// once on the calling goroutine when nothing else is being written
+// (writeCommand), or else handed to the writer. If the writer already
+// has commands waiting, b is dropped: the peer hears from us anyway.
+func (p *Pipe) sendCommand(b []byte) {
+	if p.writeCommand(b) {
+		return
+	}
+	select {
+	case p.ctrl <- b:
+		p.sendq.commandQueued()
+	default:
+	}
+}
+
+// writeCommand writes b, a command, on the calling goroutine if it gets the
+// write turn (nothing queued or being written), and reports whether it
+// did; what the connection does not take at once is left to the writer,
+// as after a write-through. An idle connection so answers and sends
+// heartbeats with no writer goroutine.
+func (p *Pipe) writeCommand(b []byte) bool {
+	if p.tryWriter == nil || p.closing.Load() || !p.sendq.claim() {
+		return false
+	}
+	n, err := p.tryWriter.TryWrite([][]byte{b})
+	var left net.Buffers
+	if err == nil && n < len(b) {
+		left = net.Buffers{b[n:]} // b is the caller's, made for this write
+	}
+	p.sendq.release(left, nil)
+	if err != nil {
+		p.close(fmt.Errorf("write: %w", err))
+	}
+	return true
 }

@@ -401,6 +401,7 @@ func (p *Pipe) close(err error) (closed bool) {
 		if p.sendq.end() {
 			close(p.writerDone) // no writer runs, and none will start
 		}
+		p.stopHeartbeat()
 		p.sendq.stopTail()
 		if p.conn != nil {
 			p.conn.Close()

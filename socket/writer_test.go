@@ -3,6 +3,7 @@ package socket_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -65,23 +66,38 @@ func TestIdleStreamPipeHasNoWriter(t *testing.T) {
 	}
 }
 
-// TestIdleWriterAnswersHeartbeats checks that ZMTP heartbeats flow both
-// ways between two idle pipes whose writers come and go: with a 10 ms
-// interval and a 50 ms timeout, a connection left idle for 300 ms stays up.
-func TestIdleWriterAnswersHeartbeats(t *testing.T) {
+// TestIdleHeartbeatsNeedNoGoroutine checks that ZMTP heartbeats flow on
+// an idle connection with no writer goroutine on either end: the dialer
+// PINGs every 10 ms from its watchdog timer and drops the connection after
+// 60 ms without a word, so it stays up only if the listener, which sends no
+// PINGs of its own, answers each with a PONG, written by its reader.
+func TestIdleHeartbeatsNeedNoGoroutine(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	defer socket.SetWriterIdle(time.Millisecond)()
-	hb := []socket.Option{socket.HeartbeatInterval(10 * time.Millisecond), socket.HeartbeatTimeout(50 * time.Millisecond)}
-	q := must(pull.New(hb...))
+	defer socket.SetWriterIdle(50 * time.Millisecond)() // more than the PINGs' interval
+	q := must(pull.New())
 	defer q.Close()
 	addr := must(q.Listen(testutil.URL(t, "tcp"))).URL()
-	p := must(push.New(append(hb, socket.DialDialect(socket.DialectZMTP))...))
+	p := must(push.New(socket.HeartbeatInterval(10*time.Millisecond), socket.HeartbeatTimeout(60*time.Millisecond),
+		socket.DialDialect(socket.DialectZMTP)))
 	defer p.Close()
+	base := runtime.NumGoroutine()
 	must(p.Dial(addr))
 	waitFor(t, "pipe up", func() bool { return q.Stats().Pipes == 1 && p.Stats().Pipes == 1 })
-	time.Sleep(300 * time.Millisecond)
+	waitFor(t, "no writer goroutine", func() bool { return writerGoroutines() == 0 })
+	writers, fewest := 0, 1<<30
+	for range 30 {
+		time.Sleep(10 * time.Millisecond)
+		writers += writerGoroutines()
+		fewest = min(fewest, runtime.NumGoroutine()-base)
+	}
+	if fewest > 2 {
+		t.Errorf("%d goroutines for an idle connection with heartbeats, want its 2 readers", fewest)
+	}
 	if r := p.Stats().Reconnects; r != 0 {
-		t.Fatalf("%d reconnects: heartbeats were not answered", r)
+		t.Fatalf("%d reconnects: the PINGs were not answered", r)
+	}
+	if writers > 3 {
+		t.Errorf("%d writer goroutines seen in 30 looks at an idle connection with heartbeats", writers)
 	}
 	if err := p.Send(socket.NewMessageBytes([]byte("still here"))); err != nil {
 		t.Fatal(err)

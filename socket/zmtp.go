@@ -204,6 +204,7 @@ type zmtpCodec struct {
 	seen     atomic.Uint64
 	peerTTL  atomic.Int64
 	watching atomic.Bool
+	watchdog atomic.Pointer[watchdog]
 
 	// The envelope translation of REQ and REP (see envelope.go).
 	envelopes
@@ -455,11 +456,7 @@ func (c *zmtpCodec) command(br *readBuffer, size uint64) (*Message, error) {
 			c.peerTTL.Store(int64(zmtp.PingTTLDuration(ttl)))
 			c.pipe.startHeartbeat(c)
 		}
-		select {
-		case c.pipe.ctrl <- zmtp.AppendPong(nil, ctx):
-			c.pipe.sendq.commandQueued()
-		default: // the writer is behind on PONGs: the peer sees traffic anyway
-		}
+		c.pipe.sendCommand(zmtp.AppendPong(nil, ctx))
 	case zmtp.CmdError:
 		m.Free()
 		return nil, zmtpErr("peer sent ERROR %q", data)
