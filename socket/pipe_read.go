@@ -40,6 +40,7 @@ func (p *Pipe) readStream() {
 	// reader ends (endTurns), and only then are the buffers let go.
 	turns := p.turnGiven != nil
 	fd := newFDReader(p.conn)
+	var leftover []byte // what the chunk held when the codec took over
 	if p.readsChunks() {
 		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)
 		p.chunks = p.newChunkParse(qd.DeliveryQueue(), cf)
@@ -57,9 +58,13 @@ func (p *Pipe) readStream() {
 			return
 		}
 		// A frame the codec must read itself: from here on it reads
-		// the stream, starting with what the chunk holds.
-		src = p.chunks.r
-		fd = nil // it may hold bytes the connection no longer has
+		// the stream, starting with what the chunk holds, which goes
+		// into the read buffer. The chunk goes, and the read buffer
+		// reads the descriptor as on any pipe, letting its buffer go
+		// while it waits: a connection whose peer sends a ZMTP PING or
+		// a multipart message now and then held a chunk and a read
+		// buffer, 128 KiB, for good when the chunk reader stayed.
+		leftover = p.chunks.r.unparsed()
 	}
 	bd, _ := p.sock.proto.(BatchDeliverer)
 	var beforeWait func()
@@ -70,6 +75,10 @@ func (p *Pipe) readStream() {
 	}
 	br := newReadBuffer(src, fd, beforeWait)
 	defer br.release()
+	if leftover != nil {
+		br.preload(leftover)
+		p.chunks.r.letGo()
+	}
 	if turns {
 		// Handed over before a read that may wait, with every whole
 		// message the buffer holds handed over.

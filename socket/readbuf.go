@@ -61,6 +61,14 @@ func (b *readBuffer) release() {
 	b.r, b.w = 0, 0
 }
 
+// preload puts b, bytes another reader read from the stream (at most a
+// buffer's worth), into the empty buffer, to be read before the stream.
+func (b *readBuffer) preload(p []byte) {
+	if len(p) > 0 {
+		b.w += copy(b.space(), p)
+	}
+}
+
 // readErr returns and clears the error of src's last read.
 func (b *readBuffer) readErr() error {
 	err := b.err
