@@ -411,12 +411,18 @@ func (q *sendQueue) release(left net.Buffers, m *Message) {
 }
 
 // claimCtrl gives the writer the turn to write a command, unless the
-// application writes; then the writer is woken when it is done.
+// application writes (then the writer is woken when it is done) or left
+// the rest of a write to the writer.
 func (q *sendQueue) claimCtrl() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.turn == turnApp {
 		q.ctrlWait, q.sleeping = true, true
+		return false
+	}
+	if q.leftover.bufs != nil {
+		// The rest of a write-through goes first (the writer takes it
+		// next): a command written before it would land inside a frame.
 		return false
 	}
 	q.turn = turnWriter
