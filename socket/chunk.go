@@ -200,37 +200,74 @@ type chunkFramer interface {
 	// its codec has nothing to do with a plain frame but hand it over.
 	chunkable() bool
 	// frame parses the frame header at the start of b. hn is its length
-	// (0: b is too short to tell), size the body's; simple is false when
-	// the frame is not a whole message by itself (a command, or a frame
-	// with more to follow).
-	frame(b []byte, limit uint64) (hn int, size uint64, simple bool, err error)
+	// (0: b is too short to tell), size the body's, and kind says whether
+	// the frame is a whole message by itself, a command, or neither (a
+	// frame with more to follow).
+	frame(b []byte, limit uint64) (hn int, size uint64, kind frameKind, err error)
+	// command handles a command frame's body (at most inlineCommandMax
+	// bytes) as the codec would, for a frame parse met in a chunk; the
+	// body is the chunk's, valid only during the call.
+	command(body []byte) error
+	// sawFrames tells the codec that frames arrived (heartbeats count any
+	// traffic as the peer's life).
+	sawFrames()
 }
+
+// frameKind is what chunkFramer.frame found.
+type frameKind uint8
+
+const (
+	frameSimple  frameKind = iota // a whole message by itself
+	frameCommand                  // a command (ZMTP)
+	frameOther                    // a frame of a multipart message
+)
+
+// inlineCommandMax is the largest command that chunked reading handles
+// itself (a ZMTP PING or PONG is a few dozen bytes); at a larger one, the
+// codec takes the stream over for good.
+const inlineCommandMax = 4 << 10
 
 func (*spCodec) chunkable() bool { return true }
 
-func (c *spCodec) frame(b []byte, limit uint64) (int, uint64, bool, error) {
+func (c *spCodec) frame(b []byte, limit uint64) (int, uint64, frameKind, error) {
 	hn := c.framing.FrameHeaderSize()
 	if len(b) < hn {
-		return 0, 0, true, nil
+		return 0, 0, frameSimple, nil
 	}
 	size, err := c.framing.ParseFrameHeader(b[:hn], limit)
-	return hn, size, true, err
+	return hn, size, frameSimple, err
 }
+
+func (*spCodec) command([]byte) error { return nil } // SP has no commands
+func (*spCodec) sawFrames()           {}
 
 // chunkable: a ZMTP pipe of a socket that neither publishes (subscriptions
 // arrive as data) nor speaks REQ or REP (envelopes).
 func (c *zmtpCodec) chunkable() bool { return c.env == envelopeNone && !c.publisher() }
 
-func (c *zmtpCodec) frame(b []byte, limit uint64) (int, uint64, bool, error) {
+func (c *zmtpCodec) frame(b []byte, limit uint64) (int, uint64, frameKind, error) {
 	h, hn, err := zmtp.ParseFrameHeader(b, limit)
 	if errors.Is(err, zmtp.ErrShort) {
-		return 0, 0, true, nil
+		return 0, 0, frameSimple, nil
 	}
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, frameOther, err
 	}
-	return hn, h.Size, h.Flags&(zmtp.FlagMore|zmtp.FlagCommand) == 0, nil
+	switch {
+	case h.Flags&zmtp.FlagCommand != 0:
+		return hn, h.Size, frameCommand, nil
+	case h.Flags&zmtp.FlagMore != 0:
+		return hn, h.Size, frameOther, nil
+	}
+	return hn, h.Size, frameSimple, nil
 }
+
+func (c *zmtpCodec) command(body []byte) error {
+	_, _, err := c.handleCommand(body)
+	return err
+}
+
+func (c *zmtpCodec) sawFrames() { c.seen.Add(1) }
 
 // chunkParse is the state of a pipe's chunked reading, owned by whoever
 // holds the pipe's read turn: the reader goroutine, or the application
@@ -281,8 +318,14 @@ func (p *Pipe) newChunkParse(q *RecvQueue, codec chunkFramer) *chunkParse {
 func (cp *chunkParse) parse(p *Pipe, max int) (int, error) {
 	r := cp.r
 	limit := uint64(p.sock.cfg.maxRecvSize.Load())
+	start := r.start
+	defer func() {
+		if r.start != start {
+			cp.codec.sawFrames()
+		}
+	}()
 	for len(cp.spans) < max {
-		hn, size, simple, err := cp.codec.frame(r.unparsed(), limit)
+		hn, size, kind, err := cp.codec.frame(r.unparsed(), limit)
 		if err == nil && size > maxMessageSize {
 			err = errTooLargeForMemory(size)
 		}
@@ -291,7 +334,17 @@ func (cp *chunkParse) parse(p *Pipe, max int) (int, error) {
 			return 0, err
 		case hn == 0:
 			return parsedAll, nil // the header has not all arrived
-		case !simple:
+		case kind == frameCommand && size <= inlineCommandMax:
+			if uint64(r.end-r.start-hn) < size {
+				return parsedAll, nil // the rest has not arrived
+			}
+			off := r.start + hn
+			if err := cp.codec.command(r.c.buf[off : off+int(size)]); err != nil {
+				return 0, err
+			}
+			r.start = off + int(size)
+			continue
+		case kind != frameSimple:
 			return parsedFrame, nil
 		case size > spanLimit:
 			cp.largeHN, cp.largeSize = hn, size

@@ -55,6 +55,13 @@ func SetWriterIdle(d time.Duration) (restore func()) {
 	return func() { writerIdleNs.Store(old) }
 }
 
+// ReadsChunks reports whether s's only pipe reads in chunks, not having
+// left that for the codec (chunk.go).
+func ReadsChunks(s *Socket) bool {
+	p := s.solo.Load()
+	return p != nil && p.readsChunks() && !p.unchunked.Load()
+}
+
 // HandedOver returns how many messages s's pipes handed straight to their
 // inproc peers' patterns (Pipe.handOverInproc), pipes open now only.
 func HandedOver(s *Socket) uint64 {

@@ -1,8 +1,15 @@
 package socket_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +17,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // TestHeartbeatsDuringFlood checks that PINGs and PONGs sent while a
@@ -64,6 +72,133 @@ func TestHeartbeatsDuringFlood(t *testing.T) {
 				t.Fatalf("after %d messages: %v", i, e)
 			}
 		default:
+		}
+	}
+}
+
+// TestPingsKeepChunkedReading checks that a ZMTP pipe reading in chunks
+// answers PINGs between messages itself, each with a PONG carrying its
+// context, and goes on reading in chunks: at the first PING it handed the
+// stream to the codec for good, and a ZMTP pull fed by a peer with
+// heartbeats on received 64 B messages at a third of the rate.
+func TestPingsKeepChunkedReading(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(pull.New())
+	defer s.Close()
+	l := must(s.Listen("tcp://127.0.0.1:0"))
+	c, err := net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var got bytes.Buffer
+	var mu sync.Mutex
+	go func() { // what the socket says: its greeting, READY, and PONGs
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			mu.Lock()
+			got.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// PINGs a few milliseconds apart, each between messages: a pipe
+	// answers every one that does not find PONGs already waiting.
+	const msgs, every = 1000, 100
+	if _, err := c.Write(append(greeting(3, 1, "NULL"), readyPush()...)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < msgs; i += every {
+		var out []byte
+		for j := i; j < i+every; j++ {
+			out = zmtp.AppendFrame(out, 0, fmt.Appendf(nil, "message %d", j))
+			if j == i+every/2 {
+				out = zmtp.AppendPing(out, 0, fmt.Appendf(nil, "ctx%d", i))
+			}
+		}
+		if _, err := c.Write(out); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := range msgs {
+		m, err := s.RecvContext(testCtx(t))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("message %d", i); string(m.Body) != want {
+			t.Fatalf("got %q, want %q", m.Body, want)
+		}
+		m.Free()
+	}
+	if !socket.ReadsChunks(s) {
+		t.Error("the pipe left chunked reading at a PING")
+	}
+	waitFor(t, "a PONG for every PING", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for i := 0; i < msgs; i += every {
+			if !bytes.Contains(got.Bytes(), zmtp.AppendPong(nil, fmt.Appendf(nil, "ctx%d", i))) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestDataCountsAsLifeInChunks checks that messages read in chunks count
+// as the peer's life for heartbeats: a peer that sends data every few
+// milliseconds but never answers a PING keeps its connection past the
+// timeout, and loses it once it falls silent.
+func TestDataCountsAsLifeInChunks(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(pull.New(socket.HeartbeatInterval(20*time.Millisecond), socket.HeartbeatTimeout(100*time.Millisecond)))
+	defer s.Close()
+	ev := s.Events(16)
+	l := must(s.Listen("tcp://127.0.0.1:0"))
+	c, err := net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go io.Copy(io.Discard, c) // PINGs, not answered
+	if _, err := c.Write(append(greeting(3, 1, "NULL"), readyPush()...)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 { // 500 ms of data, five timeouts' worth
+		if _, err := c.Write(zmtp.AppendFrame(nil, 0, []byte("tick"))); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.RecvContext(testCtx(t))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		m.Free()
+		if !socket.ReadsChunks(s) {
+			t.Fatal("not reading in chunks")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for len(ev) > 0 {
+		if e := <-ev; e.Type == socket.EventDisconnected {
+			t.Fatalf("disconnected while data flowed: %v", e)
+		}
+	}
+	deadline := time.After(5 * time.Second) // silent now: the timeout ends it
+	for {
+		select {
+		case e := <-ev:
+			if e.Type == socket.EventDisconnected {
+				if !errors.Is(e.Err, socket.ErrTimeout) {
+					t.Fatalf("disconnected with %v, want a heartbeat timeout", e.Err)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("a silent peer kept its connection")
 		}
 	}
 }

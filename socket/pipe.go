@@ -103,8 +103,10 @@ type Pipe struct {
 	// (sendQueue.writerLeaves): one runs at a time.
 	writer *streamWriter
 	// chunks is the chunked reading's state, on a pipe that reads in
-	// chunks (chunk.go); the holder of the read turn owns it.
-	chunks *chunkParse
+	// chunks (chunk.go); the holder of the read turn owns it. unchunked
+	// says the codec has taken the stream over from it for good.
+	chunks    *chunkParse
+	unchunked atomic.Bool
 	// watched is the context whose cancellation cuts the turn holder's
 	// read short, and unwatch ends that (watchCancel).
 	watched context.Context

@@ -65,6 +65,7 @@ func (p *Pipe) readStream() {
 		// a multipart message now and then held a chunk and a read
 		// buffer, 128 KiB, for good when the chunk reader stayed.
 		leftover = p.chunks.r.unparsed()
+		p.unchunked.Store(true)
 	}
 	bd, _ := p.sock.proto.(BatchDeliverer)
 	var beforeWait func()

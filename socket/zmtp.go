@@ -301,7 +301,7 @@ func (c *zmtpCodec) readMessage(br *readBuffer, limit uint64) (*Message, error) 
 			return nil, err
 		}
 		if h.Command() {
-			ctl, err := c.command(br, h.Size)
+			ctl, err := c.readCommand(br, h.Size)
 			if err != nil {
 				m.Free()
 				return nil, err
@@ -419,9 +419,9 @@ func (c *zmtpCodec) subscription(m *Message) {
 // topic, which can be long, but not unbounded.
 const maxCommandFrame = 1 << 20
 
-// command handles one command frame of size bytes after the handshake. It
-// returns a control message for SUBSCRIBE and CANCEL.
-func (c *zmtpCodec) command(br *readBuffer, size uint64) (*Message, error) {
+// readCommand reads and handles one command frame of size bytes after the
+// handshake. It returns a control message for SUBSCRIBE and CANCEL.
+func (c *zmtpCodec) readCommand(br *readBuffer, size uint64) (*Message, error) {
 	if size > maxCommandFrame {
 		return nil, zmtpErr("command frame of %d bytes", size)
 	}
@@ -429,28 +429,36 @@ func (c *zmtpCodec) command(br *readBuffer, size uint64) (*Message, error) {
 	if err != nil {
 		return nil, unexpected(err)
 	}
-	body := m.Body
-	name, data, err := zmtp.ParseCommand(body)
-	if err != nil {
+	ctl, topic, err := c.handleCommand(m.Body)
+	if err != nil || ctl == ControlNone {
 		m.Free()
 		return nil, err
+	}
+	m.Control, m.Body = ctl, topic
+	return m, nil
+}
+
+// handleCommand handles a command frame's body: it answers a PING, fails on
+// ERROR, and returns SUBSCRIBE and CANCEL (with the topic, a part of body)
+// to a publisher; other sockets ignore those, and every other command.
+func (c *zmtpCodec) handleCommand(body []byte) (Control, []byte, error) {
+	name, data, err := zmtp.ParseCommand(body)
+	if err != nil {
+		return ControlNone, nil, err
 	}
 	switch string(name) {
 	case zmtp.CmdSubscribe, zmtp.CmdCancel:
 		if !c.publisher() {
 			break // only a publisher takes subscriptions; others ignore them
 		}
-		m.Control = ControlCancel
 		if string(name) == zmtp.CmdSubscribe {
-			m.Control = ControlSubscribe
+			return ControlSubscribe, data, nil
 		}
-		m.Body = data
-		return m, nil
+		return ControlCancel, data, nil
 	case zmtp.CmdPing:
 		ttl, ctx, err := zmtp.ParsePing(body)
 		if err != nil {
-			m.Free()
-			return nil, err
+			return ControlNone, nil, err
 		}
 		if ttl > 0 {
 			c.peerTTL.Store(int64(zmtp.PingTTLDuration(ttl)))
@@ -458,11 +466,9 @@ func (c *zmtpCodec) command(br *readBuffer, size uint64) (*Message, error) {
 		}
 		c.pipe.sendCommand(zmtp.AppendPong(nil, ctx))
 	case zmtp.CmdError:
-		m.Free()
-		return nil, zmtpErr("peer sent ERROR %q", data)
+		return ControlNone, nil, zmtpErr("peer sent ERROR %q", data)
 	}
-	m.Free()
-	return nil, nil
+	return ControlNone, nil, nil
 }
 
 func unexpected(err error) error {
