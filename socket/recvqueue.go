@@ -153,14 +153,14 @@ func (q *RecvQueue) Put(p *Pipe, m *Message) {
 }
 
 // putWait queues e, waiting while p's share is full until p or the socket
-// closes; then e is dropped.
-func (q *RecvQueue) putWait(p *Pipe, e entry) {
+// closes; then e is dropped. It reports whether e was queued.
+func (q *RecvQueue) putWait(p *Pipe, e entry) bool {
 	q.init()
 	sh := &p.rshare
 	for {
 		room := q.putUnder(e, q.hwm, true, nil)
 		if room == nil {
-			return
+			return true
 		}
 		var closed bool
 		select {
@@ -174,7 +174,7 @@ func (q *RecvQueue) putWait(p *Pipe, e entry) {
 		q.pwaiting.Add(-1)
 		if closed {
 			p.dropEntry(e)
-			return
+			return false
 		}
 	}
 }
@@ -285,13 +285,22 @@ func (q *RecvQueue) putEntries(p *Pipe, es []entry) { q.putEntriesOr(p, es, true
 func (q *RecvQueue) tryPutEntries(p *Pipe, es []entry) { q.putEntriesOr(p, es, false) }
 
 // putEntriesOr queues es in order, as many as there is room for at once
-// (putSome); the rest wait for room one by one (wait) or are dropped.
+// (putSome); the rest wait for room one by one (wait) or are dropped. Once
+// one is dropped because p or the socket closed, so is every one after it,
+// in this batch and the next (p is closing then): what the application
+// gets from p stays an unbroken run.
 func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
-	n := q.putSome(p, es)
+	closed := p.closing.Load()
+	n := 0
+	if !closed {
+		n = q.putSome(p, es)
+	}
 	for _, e := range es[n:] {
 		switch {
+		case closed:
+			p.dropEntry(e)
 		case wait:
-			q.putWait(p, e)
+			closed = !q.putWait(p, e)
 		case e.m != nil:
 			p.Drop(e.m, DropQueueFull)
 		default:

@@ -479,3 +479,50 @@ func canceledCtx() context.Context {
 	cancel()
 	return ctx
 }
+
+// TestClosingPipeLeavesNoGap checks that a pipe closed while its reader
+// waits for room in the receive queue drops only the tail of what it read:
+// what the application then receives from it is an unbroken run. The
+// reader went on putting the rest of its batch as room came, so that one
+// message was dropped and the next delivered.
+func TestClosingPipeLeavesNoGap(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for _, tr := range []string{"tcp", "ipc"} {
+		t.Run(tr, func(t *testing.T) {
+			in := must(pull.New(socket.RecvHWM(4)))
+			out := must(push.New(socket.SendHWM(5000)))
+			closeAll(t, in, out)
+			must(out.Dial(must(in.Listen(testutil.URL(t, tr))).URL()))
+			const msgs = 2000
+			for i := range msgs {
+				m := socket.NewMessage(8)
+				binary.BigEndian.PutUint64(m.Body, uint64(i))
+				if err := out.Send(m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(50 * time.Millisecond) // the reader waits for room
+			m, err := in.RecvContext(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Pipe(m.Pipe).Close(errors.New("closed by the test"))
+			next := binary.BigEndian.Uint64(m.Body) + 1
+			m.Free()
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				m, err := in.RecvContext(ctx)
+				cancel()
+				if err != nil {
+					break
+				}
+				if got := binary.BigEndian.Uint64(m.Body); got != next {
+					t.Fatalf("got message %d after %d", got, next-1)
+				}
+				next++
+				m.Free()
+			}
+			t.Logf("%d of %d messages before the close", next, msgs)
+		})
+	}
+}
