@@ -81,6 +81,14 @@ func FuzzStreamZMTP(f *testing.F) {
 	f.Add(zmtp.AppendCommand(nil, "UNKNOWN", []byte("data")))
 	f.Add([]byte{zmtp.FlagCommand | zmtp.FlagMore, 1, 'X'})
 	f.Add(append(frame(0, []byte("ok")), 0x00, 0x10, 'a'))
+	// Commands between messages, which chunked reading handles where it
+	// meets them: a PING, a PONG, a PING cut short, one too large to be
+	// handled in place, and a PING with a context past its limit.
+	f.Add(append(append(append(frame(0, []byte("a")), zmtp.AppendPing(nil, 0, []byte("c1"))...),
+		frame(0, []byte("b"))...), zmtp.AppendPong(nil, []byte("c2"))...))
+	f.Add(append(frame(0, []byte("a")), zmtp.AppendPing(nil, 5, []byte("ctx"))[:6]...))
+	f.Add(append(zmtp.AppendCommand(nil, "SUBSCRIBE", make([]byte, 5000)), frame(0, []byte("after"))...))
+	f.Add(append(zmtp.AppendCommand(nil, "PING", append([]byte{0, 0}, make([]byte, 40)...)), frame(0, []byte("z"))...))
 	fp := newFuzzPull(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		data = data[:min(len(data), fuzzMaxInput)]
