@@ -98,7 +98,7 @@ func (d *Dialer) letGo(p *Pipe) {
 // up. A peer that is not up yet is not an error: the dialer tries again every
 // ReconnectInterval. Only a malformed URL or an unknown scheme fails here.
 func (s *Socket) Dial(url string) (*Dialer, error) {
-	t, scheme, addr, err := splitURL(url)
+	t, scheme, addr, err := splitURL(url, true)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +273,7 @@ func (l *Listener) close() {
 // Listen binds url and accepts connections in the background. Listening on
 // port 0 binds a free port; Listener.URL reports it.
 func (s *Socket) Listen(url string) (*Listener, error) {
-	t, scheme, addr, err := splitURL(url)
+	t, scheme, addr, err := splitURL(url, false)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,13 @@ type AddrChecker interface {
 	CheckAddr(scheme, addr string) error
 }
 
+// DialAddrChecker is implemented by transports whose addresses can be good
+// to listen on but never to dial (tcp's "*" wildcard host): Dial calls
+// CheckDialAddr in place of CheckAddr.
+type DialAddrChecker interface {
+	CheckDialAddr(scheme, addr string) error
+}
+
 // Conn is one transport connection: a byte stream or a message port.
 type Conn struct {
 	// Stream is the byte stream of a stream transport.
@@ -127,8 +134,9 @@ func Schemes() []string {
 	return out
 }
 
-// splitURL parses "scheme://addr" and finds the transport for the scheme.
-func splitURL(url string) (Transport, string, string, error) {
+// splitURL parses "scheme://addr", finds the transport for the scheme and
+// has it check addr, for a dial when dialing.
+func splitURL(url string, dialing bool) (Transport, string, string, error) {
 	scheme, addr, ok := strings.Cut(url, "://")
 	if !ok || scheme == "" {
 		return nil, "", "", fmt.Errorf("%w: %q has no scheme://", ErrBadURL, url)
@@ -139,10 +147,14 @@ func splitURL(url string) (Transport, string, string, error) {
 	if t == nil {
 		return nil, "", "", fmt.Errorf("%w: no transport for scheme %q in %q", ErrBadURL, scheme, url)
 	}
-	if c, ok := t.(AddrChecker); ok {
-		if err := c.CheckAddr(scheme, addr); err != nil {
-			return nil, "", "", err
-		}
+	var err error
+	if c, ok := t.(DialAddrChecker); ok && dialing {
+		err = c.CheckDialAddr(scheme, addr)
+	} else if c, ok := t.(AddrChecker); ok {
+		err = c.CheckAddr(scheme, addr)
+	}
+	if err != nil {
+		return nil, "", "", err
 	}
 	return t, scheme, addr, nil
 }

@@ -37,9 +37,16 @@ func hostPort(scheme, addr string, listening bool) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
-// CheckAddr rejects an address that can never be dialed or bound.
+// CheckAddr rejects an address that can never be bound.
 func (transport) CheckAddr(scheme, addr string) error {
 	_, err := hostPort(scheme, addr, true)
+	return err
+}
+
+// CheckDialAddr rejects an address that can never be dialed, such as the
+// "*" wildcard host.
+func (transport) CheckDialAddr(scheme, addr string) error {
+	_, err := hostPort(scheme, addr, false)
 	return err
 }
 
