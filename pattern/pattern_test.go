@@ -12,6 +12,7 @@ import (
 
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/bus"
+	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/pair"
 	"github.com/mqwire/mqwire/pattern/pair1"
 	"github.com/mqwire/mqwire/pattern/pub"
@@ -20,8 +21,11 @@ import (
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/respondent"
+	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/pattern/surveyor"
+	"github.com/mqwire/mqwire/pattern/xpub"
+	"github.com/mqwire/mqwire/pattern/xsub"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -514,6 +518,73 @@ func TestConflate(t *testing.T) {
 	}
 	if _, err := push.New(socket.Conflate(true)); !errors.Is(err, socket.ErrOptionNotApplicable) {
 		t.Fatalf("Conflate on push: %v", err)
+	}
+}
+
+// TestConflateEveryReceiver: every pattern that takes Conflate keeps only
+// the newest message, and those that would not (cooked req and surveyor,
+// whose replies belong to a request) refuse it rather than ignore it.
+func TestConflateEveryReceiver(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	c := socket.Conflate(true)
+	cases := []struct {
+		name     string
+		sender   func() (*socket.Socket, error)
+		receiver func() (*socket.Socket, error)
+	}{
+		{"pull", func() (*socket.Socket, error) { return push.New() }, func() (*socket.Socket, error) { return pull.New(c) }},
+		{"pair", func() (*socket.Socket, error) { return pair.New() }, func() (*socket.Socket, error) { return pair.New(c) }},
+		{"pair1", func() (*socket.Socket, error) { return pair1.New() }, func() (*socket.Socket, error) { return pair1.New(c) }},
+		{"bus", func() (*socket.Socket, error) { return bus.New() }, func() (*socket.Socket, error) { return bus.New(c) }},
+		{"router", func() (*socket.Socket, error) { return dealer.New() }, func() (*socket.Socket, error) { return router.New(c) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := must(tc.sender()), must(tc.receiver())
+			closeAll(t, a, b)
+			connect(t, "inproc", b, a)
+			waitPipes(t, a, 1)
+			const n = 5
+			for i := range n {
+				send(t, a, fmt.Sprint(i))
+			}
+			deadline := time.Now().Add(timeout)
+			for b.Stats().MessagesIn < n && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			m, err := b.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(m.Body)
+			if len(m.Frames) > 0 { // router: the peer's id, then the message
+				got = string(m.Frames[len(m.Frames)-1])
+			}
+			if got != fmt.Sprint(n-1) {
+				t.Fatalf("conflated %s gave %q, want the newest, %d", tc.name, got, n-1)
+			}
+			if d := b.Stats().Dropped(socket.DropConflated); d != n-1 {
+				t.Fatalf("DropConflated = %d, want %d", d, n-1)
+			}
+		})
+	}
+	for name, f := range map[string]func(...socket.Option) (*socket.Socket, error){
+		"req": req.New, "surveyor": surveyor.New, "push": push.New, "pub": pub.New,
+	} {
+		if _, err := f(c); !errors.Is(err, socket.ErrOptionNotApplicable) {
+			t.Errorf("Conflate on %s: %v, want ErrOptionNotApplicable", name, err)
+		}
+	}
+	for name, f := range map[string]func(...socket.Option) (*socket.Socket, error){
+		"raw req": req.NewRaw, "raw surveyor": surveyor.NewRaw, "rep": rep.New, "respondent": respondent.New,
+		"sub": sub.New, "xsub": xsub.New, "xpub": xpub.New, "dealer": dealer.New,
+	} {
+		s, err := f(c)
+		if err != nil {
+			t.Errorf("Conflate on %s: %v", name, err)
+			continue
+		}
+		s.Close()
 	}
 }
 

@@ -236,10 +236,13 @@ func notApplicable(name string, s *Socket) error {
 // ZMQ_CONFLATE, for readers that want the latest state, not every update):
 // a message that arrives while one is waiting replaces it, and the one
 // replaced is counted as DropConflated. It applies to the receive queue, so
-// only to patterns that receive.
+// only to patterns that receive through one: not to push or pub, which do
+// not receive, nor to cooked req and surveyor, whose replies and answers
+// belong to their request or survey (Conflater).
 func Conflate(on bool) Option {
 	return NewOption("Conflate", func(s *Socket) error {
-		if !s.info.CanRecv {
+		c, ok := s.proto.(Conflater)
+		if !s.info.CanRecv || ok && !c.Conflates() {
 			return notApplicable("Conflate", s)
 		}
 		s.cfg.conflate.Store(on)

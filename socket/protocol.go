@@ -37,6 +37,15 @@ type ProtocolCloser interface {
 	CloseProtocol()
 }
 
+// Conflater is implemented by receiving protocols that can say whether
+// they honour Conflate: those whose messages reach the application through
+// their RecvQueue do; a cooked REQ's replies and a cooked surveyor's
+// answers go to their request or survey instead, and Conflate is refused
+// there rather than accepted and ignored.
+type Conflater interface {
+	Conflates() bool
+}
+
 // TryReceiver is implemented by protocols whose Recv can hand over a message
 // that is already waiting without a context. With a receive timeout set, the
 // socket tries it before it makes the timeout's context, which costs a timer

@@ -211,6 +211,11 @@ func (c *Context) Close() error {
 	return nil
 }
 
+// Conflates reports that only a raw socket honours socket.Conflate: a
+// cooked one's answers go to the context that waits for them
+// (socket.Conflater).
+func (p *proto) Conflates() bool { return p.raw }
+
 // CloseProtocol stops every context's survey timer when the socket closes
 // (socket.ProtocolCloser), so that none keeps the socket alive until it
 // goes off.
