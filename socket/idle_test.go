@@ -45,8 +45,17 @@ func TestIdleConnectionMemory(t *testing.T) {
 					recv(t, in)
 				}
 				waitPipes(t, in, conns)
-				time.Sleep(120 * time.Millisecond) // every reader back in its wait (and PINGs read)
-				per := (heapInUse() - before) / conns
+				// Every reader back in its wait (and PINGs read). With
+				// heartbeats some pipes are in the middle of a PING at any
+				// moment, the more so on a loaded machine: the least of a
+				// few looks is what the idle connections hold for good.
+				var per int64
+				for try := range 4 {
+					time.Sleep(time.Duration(120+30*try) * time.Millisecond)
+					if per = (heapInUse() - before) / conns; per <= 32<<10 {
+						break
+					}
+				}
 				if per > 32<<10 {
 					t.Fatalf("%d idle connections hold %d B of heap each, want under 32 KiB", conns, per)
 				}
