@@ -16,6 +16,16 @@ func ReadsThrough(s *Socket) bool {
 	return st == rsApp || st == rsAway
 }
 
+// WritesThrough reports how many messages the application wrote through
+// on s's only pipe (through_write.go).
+func WritesThrough(s *Socket) uint64 {
+	p := s.solo.Load()
+	if p == nil {
+		return 0
+	}
+	return p.throughs.Load()
+}
+
 // StreamConn returns the connection of one of s's pipes (nil if it has
 // none on a stream transport).
 func StreamConn(s *Socket) net.Conn {

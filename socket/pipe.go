@@ -99,6 +99,14 @@ type Pipe struct {
 	turnBack  chan struct{}
 	touched   atomic.Bool
 	tw        *streamWriter
+	// syscallWrites says a write through is a system call (tcp, ipc: the
+	// descriptor's own writer); lastThrough is when the last one ended
+	// (monoNow) and inAtThrough the messages read by then, so that a burst
+	// of sends goes to the writer, batched (inBurst).
+	syscallWrites bool
+	lastThrough   atomic.Int64
+	inAtThrough   atomic.Uint64
+	throughs      atomic.Uint64 // writes through, for the tests
 	// writer is the writer goroutine's, passed from one run to the next
 	// (sendQueue.writerLeaves): one runs at a time.
 	writer *streamWriter

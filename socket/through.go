@@ -146,6 +146,7 @@ func (p *Pipe) initTurns() {
 	tw, ok := p.conn.(TryWriter)
 	if !ok {
 		tw = fdTryWriter(p.conn)
+		p.syscallWrites = tw != nil
 	}
 	if tw == nil {
 		return

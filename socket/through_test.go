@@ -12,6 +12,7 @@ import (
 	"github.com/mqwire/mqwire/internal/streamtest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/pair"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/router"
@@ -518,5 +519,60 @@ func TestReadThroughHeartbeats(t *testing.T) {
 	routeTo(t, r, id, "still there")
 	if got := recv(t, d); got != "still there" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestBurstGoesToWriter: an application that reads through and sends a
+// burst has the burst written by the pipe's writer, a batch at a time,
+// rather than each message written through with a system call of its own
+// (100 messages at a time over tcp went at 148 k msg/s so, against 949 k
+// batched); a reply to what it read is still written through at once.
+func TestBurstGoesToWriter(t *testing.T) {
+	for _, tr := range []string{"tcp", "ipc"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			a, b := must(pair.New()), must(pair.New())
+			closeAll(t, a, b)
+			must(a.Dial(must(b.Listen(testutil.URL(t, tr))).URL()))
+			pingPong := func(n int) {
+				t.Helper()
+				for range n {
+					send(t, b, "ping")
+					if got := recv(t, a); got != "ping" {
+						t.Fatalf("a got %q", got)
+					}
+					send(t, a, "pong")
+					if got := recv(t, b); got != "pong" {
+						t.Fatalf("b got %q", got)
+					}
+				}
+			}
+			for i := 0; !socket.ReadsThrough(a); i++ {
+				if i == 200 {
+					t.Fatal("a does not read through")
+				}
+				pingPong(1)
+			}
+
+			before := socket.WritesThrough(a)
+			pingPong(20)
+			if n := socket.WritesThrough(a) - before; n < 15 {
+				t.Errorf("%d of 20 replies written through", n)
+			}
+
+			const burst = 200
+			before = socket.WritesThrough(a)
+			for i := range burst {
+				send(t, a, fmt.Sprint(i))
+			}
+			for i := range burst {
+				if got := recv(t, b); got != fmt.Sprint(i) {
+					t.Fatalf("message %d: got %q", i, got)
+				}
+			}
+			if n := socket.WritesThrough(a) - before; n > burst/10 {
+				t.Errorf("%d of a burst of %d written through one by one", n, burst)
+			}
+		})
 	}
 }

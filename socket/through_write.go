@@ -24,9 +24,19 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	if p.loanMin > 0 && m.Len() >= p.loanMin {
 		return false // large bodies on a loaning connection go by loan
 	}
+	if p.syscallWrites && p.inBurst() {
+		return false // a burst: queued, for the writer to batch
+	}
 	q := p.sendq
 	if !q.claim() {
 		return false
+	}
+	p.throughs.Add(1)
+	if p.syscallWrites {
+		// What was read before the write counts; what arrives during it
+		// comes after it.
+		p.inAtThrough.Store(p.cnt.msgsIn.Load())
+		defer func() { p.lastThrough.Store(monoNow()) }()
 	}
 	w := p.throughWriter()
 	w.codec.appendMessage(w, m)
@@ -65,6 +75,26 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	p.cnt.bytesOut.Add(size)
 	return true
 }
+
+// inBurst reports whether a send comes as part of a burst: nothing has
+// been read since the last write through, which ended less than
+// throughBurstGap ago. A burst goes to the writer goroutine, which writes
+// it in a few system calls where writing through would make one for each
+// message. A request and its reply never look like one: the reply is
+// read in between.
+func (p *Pipe) inBurst() bool {
+	return p.cnt.msgsIn.Load() == p.inAtThrough.Load() && monoNow()-p.lastThrough.Load() < throughBurstGap
+}
+
+// throughBurstGap is how soon after a write through a send with nothing
+// read in between counts as a burst (inBurst). A system call costs a few
+// microseconds; sends closer than this are worth batching.
+const throughBurstGap = 20 * int64(time.Microsecond)
+
+// monoNow is a monotonic clock reading in nanoseconds.
+func monoNow() int64 { return int64(time.Since(monoStart)) }
+
+var monoStart = time.Now()
 
 // throughWriter returns the writer the application writes with while it
 // holds the write turn, with a buffer.
