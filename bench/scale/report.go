@@ -467,6 +467,12 @@ const whyText = `
   node it took 180 ns per match hot and up to 7 µs at 100,000 topics cold, now 21 ns hot and
   0.4 µs cold (BenchmarkTrieMatch, topics spread over the whole trie). What still grows at
   100,000 topics is the cold memory the walk touches, not the number of steps.
+  Subscribing over ZMTP sends each subscription to the publisher: 100,000 took 2.0 s
+  until session 17, of which 1 s was this benchmark's own wait for its sync topic (5 ms
+  per try, now 50 µs doubling) and most of the rest one write system call per
+  subscription, since a subscriber that has read holds its pipe's read turn and wrote
+  each send through. A burst of sends is now batched by the pipe's writer; libzmq
+  (pyzmq, XPUB over tcp, the same batches of 500) took 227 ms in the same minutes.
 - **Fan-out** costs more per delivery at 1,000 subscribers than at 10: between 1.1× and 6× in
   four full runs on this loaded machine (the spread is mostly load). Each pipe's writer wakes
   for fewer messages at a time, so there are more writes per delivery (about 30% of the CPU in
