@@ -651,3 +651,54 @@ func freeTCP(t testing.TB) string {
 	defer l.Close()
 	return "tcp://" + l.Addr().String()
 }
+
+// TestManySubscriptions: a subscriber with more subscriptions than its
+// pipe's high-water mark (3,000 against 1,000) gets every one to an xpub:
+// a sub's, told when it connects, and an xsub's, sent in a tight loop.
+// They were offered like any message and lost past the mark, so that the
+// publisher never sent the topics lost (as libzmq's subscribers lose them).
+func TestManySubscriptions(t *testing.T) {
+	const n = 3000
+	topic := func(i int) []byte { return fmt.Appendf(nil, "topic-%05d", i) }
+	for _, tr := range []string{"inproc", "tcp"} {
+		for _, kind := range []string{"sub", "xsub"} {
+			t.Run(tr+"/"+kind, func(t *testing.T) {
+				testutil.CheckGoroutines(t)
+				x := must(xpub.New(socket.RecvHWM(2 * n)))
+				var s *socket.Socket
+				if kind == "sub" {
+					s = must(sub.New(socket.DialDialect(socket.DialectZMTP)))
+					for i := range n {
+						must(0, s.SetOption(sub.Subscribe(topic(i))))
+					}
+				} else {
+					s = must(xsub.New())
+				}
+				closeAll(t, x, s)
+				connect(t, tr, x, s)
+				waitPipes(t, s, 1)
+				if kind == "xsub" {
+					for i := range n {
+						if err := s.SendBytes(append([]byte{1}, topic(i)...)); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				seen := map[string]bool{}
+				for len(seen) < n {
+					m, err := x.RecvContext(ctx(t))
+					if err != nil {
+						t.Fatalf("%d of %d subscriptions reached the xpub: %v", len(seen), n, err)
+					}
+					if len(m.Body) > 0 && m.Body[0] == 1 {
+						seen[string(m.Body[1:])] = true
+					}
+					m.Free()
+				}
+				if d := s.Stats().TotalDrops(); d != 0 {
+					t.Errorf("%d dropped", d)
+				}
+			})
+		}
+	}
+}

@@ -221,12 +221,25 @@ func (p *Pipe) counts() Counters {
 // owns m then. On an inproc pipe whose peer's receive queue is full, it
 // returns false too, and the socket's waiting senders are woken when that
 // queue has room (RecvQueue.TryPutFrom).
-func (p *Pipe) TrySend(m *Message) bool { return p.trySendOr(m, false) }
+func (p *Pipe) TrySend(m *Message) bool { return p.trySendOr(m, sendTry) }
 
-// trySendOr is TrySend; spill says that on an inproc pipe whose peer's
-// receive queue is full, m may go on the pipe's own queue (for a caller
-// that would drop it rather than wait).
-func (p *Pipe) trySendOr(m *Message, spill bool) bool {
+// sendMode says what trySendOr does when there is no room.
+type sendMode uint8
+
+const (
+	// sendTry: refuse m (TrySend).
+	sendTry sendMode = iota
+	// sendSpill: on an inproc pipe whose peer's receive queue is full,
+	// queue m on the pipe's own queue if it has room (for a caller that
+	// would drop m rather than wait).
+	sendSpill
+	// sendAlways: queue m, past the pipe's own bounds if need be (for
+	// what must reach the peer however much of it there is).
+	sendAlways
+)
+
+// trySendOr is TrySend, with what to do when there is no room.
+func (p *Pipe) trySendOr(m *Message, mode sendMode) bool {
 	if p.closing.Load() {
 		return false
 	}
@@ -234,18 +247,18 @@ func (p *Pipe) trySendOr(m *Message, spill bool) bool {
 		// The peer would own the very message, and may change it: give it
 		// a copy, and let go of our share only once it is taken.
 		c := m.Clone()
-		if !p.trySend(c, spill) {
+		if !p.trySend(c, mode) {
 			c.Free()
 			return false
 		}
 		m.Free()
 		return true
 	}
-	return p.trySend(m, spill)
+	return p.trySend(m, mode)
 }
 
 // trySend is trySendOr once the pipe is known to be open.
-func (p *Pipe) trySend(m *Message, spill bool) bool {
+func (p *Pipe) trySend(m *Message, mode sendMode) bool {
 	n := p.prepare(m)
 	if p.writeThrough(m) {
 		return true
@@ -255,7 +268,7 @@ func (p *Pipe) trySend(m *Message, spill bool) bool {
 		p.cnt.handedBytes.Add(uint64(n))
 		return true
 	}
-	if q := p.port.pipe; !spill && q != nil && q.roomWait.Load() && q.backlog.Load() == 0 {
+	if q := p.port.pipe; mode == sendTry && q != nil && q.roomWait.Load() && q.backlog.Load() == 0 {
 		// The receiving queue is full, and says when it has room: the
 		// sender waits for that rather than queue here for a third
 		// goroutine to deliver (inproc push/pull of 64 B: 8.3 M msg/s
@@ -263,7 +276,7 @@ func (p *Pipe) trySend(m *Message, spill bool) bool {
 		return false
 	}
 	q := p.queued(1)
-	if !p.sendq.push(m, n) {
+	if !p.sendq.push(m, n, mode == sendAlways) {
 		p.unqueued(q)
 		return false
 	}

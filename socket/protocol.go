@@ -295,6 +295,18 @@ func (ps *PipeSet) Broadcast(m *Message, except *Pipe) {
 // held. Every pipe but the last one wanted gets m shared, or a copy
 // (shareFor); the last gets m.
 func (ps *PipeSet) BroadcastTo(m *Message, want func(*Pipe) bool) {
+	ps.broadcast(m, want, (*Pipe).offer)
+}
+
+// BroadcastAlways queues m on every pipe, past the pipes' high-water marks
+// if need be (OfferAlways): for a subscription, which every publisher must
+// get. m itself is consumed.
+func (ps *PipeSet) BroadcastAlways(m *Message) {
+	ps.broadcast(m, func(*Pipe) bool { return true }, (*Pipe).OfferAlways)
+}
+
+// broadcast is BroadcastTo, queuing with offer.
+func (ps *PipeSet) broadcast(m *Message, want func(*Pipe) bool, offer func(*Pipe, *Message)) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	var pending *Pipe
@@ -303,7 +315,7 @@ func (ps *PipeSet) BroadcastTo(m *Message, want func(*Pipe) bool) {
 			continue
 		}
 		if pending != nil {
-			pending.offer(shareFor(pending, m))
+			offer(pending, shareFor(pending, m))
 		}
 		pending = p
 	}
@@ -311,7 +323,7 @@ func (ps *PipeSet) BroadcastTo(m *Message, want func(*Pipe) bool) {
 		m.Free()
 		return
 	}
-	pending.offer(m)
+	offer(pending, m)
 }
 
 // BroadcastToWait is BroadcastTo for a publisher that must not drop
@@ -377,7 +389,7 @@ func (ps *PipeSet) broadcastIfRoom(m *Message, want func(*Pipe) bool) bool {
 		// Room seen is room: nothing else queues on p's own queue under
 		// the set's lock. Another sender may take the last room in an
 		// inproc peer's queue meanwhile: then c goes on p's queue.
-		if !p.trySendOr(c, true) {
+		if !p.trySendOr(c, sendSpill) {
 			p.Drop(c, DropQueueFull)
 		}
 	}
@@ -422,6 +434,18 @@ func (p *Pipe) roomFor(n int) bool {
 // DropQueueFull): for what must not hold the pattern up, such as a probe,
 // a welcome, a subscription change, or a lossy send.
 func (p *Pipe) Offer(m *Message) { p.offer(m) }
+
+// OfferAlways queues m on the pipe without waiting, past its high-water
+// mark if need be: for what the peer must get however much of it there
+// is, such as a subscriber's subscriptions, which are its peer's filter
+// (a subscriber with 5,000 of them that connected to a ZeroMQ publisher
+// got a fifth of its topics while they were offered, as libzmq's does).
+// m is dropped only when the pipe is closing.
+func (p *Pipe) OfferAlways(m *Message) {
+	if !p.trySendOr(m, sendAlways) {
+		p.Drop(m, DropClosed)
+	}
+}
 
 // offer queues m without waiting, or drops it as DropQueueFull.
 func (p *Pipe) offer(m *Message) {

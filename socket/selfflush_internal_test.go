@@ -25,7 +25,7 @@ func TestDeferredWakeUps(t *testing.T) {
 	q := newSendQueue(100, 0)
 	q.selfFlush, q.sleeping, q.deferring = true, true, true
 	defer q.stopTail()
-	if !q.push(NewMessage(64), 64) || woken(q) {
+	if !q.push(NewMessage(64), 64, false) || woken(q) {
 		t.Fatal("a small message woke the writer while deferring")
 	}
 	q.mu.Lock()
@@ -45,7 +45,7 @@ func TestDeferredWakeUps(t *testing.T) {
 	q.sleeping, q.deferring = true, true
 	q.mu.Unlock()
 	big := NewMessage(copyLimit + 1)
-	if !q.push(big, big.Len()) || !woken(q) {
+	if !q.push(big, big.Len(), false) || !woken(q) {
 		t.Fatal("a large body did not wake the writer")
 	}
 	if q.deferring {
@@ -61,10 +61,10 @@ func TestClaimFront(t *testing.T) {
 	q.selfFlush, q.sleeping = true, true
 	defer q.stopTail()
 	for range 10 {
-		q.push(NewMessage(100), 100)
+		q.push(NewMessage(100), 100, false)
 	}
 	big := NewMessage(copyLimit + 1)
-	q.push(big, big.Len())
+	q.push(big, big.Len(), false)
 	woken(q)
 	q.sleeping = true // the writer, not having run yet, as if idle
 	ms := q.claimFront(codec, 0)
@@ -88,7 +88,7 @@ func TestTailWaitsForLastClaim(t *testing.T) {
 	q := newSendQueue(1000, 0)
 	q.selfFlush, q.sleeping = true, true
 	defer q.stopTail()
-	q.push(NewMessage(64), 64)
+	q.push(NewMessage(64), 64, false)
 	woken(q)
 	q.sleeping = true
 	ms := q.claimFront(codec, 0)
@@ -97,8 +97,8 @@ func TestTailWaitsForLastClaim(t *testing.T) {
 	}
 	q.front = ms[:0]
 	q.release(nil, nil)
-	q.push(NewMessage(64), 64) // behind the claim: arms the timer
-	q.tailDue()                // fired early, as if the claim had just been made
+	q.push(NewMessage(64), 64, false) // behind the claim: arms the timer
+	q.tailDue()                       // fired early, as if the claim had just been made
 	if woken(q) {
 		t.Fatal("the tail timer woke the writer right after a claim")
 	}

@@ -114,11 +114,12 @@ func newSendQueue(hwm int, maxBytes int64) *sendQueue {
 	return &sendQueue{hwm: hwm, maxBytes: maxBytes, wake: make(chan struct{}, 1)}
 }
 
-// push queues m, of n bytes, unless that would pass a bound, and reports
-// whether it did. An empty queue takes any one message, however large.
-func (q *sendQueue) push(m *Message, n int) bool {
+// push queues m, of n bytes, unless that would pass a bound (and not
+// always), and reports whether it did. An empty queue takes any one
+// message, however large.
+func (q *sendQueue) push(m *Message, n int, always bool) bool {
 	q.mu.Lock()
-	if !q.fits(n) {
+	if !always && !q.fits(n) {
 		q.mu.Unlock()
 		return false
 	}

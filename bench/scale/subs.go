@@ -54,9 +54,9 @@ func putTopic(b []byte, i int) {
 }
 
 // subBatch is how many subscriptions are sent before waiting for the
-// publisher to have them: a subscriber's subscriptions go through its
-// pipe's send queue, which holds socket.DefaultHWM messages and loses what
-// does not fit.
+// publisher to have them, so that the setup time is measured in steps.
+// (Until session 17 the batches also kept them under the pipe's
+// high-water mark, past which subscriptions were lost.)
 const subBatch = 500
 
 // newSubscriber makes the subscriber of kind: "sp" (sub over SP), "zmtp"

@@ -99,3 +99,41 @@ func recvSubscribed(t *testing.T, s *socket.Socket) {
 		}
 	}
 }
+
+// TestManySubscriptionsToLibzmq: an mqwire SUB with more subscriptions than
+// its pipe's high-water mark (3,000 against 1,000) tells a libzmq XPUB every
+// one when it connects, and again after the publisher restarts; libzmq's
+// own SUB loses those past SNDHWM (a subscriber with 5,000 that connected
+// got 1,000 through).
+func TestManySubscriptionsToLibzmq(t *testing.T) {
+	const n = 3000
+	for _, tr := range []string{"tcp", "ipc"} {
+		t.Run(tr, func(t *testing.T) {
+			s, _ := sub.New(socket.DialDialect(socket.DialectZMTP), socket.ReconnectInterval(10*time.Millisecond))
+			defer s.Close()
+			for i := range n {
+				if err := s.SetOption(sub.Subscribe(fmt.Appendf(nil, "topic-%05d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			url := peerEndpoint(t, tr)
+			for round := range 2 { // the second: a new publisher at the same address
+				p := startPeer(t, "XPUB", "bind", url, "count-subs", fmt.Sprint(n))
+				if round == 0 {
+					if _, err := s.Dial(p.url); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if got := p.line(t); got != fmt.Sprintf("subs %d", n) {
+					t.Fatalf("round %d: libzmq XPUB got %q, want all %d subscriptions", round, got, n)
+				}
+				url = p.url
+				p.cmd.Process.Kill()
+				p.cmd.Wait()
+			}
+			if d := s.Stats().TotalDrops(); d != 0 {
+				t.Errorf("%d dropped", d)
+			}
+		})
+	}
+}

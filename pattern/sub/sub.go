@@ -135,13 +135,15 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 
 func (p *proto) RemovePipe(pp *socket.Pipe) { p.zmtp.Remove(pp) }
 
-// tell queues a subscription change for a ZMTP publisher. A queue too full
-// to take it loses it (counted): the publisher then filters less or more
-// than asked, and the subscriber's own filter still holds.
+// tell queues a subscription change for a ZMTP publisher, past the pipe's
+// high-water mark if need be: the publisher filters by what it is told,
+// so a subscription lost would be topics never sent (libzmq loses those
+// past SNDHWM, as when a subscriber with more than 1,000 of them
+// reconnects).
 func tell(pp *socket.Pipe, c socket.Control, prefix []byte) {
 	m := socket.NewMessageBytes(prefix)
 	m.Control = c
-	pp.Offer(m)
+	pp.OfferAlways(m)
 }
 
 func (p *proto) matches(body []byte) bool {

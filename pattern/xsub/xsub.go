@@ -9,10 +9,12 @@
 // subscription is sent to every publisher, a cancel only when it removes
 // the last subscription to its topic (subscribe twice, cancel once: still
 // subscribed). A publisher that connects later is sent every topic
-// subscribed to. Any other message (empty, multipart, or starting with
-// another byte) is sent upstream to every publisher as data, for an XPUB
-// to pass up. A publisher whose queue is full misses what is sent (counted
-// as socket.DropQueueFull).
+// subscribed to. Subscriptions and cancels are never lost: they queue past
+// a pipe's high-water mark if need be (libzmq's XSUB loses those past
+// SNDHWM). Any other message (empty, multipart, or starting with another
+// byte) is sent upstream to every publisher as data, for an XPUB to pass
+// up; a publisher whose queue is full misses that (counted as
+// socket.DropQueueFull).
 //
 // Recv returns every message the publishers send: an XSUB does not filter
 // (the publishers do). When the receive queue is full, the XSUB takes no
@@ -56,7 +58,7 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for topic := range p.subs {
-		pp.Offer(control(socket.ControlSubscribe, []byte(topic)))
+		pp.OfferAlways(control(socket.ControlSubscribe, []byte(topic)))
 	}
 	p.pipes.Add(pp)
 	return nil
@@ -129,7 +131,7 @@ func (p *proto) Send(_ context.Context, m *socket.Message) error {
 	if sub {
 		c = socket.ControlSubscribe
 	}
-	p.pipes.Broadcast(control(c, topic), nil)
+	p.pipes.BroadcastAlways(control(c, topic))
 	m.Free()
 	return nil
 }

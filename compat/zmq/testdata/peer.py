@@ -12,6 +12,8 @@
 # high-water mark of 4) waits for a subscription, sends 16 KiB messages
 # b"a-" + <i, 4 bytes big-endian> until a send times out (100 ms), prints
 # "sent <n>", then sends b"a-end", waiting as long as it takes.
+# "count-subs" (XPUB) reads subscriptions until it has COUNT distinct ones
+# or none comes for 2 s, and prints "subs <n>".
 # "dealer" sends b"req-<i>" and prints the reply's frames; "route-echo"
 # (ROUTER) prints each message, routing id first, and sends it back;
 # "router-send" (ROUTER, with a routing id and target=ID) sends
@@ -80,6 +82,18 @@ if role == "nodrop-publish":
     print("sent", n, flush=True)
     s.setsockopt(zmq.SNDTIMEO, -1)
     s.send(b"a-end")
+    count = 0
+if role == "count-subs":
+    s.setsockopt(zmq.RCVTIMEO, 2000)
+    subs = set()
+    try:
+        while len(subs) < count:
+            m = s.recv()
+            if m[:1] == b"\x01":
+                subs.add(m[1:])
+    except zmq.Again:
+        pass
+    print("subs", len(subs), flush=True)
     count = 0
 if role == "late-recv":
     time.sleep(1)
