@@ -58,6 +58,13 @@ func SetTailDelay(d time.Duration) (restore func()) {
 	return func() { tailDelayNs.Store(old) }
 }
 
+// SetThroughBurstGap sets throughBurstGap (through_write.go) for a test,
+// which restores it with the function returned.
+func SetThroughBurstGap(d time.Duration) (restore func()) {
+	old := throughBurstGap.Swap(int64(d))
+	return func() { throughBurstGap.Store(old) }
+}
+
 // SetWriterIdle sets writerIdle (sendqueue.go) for a test, which restores
 // it with the function returned.
 func SetWriterIdle(d time.Duration) (restore func()) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -83,13 +84,16 @@ func (p *Pipe) writeThrough(m *Message) bool {
 // message. A request and its reply never look like one: the reply is
 // read in between.
 func (p *Pipe) inBurst() bool {
-	return p.cnt.msgsIn.Load() == p.inAtThrough.Load() && monoNow()-p.lastThrough.Load() < throughBurstGap
+	return p.cnt.msgsIn.Load() == p.inAtThrough.Load() && monoNow()-p.lastThrough.Load() < throughBurstGap.Load()
 }
 
-// throughBurstGap is how soon after a write through a send with nothing
-// read in between counts as a burst (inBurst). A system call costs a few
-// microseconds; sends closer than this are worth batching.
-const throughBurstGap = 20 * int64(time.Microsecond)
+// throughBurstGap is how soon (ns) after a write through a send with
+// nothing read in between counts as a burst (inBurst). A system call costs
+// a few microseconds; sends closer than 20 us are worth batching. A
+// variable for the tests (SetThroughBurstGap).
+var throughBurstGap atomic.Int64
+
+func init() { throughBurstGap.Store(int64(20 * time.Microsecond)) }
 
 // monoNow is a monotonic clock reading in nanoseconds.
 func monoNow() int64 { return int64(time.Since(monoStart)) }
