@@ -1,27 +1,36 @@
 package inproc_test
 
 import (
+	"errors"
 	"fmt"
 
-	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/socket"
 )
 
-// inproc connects sockets of one process by name, and hands messages over
-// without copying or framing them. A dial may come before the listen: the
-// dialer keeps trying, as over any transport.
+// inproc connects sockets of one process by name and hands messages over
+// without framing them. A dial may come before the listen (the dialer
+// keeps trying, as over any transport); a name has one listener at a time.
 func Example() {
-	a, _ := pair.New()
-	defer a.Close()
-	a.Dial("inproc://example-pair")
+	source, _ := push.New()
+	defer source.Close()
+	source.Dial("inproc://jobs")
 
-	b, _ := pair.New()
-	defer b.Close()
-	b.Listen("inproc://example-pair")
+	sink, _ := pull.New()
+	defer sink.Close()
+	sink.Listen("inproc://jobs")
 
-	a.SendBytes([]byte("hello"))
-	m, _ := b.Recv()
+	source.SendBytes([]byte("job 1"))
+	m, _ := sink.Recv()
 	fmt.Println(string(m.Body))
 	m.Free()
+
+	other, _ := pull.New()
+	defer other.Close()
+	_, err := other.Listen("inproc://jobs")
+	fmt.Println(errors.Is(err, socket.ErrAddrInUse))
 	// Output:
-	// hello
+	// job 1
+	// true
 }
