@@ -17,7 +17,7 @@ func ReadsThrough(s *Socket) bool {
 }
 
 // WritesThrough reports how many messages the application wrote through
-// on s's only pipe (through_write.go).
+// on s's only pipe, a tcp or ipc one (through_write.go).
 func WritesThrough(s *Socket) uint64 {
 	p := s.solo.Load()
 	if p == nil {

@@ -106,7 +106,7 @@ type Pipe struct {
 	syscallWrites bool
 	lastThrough   atomic.Int64
 	inAtThrough   atomic.Uint64
-	throughs      atomic.Uint64 // writes through, for the tests
+	throughs      atomic.Uint64 // system-call writes through, for the tests
 	// writer is the writer goroutine's, passed from one run to the next
 	// (sendQueue.writerLeaves): one runs at a time.
 	writer *streamWriter

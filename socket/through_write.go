@@ -32,8 +32,8 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	if !q.claim() {
 		return false
 	}
-	p.throughs.Add(1)
 	if p.syscallWrites {
+		p.throughs.Add(1)
 		// What was read before the write counts; what arrives during it
 		// comes after it.
 		p.inAtThrough.Store(p.cnt.msgsIn.Load())
