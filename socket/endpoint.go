@@ -449,7 +449,9 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 	}
 	deadline := time.Now().Add(timeout)
 	var first []byte
-	zmtpPeer := dialed && Dialect(s.cfg.dialDialect.Load()) == DialectZMTP
+	// A socket with a security mechanism dials in ZMTP, the only dialect
+	// that has one.
+	zmtpPeer := dialed && (Dialect(s.cfg.dialDialect.Load()) == DialectZMTP || s.secured())
 	if !dialed && s.info.ZMTPType != "" {
 		var err error
 		if first, err = sniff(conn, deadline); err != nil {
@@ -466,7 +468,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 	}
 	var err error
 	if zmtpPeer {
-		err = s.zmtpHandshake(p, conn, first)
+		conn, err = s.zmtpHandshake(p, conn, first)
 	} else {
 		err = s.spHandshake(p, conn, first, c.IPCFraming)
 	}

@@ -32,6 +32,9 @@ type mechConn struct {
 	// deadline is when the handshake times out (the connection's deadline
 	// is set to it); an Authenticator must answer by then.
 	deadline time.Time
+	// session is set by a mechanism that encrypts what follows the
+	// handshake (CURVE): the pipe then talks through a curveConn.
+	session *zmtp.CurveSession
 }
 
 // send writes one command frame, what names it in an I/O error.

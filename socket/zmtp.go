@@ -91,40 +91,42 @@ func zmtpErr(format string, args ...any) error {
 // peer's read in the pieces libzmq sends it in, then the commands of the
 // socket's security mechanism (NULL: READY both ways, RFC 37; PLAIN: RFC 24),
 // which yield the peer's metadata, whose socket type is checked. first holds
-// what a listener already read of the peer's greeting.
-func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
+// what a listener already read of the peer's greeting. It returns the
+// connection the pipe is to use: c, or under CURVE c wrapped in a
+// curveConn.
+func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) (net.Conn, error) {
 	ours := s.info.ZMTPType
 	if ours == "" {
-		return fmt.Errorf("%w: a ZMTP peer cannot talk to %s", ErrPeerMismatch, s.info.Name)
+		return nil, fmt.Errorf("%w: a ZMTP peer cannot talk to %s", ErrPeerMismatch, s.info.Name)
 	}
 	mech := s.mechanism()
 	out := zmtp.AppendGreeting(make([]byte, 0, 128), zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor31, Mechanism: mech.name(), AsServer: mech.asServer()})
 	if _, err := c.Write(out); err != nil {
-		return handshakeErr("zmtp greeting", err)
+		return nil, handshakeErr("zmtp greeting", err)
 	}
 	var g [zmtp.GreetingSize]byte
 	n := copy(g[:], first)
 	if _, err := readFull(c, g[n:zmtp.SignatureSize]); err != nil {
-		return handshakeErr("zmtp greeting", err)
+		return nil, handshakeErr("zmtp greeting", err)
 	}
 	if err := zmtp.CheckSignature(g[:zmtp.SignatureSize]); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := readFull(c, g[zmtp.SignatureSize:zmtp.RevisionOffset+1]); err != nil {
-		return handshakeErr("zmtp greeting", err)
+		return nil, handshakeErr("zmtp greeting", err)
 	}
 	if err := zmtp.CheckRevision(g[zmtp.RevisionOffset]); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := readFull(c, g[zmtp.RevisionOffset+1:]); err != nil {
-		return handshakeErr("zmtp greeting", err)
+		return nil, handshakeErr("zmtp greeting", err)
 	}
 	greeting, err := zmtp.ParseGreeting(g[:])
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if greeting.Mechanism != mech.name() {
-		return mechanismMismatch(mech.name(), greeting.Mechanism)
+		return nil, mechanismMismatch(mech.name(), greeting.Mechanism)
 	}
 
 	props := []zmtp.Property{{Name: zmtp.PropSocketType, Value: []byte(ours)}}
@@ -135,13 +137,14 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 		s.mu.Unlock()
 		props = append(props, zmtp.Property{Name: zmtp.PropIdentity, Value: id})
 	}
-	md, err := mech.handshake(s.newMechConn(p, c, props, out))
+	h := s.newMechConn(p, c, props, out)
+	md, err := mech.handshake(h)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	theirs, _ := md.Get(zmtp.PropSocketType)
 	if !zmtp.Compatible(ours, string(theirs)) {
-		return fmt.Errorf("%w: ZMTP peer is %q, %s (%s) cannot talk to it", ErrPeerMismatch, theirs, s.info.Name, ours)
+		return nil, fmt.Errorf("%w: ZMTP peer is %q, %s (%s) cannot talk to it", ErrPeerMismatch, theirs, s.info.Name, ours)
 	}
 	p.peerName = string(theirs)
 	if id, ok := md.Get(zmtp.PropIdentity); ok && len(id) > 0 {
@@ -161,7 +164,10 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) error {
 	}
 	p.codec = codec
 	p.ctrl = make(chan []byte, 4)
-	return nil
+	if h.session != nil {
+		return newCurveConn(c, h.session, uint64(s.cfg.maxRecvSize.Load())), nil
+	}
+	return c, nil
 }
 
 // readCommand reads one command frame of the handshake straight from c (no

@@ -467,10 +467,13 @@ type CurveSession struct {
 // data, besides the command frame's own header.
 const MessageOverhead = curveMessageMin
 
-// AppendMessage appends a MESSAGE command frame carrying one frame's data
-// and flags (CurveMore, CurveCommand).
+// AppendMessage appends a MESSAGE command carrying one frame's data and
+// flags (CurveMore, CurveCommand). Like libzmq, it frames the command as a
+// data frame (no ZMTP flag set): the flags that count travel in the box.
 func (s *CurveSession) AppendMessage(b []byte, flags byte, data []byte) []byte {
-	b = appendCommandHeader(b, CmdMessage, curveMessageMin-1-len(CmdMessage)+len(data))
+	b = AppendFrameHeader(b, 0, uint64(curveMessageMin+len(data)))
+	b = append(b, byte(len(CmdMessage)))
+	b = append(b, CmdMessage...)
 	b = binary.BigEndian.AppendUint64(b, s.nonce)
 	nonce := shortNonce(s.send, s.nonce)
 	s.nonce++
