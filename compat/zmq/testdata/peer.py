@@ -21,8 +21,9 @@
 # prints the reply's frames.
 # A SUB subscribes to each TOPIC (but "invert=1" sets ZMQ_INVERT_MATCHING,
 # on any type); other types take the first extra
-# argument without "=" as their routing id (ZMQ_ROUTING_ID). PLAIN options
-# (plain_*=...) and the "handshake" role are described further down. It prints "ready" once bound or
+# argument without "=" as their routing id (ZMQ_ROUTING_ID). PLAIN and CURVE
+# options (plain_*=..., curve_*=...) and the "handshake" role are described
+# further down. It prints "ready" once bound or
 # connected (a bound one adds its endpoint), and "done" at the end.
 import binascii
 import sys
@@ -62,6 +63,28 @@ if "plain_server" in plain:
     user, password = plain["plain_server"].split(":", 1)
     auth.configure_plain(domain="*", passwords={user: password})
     s.setsockopt(zmq.PLAIN_SERVER, 1)
+# CURVE, as extra arguments (keys in Z85): curve_server=SECRET makes a CURVE
+# server, with no ZAP handler unless curve_allow=PUBLIC also names the one
+# client key that pyzmq's ThreadAuthenticator lets in; curve_client=
+# SERVERPUBLIC,PUBLIC,SECRET a CURVE client (Z85 has ":" but no ",").
+curve = dict(a.split("=", 1) for a in sys.argv[6:] if "=" in a and a.startswith("curve_"))
+if "curve_server" in curve:
+    s.setsockopt(zmq.CURVE_SECRETKEY, curve["curve_server"].encode())
+    s.setsockopt(zmq.CURVE_SERVER, 1)
+if "curve_allow" in curve:
+    import os, tempfile
+    from zmq.auth.thread import ThreadAuthenticator
+    certs = tempfile.mkdtemp()
+    with open(os.path.join(certs, "client.key"), "w") as f:
+        f.write('metadata\ncurve\n    public-key = "%s"\n' % curve["curve_allow"])
+    auth = ThreadAuthenticator(ctx)
+    auth.start()
+    auth.configure_curve(domain="*", location=certs)
+if "curve_client" in curve:
+    server, public, secret = curve["curve_client"].split(",")
+    s.setsockopt(zmq.CURVE_SERVERKEY, server.encode())
+    s.setsockopt(zmq.CURVE_PUBLICKEY, public.encode())
+    s.setsockopt(zmq.CURVE_SECRETKEY, secret.encode())
 mon = s.get_monitor_socket() if role == "handshake" else None
 getattr(s, how)(url)
 # A bound peer says where it listens: "tcp://127.0.0.1:*" binds a port the
