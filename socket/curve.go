@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/mqwire/mqwire/internal/scratch"
 	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
@@ -172,14 +173,18 @@ type curveConn struct {
 
 	// The write half: plaintext of a frame not yet whole, and the sealed
 	// frames of one Write.
-	pending []byte
-	sealed  []byte
+	pending    []byte // the start of a frame, in pendingBuf
+	pendingBuf scratch.Buf
+	sealed     scratch.Buf
 
-	// The read half: a sealed frame's bytes, and the opened frame, which
-	// Read hands out.
-	frame  []byte
-	opened []byte
-	off    int
+	// The read half: bytes read from the connection (in[inOff:]), a
+	// sealed frame too large for in, and the opened frame Read hands out.
+	in     []byte
+	inOff  int
+	large  scratch.Buf
+	opened scratch.Buf
+	out    []byte // what of the opened frame Read has to hand out
+	err    error // the read error, returned once what came before is read
 }
 
 // newCurveConn wraps c, whose handshake gave sess; limit is the largest
@@ -198,9 +203,10 @@ func (c *curveConn) Write(b []byte) (int, error) {
 	data := b
 	if len(c.pending) > 0 {
 		c.pending = append(c.pending, b...)
+		c.pendingBuf.Keep(c.pending)
 		data = c.pending
 	}
-	c.sealed = c.sealed[:0]
+	sealed := c.sealed.Get(len(data) + len(data)/4 + zmtp.MessageOverhead + zmtp.LongHeaderSize)
 	for {
 		if len(data) < zmtp.ShortHeaderSize || len(data) < zmtp.FrameHeaderLen(data[0]) {
 			break
@@ -219,61 +225,113 @@ func (c *curveConn) Write(b []byte) (int, error) {
 		if hdr.Command() {
 			flags |= zmtp.CurveCommand
 		}
-		c.sealed = c.sess.AppendMessage(c.sealed, flags, data[n:n+int(hdr.Size)])
+		sealed = c.sess.AppendMessage(sealed, flags, data[n:n+int(hdr.Size)])
 		data = data[n+int(hdr.Size):]
 	}
-	c.pending = append(c.pending[:0], data...)
-	if len(c.sealed) > 0 {
-		if _, err := c.Conn.Write(c.sealed); err != nil {
+	// What is left of a frame: data may be c.pending itself (copy
+	// moves it to the front) or b (which the caller may reuse).
+	// What is left is the start of a frame: in b, or already at the end
+	// of pendingBuf (copy moves it to the front).
+	if len(data) > 0 {
+		c.pending = append(c.pendingBuf.Get(len(data)), data...)
+	} else {
+		c.pending = nil
+	}
+	c.sealed.Keep(sealed)
+	if len(sealed) > 0 {
+		if _, err := c.Conn.Write(sealed); err != nil {
 			return 0, err
 		}
 	}
-	c.sealed = keepSmall(c.sealed)
-	c.pending = keepSmall(c.pending)
 	return len(b), nil
 }
 
+// curveReadSize is how much a curveConn reads at a time: many small sealed
+// frames, so that each does not cost a system call of its own.
+const curveReadSize = 32 << 10
+
 // Read returns bytes of the plaintext stream: the frames the peer's
-// MESSAGEs carry, each opened when the one before is all read.
+// MESSAGEs carry. It opens as many as are already read and fit in b, and
+// waits for the connection only when it has nothing to return.
 func (c *curveConn) Read(b []byte) (int, error) {
-	if c.off == len(c.opened) {
-		if err := c.next(); err != nil {
-			return 0, err
+	n := 0
+	for {
+		if len(c.out) > 0 {
+			k := copy(b[n:], c.out)
+			c.out = c.out[k:]
+			n += k
+			if n == len(b) {
+				return n, nil
+			}
+		}
+		if c.err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, c.err
+		}
+		ok, err := c.next(n == 0)
+		if err != nil {
+			c.err = err // for this Read if it has nothing, else the next
+			continue
+		}
+		if !ok {
+			return n, nil
 		}
 	}
-	n := copy(b, c.opened[c.off:])
-	c.off += n
-	return n, nil
 }
 
-// next reads one sealed frame and opens it into c.opened as a ZMTP frame.
-func (c *curveConn) next() error {
-	var hb [zmtp.LongHeaderSize]byte
-	if _, err := readFull(c.Conn, hb[:zmtp.ShortHeaderSize]); err != nil {
-		return err
+// next opens the next sealed frame into c.opened as a ZMTP frame. Unless
+// wait, it reports false when the frame is not all read yet rather than
+// read the connection.
+func (c *curveConn) next(wait bool) (bool, error) {
+	if c.inOff == len(c.in) {
+		c.in, c.inOff = c.in[:0], 0
 	}
-	hn := zmtp.FrameHeaderLen(hb[0])
-	if _, err := readFull(c.Conn, hb[zmtp.ShortHeaderSize:hn]); err != nil {
-		return unexpected(err)
+	if !c.buffered(zmtp.ShortHeaderSize, wait) {
+		return false, nil
 	}
-	hdr, _, err := zmtp.ParseFrameHeader(hb[:hn], c.limit)
+	if err := c.fill(zmtp.ShortHeaderSize, false); err != nil {
+		return false, err
+	}
+	hn := zmtp.FrameHeaderLen(c.in[c.inOff])
+	if !c.buffered(hn, wait) {
+		return false, nil
+	}
+	if err := c.fill(hn, true); err != nil {
+		return false, err
+	}
+	hdr, _, err := zmtp.ParseFrameHeader(c.in[c.inOff:c.inOff+hn], c.limit)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if hdr.More() {
-		return zmtpErr("CURVE MESSAGE frame with MORE set")
+		return false, zmtpErr("CURVE MESSAGE frame with MORE set")
 	}
-	c.frame = keepSmall(c.frame)
-	if uint64(cap(c.frame)) < hdr.Size {
-		c.frame = make([]byte, hdr.Size)
+	var frame []byte
+	if whole := uint64(hn) + hdr.Size; whole <= curveReadSize {
+		if !c.buffered(int(whole), wait) {
+			return false, nil
+		}
+		if err := c.fill(int(whole), true); err != nil {
+			return false, err
+		}
+		frame = c.in[c.inOff+hn : c.inOff+int(whole)]
+		c.inOff += int(whole)
+	} else {
+		// Larger than the read buffer: what is read of it, then the rest
+		// straight into a buffer of its own (its size is within limit).
+		c.inOff += hn
+		frame = c.large.Get(int(hdr.Size))[:hdr.Size]
+		k := copy(frame, c.in[c.inOff:])
+		c.inOff += k
+		if _, err := readFull(c.Conn, frame[k:]); err != nil {
+			return false, unexpected(err)
+		}
 	}
-	c.frame = c.frame[:hdr.Size]
-	if _, err := readFull(c.Conn, c.frame); err != nil {
-		return unexpected(err)
-	}
-	flags, data, err := c.sess.OpenMessage(c.frame)
+	flags, data, err := c.sess.OpenMessage(frame)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var f byte
 	if flags&zmtp.CurveMore != 0 {
@@ -282,17 +340,42 @@ func (c *curveConn) next() error {
 	if flags&zmtp.CurveCommand != 0 {
 		f |= zmtp.FlagCommand
 	}
-	c.opened = zmtp.AppendFrameHeader(keepSmall(c.opened)[:0], f, uint64(len(data)))
-	c.opened = append(c.opened, data...)
-	c.off = 0
-	return nil
+	out := zmtp.AppendFrameHeader(c.opened.Get(zmtp.LongHeaderSize+len(data)), f, uint64(len(data)))
+	c.out = append(out, data...)
+	return true, nil
 }
 
-// keepSmall lets a buffer grown for a large frame go, so that a connection
-// does not hold a large message's worth for good.
-func keepSmall(b []byte) []byte {
-	if cap(b) > 64<<10 {
+// buffered reports whether n bytes from c.inOff are read already, or may
+// be read (wait).
+func (c *curveConn) buffered(n int, wait bool) bool {
+	return wait || len(c.in)-c.inOff >= n
+}
+
+// fill reads until n bytes from c.inOff are in c.in; inside says the stream
+// may not end there (it is inside a frame).
+func (c *curveConn) fill(n int, inside bool) error {
+	if len(c.in)-c.inOff >= n {
 		return nil
 	}
-	return b
+	if c.in == nil {
+		c.in = make([]byte, 0, curveReadSize)
+	}
+	if c.inOff > 0 { // move the start of the frame to the front
+		c.in = c.in[:copy(c.in, c.in[c.inOff:])]
+		c.inOff = 0
+	}
+	for len(c.in) < n {
+		k, err := c.Conn.Read(c.in[len(c.in):cap(c.in)])
+		c.in = c.in[:len(c.in)+k]
+		if len(c.in) >= n {
+			return nil
+		}
+		if err != nil {
+			if inside || len(c.in) > 0 {
+				return unexpected(err)
+			}
+			return err
+		}
+	}
+	return nil
 }

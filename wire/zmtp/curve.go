@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/nacl/box"
 	"golang.org/x/crypto/nacl/secretbox"
 
+	"github.com/mqwire/mqwire/internal/scratch"
 	"github.com/mqwire/mqwire/wire"
 )
 
@@ -459,8 +460,8 @@ type CurveSession struct {
 	send, recv string
 	nonce      uint64 // the next to send
 	peerNonce  uint64 // the last received
-	sealBuf    []byte // the sealer's plaintext
-	openBuf    []byte // the opener's plaintext
+	sealBuf    scratch.Buf // the sealer's plaintext
+	openBuf    scratch.Buf // the opener's plaintext
 }
 
 // MessageOverhead is how many bytes a MESSAGE command adds to a frame's
@@ -477,10 +478,8 @@ func (s *CurveSession) AppendMessage(b []byte, flags byte, data []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, s.nonce)
 	nonce := shortNonce(s.send, s.nonce)
 	s.nonce++
-	s.sealBuf = append(append(s.sealBuf[:0], flags), data...)
-	b = box.SealAfterPrecomputation(b, s.sealBuf, nonce, &s.shared)
-	s.sealBuf = keepSmall(s.sealBuf)
-	return b
+	plain := append(append(s.sealBuf.Get(1+len(data)), flags), data...)
+	return box.SealAfterPrecomputation(b, plain, nonce, &s.shared)
 }
 
 // OpenMessage opens a MESSAGE command (its body, name included): it checks
@@ -497,21 +496,10 @@ func (s *CurveSession) OpenMessage(body []byte) (flags byte, data []byte, err er
 	if n <= s.peerNonce {
 		return 0, nil, protoErr("CURVE MESSAGE nonce %d after %d (replayed or reordered)", n, s.peerNonce)
 	}
-	s.openBuf = keepSmall(s.openBuf)
-	out, ok := box.OpenAfterPrecomputation(s.openBuf[:0], body[16:], shortNonce(s.recv, n), &s.shared)
+	out, ok := box.OpenAfterPrecomputation(s.openBuf.Get(len(body)), body[16:], shortNonce(s.recv, n), &s.shared)
 	if !ok {
 		return 0, nil, &curveBoxError{"MESSAGE"}
 	}
-	s.openBuf = out
 	s.peerNonce = n
 	return out[0], out[1:], nil
-}
-
-// keepSmall lets a scratch buffer grown for a large frame go, so that a
-// connection does not hold one megabyte for good after one large message.
-func keepSmall(b []byte) []byte {
-	if cap(b) > 64<<10 {
-		return nil
-	}
-	return b
 }

@@ -17,6 +17,8 @@
 //	                  for the subscription before sending
 //	-pattern reqrep|pair     latency pattern (default reqrep)
 //	-hwm n            send and receive high-water marks (default 1000, libzmq's)
+//	-curve            CURVE security: the binding end is the server, the connecting
+//	                  end its client, with fixed keys (bench/peers/zmqperf.c's -curve)
 //	-cpuprofile file  write a CPU profile of the run (go tool pprof)
 //	-trace file       write an execution trace of the run (go tool trace)
 //	-cpu              print the process's user and system CPU time at the end
@@ -55,12 +57,39 @@ import (
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/socket"
+	wzmtp "github.com/mqwire/mqwire/wire/zmtp"
 )
 
 var (
-	zmtp = flag.Bool("zmtp", false, "speak ZMTP (libzmq's protocol) when connecting; default SP")
-	hwm  = flag.Int("hwm", 1000, "send and receive high-water marks")
+	zmtp  = flag.Bool("zmtp", false, "speak ZMTP (libzmq's protocol) when connecting; default SP")
+	hwm   = flag.Int("hwm", 1000, "send and receive high-water marks")
+	curve = flag.Bool("curve", false, "CURVE: the binding end is the server, the connecting end its client (fixed keys, as bench/peers/zmqperf.c's -curve); implies -zmtp")
 )
+
+// The key pairs of -curve, in Z85: made for benchmarks and published here
+// (and in bench/peers/zmqperf.c), so secret from nobody.
+const (
+	curveServerPublic = "G4FRl0QELd06YOX^cZ%8SFXHpB9#ODWPK7OHvF>4"
+	curveServerSecret = "!^C:t9]I?!)$i+$U8)/l2{f&RrRk?<O7+e-1nO0S"
+	curveClientPublic = "28okAfHHOGzWc[BpeBkwR3r6kahhf3-e>rw)4Q*f"
+	curveClientSecret = "S>VLdi(>r6G0VPEXoxMkSzXTy<c0Dm%iX=Co]dy+"
+)
+
+// curveOption is the CURVE option of a binding end (server) or a
+// connecting one (client).
+func curveOption(server bool) socket.Option {
+	key := func(s string) wzmtp.CurveKey {
+		k, err := wzmtp.ParseCurveKey(s)
+		if err != nil {
+			panic(err)
+		}
+		return k
+	}
+	if server {
+		return socket.CurveServer(key(curveServerSecret), nil)
+	}
+	return socket.CurveClient(key(curveServerPublic), key(curveClientPublic), key(curveClientSecret))
+}
 
 func main() {
 	perfcmd.Main(perfcmd.Ends{
@@ -121,6 +150,12 @@ func listen(pattern string, sending bool, url string, ready func()) (*socket.Soc
 	if err != nil {
 		return nil, err
 	}
+	if *curve {
+		if err := s.SetOption(curveOption(true)); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if _, err := s.Listen(url); err != nil {
 		s.Close()
 		return nil, err
@@ -137,6 +172,12 @@ func dial(pattern string, url string) (*socket.Socket, error) {
 	s, err := newSocket(pattern, true)
 	if err != nil {
 		return nil, err
+	}
+	if *curve {
+		if err := s.SetOption(curveOption(false)); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if _, err := s.Dial(url); err != nil {
 		s.Close()
