@@ -184,7 +184,7 @@ type curveConn struct {
 	large  scratch.Buf
 	opened scratch.Buf
 	out    []byte // what of the opened frame Read has to hand out
-	err    error // the read error, returned once what came before is read
+	err    error  // the read error, returned once what came before is read
 }
 
 // newCurveConn wraps c, whose handshake gave sess; limit is the largest

@@ -458,8 +458,8 @@ func (s *CurveServer) Session() (*CurveSession, error) {
 type CurveSession struct {
 	shared     [32]byte
 	send, recv string
-	nonce      uint64 // the next to send
-	peerNonce  uint64 // the last received
+	nonce      uint64      // the next to send
+	peerNonce  uint64      // the last received
 	sealBuf    scratch.Buf // the sealer's plaintext
 	openBuf    scratch.Buf // the opener's plaintext
 }
