@@ -85,6 +85,12 @@
 //     and every SP peer. A command may not both dial and listen with
 //     them. A dial refused by the server fails with "Unable to dial on URL:
 //     Peer could not be authenticated".
+//   - --curve-server SECRET makes the socket a CURVE server (keys in Z85,
+//     as zmq_curve_keypair prints them) that accepts any client key: the
+//     traffic is encrypted, clients are not vetted. --curve-serverkey
+//     PUBLIC makes it a CURVE client of the server with that public key,
+//     with the key pair of --curve-secretkey SECRET or one made for the
+//     run. Both imply --zmtp and refuse SP peers.
 //
 // A multipart message prints its frames on one line, separated by single
 // spaces, each in the chosen format ("a" "\x01b" ""): quoted and hex end the

@@ -69,6 +69,9 @@ const (
 	optXSub
 	optPlainUser
 	optPlainPassword
+	optCurveServer
+	optCurveServerKey
+	optCurveSecretKey
 )
 
 // optSpec is one entry of the option table. Long names may be abbreviated
@@ -145,6 +148,9 @@ var options = []optSpec{
 	{name: "xsub", id: optXSub, ext: true},
 	{name: "plain-user", id: optPlainUser, arg: true, ext: true},
 	{name: "plain-password", id: optPlainPassword, arg: true, ext: true},
+	{name: "curve-server", id: optCurveServer, arg: true, ext: true},
+	{name: "curve-serverkey", id: optCurveServerKey, arg: true, ext: true},
+	{name: "curve-secretkey", id: optCurveSecretKey, arg: true, ext: true},
 }
 
 // address is one --dial or --listen.
@@ -502,7 +508,7 @@ func (c *config) apply(id optID, val string, stdin io.Reader) error {
 		c.socketName = val
 	case optInsecure:
 		c.insecure = true
-	case optZMTP, optPlainUser, optPlainPassword:
+	case optZMTP, optPlainUser, optPlainPassword, optCurveServer, optCurveServerKey, optCurveSecretKey:
 		c.applyZMTP(id, val)
 	}
 	return err

@@ -10,6 +10,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/xpub"
 	"github.com/mqwire/mqwire/pattern/xsub"
 	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // zmtpConfig is what the command line says about ZeroMQ peers.
@@ -18,6 +19,12 @@ type zmtpConfig struct {
 	plain                    bool // --plain-user given
 	plainPassSet             bool // --plain-password given
 	plainUser, plainPassword string
+
+	// CURVE, keys in Z85 as given: the server's secret key (--curve-server),
+	// or the server's public key (--curve-serverkey) and our secret key
+	// (--curve-secretkey, else a key pair made for the run).
+	curveServer, curveServerKey, curveSecret string
+	curve                                    *socket.Option // made by checkCurve
 }
 
 // applyZMTP records --zmtp, --plain-user and --plain-password.
@@ -29,7 +36,55 @@ func (c *config) applyZMTP(id optID, val string) {
 		c.zmtp.plain, c.zmtp.plainUser = true, val
 	case optPlainPassword:
 		c.zmtp.plainPassSet, c.zmtp.plainPassword = true, val
+	case optCurveServer:
+		c.zmtp.curveServer = val
+	case optCurveServerKey:
+		c.zmtp.curveServerKey = val
+	case optCurveSecretKey:
+		c.zmtp.curveSecret = val
 	}
+}
+
+// checkCurve checks the CURVE options.
+func (c *config) checkCurve() error {
+	z := c.zmtp
+	if z.curveServer == "" && z.curveServerKey == "" && z.curveSecret == "" {
+		return nil
+	}
+	if !hasZMTP(c.proto) {
+		return fail("Protocol does not support CURVE.")
+	}
+	switch {
+	case z.plain:
+		return fail("Options --plain-user and --curve-* cannot be used together.")
+	case z.curveServer != "" && (z.curveServerKey != "" || z.curveSecret != ""):
+		return fail("Option --curve-server cannot be used with --curve-serverkey or --curve-secretkey.")
+	case z.curveSecret != "" && z.curveServerKey == "":
+		return fail("Option --curve-secretkey requires --curve-serverkey.")
+	}
+	var keys [3]zmtp.CurveKey // server secret, server public, our secret
+	for i, k := range []string{z.curveServer, z.curveServerKey, z.curveSecret} {
+		var err error
+		if keys[i], err = zmtp.ParseCurveKey(k); k != "" && err != nil {
+			return fail("Invalid CURVE key: a key is 40 characters of Z85.")
+		}
+	}
+	var opt socket.Option
+	if z.curveServer != "" {
+		opt = socket.CurveServer(keys[0], nil)
+	} else {
+		public, secret, err := zmtp.NewCurveKeyPair()
+		if z.curveSecret != "" {
+			secret = keys[2]
+			public, err = zmtp.CurvePublicKey(secret)
+		}
+		if err != nil {
+			return fail("CURVE keys: %v", err)
+		}
+		opt = socket.CurveClient(keys[1], public, secret)
+	}
+	c.zmtp.curve = &opt
+	return nil
 }
 
 // zeromqOnly reports whether proto exists only in ZeroMQ.
@@ -72,6 +127,9 @@ func (c *config) checkZMTP() error {
 	}
 	if c.zmtp.dial && !hasZMTP(c.proto) {
 		return fail("Protocol does not support --zmtp.")
+	}
+	if err := c.checkCurve(); err != nil {
+		return err
 	}
 	if c.zmtp.plainPassSet && !c.zmtp.plain {
 		return fail("Option --plain-password requires --plain-user.")
@@ -129,6 +187,9 @@ func zmtpOptions(cfg *config) []socket.Option {
 		}))
 	case z.plain:
 		opts = append(opts, socket.PlainClient(z.plainUser, z.plainPassword))
+	}
+	if z.curve != nil {
+		opts = append(opts, *z.curve)
 	}
 	return opts
 }

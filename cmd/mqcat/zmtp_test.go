@@ -14,6 +14,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/xpub"
 	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // zpeer is a libzmq peer (testdata/zpeer.py run by pyzmq).
@@ -236,6 +237,22 @@ func TestZeroMQ(t *testing.T) {
 		startZPeer(t, "PUSH", "connect", e.url(), "plain_user=user", "plain_password=pw", "send=x")
 		finish(t, p, 0, "\"x\"\n", "")
 	})
+	t.Run("CURVE client", func(t *testing.T) {
+		t.Parallel()
+		sPub, sSec, _ := zmtp.NewCurveKeyPair()
+		z := startZPeer(t, "PULL", "bind", "tcp://127.0.0.1:*", "curve_server="+sSec.String(), "recv")
+		p := dial(t, "--push0", "--dial", z.url, "--curve-serverkey", sPub.String(), "-D", "x")
+		z.expect(t, hexs("x"))
+		finish(t, p, 0, "", "")
+	})
+	t.Run("CURVE server", func(t *testing.T) {
+		t.Parallel()
+		sPub, sSec, _ := zmtp.NewCurveKeyPair()
+		cPub, cSec, _ := zmtp.NewCurveKeyPair()
+		e, p := mqcatListening(t, "--pull0", "--curve-server", sSec.String(), "-Q", "-C", "1")
+		startZPeer(t, "PUSH", "connect", e.url(), fmt.Sprintf("curve_client=%s,%s,%s", sPub, cPub, cSec), "send=x")
+		finish(t, p, 0, "\"x\"\n", "")
+	})
 	t.Run("PLAIN server refuses", func(t *testing.T) {
 		t.Parallel()
 		// The peer connects first and retries every 100 ms, so that it
@@ -258,6 +275,10 @@ func TestZMTPOptions(t *testing.T) {
 		{[]string{"--zmtp", "--pair", "--dial", "tcp://h:1"}, "Protocol does not support --zmtp."},
 		{[]string{"--surveyor", "--plain-user", "u", "--dial", "tcp://h:1", "-D", "x"}, "Protocol does not support --plain-user."},
 		{[]string{"--push", "--plain-password", "p", "--dial", "tcp://h:1", "-D", "x"}, "Option --plain-password requires --plain-user."},
+		{[]string{"--push", "--curve-serverkey", "short", "--dial", "tcp://h:1", "-D", "x"}, "Invalid CURVE key: a key is 40 characters of Z85."},
+		{[]string{"--push", "--curve-secretkey", "S>VLdi(>r6G0VPEXoxMkSzXTy<c0Dm%iX=Co]dy+", "--dial", "tcp://h:1", "-D", "x"}, "Option --curve-secretkey requires --curve-serverkey."},
+		{[]string{"--bus", "--curve-server", "S>VLdi(>r6G0VPEXoxMkSzXTy<c0Dm%iX=Co]dy+", "--listen", "tcp://h:1"}, "Protocol does not support CURVE."},
+		{[]string{"--pull", "--plain-user", "u", "--curve-server", "S>VLdi(>r6G0VPEXoxMkSzXTy<c0Dm%iX=Co]dy+", "--listen", "tcp://h:1"}, "Options --plain-user and --curve-* cannot be used together."},
 		{[]string{"--pull", "--plain-user", "u", "--dial", "tcp://h:1", "--listen", "tcp://h:2"}, "Option --plain-user cannot be used with both --dial and --listen."},
 		{[]string{"--dealer", "--req", "--dial", "tcp://h:1"}, "Only one protocol may be specified."},
 		{[]string{"--xsub", "--dial", "tcp://h:1", "-D", "x"}, "Protocol does not support --file or --data."},

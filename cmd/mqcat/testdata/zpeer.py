@@ -4,7 +4,9 @@
 #
 # SETTING is id=ROUTING_ID, sub=TOPIC (SUB), plain_user=U, plain_password=P
 # (a PLAIN client) or plain_server=U:P (a PLAIN server whose ZAP handler,
-# pyzmq's ThreadAuthenticator, knows that one user and password).
+# pyzmq's ThreadAuthenticator, knows that one user and password),
+# curve_server=SECRET (a CURVE server, any client key) or
+# curve_client=SERVERPUBLIC,PUBLIC,SECRET (a CURVE client); keys in Z85.
 # ACTION is one of:
 #   send=F1|F2...  send a message of those frames (Python escapes: \x01)
 #   recv           receive a message and print its frames in hex, "." for an
@@ -24,7 +26,7 @@ import time
 import zmq
 
 kind, how, url = sys.argv[1], sys.argv[2], sys.argv[3]
-settings = [a for a in sys.argv[4:] if a.split("=", 1)[0] in ("id", "sub", "plain_user", "plain_password", "plain_server")]
+settings = [a for a in sys.argv[4:] if a.split("=", 1)[0] in ("id", "sub", "plain_user", "plain_password", "plain_server", "curve_server", "curve_client")]
 actions = [a for a in sys.argv[4:] if a not in settings]
 ctx = zmq.Context()
 s = ctx.socket(getattr(zmq, kind))
@@ -48,6 +50,14 @@ for a in settings:
         user, password = v.split(":", 1)
         auth.configure_plain(domain="*", passwords={user: password})
         s.setsockopt(zmq.PLAIN_SERVER, 1)
+    elif k == "curve_server":
+        s.setsockopt(zmq.CURVE_SECRETKEY, v.encode())
+        s.setsockopt(zmq.CURVE_SERVER, 1)
+    elif k == "curve_client":
+        server, public, secret = v.split(",")
+        s.setsockopt(zmq.CURVE_SERVERKEY, server.encode())
+        s.setsockopt(zmq.CURVE_PUBLICKEY, public.encode())
+        s.setsockopt(zmq.CURVE_SECRETKEY, secret.encode())
 mon = s.get_monitor_socket() if "handshake" in actions else None
 if how == "bind":
     s.bind(url)
