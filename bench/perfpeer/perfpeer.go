@@ -21,7 +21,8 @@
 // after an asynchronous connect; a connect that waits out a reconnect
 // interval, the listener not up yet, would count in a short run). The flags every end shares are -pattern push|pair|pub (throughput)
 // and -pattern reqrep|pair (latency); put them in the argv given to Run,
-// after End.Argv. The ends:
+// after End.Argv. mqwire's and libzmq's ends also take -curve (CURVE, the
+// binding end the server, with the same fixed keys in both). The ends:
 //
 //   - mqwire-sp, mqwire-zmtp: bench/cmd/mqperf, SP by default, -zmtp for
 //     ZMTP. inproc, ipc, tcp; push, pair, pub; reqrep, pair.
