@@ -219,3 +219,22 @@ func TestMixedPatterns(t *testing.T) {
 		}
 	}
 }
+
+// TestMixedCurve runs mqwire's ZMTP end against libzmq's with -curve, both
+// ways, and each against itself: the two share the published keys.
+func TestMixedCurve(t *testing.T) {
+	for _, way := range [][2]string{{"mqwire-zmtp", "libzmq"}, {"libzmq", "mqwire-zmtp"}, {"mqwire-zmtp", "mqwire-zmtp"}} {
+		for _, kind := range []string{"thr", "lat"} {
+			t.Run(fmt.Sprintf("%s-local/%s-remote/%s", way[0], way[1], kind), func(t *testing.T) {
+				t.Parallel()
+				local := withFlags(end(t, way[0]), "-curve")
+				remote := withFlags(end(t, way[1]), "-curve")
+				count := thrCount
+				if kind == "lat" {
+					count = latCount
+				}
+				check(t, local, remote, kind, "tcp", count)
+			})
+		}
+	}
+}
