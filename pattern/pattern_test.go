@@ -702,3 +702,54 @@ func TestManySubscriptions(t *testing.T) {
 		}
 	}
 }
+
+// An XPUB whose application never reads still applies every
+// subscription: the notifications wait (up to 65,536 from a subscriber),
+// not the subscriptions behind them. With RecvHWM's 1,000 as the bound, a
+// subscriber with 3,000 topics got messages for 1,001 of them.
+func TestXPUBUnreadAppliesAll(t *testing.T) {
+	const n = 3000
+	topic := func(i int) []byte { return fmt.Appendf(nil, "topic-%05d", i) }
+	for _, tr := range []string{"inproc", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			x := must(xpub.New(socket.SendHWM(2 * n))) // RecvHWM 1,000; never read
+			s := must(sub.New(socket.DialDialect(socket.DialectZMTP), socket.RecvHWM(2*n)))
+			for i := range n {
+				must(0, s.SetOption(sub.Subscribe(topic(i))))
+			}
+			closeAll(t, x, s)
+			connect(t, tr, x, s)
+			waitPipes(t, s, 1)
+			// Publish each topic not yet seen until every one has come
+			// through: a message for a subscription not yet applied goes
+			// nowhere, and the subscriber sends its subscriptions in no
+			// particular order.
+			pending := map[string]bool{}
+			for i := range n {
+				pending[string(topic(i))] = true
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for len(pending) > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d topics never reached the subscriber", len(pending), n)
+				}
+				for tp := range pending {
+					if err := x.SendBytes([]byte(tp)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for {
+					c, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+					m, err := s.RecvContext(c)
+					cancel()
+					if err != nil {
+						break
+					}
+					delete(pending, string(m.Body))
+					m.Free()
+				}
+			}
+		})
+	}
+}

@@ -148,16 +148,29 @@ func (q *RecvQueue) Put(p *Pipe, m *Message) {
 		q.replace(p, m)
 		return
 	}
-	q.putWait(p, entry{m: m, p: p})
+	q.putWait(p, entry{m: m, p: p}, q.hwm)
 }
 
-// putWait queues e, waiting while p's share is full until p or the socket
-// closes; then e is dropped. It reports whether e was queued.
-func (q *RecvQueue) putWait(p *Pipe, e entry) bool {
+// PutWithin is Put with p's share of the queue bounded by limit messages
+// rather than RecvHWM (limit is raised to RecvHWM if below it). XPUB queues
+// its subscription notifications so: the subscriptions behind a
+// notification that waits for room are not applied until it is queued.
+func (q *RecvQueue) PutWithin(p *Pipe, m *Message, limit int) {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		q.replace(p, m)
+		return
+	}
+	q.putWait(p, entry{m: m, p: p}, max(uint64(max(limit, 0)), q.hwm))
+}
+
+// putWait queues e, waiting while p's share holds limit entries until p or
+// the socket closes; then e is dropped. It reports whether e was queued.
+func (q *RecvQueue) putWait(p *Pipe, e entry, limit uint64) bool {
 	q.init()
 	sh := &p.rshare
 	for {
-		room := q.putUnder(e, q.hwm, true, nil)
+		room := q.putUnder(e, limit, true, nil)
 		if room == nil {
 			return true
 		}
@@ -299,7 +312,7 @@ func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
 		case closed:
 			p.dropEntry(e)
 		case wait:
-			closed = !q.putWait(p, e)
+			closed = !q.putWait(p, e, q.hwm)
 		case e.m != nil:
 			p.Drop(e.m, DropQueueFull)
 		default:

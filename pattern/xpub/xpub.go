@@ -32,11 +32,13 @@
 // ZeroMQ SUB or XSUB counts its own subscriptions and sends the cancel
 // only when the last is gone).
 //
-// What the subscribers send waits in the receive queue (RecvHWM) until the
-// application reads it; while it is full, the subscriber whose message
-// does not fit is not read from, so an application must Recv on an XPUB.
-// Subscriptions take effect for publishing as they arrive, before the
-// application reads them.
+// What the subscribers send waits in the receive queue until the
+// application reads it: up to RecvHWM messages from each subscriber, but
+// up to 65,536 subscription notifications (libzmq queues them without
+// bound), so that an application that reads seldom or never still has
+// every subscription applied. Past that, the subscriber whose message does
+// not fit is not read from until the application reads. Subscriptions take
+// effect for publishing as they arrive, before the application reads them.
 package xpub
 
 import (
@@ -336,8 +338,17 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	}
 	n := notification(sub, m.Body, pp)
 	m.Free()
-	p.recvq.Put(pp, n)
+	// A notification that waited for room would hold up the subscriptions
+	// behind it, which the publisher needs whether or not the application
+	// reads: libzmq queues its notifications without bound; this bound
+	// keeps what a subscriber can make us hold finite.
+	p.recvq.PutWithin(pp, n, maxNotifications)
 }
+
+// maxNotifications is how many subscription notifications from one
+// subscriber wait unread (or RecvHWM, if more) before that subscriber is
+// read from no further until the application reads.
+const maxNotifications = 1 << 16
 
 // Send publishes m to the subscribers whose subscriptions match its first
 // frame; under NoDrop it waits for them to have room.
