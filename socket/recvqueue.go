@@ -164,6 +164,17 @@ func (q *RecvQueue) PutWithin(p *Pipe, m *Message, limit int) {
 	q.putWait(p, entry{m: m, p: p}, max(uint64(max(limit, 0)), q.hwm))
 }
 
+// TryPutWithin is TryPut with p's share bounded by limit messages rather
+// than RecvHWM (limit is raised to RecvHWM if below it).
+func (q *RecvQueue) TryPutWithin(p *Pipe, m *Message, limit int) bool {
+	q.init()
+	if q.s.cfg.conflate.Load() {
+		q.replace(p, m)
+		return true
+	}
+	return q.putUnder(entry{m: m, p: p}, max(uint64(max(limit, 0)), q.hwm), false, nil) == nil
+}
+
 // putWait queues e, waiting while p's share holds limit entries until p or
 // the socket closes; then e is dropped. It reports whether e was queued.
 func (q *RecvQueue) putWait(p *Pipe, e entry, limit uint64) bool {

@@ -271,7 +271,7 @@ func (p *proto) RemovePipe(pp *socket.Pipe) {
 	subs.mu.Unlock()
 	p.mu.Unlock()
 	for _, m := range notes {
-		if !p.recvq.TryPut(pp, m) {
+		if !p.recvq.TryPutWithin(pp, m, maxNotifications) {
 			pp.Drop(m, socket.DropQueueFull)
 		}
 	}
