@@ -280,6 +280,11 @@ func (s *Socket) Listen(url string) (*Listener, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
+	if tt, ok := t.(TLSTransport); ok && tt.TLS(scheme) {
+		if _, err := s.tlsServerConfig(); err != nil {
+			return nil, err
+		}
+	}
 	tl, err := t.Listen(scheme, addr)
 	if err != nil {
 		return nil, err
@@ -448,6 +453,12 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
+	if c.TLS {
+		var err error
+		if conn, err = s.startTLS(conn, url, dialed, deadline); err != nil {
+			return nil, err
+		}
+	}
 	var first []byte
 	// A socket with a security mechanism dials in ZMTP, the only dialect
 	// that has one.
@@ -473,7 +484,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 		err = s.spHandshake(p, conn, first, c.IPCFraming)
 	}
 	if err != nil {
-		return nil, err
+		return nil, tlsAlert(c.TLS, err)
 	}
 	p.conn = conn
 	if lc := loanConn(conn); lc != nil {

@@ -8,6 +8,7 @@ package socket
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"runtime"
 	"sync"
@@ -38,6 +39,7 @@ type Socket struct {
 	gone      Counters           // figures of pipes that have closed
 	identity  []byte             // ZMTP routing id we announce (Identity option)
 	security  securityConfig     // ZMTP security mechanism (PlainClient, PlainServer)
+	tls       *tls.Config        // for tls+tcp connections (TLSConfig)
 	// closedHooks run at the end of Close (a PipeSet counts what it kept
 	// for a pipe that never came).
 	closedHooks []func()

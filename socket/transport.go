@@ -44,6 +44,9 @@ type Conn struct {
 	// IPCFraming marks a stream that uses SP's IPC framing (a type byte in
 	// front of each length).
 	IPCFraming bool
+	// TLS says the stream is to carry TLS: the socket runs the TLS
+	// handshake over it (with its TLSConfig) before the dialect's.
+	TLS bool
 	// Port is the end of a message transport connection.
 	Port MessagePort
 	// Remote names the peer, for events and statistics.

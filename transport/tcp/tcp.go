@@ -1,5 +1,8 @@
 // Package tcp is the tcp:// transport (also tcp4:// and tcp6://): IPv4 and
 // IPv6, TCP_NODELAY on, "*" or an empty host to listen on every address.
+// tls+tcp:// (and tls+tcp4://, tls+tcp6://), nng's and mangos' TLS
+// transport, is TCP whose connections the socket runs TLS over, with its
+// socket.TLSConfig.
 package tcp
 
 import (
@@ -17,7 +20,15 @@ func init() { socket.RegisterTransport(transport{}) }
 
 type transport struct{}
 
-func (transport) Schemes() []string { return []string{"tcp", "tcp4", "tcp6"} }
+func (transport) Schemes() []string {
+	return []string{"tcp", "tcp4", "tcp6", "tls+tcp", "tls+tcp4", "tls+tcp6"}
+}
+
+// TLS reports whether scheme's connections carry TLS (socket.TLSTransport).
+func (transport) TLS(scheme string) bool { return strings.HasPrefix(scheme, "tls+") }
+
+// network is the net package's name for scheme.
+func network(scheme string) string { return strings.TrimPrefix(scheme, "tls+") }
 
 // hostPort checks "host:port" and maps the "*" wildcard to every address.
 func hostPort(scheme, addr string, listening bool) (string, error) {
@@ -56,12 +67,12 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 		return socket.Conn{}, err
 	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, scheme, hp)
+	c, err := d.DialContext(ctx, network(scheme), hp)
 	if err != nil {
 		return socket.Conn{}, err
 	}
 	tune(c)
-	return socket.Conn{Stream: c, Remote: c.RemoteAddr().String()}, nil
+	return socket.Conn{Stream: c, TLS: transport{}.TLS(scheme), Remote: c.RemoteAddr().String()}, nil
 }
 
 func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
@@ -69,7 +80,7 @@ func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen(scheme, hp)
+	l, err := net.Listen(network(scheme), hp)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
 			// Both match: ErrAddrInUse, and the system's EADDRINUSE that
@@ -92,7 +103,7 @@ func (l *listener) Accept() (socket.Conn, error) {
 		return socket.Conn{}, err
 	}
 	tune(c)
-	return socket.Conn{Stream: c, Remote: c.RemoteAddr().String()}, nil
+	return socket.Conn{Stream: c, TLS: transport{}.TLS(l.scheme), Remote: c.RemoteAddr().String()}, nil
 }
 
 func (l *listener) Close() error { return l.l.Close() }

@@ -1,0 +1,113 @@
+package socket
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// TLS: a transport whose connections carry TLS (tls+tcp://, as nng and
+// mangos name it) marks them (Conn.TLS), and the socket runs the TLS
+// handshake over the stream with its TLSConfig before the dialect's own
+// handshake. The dialect then speaks over the TLS connection as over any
+// byte stream.
+
+// ErrTLS is matched (errors.Is) by the error of a failed TLS handshake: a
+// certificate the other side does not trust, no common protocol version or
+// cipher suite, or a peer that does not speak TLS.
+var ErrTLS = errors.New("mqwire: TLS handshake failed")
+
+// TLSConfig sets the TLS configuration of the socket's tls+tcp
+// connections (nng's and mangos' TLS transport): a listener needs a
+// certificate (Certificates or GetCertificate); a dialer verifies the
+// server's certificate against RootCAs (the system's when nil) and the
+// host in the URL unless ServerName says otherwise, and presents its own
+// certificate if the listener asks for one (ClientAuth). The socket keeps
+// a copy; it applies to connections made after the call. Without it, a
+// dialer uses Go's defaults and a listener cannot start.
+func TLSConfig(cfg *tls.Config) Option {
+	return NewOption("TLSConfig", func(s *Socket) error {
+		if cfg == nil {
+			return badOption("TLSConfig", "nil")
+		}
+		s.mu.Lock()
+		s.tls = cfg.Clone()
+		s.mu.Unlock()
+		return nil
+	})
+}
+
+// TLSTransport is implemented by a transport whose connections on some of
+// its schemes carry TLS (Conn.TLS): a socket then refuses to listen there
+// without a TLSConfig it can serve.
+type TLSTransport interface {
+	TLS(scheme string) bool
+}
+
+// tlsServerConfig returns the socket's configuration for accepted TLS
+// connections, or an error if it cannot serve one.
+func (s *Socket) tlsServerConfig() (*tls.Config, error) {
+	s.mu.Lock()
+	cfg := s.tls
+	s.mu.Unlock()
+	if cfg == nil || len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil {
+		return nil, fmt.Errorf("%w: a TLS listener needs a TLSConfig with a certificate", ErrBadOption)
+	}
+	return cfg, nil
+}
+
+// tlsClientConfig returns the socket's configuration for a TLS dial to
+// addr (host:port): the host is the name to verify unless the
+// configuration names one.
+func (s *Socket) tlsClientConfig(addr string) *tls.Config {
+	s.mu.Lock()
+	cfg := s.tls
+	s.mu.Unlock()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			cfg = cfg.Clone()
+			cfg.ServerName = host
+		}
+	}
+	return cfg
+}
+
+// startTLS runs the TLS handshake over c, as the client if dialed, by
+// deadline, and returns the TLS connection.
+func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Time) (net.Conn, error) {
+	var tc *tls.Conn
+	if dialed {
+		_, _, addr, _ := splitURL(url, true)
+		tc = tls.Client(c, s.tlsClientConfig(addr))
+	} else {
+		cfg, err := s.tlsServerConfig()
+		if err != nil {
+			return nil, err
+		}
+		tc = tls.Server(c, cfg)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTLS, err)
+	}
+	return tc, nil
+}
+
+// tlsAlert marks err as ErrTLS if it is a TLS alert from the peer: under
+// TLS 1.3 a server refuses a client's certificate after the client has
+// finished its handshake, and the client learns it at its first read,
+// in the dialect's handshake.
+func tlsAlert(isTLS bool, err error) error {
+	var op *net.OpError
+	if isTLS && !errors.Is(err, ErrTLS) && errors.As(err, &op) && op.Op == "remote error" {
+		return fmt.Errorf("%w: %w", ErrTLS, err)
+	}
+	return err
+}
