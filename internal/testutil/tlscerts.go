@@ -58,7 +58,7 @@ func NewTLSCerts(t testing.TB) *TLSCerts {
 			NotAfter:     now.Add(time.Hour),
 			KeyUsage:     x509.KeyUsageDigitalSignature,
 			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			DNSNames:     []string{"localhost"},
+			DNSNames:     []string{"localhost", "127.0.0.1"}, // mbedTLS matches names, not IP addresses
 			IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
