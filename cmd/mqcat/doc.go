@@ -39,8 +39,15 @@
 // -q/--silent, -v/--verbose (print "Listening at: URL" and "Connected to:
 // URL"), -C/--count N, -d/--delay SEC, -i/--interval SEC, --recv-timeout SEC,
 // --send-timeout SEC, -Z/--recv-maxsz N (0: no limit; default no limit),
-// --version, -h/--help. TLS and ZeroTier options (-k, --cacert, --cert,
-// --key, --zt-home) and --socket-name are accepted and have no effect.
+// --version, -h/--help. The ZeroTier option --zt-home and --socket-name are
+// accepted and have no effect (mqwire has no ZeroTier transport).
+//
+// TLS, for tls+tcp:// addresses, as in nngcat: --cert FILE (with --key
+// FILE, or the key in the same file) is the certificate a listener serves
+// and a dialer presents; --cacert FILE is the authority whose certificates
+// a dialer trusts (and a listener checks a client's against, if the client
+// presents one; as nngcat's, it asks for none); -k/--insecure makes a
+// dialer skip checking the server's certificate.
 //
 // Long options may be abbreviated to a unique prefix and take their value
 // as --opt value, --opt=value or --opt:value; short options take -L5555 or
@@ -139,7 +146,7 @@
 //   - --count without --interval on req, surveyor, pair and bus runs the
 //     exchanges back to back; nngcat 1.5.2 fails there with "Cannot set recv
 //     timeout: Invalid argument".
-//   - ws, wss, tls+tcp and zt URLs are not supported ("Not supported").
+//   - ws, wss and zt URLs are not supported ("Not supported").
 //   - --help prints mqcat's own usage text; --version prints
 //     "1.5.2 (mqcat, mqwire)".
 package main

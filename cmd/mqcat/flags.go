@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -183,6 +184,7 @@ type config struct {
 	// apply only to transports mqwire does not have.
 	insecure           bool
 	cacert, cert, key  []byte
+	tls                *tls.Config // from the four above (tls.go)
 	ztHome, socketName string
 
 	zmtp zmtpConfig // --zmtp and PLAIN (zmtp.go)
@@ -573,6 +575,10 @@ func (c *config) check() error {
 		}
 	case 0:
 		return fail("No protocol specified.")
+	}
+	var err error
+	if c.tls, err = c.tlsConfig(); err != nil {
+		return err
 	}
 	return c.checkZMTP()
 }

@@ -115,6 +115,7 @@ func openSocket(cfg *config) (*socket.Socket, error) {
 	// nng's default is no receive limit; --recv-maxsz sets one.
 	opts := []socket.Option{socket.MaxRecvSize(max(cfg.recvMaxSize, 0))}
 	opts = append(opts, zmtpOptions(cfg)...)
+	opts = append(opts, tlsOptions(cfg)...)
 	switch cfg.proto {
 	case optReq0:
 		return req.New(opts...)
@@ -221,7 +222,7 @@ func checkURL(a address) (url, bad string) {
 		return "", "Invalid argument"
 	}
 	switch scheme {
-	case "tcp", "tcp4", "tcp6":
+	case "tcp", "tcp4", "tcp6", "tls+tcp", "tls+tcp4", "tls+tcp6":
 		host, port, err := net.SplitHostPort(rest)
 		if err != nil && a.listen {
 			// nng listens on a port of the system's choosing when the
