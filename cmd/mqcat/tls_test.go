@@ -52,7 +52,7 @@ func TestTLS(t *testing.T) {
 	t.Run("bad certificate file", func(t *testing.T) {
 		t.Parallel()
 		p := startProc(t, nil, bin, "--pull0", "--listen", "tls+tcp://127.0.0.1:0", "--cert", certs.CAFile, "--key", certs.ClientKeyFile)
-		if !p.wait(10 * time.Second) || p.code == 0 {
+		if !p.wait(10*time.Second) || p.code == 0 {
 			t.Fatalf("want a failure: %s", p.report())
 		}
 	})
