@@ -4,6 +4,8 @@
  * bench/perfpeer's package comment:
  *
  *   nngperf [-pattern P] local_thr|remote_thr|local_lat|remote_lat <url> <size> <count>
+ *   (with a tls+tcp:// url, the listener serves the certificate below; the
+ *   dialer does not check it: what is measured starts after the handshake)
  *   nngperf [-pattern P] inproc_thr|inproc_lat <size> <count>
  *
  * -pattern: push (push0/pull0, default), pair (pair0) or pub (pub0/sub0,
@@ -35,8 +37,33 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 
 static const char *pattern = NULL;
+
+/* The listener's certificate and key on tls+tcp (self-signed, made for
+ * benchmarks and published here and in bench/cmd/mqperf, so secret from
+ * nobody). */
+static const char bench_cert[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBqDCCAU2gAwIBAgIBATAKBggqhkjOPQQDAjAcMRowGAYDVQQDExFtcXdpcmUg\n"
+    "YmVuY2htYXJrczAgFw0yNjAxMDEwMDAwMDBaGA8yMTI2MDEwMTAwMDAwMFowHDEa\n"
+    "MBgGA1UEAxMRbXF3aXJlIGJlbmNobWFya3MwWTATBgcqhkjOPQIBBggqhkjOPQMB\n"
+    "BwNCAARuyF/H4VgzwaMUy4jsinj95et2aXvLfr4Oy3cyLFVRbymddGJvRgzBpRiy\n"
+    "qJi8dUzMS26RaZc9dG3lYJgFQfwTo34wfDAOBgNVHQ8BAf8EBAMCAoQwEwYDVR0l\n"
+    "BAwwCgYIKwYBBQUHAwEwDwYDVR0TAQH/BAUwAwEB/zAdBgNVHQ4EFgQUgQHz8boQ\n"
+    "5N8BEXa2vAwJgcy7AQYwJQYDVR0RBB4wHIIJbG9jYWxob3N0ggkxMjcuMC4wLjGH\n"
+    "BH8AAAEwCgYIKoZIzj0EAwIDSQAwRgIhAL34J4Dv+nKFk2wCGZIY4o1E3NpmVGH4\n"
+    "sDcpYHeAsDJjAiEAu+wcJyr7gn+k0B/F6q/XraQqrRDwBKJYpuIpof+3kJQ=\n"
+    "-----END CERTIFICATE-----\n";
+static const char bench_key[] =
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MHcCAQEEILnLUCaQYnCXw4yBlgte/8UqCAXFn7KKF9ppS4YJVG0IoAoGCCqGSM49\n"
+    "AwEHoUQDQgAEbshfx+FYM8GjFMuI7Ip4/eXrdml7y36+Dst3MixVUW8pnXRib0YM\n"
+    "waUYsqiYvHVMzEtukWmXPXRt5WCYBUH8Ew==\n"
+    "-----END EC PRIVATE KEY-----\n";
+
+static int is_tls(const char *url) { return strncmp(url, "tls+", 4) == 0; }
 
 static void die(const char *what, int rv)
 {
@@ -134,6 +161,18 @@ static void listen_peer(struct peer *pp, int sending, const char *url)
 {
 	int rv;
 	open_peer(pp, sending);
+	if (is_tls(url)) {
+		nng_listener l;
+		nng_tls_config *cfg;
+		if ((rv = nng_listener_create(&l, pp->s, url)) != 0 ||
+		    (rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0 ||
+		    (rv = nng_tls_config_own_cert(cfg, bench_cert, bench_key, NULL)) != 0 ||
+		    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg)) != 0 ||
+		    (rv = nng_listener_start(l, 0)) != 0)
+			die("nng_listen (tls)", rv);
+		nng_tls_config_free(cfg);
+		return;
+	}
 	if ((rv = nng_listen(pp->s, url, NULL, 0)) != 0)
 		die("nng_listen", rv);
 }
@@ -144,6 +183,18 @@ static void dial_peer(struct peer *pp, const char *url)
 {
 	int rv;
 	open_peer(pp, 1);
+	if (is_tls(url)) {
+		nng_dialer d;
+		nng_tls_config *cfg;
+		if ((rv = nng_dialer_create(&d, pp->s, url)) != 0 ||
+		    (rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) != 0 ||
+		    (rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_NONE)) != 0 ||
+		    (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)) != 0 ||
+		    (rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+			die("nng_dial (tls)", rv);
+		nng_tls_config_free(cfg);
+		return;
+	}
 	if ((rv = nng_dial(pp->s, url, NULL, NNG_FLAG_NONBLOCK)) != 0)
 		die("nng_dial", rv);
 }

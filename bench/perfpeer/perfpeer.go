@@ -28,7 +28,9 @@
 //     ZMTP. inproc, ipc, tcp; push, pair, pub; reqrep, pair.
 //   - libzmq: bench/peers/zmqperf.c, C against libzmq (ZMTP), built with
 //     gcc. inproc, ipc, tcp; PUSH/PULL, PAIR, PUB/SUB; REQ/REP, PAIR.
-//   - nng: bench/peers/nngperf.c, C against nng (SP), built with gcc.
+//   - nng: bench/peers/nngperf.c, C against nng (SP), built with gcc;
+//     tls+tcp too, as mqwire's ends (each listener serves a fixed
+//     published certificate, each dialer does not check it).
 //     inproc, ipc, tcp; push0/pull0, pair0, pub0/sub0; req0/rep0, pair0.
 //   - zmq4: bench/cmd/zmq4perf, github.com/go-zeromq/zmq4 (ZMTP). ipc, tcp
 //     (its inproc fails); push, pair, pub (receiving side only: its PUB
@@ -121,7 +123,7 @@ var specs = []spec{
 	{name: "mqwire-sp", bin: "mqperf", pkg: "./bench/cmd/mqperf", dialect: "sp", transports: mqwireTransports},
 	{name: "mqwire-zmtp", bin: "mqperf", pkg: "./bench/cmd/mqperf", flags: []string{"-zmtp"}, dialect: "zmtp", transports: mqwireTransports},
 	{name: "libzmq", bin: "zmqperf", csrc: "zmqperf.c", pkgconfig: "libzmq", lib: "-lzmq", dialect: "zmtp", transports: []string{"inproc", "ipc", "tcp"}},
-	{name: "nng", bin: "nngperf", csrc: "nngperf.c", pkgconfig: "nng", lib: "-lnng", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
+	{name: "nng", bin: "nngperf", csrc: "nngperf.c", pkgconfig: "nng", lib: "-lnng", dialect: "sp", transports: []string{"inproc", "ipc", "tcp", "tls+tcp"}},
 	{name: "zmq4", bin: "zmq4perf", pkg: "./bench/cmd/zmq4perf", dialect: "zmtp", transports: zmq4Transports},
 	{name: "mangos", bin: "mangosperf", pkg: "./bench/cmd/mangosperf", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
 }
@@ -130,9 +132,9 @@ var specs = []spec{
 // transport works (Linux).
 var mqwireTransports = func() []string {
 	if runtime.GOOS == "linux" {
-		return []string{"inproc", "ipc", "tcp", "shm"}
+		return []string{"inproc", "ipc", "tcp", "shm", "tls+tcp"}
 	}
-	return []string{"inproc", "ipc", "tcp"}
+	return []string{"inproc", "ipc", "tcp", "tls+tcp"}
 }()
 
 // zmq4Transports is what the zmq4 end supports (see bench/cmd/zmq4perf).
@@ -442,6 +444,9 @@ func freeURL(transport string) (string, func(), error) {
 			return "", nil, err
 		}
 		return transport + "://" + filepath.Join(dir, "p."+transport), func() { os.RemoveAll(dir) }, nil
+	case "tls+tcp":
+		url, done, err := freeURL("tcp")
+		return "tls+" + url, done, err
 	case "tcp":
 		lo := ephemeralLow()
 		for range 1000 {

@@ -17,6 +17,8 @@
 //	                  for the subscription before sending
 //	-pattern reqrep|pair     latency pattern (default reqrep)
 //	-hwm n            send and receive high-water marks (default 1000, libzmq's)
+//	(tls+tcp:// urls: the binding end serves a fixed published certificate,
+//	the connecting end does not check it; see benchCertPEM)
 //	-curve            CURVE security: the binding end is the server, the connecting
 //	                  end its client, with fixed keys (bench/peers/zmqperf.c's -curve)
 //	-cpuprofile file  write a CPU profile of the run (go tool pprof)
@@ -44,8 +46,10 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mqwire/mqwire/bench/internal/perfcmd"
@@ -75,6 +79,40 @@ const (
 	curveClientSecret = "S>VLdi(>r6G0VPEXoxMkSzXTy<c0Dm%iX=Co]dy+"
 )
 
+// benchCertPEM is the listener's certificate and key on tls+tcp
+// (self-signed, made for benchmarks and published here and in
+// bench/peers/nngperf.c, so secret from nobody). A dialer does not check
+// it: what is measured starts after the handshake.
+const benchCertPEM = `-----BEGIN CERTIFICATE-----
+MIIBqDCCAU2gAwIBAgIBATAKBggqhkjOPQQDAjAcMRowGAYDVQQDExFtcXdpcmUg
+YmVuY2htYXJrczAgFw0yNjAxMDEwMDAwMDBaGA8yMTI2MDEwMTAwMDAwMFowHDEa
+MBgGA1UEAxMRbXF3aXJlIGJlbmNobWFya3MwWTATBgcqhkjOPQIBBggqhkjOPQMB
+BwNCAARuyF/H4VgzwaMUy4jsinj95et2aXvLfr4Oy3cyLFVRbymddGJvRgzBpRiy
+qJi8dUzMS26RaZc9dG3lYJgFQfwTo34wfDAOBgNVHQ8BAf8EBAMCAoQwEwYDVR0l
+BAwwCgYIKwYBBQUHAwEwDwYDVR0TAQH/BAUwAwEB/zAdBgNVHQ4EFgQUgQHz8boQ
+5N8BEXa2vAwJgcy7AQYwJQYDVR0RBB4wHIIJbG9jYWxob3N0ggkxMjcuMC4wLjGH
+BH8AAAEwCgYIKoZIzj0EAwIDSQAwRgIhAL34J4Dv+nKFk2wCGZIY4o1E3NpmVGH4
+sDcpYHeAsDJjAiEAu+wcJyr7gn+k0B/F6q/XraQqrRDwBKJYpuIpof+3kJQ=
+-----END CERTIFICATE-----
+-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEILnLUCaQYnCXw4yBlgte/8UqCAXFn7KKF9ppS4YJVG0IoAoGCCqGSM49
+AwEHoUQDQgAEbshfx+FYM8GjFMuI7Ip4/eXrdml7y36+Dst3MixVUW8pnXRib0YM
+waUYsqiYvHVMzEtukWmXPXRt5WCYBUH8Ew==
+-----END EC PRIVATE KEY-----`
+
+// tlsOption is the TLSConfig of a binding end (the certificate) or a
+// connecting one (no check of it).
+func tlsOption(server bool) socket.Option {
+	if !server {
+		return socket.TLSConfig(&tls.Config{InsecureSkipVerify: true})
+	}
+	pair, err := tls.X509KeyPair([]byte(benchCertPEM), []byte(benchCertPEM))
+	if err != nil {
+		panic(err)
+	}
+	return socket.TLSConfig(&tls.Config{Certificates: []tls.Certificate{pair}})
+}
+
 // curveOption is the CURVE option of a binding end (server) or a
 // connecting one (client).
 func curveOption(server bool) socket.Option {
@@ -94,7 +132,7 @@ func curveOption(server bool) socket.Option {
 func main() {
 	perfcmd.Main(perfcmd.Ends{
 		Name:       "mqperf",
-		Transports: []string{"inproc", "ipc", "tcp", "shm"},
+		Transports: []string{"inproc", "ipc", "tcp", "shm", "tls+tcp"},
 		LocalThr:   localThr,
 		RemoteThr:  remoteThr,
 		LocalLat:   localLat,
@@ -156,6 +194,12 @@ func listen(pattern string, sending bool, url string, ready func()) (*socket.Soc
 			return nil, err
 		}
 	}
+	if strings.HasPrefix(url, "tls+") {
+		if err := s.SetOption(tlsOption(true)); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if _, err := s.Listen(url); err != nil {
 		s.Close()
 		return nil, err
@@ -175,6 +219,12 @@ func dial(pattern string, url string) (*socket.Socket, error) {
 	}
 	if *curve {
 		if err := s.SetOption(curveOption(false)); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if strings.HasPrefix(url, "tls+") {
+		if err := s.SetOption(tlsOption(false)); err != nil {
 			s.Close()
 			return nil, err
 		}
