@@ -25,7 +25,7 @@
 // binding end the server, with the same fixed keys in both). The ends:
 //
 //   - mqwire-sp, mqwire-zmtp: bench/cmd/mqperf, SP by default, -zmtp for
-//     ZMTP. inproc, ipc, tcp; push, pair, pub; reqrep, pair.
+//     ZMTP. inproc, ipc, tcp, shm, tls+tcp; push, pair, pub; reqrep, pair.
 //   - libzmq: bench/peers/zmqperf.c, C against libzmq (ZMTP), built with
 //     gcc. inproc, ipc, tcp; PUSH/PULL, PAIR, PUB/SUB; REQ/REP, PAIR.
 //   - nng: bench/peers/nngperf.c, C against nng (SP), built with gcc;
