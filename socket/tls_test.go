@@ -1,6 +1,7 @@
 package socket_test
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"testing"
@@ -129,4 +130,36 @@ func TestTLSRefused(t *testing.T) {
 			t.Errorf("TLSConfig(nil): %v", err)
 		}
 	})
+}
+
+// Closing a socket whose TLS peer reads nothing does not wait for the peer:
+// crypto/tls's Close would try to send its close_notify for up to 5 s
+// behind a write that cannot finish.
+func TestTLSCloseWithStuckPeer(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	certs := testutil.NewTLSCerts(t)
+	s := must(pull.New(socket.TLSConfig(certs.ServerConfig()), socket.RecvHWM(1)))
+	defer s.Close()
+	c := must(push.New(socket.TLSConfig(certs.ClientConfig()), socket.Linger(0), socket.SendHWM(1)))
+	l, err := s.Listen("tls+tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Dial(l.URL()); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 256<<10)
+	for i := 0; i < 200; i++ { // until the connection is full
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		err := c.SendContext(ctx, socket.NewMessageBytes(body))
+		cancel()
+		if err != nil {
+			break
+		}
+	}
+	start := time.Now()
+	c.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
 }
