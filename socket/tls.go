@@ -97,7 +97,25 @@ func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Tim
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTLS, err)
 	}
-	return tc, nil
+	return &tlsConn{Conn: tc, raw: c}, nil
+}
+
+// tlsConn is a TLS connection whose Close does not wait long on a peer
+// that reads nothing: crypto/tls's Close sends close_notify first, and
+// gives that write up to 5 s.
+type tlsConn struct {
+	*tls.Conn
+	raw net.Conn
+}
+
+// tlsCloseWait is how long Close lets close_notify take before it closes
+// the connection under it.
+const tlsCloseWait = 100 * time.Millisecond
+
+func (c *tlsConn) Close() error {
+	t := time.AfterFunc(tlsCloseWait, func() { c.raw.Close() })
+	defer t.Stop()
+	return c.Conn.Close()
 }
 
 // tlsAlert marks err as ErrTLS if it is a TLS alert from the peer: under
