@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"strconv"
@@ -123,25 +122,12 @@ func (m *curveServer) handshake(h *mechConn) (zmtp.Metadata, error) {
 	}
 	reply := ZAPReply{StatusCode: ZAPOK}
 	if m.auth != nil {
-		h.s.mu.Lock()
-		req := ZAPRequest{
-			Domain:      h.s.security.domain,
-			Address:     h.p.remote,
-			Identity:    bytes.Clone(h.s.identity),
-			Mechanism:   zmtp.MechanismCurve,
-			Credentials: [][]byte{bytes.Clone(key[:])},
-		}
-		h.s.mu.Unlock()
-		if reply, err = h.s.authenticate(m.auth, req, h.deadline); err != nil {
+		if reply, err = h.ask(m.auth, zmtp.MechanismCurve, key[:]); err != nil {
 			return nil, err
 		}
 	}
 	if reply.StatusCode != ZAPOK {
-		code := reply.StatusCode
-		if code < 100 || code > 999 {
-			code = ZAPInternal
-		}
-		h.buf = zmtp.AppendError(h.buf[:0], strconv.Itoa(code))
+		h.buf = zmtp.AppendError(h.buf[:0], strconv.Itoa(refusalCode(reply)))
 		h.send(h.buf, "error") // the peer may be gone already; we refuse it either way
 		return nil, &AuthError{Mechanism: zmtp.MechanismCurve, StatusCode: reply.StatusCode, Reason: reply.StatusText}
 	}

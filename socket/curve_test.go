@@ -23,22 +23,11 @@ import (
 )
 
 // curveKeys are a server's and a client's long-term key pairs.
-type curveKeys struct{ sPub, sSec, cPub, cSec zmtp.CurveKey }
+type curveKeys struct{ testutil.CurveKeys }
 
-func newCurveKeys(t *testing.T) curveKeys {
-	t.Helper()
-	var k curveKeys
-	var err error
-	if k.sPub, k.sSec, err = zmtp.NewCurveKeyPair(); err != nil {
-		t.Fatal(err)
-	}
-	if k.cPub, k.cSec, err = zmtp.NewCurveKeyPair(); err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func newCurveKeys(t *testing.T) curveKeys { return curveKeys{testutil.NewCurveKeys(t)} }
 
-func (k curveKeys) client() socket.Option { return socket.CurveClient(k.sPub, k.cPub, k.cSec) }
+func (k curveKeys) client() socket.Option { return socket.CurveClient(k.ServerPublic, k.ClientPublic, k.ClientSecret) }
 
 // Every frame, multipart and large ones, commands (heartbeats,
 // subscriptions) and envelopes (REQ/REP, ROUTER) cross a CURVE connection.
@@ -60,7 +49,7 @@ func TestCurvePatterns(t *testing.T) {
 			}
 
 			// REQ/REP, the server heartbeating.
-			s := must(rep.New(socket.CurveServer(k.sSec, auth), socket.HeartbeatInterval(20*time.Millisecond), socket.HeartbeatTimeout(5*time.Second)))
+			s := must(rep.New(socket.CurveServer(k.ServerSecret, auth), socket.HeartbeatInterval(20*time.Millisecond), socket.HeartbeatTimeout(5*time.Second)))
 			c := must(req.New(socket.DialDialect(socket.DialectZMTP), k.client()))
 			closeAll(t, c, s)
 			l, err := s.Listen(testutil.URL(t, tr))
@@ -95,7 +84,7 @@ func TestCurvePatterns(t *testing.T) {
 				}
 			}
 			mu.Lock()
-			if len(asked) == 0 || asked[0] != k.cPub {
+			if len(asked) == 0 || asked[0] != k.ClientPublic {
 				t.Errorf("authenticator asked about %v, want the client's key", asked)
 			}
 			mu.Unlock()
@@ -106,7 +95,7 @@ func TestCurvePatterns(t *testing.T) {
 			}
 
 			// DEALER/ROUTER with multipart messages.
-			r := must(router.New(socket.CurveServer(k.sSec, nil)))
+			r := must(router.New(socket.CurveServer(k.ServerSecret, nil)))
 			d := must(dealer.New(k.client(), socket.Identity([]byte("d1"))))
 			closeAll(t, d, r)
 			l, err = r.Listen(testutil.URL(t, tr))
@@ -131,7 +120,7 @@ func TestCurvePatterns(t *testing.T) {
 			}
 
 			// PUB/SUB: subscriptions are commands inside the boxes.
-			p := must(pub.New(socket.CurveServer(k.sSec, nil)))
+			p := must(pub.New(socket.CurveServer(k.ServerSecret, nil)))
 			sb := must(sub.New(k.client(), sub.Subscribe([]byte("a"))))
 			closeAll(t, sb, p)
 			l, err = p.Listen(testutil.URL(t, tr))
@@ -174,7 +163,7 @@ func TestCurveRefused(t *testing.T) {
 		server    error // what the server's handshake fails with
 		clientErr error
 	}{
-		{"wrong server key", socket.CurveClient(other.sPub, k.cPub, k.cSec), nil, zmtp.ErrCurveBox, nil},
+		{"wrong server key", socket.CurveClient(other.ServerPublic, k.ClientPublic, k.ClientSecret), nil, zmtp.ErrCurveBox, nil},
 		{"refused by ZAP", k.client(), func(context.Context, socket.ZAPRequest) socket.ZAPReply {
 			return socket.ZAPReply{StatusCode: socket.ZAPDenied, StatusText: "not you"}
 		}, socket.ErrAuth, socket.ErrAuth},
@@ -183,7 +172,7 @@ func TestCurveRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			testutil.CheckGoroutines(t)
-			s := must(pull.New(socket.CurveServer(k.sSec, tc.auth), socket.HandshakeTimeout(2*time.Second)))
+			s := must(pull.New(socket.CurveServer(k.ServerSecret, tc.auth), socket.HandshakeTimeout(2*time.Second)))
 			c := must(push.New(socket.DialDialect(socket.DialectZMTP), tc.client, socket.ReconnectInterval(20*time.Millisecond)))
 			closeAll(t, c, s)
 			sev, cev := s.Events(64), c.Events(64)
@@ -216,15 +205,15 @@ func TestCurveOptions(t *testing.T) {
 		name string
 		opt  socket.Option
 	}{
-		{"public key of another secret", socket.CurveClient(k.sPub, k.sPub, k.cSec)},
-		{"no server key", socket.CurveClient(zmtp.CurveKey{}, k.cPub, k.cSec)},
+		{"public key of another secret", socket.CurveClient(k.ServerPublic, k.ServerPublic, k.ClientSecret)},
+		{"no server key", socket.CurveClient(zmtp.CurveKey{}, k.ClientPublic, k.ClientSecret)},
 		{"no server secret", socket.CurveServer(zmtp.CurveKey{}, nil)},
 	} {
 		if _, err := push.New(tc.opt); !errors.Is(err, socket.ErrBadOption) {
 			t.Errorf("%s: %v, want ErrBadOption", tc.name, err)
 		}
 	}
-	if _, err := push.New(socket.CurveServer(k.sSec, nil), socket.DialDialect(socket.DialectSP)); err != nil {
+	if _, err := push.New(socket.CurveServer(k.ServerSecret, nil), socket.DialDialect(socket.DialectSP)); err != nil {
 		t.Errorf("CurveServer on push: %v", err)
 	}
 }
@@ -235,7 +224,7 @@ func TestCurveOptions(t *testing.T) {
 func TestCurveHostilePeer(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	k := newCurveKeys(t)
-	s := must(pull.New(socket.CurveServer(k.sSec, nil)))
+	s := must(pull.New(socket.CurveServer(k.ServerSecret, nil)))
 	closeAll(t, s)
 	ev := s.Events(64)
 	l, err := s.Listen(testutil.URL(t, "tcp"))
@@ -318,7 +307,7 @@ func rawCurveClient(t *testing.T, conn net.Conn, k curveKeys, typ string) *zmtp.
 	if _, err := readAll(conn, g[:]); err != nil {
 		t.Fatal(err)
 	}
-	c, err := zmtp.NewCurveClient(k.sPub, k.cPub, k.cSec)
+	c, err := zmtp.NewCurveClient(k.ServerPublic, k.ClientPublic, k.ClientSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +369,7 @@ func readCmd(t *testing.T, c net.Conn) []byte {
 func TestCurveInproc(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	k := newCurveKeys(t)
-	s := must(pull.New(socket.CurveServer(k.sSec, nil)))
+	s := must(pull.New(socket.CurveServer(k.ServerSecret, nil)))
 	c := must(push.New(k.client()))
 	closeAll(t, c, s)
 	l, err := s.Listen(testutil.URL(t, "inproc"))

@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 
@@ -82,24 +81,12 @@ func (m *plainServer) handshake(h *mechConn) (zmtp.Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.s.mu.Lock()
-	req := ZAPRequest{
-		Domain:      h.s.security.domain,
-		Address:     h.p.remote,
-		Identity:    bytes.Clone(h.s.identity),
-		Mechanism:   zmtp.MechanismPlain,
-		Credentials: [][]byte{bytes.Clone(user), bytes.Clone(password)},
-	}
-	h.s.mu.Unlock()
-	reply, err := h.s.authenticate(m.auth, req, h.deadline)
+	reply, err := h.ask(m.auth, zmtp.MechanismPlain, user, password)
 	if err != nil {
 		return nil, err
 	}
 	if reply.StatusCode != ZAPOK {
-		code := reply.StatusCode
-		if code < 100 || code > 999 {
-			code = ZAPInternal
-		}
+		code := refusalCode(reply)
 		// The refusal goes out in the malformed shape libzmq's own PLAIN
 		// server sends (zmtp.AppendErrorLibzmqPLAIN): libzmq 4.3.4's PLAIN
 		// client, the peer we mostly meet, only recognises that shape as an

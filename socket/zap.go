@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -172,4 +173,32 @@ func (s *Socket) authenticate(auth Authenticator, req ZAPRequest, deadline time.
 			return ZAPReply{}, fmt.Errorf("zmtp %s: the authenticator did not answer in time: %w", req.Mechanism, ErrTimeout)
 		}
 	}
+}
+
+// ask asks auth whether the peer of h may connect, with mech's
+// credentials (copied).
+func (h *mechConn) ask(auth Authenticator, mech string, credentials ...[]byte) (ZAPReply, error) {
+	creds := make([][]byte, len(credentials))
+	for i, c := range credentials {
+		creds[i] = bytes.Clone(c)
+	}
+	h.s.mu.Lock()
+	req := ZAPRequest{
+		Domain:      h.s.security.domain,
+		Address:     h.p.remote,
+		Identity:    bytes.Clone(h.s.identity),
+		Mechanism:   mech,
+		Credentials: creds,
+	}
+	h.s.mu.Unlock()
+	return h.s.authenticate(auth, req, h.deadline)
+}
+
+// refusalCode is the status code an ERROR sends for a refusal: the
+// Authenticator's, or 500 if it gave none that fits three digits.
+func refusalCode(r ZAPReply) int {
+	if r.StatusCode < 100 || r.StatusCode > 999 {
+		return ZAPInternal
+	}
+	return r.StatusCode
 }

@@ -19,25 +19,14 @@ import (
 )
 
 // curveKeys are a server's and a client's long-term key pairs.
-type curveKeys struct{ sPub, sSec, cPub, cSec zmtp.CurveKey }
+type curveKeys struct{ testutil.CurveKeys }
 
-func newCurveKeys(t *testing.T) curveKeys {
-	t.Helper()
-	var k curveKeys
-	var err error
-	if k.sPub, k.sSec, err = zmtp.NewCurveKeyPair(); err != nil {
-		t.Fatal(err)
-	}
-	if k.cPub, k.cSec, err = zmtp.NewCurveKeyPair(); err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func newCurveKeys(t *testing.T) curveKeys { return curveKeys{testutil.NewCurveKeys(t)} }
 
 // peerServer and peerClient are peer.py's CURVE arguments.
-func (k curveKeys) peerServer() string { return "curve_server=" + k.sSec.String() }
+func (k curveKeys) peerServer() string { return "curve_server=" + k.ServerSecret.String() }
 func (k curveKeys) peerClient() string {
-	return fmt.Sprintf("curve_client=%s,%s,%s", k.sPub, k.cPub, k.cSec)
+	return fmt.Sprintf("curve_client=%s,%s,%s", k.ServerPublic, k.ClientPublic, k.ClientSecret)
 }
 
 // mqwire's CURVE client against libzmq's CURVE server and the other way
@@ -48,7 +37,7 @@ func TestCurveWithLibzmq(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			k := newCurveKeys(t)
 			p := startPeer(t, "PULL", "bind", peerEndpoint(t, tr), "recv", fmt.Sprint(count), k.peerServer())
-			s, _ := push.New(socket.CurveClient(k.sPub, k.cPub, k.cSec))
+			s, _ := push.New(socket.CurveClient(k.ServerPublic, k.ClientPublic, k.ClientSecret))
 			defer s.Close()
 			if _, err := s.Dial(p.url); err != nil {
 				t.Fatal(err)
@@ -58,7 +47,7 @@ func TestCurveWithLibzmq(t *testing.T) {
 		t.Run(tr+"/mqwire-server", func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			k := newCurveKeys(t)
-			s, _ := pull.New(socket.CurveServer(k.sSec, nil))
+			s, _ := pull.New(socket.CurveServer(k.ServerSecret, nil))
 			defer s.Close()
 			l, err := s.Listen(endpoint(t, tr))
 			if err != nil {
@@ -77,7 +66,7 @@ func TestCurveRequestsToLibzmq(t *testing.T) {
 	k := newCurveKeys(t)
 	sizes := []int{0, 1, 200, 255, 256, 4000, 70 << 10, 300 << 10}
 	p := startPeer(t, "REP", "bind", peerEndpoint(t, "tcp"), "echo", fmt.Sprint(len(sizes)), k.peerServer())
-	s, _ := req.New(socket.CurveClient(k.sPub, k.cPub, k.cSec), socket.MaxRecvSize(0))
+	s, _ := req.New(socket.CurveClient(k.ServerPublic, k.ClientPublic, k.ClientSecret), socket.MaxRecvSize(0))
 	defer s.Close()
 	if _, err := s.Dial(p.url); err != nil {
 		t.Fatal(err)
@@ -108,7 +97,7 @@ func TestCurveRefusesLibzmq(t *testing.T) {
 		refuse := func(context.Context, socket.ZAPRequest) socket.ZAPReply {
 			return socket.ZAPReply{StatusCode: socket.ZAPDenied, StatusText: "not on the list"}
 		}
-		s, _ := pull.New(socket.CurveServer(k.sSec, refuse))
+		s, _ := pull.New(socket.CurveServer(k.ServerSecret, refuse))
 		defer s.Close()
 		ev := s.Events(16)
 		l, err := s.Listen(endpoint(t, "tcp"))
@@ -126,7 +115,7 @@ func TestCurveRefusesLibzmq(t *testing.T) {
 		testutil.CheckGoroutines(t)
 		k := newCurveKeys(t)
 		other := newCurveKeys(t)
-		s, _ := pull.New(socket.CurveServer(k.sSec, nil))
+		s, _ := pull.New(socket.CurveServer(k.ServerSecret, nil))
 		defer s.Close()
 		ev := s.Events(16)
 		l, err := s.Listen(endpoint(t, "tcp"))
@@ -134,7 +123,7 @@ func TestCurveRefusesLibzmq(t *testing.T) {
 			t.Fatal(err)
 		}
 		wrong := other
-		wrong.cPub, wrong.cSec = k.cPub, k.cSec
+		wrong.ClientPublic, wrong.ClientSecret = k.ClientPublic, k.ClientSecret
 		startPeer(t, "PUSH", "connect", l.URL(), "send", "1", wrong.peerClient())
 		if err := handshakeFailed(t, ev); !errors.Is(err, zmtp.ErrCurveBox) {
 			t.Errorf("server: %v, want ErrCurveBox", err)
@@ -149,8 +138,8 @@ func TestCurveRefusesLibzmq(t *testing.T) {
 		testutil.CheckGoroutines(t)
 		k := newCurveKeys(t)
 		other := newCurveKeys(t)
-		p := startPeer(t, "PULL", "bind", peerEndpoint(t, "tcp"), "recv", "1", k.peerServer(), "curve_allow="+other.cPub.String())
-		s, _ := push.New(socket.CurveClient(k.sPub, k.cPub, k.cSec))
+		p := startPeer(t, "PULL", "bind", peerEndpoint(t, "tcp"), "recv", "1", k.peerServer(), "curve_allow="+other.ClientPublic.String())
+		s, _ := push.New(socket.CurveClient(k.ServerPublic, k.ClientPublic, k.ClientSecret))
 		defer s.Close()
 		ev := s.Events(16)
 		if _, err := s.Dial(p.url); err != nil {
@@ -184,7 +173,7 @@ func TestCurvePubSubWithLibzmq(t *testing.T) {
 	t.Run("libzmq-publishes", func(t *testing.T) {
 		testutil.CheckGoroutines(t)
 		k := newCurveKeys(t)
-		s, _ := sub.New(sub.Subscribe([]byte("a-")), socket.CurveClient(k.sPub, k.cPub, k.cSec))
+		s, _ := sub.New(sub.Subscribe([]byte("a-")), socket.CurveClient(k.ServerPublic, k.ClientPublic, k.ClientSecret))
 		defer s.Close()
 		attach(t, s, "tcp", false, "PUB", "publish", "2000", k.peerServer())
 		recvSubscribed(t, s)
@@ -192,7 +181,7 @@ func TestCurvePubSubWithLibzmq(t *testing.T) {
 	t.Run("mqwire-publishes", func(t *testing.T) {
 		testutil.CheckGoroutines(t)
 		k := newCurveKeys(t)
-		s, _ := pub.New(socket.CurveServer(k.sSec, nil))
+		s, _ := pub.New(socket.CurveServer(k.ServerSecret, nil))
 		defer s.Close()
 		p := attach(t, s, "tcp", true, "SUB", "recv", "1000", "a-", k.peerClient())
 		publishFiltered(t, s, p)
