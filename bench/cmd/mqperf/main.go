@@ -183,22 +183,28 @@ func newSocket(pattern string, sending bool) (*socket.Socket, error) {
 	return nil, fmt.Errorf("unknown pattern %q", pattern)
 }
 
+// secure gives s CURVE (-curve) and, on a tls+tcp url, TLS, as the
+// binding end (server) or the connecting one.
+func secure(s *socket.Socket, url string, server bool) error {
+	if *curve {
+		if err := s.SetOption(curveOption(server)); err != nil {
+			return err
+		}
+	}
+	if strings.HasPrefix(url, "tls+") {
+		return s.SetOption(tlsOption(server))
+	}
+	return nil
+}
+
 func listen(pattern string, sending bool, url string, ready func()) (*socket.Socket, error) {
 	s, err := newSocket(pattern, sending)
 	if err != nil {
 		return nil, err
 	}
-	if *curve {
-		if err := s.SetOption(curveOption(true)); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	if strings.HasPrefix(url, "tls+") {
-		if err := s.SetOption(tlsOption(true)); err != nil {
-			s.Close()
-			return nil, err
-		}
+	if err := secure(s, url, true); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if _, err := s.Listen(url); err != nil {
 		s.Close()
@@ -217,17 +223,9 @@ func dial(pattern string, url string) (*socket.Socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	if *curve {
-		if err := s.SetOption(curveOption(false)); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	if strings.HasPrefix(url, "tls+") {
-		if err := s.SetOption(tlsOption(false)); err != nil {
-			s.Close()
-			return nil, err
-		}
+	if err := secure(s, url, false); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if _, err := s.Dial(url); err != nil {
 		s.Close()
