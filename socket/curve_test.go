@@ -27,7 +27,9 @@ type curveKeys struct{ testutil.CurveKeys }
 
 func newCurveKeys(t *testing.T) curveKeys { return curveKeys{testutil.NewCurveKeys(t)} }
 
-func (k curveKeys) client() socket.Option { return socket.CurveClient(k.ServerPublic, k.ClientPublic, k.ClientSecret) }
+func (k curveKeys) client() socket.Option {
+	return socket.CurveClient(k.ServerPublic, k.ClientPublic, k.ClientSecret)
+}
 
 // Every frame, multipart and large ones, commands (heartbeats,
 // subscriptions) and envelopes (REQ/REP, ROUTER) cross a CURVE connection.
