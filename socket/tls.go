@@ -112,6 +112,8 @@ type tlsConn struct {
 // the connection under it.
 const tlsCloseWait = 100 * time.Millisecond
 
+// Close closes the connection, sending close_notify if that goes within
+// tlsCloseWait.
 func (c *tlsConn) Close() error {
 	t := time.AfterFunc(tlsCloseWait, func() { c.raw.Close() })
 	defer t.Stop()

@@ -93,10 +93,12 @@ var ErrCurveBox = errors.New("zmtp: CURVE box does not open")
 
 type curveBoxError struct{ what string }
 
+// Error says which box did not open.
 func (e *curveBoxError) Error() string {
 	return "zmtp: protocol violation: the CURVE " + e.what + " box does not open (wrong key, or changed on the way)"
 }
 
+// Is makes the error match ErrCurveBox and wire.ErrProtocol.
 func (e *curveBoxError) Is(target error) bool {
 	return target == ErrCurveBox || target == wire.ErrProtocol
 }
