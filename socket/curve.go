@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -33,8 +34,9 @@ func CurveClient(server, public, secret zmtp.CurveKey) Option {
 // (whether it dialed or listened, as in libzmq's ZMQ_CURVE_SERVER): clients
 // must know its public key, the one of secret, and each proves its own
 // long-term public key, which auth accepts or refuses (the ZAPRequest's
-// Credentials hold the 32-byte key). A nil auth accepts every client, as
-// libzmq does without a ZAP handler: the traffic is still encrypted.
+// Credentials hold the 32-byte key; AllowCurveKeys makes one that lets in
+// a set of keys). A nil auth accepts every client, as libzmq does without
+// a ZAP handler: the traffic is still encrypted.
 func CurveServer(secret zmtp.CurveKey, auth Authenticator) Option {
 	return NewOption("CurveServer", func(s *Socket) error {
 		if secret == (zmtp.CurveKey{}) {
@@ -42,6 +44,25 @@ func CurveServer(secret zmtp.CurveKey, auth Authenticator) Option {
 		}
 		return setMechanism(s, "CurveServer", &curveServer{secret: secret, auth: auth})
 	})
+}
+
+// AllowCurveKeys returns an Authenticator for CurveServer that lets in the
+// clients whose long-term public key is one of keys (their user id is the
+// key in Z85) and refuses every other with status 400, as libzmq's ZAP
+// handlers do with a directory of allowed certificates. The set is copied.
+func AllowCurveKeys(keys ...zmtp.CurveKey) Authenticator {
+	allowed := make(map[zmtp.CurveKey]bool, len(keys))
+	for _, k := range keys {
+		allowed[k] = true
+	}
+	return func(_ context.Context, r ZAPRequest) ZAPReply {
+		if r.Mechanism == zmtp.MechanismCurve && len(r.Credentials) == 1 && len(r.Credentials[0]) == zmtp.CurveKeySize {
+			if k := zmtp.CurveKey(r.Credentials[0]); allowed[k] {
+				return ZAPReply{StatusCode: ZAPOK, StatusText: "OK", UserID: k.String()}
+			}
+		}
+		return ZAPReply{StatusCode: ZAPDenied, StatusText: "key not allowed"}
+	}
 }
 
 // curveClient is the client side of CURVE: HELLO, WELCOME, INITIATE, READY.

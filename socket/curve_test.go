@@ -386,3 +386,36 @@ func TestCurveInproc(t *testing.T) {
 		t.Fatalf("got %v, %v", m, err)
 	}
 }
+
+// AllowCurveKeys lets in the keys it was given, with the key as user id,
+// and refuses the rest.
+func TestAllowCurveKeys(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	k := newCurveKeys(t)
+	stranger := newCurveKeys(t)
+	s := must(pull.New(socket.CurveServer(k.ServerSecret, socket.AllowCurveKeys(k.ClientPublic)), socket.HandshakeTimeout(2*time.Second)))
+	good := must(push.New(k.client()))
+	bad := must(push.New(socket.CurveClient(k.ServerPublic, stranger.ClientPublic, stranger.ClientSecret), socket.ReconnectInterval(50*time.Millisecond)))
+	closeAll(t, good, bad, s)
+	bev := bad.Events(64)
+	l, err := s.Listen(testutil.URL(t, "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*socket.Socket{good, bad} {
+		if _, err := c.Dial(l.URL()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := handshakeFailure(t, bev); !errors.Is(err, socket.ErrAuth) {
+		t.Errorf("stranger: %v, want ErrAuth", err)
+	}
+	send(t, good, "allowed")
+	m, err := s.RecvContext(testCtx(t))
+	if err != nil || string(m.Body) != "allowed" {
+		t.Fatalf("got %v, %v", m, err)
+	}
+	if id := s.Pipe(m.Pipe).UserID(); id != k.ClientPublic.String() {
+		t.Errorf("user id %q, want the key in Z85", id)
+	}
+}
