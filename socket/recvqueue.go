@@ -407,7 +407,7 @@ func (q *RecvQueue) grow(t, need uint64) {
 	q.cmu.Lock()
 	defer q.cmu.Unlock()
 	size := q.mask + 1
-	for size < need { // need is within a bound: RecvHWM (plus SendHWM) per pipe
+	for size < need { // need is within a bound: RecvHWM (plus SendHWM, or PutWithin's limit) per pipe
 		size *= 2
 	}
 	slots := make([]entry, size)
