@@ -225,20 +225,12 @@ func (c *curveConn) Write(b []byte) (int, error) {
 		if uint64(len(data)-n) < hdr.Size {
 			break
 		}
-		var flags byte
-		if hdr.More() {
-			flags |= zmtp.CurveMore
-		}
-		if hdr.Command() {
-			flags |= zmtp.CurveCommand
-		}
-		sealed = c.sess.AppendMessage(sealed, flags, data[n:n+int(hdr.Size)])
+		sealed = c.sess.AppendMessage(sealed, hdr.Flags, data[n:n+int(hdr.Size)])
 		data = data[n+int(hdr.Size):]
 	}
-	// What is left of a frame: data may be c.pending itself (copy
-	// moves it to the front) or b (which the caller may reuse).
-	// What is left is the start of a frame: in b, or already at the end
-	// of pendingBuf (copy moves it to the front).
+	// What is left is the start of a frame: in b (which the caller may
+	// reuse), or already at the end of pendingBuf (copy moves it to the
+	// front).
 	if len(data) > 0 {
 		c.pending = append(c.pendingBuf.Get(len(data)), data...)
 	} else {
@@ -288,24 +280,18 @@ func (c *curveConn) Read(b []byte) (int, error) {
 	}
 }
 
-// next opens the next sealed frame into c.opened as a ZMTP frame. Unless
+// next opens the next sealed frame into c.out as a ZMTP frame. Unless
 // wait, it reports false when the frame is not all read yet rather than
 // read the connection.
 func (c *curveConn) next(wait bool) (bool, error) {
 	if c.inOff == len(c.in) {
 		c.in, c.inOff = c.in[:0], 0
 	}
-	if !c.buffered(zmtp.ShortHeaderSize, wait) {
-		return false, nil
-	}
-	if err := c.fill(zmtp.ShortHeaderSize, false); err != nil {
+	if ok, err := c.have(zmtp.ShortHeaderSize, wait, false); !ok {
 		return false, err
 	}
 	hn := zmtp.FrameHeaderLen(c.in[c.inOff])
-	if !c.buffered(hn, wait) {
-		return false, nil
-	}
-	if err := c.fill(hn, true); err != nil {
+	if ok, err := c.have(hn, wait, true); !ok {
 		return false, err
 	}
 	hdr, _, err := zmtp.ParseFrameHeader(c.in[c.inOff:c.inOff+hn], c.limit)
@@ -317,10 +303,7 @@ func (c *curveConn) next(wait bool) (bool, error) {
 	}
 	var frame []byte
 	if whole := uint64(hn) + hdr.Size; whole <= curveReadSize {
-		if !c.buffered(int(whole), wait) {
-			return false, nil
-		}
-		if err := c.fill(int(whole), true); err != nil {
+		if ok, err := c.have(int(whole), wait, true); !ok {
 			return false, err
 		}
 		frame = c.in[c.inOff+hn : c.inOff+int(whole)]
@@ -340,29 +323,20 @@ func (c *curveConn) next(wait bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var f byte
-	if flags&zmtp.CurveMore != 0 {
-		f |= zmtp.FlagMore
-	}
-	if flags&zmtp.CurveCommand != 0 {
-		f |= zmtp.FlagCommand
-	}
-	out := zmtp.AppendFrameHeader(c.opened.Get(zmtp.LongHeaderSize+len(data)), f, uint64(len(data)))
+	out := zmtp.AppendFrameHeader(c.opened.Get(zmtp.LongHeaderSize+len(data)), flags, uint64(len(data)))
 	c.out = append(out, data...)
 	return true, nil
 }
 
-// buffered reports whether n bytes from c.inOff are read already, or may
-// be read (wait).
-func (c *curveConn) buffered(n int, wait bool) bool {
-	return wait || len(c.in)-c.inOff >= n
-}
-
-// fill reads until n bytes from c.inOff are in c.in; inside says the stream
-// may not end there (it is inside a frame).
-func (c *curveConn) fill(n int, inside bool) error {
+// have reports whether n bytes from c.inOff are in c.in, reading the
+// connection until they are if wait (else it reports false at once);
+// inside says the stream may not end there (it is inside a frame).
+func (c *curveConn) have(n int, wait, inside bool) (bool, error) {
 	if len(c.in)-c.inOff >= n {
-		return nil
+		return true, nil
+	}
+	if !wait {
+		return false, nil
 	}
 	if c.in == nil {
 		c.in = make([]byte, 0, curveReadSize)
@@ -375,14 +349,14 @@ func (c *curveConn) fill(n int, inside bool) error {
 		k, err := c.Conn.Read(c.in[len(c.in):cap(c.in)])
 		c.in = c.in[:len(c.in)+k]
 		if len(c.in) >= n {
-			return nil
+			return true, nil
 		}
 		if err != nil {
 			if inside || len(c.in) > 0 {
-				return unexpected(err)
+				return false, unexpected(err)
 			}
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return true, nil
 }

@@ -72,7 +72,7 @@ func FuzzCurveConn(f *testing.F) {
 		for i, fr := range frames {
 			flags := byte(0)
 			if i < len(frames)-1 {
-				flags = zmtp.CurveMore
+				flags = zmtp.FlagMore
 			}
 			b = client.AppendMessage(b, flags, fr)
 		}
@@ -119,12 +119,12 @@ func TestCurveConnReadsFrames(t *testing.T) {
 		for i, fr := range frames {
 			flags, zflags := byte(0), byte(0)
 			if i < len(frames)-1 {
-				flags, zflags = zmtp.CurveMore, zmtp.FlagMore
+				flags, zflags = zmtp.FlagMore, zmtp.FlagMore
 			}
 			sealed = client.AppendMessage(sealed, flags, fr)
 			want = zmtp.AppendFrame(want, zflags, fr)
 		}
-		sealed = client.AppendMessage(sealed, zmtp.CurveCommand, []byte("\x04PING\x00\x00"))
+		sealed = client.AppendMessage(sealed, zmtp.FlagCommand, []byte("\x04PING\x00\x00"))
 		want = zmtp.AppendFrame(want, zmtp.FlagCommand, []byte("\x04PING\x00\x00"))
 		c := newCurveConn(&readerConn{r: bytes.NewReader(sealed), small: small}, server, 0)
 		got, err := io.ReadAll(c)

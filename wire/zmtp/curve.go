@@ -127,12 +127,34 @@ const (
 	curveVouchBoxSize = 80  // box(C' + S)
 )
 
-// Flags of a frame inside MESSAGE: libzmq carries its message's MORE and
-// COMMAND flags, in these bits.
+// The flags byte inside MESSAGE's box: libzmq carries its message's MORE
+// and COMMAND flags there, in these bits (not the frame header's).
 const (
-	CurveMore    byte = 0x01
-	CurveCommand byte = 0x02
+	boxMore    byte = 0x01
+	boxCommand byte = 0x02
 )
+
+// boxFlags maps a frame header's MORE and COMMAND flags to the box's byte,
+// and frameFlags back.
+func boxFlags(frame byte) (b byte) {
+	if frame&FlagMore != 0 {
+		b |= boxMore
+	}
+	if frame&FlagCommand != 0 {
+		b |= boxCommand
+	}
+	return b
+}
+
+func frameFlags(box byte) (f byte) {
+	if box&boxMore != 0 {
+		f |= FlagMore
+	}
+	if box&boxCommand != 0 {
+		f |= FlagCommand
+	}
+	return f
+}
 
 func shortNonce(prefix string, n uint64) *[24]byte {
 	var nonce [24]byte
@@ -158,16 +180,6 @@ func randomNonce(prefix string) (*[24]byte, error) {
 		return nil, fmt.Errorf("zmtp: CURVE nonce: %w", err)
 	}
 	return longNonce(prefix, r[:]), nil
-}
-
-// checkCommandBody checks that body is the command name and returns what
-// follows the name.
-func checkCommandBody(body []byte, name string) ([]byte, error) {
-	data, err := expectCommand(body, name)
-	if err != nil {
-		return nil, err
-	}
-	return data, nil
 }
 
 // CurveClient is the client side of one CURVE handshake. Make one per
@@ -211,7 +223,7 @@ func (c *CurveClient) AppendHello(b []byte) []byte {
 // ParseWelcome opens the server's WELCOME (a command body): its short-term
 // key and the cookie to send back.
 func (c *CurveClient) ParseWelcome(body []byte) error {
-	if _, err := checkCommandBody(body, CmdWelcome); err != nil {
+	if _, err := expectCommand(body, CmdWelcome); err != nil {
 		return err
 	}
 	if len(body) != curveWelcomeSize {
@@ -266,7 +278,7 @@ func (c *CurveClient) ParseReady(body []byte) (Metadata, error) {
 	if !c.welcomed {
 		return nil, protoErr("CURVE READY before WELCOME")
 	}
-	if _, err := checkCommandBody(body, CmdReady); err != nil {
+	if _, err := expectCommand(body, CmdReady); err != nil {
 		return nil, err
 	}
 	if len(body) < curveReadyMin {
@@ -324,7 +336,7 @@ func (s *CurveServer) ParseHello(body []byte) error {
 	if s.stage != 0 {
 		return protoErr("CURVE HELLO out of turn")
 	}
-	if _, err := checkCommandBody(body, CmdHello); err != nil {
+	if _, err := expectCommand(body, CmdHello); err != nil {
 		return err
 	}
 	if len(body) != curveHelloSize {
@@ -391,7 +403,7 @@ func (s *CurveServer) ParseInitiate(body []byte) (client CurveKey, md Metadata, 
 	if s.stage != 1 {
 		return client, nil, protoErr("CURVE INITIATE out of turn")
 	}
-	if _, err := checkCommandBody(body, CmdInitiate); err != nil {
+	if _, err := expectCommand(body, CmdInitiate); err != nil {
 		return client, nil, err
 	}
 	if len(body) < curveInitiateMin {
@@ -470,9 +482,10 @@ type CurveSession struct {
 // data, besides the command frame's own header.
 const MessageOverhead = curveMessageMin
 
-// AppendMessage appends a MESSAGE command carrying one frame's data and
-// flags (CurveMore, CurveCommand). Like libzmq, it frames the command as a
-// data frame (no ZMTP flag set): the flags that count travel in the box.
+// AppendMessage appends a MESSAGE command carrying one ZMTP frame: its
+// data, and its frame header's flags (FlagMore, FlagCommand). Like libzmq,
+// it frames the command as a data frame (no ZMTP flag set): the flags that
+// count travel in the box.
 func (s *CurveSession) AppendMessage(b []byte, flags byte, data []byte) []byte {
 	b = AppendFrameHeader(b, 0, uint64(curveMessageMin+len(data)))
 	b = append(b, byte(len(CmdMessage)))
@@ -480,15 +493,16 @@ func (s *CurveSession) AppendMessage(b []byte, flags byte, data []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, s.nonce)
 	nonce := shortNonce(s.send, s.nonce)
 	s.nonce++
-	plain := append(append(s.sealBuf.Get(1+len(data)), flags), data...)
+	plain := append(append(s.sealBuf.Get(1+len(data)), boxFlags(flags)), data...)
 	return box.SealAfterPrecomputation(b, plain, nonce, &s.shared)
 }
 
 // OpenMessage opens a MESSAGE command (its body, name included): it checks
 // that its nonce follows the last one received and opens the box. It
-// returns the frame's flags and data; data is valid until the next call.
+// returns the carried frame's header flags (FlagMore, FlagCommand) and its
+// data; data is valid until the next call.
 func (s *CurveSession) OpenMessage(body []byte) (flags byte, data []byte, err error) {
-	if _, err := checkCommandBody(body, CmdMessage); err != nil {
+	if _, err := expectCommand(body, CmdMessage); err != nil {
 		return 0, nil, err
 	}
 	if len(body) < curveMessageMin {
@@ -503,5 +517,5 @@ func (s *CurveSession) OpenMessage(body []byte) (flags byte, data []byte, err er
 		return 0, nil, &curveBoxError{"MESSAGE"}
 	}
 	s.peerNonce = n
-	return out[0], out[1:], nil
+	return frameFlags(out[0]), out[1:], nil
 }

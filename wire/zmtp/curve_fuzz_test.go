@@ -67,8 +67,8 @@ func curveTranscript() (toServer, toClient [][]byte) {
 	cs, _ := c.Session()
 	ss, _ := s.Session()
 	toServer = [][]byte{hello, body(in),
-		body(cs.AppendMessage(nil, CurveMore, []byte("a"))),
-		body(cs.AppendMessage(nil, CurveCommand, AppendCommand(nil, CmdPing, []byte{0, 1})))}
+		body(cs.AppendMessage(nil, FlagMore, []byte("a"))),
+		body(cs.AppendMessage(nil, FlagCommand, AppendCommand(nil, CmdPing, []byte{0, 1})))}
 	toClient = [][]byte{body(w), body(r),
 		body(ss.AppendMessage(nil, 0, []byte("reply"))),
 		body(ss.AppendMessage(nil, 0, nil))}

@@ -121,17 +121,17 @@ func body(frame []byte) []byte { return frame[FrameHeaderLen(frame[0]):] }
 func TestCurveHandshakeAndMessages(t *testing.T) {
 	cs, ss := curvePair(t)
 	for i, data := range [][]byte{{}, []byte("hello"), bytes.Repeat([]byte{7}, 300)} {
-		m := cs.AppendMessage(nil, CurveMore, data)
+		m := cs.AppendMessage(nil, FlagMore, data)
 		if len(m) != HeaderLen(uint64(len(body(m))))+MessageOverhead+len(data) {
 			t.Errorf("message %d: %d bytes on the wire", i, len(m))
 		}
 		flags, got, err := ss.OpenMessage(body(m))
-		if err != nil || flags != CurveMore || !bytes.Equal(got, data) {
+		if err != nil || flags != FlagMore || !bytes.Equal(got, data) {
 			t.Fatalf("message %d: flags %x, %q, %v", i, flags, got, err)
 		}
-		m = ss.AppendMessage(nil, CurveCommand, data)
+		m = ss.AppendMessage(nil, FlagCommand, data)
 		flags, got, err = cs.OpenMessage(body(m))
-		if err != nil || flags != CurveCommand || !bytes.Equal(got, data) {
+		if err != nil || flags != FlagCommand || !bytes.Equal(got, data) {
 			t.Fatalf("reply %d: flags %x, %q, %v", i, flags, got, err)
 		}
 	}
