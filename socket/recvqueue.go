@@ -142,14 +142,7 @@ func (q *RecvQueue) init() {
 
 // Put queues m, waiting while the queue is full until p or the socket closes;
 // then m is dropped.
-func (q *RecvQueue) Put(p *Pipe, m *Message) {
-	q.init()
-	if q.s.cfg.conflate.Load() {
-		q.replace(p, m)
-		return
-	}
-	q.putWait(p, entry{m: m, p: p}, q.hwm)
-}
+func (q *RecvQueue) Put(p *Pipe, m *Message) { q.PutWithin(p, m, 0) }
 
 // PutWithin is Put with p's share of the queue bounded by limit messages
 // rather than RecvHWM (limit is raised to RecvHWM if below it). XPUB queues
@@ -215,14 +208,7 @@ func (p *Pipe) dropEntry(e entry) {
 // TryPut queues m, from pipe p, if p's share of the queue has room, and
 // reports whether it did. With p nil, m counts in the share of what comes
 // from no pipe.
-func (q *RecvQueue) TryPut(p *Pipe, m *Message) bool {
-	q.init()
-	if q.s.cfg.conflate.Load() {
-		q.replace(p, m)
-		return true
-	}
-	return q.putUnder(entry{m: m, p: p}, q.hwm, false, nil) == nil
-}
+func (q *RecvQueue) TryPut(p *Pipe, m *Message) bool { return q.TryPutWithin(p, m, 0) }
 
 // TryPutFrom queues m, handed over on the goroutine of p's inproc peer
 // (TryDeliverer), if there is room: up to RecvHWM plus the sender's
