@@ -168,12 +168,13 @@ func (c *config) plainServer() bool {
 	return true
 }
 
-// zmtpOptions are the socket options --zmtp and PLAIN ask for. PLAIN is
-// ZMTP only, so a PLAIN client dials in ZMTP even without --zmtp.
+// zmtpOptions are the socket options --zmtp, PLAIN and CURVE ask for. A
+// socket with a mechanism dials in ZMTP even without --zmtp (the socket
+// sees to that).
 func zmtpOptions(cfg *config) []socket.Option {
 	var opts []socket.Option
 	z := cfg.zmtp
-	if (z.dial || z.plain) && !zeromqOnly(cfg.proto) {
+	if z.dial && !zeromqOnly(cfg.proto) {
 		opts = append(opts, socket.DialDialect(socket.DialectZMTP))
 	}
 	switch {
