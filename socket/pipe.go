@@ -148,6 +148,18 @@ func (p *Pipe) ZMTP() bool {
 	return ok
 }
 
+// RepliesInOrder reports whether the pipe is a REQ end that matches
+// replies to requests by their order, as libzmq's REQ does: over ZMTP, or
+// over inproc to a ROUTER, without req.Correlate. A peer that answered
+// two requests on it out of order would swap their replies.
+func (p *Pipe) RepliesInOrder() bool {
+	if p.inEnv == inprocToReq {
+		return !p.env.correlate
+	}
+	c, ok := p.codec.(*zmtpCodec)
+	return ok && c.env == envelopeReq && !c.correlate
+}
+
 // PeerIdentity returns the routing id a ZMTP peer announced in its
 // handshake, or nil. A ROUTER routes to the peer by it.
 func (p *Pipe) PeerIdentity() []byte { return p.peerIdentity }

@@ -117,6 +117,37 @@ type PipeSet struct {
 	// early holds what SendRoundRobin took while no pipe was connected,
 	// with Immediate(false); the first pipe to come takes it.
 	early []*Message
+	// gate, if set (SetGate, before the set is used), keeps pipes out of
+	// round-robin sending while it says so.
+	gate SendGate
+}
+
+// A SendGate keeps some of a set's pipes out of round-robin sending for a
+// while: req lets a connection whose replies are matched by their order
+// carry one request at a time. Claim reports whether p may take a
+// message now and, if so, reserves it; Release gives back a reservation
+// that p did not use (its queue was full). Both must be safe for
+// concurrent use and must not wait.
+type SendGate interface {
+	Claim(p *Pipe) bool
+	Release(p *Pipe)
+}
+
+// SetGate makes g decide which pipes round-robin sending offers messages
+// to. A pattern calls it once, in Init. When g opens a pipe again, the
+// pattern calls Wake.
+func (ps *PipeSet) SetGate(g SendGate) { ps.gate = g }
+
+// Wake makes senders waiting in SendRoundRobin look at the pipes again,
+// and gives what Immediate(false) kept to a pipe that takes it: the set's
+// gate has opened one.
+func (ps *PipeSet) Wake() {
+	ps.mu.Lock()
+	for _, p := range ps.pipes {
+		ps.sendEarlyLocked(p)
+	}
+	ps.mu.Unlock()
+	ps.s.signalReady()
 }
 
 // NewPipeSet makes an empty set for socket s. A pattern makes its sets
@@ -145,12 +176,27 @@ func (ps *PipeSet) Add(p *Pipe) {
 	ps.mu.Lock()
 	ps.pipes = append(ps.pipes, p)
 	ps.publish()
-	for len(ps.early) > 0 && p.TrySend(ps.early[0]) {
+	ps.sendEarlyLocked(p)
+	ps.mu.Unlock()
+	ps.s.signalReady()
+}
+
+// sendEarlyLocked gives p what Immediate(false) kept for a first pipe,
+// as much as p takes; the caller holds mu.
+func (ps *PipeSet) sendEarlyLocked(p *Pipe) {
+	for len(ps.early) > 0 {
+		if ps.gate != nil && !ps.gate.Claim(p) {
+			return
+		}
+		if !p.TrySend(ps.early[0]) {
+			if ps.gate != nil {
+				ps.gate.Release(p)
+			}
+			return
+		}
 		ps.early[0] = nil
 		ps.early = ps.early[1:]
 	}
-	ps.mu.Unlock()
-	ps.s.signalReady()
 }
 
 // queueEarly keeps m for the first pipe to come when there is none yet and
@@ -218,6 +264,9 @@ func (ps *PipeSet) tryRoundRobin(m *Message) *Pipe {
 		return nil
 	}
 	pipes := *sp
+	if ps.gate != nil {
+		return ps.tryGated(pipes, m)
+	}
 	if len(pipes) == 1 { // the common case: no turns to keep
 		if p := pipes[0]; p.TrySend(m) {
 			return p
@@ -243,6 +292,28 @@ func (ps *PipeSet) tryRoundRobin(m *Message) *Pipe {
 		if j++; j == n {
 			j = 0
 		}
+	}
+	return nil
+}
+
+// tryGated is tryRoundRobin through the set's gate.
+func (ps *PipeSet) tryGated(pipes []*Pipe, m *Message) *Pipe {
+	n := uint64(len(pipes))
+	start := ps.next.Load()
+	if start >= n {
+		start = 0
+	}
+	for i := range n {
+		j := (start + i) % n
+		p := pipes[j]
+		if !ps.gate.Claim(p) {
+			continue
+		}
+		if p.TrySend(m) {
+			ps.next.Store((j + 1) % n)
+			return p
+		}
+		ps.gate.Release(p)
 	}
 	return nil
 }

@@ -177,6 +177,49 @@ func TestReqCorrelateLibzmqRouter(t *testing.T) {
 	})
 }
 
+// REQ contexts without Correlate, to a libzmq ROUTER that answers what
+// it holds last first: a connection carries one request at a time, so
+// each Context still gets its own reply (the ROUTER sees them one by one).
+func TestReqContextsLibzmqRouter(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := req.New(socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		p := attach(t, s, tr, listen, "ROUTER", "route-window", "2")
+		var ctxs [2]*req.Context
+		sent := make(chan error, len(ctxs))
+		for i := range ctxs {
+			c, err := req.NewContext(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctxs[i] = c
+			go func() { sent <- c.Send(ctx(t), socket.NewMessageBytes(fmt.Appendf(nil, "req-%d", i))) }()
+		}
+		for range ctxs {
+			// [routing id, "", body], one batch each
+			if frames := strings.Fields(p.line(t)); len(frames) != 3 || frames[1] != "." {
+				t.Fatalf("libzmq ROUTER got %q", frames)
+			}
+		}
+		for range ctxs {
+			if err := <-sent; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, c := range ctxs {
+			m, err := c.Recv(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("req-%d", i); string(m.Body) != want {
+				t.Fatalf("context %d got %q, want %q", i, m.Body, want)
+			}
+			m.Free()
+		}
+	})
+}
+
 // REQ with Correlate to a libzmq REP, which sends the whole envelope back.
 func TestReqCorrelateLibzmqRep(t *testing.T) {
 	eachWay(t, func(t *testing.T, tr string, listen bool) {

@@ -6,11 +6,18 @@
 // flight on one socket at once.
 //
 // Over ZMTP, a request goes out as ZeroMQ's REQ sends it (an empty
-// delimiter, then the body), and replies are matched to requests in the
-// order they were sent on the connection, as a libzmq REP answers them. A
-// ROUTER peer that may answer several requests from one connection out of
-// order (a broker passing them to several workers, say) needs Correlate,
-// or replies can reach the wrong Context.
+// delimiter, then the body), and its reply is known by the connection it
+// comes on. So a ZMTP connection carries one request at a time, as a
+// libzmq REQ's does: a request waits for a connection whose last request
+// was answered (or abandoned and answered since), and the socket's
+// contexts share its connections. With Correlate the request id travels
+// in the envelope instead, and one connection carries any number of
+// requests, answered in any order. A connection whose request has had no
+// reply for the resend interval is closed, as ZeroMQ's "lazy pirate"
+// client closes its socket: a reply that came later on it could not be
+// told from the next request's. The request is sent again on another
+// connection, or on the same peer's next; a dialer reconnects at once.
+// The same holds over inproc to a ROUTER.
 package req
 
 import (
@@ -42,12 +49,16 @@ type proto struct {
 	// envelope (Correlate).
 	correlate atomic.Bool
 
-	mu      sync.Mutex            // guards what follows and every Context's fields
+	mu      sync.Mutex            // guards what follows, every Context's fields and every reqPipe's timer
 	pending reqid.Table[*Context] // requests in flight, by id
 	def     *Context
-	// timers are the contexts' resend timers, which may be running with
-	// no request outstanding: CloseProtocol stops them.
+	// timers are the contexts' resend timers and the pipes' overdue
+	// timers, which may be running with nothing outstanding:
+	// CloseProtocol stops them.
 	timers lazytimer.Set
+	// stranded: a request to be sent again found no pipe to take it
+	// (transmitLocked); it goes when one comes or is freed.
+	stranded bool
 }
 
 // New returns a req0 socket.
@@ -103,21 +114,68 @@ func (p *proto) Info() socket.ProtocolInfo {
 func (p *proto) Init(s *socket.Socket) {
 	p.s = s
 	p.pipes = socket.NewPipeSet(s)
+	if !p.raw {
+		p.pipes.SetGate(orderGate{})
+	}
 	p.recvq = socket.NewLazyRecvQueue(s)
 	p.def = p.newContext()
 }
 
+// reqPipe is req's state for one pipe (socket.Pipe.Data).
+type reqPipe struct {
+	// ordered: replies on the pipe are known by their order
+	// (socket.Pipe.RepliesInOrder), so it carries one request at a time.
+	ordered bool
+	// busy: an ordered pipe has a request out whose reply has not come,
+	// or is being offered one (orderGate).
+	busy atomic.Bool
+	// overdue closes an ordered pipe whose request has waited longer than
+	// the resend interval since sentAt (under proto.mu).
+	overdue lazytimer.Timer
+	sentAt  time.Time
+}
+
+func reqPipeOf(pp *socket.Pipe) *reqPipe { return pp.Data.(*reqPipe) }
+
+// orderGate keeps busy ordered pipes out of round-robin sending
+// (socket.SendGate).
+type orderGate struct{}
+
+func (orderGate) Claim(pp *socket.Pipe) bool {
+	rp := reqPipeOf(pp)
+	return !rp.ordered || rp.busy.CompareAndSwap(false, true)
+}
+
+func (orderGate) Release(pp *socket.Pipe) {
+	if rp := reqPipeOf(pp); rp.ordered {
+		rp.busy.Store(false)
+	}
+}
+
 // AddPipe also sends the requests that were waiting for a peer.
 func (p *proto) AddPipe(pp *socket.Pipe) error {
+	rp := &reqPipe{ordered: !p.raw && pp.RepliesInOrder()}
+	rp.overdue.Init(func() { p.overdueDue(pp) })
+	pp.Data = rp
 	p.pipes.Add(pp)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.transmitWaitingLocked()
+	return nil
+}
+
+// transmitWaitingLocked sends the requests that wait for a peer, if any
+// do.
+func (p *proto) transmitWaitingLocked() {
+	if !p.stranded {
+		return
+	}
+	p.stranded = false
 	for c := range p.pending.All() {
 		if c.pipe == nil && !c.sending {
 			c.transmitLocked()
 		}
 	}
-	return nil
 }
 
 // RemovePipe sends the requests that were out on the pipe to another peer.
@@ -125,11 +183,57 @@ func (p *proto) RemovePipe(pp *socket.Pipe) {
 	p.pipes.Remove(pp)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.timers.Stop(&reqPipeOf(pp).overdue)
 	for c := range p.pending.All() {
 		if c.pipe == pp && !c.sending {
 			c.pipe = nil
 			c.transmitLocked()
 		}
+	}
+}
+
+// sentLocked notes that a request went out on pp: an ordered pipe's
+// overdue timer starts.
+func (p *proto) sentLocked(pp *socket.Pipe) {
+	rp := reqPipeOf(pp)
+	d := time.Duration(p.resend.Load())
+	if !rp.ordered || d <= 0 {
+		return
+	}
+	rp.sentAt = time.Now()
+	if rp.overdue.Arm(rp.sentAt.Add(d)) {
+		p.timers.Add(&rp.overdue)
+	}
+}
+
+// repliedLocked notes a reply on pp, late or not: an ordered pipe is free
+// for the next request. It reports whether one was freed.
+func (p *proto) repliedLocked(pp *socket.Pipe) bool {
+	rp := reqPipeOf(pp)
+	if !rp.ordered {
+		return false
+	}
+	rp.sentAt = time.Time{}
+	rp.busy.Store(false)
+	p.transmitWaitingLocked()
+	return true
+}
+
+// errOverdue closes an ordered pipe whose request had no reply within the
+// resend interval.
+var errOverdue = fmt.Errorf("%w: req0: no reply within the resend interval on a connection that knows replies by their order", socket.ErrTimeout)
+
+// overdueDue runs when an ordered pipe's overdue timer goes off: it closes
+// the pipe if its request has waited the whole resend interval.
+func (p *proto) overdueDue(pp *socket.Pipe) {
+	p.mu.Lock()
+	rp := reqPipeOf(pp)
+	rp.overdue.Fired()
+	d := time.Duration(p.resend.Load())
+	late := !rp.sentAt.IsZero() && d > 0 && !rp.overdue.Early(rp.sentAt.Add(d)) && !isClosing(p.s)
+	p.mu.Unlock()
+	if late {
+		pp.Close(errOverdue)
 	}
 }
 
@@ -171,15 +275,19 @@ func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 func (p *proto) deliverReply(pp *socket.Pipe, m *socket.Message) {
 	p.mu.Lock()
 	c, ok := p.pending.Waiting(reqid.Of(m))
-	if !ok {
-		p.mu.Unlock()
-		pp.Drop(m, socket.DropLate)
-		return
+	if ok {
+		c.finishLocked()
+		m.Header = m.Header[:0]
+		c.reply <- m // room is certain: one request, one reply
 	}
-	c.finishLocked()
-	m.Header = m.Header[:0]
-	c.reply <- m // room is certain: one request, one reply
+	freed := p.repliedLocked(pp)
 	p.mu.Unlock()
+	if !ok {
+		pp.Drop(m, socket.DropLate)
+	}
+	if freed {
+		p.pipes.Wake()
+	}
 }
 
 func (p *proto) Send(ctx context.Context, m *socket.Message) error {
@@ -298,6 +406,9 @@ func (c *Context) send(ctx context.Context, m *socket.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c.sending = false
+	if pp != nil {
+		p.sentLocked(pp)
+	}
 	if c.id != id {
 		return err // abandoned meanwhile
 	}
@@ -423,9 +534,11 @@ func (c *Context) transmitLocked() {
 	m := c.p.keep(c.req)
 	if pp := c.p.pipes.TrySendRoundRobin(m); pp != nil {
 		c.pipe = pp
+		c.p.sentLocked(pp)
 	} else {
 		m.Free()
 		c.pipe = nil
+		c.p.stranded = true
 	}
 	c.armLocked()
 }

@@ -174,6 +174,22 @@ for i in range(count):
         for frames in reversed(held):
             s.send_multipart(frames)
         break
+    elif role == "route-window":  # ROUTER: take COUNT messages in batches (what comes within 0.3 s of a batch's first), print each, send each batch back last first
+        got = 0
+        while got < count:
+            batch = [s.recv_multipart()]
+            end = time.time() + 0.3
+            while got + len(batch) < count:
+                left = end - time.time()
+                if left <= 0 or not s.poll(max(1, int(left * 1000))):
+                    break
+                batch.append(s.recv_multipart())
+            for frames in batch:
+                print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
+            for frames in reversed(batch):
+                s.send_multipart(frames)
+            got += len(batch)
+        break
     elif role == "route-echo":  # ROUTER: print each message, send it back to its sender
         frames = s.recv_multipart()
         print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)

@@ -1,0 +1,215 @@
+package router_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/router"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// A REQ without Correlate knows a reply over ZMTP (or inproc to a ROUTER)
+// by the connection it comes on, so a connection carries one request at a
+// time. These tests have a ROUTER answer out of order, as a broker with
+// several workers does.
+
+// recvWithin is what s receives within d, or nil.
+func recvWithin(t *testing.T, s *socket.Socket, d time.Duration) []string {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	m, err := s.RecvContext(c)
+	if errors.Is(err, socket.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("recv: %v", err)
+	}
+	return parts(m)
+}
+
+// replyTo checks that c's reply is want.
+func replyTo(t *testing.T, c *req.Context, want string) {
+	t.Helper()
+	m, err := c.Recv(ctx(t))
+	if err != nil {
+		t.Fatalf("waiting for %q: %v", want, err)
+	}
+	if string(m.Body) != want {
+		t.Fatalf("got %q, want %q", m.Body, want)
+	}
+	m.Free()
+}
+
+// Two Contexts on one connection: the second request goes out only once
+// the first is answered, so a ROUTER that answers whatever it holds last
+// first cannot swap the replies (before, both went out at once and each
+// Context got the other's reply).
+func TestReqContextsOneAtATime(t *testing.T) {
+	for _, tr := range []string{"tcp", "inproc"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			r := must(router.New())
+			defer r.Close()
+			q := must(req.New(socket.DialDialect(socket.DialectZMTP)))
+			defer q.Close()
+			connect(t, tr, r, q)
+			var ctxs [2]*req.Context
+			sent := make(chan error, len(ctxs))
+			for i := range ctxs {
+				ctxs[i] = must(req.NewContext(q))
+				defer ctxs[i].Close()
+				go func() {
+					sent <- ctxs[i].Send(ctx(t), socket.NewMessageBytes(fmt.Appendf(nil, "req-%d", i)))
+				}()
+			}
+			first := recvParts(t, r) // [id, "", body]
+			if len(first) != 3 || first[1] != "" {
+				t.Fatalf("router got %q", first)
+			}
+			if more := recvWithin(t, r, 200*time.Millisecond); more != nil {
+				t.Fatalf("a second request came while the first was out: %q", more)
+			}
+			sendParts(t, r, first...)
+			second := recvParts(t, r)
+			sendParts(t, r, second...)
+			for range ctxs {
+				if err := <-sent; err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, c := range ctxs {
+				replyTo(t, c, fmt.Sprintf("req-%d", i))
+			}
+		})
+	}
+}
+
+// With two connections, two Contexts each have one: both requests go out
+// at once, and a ROUTER answering them last first gives each its own.
+func TestReqContextsShareConnections(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	r := must(router.New())
+	defer r.Close()
+	q := must(req.New(socket.DialDialect(socket.DialectZMTP)))
+	defer q.Close()
+	ln := must(r.Listen(testutil.URL(t, "tcp")))
+	must(q.Dial(ln.URL()))
+	must(q.Dial(ln.URL()))
+	waitPipes(t, r, 2)
+	waitPipes(t, q, 2)
+	var ctxs [2]*req.Context
+	for i := range ctxs {
+		ctxs[i] = must(req.NewContext(q))
+		defer ctxs[i].Close()
+		if err := ctxs[i].Send(ctx(t), socket.NewMessageBytes(fmt.Appendf(nil, "req-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := [][]string{recvParts(t, r), recvParts(t, r)}
+	if held[0][0] == held[1][0] {
+		t.Fatalf("both requests came on one connection: %q", held)
+	}
+	sendParts(t, r, held[1]...)
+	sendParts(t, r, held[0]...)
+	for _, c := range ctxs {
+		m, err := c.Recv(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Free()
+	}
+	// Which Context's request went on which connection is the round
+	// robin's business; each got a reply, and the replies are checked
+	// against their requests by TestReqContextsOneAtATime.
+}
+
+// A Context that sends again abandons its request, but the connection
+// stays taken until that request's reply comes (it is dropped as late):
+// a reply to the new request could otherwise come first and be taken for
+// the old one's.
+func TestReqAbandonedHoldsConnection(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	r := must(router.New())
+	defer r.Close()
+	q := must(req.New(socket.DialDialect(socket.DialectZMTP)))
+	defer q.Close()
+	connect(t, "tcp", r, q)
+	if err := q.SendContext(ctx(t), socket.NewMessageBytes([]byte("old"))); err != nil {
+		t.Fatal(err)
+	}
+	old := recvParts(t, r)
+	sent := make(chan error, 1)
+	go func() { sent <- q.SendContext(ctx(t), socket.NewMessageBytes([]byte("new"))) }()
+	if more := recvWithin(t, r, 200*time.Millisecond); more != nil {
+		t.Fatalf("the new request came while the old one was out: %q", more)
+	}
+	sendParts(t, r, old...)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	next := recvParts(t, r)
+	if next[2] != "new" {
+		t.Fatalf("router got %q", next)
+	}
+	sendParts(t, r, next[0], "", "reply-new")
+	m, err := q.RecvContext(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Body) != "reply-new" {
+		t.Fatalf("got %q", m.Body)
+	}
+	m.Free()
+	if late := q.Stats().Dropped(socket.DropLate); late != 1 {
+		t.Fatalf("%d late replies dropped, want 1 (the old request's)", late)
+	}
+}
+
+// A request with no reply for the resend interval closes its connection
+// (ZeroMQ's lazy pirate): the dialer reconnects and the request goes out
+// again on the new connection, where its reply is known.
+func TestReqOverdueReconnects(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	r := must(router.New())
+	defer r.Close()
+	q := must(req.New(socket.DialDialect(socket.DialectZMTP), req.ResendInterval(300*time.Millisecond)))
+	defer q.Close()
+	events := q.Events(16)
+	connect(t, "tcp", r, q)
+	if err := q.SendContext(ctx(t), socket.NewMessageBytes([]byte("ask"))); err != nil {
+		t.Fatal(err)
+	}
+	first := recvParts(t, r)
+	again := recvParts(t, r) // after about 300 ms, on a new connection
+	if again[0] == first[0] || again[2] != "ask" {
+		t.Fatalf("router got %q, then %q: want the request again from another connection", first, again)
+	}
+	sendParts(t, r, again[0], "", "answer")
+	m, err := q.RecvContext(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Body) != "answer" {
+		t.Fatalf("got %q", m.Body)
+	}
+	m.Free()
+	for {
+		select {
+		case e := <-events:
+			if e.Type == socket.EventDisconnected {
+				if !errors.Is(e.Err, socket.ErrTimeout) {
+					t.Fatalf("disconnected with %v, want a timeout", e.Err)
+				}
+				return
+			}
+		case <-ctx(t).Done():
+			t.Fatal("no EventDisconnected")
+		}
+	}
+}
