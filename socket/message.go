@@ -71,6 +71,10 @@ const (
 	ControlNone      Control = iota // a data message
 	ControlSubscribe                // subscribe to the topic in Body
 	ControlCancel                   // cancel one subscription to the topic in Body
+	// ControlSubscribeMany subscribes to each topic in Body, each a
+	// 4-byte big-endian length and its bytes (Pipe.TellSubscriptions;
+	// Message.Topics reads them).
+	ControlSubscribeMany
 )
 
 // Size classes of the message pool: powers of two from 64 bytes to 16 MiB

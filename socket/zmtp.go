@@ -220,7 +220,16 @@ func (*zmtpCodec) name() string { return "zmtp" }
 
 func (*zmtpCodec) overhead(m *Message) int {
 	n := zmtp.LongHeaderSize*(2+len(m.Frames)) + 16 + 2*len(m.Header) // 16: a command name
-	if m.Control != ControlNone {
+	switch m.Control {
+	case ControlNone:
+	case ControlSubscribeMany:
+		// Each topic's 4-byte length becomes at most a frame header
+		// and a command name.
+		for range m.Topics() {
+			n += zmtp.LongHeaderSize + 16
+		}
+		n += len(m.Body)
+	default:
 		n += len(m.Body)
 	}
 	for _, f := range m.Frames {
@@ -234,17 +243,18 @@ func (*zmtpCodec) overhead(m *Message) int {
 func (c *zmtpCodec) setLoans(lc LoanConn) { c.loans = lc }
 
 func (c *zmtpCodec) appendMessage(w *streamWriter, m *Message) {
-	switch m.Control {
-	case ControlSubscribe, ControlCancel:
-		sub := m.Control == ControlSubscribe
-		switch {
-		case c.v30: // ZMTP 3.0: a one-frame data message, 1 or 0 then the topic
-			w.buf = zmtp.AppendFrameHeader(w.buf, 0, uint64(1+len(m.Body)))
-			w.buf = zmtp.AppendSubscription(w.buf, sub, m.Body)
-		case sub:
-			w.buf = zmtp.AppendSubscribe(w.buf, m.Body)
-		default:
-			w.buf = zmtp.AppendCancel(w.buf, m.Body)
+	if m.Control != ControlNone {
+		sub := m.Subscribes()
+		for topic := range m.Topics() {
+			switch {
+			case c.v30: // ZMTP 3.0: a one-frame data message, 1 or 0 then the topic
+				w.buf = zmtp.AppendFrameHeader(w.buf, 0, uint64(1+len(topic)))
+				w.buf = zmtp.AppendSubscription(w.buf, sub, topic)
+			case sub:
+				w.buf = zmtp.AppendSubscribe(w.buf, topic)
+			default:
+				w.buf = zmtp.AppendCancel(w.buf, topic)
+			}
 		}
 		return
 	}

@@ -97,11 +97,12 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		return
 	}
 	subs.mu.Lock()
-	if m.Control == socket.ControlSubscribe {
-		subs.trie.Remove(m.Body) // a set: at most one count per topic
-		subs.trie.Add(m.Body)
-	} else {
-		subs.trie.Remove(m.Body)
+	sub := m.Subscribes()
+	for topic := range m.Topics() {
+		subs.trie.Remove(topic) // a set: at most one count per topic
+		if sub {
+			subs.trie.Add(topic)
+		}
 	}
 	subs.mu.Unlock()
 	m.Free()

@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 
 	"github.com/mqwire/mqwire/internal/trie"
@@ -126,9 +127,7 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for s := range p.subs {
-		tell(pp, socket.ControlSubscribe, []byte(s))
-	}
+	pp.TellSubscriptions(maps.Keys(p.subs))
 	p.zmtp.Add(pp)
 	return nil
 }

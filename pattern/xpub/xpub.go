@@ -314,8 +314,16 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 		p.recvq.Put(pp, m)
 		return
 	}
-	sub := m.Control == socket.ControlSubscribe
-	topic := string(m.Body)
+	sub := m.Subscribes()
+	for topic := range m.Topics() {
+		p.change(pp, subs, sub, topic)
+	}
+	m.Free()
+}
+
+// change applies one subscription or cancel of a subscriber and passes it
+// up when libzmq would.
+func (p *proto) change(pp *socket.Pipe, subs *subscriptions, sub bool, topic []byte) {
 	var notify bool
 	p.mu.Lock()
 	subs.mu.Lock()
@@ -323,26 +331,23 @@ func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	case p.manual:
 		notify = true // the application decides
 	case sub:
-		_, edge := p.apply(subs, true, topic)
+		_, edge := p.apply(subs, true, string(topic))
 		notify = edge || p.verboseSubs
 	default:
-		changed, edge := p.apply(subs, false, topic)
+		changed, edge := p.apply(subs, false, string(topic))
 		// libzmq passes up a cancel of what was not subscribed.
 		notify = !changed || edge || p.verboseCancel
 	}
 	subs.mu.Unlock()
 	p.mu.Unlock()
 	if !notify {
-		m.Free()
 		return
 	}
-	n := notification(sub, m.Body, pp)
-	m.Free()
 	// A notification that waited for room would hold up the subscriptions
 	// behind it, which the publisher needs whether or not the application
 	// reads: libzmq queues its notifications without bound; this bound
 	// keeps what a subscriber can make us hold finite.
-	p.recvq.PutWithin(pp, n, maxNotifications)
+	p.recvq.PutWithin(pp, notification(sub, topic, pp), maxNotifications)
 }
 
 // maxNotifications is how many subscription notifications from one

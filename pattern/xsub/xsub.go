@@ -25,6 +25,7 @@ package xsub
 
 import (
 	"context"
+	"maps"
 	"sync"
 
 	"github.com/mqwire/mqwire/socket"
@@ -57,9 +58,7 @@ func (p *proto) Init(s *socket.Socket) {
 func (p *proto) AddPipe(pp *socket.Pipe) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for topic := range p.subs {
-		pp.OfferAlways(control(socket.ControlSubscribe, []byte(topic)))
-	}
+	pp.TellSubscriptions(maps.Keys(p.subs))
 	p.pipes.Add(pp)
 	return nil
 }
