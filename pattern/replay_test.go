@@ -1,9 +1,9 @@
 package pattern_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"bufio"
 	"fmt"
 	"io"
 	"net"
