@@ -75,6 +75,9 @@ func (p *Pipe) readStream() {
 		src = &flushingReader{r: src, flush: beforeWait}
 	}
 	br := newReadBuffer(src, fd, beforeWait)
+	if turns {
+		br.retry = p.cutShortInside
+	}
 	defer br.release()
 	if leftover != nil {
 		br.preload(leftover)
@@ -105,7 +108,13 @@ func (p *Pipe) readStream() {
 			}
 			continue
 		}
+		// With a read turn, what readMessage reads from the connection is
+		// inside a message too large for the buffer: a deadline that
+		// cuts it short (a Recv's cancellation watch firing after the
+		// Recv returned) is not for this read (turnSource).
+		p.readingLarge = turns
 		m, err := p.codec.readMessage(br, limit)
+		p.readingLarge = false
 		if err != nil {
 			if bd != nil {
 				p.deliverBatch(bd)

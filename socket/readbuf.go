@@ -30,9 +30,12 @@ type readBuffer struct {
 	// before src's reads).
 	fd         *fdReader
 	beforeWait func()
-	buf        *[]byte // nil while let go
-	r, w       int     // buf[r:w] is what is buffered
-	err        error   // the error of the last read, reported once buf is empty
+	// retry, if set, reports whether an fd read that failed with err is
+	// to be tried again (Pipe.cutShortInside).
+	retry func(err error) bool
+	buf   *[]byte // nil while let go
+	r, w  int     // buf[r:w] is what is buffered
+	err   error   // the error of the last read, reported once buf is empty
 }
 
 // lazyBuffer is a buffer that fdReader reads into: space takes the buffer
@@ -104,6 +107,9 @@ func (b *readBuffer) fill() {
 			b.beforeWait()
 		}
 		n, err := b.fd.read(b)
+		for n == 0 && err != nil && b.retry != nil && b.retry(err) {
+			n, err = b.fd.read(b)
+		}
 		b.w += n
 		b.err = err
 		return

@@ -355,12 +355,22 @@ type turnSource struct{ p *Pipe }
 func (s turnSource) Read(b []byte) (int, error) {
 	for {
 		n, err := s.p.conn.Read(b)
-		if n == 0 && s.p.readingLarge && errors.Is(err, os.ErrDeadlineExceeded) {
-			s.p.conn.SetReadDeadline(time.Time{})
+		if n == 0 && s.p.cutShortInside(err) {
 			continue
 		}
 		return n, err
 	}
+}
+
+// cutShortInside reports whether err is a deadline that cut short a read
+// inside a message too large for the buffer (p.readingLarge), and then
+// clears the deadline for the read to be tried again.
+func (p *Pipe) cutShortInside(err error) bool {
+	if !p.readingLarge || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	p.conn.SetReadDeadline(time.Time{})
+	return true
 }
 
 // leaveTurn ends the application's reading: it keeps the turn for its next

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -13,6 +15,8 @@ import (
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/router"
@@ -589,4 +593,120 @@ func TestBurstGoesToWriter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A Recv polling with short timeouts while large messages arrive must not
+// cost the connection: a timeout's cancellation watch, firing after its
+// Recv returned, cut the pipe reader's read short inside a message, and
+// the pipe closed (a reconnect each few messages; what was in flight
+// lost on a PULL).
+func TestReadThroughPollingLarge(t *testing.T) {
+	for _, tr := range pollingTransports() {
+		for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
+			t.Run(fmt.Sprintf("%s/%v", tr, d), func(t *testing.T) {
+				testutil.CheckGoroutines(t)
+				const n, size = 60, 300 << 10
+				server := must(rep.New(socket.MaxRecvSize(0)))
+				client := must(req.New(socket.DialDialect(d), socket.MaxRecvSize(0)))
+				closeAll(t, client, server)
+				must(client.Dial(must(server.Listen(pollingURL(t, tr))).URL()))
+				go func() {
+					for {
+						m, err := server.Recv()
+						if err != nil {
+							return
+						}
+						time.Sleep(time.Millisecond)
+						m.Body = bytes.Repeat(m.Body[:1], size)
+						if server.Send(m) != nil {
+							return
+						}
+					}
+				}()
+				for i := range n {
+					if err := client.SendContext(testCtx(t), socket.NewMessageBytes([]byte{byte(i)})); err != nil {
+						t.Fatal(err)
+					}
+					for {
+						ctx, cancel := context.WithTimeout(context.Background(), 300*time.Microsecond)
+						m, err := client.RecvContext(ctx)
+						cancel()
+						if errors.Is(err, socket.ErrTimeout) {
+							continue
+						}
+						if err != nil {
+							t.Fatalf("reply %d: %v", i, err)
+						}
+						if !bytes.Equal(m.Body, bytes.Repeat([]byte{byte(i)}, size)) {
+							t.Fatalf("reply %d: %d bytes, not the request's byte repeated", i, len(m.Body))
+						}
+						m.Free()
+						break
+					}
+				}
+				if st := client.Stats(); st.Connects != 1 {
+					t.Fatalf("%d connections for %d replies, want 1: the pipe closed under the polling", st.Connects, n)
+				}
+			})
+		}
+	}
+}
+
+// The same with PULL, which reads in chunks (a path that held before the
+// fix too): every message arrives, in order, on one connection.
+func TestReadThroughPollingLargePull(t *testing.T) {
+	for _, tr := range pollingTransports() {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			const n, size = 200, 200 << 10
+			pl := must(pull.New(socket.MaxRecvSize(0)))
+			ps := must(push.New())
+			closeAll(t, ps, pl)
+			must(ps.Dial(must(pl.Listen(pollingURL(t, tr))).URL()))
+			go func() {
+				for i := range n {
+					if ps.Send(socket.NewMessageBytes(bytes.Repeat([]byte{byte(i)}, size))) != nil {
+						return
+					}
+					if i%10 == 0 {
+						time.Sleep(time.Millisecond)
+					}
+				}
+			}()
+			for i := 0; i < n; {
+				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Microsecond)
+				m, err := pl.RecvContext(ctx)
+				cancel()
+				if errors.Is(err, socket.ErrTimeout) {
+					continue
+				}
+				if err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				if !bytes.Equal(m.Body, bytes.Repeat([]byte{byte(i)}, size)) {
+					t.Fatalf("message %d: %d bytes, not its byte repeated", i, len(m.Body))
+				}
+				m.Free()
+				i++
+			}
+			if st := pl.Stats(); st.Connects != 1 {
+				t.Fatalf("%d connections, want 1", st.Connects)
+			}
+		})
+	}
+}
+
+// pollingTransports are the stream transports whose pipes read through.
+func pollingTransports() []string {
+	if runtime.GOOS == "linux" {
+		return []string{"tcp", "ipc", "shm"}
+	}
+	return []string{"tcp", "ipc"}
+}
+
+func pollingURL(t *testing.T, tr string) string {
+	if tr == "shm" {
+		return "shm://" + filepath.Join(testutil.ShortTempDir(t), "p.sock")
+	}
+	return testutil.URL(t, tr)
 }
