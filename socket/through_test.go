@@ -35,10 +35,11 @@ func TestReadThroughReqRep(t *testing.T) {
 		for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
 			t.Run(fmt.Sprintf("%s/%v", tr, d), func(t *testing.T) {
 				testutil.CheckGoroutines(t)
-				server := must(rep.New())
-				client := must(req.New(socket.DialDialect(d)))
+				url, sopts, copts := pollingEnds(t, tr)
+				server := must(rep.New(sopts...))
+				client := must(req.New(append(copts, socket.DialDialect(d))...))
 				closeAll(t, client, server)
-				url := must(server.Listen(testutil.URL(t, tr))).URL()
+				url = must(server.Listen(url)).URL()
 				must(client.Dial(url))
 				done := make(chan error, 1)
 				go func() {
@@ -606,10 +607,11 @@ func TestReadThroughPollingLarge(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%v", tr, d), func(t *testing.T) {
 				testutil.CheckGoroutines(t)
 				const n, size = 60, 300 << 10
-				server := must(rep.New(socket.MaxRecvSize(0)))
-				client := must(req.New(socket.DialDialect(d), socket.MaxRecvSize(0)))
+				url, sopts, copts := pollingEnds(t, tr)
+				server := must(rep.New(append(sopts, socket.MaxRecvSize(0))...))
+				client := must(req.New(append(copts, socket.DialDialect(d), socket.MaxRecvSize(0))...))
 				closeAll(t, client, server)
-				must(client.Dial(must(server.Listen(pollingURL(t, tr))).URL()))
+				must(client.Dial(must(server.Listen(url)).URL()))
 				go func() {
 					for {
 						m, err := server.Recv()
@@ -659,10 +661,11 @@ func TestReadThroughPollingLargePull(t *testing.T) {
 		t.Run(tr, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			const n, size = 200, 200 << 10
-			pl := must(pull.New(socket.MaxRecvSize(0)))
-			ps := must(push.New())
+			url, sopts, copts := pollingEnds(t, tr)
+			pl := must(pull.New(append(sopts, socket.MaxRecvSize(0))...))
+			ps := must(push.New(copts...))
 			closeAll(t, ps, pl)
-			must(ps.Dial(must(pl.Listen(pollingURL(t, tr))).URL()))
+			must(ps.Dial(must(pl.Listen(url)).URL()))
 			go func() {
 				for i := range n {
 					if ps.Send(socket.NewMessageBytes(bytes.Repeat([]byte{byte(i)}, size))) != nil {
@@ -696,17 +699,25 @@ func TestReadThroughPollingLargePull(t *testing.T) {
 	}
 }
 
-// pollingTransports are the stream transports whose pipes read through.
+// pollingTransports are stream transports: those whose pipes read
+// through, and TLS, whose pipes do not.
 func pollingTransports() []string {
 	if runtime.GOOS == "linux" {
-		return []string{"tcp", "ipc", "shm"}
+		return []string{"tcp", "ipc", "shm", "tls+tcp"}
 	}
-	return []string{"tcp", "ipc"}
+	return []string{"tcp", "ipc", "tls+tcp"}
 }
 
-func pollingURL(t *testing.T, tr string) string {
-	if tr == "shm" {
-		return "shm://" + filepath.Join(testutil.ShortTempDir(t), "p.sock")
+// pollingEnds returns an address on tr to listen on, and the listener's
+// and the dialer's options.
+func pollingEnds(t *testing.T, tr string) (url string, listener, dialer []socket.Option) {
+	switch tr {
+	case "shm":
+		return "shm://" + filepath.Join(testutil.ShortTempDir(t), "p.sock"), nil, nil
+	case "tls+tcp":
+		certs := testutil.NewTLSCerts(t)
+		return "tls+tcp://127.0.0.1:0", []socket.Option{socket.TLSConfig(certs.ServerConfig())},
+			[]socket.Option{socket.TLSConfig(certs.ClientConfig())}
 	}
-	return testutil.URL(t, tr)
+	return testutil.URL(t, tr), nil, nil
 }
