@@ -629,22 +629,7 @@ func TestReadThroughPollingLarge(t *testing.T) {
 					if err := client.SendContext(testCtx(t), socket.NewMessageBytes([]byte{byte(i)})); err != nil {
 						t.Fatal(err)
 					}
-					for {
-						ctx, cancel := context.WithTimeout(context.Background(), 300*time.Microsecond)
-						m, err := client.RecvContext(ctx)
-						cancel()
-						if errors.Is(err, socket.ErrTimeout) {
-							continue
-						}
-						if err != nil {
-							t.Fatalf("reply %d: %v", i, err)
-						}
-						if !bytes.Equal(m.Body, bytes.Repeat([]byte{byte(i)}, size)) {
-							t.Fatalf("reply %d: %d bytes, not the request's byte repeated", i, len(m.Body))
-						}
-						m.Free()
-						break
-					}
+					pollFor(t, client, 300*time.Microsecond, i, size)
 				}
 				if st := client.Stats(); st.Connects != 1 {
 					t.Fatalf("%d connections for %d replies, want 1: the pipe closed under the polling", st.Connects, n)
@@ -676,26 +661,35 @@ func TestReadThroughPollingLargePull(t *testing.T) {
 					}
 				}
 			}()
-			for i := 0; i < n; {
-				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Microsecond)
-				m, err := pl.RecvContext(ctx)
-				cancel()
-				if errors.Is(err, socket.ErrTimeout) {
-					continue
-				}
-				if err != nil {
-					t.Fatalf("message %d: %v", i, err)
-				}
-				if !bytes.Equal(m.Body, bytes.Repeat([]byte{byte(i)}, size)) {
-					t.Fatalf("message %d: %d bytes, not its byte repeated", i, len(m.Body))
-				}
-				m.Free()
-				i++
+			for i := range n {
+				pollFor(t, pl, 200*time.Microsecond, i, size)
 			}
 			if st := pl.Stats(); st.Connects != 1 {
 				t.Fatalf("%d connections, want 1", st.Connects)
 			}
 		})
+	}
+}
+
+// pollFor receives from s with Recvs of timeout each until one gets a
+// message, which must be size bytes of i.
+func pollFor(t *testing.T, s *socket.Socket, timeout time.Duration, i, size int) {
+	t.Helper()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		m, err := s.RecvContext(ctx)
+		cancel()
+		if errors.Is(err, socket.ErrTimeout) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(m.Body, bytes.Repeat([]byte{byte(i)}, size)) {
+			t.Fatalf("message %d: %d bytes, not its byte repeated", i, len(m.Body))
+		}
+		m.Free()
+		return
 	}
 }
 

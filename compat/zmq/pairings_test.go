@@ -164,16 +164,7 @@ func TestReqCorrelateLibzmqRouter(t *testing.T) {
 				t.Fatalf("libzmq ROUTER got %q", frames)
 			}
 		}
-		for i, c := range ctxs {
-			m, err := c.Recv(ctx(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := fmt.Sprintf("req-%d", i); string(m.Body) != want {
-				t.Fatalf("context %d got %q, want %q", i, m.Body, want)
-			}
-			m.Free()
-		}
+		ownReplies(t, ctxs[:])
 	})
 }
 
@@ -207,16 +198,7 @@ func TestReqContextsLibzmqRouter(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		for i, c := range ctxs {
-			m, err := c.Recv(ctx(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := fmt.Sprintf("req-%d", i); string(m.Body) != want {
-				t.Fatalf("context %d got %q, want %q", i, m.Body, want)
-			}
-			m.Free()
-		}
+		ownReplies(t, ctxs[:])
 	})
 }
 
@@ -241,4 +223,20 @@ func TestReqCorrelateLibzmqRep(t *testing.T) {
 			m.Free()
 		}
 	})
+}
+
+// ownReplies checks that each of ctxs gets the reply to its own request,
+// "req-<i>" sent back as it came.
+func ownReplies(t *testing.T, ctxs []*req.Context) {
+	t.Helper()
+	for i, c := range ctxs {
+		m, err := c.Recv(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("req-%d", i); string(m.Body) != want {
+			t.Fatalf("context %d got %q, want %q", i, m.Body, want)
+		}
+		m.Free()
+	}
 }

@@ -551,14 +551,7 @@ func TestReqCorrelateReversed(t *testing.T) {
 				sendParts(t, r, held[i]...)
 			}
 			for i, c := range ctxs {
-				m, err := c.Recv(ctx(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if want := fmt.Sprintf("req-%d", i); string(m.Body) != want {
-					t.Fatalf("context %d got %q, want %q", i, m.Body, want)
-				}
-				m.Free()
+				replyTo(t, c, fmt.Sprintf("req-%d", i))
 			}
 		})
 	}
