@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -211,5 +212,90 @@ func TestReqOverdueReconnects(t *testing.T) {
 		case <-ctx(t).Done():
 			t.Fatal("no EventDisconnected")
 		}
+	}
+}
+
+// Many Contexts, many requests each, over three connections to a ROUTER
+// that holds what it gets and answers in a random order: every Context
+// gets the reply to its own request, every time.
+func TestReqContextsShuffledBroker(t *testing.T) {
+	for _, tr := range []string{"tcp", "inproc"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			const conns, contexts, rounds = 3, 8, 40
+			r := must(router.New())
+			defer r.Close()
+			q := must(req.New(socket.DialDialect(socket.DialectZMTP)))
+			defer q.Close()
+			ln := must(r.Listen(testutil.URL(t, tr)))
+			for range conns {
+				must(q.Dial(ln.URL()))
+			}
+			waitPipes(t, r, conns)
+			brokerDone := make(chan struct{})
+			go func() { // the broker
+				defer close(brokerDone)
+				rng := rand.New(rand.NewPCG(1, 2))
+				var held [][]string
+				for {
+					c, cancel := context.WithTimeout(context.Background(), 2*time.Millisecond)
+					m, err := r.RecvContext(c)
+					cancel()
+					if errors.Is(err, socket.ErrClosed) {
+						return
+					}
+					if err == nil {
+						held = append(held, parts(m))
+						if len(held) < conns {
+							continue
+						}
+					}
+					rng.Shuffle(len(held), func(i, j int) { held[i], held[j] = held[j], held[i] })
+					for _, h := range held {
+						if r.SendContext(context.Background(), msg(h...)) != nil {
+							return
+						}
+					}
+					held = held[:0]
+				}
+			}()
+			errs := make(chan error, contexts)
+			for c := range contexts {
+				go func() {
+					rc, err := req.NewContext(q)
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer rc.Close()
+					for i := range rounds {
+						body := fmt.Sprintf("c%d-r%d", c, i)
+						if err := rc.Send(ctx(t), socket.NewMessageBytes([]byte(body))); err != nil {
+							errs <- err
+							return
+						}
+						m, err := rc.Recv(ctx(t))
+						if err != nil {
+							errs <- fmt.Errorf("%s: %w", body, err)
+							return
+						}
+						if string(m.Body) != body {
+							errs <- fmt.Errorf("context %d got %q, want %q", c, m.Body, body)
+							return
+						}
+						m.Free()
+					}
+					errs <- nil
+				}()
+			}
+			for range contexts {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			q.Close()
+			r.Close()
+			<-brokerDone
+		})
 	}
 }
