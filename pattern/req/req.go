@@ -6,8 +6,9 @@
 // flight on one socket at once.
 //
 // Over ZMTP, a request goes out as ZeroMQ's REQ sends it (an empty
-// delimiter, then the body), and its reply is known by the connection it
-// comes on. So a ZMTP connection carries one request at a time, as a
+// delimiter, then the body, no request id), and replies are matched to
+// requests by their order on the connection. So a ZMTP connection carries
+// one request at a time, as a
 // libzmq REQ's does: a request waits for a connection whose last request
 // was answered (or abandoned and answered since), and the socket's
 // contexts share its connections. With Correlate the request id travels
@@ -16,7 +17,7 @@
 // reply for the resend interval is closed, as ZeroMQ's "lazy pirate"
 // client closes its socket: a reply that came later on it could not be
 // told from the next request's. The request is sent again on another
-// connection, or on the same peer's next; a dialer reconnects at once.
+// connection, or on the same peer's next once the dialer reconnects.
 // The same holds over inproc to a ROUTER.
 package req
 
@@ -76,7 +77,8 @@ func newSocket(raw bool, opts []socket.Option) (*socket.Socket, error) {
 }
 
 // ResendInterval sets how long a request waits for its reply before it is
-// sent again; zero never resends.
+// sent again; zero never resends (nor closes a ZMTP connection whose reply
+// does not come: see the package doc).
 func ResendInterval(d time.Duration) socket.Option {
 	return socket.ProtocolOption("req.ResendInterval", func(p *proto) error {
 		if d < 0 {
