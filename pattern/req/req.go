@@ -137,7 +137,14 @@ type reqPipe struct {
 	sentAt  time.Time
 }
 
-func reqPipeOf(pp *socket.Pipe) *reqPipe { return pp.Data.(*reqPipe) }
+// reqPipeOf is pp's state; a pipe AddPipe has not seen (none should
+// reach req) counts as unordered.
+func reqPipeOf(pp *socket.Pipe) *reqPipe {
+	if rp, ok := pp.Data.(*reqPipe); ok {
+		return rp
+	}
+	return &reqPipe{}
+}
 
 // orderGate keeps busy ordered pipes out of round-robin sending
 // (socket.SendGate).
