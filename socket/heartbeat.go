@@ -166,6 +166,9 @@ func (p *Pipe) writeCommand(b []byte) bool {
 	if err == nil && n < len(b) {
 		left = net.Buffers{b[n:]} // b is the caller's, made for this write
 	}
+	if err == nil {
+		left = p.leftAfterTry(left)
+	}
 	p.sendq.release(left, nil)
 	if err != nil {
 		p.close(fmt.Errorf("write: %w", err))

@@ -104,9 +104,14 @@ type Pipe struct {
 	// (monoNow) and inAtThrough the messages read by then, so that a burst
 	// of sends goes to the writer, batched (inBurst).
 	syscallWrites bool
-	lastThrough   atomic.Int64
-	inAtThrough   atomic.Uint64
-	throughs      atomic.Uint64 // system-call writes through, for the tests
+	// sealed: the connection seals what it writes (TLS) and its
+	// TryWriter takes all or nothing; a write through never finishes
+	// with writes that wait (finishThrough), since crypto/tls cannot
+	// take a write cut short.
+	sealed      bool
+	lastThrough atomic.Int64
+	inAtThrough atomic.Uint64
+	throughs    atomic.Uint64 // system-call writes through, for the tests
 	// writer is the writer goroutine's, passed from one run to the next
 	// (sendQueue.writerLeaves): one runs at a time.
 	writer *streamWriter

@@ -346,7 +346,13 @@ func (p *Pipe) writeStream() {
 // writeLeftover writes what the connection did not take of a
 // write-through, before anything queued after it.
 func (p *Pipe) writeLeftover(left partial) error {
-	_, err := left.bufs.WriteTo(p.conn)
+	var err error
+	if f, ok := p.tryWriter.(flusher); ok {
+		err = f.Flush() // what the write through sealed goes first
+	}
+	if err == nil {
+		_, err = left.bufs.WriteTo(p.conn)
+	}
 	if left.m != nil {
 		left.m.Free()
 	}

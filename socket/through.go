@@ -141,11 +141,16 @@ func (s *Socket) setSolo() {
 }
 
 // initTurns readies a new pipe for reading and writing through, if its
-// connection allows writes that do not wait (tcp, ipc, shm).
+// connection allows writes that do not wait (tcp, ipc, shm, and TLS over
+// tcp: tls_through.go).
 func (p *Pipe) initTurns() {
 	tw, ok := p.conn.(TryWriter)
 	if !ok {
-		tw = fdTryWriter(p.conn)
+		if t := tlsTryWriter(p.conn); t != nil {
+			tw, p.sealed = t, true
+		} else {
+			tw = fdTryWriter(p.conn)
+		}
 		p.syscallWrites = tw != nil
 	}
 	if tw == nil {

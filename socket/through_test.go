@@ -31,7 +31,7 @@ import (
 // back to the pipe's reader goroutine.
 func TestReadThroughReqRep(t *testing.T) {
 	sizes := []int{0, 1, 64, 1000, 16 << 10, 16<<10 + 1, 64<<10 - 20, 64 << 10, 200 << 10, 64}
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range []string{"tcp", "ipc", "tls+tcp"} {
 		for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
 			t.Run(fmt.Sprintf("%s/%v", tr, d), func(t *testing.T) {
 				testutil.CheckGoroutines(t)
@@ -78,6 +78,9 @@ func TestReadThroughReqRep(t *testing.T) {
 						t.Fatalf("round trip %d: %d bytes back, want %d", i, len(m.Body), len(want))
 					}
 					m.Free()
+				}
+				if c, s := socket.WritesThrough(client), socket.WritesThrough(server); c == 0 || s == 0 {
+					t.Fatalf("writes through: client %d, server %d", c, s)
 				}
 				server.Close()
 				if err := <-done; !errors.Is(err, socket.ErrClosed) {

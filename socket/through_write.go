@@ -25,6 +25,9 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	if p.loanMin > 0 && m.Len() >= p.loanMin {
 		return false // large bodies on a loaning connection go by loan
 	}
+	if p.sealed && m.Len() > sealedThroughMax {
+		return false // see sealedThroughMax
+	}
 	if p.syscallWrites && p.inBurst() {
 		return false // a burst: queued, for the writer to batch
 	}
@@ -51,11 +54,12 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	keep := false
 	if err == nil {
 		left, keep = unwritten(w.iov, n, w.buf)
-		if keep {
+		if keep && !p.sealed {
 			if left, err = p.finishThrough(left); err != nil || len(left) == 0 {
 				left, keep = nil, false
 			}
 		}
+		left = p.leftAfterTry(left)
 	}
 	clear(w.segs)
 	w.segs, w.buf, w.segStart = w.segs[:0], w.buf[:0], 0
@@ -142,11 +146,16 @@ func (p *Pipe) flushFull() bool {
 		// application's Send would otherwise wait for room anyway, and
 		// leave the writer what is still left then.
 		w.iov = append(w.iov[:0], w.buf[n:])
-		if left, err = p.finishThrough(w.iov); err == nil && len(left) > 0 {
+		if p.sealed {
+			left, _ = unwritten(w.iov, 0, w.buf)
+		} else if left, err = p.finishThrough(w.iov); err == nil && len(left) > 0 {
 			left, _ = unwritten(left, 0, w.buf)
 		} else {
 			left = nil
 		}
+	}
+	if err == nil {
+		left = p.leftAfterTry(left)
 	}
 	clear(w.iov)
 	w.buf = w.buf[:0]

@@ -82,30 +82,38 @@ func (s *Socket) tlsClientConfig(addr string) *tls.Config {
 // deadline, and returns the TLS connection.
 func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Time) (net.Conn, error) {
 	var tc *tls.Conn
+	under := c
+	var rw *rawTLS
+	if try := fdTryWriter(c); try != nil {
+		rw = &rawTLS{Conn: c, try: try}
+		under = rw
+	}
 	if dialed {
 		_, _, addr, _ := splitURL(url, true)
-		tc = tls.Client(c, s.tlsClientConfig(addr))
+		tc = tls.Client(under, s.tlsClientConfig(addr))
 	} else {
 		cfg, err := s.tlsServerConfig()
 		if err != nil {
 			return nil, err
 		}
-		tc = tls.Server(c, cfg)
+		tc = tls.Server(under, cfg)
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTLS, err)
 	}
-	return &tlsConn{Conn: tc, raw: c}, nil
+	return &tlsConn{Conn: tc, raw: c, rw: rw}, nil
 }
 
 // tlsConn is a TLS connection whose Close does not wait long on a peer
 // that reads nothing: crypto/tls's Close sends close_notify first, and
-// gives that write up to 5 s.
+// gives that write up to 5 s. rw, when not nil, is the connection under
+// crypto/tls, which lets the application write through (tls_through.go).
 type tlsConn struct {
 	*tls.Conn
 	raw net.Conn
+	rw  *rawTLS
 }
 
 // tlsCloseWait is how long Close lets close_notify take before it closes

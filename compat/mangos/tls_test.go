@@ -1,16 +1,19 @@
 package mangos_test
 
 import (
+	"bytes"
 	"testing"
 
 	"go.nanomsg.org/mangos/v3"
 	mgpull "go.nanomsg.org/mangos/v3/protocol/pull"
 	mgpush "go.nanomsg.org/mangos/v3/protocol/push"
+	mreq "go.nanomsg.org/mangos/v3/protocol/req"
 	_ "go.nanomsg.org/mangos/v3/transport/tlstcp" // registers tls+tcp:// with mangos
 
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -49,4 +52,43 @@ func TestTLSWithMangos(t *testing.T) {
 		mqSend(t, mq, []byte("from mqwire"))
 		same(t, "mangos", mgRecv(t, mg), []byte("from mqwire"))
 	})
+}
+
+// A mangos REQ asks an mqwire REP over tls+tcp, small and large requests
+// in turn: mqwire's REP reads through and seals its replies on its own
+// goroutine (socket/tls_through.go), and each reply comes back whole.
+func TestTLSRequestsFromMangos(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	certs := testutil.NewTLSCerts(t)
+	mq := newMQ(t)(rep.New(socket.TLSConfig(certs.ServerConfig()), socket.MaxRecvSize(0)))
+	mg := newPeer(t)(mreq.NewSocket())
+	defer closeBoth(t, mq, mg)
+	ln, err := mq.Listen("tls+tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mg.SetOption(mangos.OptionMaxRecvSize, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := mg.DialOptions(ln.URL(), map[string]any{mangos.OptionTLSConfig: certs.ClientConfig()}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			m, err := mq.Recv()
+			if err != nil {
+				return
+			}
+			m.Body = append(m.Body, '!')
+			if mq.Send(m) != nil {
+				return
+			}
+		}
+	}()
+	sizes := []int{1, 64, 1000, 70 << 10, 16, 300 << 10, 64}
+	for i := range 60 {
+		req := bytes.Repeat([]byte{byte(i)}, sizes[i%len(sizes)])
+		mgSend(t, mg, req)
+		same(t, "mangos", mgRecv(t, mg), append(req, '!'))
+	}
 }
