@@ -2,8 +2,10 @@ package socket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 
 	"github.com/mqwire/mqwire/internal/scratch"
@@ -185,9 +187,14 @@ type curveConn struct {
 	sealed     scratch.Buf
 
 	// The read half: bytes read from the connection (in[inOff:]), a
-	// sealed frame too large for in, and the opened frame Read hands out.
+	// sealed frame too large for in (big, of which bigGot bytes are
+	// read, in large's buffer), and the opened frame Read hands out. A
+	// read cut short by a deadline (an application taking the read turn:
+	// through.go) leaves them as they are, to go on from.
 	in     []byte
 	inOff  int
+	big    []byte
+	bigGot int
 	large  scratch.Buf
 	opened scratch.Buf
 	out    []byte // what of the opened frame Read has to hand out
@@ -270,6 +277,13 @@ func (c *curveConn) Read(b []byte) (int, error) {
 			return 0, c.err
 		}
 		ok, err := c.next(n == 0)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// Not for good: the next Read goes on where this stopped.
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
 		if err != nil {
 			c.err = err // for this Read if it has nothing, else the next
 			continue
@@ -284,40 +298,53 @@ func (c *curveConn) Read(b []byte) (int, error) {
 // wait, it reports false when the frame is not all read yet rather than
 // read the connection.
 func (c *curveConn) next(wait bool) (bool, error) {
-	if c.inOff == len(c.in) {
-		c.in, c.inOff = c.in[:0], 0
-	}
-	if ok, err := c.have(zmtp.ShortHeaderSize, wait, false); !ok {
-		return false, err
-	}
-	hn := zmtp.FrameHeaderLen(c.in[c.inOff])
-	if ok, err := c.have(hn, wait, true); !ok {
-		return false, err
-	}
-	hdr, _, err := zmtp.ParseFrameHeader(c.in[c.inOff:c.inOff+hn], c.limit)
-	if err != nil {
-		return false, err
-	}
-	if hdr.More() {
-		return false, zmtpErr("CURVE MESSAGE frame with MORE set")
-	}
 	var frame []byte
-	if whole := uint64(hn) + hdr.Size; whole <= curveReadSize {
-		if ok, err := c.have(int(whole), wait, true); !ok {
+	if c.big == nil {
+		if c.inOff == len(c.in) {
+			c.in, c.inOff = c.in[:0], 0
+		}
+		if ok, err := c.have(zmtp.ShortHeaderSize, wait, false); !ok {
 			return false, err
 		}
-		frame = c.in[c.inOff+hn : c.inOff+int(whole)]
-		c.inOff += int(whole)
-	} else {
-		// Larger than the read buffer: what is read of it, then the rest
-		// straight into a buffer of its own (its size is within limit).
-		c.inOff += hn
-		frame = c.large.Get(int(hdr.Size))[:hdr.Size]
-		k := copy(frame, c.in[c.inOff:])
-		c.inOff += k
-		if _, err := readFull(c.Conn, frame[k:]); err != nil {
-			return false, unexpected(err)
+		hn := zmtp.FrameHeaderLen(c.in[c.inOff])
+		if ok, err := c.have(hn, wait, true); !ok {
+			return false, err
 		}
+		hdr, _, err := zmtp.ParseFrameHeader(c.in[c.inOff:c.inOff+hn], c.limit)
+		if err != nil {
+			return false, err
+		}
+		if hdr.More() {
+			return false, zmtpErr("CURVE MESSAGE frame with MORE set")
+		}
+		if whole := uint64(hn) + hdr.Size; whole <= curveReadSize {
+			if ok, err := c.have(int(whole), wait, true); !ok {
+				return false, err
+			}
+			frame = c.in[c.inOff+hn : c.inOff+int(whole)]
+			c.inOff += int(whole)
+		} else {
+			// Larger than the read buffer: what is read of it, then the
+			// rest straight into a buffer of its own (its size is
+			// within limit).
+			c.inOff += hn
+			c.big = c.large.Get(int(hdr.Size))[:hdr.Size]
+			c.bigGot = copy(c.big, c.in[c.inOff:])
+			c.inOff += c.bigGot
+		}
+	}
+	if c.big != nil {
+		if c.bigGot < len(c.big) && !wait {
+			return false, nil
+		}
+		for c.bigGot < len(c.big) {
+			k, err := c.Conn.Read(c.big[c.bigGot:])
+			c.bigGot += k
+			if err != nil && c.bigGot < len(c.big) {
+				return false, unexpected(err)
+			}
+		}
+		frame, c.big = c.big, nil
 	}
 	flags, data, err := c.sess.OpenMessage(frame)
 	if err != nil {

@@ -28,11 +28,11 @@ import (
 // connection ("reserved frame flag bits set"), messages were lost, and
 // this test failed in each of its first runs.
 //
-// Over TLS the sender seals on its own goroutine what it writes through,
-// and what the kernel does not take waits sealed for the writer
-// (tls_through.go): the same must hold.
+// Over TLS and CURVE the sender seals on its own goroutine what it writes
+// through, and what the kernel does not take waits sealed for the writer
+// (sealed_through.go): the same must hold.
 func TestHeartbeatsDuringFlood(t *testing.T) {
-	for _, tr := range []string{"tcp", "tls+tcp"} {
+	for _, tr := range []string{"tcp", "tls+tcp", "curve+tcp"} {
 		t.Run(tr, func(t *testing.T) { testHeartbeatsDuringFlood(t, tr) })
 	}
 }
@@ -52,7 +52,7 @@ func testHeartbeatsDuringFlood(t *testing.T, tr string) {
 	time.Sleep(70 * time.Millisecond) // PINGs both ways before the flood
 
 	msgs := 500_000
-	if tr == "tls+tcp" {
+	if tr != "tcp" {
 		msgs = 200_000
 	}
 	go func() {

@@ -141,12 +141,12 @@ func (s *Socket) setSolo() {
 }
 
 // initTurns readies a new pipe for reading and writing through, if its
-// connection allows writes that do not wait (tcp, ipc, shm, and TLS over
-// tcp: tls_through.go).
+// connection allows writes that do not wait (tcp, ipc, shm, and TLS or
+// CURVE over them: sealed_through.go).
 func (p *Pipe) initTurns() {
 	tw, ok := p.conn.(TryWriter)
 	if !ok {
-		if t := tlsTryWriter(p.conn); t != nil {
+		if t := sealedTryWriter(p.conn); t != nil {
 			tw, p.sealed = t, true
 		} else {
 			tw = fdTryWriter(p.conn)

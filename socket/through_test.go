@@ -31,7 +31,7 @@ import (
 // back to the pipe's reader goroutine.
 func TestReadThroughReqRep(t *testing.T) {
 	sizes := []int{0, 1, 64, 1000, 16 << 10, 16<<10 + 1, 64<<10 - 20, 64 << 10, 200 << 10, 64}
-	for _, tr := range []string{"tcp", "ipc", "tls+tcp"} {
+	for _, tr := range []string{"tcp", "ipc", "tls+tcp", "curve+tcp"} {
 		for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
 			t.Run(fmt.Sprintf("%s/%v", tr, d), func(t *testing.T) {
 				testutil.CheckGoroutines(t)
@@ -696,13 +696,13 @@ func pollFor(t *testing.T, s *socket.Socket, timeout time.Duration, i, size int)
 	}
 }
 
-// pollingTransports are stream transports: those whose pipes read
-// through, and TLS, whose pipes do not.
+// pollingTransports are the stream transports, and the sealing layers
+// over tcp (TLS, CURVE): every pipe on them reads and writes through.
 func pollingTransports() []string {
 	if runtime.GOOS == "linux" {
-		return []string{"tcp", "ipc", "shm", "tls+tcp"}
+		return []string{"tcp", "ipc", "shm", "tls+tcp", "curve+tcp"}
 	}
-	return []string{"tcp", "ipc", "tls+tcp"}
+	return []string{"tcp", "ipc", "tls+tcp", "curve+tcp"}
 }
 
 // pollingEnds returns an address on tr to listen on, and the listener's
@@ -715,6 +715,9 @@ func pollingEnds(t *testing.T, tr string) (url string, listener, dialer []socket
 		certs := testutil.NewTLSCerts(t)
 		return "tls+tcp://127.0.0.1:0", []socket.Option{socket.TLSConfig(certs.ServerConfig())},
 			[]socket.Option{socket.TLSConfig(certs.ClientConfig())}
+	case "curve+tcp": // tcp, with CURVE (ZMTP whatever the dialect asked)
+		k := newCurveKeys(t)
+		return "tcp://127.0.0.1:0", []socket.Option{socket.CurveServer(k.ServerSecret, nil)}, []socket.Option{k.client()}
 	}
 	return testutil.URL(t, tr), nil, nil
 }

@@ -83,9 +83,8 @@ func (s *Socket) tlsClientConfig(addr string) *tls.Config {
 func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Time) (net.Conn, error) {
 	var tc *tls.Conn
 	under := c
-	var rw *rawTLS
-	if try := fdTryWriter(c); try != nil {
-		rw = &rawTLS{Conn: c, try: try}
+	rw := newSealedRaw(c)
+	if rw != nil {
 		under = rw
 	}
 	if dialed {
@@ -113,7 +112,7 @@ func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Tim
 type tlsConn struct {
 	*tls.Conn
 	raw net.Conn
-	rw  *rawTLS
+	rw  *sealedRaw
 }
 
 // tlsCloseWait is how long Close lets close_notify take before it closes

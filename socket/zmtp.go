@@ -165,7 +165,11 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) (net.Conn, err
 	p.codec = codec
 	p.ctrl = make(chan []byte, 4)
 	if h.session != nil {
-		return newCurveConn(c, h.session, uint64(s.cfg.maxRecvSize.Load())), nil
+		under := c
+		if rw := newSealedRaw(c); rw != nil {
+			under = rw // writes through (sealed_through.go)
+		}
+		return newCurveConn(under, h.session, uint64(s.cfg.maxRecvSize.Load())), nil
 	}
 	return c, nil
 }
