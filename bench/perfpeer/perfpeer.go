@@ -26,8 +26,10 @@
 //
 //   - mqwire-sp, mqwire-zmtp: bench/cmd/mqperf, SP by default, -zmtp for
 //     ZMTP. inproc, ipc, tcp, shm, tls+tcp; push, pair, pub; reqrep, pair.
+//     mqwire-zmtp also curve+tcp (tcp with -curve on both ends).
 //   - libzmq: bench/peers/zmqperf.c, C against libzmq (ZMTP), built with
-//     gcc. inproc, ipc, tcp; PUSH/PULL, PAIR, PUB/SUB; REQ/REP, PAIR.
+//     gcc. inproc, ipc, tcp, curve+tcp; PUSH/PULL, PAIR, PUB/SUB; REQ/REP,
+//     PAIR.
 //   - nng: bench/peers/nngperf.c, C against nng (SP), built with gcc;
 //     tls+tcp too, as mqwire's ends (each listener serves a fixed
 //     published certificate, each dialer does not check it).
@@ -121,8 +123,8 @@ type spec struct {
 
 var specs = []spec{
 	{name: "mqwire-sp", bin: "mqperf", pkg: "./bench/cmd/mqperf", dialect: "sp", transports: mqwireTransports},
-	{name: "mqwire-zmtp", bin: "mqperf", pkg: "./bench/cmd/mqperf", flags: []string{"-zmtp"}, dialect: "zmtp", transports: mqwireTransports},
-	{name: "libzmq", bin: "zmqperf", csrc: "zmqperf.c", pkgconfig: "libzmq", lib: "-lzmq", dialect: "zmtp", transports: []string{"inproc", "ipc", "tcp"}},
+	{name: "mqwire-zmtp", bin: "mqperf", pkg: "./bench/cmd/mqperf", flags: []string{"-zmtp"}, dialect: "zmtp", transports: append(mqwireTransports[:len(mqwireTransports):len(mqwireTransports)], "curve+tcp")},
+	{name: "libzmq", bin: "zmqperf", csrc: "zmqperf.c", pkgconfig: "libzmq", lib: "-lzmq", dialect: "zmtp", transports: []string{"inproc", "ipc", "tcp", "curve+tcp"}},
 	{name: "nng", bin: "nngperf", csrc: "nngperf.c", pkgconfig: "nng", lib: "-lnng", dialect: "sp", transports: []string{"inproc", "ipc", "tcp", "tls+tcp"}},
 	{name: "zmq4", bin: "zmq4perf", pkg: "./bench/cmd/zmq4perf", dialect: "zmtp", transports: zmq4Transports},
 	{name: "mangos", bin: "mangosperf", pkg: "./bench/cmd/mangosperf", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
@@ -136,6 +138,10 @@ var mqwireTransports = func() []string {
 	}
 	return []string{"inproc", "ipc", "tcp", "tls+tcp"}
 }()
+
+// curveTransport is tcp with CURVE: not a transport of its own but a cell
+// of the matrix, the ZMTP ends (mqwire-zmtp, libzmq) run with -curve.
+const curveTransport = "curve+tcp"
 
 // zmq4Transports is what the zmq4 end supports (see bench/cmd/zmq4perf).
 var zmq4Transports = []string{"ipc", "tcp"}
@@ -395,6 +401,11 @@ func Pair(ctx context.Context, local, remote End, kind, transport string, size, 
 		return Result{}, err
 	}
 	defer cleanup()
+	if transport == curveTransport {
+		// tcp with CURVE: both ends' -curve (fixed published keys).
+		local.Argv = append(local.Argv[:len(local.Argv):len(local.Argv)], "-curve")
+		remote.Argv = append(remote.Argv[:len(remote.Argv):len(remote.Argv)], "-curve")
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -447,6 +458,8 @@ func freeURL(transport string) (string, func(), error) {
 	case "tls+tcp":
 		url, done, err := freeURL("tcp")
 		return "tls+" + url, done, err
+	case curveTransport:
+		return freeURL("tcp")
 	case "tcp":
 		lo := ephemeralLow()
 		for range 1000 {

@@ -122,7 +122,7 @@ func withFlags(e perfpeer.End, flags ...string) perfpeer.End {
 // TestSelf runs every end against itself over every transport it has.
 func TestSelf(t *testing.T) {
 	for _, name := range allEnds {
-		for _, tr := range []string{"tcp", "ipc", "inproc", "shm", "tls+tcp"} {
+		for _, tr := range []string{"tcp", "ipc", "inproc", "shm", "tls+tcp", "curve+tcp"} {
 			for _, kind := range []string{"thr", "lat"} {
 				t.Run(fmt.Sprintf("%s/%s/%s", name, tr, kind), func(t *testing.T) {
 					t.Parallel()
@@ -176,7 +176,7 @@ func TestMixed(t *testing.T) {
 	}
 	for _, p := range pairs {
 		for _, way := range [][2]string{{p[0], p[1]}, {p[1], p[0]}} {
-			for _, tr := range []string{"tcp", "ipc", "tls+tcp"} {
+			for _, tr := range []string{"tcp", "ipc", "tls+tcp", "curve+tcp"} {
 				for _, kind := range []string{"thr", "lat"} {
 					t.Run(fmt.Sprintf("%s-local/%s-remote/%s/%s", way[0], way[1], tr, kind), func(t *testing.T) {
 						t.Parallel()
