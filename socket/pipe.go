@@ -104,11 +104,11 @@ type Pipe struct {
 	// (monoNow) and inAtThrough the messages read by then, so that a burst
 	// of sends goes to the writer, batched (inBurst).
 	syscallWrites bool
-	// sealed: the connection seals what it writes (TLS) and its
-	// TryWriter takes all or nothing; a write through never finishes
-	// with writes that wait (finishThrough), since crypto/tls cannot
-	// take a write cut short.
-	sealed      bool
+	// sealed is the TryWriter of a connection that seals what it writes
+	// (TLS, CURVE; nil otherwise): it takes all or nothing, and a write
+	// through never finishes with writes that wait (finishThrough), since
+	// sealed bytes cannot be taken back.
+	sealed      *sealedWriter
 	lastThrough atomic.Int64
 	inAtThrough atomic.Uint64
 	throughs    atomic.Uint64 // system-call writes through, for the tests

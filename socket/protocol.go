@@ -135,20 +135,13 @@ type SendGate interface {
 
 // SetGate makes g decide which pipes round-robin sending offers messages
 // to. A pattern calls it once, in Init. When g opens a pipe again, the
-// pattern calls Wake.
+// pattern calls Wake. A gated set keeps nothing for a first pipe
+// (Immediate(false)): SendRoundRobin waits for a pipe the gate lets in.
 func (ps *PipeSet) SetGate(g SendGate) { ps.gate = g }
 
-// Wake makes senders waiting in SendRoundRobin look at the pipes again,
-// and gives what Immediate(false) kept to a pipe that takes it: the set's
-// gate has opened one.
-func (ps *PipeSet) Wake() {
-	ps.mu.Lock()
-	for _, p := range ps.pipes {
-		ps.sendEarlyLocked(p)
-	}
-	ps.mu.Unlock()
-	ps.s.signalReady()
-}
+// Wake makes senders waiting in SendRoundRobin look at the pipes again:
+// the set's gate has opened one.
+func (ps *PipeSet) Wake() { ps.s.signalReady() }
 
 // NewPipeSet makes an empty set for socket s. A pattern makes its sets
 // once, in Init: each stays known to the socket, to count at Close what it
@@ -176,34 +169,19 @@ func (ps *PipeSet) Add(p *Pipe) {
 	ps.mu.Lock()
 	ps.pipes = append(ps.pipes, p)
 	ps.publish()
-	ps.sendEarlyLocked(p)
-	ps.mu.Unlock()
-	ps.s.signalReady()
-}
-
-// sendEarlyLocked gives p what Immediate(false) kept for a first pipe,
-// as much as p takes; the caller holds mu.
-func (ps *PipeSet) sendEarlyLocked(p *Pipe) {
-	for len(ps.early) > 0 {
-		if ps.gate != nil && !ps.gate.Claim(p) {
-			return
-		}
-		if !p.TrySend(ps.early[0]) {
-			if ps.gate != nil {
-				ps.gate.Release(p)
-			}
-			return
-		}
+	for len(ps.early) > 0 && p.TrySend(ps.early[0]) {
 		ps.early[0] = nil
 		ps.early = ps.early[1:]
 	}
+	ps.mu.Unlock()
+	ps.s.signalReady()
 }
 
 // queueEarly keeps m for the first pipe to come when there is none yet and
 // Immediate(false) is set, up to SendHWM messages, and reports whether it
 // did.
 func (ps *PipeSet) queueEarly(m *Message) bool {
-	if ps.s.cfg.immediate.Load() {
+	if ps.gate != nil || ps.s.cfg.immediate.Load() {
 		return false
 	}
 	select {

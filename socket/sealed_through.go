@@ -104,24 +104,46 @@ func (r *sealedRaw) setTrying(on bool) {
 // to 3.0 ms one way.
 const sealedThroughMax = 64 << 10
 
-// tlsWriter is a TLS pipe's TryWriter: it takes all of iov or, while
-// bytes of an earlier write are still to go, none.
-type tlsWriter struct {
-	c   *tlsConn
-	buf []byte // iov joined, so that crypto/tls seals it in few records
+// sealedWriter is a TLS or CURVE pipe's TryWriter: it takes all of a
+// write or, while sealed bytes of an earlier one are still to go, none.
+type sealedWriter struct {
+	rw *sealedRaw
+	// seal seals all of iov and writes it through rw (in try mode).
+	seal func(iov [][]byte) (int, error)
 }
 
-// sealedTryWriter returns a TryWriter for c, a pipe's connection, if it
+// sealedTryWriter returns the TryWriter of c, a pipe's connection, if it
 // seals what it writes over a sealedRaw (TLS, CURVE); else nil.
-func sealedTryWriter(c net.Conn) TryWriter {
+func sealedTryWriter(c net.Conn) *sealedWriter {
 	switch c := c.(type) {
 	case *tlsConn:
 		if c.rw != nil {
-			return &tlsWriter{c: c}
+			var buf []byte // iov joined, so that crypto/tls seals it in few records
+			return &sealedWriter{rw: c.rw, seal: func(iov [][]byte) (int, error) {
+				buf = buf[:0]
+				for _, b := range iov {
+					buf = append(buf, b...)
+				}
+				n, err := c.Conn.Write(buf)
+				if cap(buf) > writeBufferSize {
+					buf = nil // a large message's copy is not kept
+				}
+				return n, err
+			}}
 		}
 	case *curveConn:
 		if rw, ok := c.Conn.(*sealedRaw); ok {
-			return &curveWriter{c: c, rw: rw}
+			return &sealedWriter{rw: rw, seal: func(iov [][]byte) (int, error) {
+				n := 0
+				for _, b := range iov { // each whole frame sealed in a MESSAGE
+					k, err := c.Write(b)
+					n += k
+					if err != nil {
+						return n, err
+					}
+				}
+				return n, nil
+			}}
 		}
 	}
 	return nil
@@ -130,79 +152,26 @@ func sealedTryWriter(c net.Conn) TryWriter {
 // TryWrite seals and writes all of iov without waiting (what the kernel
 // does not take waits in the sealedRaw for Flush), or nothing when earlier
 // bytes are still to go.
-func (w *tlsWriter) TryWrite(iov [][]byte) (int, error) {
-	r := w.c.rw
-	if r.Unflushed() {
-		return 0, nil
-	}
-	w.buf = w.buf[:0]
-	for _, b := range iov {
-		w.buf = append(w.buf, b...)
-	}
-	r.setTrying(true)
-	n, err := w.c.Conn.Write(w.buf)
-	r.setTrying(false)
-	if cap(w.buf) > writeBufferSize {
-		w.buf = nil // a large message's copy is not kept
-	}
-	return n, err
-}
-
-// Unflushed and Flush are the sealedRaw's (flusher).
-func (w *tlsWriter) Unflushed() bool { return w.c.rw.Unflushed() }
-func (w *tlsWriter) Flush() error    { return w.c.rw.Flush() }
-
-// curveWriter is a CURVE pipe's TryWriter: it takes all of iov or, while
-// bytes of an earlier write are still to go, none.
-type curveWriter struct {
-	c  *curveConn
-	rw *sealedRaw
-}
-
-// TryWrite seals each frame of iov and writes them without waiting (what
-// the kernel does not take waits in the sealedRaw for Flush), or nothing
-// when earlier bytes are still to go.
-func (w *curveWriter) TryWrite(iov [][]byte) (int, error) {
+func (w *sealedWriter) TryWrite(iov [][]byte) (int, error) {
 	if w.rw.Unflushed() {
 		return 0, nil
 	}
 	w.rw.setTrying(true)
 	defer w.rw.setTrying(false)
-	n := 0
-	for _, b := range iov {
-		k, err := w.c.Write(b)
-		n += k
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// Unflushed and Flush are the sealedRaw's (flusher).
-func (w *curveWriter) Unflushed() bool { return w.rw.Unflushed() }
-func (w *curveWriter) Flush() error    { return w.rw.Flush() }
-
-// A flusher is a TryWriter that may keep what the connection did not take
-// (tlsWriter, curveWriter): the writer goroutine writes it with Flush
-// before anything else.
-type flusher interface {
-	Unflushed() bool
-	Flush() error
+	return w.seal(iov)
 }
 
 // flushLeft is the leftover of a write through that wrote everything but
-// left a flusher bytes to finish: the writer goroutine is woken for it.
+// left sealed bytes in the sealedRaw: the writer goroutine is woken for
+// them (writeLeftover flushes first).
 var flushLeft = net.Buffers{}
 
 // leftAfterTry is left, what a write through leaves the writer goroutine,
-// or flushLeft when that is nothing but the pipe's flusher has bytes
-// still to go.
+// or flushLeft when that is nothing but a sealed pipe has bytes still to
+// go.
 func (p *Pipe) leftAfterTry(left net.Buffers) net.Buffers {
-	if left == nil {
-		if f, ok := p.tryWriter.(flusher); ok && f.Unflushed() {
-			return flushLeft
-		}
+	if left == nil && p.sealed != nil && p.sealed.rw.Unflushed() {
+		return flushLeft
 	}
 	return left
 }

@@ -347,8 +347,8 @@ func (p *Pipe) writeStream() {
 // write-through, before anything queued after it.
 func (p *Pipe) writeLeftover(left partial) error {
 	var err error
-	if f, ok := p.tryWriter.(flusher); ok {
-		err = f.Flush() // what the write through sealed goes first
+	if p.sealed != nil {
+		err = p.sealed.rw.Flush() // what the write through sealed goes first
 	}
 	if err == nil {
 		_, err = left.bufs.WriteTo(p.conn)

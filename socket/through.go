@@ -146,8 +146,8 @@ func (s *Socket) setSolo() {
 func (p *Pipe) initTurns() {
 	tw, ok := p.conn.(TryWriter)
 	if !ok {
-		if t := sealedTryWriter(p.conn); t != nil {
-			tw, p.sealed = t, true
+		if p.sealed = sealedTryWriter(p.conn); p.sealed != nil {
+			tw = p.sealed
 		} else {
 			tw = fdTryWriter(p.conn)
 		}

@@ -25,7 +25,7 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	if p.loanMin > 0 && m.Len() >= p.loanMin {
 		return false // large bodies on a loaning connection go by loan
 	}
-	if p.sealed && m.Len() > sealedThroughMax {
+	if p.sealed != nil && m.Len() > sealedThroughMax {
 		return false // see sealedThroughMax
 	}
 	if p.syscallWrites && p.inBurst() {
@@ -54,7 +54,7 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	keep := false
 	if err == nil {
 		left, keep = unwritten(w.iov, n, w.buf)
-		if keep && !p.sealed {
+		if keep && p.sealed == nil {
 			if left, err = p.finishThrough(left); err != nil || len(left) == 0 {
 				left, keep = nil, false
 			}
@@ -146,7 +146,7 @@ func (p *Pipe) flushFull() bool {
 		// application's Send would otherwise wait for room anyway, and
 		// leave the writer what is still left then.
 		w.iov = append(w.iov[:0], w.buf[n:])
-		if p.sealed {
+		if p.sealed != nil {
 			left, _ = unwritten(w.iov, 0, w.buf)
 		} else if left, err = p.finishThrough(w.iov); err == nil && len(left) > 0 {
 			left, _ = unwritten(left, 0, w.buf)

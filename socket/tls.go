@@ -108,7 +108,7 @@ func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Tim
 // tlsConn is a TLS connection whose Close does not wait long on a peer
 // that reads nothing: crypto/tls's Close sends close_notify first, and
 // gives that write up to 5 s. rw, when not nil, is the connection under
-// crypto/tls, which lets the application write through (tls_through.go).
+// crypto/tls, which lets the application write through (sealed_through.go).
 type tlsConn struct {
 	*tls.Conn
 	raw net.Conn

@@ -8,10 +8,9 @@
 // Over ZMTP, a request goes out as ZeroMQ's REQ sends it (an empty
 // delimiter, then the body, no request id), and replies are matched to
 // requests by their order on the connection. So a ZMTP connection carries
-// one request at a time, as a
-// libzmq REQ's does: a request waits for a connection whose last request
-// was answered (or abandoned and answered since), and the socket's
-// contexts share its connections. With Correlate the request id travels
+// one request at a time, as a libzmq REQ's does: a request waits for a
+// connection whose last request was answered (or abandoned and answered
+// since), and the socket's contexts share its connections. With Correlate the request id travels
 // in the envelope instead, and one connection carries any number of
 // requests, answered in any order. A connection whose request has had no
 // reply for the resend interval is closed, as ZeroMQ's "lazy pirate"
