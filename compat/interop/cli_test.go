@@ -31,11 +31,12 @@ type cliEnv struct {
 }
 
 // start runs the CLI with args and the address flags. A CLI that listens
-// on tcp gets a port picked in advance, which another process may take
-// before the CLI binds it: start waits until the CLI listens, and when it
-// has ended while another process listens on its port, starts it again on
+// on tcp gets a port picked in advance, which another process may take,
+// if only for a moment, before the CLI binds it: start waits until the CLI
+// listens, and when it has ended with an error instead, starts it again on
 // another port (mqwire's dialer, which may have reached that process,
-// goes with the port).
+// goes with the port). A CLI that ended well listened, did its part and
+// ended between two looks.
 func (e *cliEnv) start(args ...string) *proc {
 	e.t.Helper()
 	for try := 0; ; try++ {
@@ -43,15 +44,15 @@ func (e *cliEnv) start(args ...string) *proc {
 		if e.dialer == nil || cliListens(e.t, p, e.addr[1]) {
 			return p
 		}
-		taken, _ := testutil.ListeningIn(0, "tcp", strings.TrimPrefix(e.addr[1], "tcp://"))
-		if !taken {
-			return p // it listened, did its part and ended between two looks
+		err := p.wait()
+		if err == nil {
+			return p
 		}
 		p.stop()
 		if try == 3 {
-			e.t.Fatalf("%s: every port tried was taken by another process", p.name)
+			e.t.Fatalf("%s: every port tried failed, the last: %v", p.name, err)
 		}
-		e.t.Logf("%s: port taken by another process; trying another", p.name)
+		e.t.Logf("%s ended before it listened (%v); trying another port", p.name, err)
 		e.dialer.Close()
 		e.dial(freeURL(e.t, "tcp"))
 	}
@@ -281,7 +282,7 @@ func cliSurveyorToMQ(surveyorArgs ...string) func(e *cliEnv) {
 		for time.Now().Before(deadline) {
 			got, err := mqRecv(e.s, time.Until(deadline))
 			if err != nil {
-				e.t.Fatalf("mqwire received no survey: %v", err)
+				e.t.Fatalf("mqwire received no survey (%d pipes, %s): %v", e.s.Stats().Pipes, p.state(), err)
 			}
 			if string(got) != "survey-cli" {
 				e.t.Fatalf("mqwire received %q, want survey-cli", got)

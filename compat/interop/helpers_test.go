@@ -128,6 +128,8 @@ type proc struct {
 	killAtStop bool
 
 	stopOnce sync.Once
+	waitOnce sync.Once
+	werr     error
 }
 
 // startProc starts a process and stops it when t ends.
@@ -202,6 +204,24 @@ func (p *proc) line(d time.Duration) (string, bool) {
 	}
 }
 
+// state says whether the process still runs, for failure messages.
+func (p *proc) state() string {
+	select {
+	case <-p.read:
+		return p.name + " has ended"
+	default:
+		return p.name + " runs"
+	}
+}
+
+// wait waits for the process to exit and returns how it ended. Call it
+// only once the process is known to end (its standard output has closed,
+// or it has been killed): it must not race the reading of its output.
+func (p *proc) wait() error {
+	p.waitOnce.Do(func() { p.werr = p.cmd.Wait() })
+	return p.werr
+}
+
 // stop ends the process: it closes standard input (the C peers quit at the
 // end of their input), waits a moment for the process to exit, then kills it.
 func (p *proc) stop() {
@@ -212,9 +232,8 @@ func (p *proc) stop() {
 		}
 		close(p.quit)
 		exited := make(chan struct{})
-		var werr error
 		go func() {
-			werr = p.cmd.Wait()
+			p.wait()
 			close(exited)
 		}()
 		select {
@@ -224,8 +243,8 @@ func (p *proc) stop() {
 			<-exited
 		}
 		<-p.read
-		if werr != nil && !p.killAtStop {
-			p.t.Logf("%s: %v", p.name, werr)
+		if p.werr != nil && !p.killAtStop {
+			p.t.Logf("%s: %v", p.name, p.werr)
 		}
 		if s := strings.TrimSpace(p.stderr.String()); s != "" {
 			p.t.Logf("%s: stderr:\n%s", p.name, s)
@@ -510,7 +529,10 @@ func freeURL(t testing.TB, tr string) string {
 	case "tcp":
 		lo := ephemeralLow()
 		for range 1000 {
-			port := lo - 10000 + rand.IntN(10000)
+			// The upper half of the 10,000 ports under the ephemeral range;
+			// bench/perfpeer, whose tests may run beside these, takes the
+			// lower half.
+			port := lo - 5000 + rand.IntN(5000)
 			if _, taken := usedPorts.LoadOrStore(port, true); taken {
 				continue
 			}
