@@ -22,6 +22,10 @@ func woken(q *sendQueue) bool {
 // whose firing does; a large body, which only the writer writes, wakes it
 // at once and ends the deferral.
 func TestDeferredWakeUps(t *testing.T) {
+	// The test fires the tail timer itself: the real one, armed by the
+	// first push, must not fire meanwhile.
+	old := tailDelayNs.Swap(int64(time.Hour))
+	defer tailDelayNs.Store(old)
 	q := newSendQueue(100, 0)
 	q.selfFlush, q.sleeping, q.deferring = true, true, true
 	defer q.stopTail()
@@ -48,7 +52,10 @@ func TestDeferredWakeUps(t *testing.T) {
 	if !q.push(big, big.Len(), false) || !woken(q) {
 		t.Fatal("a large body did not wake the writer")
 	}
-	if q.deferring {
+	q.mu.Lock()
+	deferring := q.deferring
+	q.mu.Unlock()
+	if deferring {
 		t.Error("a large body did not end the deferral")
 	}
 }
