@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 
 command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
 
-peers=(gcc libnng-dev nng-utils libnanomsg-dev nanomsg-utils libzmq3-dev python3-zmq)
+peers=(gcc libnng-dev nng-utils libnanomsg-dev nanomsg-utils libzmq3-dev python3-zmq libjeromq-java)
 missing=()
 for p in "${peers[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# JeroMQ's peer (compat/jeromq) is compiled with javac: any JDK will do.
+command -v javac >/dev/null || missing+=(default-jdk-headless)
 if ((${#missing[@]})); then
 	echo "== installing interop peers: ${missing[*]}"
 	if [ "$(id -u)" -ne 0 ]; then

@@ -1,8 +1,11 @@
 package socket
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/mqwire/mqwire/wire/zmtp"
@@ -156,6 +159,12 @@ func (nullMechanism) handshake(h *mechConn) (zmtp.Metadata, error) {
 	}
 	name, data, err := readCommand(nil, h.c)
 	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			// libzmq reads our READY before it sends its own when both come
+			// in one read, and closes without a word when it refuses our
+			// socket type.
+			return nil, fmt.Errorf("zmtp ready: the peer closed the connection before its READY, as libzmq does when it refuses a %s peer: %w", h.props[0].Value, err)
+		}
 		return nil, err
 	}
 	switch string(name) {

@@ -465,7 +465,7 @@ func (p *Pipe) start() {
 	s := p.sock
 	s.wg.Add(1)
 	if p.conn != nil {
-		if c, ok := p.codec.(*zmtpCodec); ok && s.cfg.heartbeatIvl.Load() > 0 {
+		if c, ok := p.codec.(*zmtpCodec); ok && s.cfg.heartbeatIvl.Load() > 0 && !c.v20 {
 			p.startHeartbeat(c)
 		}
 		p.writer = newStreamWriter(p)

@@ -87,10 +87,11 @@ func zmtpErr(format string, args ...any) error {
 	return &wire.ProtocolError{Dialect: "zmtp", Reason: fmt.Sprintf(format, args...)}
 }
 
-// zmtpHandshake runs the ZMTP 3.1 handshake: our whole greeting at once, the
-// peer's read in the pieces libzmq sends it in, then the commands of the
+// zmtpHandshake runs the ZMTP 3.1 handshake: our greeting in two parts,
+// the peer's read in the pieces libzmq sends it in, then the commands of the
 // socket's security mechanism (NULL: READY both ways, RFC 37; PLAIN: RFC 24),
-// which yield the peer's metadata, whose socket type is checked. first holds
+// which yield the peer's metadata, whose socket type is checked. A peer that
+// announces ZMTP 2.0 is spoken to in it (zmtp20Handshake). first holds
 // what a listener already read of the peer's greeting. It returns the
 // connection the pipe is to use: c, or under CURVE c wrapped in a
 // curveConn.
@@ -101,7 +102,10 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) (net.Conn, err
 	}
 	mech := s.mechanism()
 	out := zmtp.AppendGreeting(make([]byte, 0, 128), zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor31, Mechanism: mech.name(), AsServer: mech.asServer()})
-	if _, err := c.Write(out); err != nil {
+	// The signature and the revision go first, the rest once the peer's
+	// revision says it speaks ZMTP 3.x, as libzmq does: a ZMTP 2.0 peer
+	// would read the rest as its greeting's last byte and as frames.
+	if _, err := c.Write(out[:zmtp.RevisionOffset+1]); err != nil {
 		return nil, handshakeErr("zmtp greeting", err)
 	}
 	var g [zmtp.GreetingSize]byte
@@ -115,8 +119,14 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) (net.Conn, err
 	if _, err := readFull(c, g[zmtp.SignatureSize:zmtp.RevisionOffset+1]); err != nil {
 		return nil, handshakeErr("zmtp greeting", err)
 	}
+	if g[zmtp.RevisionOffset] == zmtp.Revision20 {
+		return c, s.zmtp20Handshake(p, c, &g, mech)
+	}
 	if err := zmtp.CheckRevision(g[zmtp.RevisionOffset]); err != nil {
 		return nil, err
+	}
+	if _, err := c.Write(out[zmtp.RevisionOffset+1:]); err != nil {
+		return nil, handshakeErr("zmtp greeting", err)
 	}
 	if _, err := readFull(c, g[zmtp.RevisionOffset+1:]); err != nil {
 		return nil, handshakeErr("zmtp greeting", err)
@@ -130,11 +140,7 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) (net.Conn, err
 	}
 
 	props := []zmtp.Property{{Name: zmtp.PropSocketType, Value: []byte(ours)}}
-	switch ours {
-	case zmtp.TypeREQ, zmtp.TypeDEALER, zmtp.TypeROUTER:
-		s.mu.Lock()
-		id := s.identity
-		s.mu.Unlock()
+	if id, ok := s.announcedIdentity(); ok {
 		props = append(props, zmtp.Property{Name: zmtp.PropIdentity, Value: id})
 	}
 	h := s.newMechConn(p, c, props, out)
@@ -150,8 +156,36 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) (net.Conn, err
 	if id, ok := md.Get(zmtp.PropIdentity); ok && len(id) > 0 {
 		p.peerIdentity = bytes.Clone(id)
 	}
-	codec := &zmtpCodec{v30: greeting.IsZMTP30(), pipe: p}
-	switch ours {
+	s.newZMTPCodec(p, greeting.IsZMTP30(), false)
+	if h.session != nil {
+		under := c
+		if rw := newSealedRaw(c); rw != nil {
+			under = rw // writes through (sealed_through.go)
+		}
+		return newCurveConn(under, h.session, uint64(s.cfg.maxRecvSize.Load())), nil
+	}
+	return c, nil
+}
+
+// announcedIdentity returns the identity the socket announces to ZMTP peers,
+// and whether its type announces one at all (REQ, DEALER and ROUTER do, as
+// libzmq's do).
+func (s *Socket) announcedIdentity() ([]byte, bool) {
+	switch s.info.ZMTPType {
+	case zmtp.TypeREQ, zmtp.TypeDEALER, zmtp.TypeROUTER:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.identity, true
+	}
+	return nil, false
+}
+
+// newZMTPCodec gives the pipe its ZMTP codec, with the envelope translation
+// its socket type needs. v30: the peer takes subscriptions as data messages
+// (ZMTP 3.0 and 2.0); v20: the peer speaks ZMTP 2.0, which has no commands.
+func (s *Socket) newZMTPCodec(p *Pipe, v30, v20 bool) {
+	codec := &zmtpCodec{v30: v30, v20: v20, pipe: p}
+	switch s.info.ZMTPType {
 	case zmtp.TypeREP:
 		codec.env = envelopeRep
 	case zmtp.TypeREQ:
@@ -164,14 +198,6 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) (net.Conn, err
 	}
 	p.codec = codec
 	p.ctrl = make(chan []byte, 4)
-	if h.session != nil {
-		under := c
-		if rw := newSealedRaw(c); rw != nil {
-			under = rw // writes through (sealed_through.go)
-		}
-		return newCurveConn(under, h.session, uint64(s.cfg.maxRecvSize.Load())), nil
-	}
-	return c, nil
 }
 
 // readCommand reads one command frame of the handshake straight from c (no
@@ -204,7 +230,8 @@ func readCommand(_ *readBuffer, c net.Conn) (name, data []byte, err error) {
 // PING is answered with PONG through the pipe's writer, ERROR closes the
 // pipe, the rest are ignored for now.
 type zmtpCodec struct {
-	v30   bool // the peer speaks ZMTP 3.0
+	v30   bool // the peer takes subscriptions as data messages (ZMTP 3.0, 2.0)
+	v20   bool // the peer speaks ZMTP 2.0: no commands, so no heartbeats
 	pipe  *Pipe
 	loans LoanConn // the connection, if it carries loaned bodies
 	hdr   [zmtp.LongHeaderSize]byte
@@ -462,6 +489,9 @@ func (c *zmtpCodec) readCommand(br *readBuffer, size uint64) (*Message, error) {
 // ERROR, and returns SUBSCRIBE and CANCEL (with the topic, a part of body)
 // to a publisher; other sockets ignore those, and every other command.
 func (c *zmtpCodec) handleCommand(body []byte) (Control, []byte, error) {
+	if c.v20 {
+		return ControlNone, nil, zmtpErr("ZMTP 2.0 peer sent a command frame (flag bit 2 is reserved in ZMTP 2.0)")
+	}
 	name, data, err := zmtp.ParseCommand(body)
 	if err != nil {
 		return ControlNone, nil, err

@@ -1,6 +1,7 @@
 package socket_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"syscall"
@@ -104,26 +105,93 @@ func FuzzStreamZMTP(f *testing.F) {
 		if e.Err != nil && !errors.Is(e.Err, socket.ErrProtocol) && !gone {
 			t.Fatalf("ended with %v (%T), not a protocol error", e.Err, e.Err)
 		}
-		after := fp.s.Stats()
-		n := after.MessagesIn - before.MessagesIn
-		for i := range n {
-			select {
-			case got := <-fp.fuzzCh:
-				if len(got) > fuzzLimit {
-					t.Fatalf("message %d of %d bytes, above the limit", i, len(got))
-				}
-			case <-time.After(fuzzWait):
-				t.Fatalf("message %d of %d counted but not received", i, n)
-			}
-		}
+		fp.checkDelivered(t, before, e)
+		fp.roundTrip(t)
+	})
+}
+
+// checkDelivered checks what a fuzzed connection that ended with e
+// delivered: every message counted arrived, none over the limit, none
+// uncounted, and a protocol error was counted once (as a failed handshake
+// when it ended the handshake).
+func (fp *fuzzPull) checkDelivered(t *testing.T, before socket.Stats, e socket.Event) {
+	t.Helper()
+	after := fp.s.Stats()
+	n := after.MessagesIn - before.MessagesIn
+	for i := range n {
 		select {
 		case got := <-fp.fuzzCh:
-			t.Fatalf("uncounted message %q", got)
-		default:
+			if len(got) > fuzzLimit {
+				t.Fatalf("message %d of %d bytes, above the limit", i, len(got))
+			}
+		case <-time.After(fuzzWait):
+			t.Fatalf("message %d of %d counted but not received", i, n)
 		}
-		if errors.Is(e.Err, socket.ErrProtocol) && after.ProtocolErrors-before.ProtocolErrors != 1 {
-			t.Fatalf("ProtocolErrors grew by %d for %v", after.ProtocolErrors-before.ProtocolErrors, e.Err)
+	}
+	select {
+	case got := <-fp.fuzzCh:
+		t.Fatalf("uncounted message %q", got)
+	default:
+	}
+	if errors.Is(e.Err, socket.ErrProtocol) {
+		counter, grew := "ProtocolErrors", after.ProtocolErrors-before.ProtocolErrors
+		if e.Type == socket.EventHandshakeFailed {
+			counter, grew = "HandshakeFailures", after.HandshakeFailures-before.HandshakeFailures
 		}
+		if grew != 1 {
+			t.Fatalf("%s grew by %d for %v", counter, grew, e.Err)
+		}
+	}
+}
+
+// zmtp20Signature is what a ZMTP 2.0 peer sends up to its revision.
+var zmtp20Signature = []byte{0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, zmtp.Revision20}
+
+// FuzzStreamZMTP20 feeds a pull socket a ZMTP 2.0 peer's arbitrary bytes
+// after its revision byte: its socket type, its identity frame and what
+// follows. What must hold: nothing panics; the connection ends in its
+// handshake or after it, cleanly or with an error matching ErrProtocol
+// or ErrPeerMismatch (or the stream's early end, in the handshake); what
+// arrives is counted and within the size limit; the other client is still
+// served.
+func FuzzStreamZMTP20(f *testing.F) {
+	push20 := func(more ...byte) []byte { return append([]byte{8, 0, 0}, more...) } // PUSH, no identity
+	f.Add([]byte{})
+	f.Add([]byte{8})
+	f.Add(push20())
+	f.Add(push20(0, 5, 'h', 'e', 'l', 'l', 'o'))
+	f.Add(push20(zmtp.FlagMore, 3, 'o', 'n', 'e', 0, 3, 't', 'w', 'o'))
+	f.Add(push20(zmtp.FlagCommand, 5, 4, 'P', 'I', 'N', 'G'))
+	f.Add(push20(zmtp.FlagLong, 0, 0, 0, 0, 0, 0, 0x10, 0))
+	f.Add([]byte{8, 0, 3, 'j', 'a', 'v', 0, 1, 'x'})
+	f.Add([]byte{8, zmtp.FlagMore, 1, 'x'})
+	f.Add([]byte{8, zmtp.FlagLong, 0, 0, 0, 0, 0, 0, 0, 1, 'x'})
+	f.Add([]byte{0, 0, 0})   // PAIR: not a PULL's peer
+	f.Add([]byte{200, 0, 0}) // no such socket type
+	fp := newFuzzPull(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		data = data[:min(len(data), fuzzMaxInput)]
+		before := fp.s.Stats()
+		from := fp.w.Len()
+		p, err := streamtest.Connect(fp.urls[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { // take whatever the socket says, so its writes never block
+			io.Copy(io.Discard, p.Conn)
+		}()
+		p.Write(append(bytes.Clone(zmtp20Signature), data...))
+		p.Close()
+		e, err := fp.w.Wait(from, fuzzWait, streamtest.Ends(p.Remote))
+		if err != nil {
+			t.Fatalf("connection end: %v", err)
+		}
+		gone := errors.Is(e.Err, io.ErrClosedPipe) || errors.Is(e.Err, syscall.EPIPE) || errors.Is(e.Err, syscall.ECONNRESET)
+		cutShort := e.Type == socket.EventHandshakeFailed && (errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF))
+		if e.Err != nil && !errors.Is(e.Err, socket.ErrProtocol) && !errors.Is(e.Err, socket.ErrPeerMismatch) && !gone && !cutShort {
+			t.Fatalf("%v with %v (%T), not a protocol error", e.Type, e.Err, e.Err)
+		}
+		fp.checkDelivered(t, before, e)
 		fp.roundTrip(t)
 	})
 }

@@ -3,6 +3,7 @@ package socket_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -23,6 +24,12 @@ func greeting(major, minor byte, mechanism string) []byte {
 	return g
 }
 
+// zmtp20 is a ZMTP 2.0 peer's greeting, announcing socket type number
+// typ, followed by then.
+func zmtp20(typ byte, then ...byte) []byte {
+	return append([]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, zmtp.Revision20, typ}, then...)
+}
+
 func readyPush() []byte {
 	return zmtp.AppendReady(nil, zmtp.Property{Name: zmtp.PropSocketType, Value: []byte(zmtp.TypePUSH)})
 }
@@ -39,7 +46,12 @@ var zmtpHostileCases = []struct {
 }{
 	{name: "bad signature", send: append([]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x00}, make([]byte, 54)...),
 		event: socket.EventHandshakeFailed, want: socket.ErrProtocol},
-	{name: "ZMTP 2.0", send: greeting(1, 0, "NULL"), event: socket.EventHandshakeFailed, want: socket.ErrProtocol, says: "2.0"},
+	{name: "ZMTP 1.0 with a revision", send: greeting(0, 0, "NULL"), event: socket.EventHandshakeFailed, want: socket.ErrProtocol, says: "1.0"},
+	{name: "ZMTP 2.0 PAIR", send: zmtp20(0), event: socket.EventHandshakeFailed, want: socket.ErrPeerMismatch, says: "PAIR"},
+	{name: "ZMTP 2.0 unknown socket type", send: zmtp20(11), event: socket.EventHandshakeFailed, want: socket.ErrProtocol, says: "socket type 11"},
+	{name: "ZMTP 2.0 identity with MORE", send: zmtp20(8, zmtp.FlagMore, 1, 'x'), event: socket.EventHandshakeFailed, want: socket.ErrProtocol, says: "identity"},
+	{name: "ZMTP 2.0 long identity", send: zmtp20(8, zmtp.FlagLong, 0, 0, 0, 0, 0, 0, 1, 0), event: socket.EventHandshakeFailed, want: socket.ErrProtocol, says: "identity"},
+	{name: "ZMTP 2.0 command frame", send: zmtp20(8, 0, 0, zmtp.FlagCommand, 5, 4, 'P', 'I', 'N', 'G'), event: socket.EventDisconnected, want: socket.ErrProtocol, says: "2.0"},
 	{name: "unknown mechanism", send: greeting(3, 1, "FOO"), event: socket.EventHandshakeFailed, want: socket.ErrProtocol, says: "FOO"},
 	{name: "data frame instead of READY", send: append(greeting(3, 1, "NULL"), 0, 1, 'x'),
 		event: socket.EventHandshakeFailed, want: socket.ErrProtocol},
@@ -133,5 +145,54 @@ func TestZMTPHostilePeers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A ZMTP 2.0 peer (libzmq 3.x, JeroMQ 0.3) is spoken to as libzmq 4.3.4
+// speaks to it: our signature and revision, then, once its revision says
+// 2.0, our socket type's number and an identity frame, and nothing else
+// (no READY); its messages, after its identity frame, arrive whole.
+func TestZMTP20Peer(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s, _ := pull.New()
+	defer s.Close()
+	l, err := s.Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(zmtp20(8, 0, 4, 'j', 'a', 'v', 'a')); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 14)
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	// FF, 8 padding bytes, 7F, revision 3; PULL is 7; an empty identity.
+	want := []byte{0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 7, 0, 0}
+	if string(got[:1]) != string(want[:1]) || string(got[9:]) != string(want[9:]) {
+		t.Fatalf("mqwire sent % x, want % x (padding aside)", got, want)
+	}
+	c.Write(zmtp.AppendFrame(zmtp.AppendFrame(nil, zmtp.FlagMore, []byte("one")), 0, []byte("two")))
+	m, err := s.RecvContext(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Body) != "one" || len(m.Frames) != 1 || string(m.Frames[0]) != "two" {
+		t.Fatalf("got %q %q", m.Body, m.Frames)
+	}
+	for _, ps := range s.PipeStats() {
+		if ps.Dialect != "zmtp" || ps.Peer != zmtp.TypePUSH {
+			t.Fatalf("pipe %+v, want a zmtp PUSH peer", ps)
+		}
+	}
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, _ := c.Read(got); n != 0 {
+		t.Fatalf("mqwire sent % x after its identity frame", got[:n])
 	}
 }

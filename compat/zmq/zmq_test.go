@@ -303,8 +303,11 @@ func TestWrongType(t *testing.T) {
 		select {
 		case e := <-ev:
 			if e.Type == socket.EventHandshakeFailed {
-				if !strings.Contains(e.Err.Error(), "PULL") {
-					t.Errorf("error %v does not name the peer's type", e.Err)
+				// Either side may refuse first: libzmq reads our READY
+				// before it sends its own when both come in one read, and
+				// then closes without a word.
+				if msg := e.Err.Error(); !strings.Contains(msg, `ZMTP peer is "PULL"`) && !strings.Contains(msg, "closed the connection before its READY") {
+					t.Errorf("error %v neither names the peer's type nor says it refused us", e.Err)
 				}
 				return
 			}

@@ -46,6 +46,16 @@
 //     greeting; CheckSignature and CheckRevision let it judge the peer early.
 //     libzmq 4.3.4 announces minor version 1 and speaks 3.0 to a peer that
 //     announces minor 0.
+//   - libzmq 4.3.4 also speaks ZMTP 2.0 to a peer whose revision byte is 1
+//     (libzmq 3.x, JeroMQ 0.3): it ends its greeting there with its socket
+//     type's number (TypeNumber, TypeName; the peer's greeting is 12 bytes,
+//     Greeting20Size), and each side's first frame is its identity (flags
+//     0, at most 255 bytes). Then frames are as above, but there are no
+//     commands, no mechanism and no metadata; subscriptions are data
+//     messages, as in 3.0. That is why libzmq holds the rest of its 3.x
+//     greeting until it has the peer's revision: sent at once, a 2.0 peer
+//     would read it as a socket type and frames. mqwire's sockets do the
+//     same. ZMTP 1.0 (no revision, or revision 0) is not spoken.
 //   - libzmq compares metadata property names case-sensitively, while RFC 23
 //     says they are case-insensitive. This package sends the exact spellings
 //     (PropSocketType, PropIdentity) and matches any case on input

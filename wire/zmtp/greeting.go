@@ -33,6 +33,12 @@ const (
 const (
 	// Major is the major version (revision) of ZMTP 3.x.
 	Major = 3
+	// Revision20 is the revision byte of a ZMTP 2.0 peer (libzmq 3.x,
+	// JeroMQ 0.3). Its greeting ends after one more byte, its socket type
+	// (TypeName), and its first frame in each direction is its identity.
+	Revision20 = 1
+	// Greeting20Size is the size of a whole ZMTP 2.0 greeting.
+	Greeting20Size = 12
 	// Minor30 is the minor version announced by a ZMTP 3.0 peer.
 	Minor30 = 0
 	// Minor31 is the minor version announced by a ZMTP 3.1 peer, and the one
@@ -125,7 +131,8 @@ func CheckSignature(b []byte) error {
 // CheckRevision checks the major version (greeting byte 10), which libzmq
 // sends on its own once it has the peer's signature. A revision below 3 is a
 // *wire.ProtocolError naming the old protocol: 0 is ZMTP 1.0 with a revision
-// byte, 1 is ZMTP 2.0 (libzmq 3.x), 2 was never released.
+// byte, 1 is ZMTP 2.0 (libzmq 3.x), 2 was never released. (mqwire's sockets
+// speak ZMTP 2.0 to a peer that announces it, before they get here.)
 func CheckRevision(major byte) error {
 	switch major {
 	case 0:

@@ -51,3 +51,27 @@ func Compatible(ours, theirs string) bool {
 	}
 	return false
 }
+
+// typeNumbers are the socket types' numbers, which a ZMTP 2.0 greeting
+// carries in its byte 11 (the values of libzmq's ZMQ_PAIR ... ZMQ_XSUB).
+var typeNumbers = [...]string{TypePAIR, TypePUB, TypeSUB, TypeREQ, TypeREP, TypeDEALER, TypeROUTER, TypePULL, TypePUSH, TypeXPUB, TypeXSUB}
+
+// TypeNumber returns the number a ZMTP 2.0 greeting gives socket type t;
+// ok is false for a name that is not one of the Type constants.
+func TypeNumber(t string) (n byte, ok bool) {
+	for i, name := range typeNumbers {
+		if name == t {
+			return byte(i), true
+		}
+	}
+	return 0, false
+}
+
+// TypeName returns the socket type a ZMTP 2.0 greeting's number n stands
+// for; ok is false for a number no socket type has.
+func TypeName(n byte) (t string, ok bool) {
+	if int(n) >= len(typeNumbers) {
+		return "", false
+	}
+	return typeNumbers[n], true
+}

@@ -59,3 +59,28 @@ func TestCompatible(t *testing.T) {
 		}
 	}
 }
+
+// ZMTP 2.0's socket type numbers are libzmq's ZMQ_PAIR (0) to ZMQ_XSUB
+// (10), both ways; no other number or name has one.
+func TestTypeNumbers(t *testing.T) {
+	want := map[string]byte{
+		zmtp.TypePAIR: 0, zmtp.TypePUB: 1, zmtp.TypeSUB: 2, zmtp.TypeREQ: 3, zmtp.TypeREP: 4, zmtp.TypeDEALER: 5,
+		zmtp.TypeROUTER: 6, zmtp.TypePULL: 7, zmtp.TypePUSH: 8, zmtp.TypeXPUB: 9, zmtp.TypeXSUB: 10,
+	}
+	for name, n := range want {
+		if got, ok := zmtp.TypeNumber(name); !ok || got != n {
+			t.Errorf("TypeNumber(%s) = %d, %v, want %d", name, got, ok, n)
+		}
+		if got, ok := zmtp.TypeName(n); !ok || got != name {
+			t.Errorf("TypeName(%d) = %q, %v, want %s", n, got, ok, name)
+		}
+	}
+	if _, ok := zmtp.TypeNumber("CLIENT"); ok {
+		t.Error("TypeNumber knows CLIENT")
+	}
+	for n := 11; n < 256; n++ {
+		if name, ok := zmtp.TypeName(byte(n)); ok {
+			t.Errorf("TypeName(%d) = %q", n, name)
+		}
+	}
+}
