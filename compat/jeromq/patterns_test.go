@@ -17,6 +17,8 @@ import (
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/sub"
+	"github.com/mqwire/mqwire/pattern/xpub"
+	"github.com/mqwire/mqwire/pattern/xsub"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -219,4 +221,38 @@ func TestSecuredSocketRefusesZMTP20(t *testing.T) {
 			t.Fatal("no handshake failure for a ZMTP 2.0 peer of a PLAIN socket")
 		}
 	}
+}
+
+// A JeroMQ SUB's subscription reaches an mqwire XPUB as the message 1 +
+// topic; what the XPUB then publishes on the topic reaches the SUB.
+func TestJeroMQSubToXPub(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	bothWays(t, func(t *testing.T, listen bool) {
+		s := newSocket(t, xpub.New)
+		p := connect(t, s, listen, "SUB", "recv", 1, "sub=a")
+		if got, want := recvParts(t, s), frames([]byte("\x01a")); got != want {
+			t.Fatalf("xpub got %q, want the subscription %q", got, want)
+		}
+		sendParts(t, s, []byte("b-0"))
+		sendParts(t, s, []byte("a-0"))
+		if got, want := p.line(t), frames([]byte("a-0")); got != want {
+			t.Fatalf("JeroMQ SUB got %q, want %q", got, want)
+		}
+	})
+}
+
+// An mqwire XSUB's subscription (a message 1 + topic) reaches a JeroMQ
+// PUB, which sends it that topic only.
+func TestJeroMQPubToXSub(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	bothWays(t, func(t *testing.T, listen bool) {
+		s := newSocket(t, xsub.New)
+		connect(t, s, listen, "PUB", "publish", 0, "a", "b")
+		sendParts(t, s, []byte("\x01b"))
+		for range count {
+			if got := recvParts(t, s); !strings.HasPrefix(got, frames([]byte("b-"))) {
+				t.Fatalf("xsub got %q, subscribed to b only", got)
+			}
+		}
+	})
 }
