@@ -120,7 +120,10 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) (net.Conn, err
 		return nil, handshakeErr("zmtp greeting", err)
 	}
 	if g[zmtp.RevisionOffset] == zmtp.Revision20 {
-		return c, s.zmtp20Handshake(p, c, &g, mech)
+		if err := s.zmtp20Handshake(p, c, &g, mech); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	if err := zmtp.CheckRevision(g[zmtp.RevisionOffset]); err != nil {
 		return nil, err
