@@ -123,12 +123,18 @@ func (p *proto) Init(s *socket.Socket) {
 	p.recvq = socket.NewLazyRecvQueue(s)
 }
 
-// generateLocked returns the next generated routing id.
+// generateLocked returns the next generated routing id that no pipe holds:
+// a peer may announce an id of the same form (0 and four bytes), and must
+// not get another peer's messages by it.
 func (p *proto) generateLocked() []byte {
 	id := make([]byte, 5)
-	binary.BigEndian.PutUint32(id[1:], p.nextID)
-	p.nextID++
-	return id
+	for {
+		binary.BigEndian.PutUint32(id[1:], p.nextID)
+		p.nextID++
+		if _, taken := p.byID[string(id)]; !taken {
+			return id
+		}
+	}
 }
 
 func (p *proto) AddPipe(pp *socket.Pipe) error {

@@ -2,8 +2,11 @@ package router_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -554,5 +557,61 @@ func TestReqCorrelateReversed(t *testing.T) {
 				replyTo(t, c, fmt.Sprintf("req-%d", i))
 			}
 		})
+	}
+}
+
+// A peer that announces the routing id the router would generate next (0
+// and four bytes) keeps it, and the next anonymous peer gets another: each
+// gets its own messages.
+func TestGeneratedIDNotTaken(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	r := must(router.New())
+	defer r.Close()
+	l := must(r.Listen("tcp://127.0.0.1:0"))
+	anon := func(body string) (*socket.Socket, string) {
+		d := must(dealer.New())
+		t.Cleanup(func() { d.Close() })
+		must(d.Dial(l.URL()))
+		sendParts(t, d, body)
+		got := recvParts(t, r)
+		if len(got) != 2 || got[1] != body || len(got[0]) != 5 || got[0][0] != 0 {
+			t.Fatalf("router got %q", got)
+		}
+		return d, got[0]
+	}
+	_, idA := anon("a")
+	next := []byte(idA)
+	binary.BigEndian.PutUint32(next[1:], binary.BigEndian.Uint32(next[1:])+1)
+
+	// A ZMTP 2.0 DEALER (the shortest handshake to write by hand) naming
+	// itself by that id.
+	c := must(net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://")))
+	defer c.Close()
+	hello := []byte{0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 1, 5, 0, 5}
+	hello = append(append(hello, next...), 0, 7)
+	hello = append(hello, "hostile"...)
+	if _, err := c.Write(hello); err != nil {
+		t.Fatal(err)
+	}
+	if got := recvParts(t, r); len(got) != 2 || got[0] != string(next) || got[1] != "hostile" {
+		t.Fatalf("router got %q from the peer naming itself %x", got, next)
+	}
+	b, idB := anon("b")
+	if idB == string(next) {
+		t.Fatalf("the anonymous peer got %x, the id another peer announced", idB)
+	}
+	sendParts(t, r, idB, "for b")
+	if got := recvParts(t, b); len(got) != 1 || got[0] != "for b" {
+		t.Fatalf("b got %q", got)
+	}
+	sendParts(t, r, string(next), "for the other")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	want := "\x00\x0dfor the other"
+	buf := make([]byte, 14+len(want)) // our greeting's 12 bytes and an empty identity frame first
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(buf[14:]); got != want {
+		t.Fatalf("the peer got %q, want %q", got, want)
 	}
 }
