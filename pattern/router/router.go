@@ -5,8 +5,9 @@
 // Each connection gets a routing id when it arrives: the identity the peer
 // announced (a libzmq socket's ZMQ_ROUTING_ID, socket.Identity on mqwire),
 // else a generated one of 5 bytes, a zero byte then a 32-bit big-endian
-// counter that starts at a random value (peer-chosen ids never start with a
-// zero byte, so the two never collide).
+// counter that starts at a random value. Well-behaved peers never choose an
+// id that starts with a zero byte; one that does keeps it, and the counter
+// skips the ids that connected peers hold, so the two never collide.
 //
 // Recv returns each message with the routing id of the peer it came from in
 // front, as its first frame: Body is the id, Frames the message's frames.
