@@ -41,6 +41,11 @@ type conn struct {
 	rdl, wdl  atomic.Int64 // deadlines in Unix nanoseconds; 0 for none
 	monDone   chan struct{}
 	closeOnce sync.Once
+
+	// The timer that gives idle slots' pages back (trimTick), armed while
+	// slots are out or hold pages; both under wmu.
+	trimT     *time.Timer
+	trimArmed bool
 }
 
 // The four eventfds of a connection, all created by the listener, in the
@@ -254,6 +259,9 @@ func (c *conn) Close() error {
 		c.ww.f.Close()
 		unix.Close(c.peerR)
 		unix.Close(c.peerW)
+		if c.trimT != nil {
+			c.trimT.Stop() // a tick already waiting for wmu sees closed
+		}
 		c.unref()
 		c.wmu.Unlock()
 		c.rmu.Unlock()

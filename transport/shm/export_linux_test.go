@@ -6,8 +6,12 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // DialRaw sets up a connection to a shm:// listener and returns its stream,
@@ -90,3 +94,32 @@ func Mapped(c net.Conn) bool { return c.(*conn).refs.Load() > 0 }
 
 // Spin returns the spin time a connection was set up with.
 func Spin(c net.Conn) time.Duration { return c.(*conn).spin }
+
+// SetTrimIdle sets how long a free slot keeps its pages, for a test, which
+// restores it with the function returned.
+func SetTrimIdle(d time.Duration) (restore func()) {
+	old := trimIdle.Swap(int64(d))
+	return func() { trimIdle.Store(old) }
+}
+
+// PoolResident returns how many bytes of c's own slot pool are in memory,
+// and whether c's trim timer is armed.
+func PoolResident(c net.Conn) (int, bool) {
+	cc := c.(*conn)
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
+	vec := make([]byte, (len(cc.outp.mem)+pageSize-1)/pageSize)
+	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(unsafe.SliceData(cc.outp.mem))), uintptr(len(cc.outp.mem)), uintptr(unsafe.Pointer(unsafe.SliceData(vec))))
+	if errno != 0 {
+		panic(errno)
+	}
+	n := 0
+	for _, v := range vec {
+		if v&1 != 0 {
+			n += pageSize
+		}
+	}
+	return n, cc.trimArmed
+}
+
+var pageSize = os.Getpagesize()

@@ -82,22 +82,61 @@ type outPool struct {
 	size  uint64 // bytes per slot
 	state []uint8
 	gen   []uint32
-	free  []uint32 // stack of free slot indexes
+	free  []uint32 // stack of free slot indexes, the most recently freed on top
 	rel   relRing
 	tail  uint64 // our position in the release ring, published to rel.tail
+
+	// A slot's pages stay in memory once written (the memfd keeps them)
+	// until trim gives them back: touched says a slot was written since,
+	// freedAt when it last came back (nanoseconds on the monotonic clock).
+	touched []bool
+	freedAt []int64
 }
 
 func newOutPool(mem []byte, nslots int, size uint64, rel relRing) *outPool {
-	p := &outPool{mem: mem, size: size, state: make([]uint8, nslots), gen: make([]uint32, nslots), rel: rel}
+	p := &outPool{mem: mem, size: size, state: make([]uint8, nslots), gen: make([]uint32, nslots), rel: rel,
+		touched: make([]bool, nslots), freedAt: make([]int64, nslots)}
 	for i := nslots - 1; i >= 0; i-- {
 		p.free = append(p.free, uint32(i))
 	}
 	return p
 }
 
+// freed puts slot idx back on the free stack at time now.
+func (p *outPool) freed(idx uint32, now int64) {
+	p.state[idx] = slotFree
+	p.freedAt[idx] = now
+	p.free = append(p.free, idx)
+}
+
+// trim gives back to the system the pages of free slots that have been
+// free for idle nanoseconds or more, except the keep most recently freed,
+// which the next loans take (a busy pool reuses its top slots; a burst of
+// large bodies once leaves every slot in memory for as long as the
+// connection lasts otherwise). discard drops a slot's pages; the slot
+// reads as zeros after, and is faulted in again when next written. It
+// reports whether a free slot still holds pages that a later trim could
+// give back, and whether any slot is out (lent or on loan).
+func (p *outPool) trim(now, idle int64, keep int, discard func([]byte)) (pending, out bool) {
+	for i, idx := range p.free {
+		if !p.touched[idx] || i >= len(p.free)-keep {
+			continue
+		}
+		if now-p.freedAt[idx] < idle {
+			pending = true
+			continue
+		}
+		at := uint64(idx) * p.size
+		discard(p.mem[at : at+p.size])
+		p.touched[idx] = false
+	}
+	return pending, len(p.free) < len(p.state)
+}
+
 // drain takes the peer's releases, checking each: the slot must exist, be
-// on loan, and carry the generation we lent it with.
-func (p *outPool) drain() error {
+// on loan, and carry the generation we lent it with. now stamps the slots
+// freed.
+func (p *outPool) drain(now int64) error {
 	h := atomic.LoadUint64(p.rel.head)
 	if h < p.tail || h-p.tail > relCap {
 		return corrupt("release ring position %d against ours %d", h, p.tail)
@@ -113,8 +152,7 @@ func (p *outPool) drain() error {
 		case gen != p.gen[idx]:
 			return corrupt("release of slot %d generation %d, lent as %d", idx, gen, p.gen[idx])
 		}
-		p.state[idx] = slotFree
-		p.free = append(p.free, uint32(idx))
+		p.freed(uint32(idx), now)
 	}
 	atomic.StoreUint64(p.rel.tail, p.tail)
 	return nil
@@ -128,6 +166,7 @@ func (p *outPool) take(n int) ([]byte, bool) {
 	idx := p.free[len(p.free)-1]
 	p.free = p.free[:len(p.free)-1]
 	p.state[idx] = slotLent
+	p.touched[idx] = true
 	at := uint64(idx) * p.size
 	return p.mem[at : at+uint64(n) : at+uint64(n)], true
 }
@@ -150,10 +189,7 @@ func (p *outPool) index(buf []byte) (uint32, bool) {
 }
 
 // giveBack returns a lent slot that was never sent.
-func (p *outPool) giveBack(idx uint32) {
-	p.state[idx] = slotFree
-	p.free = append(p.free, idx)
-}
+func (p *outPool) giveBack(idx uint32, now int64) { p.freed(idx, now) }
 
 // loanRec is a loan the reader has accepted and not yet handed on.
 type loanRec struct {

@@ -751,3 +751,61 @@ func TestLoanCloseRaces(t *testing.T) {
 		t.Errorf("%d mappings and %d memfds left", m, f)
 	}
 }
+
+// A burst of large bodies leaves its slots in memory only for a while: once
+// free for the trim delay, all but the two most recently freed give their
+// pages back, the trim timer stops, and a trimmed slot carries the next
+// body intact.
+func TestIdleSlotsTrimmed(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	defer shm.SetTrimIdle(100 * time.Millisecond)()
+	const slots, size = 8, 1 << 20
+	a, d := rawConns(t, fmt.Sprintf("?slots=%d&slotsize=%d", slots, size+64<<10))
+	la, ld := a.(socket.LoanConn), d.(socket.LoanConn)
+	lend := func(i int) {
+		t.Helper()
+		buf, ok := la.Loan(size)
+		if !ok {
+			t.Fatalf("no slot for body %d", i)
+		}
+		copy(buf, bodyOf(i, size))
+		if err := la.WriteLoan(nil, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take := func(i int) {
+		t.Helper()
+		body, release, ok := ld.ReadLoan(size)
+		if !ok || !bytes.Equal(body, bodyOf(i, size)) {
+			t.Fatalf("body %d: lent %v, intact %v", i, ok, ok && bytes.Equal(body, bodyOf(i, size)))
+		}
+		release()
+	}
+	for i := range slots { // all slots out at once
+		lend(i)
+	}
+	for i := range slots {
+		take(i)
+	}
+	if n, _ := shm.PoolResident(a); n < slots*size {
+		t.Fatalf("%d bytes of the pool in memory after a burst over every slot, want at least %d", n, slots*size)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, armed := shm.PoolResident(a)
+		if n <= 2*(size+64<<10) && !armed {
+			t.Logf("%d bytes in memory after the trim", n)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes of the pool still in memory (timer armed: %v), want at most two slots", n, armed)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range slots { // every slot again, trimmed ones too
+		lend(100 + i)
+	}
+	for i := range slots {
+		take(100 + i)
+	}
+}

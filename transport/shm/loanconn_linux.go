@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mqwire/mqwire/socket"
 )
@@ -32,7 +35,7 @@ func (c *conn) Loan(n int) ([]byte, bool) {
 	if c.writeErr() != nil {
 		return nil, false
 	}
-	if err := c.outp.drain(); err != nil {
+	if err := c.outp.drain(monoNow()); err != nil {
 		c.setFail(err)
 		return nil, false
 	}
@@ -62,8 +65,9 @@ func (c *conn) WriteLoan(head, buf []byte) error {
 	sent := false
 	defer func() {
 		if !sent {
-			c.outp.giveBack(idx)
+			c.outp.giveBack(idx, monoNow())
 		}
+		c.armTrimLocked()
 	}()
 	if _, err := c.write(head); err != nil {
 		return err
@@ -166,3 +170,58 @@ func (c *conn) releaseIn(rec loanRec) {
 		c.setFail(err)
 	}
 }
+
+// trimKeep free slots, the most recently freed, keep their pages: the next
+// loans take them.
+const trimKeep = 2
+
+// trimIdle is how long a free slot keeps its pages (nanoseconds; a
+// variable for the tests, SetTrimIdle).
+var trimIdle atomic.Int64
+
+func init() { trimIdle.Store(int64(time.Second)) }
+
+// clockStart anchors monoNow, which reads the monotonic clock.
+var clockStart = time.Now()
+
+func monoNow() int64 { return int64(time.Since(clockStart)) }
+
+// armTrimLocked arms the trim timer unless it is armed; wmu is held.
+func (c *conn) armTrimLocked() {
+	if c.trimArmed || c.closed.Load() {
+		return
+	}
+	c.trimArmed = true
+	d := time.Duration(trimIdle.Load())
+	if c.trimT == nil {
+		c.trimT = time.AfterFunc(d, c.trimTick)
+	} else {
+		c.trimT.Reset(d)
+	}
+}
+
+// trimTick takes the peer's releases and gives back the pages of slots
+// free for trimIdle (outPool.trim), then arms itself again while slots are
+// out or still hold pages. A connection whose slots all came back and were
+// trimmed has no timer running.
+func (c *conn) trimTick() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.trimArmed = false
+	if c.closed.Load() || c.fail.Load() != nil {
+		return
+	}
+	now := monoNow()
+	if err := c.outp.drain(now); err != nil {
+		c.setFail(err)
+		return
+	}
+	if pending, out := c.outp.trim(now, trimIdle.Load(), trimKeep, discardPages); pending || out {
+		c.armTrimLocked()
+	}
+}
+
+// discardPages gives b's pages back to the system: b is shared memory
+// backed by the connection's memfd, and MADV_REMOVE punches the hole in the
+// file, for both processes. What b held reads as zeros afterwards.
+func discardPages(b []byte) { unix.Madvise(b, unix.MADV_REMOVE) }

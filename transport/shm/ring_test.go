@@ -386,7 +386,7 @@ func TestReleaseRing(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := out.drain(); err != nil || len(out.free) != 4 {
+		if err := out.drain(0); err != nil || len(out.free) != 4 {
 			t.Fatalf("drain: %v, %d free", err, len(out.free))
 		}
 	}
@@ -414,7 +414,7 @@ func TestReleaseRing(t *testing.T) {
 		"head past capacity": func(out *outPool, in *inPool) { atomic.StoreUint64(in.rel.head, relCap+1) },
 		"head goes back": func(out *outPool, in *inPool) {
 			in.release(lend(out, in), true)
-			out.drain()
+			out.drain(0)
 			atomic.StoreUint64(in.rel.head, 0)
 		},
 	}
@@ -422,7 +422,7 @@ func TestReleaseRing(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			out, in := setup()
 			scribble(out, in)
-			err := out.drain()
+			err := out.drain(0)
 			var ce *CorruptError
 			if !errors.As(err, &ce) || !errors.Is(err, socket.ErrProtocol) {
 				t.Fatalf("drain: %v, want a *CorruptError", err)
@@ -462,7 +462,7 @@ func FuzzReleaseRing(f *testing.F) {
 		}
 		copy(rel.ent, data[13:])
 		atomic.StoreUint64(rel.head, binary.LittleEndian.Uint64(data[5:]))
-		err := out.drain()
+		err := out.drain(0)
 		if err != nil {
 			var ce *CorruptError
 			if !errors.As(err, &ce) || !errors.Is(err, socket.ErrProtocol) {
