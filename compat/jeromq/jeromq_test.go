@@ -8,7 +8,6 @@ package jeromq_test
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -144,18 +143,8 @@ func (p *peer) line(t *testing.T) string {
 	}
 }
 
-// frames renders a message the way Peer.java prints one.
-func frames(parts ...[]byte) string {
-	var out []string
-	for _, f := range parts {
-		if len(f) == 0 {
-			out = append(out, ".")
-		} else {
-			out = append(out, hex.EncodeToString(f))
-		}
-	}
-	return strings.Join(out, " ")
-}
+// frames renders a message the way the peer prints one.
+var frames = testutil.Frames
 
 func parts(m *socket.Message) [][]byte { return append([][]byte{m.Body}, m.Frames...) }
 

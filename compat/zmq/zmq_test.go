@@ -7,7 +7,6 @@ package zmq_test
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -85,18 +84,8 @@ func (p *peer) line(t *testing.T) string {
 	}
 }
 
-// frames renders a message the way peer.py prints one.
-func frames(parts ...[]byte) string {
-	var out []string
-	for _, f := range parts {
-		if len(f) == 0 {
-			out = append(out, ".")
-		} else {
-			out = append(out, hex.EncodeToString(f))
-		}
-	}
-	return strings.Join(out, " ")
-}
+// frames renders a message the way the peer prints one.
+var frames = testutil.Frames
 
 // endpoint returns a listening URL for transport and the URL a peer dials.
 func endpoint(t *testing.T, transport string) string {

@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -113,4 +114,18 @@ func PythonZMQ() (string, error) {
 		errs = append(errs, fmt.Errorf("%s: %v: %s", p, err, bytes.TrimSpace(out)))
 	}
 	return "", errors.Join(errs...)
+}
+
+// Frames renders a message's frames the way the peers of the ZMTP tests
+// (compat/zmq's peer.py, compat/jeromq's Peer.java) print one: each frame
+// in hex, "." for an empty one, separated by spaces.
+func Frames(parts ...[]byte) string {
+	out := make([]string, len(parts))
+	for i, f := range parts {
+		out[i] = "."
+		if len(f) > 0 {
+			out[i] = hex.EncodeToString(f)
+		}
+	}
+	return strings.Join(out, " ")
 }
