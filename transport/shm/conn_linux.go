@@ -42,10 +42,14 @@ type conn struct {
 	monDone   chan struct{}
 	closeOnce sync.Once
 
-	// The timer that gives idle slots' pages back (trimTick), armed while
-	// slots are out or hold pages; both under wmu.
-	trimT     *time.Timer
-	trimArmed bool
+	// The timer that gives idle pages back (trimTick), armed while slots
+	// are out or hold pages, or our ring holds pages; all under wmu. The
+	// ring's pages went back when its head was ringTrimmedAt; tickHead is
+	// its head at the last tick.
+	trimT         *time.Timer
+	trimArmed     bool
+	ringTrimmedAt uint64
+	tickHead      uint64
 }
 
 // The four eventfds of a connection, all created by the listener, in the
@@ -192,6 +196,7 @@ func (c *conn) write(b []byte) (int, error) {
 		if n > 0 {
 			done += n
 			signal(c.out.r.consWait, c.peerR)
+			c.armTrimLocked()
 			if wt.n > 0 && !wt.parked {
 				c.spinWorked(&c.ww)
 			}
@@ -218,6 +223,7 @@ func (c *conn) TryWrite(iov [][]byte) (int, error) {
 	defer func() {
 		if done > 0 {
 			signal(c.out.r.consWait, c.peerR)
+			c.armTrimLocked()
 		}
 	}()
 	for _, b := range iov {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
-	"os"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -108,8 +107,22 @@ func PoolResident(c net.Conn) (int, bool) {
 	cc := c.(*conn)
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
-	vec := make([]byte, (len(cc.outp.mem)+pageSize-1)/pageSize)
-	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(unsafe.SliceData(cc.outp.mem))), uintptr(len(cc.outp.mem)), uintptr(unsafe.Pointer(unsafe.SliceData(vec))))
+	return resident(cc.outp.mem), cc.trimArmed
+}
+
+// RingResident returns how many bytes of c's outgoing ring are in memory,
+// and whether c's trim timer is armed.
+func RingResident(c net.Conn) (int, bool) {
+	cc := c.(*conn)
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
+	return resident(cc.out.r.data), cc.trimArmed
+}
+
+// resident counts the bytes of b's pages that are in memory (mincore).
+func resident(b []byte) int {
+	vec := make([]byte, (len(b)+pageSize-1)/pageSize)
+	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), uintptr(unsafe.Pointer(unsafe.SliceData(vec))))
 	if errno != 0 {
 		panic(errno)
 	}
@@ -119,7 +132,5 @@ func PoolResident(c net.Conn) (int, bool) {
 			n += pageSize
 		}
 	}
-	return n, cc.trimArmed
+	return n
 }
-
-var pageSize = os.Getpagesize()

@@ -5,8 +5,10 @@ package shm
 import (
 	"fmt"
 	"math"
+	"os"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -188,7 +190,15 @@ func monoNow() int64 { return int64(time.Since(clockStart)) }
 
 // armTrimLocked arms the trim timer unless it is armed; wmu is held.
 func (c *conn) armTrimLocked() {
-	if c.trimArmed || c.closed.Load() {
+	if c.trimArmed {
+		return
+	}
+	c.armTrimSlow()
+}
+
+// armTrimSlow is armTrimLocked's rare part, out of the write path.
+func (c *conn) armTrimSlow() {
+	if c.closed.Load() {
 		return
 	}
 	c.trimArmed = true
@@ -200,10 +210,12 @@ func (c *conn) armTrimLocked() {
 	}
 }
 
-// trimTick takes the peer's releases and gives back the pages of slots
-// free for trimIdle (outPool.trim), then arms itself again while slots are
-// out or still hold pages. A connection whose slots all came back and were
-// trimmed has no timer running.
+// trimTick gives back the pages of what has been idle for trimIdle: our
+// ring's, when nothing was written to it since the last tick and the peer
+// has read it all, and (taking the peer's releases first) those of slots
+// free that long (outPool.trim). It arms itself again while slots are out
+// or hold pages, or the ring holds pages; a connection that has been idle
+// that long has no timer running.
 func (c *conn) trimTick() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -211,15 +223,49 @@ func (c *conn) trimTick() {
 	if c.closed.Load() || c.fail.Load() != nil {
 		return
 	}
-	now := monoNow()
-	if err := c.outp.drain(now); err != nil {
-		c.setFail(err)
-		return
+	again := c.trimRing()
+	if c.outp != nil {
+		now := monoNow()
+		if err := c.outp.drain(now); err != nil {
+			c.setFail(err)
+			return
+		}
+		if pending, out := c.outp.trim(now, trimIdle.Load(), trimKeep, discardPages); pending || out {
+			again = true
+		}
 	}
-	if pending, out := c.outp.trim(now, trimIdle.Load(), trimKeep, discardPages); pending || out {
+	if again {
 		c.armTrimLocked()
 	}
 }
+
+// trimRing gives back our ring's data pages when the ring has had no write
+// since the last tick and the peer has read everything in it: the peer
+// reads nothing past our head, and our next write faults the pages in
+// again. It reports whether the ring still holds pages to give back later.
+func (c *conn) trimRing() bool {
+	data := c.out.r.data
+	if len(data)%pageSize != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(data)))%uintptr(pageSize) != 0 {
+		return false // a ring smaller than a page shares its pages
+	}
+	head := c.out.head
+	idle := head == c.tickHead
+	c.tickHead = head
+	switch {
+	case head == c.ringTrimmedAt:
+		return false // nothing written since the last trim
+	case !idle:
+		return true
+	}
+	if err := c.out.loadTail(); err != nil || c.out.tail != head {
+		return true // unread bytes (or a bad tail, which the writer meets)
+	}
+	discardPages(data)
+	c.ringTrimmedAt = head
+	return false
+}
+
+var pageSize = os.Getpagesize()
 
 // discardPages gives b's pages back to the system: b is shared memory
 // backed by the connection's memfd, and MADV_REMOVE punches the hole in the

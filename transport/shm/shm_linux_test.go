@@ -929,3 +929,47 @@ func TestSetDefaultSpin(t *testing.T) {
 		t.Errorf("the URL's spin gave %v, want 5us", shm.Spin(a))
 	}
 }
+
+// A ring that carried a stream holds its pages only for a while: once
+// nothing has been written to it for the trim delay and the peer has read
+// it all, its pages go back, the trim timer stops, and the next writes
+// come through intact.
+func TestIdleRingTrimmed(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	defer shm.SetTrimIdle(50 * time.Millisecond)()
+	a, d := rawConns(t, "?slots=0&ring=262144")
+	stream := func(seed byte) {
+		t.Helper()
+		msg := bytes.Repeat([]byte{seed}, 1000)
+		go func() {
+			for range 600 { // 600 KB through a 256 KiB ring
+				if _, err := a.Write(msg); err != nil {
+					return
+				}
+			}
+		}()
+		got := make([]byte, 600*len(msg))
+		if _, err := io.ReadFull(d, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, bytes.Repeat([]byte{seed}, len(got))) {
+			t.Fatal("stream differs")
+		}
+	}
+	stream(1)
+	if n, _ := shm.RingResident(a); n < 256<<10 {
+		t.Fatalf("%d bytes of the ring in memory after a stream through all of it", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, armed := shm.RingResident(a)
+		if n == 0 && !armed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes of the ring still in memory (timer armed: %v)", n, armed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stream(2)
+}
