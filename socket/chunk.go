@@ -111,12 +111,12 @@ type chunkReader struct {
 	// can (nil: conn): a reader that has parsed everything then lets its
 	// chunk go while it waits, so that an idle connection holds none
 	// (readBuffer does the same).
-	fd *fdReader
+	fd lazySource
 }
 
-// space takes a chunk if the reader let its own go and returns its free
-// space, for fdReader.
-func (r *chunkReader) space() []byte {
+// Space takes a chunk if the reader let its own go and returns its free
+// space (LazyBuffer).
+func (r *chunkReader) Space() []byte {
 	if r.c == nil {
 		r.c, r.start, r.end = newChunk(), 0, 0
 	}
@@ -139,8 +139,8 @@ func (r *chunkReader) letGo() {
 	}
 }
 
-// idle lets the chunk go if nothing in it is left to parse, for fdReader.
-func (r *chunkReader) idle() {
+// Idle lets the chunk go if nothing in it is left to parse (LazyBuffer).
+func (r *chunkReader) Idle() {
 	if r.c != nil && r.start == r.end {
 		r.c.letGo()
 		r.c = nil
@@ -177,7 +177,7 @@ func (r *chunkReader) fill() error {
 		r.end += n
 		return err
 	}
-	r.space()
+	r.Space()
 	// A Read may return nothing and no error now and then (an empty write
 	// on a net.Pipe); only many in a row are an error, as for bufio.
 	for range 100 {

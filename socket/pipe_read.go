@@ -39,7 +39,7 @@ func (p *Pipe) readStream() {
 	// asked, at a read that may wait; the turn comes back before the
 	// reader ends (endTurns), and only then are the buffers let go.
 	turns := p.turnGiven != nil
-	fd := newFDReader(p.conn)
+	fd := newLazySource(p.conn)
 	var leftover []byte // what the chunk held when the codec took over
 	if p.readsChunks() {
 		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)

@@ -3,6 +3,7 @@ package socket
 import (
 	"errors"
 	"io"
+	"net"
 	"sync"
 )
 
@@ -28,7 +29,7 @@ type readBuffer struct {
 	// can (nil: src, keeping the buffer); beforeWait runs before each of
 	// its reads, which may wait (the batch flush that flushingReader does
 	// before src's reads).
-	fd         *fdReader
+	fd         lazySource
 	beforeWait func()
 	// retry, if set, reports whether an fd read that failed with err is
 	// to be tried again (Pipe.cutShortInside).
@@ -38,17 +39,50 @@ type readBuffer struct {
 	err   error   // the error of the last read, reported once buf is empty
 }
 
-// lazyBuffer is a buffer that fdReader reads into: space takes the buffer
-// if it is let go and returns its free space; idle lets it go if it holds
-// nothing, as the read is about to wait.
-type lazyBuffer interface {
-	space() []byte
-	idle()
+// LazyBuffer is a pipe reader's buffer, which it holds only while it has
+// bytes: a connection that can (a LazyReader) reads into Space, which takes
+// the buffer if it was let go and returns its free space, and calls Idle,
+// which lets the buffer go if it holds nothing, before it waits for bytes.
+type LazyBuffer interface {
+	Space() []byte
+	Idle()
+}
+
+// LazyReader is a connection that can read into a LazyBuffer: ReadLazy
+// reads as Read would, into lb.Space() once there are bytes to read, and
+// calls lb.Idle() before it waits for them (blocks, not a brief spin), so
+// that an idle connection's reader holds no buffer. shm:// connections are
+// LazyReaders; tcp and ipc connections are read so through their
+// descriptors on Linux.
+type LazyReader interface {
+	ReadLazy(lb LazyBuffer) (int, error)
+}
+
+// lazySource is what a pipe's reader reads a LazyBuffer with: the
+// connection's descriptor (fdReader) or the connection itself (lazyConn).
+type lazySource interface {
+	read(lb LazyBuffer) (int, error)
+}
+
+// lazyConn reads a LazyReader connection.
+type lazyConn struct{ LazyReader }
+
+func (c lazyConn) read(lb LazyBuffer) (int, error) { return c.ReadLazy(lb) }
+
+// newLazySource returns how to read c lazily, or nil when c cannot be.
+func newLazySource(c net.Conn) lazySource {
+	if lr, ok := c.(LazyReader); ok {
+		return lazyConn{lr}
+	}
+	if fd := newFDReader(c); fd != nil {
+		return fd
+	}
+	return nil
 }
 
 // newReadBuffer returns a readBuffer over src, or over the connection's
 // descriptor fd when not nil, holding no buffer yet.
-func newReadBuffer(src io.Reader, fd *fdReader, beforeWait func()) *readBuffer {
+func newReadBuffer(src io.Reader, fd lazySource, beforeWait func()) *readBuffer {
 	return &readBuffer{src: src, fd: fd, beforeWait: beforeWait}
 }
 
@@ -68,7 +102,7 @@ func (b *readBuffer) release() {
 // buffer's worth), into the empty buffer, to be read before the stream.
 func (b *readBuffer) preload(p []byte) {
 	if len(p) > 0 {
-		b.w += copy(b.space(), p)
+		b.w += copy(b.Space(), p)
 	}
 }
 
@@ -79,9 +113,9 @@ func (b *readBuffer) readErr() error {
 	return err
 }
 
-// space takes a buffer if there is none and returns its free space, for
-// fdReader.
-func (b *readBuffer) space() []byte {
+// Space takes a buffer if there is none and returns its free space
+// (LazyBuffer).
+func (b *readBuffer) Space() []byte {
 	if b.buf == nil {
 		b.buf = readBufs.Get().(*[]byte)
 		b.r, b.w = 0, 0
@@ -89,8 +123,8 @@ func (b *readBuffer) space() []byte {
 	return (*b.buf)[b.w:]
 }
 
-// idle lets the buffer go if it holds nothing, for fdReader.
-func (b *readBuffer) idle() {
+// Idle lets the buffer go if it holds nothing (LazyBuffer).
+func (b *readBuffer) Idle() {
 	if b.r == b.w {
 		b.release()
 	}
@@ -114,7 +148,7 @@ func (b *readBuffer) fill() {
 		b.err = err
 		return
 	}
-	buf := b.space()
+	buf := b.Space()
 	// A Read may return nothing and no error now and then (an empty write
 	// on a net.Pipe); only many in a row are an error.
 	for range 100 {

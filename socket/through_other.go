@@ -14,4 +14,4 @@ type fdReader struct{}
 
 func newFDReader(net.Conn) *fdReader { return nil }
 
-func (*fdReader) read(lazyBuffer) (int, error) { panic("mqwire: no fdReader on this system") }
+func (*fdReader) read(LazyBuffer) (int, error) { panic("mqwire: no fdReader on this system") }

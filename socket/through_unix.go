@@ -61,14 +61,14 @@ func (w *fdWriter) writeOnce(fd uintptr) bool {
 }
 
 // fdReader reads a tcp or ipc connection's descriptor for a reader that
-// holds its buffer only while it has bytes (lazyBuffer): the buffer is
+// holds its buffer only while it has bytes (LazyBuffer): the buffer is
 // taken for the read and let go when the read finds nothing and must wait,
 // with no system call beyond what net.Conn's Read makes. Only the holder
 // of the pipe's read turn calls it; readOnce is bound once, so that a read
 // allocates nothing.
 type fdReader struct {
 	rc       syscall.RawConn
-	lb       lazyBuffer
+	lb       LazyBuffer
 	n        int
 	err      error
 	readOnce func(fd uintptr) bool
@@ -89,7 +89,7 @@ func newFDReader(c net.Conn) *fdReader {
 // read reads once into lb's free space, waiting for bytes without holding
 // lb's buffer; it returns what was read, io.EOF when the peer closed, or
 // what ended the wait (a deadline, the connection closing).
-func (r *fdReader) read(lb lazyBuffer) (int, error) {
+func (r *fdReader) read(lb LazyBuffer) (int, error) {
 	r.lb, r.n, r.err = lb, 0, nil
 	err := r.rc.Read(r.readOnce)
 	r.lb = nil
@@ -103,12 +103,12 @@ func (r *fdReader) read(lb lazyBuffer) (int, error) {
 // wait until the descriptor is readable and call again.
 func (r *fdReader) readFD(fd uintptr) bool {
 	for {
-		n, err := unix.Read(int(fd), r.lb.space())
+		n, err := unix.Read(int(fd), r.lb.Space())
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			r.lb.idle()
+			r.lb.Idle()
 			return false
 		case err != nil:
 			r.err = os.NewSyscallError("read", err)

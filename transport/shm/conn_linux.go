@@ -122,8 +122,31 @@ func (c *conn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	var wt waiter
+	return c.read(b, nil)
+}
+
+// ReadLazy reads as Read does, into lb.Space() once there are bytes, and
+// lets lb go idle before it parks (socket.LazyReader): a pipe reader
+// waiting on an idle connection holds no buffer. While it spins it keeps
+// the buffer, so a busy stream makes no trip to the buffer pool.
+func (c *conn) ReadLazy(lb socket.LazyBuffer) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.read(nil, lb)
+}
+
+var _ socket.LazyReader = (*conn)(nil)
+
+// read is Read into b, or, when lb is set, into lb's space (ReadLazy);
+// rmu is held.
+func (c *conn) read(b []byte, lb socket.LazyBuffer) (int, error) {
+	wt := waiter{lazy: lb}
 	for {
+		if lb != nil {
+			if b = lb.Space(); len(b) == 0 {
+				return 0, nil
+			}
+		}
 		if c.closed.Load() {
 			return 0, net.ErrClosed
 		}

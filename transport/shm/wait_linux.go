@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mqwire/mqwire/socket"
 )
 
 // waitSide is one of our two waiters (the reader, parked for data; the
@@ -42,6 +44,9 @@ type waiter struct {
 	spinUntil int64
 	n         int
 	parked    bool
+	// lazy, if set, is told before the waiter parks (a reader that lets
+	// its buffer go while it sleeps; not while it spins).
+	lazy socket.LazyBuffer
 }
 
 // The spin adapts, per waiter, between 0 and the configured spin time: it
@@ -96,6 +101,9 @@ func (c *conn) wait(wt *waiter, s *waitSide, dl *atomic.Int64, ready func() bool
 	if ready() || c.closed.Load() || c.peerGone.Load() {
 		atomic.StoreUint32(s.flag, 0)
 		return nil
+	}
+	if wt.lazy != nil {
+		wt.lazy.Idle()
 	}
 	var buf [8]byte
 	start := time.Now()
