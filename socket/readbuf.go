@@ -49,8 +49,8 @@ type LazyBuffer interface {
 }
 
 // LazyReader is a connection that can read into a LazyBuffer: ReadLazy
-// reads as Read would, into lb.Space() once there are bytes to read, and
-// calls lb.Idle() before it waits for them (blocks, not a brief spin), so
+// reads as Read would, into lb.Space(), and calls lb.Idle() before it
+// waits for bytes (blocks, not a brief spin), taking Space again after, so
 // that an idle connection's reader holds no buffer. shm:// connections are
 // LazyReaders; tcp and ipc connections are read so through their
 // descriptors on Linux.

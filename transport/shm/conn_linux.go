@@ -125,8 +125,8 @@ func (c *conn) Read(b []byte) (int, error) {
 	return c.read(b, nil)
 }
 
-// ReadLazy reads as Read does, into lb.Space() once there are bytes, and
-// lets lb go idle before it parks (socket.LazyReader): a pipe reader
+// ReadLazy reads as Read does, into lb.Space(), and lets lb go idle
+// before it parks (socket.LazyReader): a pipe reader
 // waiting on an idle connection holds no buffer. While it spins it keeps
 // the buffer, so a busy stream makes no trip to the buffer pool.
 func (c *conn) ReadLazy(lb socket.LazyBuffer) (int, error) {
