@@ -107,11 +107,11 @@ type chunkReader struct {
 	conn       io.Reader
 	c          *chunk
 	start, end int
-	// fd reads the connection itself in place of conn for fill, when it
-	// can (nil: conn): a reader that has parsed everything then lets its
-	// chunk go while it waits, so that an idle connection holds none
+	// lazy reads the connection itself in place of conn for fill, when
+	// it can (nil: conn): a reader that has parsed everything then lets
+	// its chunk go while it waits, so that an idle connection holds none
 	// (readBuffer does the same).
-	fd lazySource
+	lazy lazySource
 }
 
 // Space takes a chunk if the reader let its own go and returns its free
@@ -172,8 +172,8 @@ func (r *chunkReader) fill() error {
 	case r.start == r.end && r.c.restart():
 		r.start, r.end = 0, 0 // nothing queued from it: start again at the front
 	}
-	if r.fd != nil {
-		n, err := r.fd.read(r)
+	if r.lazy != nil {
+		n, err := r.lazy.read(r)
 		r.end += n
 		return err
 	}

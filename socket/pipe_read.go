@@ -39,12 +39,12 @@ func (p *Pipe) readStream() {
 	// asked, at a read that may wait; the turn comes back before the
 	// reader ends (endTurns), and only then are the buffers let go.
 	turns := p.turnGiven != nil
-	fd := newLazySource(p.conn)
+	lazy := newLazySource(p.conn)
 	var leftover []byte // what the chunk held when the codec took over
 	if p.readsChunks() {
 		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)
 		p.chunks = p.newChunkParse(qd.DeliveryQueue(), cf)
-		p.chunks.r.fd = fd
+		p.chunks.r.lazy = lazy
 		defer func() {
 			// What an application reading through parsed beyond the
 			// queue's room, if the pipe closed before it was queued.
@@ -74,7 +74,7 @@ func (p *Pipe) readStream() {
 		beforeWait = func() { p.deliverBatch(bd) }
 		src = &flushingReader{r: src, flush: beforeWait}
 	}
-	br := newReadBuffer(src, fd, beforeWait)
+	br := newReadBuffer(src, lazy, beforeWait)
 	if turns {
 		br.retry = p.cutShortInside
 	}

@@ -232,20 +232,19 @@ func (ps *PipeSet) Len() int {
 // returns the pipe that took it, or nil.
 func (ps *PipeSet) TrySendRoundRobin(m *Message) *Pipe { return ps.tryRoundRobin(m) }
 
-// tryRoundRobin offers m to each pipe in turn, starting after the last one
-// that took a message, and returns the pipe that took it. It reads the
-// set's snapshot and takes no lock: concurrent senders may start their
-// rounds at the same pipe, which only blurs the turns.
+// tryRoundRobin offers m to each pipe in turn that the set's gate (if any)
+// lets in, starting after the last one that took a message, and returns
+// the pipe that took it. It reads the set's snapshot and takes no lock:
+// concurrent senders may start their rounds at the same pipe, which only
+// blurs the turns.
 func (ps *PipeSet) tryRoundRobin(m *Message) *Pipe {
 	sp := ps.snap.Load()
 	if sp == nil {
 		return nil
 	}
 	pipes := *sp
-	if ps.gate != nil {
-		return ps.tryGated(pipes, m)
-	}
-	if len(pipes) == 1 { // the common case: no turns to keep
+	gate := ps.gate
+	if len(pipes) == 1 && gate == nil { // the common case: no turns to keep
 		if p := pipes[0]; p.TrySend(m) {
 			return p
 		}
@@ -258,40 +257,24 @@ func (ps *PipeSet) tryRoundRobin(m *Message) *Pipe {
 	}
 	j := start
 	for range n {
-		if p := pipes[j]; p.TrySend(m) {
-			if j++; j == n {
-				j = 0
+		p := pipes[j]
+		if gate == nil || gate.Claim(p) {
+			if p.TrySend(m) {
+				if j++; j == n {
+					j = 0
+				}
+				if j != start {
+					ps.next.Store(j)
+				}
+				return p
 			}
-			if j != start {
-				ps.next.Store(j)
+			if gate != nil {
+				gate.Release(p) // its queue was full
 			}
-			return p
 		}
 		if j++; j == n {
 			j = 0
 		}
-	}
-	return nil
-}
-
-// tryGated is tryRoundRobin through the set's gate.
-func (ps *PipeSet) tryGated(pipes []*Pipe, m *Message) *Pipe {
-	n := uint64(len(pipes))
-	start := ps.next.Load()
-	if start >= n {
-		start = 0
-	}
-	for i := range n {
-		j := (start + i) % n
-		p := pipes[j]
-		if !ps.gate.Claim(p) {
-			continue
-		}
-		if p.TrySend(m) {
-			ps.next.Store((j + 1) % n)
-			return p
-		}
-		ps.gate.Release(p)
 	}
 	return nil
 }

@@ -25,13 +25,13 @@ var errBufferFull = errors.New("mqwire: peek beyond the read buffer")
 // only when it has read everything there was and must wait anyway.
 type readBuffer struct {
 	src io.Reader
-	// fd reads the connection itself in place of src for fill, when it
-	// can (nil: src, keeping the buffer); beforeWait runs before each of
-	// its reads, which may wait (the batch flush that flushingReader does
-	// before src's reads).
-	fd         lazySource
+	// lazy reads the connection itself in place of src for fill, when it
+	// can (its descriptor, or a LazyReader; nil: src, keeping the
+	// buffer); beforeWait runs before each of its reads, which may wait
+	// (the batch flush that flushingReader does before src's reads).
+	lazy       lazySource
 	beforeWait func()
-	// retry, if set, reports whether an fd read that failed with err is
+	// retry, if set, reports whether a lazy read that failed with err is
 	// to be tried again (Pipe.cutShortInside).
 	retry func(err error) bool
 	buf   *[]byte // nil while let go
@@ -80,10 +80,10 @@ func newLazySource(c net.Conn) lazySource {
 	return nil
 }
 
-// newReadBuffer returns a readBuffer over src, or over the connection's
-// descriptor fd when not nil, holding no buffer yet.
-func newReadBuffer(src io.Reader, fd lazySource, beforeWait func()) *readBuffer {
-	return &readBuffer{src: src, fd: fd, beforeWait: beforeWait}
+// newReadBuffer returns a readBuffer over src, or over lazy when not nil,
+// holding no buffer yet.
+func newReadBuffer(src io.Reader, lazy lazySource, beforeWait func()) *readBuffer {
+	return &readBuffer{src: src, lazy: lazy, beforeWait: beforeWait}
 }
 
 // Buffered returns how many bytes can be read without reading src.
@@ -136,13 +136,13 @@ func (b *readBuffer) fill() {
 		b.w = copy(*b.buf, (*b.buf)[b.r:b.w])
 		b.r = 0
 	}
-	if b.fd != nil {
+	if b.lazy != nil {
 		if b.beforeWait != nil {
 			b.beforeWait()
 		}
-		n, err := b.fd.read(b)
+		n, err := b.lazy.read(b)
 		for n == 0 && err != nil && b.retry != nil && b.retry(err) {
-			n, err = b.fd.read(b)
+			n, err = b.lazy.read(b)
 		}
 		b.w += n
 		b.err = err
