@@ -44,6 +44,8 @@ type Dialer struct {
 	stopped   bool
 	connected bool          // a connection was made before (Reconnects)
 	wait      time.Duration // before the next try
+
+	routingID []byte // ConnectRoutingID's; set before the dialer starts
 }
 
 // URL returns the address the dialer connects to.
@@ -96,19 +98,25 @@ func (d *Dialer) letGo(p *Pipe) {
 
 // Dial connects the socket to url in the background and keeps the connection
 // up. A peer that is not up yet is not an error: the dialer tries again every
-// ReconnectInterval. Only a malformed URL or an unknown scheme fails here.
-func (s *Socket) Dial(url string) (*Dialer, error) {
+// ReconnectInterval. Only a malformed URL, an unknown scheme or a bad
+// option fails here; opts hold for every connection the dialer makes.
+func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 	t, scheme, addr, err := splitURL(url, true)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &Dialer{s: s, url: url, t: t, scheme: scheme, addr: addr, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	d := &Dialer{s: s, url: url, t: t, scheme: scheme, addr: addr, done: make(chan struct{})}
+	for _, o := range opts {
+		if err := o.apply(s, d); err != nil {
+			return nil, err
+		}
+	}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.wait = time.Duration(s.cfg.reconnectMin.Load())
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
-		cancel()
+		d.cancel()
 		return nil, ErrClosed
 	}
 	s.started.Store(true)
@@ -142,7 +150,7 @@ func (d *Dialer) dial(waitFirst bool) {
 		if err != nil {
 			s.dialFailures.Add(1)
 			s.emit(Event{Type: EventDialFailed, URL: d.url, Err: err})
-		} else if p := s.attach(d.ctx, c, d.url, d.pipeGone); p != nil {
+		} else if p := s.attach(d.ctx, c, d.url, d); p != nil {
 			if d.connected {
 				s.reconnects.Add(1)
 			}
@@ -343,10 +351,10 @@ func (l *Listener) acceptLoop() {
 // a pipe of it. It returns nil when the connection was refused (and closed).
 // When ctx ends during the handshake (its dialer is closed), the connection
 // is closed, so that the handshake ends at once rather than at its timeout.
-// onGone is set for a connection a dialer made (nil for one a listener
-// accepted), and runs when its pipe has ended (Pipe.finish).
-func (s *Socket) attach(ctx context.Context, c Conn, url string, onGone func(*Pipe)) *Pipe {
-	dialed := onGone != nil
+// d is the dialer that made the connection (nil for one a listener
+// accepted): its pipeGone runs when the pipe has ended (Pipe.finish).
+func (s *Socket) attach(ctx context.Context, c Conn, url string, d *Dialer) *Pipe {
+	dialed := d != nil
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -376,7 +384,9 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, onGone func(*Pi
 		s.emit(Event{Type: EventHandshakeFailed, URL: url, Remote: c.Remote, Err: err})
 		return nil
 	}
-	p.onGone = onGone
+	if d != nil {
+		p.onGone, p.connectID = d.pipeGone, d.routingID
+	}
 	if err := s.addPipe(p); err != nil {
 		p.close(err)
 		p.endBacklog()

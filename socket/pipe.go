@@ -38,11 +38,14 @@ type Pipe struct {
 	peerName string // the peer's protocol or ZMTP socket type
 	// peerIdentity is the routing id a ZMTP peer announced (nil if none).
 	peerIdentity []byte
-	zap          *ZAPReply // what the Authenticator said of the peer (nil if none ran)
-	url          string
-	remote       string
-	dialed       bool
-	attached     bool // the pattern has taken it (AddPipe returned); under the socket's mu
+	// connectID is the routing id the application gave the dial that
+	// made the pipe (ConnectRoutingID; nil if none).
+	connectID []byte
+	zap       *ZAPReply // what the Authenticator said of the peer (nil if none ran)
+	url       string
+	remote    string
+	dialed    bool
+	attached  bool // the pattern has taken it (AddPipe returned); under the socket's mu
 
 	// sendq is bounded by SendHWM and, on stream pipes, SendQueueBytes, as
 	// they were when the pipe was made.
@@ -209,7 +212,7 @@ func (p *Pipe) Err() error {
 
 // Stats returns a snapshot of the pipe's figures.
 func (p *Pipe) Stats() PipeStats {
-	return PipeStats{
+	st := PipeStats{
 		Counters: p.counts(),
 		ID:       p.id,
 		URL:      p.url,
@@ -218,6 +221,10 @@ func (p *Pipe) Stats() PipeStats {
 		Peer:     p.peerName,
 		Dialed:   p.dialed,
 	}
+	if c, ok := p.codec.(*zmtpCodec); ok {
+		st.Revision, st.Mechanism = c.revision, c.mechanism
+	}
+	return st
 }
 
 // counts returns the pipe's counters, with what it handed straight to its

@@ -109,7 +109,7 @@ func TestPlainGoodCredentials(t *testing.T) {
 				t.Errorf("request address %q, want the peer's 127.0.0.1:port", r.Address)
 			}
 			for _, ps := range s.PipeStats() {
-				if ps.Dialect != "zmtp" || ps.Peer != zmtp.TypePUSH {
+				if ps.Dialect != "zmtp" || ps.Peer != zmtp.TypePUSH || ps.Mechanism != zmtp.MechanismPlain || ps.Revision != "3.1" {
 					t.Errorf("pipe %+v", ps)
 				}
 			}

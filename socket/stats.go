@@ -85,9 +85,17 @@ type PipeStats struct {
 	ID      PipeID
 	URL     string // the dialed or listened URL
 	Remote  string // the peer's address, as the transport gives it
-	Dialect string // "sp" or "inproc"
-	Peer    string // the peer's protocol name
-	Dialed  bool   // true when we dialed, false when we accepted
+	Dialect string // "sp", "zmtp" or "inproc"
+	// Revision is the ZMTP revision the pipe speaks, the lower of the two
+	// sides': "3.1", "3.0" or "2.0" (libzmq 3.x, JeroMQ 0.3). Empty on SP
+	// and inproc pipes.
+	Revision string
+	// Mechanism is the ZMTP security mechanism of the pipe: "NULL",
+	// "PLAIN" or "CURVE". Empty on SP and inproc pipes. (A tls+tcp pipe
+	// says so in its URL.)
+	Mechanism string
+	Peer      string // the peer's protocol name
+	Dialed    bool   // true when we dialed, false when we accepted
 }
 
 // counters is the live, atomically updated form of Counters.

@@ -159,7 +159,7 @@ func (s *Socket) zmtpHandshake(p *Pipe, c net.Conn, first []byte) (net.Conn, err
 	if id, ok := md.Get(zmtp.PropIdentity); ok && len(id) > 0 {
 		p.peerIdentity = bytes.Clone(id)
 	}
-	s.newZMTPCodec(p, greeting.IsZMTP30(), false)
+	s.newZMTPCodec(p, greeting.IsZMTP30(), false, mech.name())
 	if h.session != nil {
 		under := c
 		if rw := newSealedRaw(c); rw != nil {
@@ -185,9 +185,16 @@ func (s *Socket) announcedIdentity() ([]byte, bool) {
 
 // newZMTPCodec gives the pipe its ZMTP codec, with the envelope translation
 // its socket type needs. v30: the peer takes subscriptions as data messages
-// (ZMTP 3.0 and 2.0); v20: the peer speaks ZMTP 2.0, which has no commands.
-func (s *Socket) newZMTPCodec(p *Pipe, v30, v20 bool) {
-	codec := &zmtpCodec{v30: v30, v20: v20, pipe: p}
+// (ZMTP 3.0 and 2.0); v20: the peer speaks ZMTP 2.0, which has no commands;
+// mechanism is the security mechanism the handshake ran.
+func (s *Socket) newZMTPCodec(p *Pipe, v30, v20 bool, mechanism string) {
+	codec := &zmtpCodec{v30: v30, v20: v20, pipe: p, revision: "3.1", mechanism: mechanism}
+	switch {
+	case v20:
+		codec.revision = "2.0"
+	case v30:
+		codec.revision = "3.0"
+	}
 	switch s.info.ZMTPType {
 	case zmtp.TypeREP:
 		codec.env = envelopeRep
@@ -233,11 +240,13 @@ func readCommand(_ *readBuffer, c net.Conn) (name, data []byte, err error) {
 // PING is answered with PONG through the pipe's writer, ERROR closes the
 // pipe, the rest are ignored for now.
 type zmtpCodec struct {
-	v30   bool // the peer takes subscriptions as data messages (ZMTP 3.0, 2.0)
-	v20   bool // the peer speaks ZMTP 2.0: no commands, so no heartbeats
-	pipe  *Pipe
-	loans LoanConn // the connection, if it carries loaned bodies
-	hdr   [zmtp.LongHeaderSize]byte
+	v30 bool // the peer takes subscriptions as data messages (ZMTP 3.0, 2.0)
+	v20 bool // the peer speaks ZMTP 2.0: no commands, so no heartbeats
+	// revision and mechanism are what the pipe speaks, for PipeStats.
+	revision, mechanism string
+	pipe                *Pipe
+	loans               LoanConn // the connection, if it carries loaned bodies
+	hdr                 [zmtp.LongHeaderSize]byte
 
 	// Heartbeats (see heartbeat.go): seen counts frames read, peerTTL is
 	// the TTL of the peer's last PING, watching says the watchdog runs.

@@ -46,7 +46,7 @@ func (s *Socket) zmtp20Handshake(p *Pipe, c net.Conn, g *[zmtp.GreetingSize]byte
 	if len(peerID) > 0 {
 		p.peerIdentity = peerID
 	}
-	s.newZMTPCodec(p, true, true)
+	s.newZMTPCodec(p, true, true, zmtp.MechanismNull)
 	return nil
 }
 

@@ -187,12 +187,50 @@ func TestZMTP20Peer(t *testing.T) {
 		t.Fatalf("got %q %q", m.Body, m.Frames)
 	}
 	for _, ps := range s.PipeStats() {
-		if ps.Dialect != "zmtp" || ps.Peer != zmtp.TypePUSH {
-			t.Fatalf("pipe %+v, want a zmtp PUSH peer", ps)
+		if ps.Dialect != "zmtp" || ps.Peer != zmtp.TypePUSH || ps.Revision != "2.0" || ps.Mechanism != zmtp.MechanismNull {
+			t.Fatalf("pipe %+v, want a zmtp 2.0 PUSH peer", ps)
 		}
 	}
 	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	if n, _ := c.Read(got); n != 0 {
 		t.Fatalf("mqwire sent % x after its identity frame", got[:n])
+	}
+}
+
+// PipeStats tells the revision a ZMTP pipe speaks, the lower of the two
+// sides', and its mechanism.
+func TestPipeStatsRevision(t *testing.T) {
+	for _, tc := range []struct {
+		hello    []byte
+		revision string
+	}{
+		{append(greeting(3, 0, "NULL"), readyPush()...), "3.0"},
+		{append(greeting(3, 1, "NULL"), readyPush()...), "3.1"},
+		{append(greeting(3, 7, "NULL"), readyPush()...), "3.1"},
+		{zmtp20(8, 0, 0), "2.0"},
+	} {
+		t.Run(tc.revision, func(t *testing.T) {
+			s, _ := pull.New()
+			defer s.Close()
+			l, err := s.Listen("tcp://127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write(append(tc.hello, zmtp.AppendFrame(nil, 0, []byte("hi"))...))
+			m, err := s.RecvContext(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Free()
+			ps := s.PipeStats()
+			if len(ps) != 1 || ps[0].Revision != tc.revision || ps[0].Mechanism != zmtp.MechanismNull {
+				t.Fatalf("pipes %+v, want one speaking ZMTP %s with NULL", ps, tc.revision)
+			}
+		})
 	}
 }

@@ -92,6 +92,11 @@ func TestReqToJeroMQRep(t *testing.T) {
 			if got, want := recvParts(t, s), frames(fmt.Appendf(nil, "ping-%d", i)); got != want {
 				t.Fatalf("req got %q, want %q", got, want)
 			}
+			if i == 0 { // JeroMQ 0.3 speaks ZMTP 2.0
+				if ps := s.PipeStats(); len(ps) != 1 || ps[0].Revision != "2.0" || ps[0].Peer != "REP" {
+					t.Fatalf("pipes %+v, want one to a REP on ZMTP 2.0", ps)
+				}
+			}
 		}
 	})
 }

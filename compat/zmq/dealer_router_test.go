@@ -142,6 +142,11 @@ func TestDealerToLibzmqRouter(t *testing.T) {
 			if got, want := frames(mqParts(r)...), frames(fmt.Appendf(nil, "msg-%d", i), []byte("second"), nil); got != want {
 				t.Fatalf("echo %q, want %q", got, want)
 			}
+			if i == 0 { // libzmq 4.3.4 speaks ZMTP 3.1
+				if ps := s.PipeStats(); len(ps) != 1 || ps[0].Dialect != "zmtp" || ps[0].Revision != "3.1" || ps[0].Mechanism != "NULL" || ps[0].Peer != "ROUTER" {
+					t.Fatalf("pipes %+v, want one to a ROUTER on ZMTP 3.1 with NULL", ps)
+				}
+			}
 		}
 	})
 }
@@ -255,4 +260,45 @@ func TestDealerProbeRouterLibzmq(t *testing.T) {
 			t.Fatalf("libzmq ROUTER got %q, want the probe %q", l, want)
 		}
 	})
+}
+
+// An mqwire ROUTER dials a libzmq ROUTER, which announces no identity, and
+// addresses it at once by the id it gave the dial (ConnectRoutingID); the
+// libzmq ROUTER knows it by its Identity and echoes each message back.
+func TestConnectRoutingIDLibzmq(t *testing.T) {
+	for _, tr := range []string{"tcp", "ipc"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			s, _ := router.New(router.RouterMandatory(true), socket.Identity([]byte("mq-router")))
+			defer s.Close()
+			p := startPeer(t, "ROUTER", "bind", peerEndpoint(t, tr), "route-echo", fmt.Sprint(count))
+			if _, err := s.Dial(p.url, socket.ConnectRoutingID([]byte("server"))); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for s.Stats().Pipes < 1 {
+				if time.Now().After(deadline) {
+					t.Fatal("no connection to the libzmq ROUTER")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			for i := range count {
+				m := socket.NewMessageBytes([]byte("server"))
+				m.Frames = [][]byte{fmt.Appendf(nil, "msg-%d", i), []byte("second")}
+				if err := s.SendContext(ctx(t), m); err != nil {
+					t.Fatal(err)
+				}
+				if l, want := p.line(t), frames([]byte("mq-router"), fmt.Appendf(nil, "msg-%d", i), []byte("second")); l != want {
+					t.Fatalf("libzmq ROUTER got %q, want %q", l, want)
+				}
+				r, err := s.RecvContext(ctx(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := frames(mqParts(r)...), frames([]byte("server"), fmt.Appendf(nil, "msg-%d", i), []byte("second")); got != want {
+					t.Fatalf("echo %q, want %q", got, want)
+				}
+			}
+		})
+	}
 }

@@ -2,12 +2,14 @@
 // semantics: it knows each peer by a routing id and addresses messages to
 // peers by it.
 //
-// Each connection gets a routing id when it arrives: the identity the peer
-// announced (a libzmq socket's ZMQ_ROUTING_ID, socket.Identity on mqwire),
-// else a generated one of 5 bytes, a zero byte then a 32-bit big-endian
-// counter that starts at a random value. Well-behaved peers never choose an
-// id that starts with a zero byte; one that does keeps it, and the counter
-// skips the ids that connected peers hold, so the two never collide.
+// Each connection gets a routing id when it arrives: the one the
+// application gave the dial that made it (socket.ConnectRoutingID, libzmq's
+// ZMQ_CONNECT_ROUTING_ID), else the identity the peer announced (a libzmq
+// socket's ZMQ_ROUTING_ID, socket.Identity on mqwire), else a generated one
+// of 5 bytes, a zero byte then a 32-bit big-endian counter that starts at a
+// random value. Well-behaved peers never choose an id that starts with a
+// zero byte; one that does keeps it, and the counter skips the ids that
+// connected peers hold, so the two never collide.
 //
 // Recv returns each message with the routing id of the peer it came from in
 // front, as its first frame: Body is the id, Frames the message's frames.
@@ -23,11 +25,12 @@
 // waits for room (up to the send timeout, then socket.ErrTimeout, libzmq's
 // EAGAIN) when the peer's queue is full.
 //
-// A second connection announcing an identity already in use is refused (the
-// connection is closed and socket.EventPipeRejected reported with an error
-// matching ErrDuplicateID; libzmq instead keeps such a connection but never
-// reads it). With RouterHandover(true) the new connection takes the id and
-// the old one is closed, as libzmq does.
+// A second connection announcing an identity already in use, or dialed
+// with a ConnectRoutingID in use, is refused (the connection is closed and
+// socket.EventPipeRejected reported with an error matching ErrDuplicateID;
+// libzmq instead keeps such a connection but never reads it). With
+// RouterHandover(true) the new connection takes the id and the old one is
+// closed, as libzmq does.
 //
 // ROUTER has no SP counterpart: it speaks ZMTP over tcp and ipc (to libzmq
 // or mqwire DEALER, REQ, ROUTER sockets) and pairs with other ZeroMQ-only
@@ -139,7 +142,10 @@ func (p *proto) generateLocked() []byte {
 }
 
 func (p *proto) AddPipe(pp *socket.Pipe) error {
-	id := pp.PeerIdentity()
+	id := pp.ConnectRoutingID()
+	if id == nil {
+		id = pp.PeerIdentity()
+	}
 	var old *socket.Pipe
 	p.mu.Lock()
 	if len(id) == 0 {

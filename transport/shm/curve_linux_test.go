@@ -54,7 +54,7 @@ func TestCurveOverShm(t *testing.T) {
 		m.Free()
 	}
 	for _, ps := range s.PipeStats() {
-		if ps.Dialect != "zmtp" {
+		if ps.Dialect != "zmtp" || ps.Mechanism != zmtp.MechanismCurve {
 			t.Errorf("pipe %+v", ps)
 		}
 	}

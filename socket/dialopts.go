@@ -1,0 +1,47 @@
+package socket
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/mqwire/mqwire/wire/zmtp"
+)
+
+// DialOption is an option of one Dial. It holds for every connection the
+// dialer makes, reconnections included, and is checked when Dial is called:
+// a bad value or an option that does not apply to the socket fails the
+// Dial.
+type DialOption struct {
+	name  string
+	apply func(*Socket, *Dialer) error
+}
+
+// String returns the option's name.
+func (o DialOption) String() string { return o.name }
+
+// ConnectRoutingID names the peer a ROUTER dials: the ROUTER knows every
+// connection this dialer makes by id, in place of the identity the peer
+// announces or a generated one (libzmq's ZMQ_CONNECT_ROUTING_ID). So a
+// ROUTER can address a peer it dialed, a ROUTER that announces no identity
+// or one it cannot know in advance, as soon as the connection is up. The
+// id is 1 to 255 bytes, the first not zero. libzmq's option names only the
+// next connection; this one keeps the id across reconnections, so that the
+// application's name for the peer does not change under it. A connection
+// whose id another connection holds is refused as one announcing it would
+// be (see package router).
+func ConnectRoutingID(id []byte) DialOption {
+	return DialOption{name: "ConnectRoutingID", apply: func(s *Socket, d *Dialer) error {
+		if s.info.ZMTPType != zmtp.TypeROUTER {
+			return fmt.Errorf("%w: ConnectRoutingID on %s", ErrOptionNotApplicable, s.info.Name)
+		}
+		if len(id) == 0 || len(id) > 255 || id[0] == 0 {
+			return badOption("ConnectRoutingID", fmt.Sprintf("%q", id))
+		}
+		d.routingID = bytes.Clone(id)
+		return nil
+	}}
+}
+
+// ConnectRoutingID returns the routing id the application gave the dial
+// that made this pipe (socket.ConnectRoutingID), or nil.
+func (p *Pipe) ConnectRoutingID() []byte { return p.connectID }
