@@ -1,7 +1,9 @@
-// Package device forwards messages between two raw sockets of peer
-// protocols (a raw rep0 and a raw req0, a raw sub0 and a raw pub0, ...), in
-// both directions where the patterns allow, as nng_device does. With the same
-// raw bus0 or pair1 socket given twice it reflects messages back out.
+// Package device passes messages between two sockets. Forward joins two
+// raw sockets of peer protocols (a raw rep0 and a raw req0, a raw sub0 and
+// a raw pub0, ...), in both directions where the patterns allow, as
+// nng_device does; with the same raw bus0 or pair1 socket given twice it
+// reflects messages back out. Proxy is libzmq's zmq_proxy: a ROUTER and a
+// DEALER, an XSUB and an XPUB, a PULL and a PUSH, with a capture socket.
 package device
 
 import (

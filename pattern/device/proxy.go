@@ -1,0 +1,123 @@
+package device
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mqwire/mqwire/socket"
+)
+
+// Proxy passes messages between frontend and backend, as libzmq's zmq_proxy
+// does, until ctx ends or one of its sockets (capture included) closes, and
+// returns why it stopped (an error matching ctx.Err() or socket.ErrClosed). Messages go from frontend
+// to backend if the one receives and the other sends, and back the other
+// way if the backend receives and the frontend sends; each direction on its
+// own goroutine, so that one waiting for room (a DEALER with no worker
+// connected) does not hold the other. The usual pairs:
+//
+//   - a ROUTER frontend and a DEALER backend: a broker between REQ or
+//     DEALER clients and REP or DEALER workers (the envelope travels in
+//     the message's frames);
+//   - an XSUB frontend and an XPUB backend: a forwarder, publications down
+//     and subscriptions up;
+//   - a PULL frontend and a PUSH backend: a streamer.
+//
+// If capture is not nil, it is sent a copy of every message passed, in
+// either direction, before the message itself (a PUB, which never waits,
+// or a PUSH, which does, and then holds the proxy). A message the
+// receiving side refuses without closing (socket.ErrNoPeer from a
+// RouterMandatory ROUTER whose client has gone, socket.ErrTimeout under a
+// SendTimeout) is dropped and the proxy goes on, where libzmq's proxy
+// would stop; that socket's own drops are counted in its Stats as always.
+//
+// Sockets that keep the state of each request (cooked req0, rep0,
+// surveyor0 and respondent0, in either dialect) cannot sit in a proxy and
+// are refused: use ROUTER and DEALER, or their raw forms (or Forward).
+func Proxy(ctx context.Context, frontend, backend, capture *socket.Socket) error {
+	if frontend == backend {
+		return fmt.Errorf("%w: a proxy between a socket and itself (Forward reflects)", socket.ErrNotSupported)
+	}
+	for _, s := range []*socket.Socket{frontend, backend} {
+		if err := checkProxied(s.Info()); err != nil {
+			return err
+		}
+	}
+	fi, bi := frontend.Info(), backend.Info()
+	down, up := fi.CanRecv && bi.CanSend, bi.CanRecv && fi.CanSend
+	if !down && !up {
+		return fmt.Errorf("%w: nothing to pass between %s and %s", socket.ErrNotSupported, fi.Name, bi.Name)
+	}
+	if capture != nil && !capture.Info().CanSend {
+		return fmt.Errorf("%w: a %s capture socket cannot send", socket.ErrNotSupported, capture.Info().Name)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	n := 0
+	run := func(from, to *socket.Socket) {
+		n++
+		go func() {
+			errs <- proxyPump(ctx, from, to, capture)
+			cancel()
+		}()
+	}
+	if down {
+		run(frontend, backend)
+	}
+	if up {
+		run(backend, frontend)
+	}
+	err := <-errs
+	for i := 1; i < n; i++ {
+		<-errs
+	}
+	return err
+}
+
+// checkProxied refuses a socket whose pattern keeps each request's state:
+// it would lose the envelope or wait for a reply that the proxy passes on.
+func checkProxied(info socket.ProtocolInfo) error {
+	if info.Raw {
+		return nil
+	}
+	switch info.Name {
+	case "req0", "rep0", "surveyor0", "respondent0":
+		return fmt.Errorf("%w: a cooked %s socket keeps each request's state; proxy with ROUTER and DEALER or raw sockets", socket.ErrNotSupported, info.Name)
+	}
+	return nil
+}
+
+// proxyPump passes what from receives to to, with a copy to capture first
+// if it is set, until ctx ends or a socket closes.
+func proxyPump(ctx context.Context, from, to, capture *socket.Socket) error {
+	for {
+		m, err := from.RecvContext(ctx)
+		if err != nil {
+			return err
+		}
+		if capture != nil {
+			if err := sendOrDrop(ctx, capture, m.Clone()); err != nil {
+				m.Free()
+				return err
+			}
+		}
+		if err := sendOrDrop(ctx, to, m); err != nil {
+			return err
+		}
+	}
+}
+
+// sendOrDrop sends m on s; a message s refuses without closing is dropped
+// (freed), and only the end of ctx or of the socket is returned.
+func sendOrDrop(ctx context.Context, s *socket.Socket, m *socket.Message) error {
+	err := s.SendContext(ctx, m)
+	if err == nil {
+		return nil
+	}
+	m.Free()
+	if ctx.Err() != nil || errors.Is(err, socket.ErrClosed) {
+		return err
+	}
+	return nil
+}
