@@ -139,7 +139,7 @@ func (d *Dialer) dial(waitFirst bool) {
 		return
 	}
 	for {
-		c, err := d.t.Dial(d.ctx, d.scheme, d.addr)
+		c, err := d.connect()
 		if d.ctx.Err() != nil {
 			if err == nil {
 				c.Close()
@@ -165,6 +165,23 @@ func (d *Dialer) dial(waitFirst bool) {
 			return
 		}
 	}
+}
+
+// connect makes one attempt to connect, within ConnectTimeout if it is set.
+func (d *Dialer) connect() (Conn, error) {
+	limit := time.Duration(d.s.cfg.connectTimeout.Load())
+	if limit <= 0 {
+		return d.t.Dial(d.ctx, d.scheme, d.addr)
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, limit)
+	defer cancel()
+	c, err := d.t.Dial(ctx, d.scheme, d.addr)
+	// A connect can fail on the deadline it took from ctx (the poller's
+	// "i/o timeout") a moment before ctx ends.
+	if err != nil && d.ctx.Err() == nil && (ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)) {
+		err = fmt.Errorf("%w: connecting to %s took longer than ConnectTimeout (%v): %v", ErrTimeout, d.url, limit, err)
+	}
+	return c, err
 }
 
 // hold makes p, just made, the dialer's connection, and reports true: the

@@ -61,6 +61,7 @@ type config struct {
 	linger           atomic.Int64 // ns; <0 = forever
 	reconnectMin     atomic.Int64 // ns
 	reconnectMax     atomic.Int64 // ns; 0 = no growth
+	connectTimeout   atomic.Int64 // ns; 0 = the system's
 	maxRecvSize      atomic.Int64 // bytes; 0 = unlimited
 	handshakeTimeout atomic.Int64 // ns
 	dialDialect      atomic.Int32 // Dialect dialers speak
@@ -199,6 +200,24 @@ func ReconnectIntervalMax(d time.Duration) Option {
 			return badOption("ReconnectIntervalMax", d)
 		}
 		s.cfg.reconnectMax.Store(int64(d))
+		return nil
+	})
+}
+
+// ConnectTimeout bounds each of a dialer's attempts to connect (the tcp
+// connect, the ipc connect, the shm set-up), as libzmq's
+// ZMQ_CONNECT_TIMEOUT does; an attempt that takes longer fails with an
+// error matching ErrTimeout (EventDialFailed) and the dialer tries again
+// after ReconnectInterval. Zero, the default, leaves it to the system
+// (a tcp connect to a host that never answers gives up after about two
+// minutes on Linux, and the dialer waits that long). The handshake after
+// it is bounded by HandshakeTimeout.
+func ConnectTimeout(d time.Duration) Option {
+	return NewOption("ConnectTimeout", func(s *Socket) error {
+		if d < 0 {
+			return badOption("ConnectTimeout", d)
+		}
+		s.cfg.connectTimeout.Store(int64(d))
 		return nil
 	})
 }

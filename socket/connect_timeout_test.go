@@ -1,0 +1,132 @@
+package socket_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// blackhole is a transport whose connections never complete: Dial waits
+// until its context ends, as a tcp connect to a host that never answers.
+type blackhole struct{ dials chan struct{} }
+
+func (blackhole) Schemes() []string { return []string{"test-blackhole"} }
+
+func (b blackhole) Dial(ctx context.Context, _, _ string) (socket.Conn, error) {
+	b.dials <- struct{}{}
+	<-ctx.Done()
+	return socket.Conn{}, ctx.Err()
+}
+
+func (blackhole) Listen(_, _ string) (socket.TransportListener, error) {
+	return nil, errors.ErrUnsupported
+}
+
+var blackholeDials = make(chan struct{}, 100)
+
+func init() { socket.RegisterTransport(blackhole{blackholeDials}) }
+
+// ConnectTimeout ends an attempt that takes too long with ErrTimeout, and
+// the dialer tries again; without it the attempt waits.
+func TestConnectTimeout(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s, _ := push.New(socket.ConnectTimeout(50*time.Millisecond), socket.ReconnectInterval(10*time.Millisecond))
+	defer s.Close()
+	ev := s.Events(16)
+	if _, err := s.Dial("test-blackhole://nowhere"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		select {
+		case e := <-ev:
+			if e.Type != socket.EventDialFailed || !errors.Is(e.Err, socket.ErrTimeout) {
+				t.Fatalf("event %v: %v", e.Type, e.Err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("attempt %d did not time out", i)
+		}
+	}
+
+	drain(blackholeDials)
+	w, _ := push.New()
+	defer w.Close()
+	wev := w.Events(16)
+	if _, err := w.Dial("test-blackhole://nowhere"); err != nil {
+		t.Fatal(err)
+	}
+	<-blackholeDials
+	select {
+	case e := <-wev:
+		t.Fatalf("without ConnectTimeout: event %v: %v", e.Type, e.Err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := s.SetOption(socket.ConnectTimeout(-time.Second)); !errors.Is(err, socket.ErrBadOption) {
+		t.Fatalf("a negative ConnectTimeout: %v", err)
+	}
+}
+
+func drain(c chan struct{}) {
+	for {
+		select {
+		case <-c:
+		default:
+			return
+		}
+	}
+}
+
+// A tcp connect to a listener whose accept queue is full hangs (the
+// kernel drops the SYN, and the client sends it again a second later,
+// then three): ConnectTimeout cuts it short.
+func TestConnectTimeoutTCP(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*syscall.SockaddrInet4).Port}
+	// Fill the accept queue: connect until a connect hangs.
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr.String(), 300*time.Millisecond)
+		if err != nil {
+			break
+		}
+		defer c.Close()
+		if i == 8 {
+			t.Skip("the accept queue does not fill")
+		}
+	}
+	s, _ := push.New(socket.ConnectTimeout(100*time.Millisecond), socket.ReconnectInterval(time.Hour))
+	defer s.Close()
+	ev := s.Events(16)
+	start := time.Now()
+	if _, err := s.Dial("tcp://" + addr.String()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-ev:
+		if e.Type != socket.EventDialFailed || !errors.Is(e.Err, socket.ErrTimeout) {
+			t.Fatalf("event %v: %v", e.Type, e.Err)
+		}
+		if d := time.Since(start); d > 900*time.Millisecond {
+			t.Fatalf("the attempt ended after %v", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the attempt did not time out")
+	}
+}
