@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/device"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/router"
+	"github.com/mqwire/mqwire/socket"
 )
 
 // A broker: clients dial its raw rep side, servers dial its raw req side,
@@ -49,4 +52,41 @@ func ExampleForward() {
 	// Output:
 	// job 1 done
 	// true
+}
+
+// libzmq's broker: clients (REQ) dial a ROUTER, workers (REP) dial a
+// DEALER, and Proxy passes requests one way and replies the other, the
+// envelope that brings each reply back to its client in the frames.
+func ExampleProxy() {
+	front, _ := router.New()
+	defer front.Close()
+	front.Listen("inproc://example-proxy-clients")
+	back, _ := dealer.New()
+	defer back.Close()
+	back.Listen("inproc://example-proxy-workers")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go device.Proxy(ctx, front, back, nil)
+
+	worker, _ := rep.New(socket.DialDialect(socket.DialectZMTP))
+	defer worker.Close()
+	worker.Dial("inproc://example-proxy-workers")
+	go func() {
+		for {
+			m, err := worker.Recv()
+			if err != nil {
+				return // the socket is closed
+			}
+			m.Body = append(m.Body, " done"...)
+			worker.Send(m)
+		}
+	}()
+
+	client, _ := req.New(socket.DialDialect(socket.DialectZMTP))
+	defer client.Close()
+	client.Dial("inproc://example-proxy-clients")
+	client.SendBytes([]byte("job 1"))
+	reply, _ := client.RecvBytes()
+	fmt.Printf("%s\n", reply)
+	// Output: job 1 done
 }
