@@ -38,14 +38,11 @@ type Pipe struct {
 	peerName string // the peer's protocol or ZMTP socket type
 	// peerIdentity is the routing id a ZMTP peer announced (nil if none).
 	peerIdentity []byte
-	// connectID is the routing id the application gave the dial that
-	// made the pipe (ConnectRoutingID; nil if none).
-	connectID []byte
-	zap       *ZAPReply // what the Authenticator said of the peer (nil if none ran)
-	url       string
-	remote    string
-	dialed    bool
-	attached  bool // the pattern has taken it (AddPipe returned); under the socket's mu
+	zap          *ZAPReply // what the Authenticator said of the peer (nil if none ran)
+	url          string
+	remote       string
+	dialed       bool
+	attached     bool // the pattern has taken it (AddPipe returned); under the socket's mu
 
 	// sendq is bounded by SendHWM and, on stream pipes, SendQueueBytes, as
 	// they were when the pipe was made.
@@ -142,6 +139,11 @@ type Pipe struct {
 	// Data is the pattern's own state for this pipe. A pattern sets it in
 	// AddPipe, before it shares the pipe, and owns it from then on.
 	Data any
+
+	// connectID is the routing id the application gave the dial that
+	// made the pipe (ConnectRoutingID; nil if none). Last, with the other
+	// fields nothing on the message path reads.
+	connectID []byte
 }
 
 // ZMTP reports whether the pipe speaks ZMTP (its peer is a ZeroMQ socket),

@@ -240,13 +240,11 @@ func readCommand(_ *readBuffer, c net.Conn) (name, data []byte, err error) {
 // PING is answered with PONG through the pipe's writer, ERROR closes the
 // pipe, the rest are ignored for now.
 type zmtpCodec struct {
-	v30 bool // the peer takes subscriptions as data messages (ZMTP 3.0, 2.0)
-	v20 bool // the peer speaks ZMTP 2.0: no commands, so no heartbeats
-	// revision and mechanism are what the pipe speaks, for PipeStats.
-	revision, mechanism string
-	pipe                *Pipe
-	loans               LoanConn // the connection, if it carries loaned bodies
-	hdr                 [zmtp.LongHeaderSize]byte
+	v30   bool // the peer takes subscriptions as data messages (ZMTP 3.0, 2.0)
+	v20   bool // the peer speaks ZMTP 2.0: no commands, so no heartbeats
+	pipe  *Pipe
+	loans LoanConn // the connection, if it carries loaned bodies
+	hdr   [zmtp.LongHeaderSize]byte
 
 	// Heartbeats (see heartbeat.go): seen counts frames read, peerTTL is
 	// the TTL of the peer's last PING, watching says the watchdog runs.
@@ -257,6 +255,10 @@ type zmtpCodec struct {
 
 	// The envelope translation of REQ and REP (see envelope.go).
 	envelopes
+
+	// revision and mechanism are what the pipe speaks, for PipeStats
+	// (last: nothing on the message path reads them).
+	revision, mechanism string
 }
 
 func (*zmtpCodec) name() string { return "zmtp" }
