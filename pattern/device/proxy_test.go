@@ -260,7 +260,11 @@ func TestProxyDropsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone.Close()
+	deadline := time.Now().Add(5 * time.Second)
 	for front.Stats().Pipes > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the ROUTER kept the gone client's connection")
+		}
 		time.Sleep(time.Millisecond)
 	}
 	if err := worker.SendContext(recvCtx(t), m); err != nil { // to nobody
