@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/sub"
@@ -45,7 +46,7 @@ func TestPubSharedPublicationIntact(t *testing.T) {
 		add(ln.URL(), false, tr == "inproc")
 		add(ln.URL(), tr != "inproc", tr == "inproc")
 	}
-	waitPipes(t, p, len(subs))
+	socktest.WaitPipes(t, p, len(subs))
 	// A ZMTP subscriber's subscription has to reach the publisher first;
 	// the warm-ups left queued are skipped below.
 	for _, s := range subs {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/pattern/bus"
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/pair"
@@ -46,7 +47,7 @@ func TestRespondentContexts(t *testing.T) {
 	r := must(respondent.New())
 	closeAll(t, s, r)
 	connect(t, "inproc", s, r)
-	waitPipes(t, s, 1)
+	socktest.WaitPipes(t, s, 1)
 	c1, c2 := must(respondent.NewContext(r)), must(respondent.NewContext(r))
 	defer c1.Close()
 	defer c2.Close()
@@ -153,7 +154,7 @@ func linked(t *testing.T, l, d *socket.Socket) {
 	t.Helper()
 	closeAll(t, l, d)
 	connect(t, "inproc", l, d)
-	waitPipes(t, d, 1)
+	socktest.WaitPipes(t, d, 1)
 }
 
 // sendExpect sends body from a and checks that b receives it.

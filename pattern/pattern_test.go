@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/bus"
 	"github.com/mqwire/mqwire/pattern/dealer"
@@ -113,7 +114,7 @@ func TestPushRoundRobin(t *testing.T) {
 		ln := must(p.Listen(testutil.URL(t, tr)))
 		must(q1.Dial(ln.URL()))
 		must(q2.Dial(ln.URL()))
-		waitPipes(t, p, 2)
+		socktest.WaitPipes(t, p, 2)
 		for i := range 10 {
 			send(t, p, fmt.Sprint(i))
 		}
@@ -122,17 +123,6 @@ func TestPushRoundRobin(t *testing.T) {
 			recv(t, q2)
 		}
 	})
-}
-
-func waitPipes(t testing.TB, s *socket.Socket, n int) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for s.Stats().Pipes < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pipes, want %d", s.Stats().Pipes, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestPushBlocksAtHWM(t *testing.T) {
@@ -326,7 +316,7 @@ func TestPubSub(t *testing.T) {
 		for _, s := range []*socket.Socket{s1, s2, s3} {
 			must(s.Dial(ln.URL()))
 		}
-		waitPipes(t, p, 3)
+		socktest.WaitPipes(t, p, 3)
 		send(t, p, "b1")
 		send(t, p, "a1")
 		if got := recv(t, s1); got != "a1" {
@@ -374,7 +364,7 @@ func TestBus(t *testing.T) {
 		ln := must(a.Listen(testutil.URL(t, tr)))
 		must(b.Dial(ln.URL()))
 		must(c.Dial(ln.URL()))
-		waitPipes(t, a, 2)
+		socktest.WaitPipes(t, a, 2)
 		send(t, a, "hi")
 		if recv(t, b) != "hi" || recv(t, c) != "hi" {
 			t.Fatal("bus broadcast")
@@ -395,7 +385,7 @@ func TestSurvey(t *testing.T) {
 		ln := must(s.Listen(testutil.URL(t, tr)))
 		must(r1.Dial(ln.URL()))
 		must(r2.Dial(ln.URL()))
-		waitPipes(t, s, 2)
+		socktest.WaitPipes(t, s, 2)
 		send(t, s, "who?")
 		for _, r := range []*socket.Socket{r1, r2} {
 			if recv(t, r) != "who?" {
@@ -423,7 +413,7 @@ func TestSurveyTimeAfterEarlierSurveys(t *testing.T) {
 	r := must(respondent.New())
 	closeAll(t, s, r)
 	connect(t, "inproc", s, r)
-	waitPipes(t, s, 1)
+	socktest.WaitPipes(t, s, 1)
 	for i := range 20 { // the timer is set by the first of these
 		send(t, s, fmt.Sprint("q", i))
 		recv(t, r)
@@ -467,7 +457,7 @@ func TestLingerFlushes(t *testing.T) {
 		q := must(pull.New())
 		closeAll(t, q)
 		connect(t, tr, q, p)
-		waitPipes(t, p, 1)
+		socktest.WaitPipes(t, p, 1)
 		for i := range 500 {
 			send(t, p, fmt.Sprint(i))
 		}
@@ -502,7 +492,7 @@ func TestConflate(t *testing.T) {
 	s := must(sub.New(sub.Subscribe(nil), socket.Conflate(true)))
 	closeAll(t, p, s)
 	connect(t, "inproc", p, s)
-	waitPipes(t, p, 1)
+	socktest.WaitPipes(t, p, 1)
 	for i := range 100 {
 		send(t, p, fmt.Sprint(i))
 	}
@@ -543,7 +533,7 @@ func TestConflateEveryReceiver(t *testing.T) {
 			a, b := must(tc.sender()), must(tc.receiver())
 			closeAll(t, a, b)
 			connect(t, "inproc", b, a)
-			waitPipes(t, a, 1)
+			socktest.WaitPipes(t, a, 1)
 			const n = 5
 			for i := range n {
 				send(t, a, fmt.Sprint(i))
@@ -676,7 +666,7 @@ func TestManySubscriptions(t *testing.T) {
 				}
 				closeAll(t, x, s)
 				connect(t, tr, x, s)
-				waitPipes(t, s, 1)
+				socktest.WaitPipes(t, s, 1)
 				if kind == "xsub" {
 					for i := range n {
 						if err := s.SendBytes(append([]byte{1}, topic(i)...)); err != nil {
@@ -720,7 +710,7 @@ func TestXPUBUnreadAppliesAll(t *testing.T) {
 			}
 			closeAll(t, x, s)
 			connect(t, tr, x, s)
-			waitPipes(t, s, 1)
+			socktest.WaitPipes(t, s, 1)
 			// Publish each topic not yet seen until every one has come
 			// through: a message for a subscription not yet applied goes
 			// nowhere, and the subscriber sends its subscriptions in no

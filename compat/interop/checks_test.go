@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/pattern/device"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/socket"
@@ -48,8 +49,8 @@ func testMQDevice(t *testing.T, c *cPeer, tr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitPipes(t, front, 2)
-	waitPipes(t, back, 1)
+	socktest.WaitPipes(t, front, 2)
+	socktest.WaitPipes(t, back, 1)
 	for i := range rounds {
 		reqs[0].send(body("a", i))
 		reqs[1].send(body("b", i))

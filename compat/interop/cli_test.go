@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/socket"
 )
@@ -263,7 +264,7 @@ func cliPairFromMQ(pairFlag string) func(e *cliEnv) {
 func cliRespondentToMQ(respondentFlag string) func(e *cliEnv) {
 	return func(e *cliEnv) {
 		p := e.start(respondentFlag, "--data", "answer-cli", "--quoted")
-		waitPipes(e.t, e.s, 1)
+		socktest.WaitPipes(e.t, e.s, 1)
 		for i := range 3 {
 			q := fmt.Sprintf("survey-%d", i)
 			mqSend(e.t, e.s, []byte(q))

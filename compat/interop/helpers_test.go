@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/bus"
 	"github.com/mqwire/mqwire/pattern/pair"
@@ -494,18 +495,6 @@ func warmToMQ(t testing.TB, p *peer, s *socket.Socket) {
 	t.Fatalf("mqwire %s received none of the peer's warm-up messages", s.Info().Name)
 }
 
-// waitPipes waits until s has n pipes.
-func waitPipes(t testing.TB, s *socket.Socket, n int) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for s.Stats().Pipes < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("mqwire %s: %d pipes, want %d", s.Info().Name, s.Stats().Pipes, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // Directions of a connection.
 const (
 	mqListens   = "mqwire-listens"
@@ -610,6 +599,6 @@ func connectPeer(t testing.TB, c *cPeer, tr, dir string, s *socket.Socket, proto
 	default:
 		t.Fatalf("unknown direction %q", dir)
 	}
-	waitPipes(t, s, 1)
+	socktest.WaitPipes(t, s, 1)
 	return p
 }

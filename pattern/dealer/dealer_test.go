@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/router"
@@ -26,17 +27,6 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
-func waitPipes(t testing.TB, s *socket.Socket, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().Pipes < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pipes, want %d", s.Stats().Pipes, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // Each message goes to exactly one of two ROUTER peers, alternately; what
 // the peers send comes in from both.
 func TestRoundRobinAndFairQueue(t *testing.T) {
@@ -51,8 +41,8 @@ func TestRoundRobinAndFairQueue(t *testing.T) {
 				defer r.Close()
 				ln := must(r.Listen(testutil.URL(t, tr)))
 				must(d.Dial(ln.URL()))
-				waitPipes(t, r, 1)
-				waitPipes(t, d, i+1)
+				socktest.WaitPipes(t, r, 1)
+				socktest.WaitPipes(t, d, i+1)
 				rs = append(rs, r)
 			}
 			const n = 20
@@ -121,7 +111,7 @@ func TestSendBlocksAtHWM(t *testing.T) {
 	defer r.Close()
 	ln := must(r.Listen(testutil.URL(t, "inproc")))
 	must(d.Dial(ln.URL()))
-	waitPipes(t, d, 1)
+	socktest.WaitPipes(t, d, 1)
 	var err error
 	for i := 0; i < 20 && err == nil; i++ {
 		err = d.SendBytes([]byte("x"))

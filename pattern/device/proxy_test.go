@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/device"
@@ -42,20 +43,10 @@ func runProxy(t *testing.T, front, back, capture *socket.Socket) {
 	})
 }
 
-func waitPipes(t *testing.T, s *socket.Socket, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().Pipes < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pipes, want %d", s.Stats().Pipes, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// libzmq's broker: REQ clients dial a ROUTER, REP workers dial a DEALER,
-// and the proxy between them carries requests and replies (envelopes
-// included) to the right client; the capture socket gets a copy of each.
+// libzmq's broker (the ZeroMQ guide's threaded server, over inproc): REQ
+// clients dial a ROUTER, REP workers dial a DEALER, and the proxy between
+// them carries requests and replies (envelopes included) to the right
+// client; the capture socket gets a copy of each.
 func TestProxyBroker(t *testing.T) {
 	for _, tr := range []string{"inproc", "ipc", "tcp"} {
 		t.Run(tr, func(t *testing.T) {
@@ -168,7 +159,7 @@ func TestProxyForwarder(t *testing.T) {
 	defer subscriber.Close()
 	must(subscriber.Dial(must(back.Listen(testutil.URL(t, "tcp"))).URL()))
 	runProxy(t, front, back, capture)
-	waitPipes(t, publisher, 1)
+	socktest.WaitPipes(t, publisher, 1)
 
 	got := make(chan string, 1)
 	go func() {

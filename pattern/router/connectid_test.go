@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/router"
@@ -34,7 +35,7 @@ func TestConnectRoutingID(t *testing.T) {
 				urls[id] = must(s.Listen(testutil.URL(t, tr))).URL()
 				must(r.Dial(urls[id], socket.ConnectRoutingID([]byte(id))))
 			}
-			waitPipes(t, r, 3)
+			socktest.WaitPipes(t, r, 3)
 			for id, s := range map[string]*socket.Socket{"alpha": named, "beta": anon} {
 				sendParts(t, r, id, "to-"+id)
 				if got := fmt.Sprint(recvParts(t, s)); got != "[to-"+id+"]" {
@@ -67,7 +68,7 @@ func TestConnectRoutingID(t *testing.T) {
 			again := must(dealer.New(socket.Identity([]byte("another"))))
 			defer again.Close()
 			must(again.Listen(urls["alpha"]))
-			waitPipes(t, r, 3)
+			socktest.WaitPipes(t, r, 3)
 			sendParts(t, r, "alpha", "again")
 			if got := fmt.Sprint(recvParts(t, again)); got != "[again]" {
 				t.Fatalf("the new alpha got %s", got)
@@ -91,7 +92,7 @@ func TestConnectRoutingIDTaken(t *testing.T) {
 	second := must(dealer.New())
 	defer second.Close()
 	must(r.Dial(must(first.Listen(testutil.URL(t, "tcp"))).URL(), socket.ConnectRoutingID([]byte("dup"))))
-	waitPipes(t, r, 1)
+	socktest.WaitPipes(t, r, 1)
 	must(r.Dial(must(second.Listen(testutil.URL(t, "tcp"))).URL(), socket.ConnectRoutingID([]byte("dup"))))
 	deadline := time.After(5 * time.Second)
 	for rejected := false; !rejected; {

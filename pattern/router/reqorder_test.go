@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/router"
@@ -102,8 +103,8 @@ func TestReqContextsShareConnections(t *testing.T) {
 	ln := must(r.Listen(testutil.URL(t, "tcp")))
 	must(q.Dial(ln.URL()))
 	must(q.Dial(ln.URL()))
-	waitPipes(t, r, 2)
-	waitPipes(t, q, 2)
+	socktest.WaitPipes(t, r, 2)
+	socktest.WaitPipes(t, q, 2)
 	var ctxs [2]*req.Context
 	for i := range ctxs {
 		ctxs[i] = must(req.NewContext(q))
@@ -231,7 +232,7 @@ func TestReqContextsShuffledBroker(t *testing.T) {
 			for range conns {
 				must(q.Dial(ln.URL()))
 			}
-			waitPipes(t, r, conns)
+			socktest.WaitPipes(t, r, conns)
 			brokerDone := make(chan struct{})
 			go func() { // the broker
 				defer close(brokerDone)

@@ -8,10 +8,10 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/push"
@@ -72,18 +72,7 @@ func connect(t testing.TB, transport string, l, d *socket.Socket) {
 	t.Helper()
 	ln := must(l.Listen(testutil.URL(t, transport)))
 	must(d.Dial(ln.URL()))
-	waitPipes(t, l, 1)
-}
-
-func waitPipes(t testing.TB, s *socket.Socket, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().Pipes < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pipes, want %d", s.Stats().Pipes, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	socktest.WaitPipes(t, l, 1)
 }
 
 func forEach(t *testing.T, f func(t *testing.T, tr string, routerListens bool)) {
@@ -120,7 +109,7 @@ func TestDealerRouter(t *testing.T) {
 				ln := must(d.Listen(testutil.URL(t, tr)))
 				must(r.Dial(ln.URL()))
 			}
-			waitPipes(t, r, i+1)
+			socktest.WaitPipes(t, r, i+1)
 		}
 		sendParts(t, named, "hello", "from alice")
 		got := recvParts(t, r)
@@ -214,7 +203,7 @@ func TestDuplicateIdentity(t *testing.T) {
 			first := must(dealer.New(socket.Identity([]byte("dup"))))
 			defer first.Close()
 			must(first.Dial(ln.URL()))
-			waitPipes(t, r, 1)
+			socktest.WaitPipes(t, r, 1)
 			second := must(dealer.New(socket.Identity([]byte("dup")), socket.ReconnectInterval(time.Hour)))
 			defer second.Close()
 			must(second.Dial(ln.URL()))
@@ -373,98 +362,6 @@ func Example() {
 	// done
 }
 
-// The ZeroMQ guide's threaded server, all over inproc: REQ clients talk to
-// a ROUTER, a proxy passes requests to a DEALER and replies back, and REP
-// workers behind the DEALER answer. Every client gets its own answers.
-func TestInprocBroker(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	front := must(router.New())
-	back := must(dealer.New())
-	defer front.Close()
-	defer back.Close()
-	fl := must(front.Listen(testutil.URL(t, "inproc")))
-	bl := must(back.Listen(testutil.URL(t, "inproc")))
-	// Sockets close before their goroutines are waited for.
-	var wg sync.WaitGroup
-	var socks []*socket.Socket
-	defer func() {
-		for _, s := range socks {
-			s.Close()
-		}
-		front.Close()
-		back.Close()
-		wg.Wait()
-	}()
-	pass := func(from, to *socket.Socket) {
-		defer wg.Done()
-		for {
-			m, err := from.Recv()
-			if err != nil {
-				return
-			}
-			if err := to.Send(m); err != nil {
-				m.Free()
-				return
-			}
-		}
-	}
-	wg.Add(2)
-	go pass(front, back)
-	go pass(back, front)
-	for w := range 2 {
-		s := must(rep.New())
-		socks = append(socks, s)
-		must(s.Dial(bl.URL()))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				m, err := s.Recv()
-				if err != nil {
-					return
-				}
-				m.Body = fmt.Appendf(m.Body, " by %d", w)
-				if err := s.Send(m); err != nil {
-					return
-				}
-			}
-		}()
-	}
-
-	const clients, requests = 3, 20
-	errs := make(chan error, clients)
-	for c := range clients {
-		q := must(req.New())
-		socks = append(socks, q)
-		must(q.Dial(fl.URL()))
-		go func() {
-			for i := range requests {
-				body := fmt.Sprintf("client %d request %d", c, i)
-				if err := q.SendContext(ctx(t), socket.NewMessageBytes([]byte(body))); err != nil {
-					errs <- err
-					return
-				}
-				m, err := q.RecvContext(ctx(t))
-				if err != nil {
-					errs <- err
-					return
-				}
-				if !strings.HasPrefix(string(m.Body), body+" by ") {
-					errs <- fmt.Errorf("client %d asked %q, got %q", c, body, m.Body)
-					return
-				}
-				m.Free()
-			}
-			errs <- nil
-		}()
-	}
-	for range clients {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-}
-
 // Over inproc, a DEALER's message to a REP without the empty delimiter
 // breaks the pattern, as over ZMTP: the REP's pipe closes with a protocol
 // error, and the REP goes on serving others.
@@ -476,7 +373,7 @@ func TestInprocEnvelopeWithoutDelimiter(t *testing.T) {
 	defer bad.Close()
 	ln := must(p.Listen(testutil.URL(t, "inproc")))
 	must(bad.Dial(ln.URL()))
-	waitPipes(t, p, 1)
+	socktest.WaitPipes(t, p, 1)
 	sendParts(t, bad, "no delimiter")
 	deadline := time.Now().Add(5 * time.Second)
 	for p.Stats().ProtocolErrors == 0 {
