@@ -46,6 +46,9 @@ type RecvQueue struct {
 	cwaiting atomic.Int32 // consumers waiting for a message
 	// latest is the queue under Conflate: the newest message only.
 	latest atomic.Pointer[Message]
+	// preferNew: a put that does not wait makes room by dropping its
+	// pipe's oldest entry (SetPreferNew).
+	preferNew atomic.Bool
 	_      [64]byte
 
 	// The ring; it starts small and grows as needed, under both locks,
@@ -165,7 +168,58 @@ func (q *RecvQueue) TryPutWithin(p *Pipe, m *Message, limit int) bool {
 		q.replace(p, m)
 		return true
 	}
-	return q.putUnder(entry{m: m, p: p}, max(uint64(max(limit, 0)), q.hwm), false, nil) == nil
+	limit = max(limit, 0)
+	e := entry{m: m, p: p}
+	if q.putUnder(e, max(uint64(limit), q.hwm), false, nil) == nil {
+		return true
+	}
+	return q.preferNew.Load() && q.evictFor(p) && q.putUnder(e, max(uint64(limit), q.hwm), false, nil) == nil
+}
+
+// SetPreferNew makes the puts that do not wait (TryPut, and the chunked
+// reads of a lossy pipe) make room when their pipe's share is full by
+// dropping the oldest entry queued, if it is that pipe's (DropQueueFull),
+// rather than dropping what they put: a slow consumer then gets the newest
+// messages, as nng's sub0 gives them (NNG_OPT_SUB_PREFNEW, on by
+// default there). The oldest entry is the next to be taken; when it is
+// another pipe's, the new message is dropped as without the setting, so
+// that no pipe's messages make room for another's.
+func (q *RecvQueue) SetPreferNew(on bool) { q.preferNew.Store(on) }
+
+// evictFor drops the queue's oldest entry, the next to be taken, if it is
+// p's, and reports whether it did. It takes it as tryGet would, and counts
+// the take back at once, so that p's share has room for a put.
+func (q *RecvQueue) evictFor(p *Pipe) bool {
+	if p == nil {
+		return false
+	}
+	q.cmu.Lock()
+	h := q.head.Load()
+	if h == q.tail.Load() || q.slots[h&q.mask].p != p {
+		q.cmu.Unlock()
+		return false
+	}
+	e := q.slots[h&q.mask]
+	q.slots[h&q.mask] = entry{}
+	q.head.Store(h + 1)
+	if q.tailSeen < h+1 {
+		q.tailSeen = q.tail.Load()
+	}
+	// Counted back now, so that the put that follows sees the room; the
+	// run counted back with it may be another share's, whose producers
+	// may wait.
+	wake := q.countTaken(q.shareOf(p), false)
+	q.cmu.Unlock()
+	if wake {
+		q.makeRoom()
+	}
+	if e.m != nil {
+		p.Drop(e.m, DropQueueFull)
+	} else {
+		p.cnt.drops[DropQueueFull].Add(1)
+		e.c.unref()
+	}
+	return true
 }
 
 // putWait queues e, waiting while p's share holds limit entries until p or
@@ -304,12 +358,15 @@ func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
 	if !closed {
 		n = q.putSome(p, es)
 	}
-	for _, e := range es[n:] {
+	for i := n; i < len(es); i++ {
+		e := es[i]
 		switch {
 		case closed:
 			p.dropEntry(e)
 		case wait:
 			closed = !q.putWait(p, e, q.hwm)
+		case q.preferNew.Load() && q.evictFor(p) && q.putSome(p, es[i:i+1]) == 1:
+			// queued in place of p's oldest
 		case e.m != nil:
 			p.Drop(e.m, DropQueueFull)
 		default:

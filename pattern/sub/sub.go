@@ -4,8 +4,11 @@
 // receives nothing; the empty prefix subscribes to all.
 //
 // When the receive queue is full, what comes from an SP publisher (nng,
-// nanomsg, mangos, or pub over inproc) is dropped and counted, as nng's
-// subscribers do, so a slow reader never stalls the connection; what comes
+// nanomsg, mangos, or pub over inproc) never stalls the connection: the
+// oldest message waiting from that publisher is dropped to make room for
+// it, as nng's sub0 does by default, so that a slow reader gets the newest
+// messages (PreferNew; with PreferNew(false) the new message is dropped
+// instead). Either drop is counted (DropQueueFull). What comes
 // from a ZeroMQ publisher (over ZMTP, or an xpub over inproc) waits for
 // room, as in libzmq, which holds the publisher back until it drops at its
 // own high-water mark (or, under NoDrop, waits). A ZeroMQ publisher is told
@@ -115,7 +118,23 @@ func (p *proto) Info() socket.ProtocolInfo {
 
 func (p *proto) Init(s *socket.Socket) {
 	p.recvq = socket.NewLazyRecvQueue(s)
+	p.recvq.SetPreferNew(true)
 	p.zmtp = socket.NewPipeSet(s)
+}
+
+// PreferNew says what a full receive queue does with a message from an SP
+// publisher (nng's NNG_OPT_SUB_PREFNEW): on (the default, as in nng), the
+// oldest message waiting from that publisher is dropped to make room for
+// it, so that a slow reader gets the newest; off, the new message is
+// dropped. When the oldest message waiting is another publisher's, the new
+// one is dropped either way: no publisher's messages make room for
+// another's. Messages from ZeroMQ publishers wait for room instead, as
+// libzmq's SUB does, and are not dropped here.
+func PreferNew(on bool) socket.Option {
+	return socket.ProtocolOption("sub.PreferNew", func(p *proto) error {
+		p.recvq.SetPreferNew(on)
+		return nil
+	})
 }
 
 // AddPipe tells a ZMTP publisher the subscriptions so far, and an XPUB over
