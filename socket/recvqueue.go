@@ -49,7 +49,7 @@ type RecvQueue struct {
 	// preferNew: a put that does not wait makes room by dropping its
 	// pipe's oldest entry (SetPreferNew).
 	preferNew atomic.Bool
-	_      [64]byte
+	_         [64]byte
 
 	// The ring; it starts small and grows as needed, under both locks,
 	// and shrinks back when it has been empty a while (shrink). grownAt
