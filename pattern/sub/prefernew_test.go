@@ -79,3 +79,67 @@ func TestPreferNew(t *testing.T) {
 		}
 	}
 }
+
+// While the reader takes messages, flooding publishers' overflow drops the
+// oldest waiting: what the reader gets from each stays in order, without
+// duplicates, and what it gets and what was dropped add up to what was
+// sent. Two publishers, so that their pipes' readers queue (and drop)
+// beside the reader rather than leave the reading to it.
+func TestPreferNewWhileReading(t *testing.T) {
+	const hwm, burst = 16, 3000
+	for _, tr := range []string{"inproc", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			s, _ := sub.New(sub.Subscribe(nil), socket.RecvHWM(hwm))
+			defer s.Close()
+			pubs := make([]*socket.Socket, 2)
+			for k := range pubs {
+				pubs[k], _ = pub.New(socket.SendHWM(burst))
+				defer pubs[k].Close()
+				l, err := pubs[k].Listen(testutil.URL(t, tr))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Dial(l.URL()); err != nil {
+					t.Fatal(err)
+				}
+				socktest.WaitPipes(t, pubs[k], 1)
+			}
+			for k, p := range pubs {
+				go func() {
+					for i := range burst {
+						if p.SendBytes(fmt.Appendf(nil, "%d %d", k, i)) != nil {
+							return
+						}
+						if i%8 == 0 {
+							time.Sleep(10 * time.Microsecond) // a paced flood
+						}
+					}
+				}()
+			}
+			last := []int{-1, -1}
+			received := 0
+			for received+int(s.Stats().Dropped(socket.DropQueueFull)) < 2*burst {
+				c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				m, err := s.RecvContext(c)
+				cancel()
+				if err != nil {
+					t.Fatalf("after %d received and %d dropped: %v", received, s.Stats().Dropped(socket.DropQueueFull), err)
+				}
+				var k, n int
+				fmt.Sscan(string(m.Body), &k, &n)
+				m.Free()
+				if n <= last[k] {
+					t.Fatalf("received %d from publisher %d after %d", n, k, last[k])
+				}
+				last[k] = n
+				received++
+				time.Sleep(20 * time.Microsecond) // a slow reader
+			}
+			dropped := int(s.Stats().Dropped(socket.DropQueueFull))
+			if received+dropped != 2*burst || dropped == 0 {
+				t.Fatalf("%d received and %d dropped, %d sent", received, dropped, 2*burst)
+			}
+		})
+	}
+}
