@@ -1,5 +1,12 @@
 // Package tcp is the tcp:// transport (also tcp4:// and tcp6://): IPv4 and
-// IPv6, TCP_NODELAY on, "*" or an empty host to listen on every address.
+// IPv6, TCP_NODELAY on. Addresses take libzmq's forms too, so that
+// endpoints written for libzmq work unchanged: to listen, the host may be
+// "*" (or empty) for every address, an IP address, a host name, or the
+// name of a network interface ("tcp://eth0:5555", its first IPv4 address,
+// or IPv6 for tcp6), and the port "*" for one the system chooses (as 0
+// does; Listener.URL tells it). To dial, "tcp://source;host:port" connects
+// from the source address, an IP address or an interface name with a port
+// (0 or "*" for any): "tcp://eth1:0;server1:5555".
 // tls+tcp:// (and tls+tcp4://, tls+tcp6://), nng's and mangos' TLS
 // transport, is TCP whose connections the socket runs TLS over, with its
 // socket.TLSConfig.
@@ -30,22 +37,91 @@ func (transport) TLS(scheme string) bool { return strings.HasPrefix(scheme, "tls
 // network is the net package's name for scheme.
 func network(scheme string) string { return strings.TrimPrefix(scheme, "tls+") }
 
-// hostPort checks "host:port" and maps the "*" wildcard to every address.
+// hostPort checks "host:port" and maps libzmq's forms to Go's: the "*"
+// wildcard host to every address, and, to listen, an interface name to its
+// address and the "*" port to 0.
 func hostPort(scheme, addr string, listening bool) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s://%s: %v", socket.ErrBadURL, scheme, addr, err)
 	}
-	if host == "*" {
-		if !listening {
-			return "", fmt.Errorf("%w: %s://%s: cannot dial a wildcard host", socket.ErrBadURL, scheme, addr)
-		}
-		host = ""
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("%w: %s://%s: %s", socket.ErrBadURL, scheme, addr, why)
 	}
-	if port == "" {
-		return "", fmt.Errorf("%w: %s://%s: no port", socket.ErrBadURL, scheme, addr)
+	switch {
+	case strings.Contains(host, ";"):
+		return bad("a source address (source;host:port) is for dialing")
+	case port == "":
+		return bad("no port")
+	case port == "*" && !listening:
+		return bad("cannot dial a wildcard port")
+	case port == "*":
+		port = "0"
+	}
+	switch {
+	case host == "*" && !listening:
+		return bad("cannot dial a wildcard host")
+	case host == "*":
+		host = ""
+	case listening && host != "" && net.ParseIP(host) == nil:
+		if ip, ok := interfaceAddr(network(scheme), host); ok {
+			host = ip.String()
+		}
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// splitSource splits a dial address into the local address to connect
+// from, if it names one (libzmq's "source;host:port"), and the peer's.
+func splitSource(scheme, addr string) (local *net.TCPAddr, peer string, err error) {
+	src, peer, ok := strings.Cut(addr, ";")
+	if !ok {
+		return nil, addr, nil
+	}
+	hp, err := hostPort(scheme, src, true)
+	if err != nil {
+		return nil, "", err
+	}
+	host, port, _ := net.SplitHostPort(hp)
+	local = &net.TCPAddr{}
+	if host != "" {
+		if local.IP = net.ParseIP(host); local.IP == nil {
+			return nil, "", fmt.Errorf("%w: %s://%s: source %q is neither an IP address nor an interface", socket.ErrBadURL, scheme, addr, src)
+		}
+	}
+	if local.Port, err = net.LookupPort("tcp", port); err != nil {
+		return nil, "", fmt.Errorf("%w: %s://%s: %v", socket.ErrBadURL, scheme, addr, err)
+	}
+	return local, peer, nil
+}
+
+// interfaceAddr returns the address of the network interface called name
+// that suits network: its first IPv4 address ("tcp6": IPv6), or for "tcp"
+// its first IPv6 address when it has no IPv4 one. ok is false when no
+// interface has that name, or it has no such address.
+func interfaceAddr(network, name string) (ip net.IP, ok bool) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, false
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return nil, false
+	}
+	var v6 net.IP
+	for _, a := range addrs {
+		n, isNet := a.(*net.IPNet)
+		if !isNet {
+			continue
+		}
+		switch {
+		case n.IP.To4() != nil && network != "tcp6":
+			return n.IP, true
+		case n.IP.To4() == nil && v6 == nil && network != "tcp4":
+			v6 = n.IP
+		}
+	}
+	return v6, v6 != nil
 }
 
 // CheckAddr rejects an address that can never be bound.
@@ -57,16 +133,26 @@ func (transport) CheckAddr(scheme, addr string) error {
 // CheckDialAddr rejects an address that can never be dialed, such as the
 // "*" wildcard host.
 func (transport) CheckDialAddr(scheme, addr string) error {
-	_, err := hostPort(scheme, addr, false)
+	_, peer, err := splitSource(scheme, addr)
+	if err == nil {
+		_, err = hostPort(scheme, peer, false)
+	}
 	return err
 }
 
 func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, error) {
-	hp, err := hostPort(scheme, addr, false)
+	local, peer, err := splitSource(scheme, addr)
 	if err != nil {
 		return socket.Conn{}, err
 	}
-	var d net.Dialer
+	hp, err := hostPort(scheme, peer, false)
+	if err != nil {
+		return socket.Conn{}, err
+	}
+	d := net.Dialer{}
+	if local != nil {
+		d.LocalAddr = local
+	}
 	c, err := d.DialContext(ctx, network(scheme), hp)
 	if err != nil {
 		return socket.Conn{}, err

@@ -1,9 +1,14 @@
 package tcp_test
 
 import (
+	"context"
 	"errors"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pair"
 	"github.com/mqwire/mqwire/socket"
 )
@@ -46,4 +51,115 @@ func TestURLChecks(t *testing.T) {
 		}
 		l.Close()
 	}
+}
+
+// libzmq's address forms: a wildcard port and an interface name to
+// listen on, and a source address to dial from.
+func TestLibzmqAddresses(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	lo := loopbackName(t)
+	a, _ := pair.New()
+	defer a.Close()
+	for _, url := range []string{"tcp://127.0.0.1:*", "tcp://" + lo + ":*", "tcp://*:*"} {
+		l, err := a.Listen(url)
+		if err != nil {
+			t.Fatalf("listen %q: %v", url, err)
+		}
+		_, port, _ := net.SplitHostPort(strings.TrimPrefix(l.URL(), "tcp://"))
+		if port == "0" || port == "*" || port == "" {
+			t.Fatalf("listen %q: URL %q names no port", url, l.URL())
+		}
+		if url == "tcp://"+lo+":*" && !strings.HasPrefix(l.URL(), "tcp://127.") {
+			t.Fatalf("listen %q: URL %q, want the interface's 127.x address", url, l.URL())
+		}
+		l.Close()
+	}
+
+	l, err := a.Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(l.URL(), "tcp://"))
+	free := freePort(t)
+	for _, tc := range []struct{ source, remote string }{
+		{"127.0.0.2:0", "127.0.0.2:"},
+		{"127.0.0.3:*", "127.0.0.3:"},
+		{"127.0.0.1:" + free, "127.0.0.1:" + free},
+		{lo + ":0", "127."},
+	} {
+		b, _ := pair.New()
+		if _, err := b.Dial("tcp://" + tc.source + ";127.0.0.1:" + port); err != nil {
+			t.Fatalf("dial from %q: %v", tc.source, err)
+		}
+		m := socket.NewMessageBytes([]byte("hi"))
+		if err := b.SendContext(ctx(t), m); err != nil {
+			t.Fatal(err)
+		}
+		r, err := a.RecvContext(ctx(t))
+		if err != nil {
+			t.Fatalf("from %q: %v", tc.source, err)
+		}
+		r.Free()
+		ps := a.PipeStats()
+		if len(ps) != 1 || !strings.HasPrefix(ps[0].Remote, tc.remote) {
+			t.Fatalf("dialed from %q: pipes %+v, want one from %s", tc.source, ps, tc.remote)
+		}
+		b.Close()
+		deadline := time.Now().Add(5 * time.Second)
+		for a.Stats().Pipes > 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the pair kept the closed connection")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	for _, c := range []struct{ op, url string }{
+		{"dial", "tcp://127.0.0.1:*"},
+		{"dial", "tcp://no-such-source:0;127.0.0.1:5555"},
+		{"dial", "tcp://127.0.0.1;127.0.0.1:5555"},
+		{"listen", "tcp://127.0.0.1:0;127.0.0.1:5555"},
+	} {
+		var err error
+		if c.op == "dial" {
+			_, err = a.Dial(c.url)
+		} else {
+			_, err = a.Listen(c.url)
+		}
+		if !errors.Is(err, socket.ErrBadURL) {
+			t.Errorf("%s %q: %v, want ErrBadURL", c.op, c.url, err)
+		}
+	}
+}
+
+// loopbackName returns the name of the loopback interface ("lo" on Linux).
+func loopbackName(t *testing.T) string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagLoopback != 0 {
+			return ifi.Name
+		}
+	}
+	t.Skip("no loopback interface")
+	return ""
+}
+
+// freePort returns a tcp port nobody listens on now.
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return c
 }
