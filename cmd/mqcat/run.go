@@ -251,7 +251,7 @@ func checkURL(a address) (url, bad string) {
 			}
 		}
 		return scheme + "://" + rest, ""
-	case "ipc", "inproc", "shm":
+	case "ipc", "abstract", "inproc", "shm":
 		if rest == "" {
 			return "", "Address invalid"
 		}

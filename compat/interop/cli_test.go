@@ -136,9 +136,14 @@ func quote(s string) string { return `"` + s + `"` }
 // runCLI runs cases against the CLI tool over tcp and ipc, with mqwire
 // listening and the tool dialing (dialFlag) and the reverse (listenFlag).
 func runCLI(t *testing.T, tool, dialFlag, listenFlag string, cases []cliCase) {
+	runCLIOver(t, transports, tool, dialFlag, listenFlag, cases)
+}
+
+// runCLIOver is runCLI over the transports trs.
+func runCLIOver(t *testing.T, trs []string, tool, dialFlag, listenFlag string, cases []cliCase) {
 	testutil.CheckGoroutines(t)
 	path := needTool(t, tool)
-	for _, tr := range transports {
+	for _, tr := range trs {
 		for _, dir := range directions {
 			for _, c := range cases {
 				t.Run(fmt.Sprintf("%s/%s/%s", tr, dir, c.name), func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -515,6 +516,8 @@ func freeURL(t testing.TB, tr string) string {
 	switch tr {
 	case "ipc":
 		return testutil.URL(t, "ipc")
+	case "abstract":
+		return abstractURL()
 	case "tcp":
 		lo := ephemeralLow()
 		for range 1000 {
@@ -558,7 +561,20 @@ func ephemeralLow() int {
 }
 
 // listenURL returns an address of transport tr for mqwire to listen on.
-func listenURL(t testing.TB, tr string) string { return testutil.URL(t, tr) }
+func listenURL(t testing.TB, tr string) string {
+	if tr == "abstract" {
+		return abstractURL()
+	}
+	return testutil.URL(t, tr)
+}
+
+// abstractURL returns a fresh name in Linux's abstract namespace, as nng
+// writes it.
+func abstractURL() string {
+	return fmt.Sprintf("abstract://mqwire-interop-%d-%d", os.Getpid(), abstractNames.Add(1))
+}
+
+var abstractNames atomic.Int64
 
 // peerListen starts a peer that listens on a fresh address of transport tr
 // and returns it with the address. args come before the address.

@@ -1,6 +1,7 @@
 package interop_test
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/mqwire/mqwire/internal/testutil"
@@ -60,6 +61,15 @@ var nngcatCases = []cliCase{
 // TestNNGCat runs mqwire against the nngcat command.
 func TestNNGCat(t *testing.T) {
 	runCLI(t, "nngcat", "--dial", "--listen", nngcatCases)
+}
+
+// nngcat and mqwire meet in Linux's abstract namespace, named as nng
+// names it (abstract://name).
+func TestNNGCatAbstract(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the abstract namespace is Linux's")
+	}
+	runCLIOver(t, []string{"abstract"}, "nngcat", "--dial", "--listen", nngcatCases[:2])
 }
 
 // TestNNGRecvLimit: nng 1.5 has no receive limit of its own; mqwire's

@@ -8,9 +8,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,18 +92,32 @@ var frames = testutil.Frames
 
 // endpoint returns a listening URL for transport and the URL a peer dials.
 func endpoint(t *testing.T, transport string) string {
-	if transport == "tcp" {
+	switch transport {
+	case "tcp":
 		return "tcp://127.0.0.1:0"
+	case "ipc-abstract":
+		return abstractEndpoint()
 	}
 	return testutil.URL(t, "ipc")
 }
+
+// abstractEndpoint returns a fresh name in Linux's abstract namespace, as
+// libzmq writes it ("ipc://@name").
+func abstractEndpoint() string {
+	return fmt.Sprintf("ipc://@mqwire-zmq-%d-%d", os.Getpid(), abstractNames.Add(1))
+}
+
+var abstractNames atomic.Int64
 
 // peerEndpoint is a URL for the libzmq peer to bind; dial the one it
 // reports (peer.url). Over tcp libzmq picks the port as it binds: a port
 // picked in advance could be taken by another process before the bind.
 func peerEndpoint(t *testing.T, transport string) string {
-	if transport == "tcp" {
+	switch transport {
+	case "tcp":
 		return "tcp://127.0.0.1:*"
+	case "ipc-abstract":
+		return abstractEndpoint()
 	}
 	return testutil.URL(t, "ipc")
 }
@@ -144,8 +161,14 @@ func libzmqToMqwire(t *testing.T, s *socket.Socket) {
 	}
 }
 
+// TestPushPull runs over Linux's abstract namespace too ("ipc://@name"),
+// as libzmq names its sockets there.
 func TestPushPull(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc"} {
+	trs := []string{"tcp", "ipc"}
+	if runtime.GOOS == "linux" {
+		trs = append(trs, "ipc-abstract")
+	}
+	for _, tr := range trs {
 		t.Run(tr+"/mqwire-push-listens", func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			s, _ := push.New()

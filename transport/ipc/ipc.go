@@ -1,6 +1,9 @@
 // Package ipc is the ipc:// transport: SP over Unix domain sockets, with the
 // IPC framing nng uses. "ipc:///tmp/x.sock" is an absolute path,
-// "ipc://x.sock" a relative one.
+// "ipc://x.sock" a relative one. On Linux, a socket may also live in the
+// abstract namespace, with no file: "ipc://@name" as libzmq writes it, or
+// "abstract://name" as nng does (its name may hold %-escaped bytes). Such a
+// name disappears when its listener closes, even if its process dies.
 //
 // A socket file left behind by a process that died is stale: Listen removes
 // it and binds. A file that a live listener still answers on is in use, and
@@ -13,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"runtime"
 	"syscall"
 
 	"github.com/mqwire/mqwire/internal/sockfile"
@@ -41,51 +46,75 @@ func setSendBuffer(c net.Conn) {
 
 type transport struct{}
 
-func (transport) Schemes() []string { return []string{"ipc"} }
+func (transport) Schemes() []string { return []string{"ipc", "abstract"} }
 
-func checkPath(path string) error {
-	if path == "" {
-		return fmt.Errorf("%w: ipc:// needs a path", socket.ErrBadURL)
+// unixName returns the Unix socket address of an ipc:// or abstract://
+// address: a path, or a name in the abstract namespace, which Go's net
+// package writes with a leading "@".
+func unixName(scheme, addr string) (name string, abstract bool, err error) {
+	if scheme == "abstract" {
+		if addr == "" {
+			return "", false, fmt.Errorf("%w: abstract:// needs a name", socket.ErrBadURL)
+		}
+		n, err := url.PathUnescape(addr)
+		if err != nil {
+			return "", false, fmt.Errorf("%w: abstract://%s: %v", socket.ErrBadURL, addr, err)
+		}
+		addr = "@" + n
 	}
-	return nil
+	if addr == "" {
+		return "", false, fmt.Errorf("%w: ipc:// needs a path", socket.ErrBadURL)
+	}
+	abstract = addr[0] == '@'
+	if abstract && runtime.GOOS != "linux" {
+		return "", false, fmt.Errorf("%w: %s://%s: the abstract namespace is Linux's", socket.ErrNotSupported, scheme, addr)
+	}
+	return addr, abstract, nil
 }
 
-// CheckAddr rejects an empty path.
-func (transport) CheckAddr(_, path string) error { return checkPath(path) }
+// CheckAddr rejects an address that names no socket.
+func (transport) CheckAddr(scheme, addr string) error {
+	_, _, err := unixName(scheme, addr)
+	return err
+}
 
-func (transport) Dial(ctx context.Context, _, path string) (socket.Conn, error) {
-	if err := checkPath(path); err != nil {
+func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, error) {
+	name, _, err := unixName(scheme, addr)
+	if err != nil {
 		return socket.Conn{}, err
 	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
+	c, err := d.DialContext(ctx, "unix", name)
 	if err != nil {
 		return socket.Conn{}, err
 	}
 	setSendBuffer(c)
-	return socket.Conn{Stream: c, IPCFraming: true, Remote: "ipc://" + path}, nil
+	return socket.Conn{Stream: c, IPCFraming: true, Remote: scheme + "://" + addr}, nil
 }
 
-func (transport) Listen(_, path string) (socket.TransportListener, error) {
-	if err := checkPath(path); err != nil {
+func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
+	name, abstract, err := unixName(scheme, addr)
+	if err != nil {
 		return nil, err
 	}
-	if err := sockfile.RemoveStale("ipc", path); err != nil {
-		return nil, err
+	if !abstract { // an abstract name has no file to be stale
+		if err := sockfile.RemoveStale("ipc", name); err != nil {
+			return nil, err
+		}
 	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: name, Net: "unix"})
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("%w: ipc://%s", socket.ErrAddrInUse, path)
+			return nil, fmt.Errorf("%w: %s://%s", socket.ErrAddrInUse, scheme, addr)
 		}
 		return nil, err
 	}
-	return &listener{l: l, path: path}, nil
+	return &listener{l: l, url: scheme + "://" + addr}, nil
 }
 
 type listener struct {
-	l    *net.UnixListener
-	path string
+	l   *net.UnixListener
+	url string
 }
 
 func (l *listener) Accept() (socket.Conn, error) {
@@ -94,10 +123,10 @@ func (l *listener) Accept() (socket.Conn, error) {
 		return socket.Conn{}, err
 	}
 	setSendBuffer(c)
-	return socket.Conn{Stream: c, IPCFraming: true, Remote: "ipc://" + l.path}, nil
+	return socket.Conn{Stream: c, IPCFraming: true, Remote: l.url}, nil
 }
 
 // Close stops listening and removes the socket file.
 func (l *listener) Close() error { return l.l.Close() }
 
-func (l *listener) URL() string { return "ipc://" + l.path }
+func (l *listener) URL() string { return l.url }
