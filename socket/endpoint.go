@@ -46,6 +46,9 @@ type Dialer struct {
 	wait      time.Duration // before the next try
 
 	routingID []byte // ConnectRoutingID's; set before the dialer starts
+	// listenerUp closes when the address gets a listener (ListenWaiter),
+	// which ends the wait before the next try; nil for other transports.
+	listenerUp <-chan struct{}
 }
 
 // URL returns the address the dialer connects to.
@@ -134,11 +137,16 @@ func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 func (d *Dialer) dial(waitFirst bool) {
 	defer d.s.wg.Done()
 	s := d.s
+	d.listenerUp = nil // a connection just ended: the wait is the reconnect interval
 	if waitFirst && !d.sleep() {
 		d.stop()
 		return
 	}
 	for {
+		d.listenerUp = nil
+		if lw, ok := d.t.(ListenWaiter); ok {
+			d.listenerUp = lw.ListenerUp(d.addr) // before the try: a listener that comes after it wakes the wait
+		}
 		c, err := d.connect()
 		if d.ctx.Err() != nil {
 			if err == nil {
@@ -228,7 +236,7 @@ func (d *Dialer) pipeGone(p *Pipe) {
 // ReconnectIntervalMax if that is set; it reports false when the dialer
 // stops meanwhile.
 func (d *Dialer) sleep() bool {
-	if !sleepCtx(d.ctx, jitter(d.wait)) {
+	if !sleepCtxOr(d.ctx, jitter(d.wait), d.listenerUp) {
 		return false
 	}
 	if max := time.Duration(d.s.cfg.reconnectMax.Load()); max > 0 {
@@ -253,11 +261,16 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+func sleepCtx(ctx context.Context, d time.Duration) bool { return sleepCtxOr(ctx, d, nil) }
+
+// sleepCtxOr is sleepCtx, cut short (reporting true) when early closes.
+func sleepCtxOr(ctx context.Context, d time.Duration, early <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-early:
 		return true
 	case <-ctx.Done():
 		return false

@@ -30,6 +30,16 @@ type AddrChecker interface {
 	CheckAddr(scheme, addr string) error
 }
 
+// ListenWaiter is implemented by transports that know when an address gets
+// a listener (inproc): a dialer refused there tries again as soon as one
+// comes rather than after its reconnect wait, so that a socket may dial
+// before its peer listens, as libzmq allows over inproc, and connect the
+// moment it does.
+type ListenWaiter interface {
+	// ListenerUp returns a channel closed when addr next gets a listener.
+	ListenerUp(addr string) <-chan struct{}
+}
+
 // DialAddrChecker is implemented by transports whose addresses can be good
 // to listen on but never to dial (tcp's "*" wildcard host): Dial calls
 // CheckDialAddr in place of CheckAddr.

@@ -1,6 +1,10 @@
 // Package inproc is the inproc:// transport: sockets of one process connect
 // by name, and messages are handed over as they are, with no framing and no
-// copy. The sender's queue is the queue the receiver reads.
+// copy. The sender's queue is the queue the receiver reads. A socket may
+// dial a name before anyone listens on it, as libzmq allows: the first try
+// is refused (EventDialFailed, as nng's inproc refuses), and the dialer
+// connects the moment a listener comes, without waiting out its reconnect
+// interval.
 package inproc
 
 import (
@@ -21,7 +25,21 @@ func (transport) Schemes() []string { return []string{"inproc"} }
 var (
 	mu        sync.Mutex
 	listeners = map[string]*listener{}
+	// listened is closed, and replaced, whenever any name gets a listener:
+	// one channel for all names, so that names dialed and never listened
+	// on leave nothing behind.
+	listened = make(chan struct{})
 )
+
+// ListenerUp returns a channel closed when name may have got a listener
+// (socket.ListenWaiter): a socket that dials before its peer listens
+// connects the moment it does. The channel closes when any name gets one;
+// a dialer woken for another name is refused again and waits on.
+func (transport) ListenerUp(string) <-chan struct{} {
+	mu.Lock()
+	defer mu.Unlock()
+	return listened
+}
 
 // ErrRefused is returned by a dial to a name nobody listens on; the dialer
 // tries again later, as it would after a refused tcp connection.
@@ -67,6 +85,8 @@ func (transport) Listen(_, name string) (socket.TransportListener, error) {
 	}
 	l := &listener{name: name, accept: make(chan *end), closed: make(chan struct{})}
 	listeners[name] = l
+	close(listened)
+	listened = make(chan struct{})
 	return l, nil
 }
 
