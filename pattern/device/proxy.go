@@ -10,11 +10,12 @@ import (
 
 // Proxy passes messages between frontend and backend, as libzmq's zmq_proxy
 // does, until ctx ends or one of its sockets (capture included) closes, and
-// returns why it stopped (an error matching ctx.Err() or socket.ErrClosed). Messages go from frontend
-// to backend if the one receives and the other sends, and back the other
-// way if the backend receives and the frontend sends; each direction on its
-// own goroutine, so that one waiting for room (a DEALER with no worker
-// connected) does not hold the other. The usual pairs:
+// returns why it stopped (an error matching ctx.Err() or socket.ErrClosed).
+// Messages go from frontend to backend if the one receives and the other
+// sends, and back the other way if the backend receives and the frontend
+// sends; each direction on its own goroutine, so that one waiting for room
+// (a DEALER with no worker connected) does not hold the other. The usual
+// pairs:
 //
 //   - a ROUTER frontend and a DEALER backend: a broker between REQ or
 //     DEALER clients and REP or DEALER workers (the envelope travels in

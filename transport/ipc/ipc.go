@@ -3,7 +3,8 @@
 // "ipc://x.sock" a relative one. On Linux, a socket may also live in the
 // abstract namespace, with no file: "ipc://@name" as libzmq writes it, or
 // "abstract://name" as nng does (its name may hold %-escaped bytes). Such a
-// name disappears when its listener closes, even if its process dies.
+// name is gone as soon as its listener closes or its process dies: nothing
+// is left to remove.
 //
 // A socket file left behind by a process that died is stale: Listen removes
 // it and binds. A file that a live listener still answers on is in use, and
