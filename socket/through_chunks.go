@@ -60,6 +60,15 @@ func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
 				break
 			}
 		}
+		if cp.lossy && cp.q.preferNew.Load() && cp.q.free(p) == 0 {
+			// The application is behind a pipe whose overflow drops the
+			// oldest (sub.PreferNew): the reader goroutine reads on, as
+			// nng's does, so that the newest messages are the ones that
+			// wait, rather than the connection backing up to the
+			// publisher, which would drop the newest.
+			p.giveBack()
+			return nil
+		}
 		if more, err := p.readMoreAsApp(ctx, ready, cp.fill); !more {
 			return err
 		}

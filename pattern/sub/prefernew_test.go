@@ -143,3 +143,64 @@ func TestPreferNewWhileReading(t *testing.T) {
 		})
 	}
 }
+
+// A subscriber with one publisher reads its connection itself while it
+// keeps up (read-through); once it falls behind, the pipe's reader reads
+// on and drops the oldest, as nng's does, rather than leaving the stream
+// in the connection: the newest message arrives, and what was dropped was
+// dropped here, not at the publisher.
+func TestPreferNewSlowReader(t *testing.T) {
+	const hwm, burst = 16, 20000
+	for _, tr := range []string{"ipc", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			s, _ := sub.New(sub.Subscribe(nil), socket.RecvHWM(hwm))
+			defer s.Close()
+			p, _ := pub.New(socket.SendHWM(burst)) // the publisher drops nothing
+			defer p.Close()
+			l, err := p.Listen(testutil.URL(t, tr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Dial(l.URL()); err != nil {
+				t.Fatal(err)
+			}
+			socktest.WaitPipes(t, p, 1)
+			recvN := func() int {
+				c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				m, err := s.RecvContext(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Free()
+				n, _ := strconv.Atoi(string(m.Body))
+				return n
+			}
+			// Caught up: the application holds the read turn.
+			p.SendBytes([]byte("-1"))
+			if n := recvN(); n != -1 {
+				t.Fatalf("got %d", n)
+			}
+			go func() {
+				for i := range burst {
+					if p.SendBytes([]byte(strconv.Itoa(i))) != nil {
+						return
+					}
+				}
+			}()
+			last := -1
+			for last != burst-1 {
+				n := recvN()
+				if n <= last {
+					t.Fatalf("received %d after %d", n, last)
+				}
+				last = n
+				time.Sleep(20 * time.Microsecond) // a slow reader
+			}
+			if s.Stats().Dropped(socket.DropQueueFull) == 0 {
+				t.Fatal("the subscriber dropped nothing: the stream backed up to the publisher")
+			}
+		})
+	}
+}
