@@ -27,28 +27,33 @@ func Forward(ctx context.Context, a, b *socket.Socket) error {
 	if ai.Self != bi.Peer || ai.Peer != bi.Self {
 		return fmt.Errorf("%w: %s and %s are not peers", socket.ErrPeerMismatch, ai.Name, bi.Name)
 	}
+	var pumps []func(context.Context) error
+	if ai.CanRecv && bi.CanSend {
+		pumps = append(pumps, func(ctx context.Context) error { return pump(ctx, a, b) })
+	}
+	if a != b && bi.CanRecv && ai.CanSend {
+		pumps = append(pumps, func(ctx context.Context) error { return pump(ctx, b, a) })
+	}
+	if len(pumps) == 0 {
+		return fmt.Errorf("%w: nothing to forward between %s and %s", socket.ErrNotSupported, ai.Name, bi.Name)
+	}
+	return runPumps(ctx, pumps)
+}
+
+// runPumps runs each pump on its own goroutine until one returns, then
+// stops the others (their context ends) and returns the first one's error.
+func runPumps(ctx context.Context, pumps []func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 2)
-	n := 0
-	run := func(from, to *socket.Socket) {
-		n++
+	errs := make(chan error, len(pumps))
+	for _, p := range pumps {
 		go func() {
-			errs <- pump(ctx, from, to)
+			errs <- p(ctx)
 			cancel()
 		}()
 	}
-	if ai.CanRecv && bi.CanSend {
-		run(a, b)
-	}
-	if a != b && bi.CanRecv && ai.CanSend {
-		run(b, a)
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: nothing to forward between %s and %s", socket.ErrNotSupported, ai.Name, bi.Name)
-	}
 	err := <-errs
-	for i := 1; i < n; i++ {
+	for range len(pumps) - 1 {
 		<-errs
 	}
 	return err

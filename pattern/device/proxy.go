@@ -52,28 +52,14 @@ func Proxy(ctx context.Context, frontend, backend, capture *socket.Socket) error
 	if capture != nil && !capture.Info().CanSend {
 		return fmt.Errorf("%w: a %s capture socket cannot send", socket.ErrNotSupported, capture.Info().Name)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, 2)
-	n := 0
-	run := func(from, to *socket.Socket) {
-		n++
-		go func() {
-			errs <- proxyPump(ctx, from, to, capture)
-			cancel()
-		}()
-	}
+	var pumps []func(context.Context) error
 	if down {
-		run(frontend, backend)
+		pumps = append(pumps, func(ctx context.Context) error { return proxyPump(ctx, frontend, backend, capture) })
 	}
 	if up {
-		run(backend, frontend)
+		pumps = append(pumps, func(ctx context.Context) error { return proxyPump(ctx, backend, frontend, capture) })
 	}
-	err := <-errs
-	for i := 1; i < n; i++ {
-		<-errs
-	}
-	return err
+	return runPumps(ctx, pumps)
 }
 
 // checkProxied refuses a socket whose pattern keeps each request's state:

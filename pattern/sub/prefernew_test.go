@@ -23,21 +23,8 @@ func TestPreferNew(t *testing.T) {
 		for _, preferNew := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/PreferNew=%v", tr, preferNew), func(t *testing.T) {
 				testutil.CheckGoroutines(t)
-				s, err := sub.New(sub.Subscribe(nil), socket.RecvHWM(hwm), sub.PreferNew(preferNew))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close()
-				p, _ := pub.New(socket.SendHWM(burst))
-				defer p.Close()
-				l, err := p.Listen(testutil.URL(t, tr))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := s.Dial(l.URL()); err != nil {
-					t.Fatal(err)
-				}
-				socktest.WaitPipes(t, p, 1)
+				s := newSubscriber(t, hwm, sub.PreferNew(preferNew))
+				p := newPublisher(t, s, tr, burst)
 				for i := range burst {
 					if err := p.SendBytes([]byte(strconv.Itoa(i))); err != nil {
 						t.Fatal(err)
@@ -90,21 +77,8 @@ func TestPreferNewWhileReading(t *testing.T) {
 	for _, tr := range []string{"inproc", "tcp"} {
 		t.Run(tr, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
-			s, _ := sub.New(sub.Subscribe(nil), socket.RecvHWM(hwm))
-			defer s.Close()
-			pubs := make([]*socket.Socket, 2)
-			for k := range pubs {
-				pubs[k], _ = pub.New(socket.SendHWM(burst))
-				defer pubs[k].Close()
-				l, err := pubs[k].Listen(testutil.URL(t, tr))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := s.Dial(l.URL()); err != nil {
-					t.Fatal(err)
-				}
-				socktest.WaitPipes(t, pubs[k], 1)
-			}
+			s := newSubscriber(t, hwm)
+			pubs := []*socket.Socket{newPublisher(t, s, tr, burst), newPublisher(t, s, tr, burst)}
 			for k, p := range pubs {
 				go func() {
 					for i := range burst {
@@ -154,18 +128,8 @@ func TestPreferNewSlowReader(t *testing.T) {
 	for _, tr := range []string{"ipc", "tcp"} {
 		t.Run(tr, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
-			s, _ := sub.New(sub.Subscribe(nil), socket.RecvHWM(hwm))
-			defer s.Close()
-			p, _ := pub.New(socket.SendHWM(burst)) // the publisher drops nothing
-			defer p.Close()
-			l, err := p.Listen(testutil.URL(t, tr))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Dial(l.URL()); err != nil {
-				t.Fatal(err)
-			}
-			socktest.WaitPipes(t, p, 1)
+			s := newSubscriber(t, hwm)
+			p := newPublisher(t, s, tr, burst) // the publisher drops nothing
 			recvN := func() int {
 				c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
@@ -203,4 +167,34 @@ func TestPreferNewSlowReader(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newSubscriber returns a subscriber to everything with RecvHWM hwm,
+// closed when the test ends.
+func newSubscriber(t *testing.T, hwm int, opts ...socket.Option) *socket.Socket {
+	t.Helper()
+	s, err := sub.New(append([]socket.Option{sub.Subscribe(nil), socket.RecvHWM(hwm)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// newPublisher returns a publisher that queues up to sendHWM messages,
+// listening on transport tr, once s has dialed it; closed when the test
+// ends.
+func newPublisher(t *testing.T, s *socket.Socket, tr string, sendHWM int) *socket.Socket {
+	t.Helper()
+	p, _ := pub.New(socket.SendHWM(sendHWM))
+	t.Cleanup(func() { p.Close() })
+	l, err := p.Listen(testutil.URL(t, tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Dial(l.URL()); err != nil {
+		t.Fatal(err)
+	}
+	socktest.WaitPipes(t, p, 1)
+	return p
 }
