@@ -30,7 +30,9 @@ import (
 // receiving side refuses without closing (socket.ErrNoPeer from a
 // RouterMandatory ROUTER whose client has gone, socket.ErrTimeout under a
 // SendTimeout) is dropped and the proxy goes on, where libzmq's proxy
-// would stop; that socket's own drops are counted in its Stats as always.
+// would stop. Such a drop is counted nowhere; a ROUTER without
+// RouterMandatory drops messages for gone peers itself and counts them
+// (socket.DropNoPeer).
 //
 // Sockets that keep the state of each request (cooked req0, rep0,
 // surveyor0 and respondent0, in either dialect) cannot sit in a proxy and
