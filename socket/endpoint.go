@@ -442,6 +442,7 @@ func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 		sock:       s,
 		url:        url,
 		remote:     c.Remote,
+		local:      c.Local,
 		dialed:     dialed,
 		sendq:      q,
 		done:       make(chan struct{}),

@@ -141,9 +141,11 @@ type Pipe struct {
 	Data any
 
 	// connectID is the routing id the application gave the dial that
-	// made the pipe (ConnectRoutingID; nil if none). Last, with the other
-	// fields nothing on the message path reads.
+	// made the pipe (ConnectRoutingID; nil if none), and local our end's
+	// address (Conn.Local). Last, with the other fields nothing on the
+	// message path reads.
 	connectID []byte
+	local     string
 }
 
 // ZMTP reports whether the pipe speaks ZMTP (its peer is a ZeroMQ socket),
@@ -219,6 +221,7 @@ func (p *Pipe) Stats() PipeStats {
 		ID:       p.id,
 		URL:      p.url,
 		Remote:   p.remote,
+		Local:    p.local,
 		Dialect:  p.dialect(),
 		Peer:     p.peerName,
 		Dialed:   p.dialed,

@@ -82,9 +82,13 @@ type Stats struct {
 // PipeStats is a snapshot of one connected pipe's figures.
 type PipeStats struct {
 	Counters
-	ID      PipeID
-	URL     string // the dialed or listened URL
-	Remote  string // the peer's address, as the transport gives it
+	ID     PipeID
+	URL    string // the dialed or listened URL
+	Remote string // the peer's address, as the transport gives it
+	// Local is our end's address where the transport gives it one of its
+	// own (tcp: host:port, the source a dial chose or was given); empty
+	// otherwise.
+	Local   string
 	Dialect string // "sp", "zmtp" or "inproc"
 	// Revision is the ZMTP revision the pipe speaks, the lower of the two
 	// sides': "3.1", "3.0" or "2.0" (libzmq 3.x, JeroMQ 0.3). Empty on SP

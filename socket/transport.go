@@ -61,6 +61,9 @@ type Conn struct {
 	Port MessagePort
 	// Remote names the peer, for events and statistics.
 	Remote string
+	// Local names our end where the transport gives it an address of its
+	// own (tcp: the local host and port), for statistics; empty otherwise.
+	Local string
 }
 
 // Close closes whichever end the connection has.

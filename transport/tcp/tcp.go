@@ -158,7 +158,7 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 		return socket.Conn{}, err
 	}
 	tune(c)
-	return socket.Conn{Stream: c, TLS: transport{}.TLS(scheme), Remote: c.RemoteAddr().String()}, nil
+	return socket.Conn{Stream: c, TLS: transport{}.TLS(scheme), Remote: c.RemoteAddr().String(), Local: c.LocalAddr().String()}, nil
 }
 
 func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
@@ -189,7 +189,7 @@ func (l *listener) Accept() (socket.Conn, error) {
 		return socket.Conn{}, err
 	}
 	tune(c)
-	return socket.Conn{Stream: c, TLS: transport{}.TLS(l.scheme), Remote: c.RemoteAddr().String()}, nil
+	return socket.Conn{Stream: c, TLS: transport{}.TLS(l.scheme), Remote: c.RemoteAddr().String(), Local: c.LocalAddr().String()}, nil
 }
 
 func (l *listener) Close() error { return l.l.Close() }

@@ -101,8 +101,11 @@ func TestLibzmqAddresses(t *testing.T) {
 		}
 		r.Free()
 		ps := a.PipeStats()
-		if len(ps) != 1 || !strings.HasPrefix(ps[0].Remote, tc.remote) {
-			t.Fatalf("dialed from %q: pipes %+v, want one from %s", tc.source, ps, tc.remote)
+		if len(ps) != 1 || !strings.HasPrefix(ps[0].Remote, tc.remote) || ps[0].Local != "127.0.0.1:"+port {
+			t.Fatalf("dialed from %q: pipes %+v, want one from %s to 127.0.0.1:%s", tc.source, ps, tc.remote, port)
+		}
+		if bs := b.PipeStats(); len(bs) != 1 || !strings.HasPrefix(bs[0].Local, tc.remote) {
+			t.Fatalf("dialed from %q: the dialer's pipes %+v, want one from %s", tc.source, bs, tc.remote)
 		}
 		b.Close()
 		deadline := time.Now().Add(5 * time.Second)
