@@ -30,6 +30,24 @@ func zmtp20(typ byte, then ...byte) []byte {
 	return append([]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, zmtp.Revision20, typ}, then...)
 }
 
+// pullAndRawPeer returns a PULL listening on tcp and a raw connection to
+// it, for a hand-written peer; both closed when the test ends.
+func pullAndRawPeer(t *testing.T) (*socket.Socket, net.Conn) {
+	t.Helper()
+	s, _ := pull.New()
+	t.Cleanup(func() { s.Close() })
+	l, err := s.Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return s, c
+}
+
 func readyPush() []byte {
 	return zmtp.AppendReady(nil, zmtp.Property{Name: zmtp.PropSocketType, Value: []byte(zmtp.TypePUSH)})
 }
@@ -154,17 +172,7 @@ func TestZMTPHostilePeers(t *testing.T) {
 // (no READY); its messages, after its identity frame, arrive whole.
 func TestZMTP20Peer(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	s, _ := pull.New()
-	defer s.Close()
-	l, err := s.Listen("tcp://127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, c := pullAndRawPeer(t)
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Write(zmtp20(8, 0, 4, 'j', 'a', 'v', 'a')); err != nil {
 		t.Fatal(err)
@@ -210,17 +218,7 @@ func TestPipeStatsRevision(t *testing.T) {
 		{zmtp20(8, 0, 0), "2.0"},
 	} {
 		t.Run(tc.revision, func(t *testing.T) {
-			s, _ := pull.New()
-			defer s.Close()
-			l, err := s.Listen("tcp://127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			s, c := pullAndRawPeer(t)
 			c.Write(append(tc.hello, zmtp.AppendFrame(nil, 0, []byte("hi"))...))
 			m, err := s.RecvContext(testCtx(t))
 			if err != nil {
