@@ -231,14 +231,14 @@ func playOnce(t *testing.T, bins map[string]string, c dropinCase) (problems []st
 			nngcatFlaked = true
 		}
 	}
-	// nngcat 1.5.2 as a surveyor, under load, now and then never ends after
-	// its peer has answered and gone (seen in full CI runs, against mqcat
-	// and against nngcat itself): that is its own hang when the other side
-	// did all it should.
+	// nngcat 1.5.2 as a surveyor, under load, now and then never ends (seen
+	// in full CI runs, against mqcat and against nngcat itself; once stuck
+	// before any survey reached its peer, which then waited too). With
+	// --count and --interval it must end within seconds whatever its peer
+	// does: its sends never wait and its receives have a timeout. So its
+	// not ending is its own hang, and the case is played again.
 	for _, s := range sides {
-		o := other(sides, s)
-		if s.impl == "nngcat" && s.r.proto == "surveyor0" && s.p.code == -1 &&
-			o.p.code == 0 && whole(o.r.want).MatchString(o.p.stdout.String()) {
+		if s.impl == "nngcat" && s.r.proto == "surveyor0" && s.p.code == -1 {
 			nngcatFlaked = true
 		}
 	}
