@@ -199,11 +199,15 @@ static void dial_peer(struct peer *pp, const char *url)
 		die("nng_dial", rv);
 }
 
+/* recv_one receives a message of size bytes; NULL when a receive timeout
+ * set on s ends first. */
 static nng_msg *recv_one(nng_socket s, size_t size)
 {
 	nng_msg *m;
 	int rv;
-	if ((rv = nng_recvmsg(s, &m, 0)) != 0)
+	if ((rv = nng_recvmsg(s, &m, 0)) == NNG_ETIMEDOUT)
+		return NULL;
+	if (rv != 0)
 		die("nng_recvmsg", rv);
 	if (nng_msg_len(m) != size) {
 		fprintf(stderr, "nngperf: message of %zu bytes, want %zu\n", nng_msg_len(m), size);
@@ -212,24 +216,39 @@ static nng_msg *recv_one(nng_socket s, size_t size)
 	return m;
 }
 
+/* local_thr receives count messages and prints the throughput from the
+ * first message's arrival to the last's. pub0 and sub0 drop what has no
+ * room, so a pub run ends once nothing has come for a second after the
+ * first message (bench/perfpeer's contract) and says how many were lost. */
 static void local_thr(struct peer *pp, size_t size, int count)
 {
-	double start = 0, elapsed;
-	int i;
+	double start = 0, last = 0, elapsed;
+	int n, rv;
+	int pub = strcmp(pattern, "pub") == 0;
 
-	for (i = 0; i < count; i++) {
-		nng_msg_free(recv_one(pp->s, size));
-		if (i == 0)
+	for (n = 0; n < count; n++) {
+		nng_msg *m = recv_one(pp->s, size);
+		if (m == NULL)
+			break;
+		nng_msg_free(m);
+		if (n == 0) {
 			start = now_us();
+			if (pub && (rv = nng_socket_set_ms(pp->s, NNG_OPT_RECVTIMEO, 1000)) != 0)
+				die("nng_socket_set_ms", rv);
+		}
+		if (pub)
+			last = now_us();
 	}
-	elapsed = now_us() - start;
+	elapsed = (pub ? last : now_us()) - start;
 	if (elapsed <= 0)
 		elapsed = 1;
-	double thr = (double) count * 1e6 / elapsed;
+	double thr = (double) n * 1e6 / elapsed;
 	printf("message size: %d [B]\n", (int) size);
-	printf("message count: %d\n", count);
+	printf("message count: %d\n", n);
 	printf("mean throughput: %d [msg/s]\n", (int) thr);
 	printf("mean throughput: %.3f [Mb/s]\n", thr * (double) size * 8 / 1e6);
+	if (n < count)
+		printf("messages lost: %d of %d\n", count - n, count);
 }
 
 static void remote_thr(struct peer *pp, size_t size, int count)

@@ -115,40 +115,58 @@ static void *connect_socket(void *ctx, int type, const char *url)
 	return s;
 }
 
-static void recv_one(void *s, zmq_msg_t *m, size_t size)
+/* recv_one receives a message of size bytes into m; 0 when a receive
+ * timeout set on s ends first, else 1. */
+static int recv_one(void *s, zmq_msg_t *m, size_t size)
 {
-	if (zmq_msg_recv(m, s, 0) < 0)
+	if (zmq_msg_recv(m, s, 0) < 0) {
+		if (zmq_errno() == EAGAIN)
+			return 0;
 		die("zmq_msg_recv");
+	}
 	if (zmq_msg_size(m) != size || zmq_msg_more(m)) {
 		fprintf(stderr, "zmqperf: message of %zu bytes%s, want %zu\n",
 		    zmq_msg_size(m), zmq_msg_more(m) ? " (and more frames)" : "", size);
 		exit(1);
 	}
+	return 1;
 }
 
 /* local_thr receives count messages on the bound socket s and prints the
- * throughput from the first message's arrival to the last's. */
+ * throughput from the first message's arrival to the last's. A PUB drops
+ * what has no room, so a pub run ends once nothing has come for a second
+ * after the first message (bench/perfpeer's contract) and says how many
+ * were lost. */
 static void local_thr(void *s, size_t size, int count)
 {
 	zmq_msg_t m;
-	double start = 0, elapsed;
-	int i;
+	double start = 0, last = 0, elapsed;
+	int n;
+	int pub = strcmp(pattern, "pub") == 0, timeout = 1000;
 
 	zmq_msg_init(&m);
-	for (i = 0; i < count; i++) {
-		recv_one(s, &m, size);
-		if (i == 0)
+	for (n = 0; n < count; n++) {
+		if (!recv_one(s, &m, size))
+			break;
+		if (n == 0) {
 			start = now_us();
+			if (pub && zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout) != 0)
+				die("zmq_setsockopt");
+		}
+		if (pub)
+			last = now_us();
 	}
-	elapsed = now_us() - start;
+	elapsed = (pub ? last : now_us()) - start;
 	zmq_msg_close(&m);
 	if (elapsed <= 0)
 		elapsed = 1;
-	double thr = (double) count * 1e6 / elapsed;
+	double thr = (double) n * 1e6 / elapsed;
 	printf("message size: %d [B]\n", (int) size);
-	printf("message count: %d\n", count);
+	printf("message count: %d\n", n);
 	printf("mean throughput: %d [msg/s]\n", (int) thr);
 	printf("mean throughput: %.3f [Mb/s]\n", thr * (double) size * 8 / 1e6);
+	if (n < count)
+		printf("messages lost: %d of %d\n", count - n, count);
 }
 
 /* watch starts a monitor of s's handshakes and disconnections and returns

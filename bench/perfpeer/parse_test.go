@@ -18,6 +18,8 @@ func TestParse(t *testing.T) {
 			want: perfpeer.Result{Size: 1024, Count: 10000, LatencyUS: 31.25}},
 		{name: "other lines ignored", out: "connecting\r\nmessage size: 8 [B]\r\n\nmessage count: 3\r\n",
 			want: perfpeer.Result{Size: 8, Count: 3}},
+		{name: "pub run with losses", out: "message size: 64 [B]\nmessage count: 700\nmean throughput: 7000 [msg/s]\nmean throughput: 3.584 [Mb/s]\nmessages lost: 300 of 1000\n",
+			want: perfpeer.Result{Size: 64, Count: 700, Lost: 300, MsgPerSec: 7000, MbPerSec: 3.584}},
 		{name: "empty", out: ""},
 		{name: "bad number", out: "message size: x [B]\n", bad: true},
 		{name: "bad latency", out: "average latency: fast [us]\n", bad: true},

@@ -15,7 +15,9 @@
 //
 // and prints libzmq's lines: "message size: %d [B]", "message count: %d",
 // "mean throughput: %d [msg/s]", "mean throughput: %.3f [Mb/s]" for the
-// throughput roles, "message size: %d [B]", "roundtrip count: %d", "average
+// throughput roles (a publisher may drop, so the receiving end of a pub run
+// stops once nothing has come for a second after the first message, counts
+// and times what it got, and adds "messages lost: %d of %d"), "message size: %d [B]", "roundtrip count: %d", "average
 // latency: %.3f [us]" (one way: elapsed / (2 * roundtrips)) for the latency
 // ones. remote_lat starts its clock once connected (libzmq's own starts it
 // after an asynchronous connect; a connect that waits out a reconnect
@@ -103,6 +105,7 @@ func (e End) Supports(transport string) bool {
 // Result is what an end printed.
 type Result struct {
 	Size, Count int     // message size in bytes; messages or round trips
+	Lost        int     // pub runs: messages sent that never arrived
 	MsgPerSec   float64 // throughput roles: messages per second
 	MbPerSec    float64 // throughput roles: megabits per second
 	LatencyUS   float64 // latency roles: one-way latency in microseconds
@@ -317,8 +320,8 @@ func Run(ctx context.Context, argv []string, role, url string, size, count int) 
 			return r, fmt.Errorf("%s: no %s line in its output %q", name, w, stdout.String())
 		}
 	}
-	if len(want) > 0 && (r.Size != size || r.Count != count) {
-		return r, fmt.Errorf("%s: printed size %d and count %d, want %d and %d", name, r.Size, r.Count, size, count)
+	if len(want) > 0 && (r.Size != size || r.Count+r.Lost != count) {
+		return r, fmt.Errorf("%s: printed size %d and count %d (%d lost), want %d and %d", name, r.Size, r.Count, r.Lost, size, count)
 	}
 	return r, nil
 }
@@ -345,6 +348,8 @@ func parse(out []byte) (Result, map[string]bool, error) {
 		case strings.HasPrefix(line, "message count:"):
 			_, err = fmt.Sscanf(line, "message count: %d", &r.Count)
 			got["count"] = true
+		case strings.HasPrefix(line, "messages lost:"):
+			_, err = fmt.Sscanf(line, "messages lost: %d of", &r.Lost)
 		case strings.HasPrefix(line, "roundtrip count:"):
 			_, err = fmt.Sscanf(line, "roundtrip count: %d", &r.Count)
 			got["roundtrips"] = true

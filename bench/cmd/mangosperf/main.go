@@ -158,24 +158,37 @@ func recvOne(s *sock, size int) (*mangos.Message, error) {
 	return m, nil
 }
 
-func localThr(url, pattern string, size, count int, ready func()) (time.Duration, error) {
+func localThr(url, pattern string, size, count int, ready func()) (int, time.Duration, error) {
 	s, err := listen(pattern, false, url, ready)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
+	}
+	var w *perfcmd.IdleStop // a pub run may lose messages: it ends when they stop
+	if pattern == "pub" {
+		w = perfcmd.WatchIdle(func() { s.Close() })
 	}
 	defer s.Close()
-	var start time.Time
-	for i := range count {
+	defer w.End()
+	var start, last time.Time
+	n := 0
+	for ; n < count; n++ {
 		m, err := recvOne(s, size)
 		if err != nil {
-			return 0, err
+			if w.Stopped() {
+				return n, last.Sub(start), nil
+			}
+			return 0, 0, err
 		}
-		if i == 0 {
+		if n == 0 {
 			start = time.Now()
+		}
+		if w != nil {
+			w.Got()
+			last = time.Now()
 		}
 		m.Free()
 	}
-	return time.Since(start), nil
+	return n, time.Since(start), nil
 }
 
 func remoteThr(url, pattern string, size, count int) error {

@@ -14,7 +14,11 @@
 //	                  (nng's). Binding ends accept both dialects either way.
 //	-pattern push|pair|pub   throughput pattern (default push: push/pull); pub is
 //	                  pub/sub with an empty subscription, the sender waiting 0.5 s
-//	                  for the subscription before sending
+//	                  for the subscription before sending and then waiting for
+//	                  room (pub.NoDrop); an SP subscriber still drops what its
+//	                  queue has no room for, as nng's does, so the receiving end
+//	                  stops once nothing has come for a second and says how
+//	                  many were lost
 //	-pattern reqrep|pair     latency pattern (default reqrep)
 //	-hwm n            send and receive high-water marks (default 1000, libzmq's)
 //	(tls+tcp:// urls: the binding end serves a fixed published certificate,
@@ -170,7 +174,7 @@ func newSocket(pattern string, sending bool) (*socket.Socket, error) {
 	case pattern == "push":
 		return pull.New(opts(false, true)...)
 	case pattern == "pub" && sending:
-		return pub.New(opts(true, false, linger...)...)
+		return pub.New(opts(true, false, append(linger, pub.NoDrop(true))...)...)
 	case pattern == "pub":
 		return sub.New(opts(false, true, sub.Subscribe(nil))...)
 	case pattern == "pair":
@@ -234,27 +238,40 @@ func dial(pattern string, url string) (*socket.Socket, error) {
 	return s, nil
 }
 
-func localThr(url, pattern string, size, count int, ready func()) (time.Duration, error) {
+func localThr(url, pattern string, size, count int, ready func()) (int, time.Duration, error) {
 	s, err := listen(pattern, false, url, ready)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
+	}
+	var w *perfcmd.IdleStop // a pub run may lose messages: it ends when they stop
+	if pattern == "pub" {
+		w = perfcmd.WatchIdle(func() { s.Close() })
 	}
 	defer s.Close()
-	var start time.Time
-	for i := range count {
+	defer w.End()
+	var start, last time.Time
+	n := 0
+	for ; n < count; n++ {
 		m, err := s.Recv()
 		if err != nil {
-			return 0, err
+			if w.Stopped() {
+				return n, last.Sub(start), nil
+			}
+			return 0, 0, err
 		}
-		if i == 0 {
+		if n == 0 {
 			start = time.Now()
 		}
+		if w != nil {
+			w.Got()
+			last = time.Now()
+		}
 		if n := len(m.Body); n != size || len(m.Frames) != 0 {
-			return 0, perfcmd.SizeError(m.Len(), size)
+			return 0, 0, perfcmd.SizeError(m.Len(), size)
 		}
 		m.Free()
 	}
-	return time.Since(start), nil
+	return n, time.Since(start), nil
 }
 
 func remoteThr(url, pattern string, size, count int) error {

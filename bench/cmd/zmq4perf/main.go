@@ -118,22 +118,39 @@ func recvOne(s zmq4.Socket, size int) (zmq4.Msg, error) {
 	return m, nil
 }
 
-func localThr(url, pattern string, size, count int, ready func()) (time.Duration, error) {
+func localThr(url, pattern string, size, count int, ready func()) (int, time.Duration, error) {
 	s, err := listen(pattern, url, ready)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	defer s.Close()
-	var start time.Time
-	for i := range count {
-		if _, err := recvOne(s, size); err != nil {
-			return 0, err
+	var w *perfcmd.IdleStop // a pub run may lose messages: it ends when they stop
+	if pattern == "pub" {
+		w = perfcmd.WatchIdle(func() { s.Close() })
+	}
+	defer func() {
+		if !w.Stopped() {
+			s.Close()
 		}
-		if i == 0 {
+	}()
+	defer w.End()
+	var start, last time.Time
+	n := 0
+	for ; n < count; n++ {
+		if _, err := recvOne(s, size); err != nil {
+			if w.Stopped() {
+				return n, last.Sub(start), nil
+			}
+			return 0, 0, err
+		}
+		if n == 0 {
 			start = time.Now()
 		}
+		if w != nil {
+			w.Got()
+			last = time.Now()
+		}
 	}
-	return time.Since(start), nil
+	return n, time.Since(start), nil
 }
 
 func remoteThr(url, pattern string, size, count int) error {

@@ -29,9 +29,10 @@ type Ends struct {
 	// Transports, when not empty, lists the URL schemes the end accepts.
 	Transports []string
 	// LocalThr binds a receiver at url, receives count messages of size
-	// bytes and returns the time from the first message's arrival to the
+	// bytes and returns how many it got (count, but for a pub run that
+	// PubIdle ended) and the time from the first message's arrival to the
 	// last's.
-	LocalThr func(url, pattern string, size, count int, ready func()) (time.Duration, error)
+	LocalThr func(url, pattern string, size, count int, ready func()) (n int, d time.Duration, err error)
 	// RemoteThr connects a sender to url (retrying until the receiver is
 	// there) and sends count messages of size bytes, returning once all
 	// are handed over.
@@ -178,11 +179,11 @@ func Run(e Ends, pat string, args []string, out io.Writer) error {
 
 	switch role {
 	case "local_thr":
-		d, err := e.LocalThr(url, pat, size, count, nil)
+		n, d, err := e.LocalThr(url, pat, size, count, nil)
 		if err != nil {
 			return err
 		}
-		PrintThr(out, size, count, d)
+		PrintThr(out, size, count, n, d)
 	case "remote_thr":
 		return e.RemoteThr(url, pat, size, count)
 	case "local_lat":
@@ -196,13 +197,14 @@ func Run(e Ends, pat string, args []string, out io.Writer) error {
 	case "inproc_thr":
 		ready := make(chan struct{})
 		type res struct {
+			n   int
 			d   time.Duration
 			err error
 		}
 		local := make(chan res, 1)
 		go func() {
-			d, err := e.LocalThr(url, pat, size, count, func() { close(ready) })
-			local <- res{d, err}
+			n, d, err := e.LocalThr(url, pat, size, count, func() { close(ready) })
+			local <- res{n, d, err}
 		}()
 		select {
 		case <-ready:
@@ -220,7 +222,7 @@ func Run(e Ends, pat string, args []string, out io.Writer) error {
 		if errR != nil {
 			return errR
 		}
-		PrintThr(out, size, count, r.d)
+		PrintThr(out, size, count, r.n, r.d)
 	case "inproc_lat":
 		ready := make(chan struct{})
 		local := make(chan error, 1)
@@ -257,17 +259,21 @@ func schemeOK(transports []string, url string) bool {
 	return false
 }
 
-// PrintThr prints libzmq local_thr's lines for count messages of size bytes
-// received in d (first arrival to last).
-func PrintThr(out io.Writer, size, count int, d time.Duration) {
+// PrintThr prints libzmq local_thr's lines for n messages of size bytes
+// received in d (first arrival to last), and a line more when n falls short
+// of the count sent (a pub run that PubIdle ended).
+func PrintThr(out io.Writer, size, count, n int, d time.Duration) {
 	if d <= 0 {
 		d = time.Microsecond
 	}
-	thr := float64(count) / d.Seconds()
+	thr := float64(n) / d.Seconds()
 	fmt.Fprintf(out, "message size: %d [B]\n", size)
-	fmt.Fprintf(out, "message count: %d\n", count)
+	fmt.Fprintf(out, "message count: %d\n", n)
 	fmt.Fprintf(out, "mean throughput: %d [msg/s]\n", int64(thr))
 	fmt.Fprintf(out, "mean throughput: %.3f [Mb/s]\n", thr*float64(size)*8/1e6)
+	if n < count {
+		fmt.Fprintf(out, "messages lost: %d of %d\n", count-n, count)
+	}
 }
 
 // PrintLat prints libzmq remote_lat's lines for count round trips of size

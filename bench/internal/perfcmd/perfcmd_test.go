@@ -24,12 +24,15 @@ func (f *fake) ends() Ends {
 	return Ends{
 		Name:       "fakeperf",
 		Transports: []string{"inproc", "tcp"},
-		LocalThr: func(url, pattern string, size, count int, ready func()) (time.Duration, error) {
+		LocalThr: func(url, pattern string, size, count int, ready func()) (int, time.Duration, error) {
 			f.add("local_thr " + pattern)
 			if ready != nil {
 				ready()
 			}
-			return time.Second / 2, nil
+			if pattern == "pub" {
+				return count / 2, time.Second / 2, nil // half lost
+			}
+			return count, time.Second / 2, nil
 		},
 		RemoteThr: func(url, pattern string, size, count int) error {
 			f.add("remote_thr " + pattern)
@@ -61,13 +64,15 @@ func TestRunOutput(t *testing.T) {
 			"message size: 10 [B]\nroundtrip count: 1000\naverage latency: 20.000 [us]\n"},
 		{"", []string{"remote_thr", "tcp://127.0.0.1:5555", "64", "1000"}, ""},
 		{"", []string{"local_lat", "tcp://127.0.0.1:5555", "64", "1000"}, ""},
-		{"pub", []string{"inproc_thr", "64", "1000"},
-			"message size: 64 [B]\nmessage count: 1000\nmean throughput: 2000 [msg/s]\nmean throughput: 1.024 [Mb/s]\n"},
+		{"pub", []string{"inproc_thr", "64", "1000"}, // the fake's pub loses half
+			"message size: 64 [B]\nmessage count: 500\nmean throughput: 1000 [msg/s]\nmean throughput: 0.512 [Mb/s]\nmessages lost: 500 of 1000\n"},
+		{"pub", []string{"local_thr", "tcp://127.0.0.1:5555", "64", "1000"},
+			"message size: 64 [B]\nmessage count: 500\nmean throughput: 1000 [msg/s]\nmean throughput: 0.512 [Mb/s]\nmessages lost: 500 of 1000\n"},
 		{"", []string{"inproc_lat", "10", "1000"},
 			"message size: 10 [B]\nroundtrip count: 1000\naverage latency: 20.000 [us]\n"},
 	}
 	for _, c := range cases {
-		t.Run(c.args[0], func(t *testing.T) {
+		t.Run(c.pattern+"/"+c.args[0], func(t *testing.T) {
 			var f fake
 			var out bytes.Buffer
 			if err := Run(f.ends(), c.pattern, c.args, &out); err != nil {
@@ -77,6 +82,37 @@ func TestRunOutput(t *testing.T) {
 				t.Errorf("output\n%s\nwant\n%s", out.String(), c.want)
 			}
 		})
+	}
+}
+
+// TestWatchIdle: the watch stops a loop once messages have begun and then
+// stopped for PubIdle, not before the first one; End ends it either way.
+func TestWatchIdle(t *testing.T) {
+	stopped := make(chan struct{})
+	w := WatchIdle(func() { close(stopped) })
+	select {
+	case <-stopped:
+		t.Fatal("stopped before any message")
+	case <-time.After(PubIdle * 3 / 2):
+	}
+	w.Got()
+	select {
+	case <-stopped:
+		if !w.Stopped() {
+			t.Error("Stopped is false after the stop")
+		}
+	case <-time.After(10 * PubIdle):
+		t.Fatal("not stopped after the messages stopped")
+	}
+	w.End()
+
+	quiet := WatchIdle(func() { t.Error("stopped") })
+	quiet.End()
+	var none *IdleStop
+	none.Got()
+	none.End()
+	if none.Stopped() {
+		t.Error("a nil watch says it stopped")
 	}
 }
 
