@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func recv(t testing.TB, s *socket.Socket) string {
 }
 
 func forEachTransport(t *testing.T, f func(t *testing.T, transport string)) {
-	for _, tr := range testutil.Transports {
+	for _, tr := range testutil.SPTransports {
 		t.Run(tr, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			f(t, tr)
@@ -583,8 +584,11 @@ func TestConflateEveryReceiver(t *testing.T) {
 func TestImmediateFalse(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, tr string) {
 		url := testutil.URL(t, tr)
-		if tr == "tcp" {
+		switch tr {
+		case "tcp":
 			url = freeTCP(t)
+		case "ws":
+			url = "ws" + strings.TrimPrefix(freeTCP(t), "tcp") + "/immediate"
 		}
 		p := must(push.New(socket.Immediate(false), socket.SendHWM(10), socket.ReconnectInterval(10*time.Millisecond)))
 		q := must(pull.New())

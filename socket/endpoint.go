@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,6 +107,9 @@ func (d *Dialer) letGo(p *Pipe) {
 func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 	t, scheme, addr, err := splitURL(url, true)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkSPOnly(t, scheme, true); err != nil {
 		return nil, err
 	}
 	d := &Dialer{s: s, url: url, t: t, scheme: scheme, addr: addr, done: make(chan struct{})}
@@ -318,6 +322,9 @@ func (s *Socket) Listen(url string) (*Listener, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
+	if err := s.checkSPOnly(t, scheme, false); err != nil {
+		return nil, err
+	}
 	if tt, ok := t.(TLSTransport); ok && tt.TLS(scheme) {
 		if _, err := s.tlsServerConfig(); err != nil {
 			return nil, err
@@ -493,6 +500,12 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 	if err := s.tuneConn(conn); err != nil {
 		return nil, err
 	}
+	if f, ok := conn.(SPFramer); ok {
+		if err := s.spOnlyErr(url, dialed); err != nil {
+			return nil, err // an option changed since Dial or Listen checked
+		}
+		f.FrameSP(s.info.Self, s.info.Peer, func() uint64 { return uint64(s.cfg.maxRecvSize.Load()) })
+	}
 	deadline := time.Now().Add(timeout)
 	if c.TLS {
 		var err error
@@ -534,6 +547,30 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 	}
 	p.initTurns()
 	return p, conn.SetDeadline(time.Time{})
+}
+
+// checkSPOnly refuses, at Dial or Listen, a transport that carries SP only
+// when this socket cannot speak SP over it.
+func (s *Socket) checkSPOnly(t Transport, scheme string, dialing bool) error {
+	if so, ok := t.(SPOnlyTransport); ok && so.SPOnly(scheme) {
+		return s.spOnlyErr(scheme+"://", dialing)
+	}
+	return nil
+}
+
+// spOnlyErr says why this socket cannot speak SP over an SP-only transport,
+// or returns nil.
+func (s *Socket) spOnlyErr(url string, dialing bool) error {
+	scheme, _, _ := strings.Cut(url, "://")
+	switch {
+	case s.info.Self == 0:
+		return fmt.Errorf("%w: %s:// carries SP only, and %s has no SP protocol", ErrNotSupported, scheme, s.info.Name)
+	case s.secured():
+		return fmt.Errorf("%w: %s:// carries SP only, which has no ZMTP security mechanism", ErrNotSupported, scheme)
+	case dialing && Dialect(s.cfg.dialDialect.Load()) == DialectZMTP:
+		return fmt.Errorf("%w: %s:// carries SP only; this socket dials in ZMTP", ErrNotSupported, scheme)
+	}
+	return nil
 }
 
 // sniffWait is how long a listener waits for a peer's first byte to tell its

@@ -47,6 +47,25 @@ type DialAddrChecker interface {
 	CheckDialAddr(scheme, addr string) error
 }
 
+// SPOnlyTransport is implemented by transports whose connections carry SP
+// only (ws://): Dial and Listen refuse a socket that cannot speak it (a
+// ZeroMQ-only type, a ZMTP security mechanism, or, to dial, the ZMTP
+// dialect).
+type SPOnlyTransport interface {
+	SPOnly(scheme string) bool
+}
+
+// SPFramer is implemented by the streams of a transport that carries SP
+// messages in a framing of its own (ws://, one WebSocket message each, the
+// connection header replaced by the opening handshake). The stream shows
+// the socket SP's tcp stream, a connection header and then length-prefixed
+// messages, and translates both ways. The socket calls FrameSP before its
+// handshake with its own protocol, the peer's it needs, and its receive
+// limit (0: none), which the stream applies to what it reassembles.
+type SPFramer interface {
+	FrameSP(self, peer uint16, recvLimit func() uint64)
+}
+
 // Conn is one transport connection: a byte stream or a message port.
 type Conn struct {
 	// Stream is the byte stream of a stream transport.

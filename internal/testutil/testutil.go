@@ -55,6 +55,8 @@ func URL(t testing.TB, transport string) string {
 		return "ipc://" + filepath.Join(ShortTempDir(t), fmt.Sprintf("s%d.sock", n))
 	case "tcp":
 		return "tcp://127.0.0.1:0"
+	case "ws":
+		return "ws://127.0.0.1:0/test"
 	}
 	t.Fatalf("unknown transport %q", transport)
 	return ""
@@ -73,6 +75,10 @@ func ShortTempDir(t testing.TB) string {
 
 // Transports lists the transports every pattern test runs over.
 var Transports = []string{"inproc", "ipc", "tcp"}
+
+// SPTransports adds ws, which carries SP only, for the tests of SP
+// patterns.
+var SPTransports = append(Transports[:len(Transports):len(Transports)], "ws")
 
 // RequireInterop reports whether interop tests must run: under the README's
 // test command (MQWIRE_INTEROP=1) a missing peer fails the test; under a

@@ -1,0 +1,128 @@
+package ws
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/textproto"
+	"strings"
+
+	"github.com/mqwire/mqwire/wire"
+	wws "github.com/mqwire/mqwire/wire/ws"
+)
+
+// maxHandshake bounds the opening handshake's request or response head, so
+// that a peer cannot make us buffer an endless header.
+const maxHandshake = 8 << 10
+
+func handshakeErr(format string, args ...any) error {
+	return &wire.ProtocolError{Dialect: "ws", Reason: "handshake: " + fmt.Sprintf(format, args...)}
+}
+
+// readHead reads an HTTP head (start line and header fields, up to the
+// empty line) of at most maxHandshake bytes.
+func readHead(br *bufio.Reader) (start string, h textproto.MIMEHeader, err error) {
+	h = make(textproto.MIMEHeader)
+	total := 0
+	for first := true; ; first = false {
+		line, err := br.ReadSlice('\n')
+		total += len(line)
+		if total > maxHandshake {
+			return "", nil, handshakeErr("head longer than %d bytes", maxHandshake)
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		l := strings.TrimRight(string(line), "\r\n")
+		switch {
+		case first:
+			start = l
+		case l == "":
+			return start, h, nil
+		default:
+			name, value, ok := strings.Cut(l, ":")
+			if !ok || name == "" || strings.ContainsAny(name, " \t") {
+				return "", nil, handshakeErr("bad header line %q", l)
+			}
+			h.Add(name, strings.TrimSpace(value))
+		}
+	}
+}
+
+// hasToken reports whether a comma-separated header value lists token
+// (case-insensitive), as Connection and Sec-WebSocket-Protocol do.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// newKey returns a fresh Sec-WebSocket-Key.
+func newKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// request is the dialer's opening handshake: it offers the peer's protocol.
+func request(host, path, key string, peer uint16) []byte {
+	return fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		path, host, key, wws.Subprotocol(peer))
+}
+
+// checkResponse checks the listener's answer to request: an upgrade that
+// accepts key and names the peer's protocol.
+func checkResponse(start string, h textproto.MIMEHeader, key string, peer uint16) error {
+	if f := strings.Fields(start); len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") || f[1] != "101" {
+		return handshakeErr("refused: %q", start)
+	}
+	switch {
+	case !strings.EqualFold(h.Get("Upgrade"), "websocket"):
+		return handshakeErr("response does not upgrade to websocket")
+	case !hasToken(h.Values("Connection"), "upgrade"):
+		return handshakeErr("response's Connection is not Upgrade")
+	case h.Get("Sec-WebSocket-Accept") != wws.AcceptKey(key):
+		return handshakeErr("response's Sec-WebSocket-Accept does not answer our key")
+	case !strings.EqualFold(h.Get("Sec-WebSocket-Protocol"), wws.Subprotocol(peer)):
+		return handshakeErr("peer speaks %q, we need %s", h.Get("Sec-WebSocket-Protocol"), wws.Subprotocol(peer))
+	}
+	return nil
+}
+
+// answer checks a dialer's opening handshake against this listener's path
+// and protocol and returns the response to write, and an error when the
+// response refuses it.
+func answer(start string, h textproto.MIMEHeader, path string, self uint16) ([]byte, error) {
+	refuse := func(status string, err error) ([]byte, error) {
+		return fmt.Appendf(nil, "HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status), err
+	}
+	f := strings.Fields(start)
+	if len(f) != 3 || f[0] != "GET" || !strings.HasPrefix(f[2], "HTTP/1.") {
+		return refuse("400 Bad Request", handshakeErr("not a GET request: %q", start))
+	}
+	if p, _, _ := strings.Cut(f[1], "?"); p != path {
+		return refuse("404 Not Found", handshakeErr("request for path %q, we serve %q", p, path))
+	}
+	key := h.Get("Sec-WebSocket-Key")
+	if k, err := base64.StdEncoding.DecodeString(key); err != nil || len(k) != 16 {
+		return refuse("400 Bad Request", handshakeErr("bad Sec-WebSocket-Key %q", key))
+	}
+	switch {
+	case !strings.EqualFold(h.Get("Upgrade"), "websocket") || !hasToken(h.Values("Connection"), "upgrade"):
+		return refuse("400 Bad Request", handshakeErr("request does not ask to upgrade to websocket"))
+	case h.Get("Sec-WebSocket-Version") != "13":
+		return fmt.Appendf(nil, "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+			handshakeErr("websocket version %q (we speak 13)", h.Get("Sec-WebSocket-Version"))
+	case !hasToken(h.Values("Sec-WebSocket-Protocol"), wws.Subprotocol(self)):
+		return refuse("400 Bad Request", handshakeErr("peer asks for %q, we are %s", h.Get("Sec-WebSocket-Protocol"), wws.Subprotocol(self)))
+	}
+	return fmt.Appendf(nil, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n", wws.AcceptKey(key), wws.Subprotocol(self)), nil
+}

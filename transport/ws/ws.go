@@ -1,0 +1,121 @@
+// Package ws is the ws:// transport (also ws4:// and ws6://): SP over
+// WebSocket (RFC 6455), as nng's and mangos' ws transports speak it, so
+// that mqwire talks to their sockets and to browsers' WebSocket clients.
+// A URL names the host, port and HTTP path: "ws://host:8080/path" (the
+// path "/" when none is given; to listen, the host may be "*" or empty for
+// every address, and the port 0 for one the system chooses).
+//
+// Each SP message, its protocol header (a REQ's request id, say) and body
+// together, is one binary WebSocket message; the opening handshake names
+// the protocols (a dialer offers its peer's, "rep.sp.nanomsg.org", and the
+// listener answers with the same if it is its own) in place of SP's
+// connection header. ws:// carries SP only: ZeroMQ-only socket types and
+// the ZMTP dialect are refused at Dial and Listen. A listener serves one
+// path on its port.
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/mqwire/mqwire/socket"
+)
+
+func init() { socket.RegisterTransport(transport{}) }
+
+type transport struct{}
+
+func (transport) Schemes() []string { return []string{"ws", "ws4", "ws6"} }
+
+// SPOnly implements socket.SPOnlyTransport.
+func (transport) SPOnly(string) bool { return true }
+
+// network is the net package's name for scheme.
+func network(scheme string) string { return "tcp" + strings.TrimPrefix(scheme, "ws") }
+
+// splitAddr splits "host:port/path" and checks it.
+func splitAddr(scheme, addr string, listening bool) (hostPort, path string, err error) {
+	hostPort, path, _ = strings.Cut(addr, "/")
+	path = "/" + path
+	host, port, err := net.SplitHostPort(hostPort)
+	bad := func(why string) (string, string, error) {
+		return "", "", fmt.Errorf("%w: %s://%s: %s", socket.ErrBadURL, scheme, addr, why)
+	}
+	switch {
+	case err != nil:
+		return bad(err.Error())
+	case port == "":
+		return bad("no port")
+	case strings.ContainsAny(path, " \t\r\n"):
+		return bad("a path with white space")
+	case (host == "*" || host == "") && !listening:
+		return bad("no host to dial")
+	case host == "*":
+		hostPort = net.JoinHostPort("", port)
+	}
+	return hostPort, path, nil
+}
+
+// CheckAddr implements socket.AddrChecker.
+func (transport) CheckAddr(scheme, addr string) error {
+	_, _, err := splitAddr(scheme, addr, true)
+	return err
+}
+
+// CheckDialAddr implements socket.DialAddrChecker.
+func (transport) CheckDialAddr(scheme, addr string) error {
+	_, _, err := splitAddr(scheme, addr, false)
+	return err
+}
+
+func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, error) {
+	hostPort, path, err := splitAddr(scheme, addr, false)
+	if err != nil {
+		return socket.Conn{}, err
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network(scheme), hostPort)
+	if err != nil {
+		return socket.Conn{}, err
+	}
+	return socket.Conn{Stream: newConn(c, false, hostPort, path),
+		Remote: c.RemoteAddr().String(), Local: c.LocalAddr().String()}, nil
+}
+
+func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
+	hostPort, path, err := splitAddr(scheme, addr, true)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen(network(scheme), hostPort)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("%w: %w", socket.ErrAddrInUse, err)
+		}
+		return nil, err
+	}
+	return &listener{l: l, scheme: scheme, path: path}, nil
+}
+
+type listener struct {
+	l      net.Listener
+	scheme string
+	path   string
+}
+
+func (l *listener) Accept() (socket.Conn, error) {
+	c, err := l.l.Accept()
+	if err != nil {
+		return socket.Conn{}, err
+	}
+	return socket.Conn{Stream: newConn(c, true, "", l.path),
+		Remote: c.RemoteAddr().String(), Local: c.LocalAddr().String()}, nil
+}
+
+func (l *listener) Close() error { return l.l.Close() }
+
+func (l *listener) URL() string { return l.scheme + "://" + l.l.Addr().String() + l.path }

@@ -1,0 +1,397 @@
+package ws_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/xpub"
+	"github.com/mqwire/mqwire/socket"
+	_ "github.com/mqwire/mqwire/transport/ws"
+	"github.com/mqwire/mqwire/wire"
+	"github.com/mqwire/mqwire/wire/ws"
+)
+
+const timeout = 5 * time.Second
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// rawPeer is a WebSocket client written by hand: nothing of mqwire runs
+// on its side.
+type rawPeer struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+// dialRaw connects to a ws:// URL and sends head, the opening handshake
+// (with %s for the path), returning the peer and the status line of the
+// answer.
+func dialRaw(t *testing.T, url, head string) (*rawPeer, string) {
+	t.Helper()
+	hostPort, path, _ := strings.Cut(strings.TrimPrefix(url, "ws://"), "/")
+	c, err := net.DialTimeout("tcp", hostPort, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(timeout))
+	if _, err := fmt.Fprintf(c, head, "/"+path); err != nil {
+		t.Fatal(err)
+	}
+	p := &rawPeer{Conn: c, br: bufio.NewReader(c)}
+	status, err := p.br.ReadString('\n')
+	if err != nil {
+		return p, ""
+	}
+	for { // the rest of the head
+		l, err := p.br.ReadString('\n')
+		if err != nil || l == "\r\n" {
+			break
+		}
+	}
+	return p, strings.TrimSpace(status)
+}
+
+// goodHead is a correct opening handshake of a push peer.
+const goodHead = "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n" +
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: pull.sp.nanomsg.org\r\n\r\n"
+
+func (p *rawPeer) frame(op ws.Opcode, fin, masked bool, payload []byte) []byte {
+	h := ws.Header{Fin: fin, Op: op, Masked: masked, Key: [4]byte{0x11, 0x22, 0x33, 0x44}, Len: uint64(len(payload))}
+	b := ws.AppendHeader(nil, h)
+	at := len(b)
+	b = append(b, payload...)
+	if masked {
+		ws.Mask(h.Key, 0, b[at:])
+	}
+	return b
+}
+
+func (p *rawPeer) send(t *testing.T, b []byte) {
+	t.Helper()
+	if _, err := p.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readFrame reads one frame from the listener.
+func (p *rawPeer) readFrame() (ws.Header, []byte, error) {
+	b, err := p.br.Peek(2)
+	if err != nil {
+		return ws.Header{}, nil, err
+	}
+	size := map[byte]int{126: 4, 127: 10}[b[1]&0x7F]
+	if size == 0 {
+		size = 2
+	}
+	if b[1]&0x80 != 0 {
+		size += 4 // the mask key
+	}
+	if b, err = p.br.Peek(size); err != nil {
+		return ws.Header{}, nil, err
+	}
+	h, n, err := ws.ParseHeader(b, 0)
+	if err != nil {
+		return h, nil, err
+	}
+	p.br.Discard(n)
+	payload := make([]byte, h.Len)
+	_, err = io.ReadFull(p.br, payload)
+	return h, payload, err
+}
+
+// listenPull listens on ws with a pull socket whose receive limit is 64 KiB
+// and returns it, its URL and its events.
+func listenPull(t *testing.T) (*socket.Socket, string, <-chan socket.Event) {
+	t.Helper()
+	s := must(pull.New(socket.MaxRecvSize(64 << 10)))
+	t.Cleanup(func() { s.Close() })
+	ev := s.Events(64)
+	l, err := s.Listen("ws://127.0.0.1:0/hostile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, l.URL(), ev
+}
+
+// waitEvent waits for an event of type typ and returns it.
+func waitEvent(t *testing.T, ev <-chan socket.Event, typ socket.EventType) socket.Event {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e := <-ev:
+			if e.Type == typ {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %v event", typ)
+		}
+	}
+}
+
+// stillServes checks that a well-behaved mqwire peer gets a message through.
+func stillServes(t *testing.T, s *socket.Socket, url string) {
+	t.Helper()
+	p := must(push.New())
+	defer p.Close()
+	must(p.Dial(url))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := p.SendContext(ctx, socket.NewMessageBytes([]byte("good"))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.RecvContext(ctx)
+	if err != nil || string(m.Body) != "good" {
+		t.Fatalf("good peer's message: %v %v", m, err)
+	}
+}
+
+// ws:// carries SP only: sockets that cannot speak it are refused at once.
+func TestSPOnly(t *testing.T) {
+	d := must(dealer.New())
+	defer d.Close()
+	if _, err := d.Dial("ws://127.0.0.1:1/x"); !errors.Is(err, socket.ErrNotSupported) {
+		t.Errorf("DEALER Dial: %v, want ErrNotSupported", err)
+	}
+	x := must(xpub.New())
+	defer x.Close()
+	if _, err := x.Listen("ws://127.0.0.1:0/x"); !errors.Is(err, socket.ErrNotSupported) {
+		t.Errorf("XPUB Listen: %v, want ErrNotSupported", err)
+	}
+	z := must(pair.New(socket.DialDialect(socket.DialectZMTP)))
+	defer z.Close()
+	if _, err := z.Dial("ws://127.0.0.1:1/x"); !errors.Is(err, socket.ErrNotSupported) {
+		t.Errorf("Dial in ZMTP: %v, want ErrNotSupported", err)
+	}
+	p := must(pair.New())
+	defer p.Close()
+	for _, url := range []string{"ws://127.0.0.1/x", "ws://:5555/x", "ws://*:5555/x", "ws://127.0.0.1:5555/a b"} {
+		if _, err := p.Dial(url); !errors.Is(err, socket.ErrBadURL) {
+			t.Errorf("Dial(%q): %v, want ErrBadURL", url, err)
+		}
+	}
+	l := must(p.Listen("ws://*:0"))
+	if !strings.HasSuffix(l.URL(), "/") {
+		t.Errorf("a URL with no path serves %q", l.URL())
+	}
+}
+
+// A dialer that asks for the wrong path, protocol or version is answered
+// with an HTTP error and no pipe; the listener goes on serving.
+func TestHandshakeRefused(t *testing.T) {
+	cases := []struct{ name, head, status string }{
+		{"wrong path", strings.Replace(goodHead, "GET %s", "GET %s/other", 1), "HTTP/1.1 404 Not Found"},
+		{"wrong protocol", strings.Replace(goodHead, "pull.sp", "rep.sp", 1), "HTTP/1.1 400 Bad Request"},
+		{"no protocol", strings.Replace(goodHead, "Sec-WebSocket-Protocol: pull.sp.nanomsg.org\r\n", "", 1), "HTTP/1.1 400 Bad Request"},
+		{"old version", strings.Replace(goodHead, "Version: 13", "Version: 8", 1), "HTTP/1.1 426 Upgrade Required"},
+		{"no key", strings.Replace(goodHead, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1), "HTTP/1.1 400 Bad Request"},
+		{"not an upgrade", strings.Replace(goodHead, "Upgrade: websocket\r\n", "", 1), "HTTP/1.1 400 Bad Request"},
+		{"POST", strings.Replace(goodHead, "GET", "POST", 1), "HTTP/1.1 400 Bad Request"},
+		{"endless head", "GET %s HTTP/1.1\r\n" + strings.Repeat("X-Filler: "+strings.Repeat("x", 100)+"\r\n", 100), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			s, url, ev := listenPull(t)
+			_, status := dialRaw(t, url, c.head)
+			if status != c.status {
+				t.Errorf("answered %q, want %q", status, c.status)
+			}
+			e := waitEvent(t, ev, socket.EventHandshakeFailed)
+			if !errors.Is(e.Err, wire.ErrProtocol) {
+				t.Errorf("handshake error %v is not a protocol error", e.Err)
+			}
+			stillServes(t, s, url)
+		})
+	}
+}
+
+// Frames no peer of ours may send close that peer's pipe with a typed
+// error; the listener goes on serving.
+func TestHostileFrames(t *testing.T) {
+	big := make([]byte, 8)
+	binary.BigEndian.PutUint64(big, 1<<40)
+	cases := []struct {
+		name  string
+		bytes func(p *rawPeer) []byte
+		want  error
+	}{
+		{"unmasked from a client", func(p *rawPeer) []byte { return p.frame(ws.OpBinary, true, false, []byte("x")) }, wire.ErrProtocol},
+		{"reserved bits", func(p *rawPeer) []byte { return []byte{0xC2, 0x80, 0, 0, 0, 0} }, wire.ErrProtocol},
+		{"unknown opcode", func(p *rawPeer) []byte { return []byte{0x83, 0x80, 0, 0, 0, 0} }, wire.ErrProtocol},
+		{"length 2^40", func(p *rawPeer) []byte { return append(append([]byte{0x82, 0xFF}, big...), 0, 0, 0, 0) }, wire.ErrTooLarge},
+		{"whole message above the limit", func(p *rawPeer) []byte {
+			return p.frame(ws.OpBinary, true, true, make([]byte, 64<<10+1))
+		}, wire.ErrTooLarge},
+		{"fragments above the limit", func(p *rawPeer) []byte {
+			b := p.frame(ws.OpBinary, false, true, make([]byte, 40<<10))
+			return append(b, p.frame(ws.OpContinuation, true, true, make([]byte, 40<<10))...)
+		}, wire.ErrTooLarge},
+		{"continuation first", func(p *rawPeer) []byte { return p.frame(ws.OpContinuation, true, true, []byte("x")) }, wire.ErrProtocol},
+		{"message inside a fragmented one", func(p *rawPeer) []byte {
+			return append(p.frame(ws.OpBinary, false, true, []byte("a")), p.frame(ws.OpBinary, true, true, []byte("b"))...)
+		}, wire.ErrProtocol},
+		{"long ping", func(p *rawPeer) []byte { return p.frame(ws.OpPing, true, true, make([]byte, 126)) }, wire.ErrProtocol},
+		{"truncated message", func(p *rawPeer) []byte { return p.frame(ws.OpBinary, true, true, make([]byte, 100))[:50] }, socket.ErrProtocol},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			s, url, ev := listenPull(t)
+			p, status := dialRaw(t, url, goodHead)
+			if status != "HTTP/1.1 101 Switching Protocols" {
+				t.Fatalf("answered %q", status)
+			}
+			waitEvent(t, ev, socket.EventAccepted)
+			p.send(t, c.bytes(p))
+			if strings.HasPrefix(c.name, "truncated") {
+				p.Close()
+			}
+			e := waitEvent(t, ev, socket.EventDisconnected)
+			if !errors.Is(e.Err, c.want) {
+				t.Errorf("pipe closed with %v, want %v", e.Err, c.want)
+			}
+			stillServes(t, s, url)
+		})
+	}
+}
+
+// A hand-written peer sends a message in fragments with a ping between
+// them, and an empty one: they arrive whole; the ping is answered with a
+// pong carrying its payload, and a close with a close.
+func TestFragmentsAndControl(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s, url, _ := listenPull(t)
+	p, status := dialRaw(t, url, goodHead)
+	if status != "HTTP/1.1 101 Switching Protocols" {
+		t.Fatalf("answered %q", status)
+	}
+	var b []byte
+	b = append(b, p.frame(ws.OpBinary, false, true, []byte("frag"))...)
+	b = append(b, p.frame(ws.OpPing, true, true, []byte("are you there"))...)
+	b = append(b, p.frame(ws.OpContinuation, false, true, []byte("men"))...)
+	b = append(b, p.frame(ws.OpContinuation, true, true, []byte("ted"))...)
+	b = append(b, p.frame(ws.OpBinary, true, true, nil)...)
+	p.send(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, want := range []string{"fragmented", ""} {
+		m, err := s.RecvContext(ctx)
+		if err != nil || string(m.Body) != want {
+			t.Fatalf("got %v %v, want %q", m, err, want)
+		}
+	}
+	h, payload, err := p.readFrame()
+	if err != nil || h.Op != ws.OpPong || h.Masked || string(payload) != "are you there" {
+		t.Fatalf("answer to the ping: %+v %q %v", h, payload, err)
+	}
+	p.send(t, p.frame(ws.OpClose, true, true, []byte{0x03, 0xE8, 'b', 'y', 'e'}))
+	h, payload, err = p.readFrame()
+	if err != nil || h.Op != ws.OpClose || !bytes.Equal(payload, []byte{0x03, 0xE8}) {
+		t.Fatalf("answer to the close: %+v % x %v", h, payload, err)
+	}
+}
+
+// What a listener sends: unmasked binary messages, one each, a long one in
+// fragments of at most 64 KiB; and the dialer's frames are masked.
+func TestFramesSent(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(push.New())
+	defer s.Close()
+	l := must(s.Listen("ws://127.0.0.1:0/out"))
+	p, status := dialRaw(t, l.URL(), strings.Replace(goodHead, "pull.sp", "push.sp", 1))
+	if status != "HTTP/1.1 101 Switching Protocols" {
+		t.Fatalf("answered %q", status)
+	}
+	body := bytes.Repeat([]byte("0123456789"), 20_000)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := s.SendContext(ctx, socket.NewMessageBytes([]byte("short"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendContext(ctx, socket.NewMessageBytes(body)); err != nil {
+		t.Fatal(err)
+	}
+	h, payload, err := p.readFrame()
+	if err != nil || !h.Fin || h.Op != ws.OpBinary || h.Masked || string(payload) != "short" {
+		t.Fatalf("first message: %+v %q %v", h, payload, err)
+	}
+	var got []byte
+	for i := 0; ; i++ {
+		h, payload, err := p.readFrame()
+		if err != nil || h.Masked || h.Len > 64<<10 || (i == 0) != (h.Op == ws.OpBinary) || (i > 0 && h.Op != ws.OpContinuation) {
+			t.Fatalf("frame %d: %+v %v", i, h, err)
+		}
+		got = append(got, payload...)
+		if h.Fin {
+			break
+		}
+	}
+	if !bytes.Equal(got, body) {
+		t.Fatalf("long message: %d bytes, not what was sent", len(got))
+	}
+
+	// A dialer's frames are masked, and its handshake offers its peer's
+	// protocol.
+	ln := must(net.Listen("tcp", "127.0.0.1:0"))
+	defer ln.Close()
+	d := must(push.New())
+	defer d.Close()
+	must(d.Dial("ws://" + ln.Addr().String() + "/in"))
+	c := must(ln.Accept())
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	br := bufio.NewReader(c)
+	var key string
+	head := map[string]bool{}
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			break
+		}
+		head[line] = true
+		if k, ok := strings.CutPrefix(line, "Sec-WebSocket-Key: "); ok {
+			key = strings.TrimSpace(k)
+		}
+	}
+	for _, want := range []string{"GET /in HTTP/1.1\r\n", "Sec-WebSocket-Protocol: pull.sp.nanomsg.org\r\n", "Sec-WebSocket-Version: 13\r\n"} {
+		if !head[want] {
+			t.Errorf("the dialer's handshake has no %q: %v", want, head)
+		}
+	}
+	fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: pull.sp.nanomsg.org\r\n\r\n", ws.AcceptKey(key))
+	if err := d.SendContext(ctx, socket.NewMessageBytes([]byte("masked"))); err != nil {
+		t.Fatal(err)
+	}
+	in := &rawPeer{Conn: c, br: br}
+	h, payload, err = in.readFrame()
+	if err != nil || !h.Masked || !h.Fin || h.Op != ws.OpBinary {
+		t.Fatalf("dialer's frame: %+v %v", h, err)
+	}
+	ws.Mask(h.Key, 0, payload)
+	if string(payload) != "masked" {
+		t.Fatalf("dialer's message: %q", payload)
+	}
+}
