@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -203,6 +204,25 @@ func TestSharedMemory(t *testing.T) {
 		p := runProc(t, 10*time.Second, nil, bin, args...)
 		if !l.wait(10*time.Second) || l.code != 0 || l.stdout.String() != strings.Repeat("\"over shm\"\n", 2) || p.code != 0 {
 			t.Errorf("zmtp %v:\n%s\n%s", zmtp, l.report(), p.report())
+		}
+	}
+}
+
+// TestWebSocket runs mqcat over ws:// against nngcat, each side listening
+// once.
+func TestWebSocket(t *testing.T) {
+	bin, nngcat := mqcat(t), peer(t, "nngcat")
+	for _, mqListens := range []bool{true, false} {
+		url := fmt.Sprintf("ws://127.0.0.1:%d/cat", freePort(t))
+		lbin, dbin := nngcat, bin
+		if mqListens {
+			lbin, dbin = bin, nngcat
+		}
+		l := startProc(t, nil, lbin, "--pull0", "--listen", url, "-C", "2", "-Q")
+		time.Sleep(200 * time.Millisecond) // nngcat does not retry a refused dial
+		p := runProc(t, 10*time.Second, nil, dbin, "--push0", "--dial", url, "-D", "over ws", "-C", "2", "-i", "1")
+		if !l.wait(10*time.Second) || l.code != 0 || l.stdout.String() != strings.Repeat("\"over ws\"\n", 2) || p.code != 0 {
+			t.Errorf("mqcat listens %v:\n%s\n%s", mqListens, l.report(), p.report())
 		}
 	}
 }

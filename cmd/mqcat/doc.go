@@ -19,8 +19,9 @@
 // -l PORT / --connect-local PORT (dial tcp://127.0.0.1:PORT), -L PORT /
 // --bind-local PORT (listen there), -x PATH / --connect-ipc PATH (dial
 // ipc:///PATH), -X PATH / --bind-ipc PATH. URLs are tcp://host:port (also
-// tcp4, tcp6), ipc:///path, inproc://name and, on Linux, shm:///path
-// (shared memory between processes). A dial waits for the first
+// tcp4, tcp6), ipc:///path, inproc://name, ws://host:port/path (SP over
+// WebSocket, as nngcat's) and, on Linux, shm:///path (shared memory
+// between processes). A dial waits for the first
 // connection and fails the command if it is refused, as nngcat's does;
 // --async (or --compat) dials in the background instead.
 //

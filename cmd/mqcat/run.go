@@ -251,7 +251,7 @@ func checkURL(a address) (url, bad string) {
 			}
 		}
 		return scheme + "://" + rest, ""
-	case "ipc", "abstract", "inproc", "shm":
+	case "ipc", "abstract", "inproc", "shm", "ws", "ws4", "ws6":
 		if rest == "" {
 			return "", "Address invalid"
 		}
