@@ -19,7 +19,7 @@ import (
 )
 
 // maxFrame is the largest frame we send: longer messages go in fragments,
-// as nng's own sender does, so that peers with a per-frame limit take them.
+// so that peers with a per-frame limit take them.
 const maxFrame = 64 << 10
 
 // conn shows the socket SP's tcp stream (a connection header, then each
