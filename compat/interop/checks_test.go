@@ -76,7 +76,7 @@ func testPeerDevice(t *testing.T, c *cPeer, tr string) {
 	var err error
 	for range 5 {
 		frontURL, backURL = freeURL(t, tr), freeURL(t, tr)
-		if dev, err = startPeer(t, c, "device", "rep0", frontURL, "req0", backURL); err == nil {
+		if dev, err = startPeer(t, c, "device", "rep0", listenAddr(c.lib, frontURL), "req0", listenAddr(c.lib, backURL)); err == nil {
 			break
 		}
 	}

@@ -24,18 +24,20 @@ type cliEnv struct {
 	t    *testing.T
 	s    *socket.Socket
 	tool string
+	lib  string // the library the CLI runs: "nng", "nanomsg"
 	addr []string
-	// When the CLI listens on tcp: the flag that says so, and mqwire's
-	// dialer of its address (replaced when the port has to change).
+	// When the CLI listens on tcp or ws: the flag that says so, and
+	// mqwire's dialer of its address (replaced when the port has to
+	// change).
 	listenFlag string
 	dialer     *socket.Dialer
 }
 
 // start runs the CLI with args and the address flags. A CLI that listens
-// on tcp gets a port picked in advance, which another process may take,
-// if only for a moment, before the CLI binds it: start waits until the CLI
-// listens, and when it has ended with an error instead, starts it again on
-// another port (mqwire's dialer, which may have reached that process,
+// on tcp (or ws) gets a port picked in advance, which another process may
+// take, if only for a moment, before the CLI binds it: start waits until the
+// CLI listens, and when it has ended with an error instead, starts it again
+// on another port (mqwire's dialer, which may have reached that process,
 // goes with the port). A CLI that ended well listened, did its part and
 // ended between two looks.
 func (e *cliEnv) start(args ...string) *proc {
@@ -55,7 +57,8 @@ func (e *cliEnv) start(args ...string) *proc {
 		}
 		e.t.Logf("%s ended before it listened (%v); trying another port", p.name, err)
 		e.dialer.Close()
-		e.dial(freeURL(e.t, "tcp"))
+		tr, _, _ := strings.Cut(e.addr[1], "://")
+		e.dial(freeURL(e.t, tr))
 	}
 }
 
@@ -66,8 +69,8 @@ func (e *cliEnv) dial(url string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.addr = []string{e.listenFlag, url}
-	if testutil.IsTCP(url) {
+	e.addr = []string{e.listenFlag, listenAddr(e.lib, url)}
+	if testutil.IsTCP(url) || strings.HasPrefix(url, "ws://") {
 		e.dialer = d
 	}
 }
@@ -76,7 +79,7 @@ func (e *cliEnv) dial(url string) {
 // false once p has ended. Where the kernel's socket tables cannot be read
 // it reports true at once (the test then fails as it would have).
 func cliListens(t *testing.T, p *proc, url string) bool {
-	addr := strings.TrimPrefix(url, "tcp://")
+	addr := hostPort(url)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		ready, known := testutil.ListeningIn(p.cmd.Process.Pid, "tcp", addr)
@@ -133,11 +136,14 @@ func (e *cliEnv) warm(p *proc, msg string) {
 
 func quote(s string) string { return `"` + s + `"` }
 
-// runCLI runs cases against the CLI tool over tcp and ipc, with mqwire
+// runCLI runs cases against the CLI tool over tcp, ipc and ws, with mqwire
 // listening and the tool dialing (dialFlag) and the reverse (listenFlag).
 func runCLI(t *testing.T, tool, dialFlag, listenFlag string, cases []cliCase) {
 	runCLIOver(t, transports, tool, dialFlag, listenFlag, cases)
 }
+
+// cliLibs names the library each CLI runs.
+var cliLibs = map[string]string{"nngcat": "nng", "nanocat": "nanomsg"}
 
 // runCLIOver is runCLI over the transports trs.
 func runCLIOver(t *testing.T, trs []string, tool, dialFlag, listenFlag string, cases []cliCase) {
@@ -148,7 +154,7 @@ func runCLIOver(t *testing.T, trs []string, tool, dialFlag, listenFlag string, c
 			for _, c := range cases {
 				t.Run(fmt.Sprintf("%s/%s/%s", tr, dir, c.name), func(t *testing.T) {
 					t.Parallel()
-					e := &cliEnv{t: t, s: newSocket(t, c.mq, false), tool: path}
+					e := &cliEnv{t: t, s: newSocket(t, c.mq, false), tool: path, lib: cliLibs[tool]}
 					switch dir {
 					case mqListens:
 						ln, err := e.s.Listen(listenURL(t, tr))

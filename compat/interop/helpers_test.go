@@ -1,8 +1,8 @@
 // Package interop_test checks mqwire against the C implementations of the SP
 // protocols: nng 1.5 (a small C peer built from testdata/c, and nngcat) and
 // nanomsg 1.1 (the same, and nanocat). Every pattern pairing runs in both
-// directions (mqwire listens and the peer dials, and the reverse) over tcp
-// and ipc.
+// directions (mqwire listens and the peer dials, and the reverse) over tcp,
+// ipc and ws.
 //
 // The C peers are compiled with gcc when first needed. When gcc, a library or
 // a CLI is missing the tests skip, saying why; under MQWIRE_INTEROP=1 they
@@ -503,12 +503,12 @@ const (
 )
 
 var (
-	transports = []string{"tcp", "ipc"}
+	transports = []string{"tcp", "ipc", "ws"}
 	directions = []string{mqListens, peerListens}
 )
 
 // freeURL returns an address of transport tr for a peer to listen on. A tcp
-// port is picked below the system's ephemeral range, so that no port-0
+// (or ws) port is picked below the system's ephemeral range, so that no port-0
 // listener or outgoing connection of a parallel test can take it, and never
 // twice in a run. Another process may still hold it: callers that can, retry.
 func freeURL(t testing.TB, tr string) string {
@@ -518,6 +518,9 @@ func freeURL(t testing.TB, tr string) string {
 		return testutil.URL(t, "ipc")
 	case "abstract":
 		return abstractURL()
+	case "ws":
+		// A free tcp port, and a path: a ws listener serves one.
+		return "ws" + strings.TrimPrefix(freeURL(t, "tcp"), "tcp") + "/test"
 	case "tcp":
 		lo := ephemeralLow()
 		for range 1000 {
@@ -544,6 +547,25 @@ func freeURL(t testing.TB, tr string) string {
 
 var usedPorts sync.Map // int -> true: ports freeURL has handed out
 
+// listenAddr is url as a peer of library lib ("nng", "nanomsg") takes it
+// to listen on. nanomsg 1.1's ws listener takes no path (nn_bind reads all
+// after the last colon as the port, so "ws://host:port/test" is EINVAL) and
+// serves every path: it listens at the address without one, and mqwire
+// dials the whole url.
+func listenAddr(lib, url string) string {
+	if lib == "nanomsg" && strings.HasPrefix(url, "ws://") {
+		return "ws://" + hostPort(url)
+	}
+	return url
+}
+
+// hostPort returns the host and port of a tcp or ws url.
+func hostPort(url string) string {
+	_, rest, _ := strings.Cut(url, "://")
+	hp, _, _ := strings.Cut(rest, "/")
+	return hp
+}
+
 // ephemeralLow returns the lowest port the system hands out for port 0 (on
 // Linux, from /proc; elsewhere the IANA range's start).
 func ephemeralLow() int {
@@ -562,8 +584,11 @@ func ephemeralLow() int {
 
 // listenURL returns an address of transport tr for mqwire to listen on.
 func listenURL(t testing.TB, tr string) string {
-	if tr == "abstract" {
+	switch tr {
+	case "abstract":
 		return abstractURL()
+	case "ws":
+		return "ws://127.0.0.1:0/test"
 	}
 	return testutil.URL(t, tr)
 }
@@ -584,7 +609,7 @@ func peerListen(t testing.TB, c *cPeer, tr string, args ...string) (*peer, strin
 	for range 5 {
 		url := freeURL(t, tr)
 		var p *peer
-		if p, err = startPeer(t, c, append(args, url)...); err == nil {
+		if p, err = startPeer(t, c, append(args, listenAddr(c.lib, url))...); err == nil {
 			return p, url
 		}
 	}

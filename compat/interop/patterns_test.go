@@ -35,7 +35,7 @@ var pairings = []pairing{
 }
 
 // TestPatterns runs every pairing against nng and nanomsg, in both
-// directions, over tcp and ipc: subtests are named
+// directions, over tcp, ipc and ws: subtests are named
 // <library>/<transport>/<who listens>/<mqwire pattern>-<peer pattern>.
 // nanomsg has no pair1, so that pairing runs against nng only.
 func TestPatterns(t *testing.T) {

@@ -67,7 +67,9 @@ type conn struct {
 }
 
 func newConn(c net.Conn, server bool, host, path string) *conn {
-	return &conn{Conn: c, server: server, host: host, path: path, br: bufio.NewReaderSize(c, 32<<10),
+	// A small read buffer: a message's bytes bypass it, read straight into
+	// the socket's buffer.
+	return &conn{Conn: c, server: server, host: host, path: path, br: bufio.NewReaderSize(c, 4<<10),
 		pendAt: make([]byte, 0, 16)}
 }
 
@@ -164,6 +166,11 @@ func (c *conn) Read(p []byte) (int, error) {
 // starts passing through, a fragment is added to frag, a control frame is
 // answered.
 func (c *conn) readFrame() error {
+	if cap(c.pendAt) > maxFrame && !c.inFrag {
+		// A large reassembled message has been handed out: an idle
+		// connection keeps no large buffer.
+		c.pendAt, c.frag = make([]byte, 0, 16), nil
+	}
 	b, err := c.br.Peek(2)
 	if err != nil {
 		if len(b) > 0 && err == io.EOF {
@@ -367,6 +374,9 @@ func (c *conn) Write(p []byte) (int, error) {
 	}
 	if err := c.flush(); err != nil {
 		return 0, err
+	}
+	if cap(c.out) > 2*maxFrame {
+		c.out = nil // an idle connection keeps no large buffer
 	}
 	return n, nil
 }
