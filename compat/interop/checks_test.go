@@ -202,6 +202,12 @@ func testMismatch(t *testing.T, c *cPeer, tr, dir string) {
 	}
 }
 
+// nanomsgWSClose says why a nanomsg ws dialer may not come back after
+// mqwire has dropped its connection.
+const nanomsgWSClose = "nanomsg 1.1.5's ws dialer never dials again once the listener has sent a " +
+	"WebSocket close frame (cws.c: peer_gone, \"don't try to reconnect\"), and mqwire sends one " +
+	"(1000) as it drops a connection: nanomsg comes back only when the tcp reset beats the close frame"
+
 // expectMismatch waits for s to refuse a peer with ErrPeerMismatch.
 func expectMismatch(t *testing.T, s *socket.Socket, events <-chan socket.Event) {
 	t.Helper()
@@ -246,9 +252,12 @@ func testRecvLimit(t *testing.T, c *cPeer, tr, mq, proto string) {
 	// Wait for the peer to come back (a second EventAccepted, which may
 	// come before the first pipe's EventDisconnected): a message sent before
 	// the peer has seen its connection go would go down the dead pipe.
+	// nanomsg's ws dialer may never come back (see nanomsgWSClose): only
+	// the disconnect is checked.
+	comesBack := c != nnPeer || tr != "ws"
 	deadline := time.After(timeout)
 	disconnected, accepted := false, 0
-	for !disconnected || accepted < 2 {
+	for !disconnected || comesBack && accepted < 2 {
 		select {
 		case e := <-events:
 			switch e.Type {
@@ -263,6 +272,9 @@ func testRecvLimit(t *testing.T, c *cPeer, tr, mq, proto string) {
 		case <-deadline:
 			t.Fatalf("no disconnect and reconnect (disconnected %v, accepted %d)", disconnected, accepted)
 		}
+	}
+	if !comesBack {
+		t.Skip("the disconnect is checked, not the reconnect: " + nanomsgWSClose)
 	}
 	p.send(body("after", 0))
 	mqExpect(t, s, body("after", 0))

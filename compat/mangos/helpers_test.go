@@ -1,7 +1,7 @@
 // Package mangos_test runs mqwire's SP patterns against the Go module
 // go.nanomsg.org/mangos/v3 (v3.4.2) in the same process: every pattern
-// pairing, with mqwire listening and mangos dialing and the reverse, over tcp
-// and ipc. The peer is a Go module pinned in go.mod, so it is never missing
+// pairing, with mqwire listening and mangos dialing and the reverse, over tcp,
+// ipc and ws. The peer is a Go module pinned in go.mod, so it is never missing
 // and these tests never skip.
 package mangos_test
 
@@ -17,6 +17,7 @@ import (
 	"go.nanomsg.org/mangos/v3"
 	_ "go.nanomsg.org/mangos/v3/transport/ipc" // registers ipc:// with mangos
 	_ "go.nanomsg.org/mangos/v3/transport/tcp" // registers tcp:// with mangos
+	_ "go.nanomsg.org/mangos/v3/transport/ws"  // registers ws:// with mangos
 
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/socket"
@@ -26,8 +27,9 @@ import (
 // milliseconds.
 const timeout = 5 * time.Second
 
-// transports are those both libraries share as byte streams.
-var transports = []string{"tcp", "ipc"}
+// transports are those both libraries share: byte streams, and ws, which
+// carries SP messages in WebSocket messages.
+var transports = []string{"tcp", "ipc", "ws"}
 
 // peer is a mangos socket with a count of its attached pipes, so a test can
 // wait until mangos has really added the connection (a mangos pub or bus
@@ -80,7 +82,7 @@ func newMQ(t testing.TB) func(*socket.Socket, error) *socket.Socket {
 }
 
 // mangosListen binds a fresh address of transport and returns the bound URL
-// (tcp port 0 resolved).
+// (tcp and ws port 0 resolved).
 func mangosListen(t testing.TB, p *peer, transport string) string {
 	t.Helper()
 	l, err := p.NewListener(testutil.URL(t, transport), nil)

@@ -202,7 +202,7 @@ func publish(t *testing.T, send func([]byte), recv func() []byte) {
 	same(t, "subscriber", recv(), end)
 }
 
-// TestPatterns runs every pairing over tcp and ipc, with mqwire listening
+// TestPatterns runs every pairing over tcp, ipc and ws, with mqwire listening
 // and mangos dialing, then the reverse. Subtests are named
 // transport/who-listens/mqwire-role-mangos-role, e.g. tcp/mqwire-listens/req-rep.
 //

@@ -101,7 +101,7 @@ func (c *conn) runHandshake() error {
 		return errors.New("ws: connection used before FrameSP")
 	}
 	if c.server {
-		start, h, err := readHead(c.br)
+		start, h, err := readHead(c.br, nil)
 		if err != nil {
 			return err
 		}
@@ -117,11 +117,11 @@ func (c *conn) runHandshake() error {
 		if _, err := c.Conn.Write(request(c.host, c.path, key, c.peer)); err != nil {
 			return err
 		}
-		start, h, err := readHead(c.br)
+		_, h, err := readHead(c.br, func(start string) error { return checkStatus(start, c.peer) })
 		if err != nil {
 			return err
 		}
-		if err := checkResponse(start, h, key, c.peer); err != nil {
+		if err := checkResponse(h, key, c.peer); err != nil {
 			return err
 		}
 	}
@@ -157,6 +157,7 @@ func (c *conn) Read(p []byte) (int, error) {
 			return 0, nil
 		}
 		if err := c.readFrame(); err != nil {
+			c.closeFor(err)
 			return 0, err
 		}
 	}
@@ -388,6 +389,24 @@ func (c *conn) flush() error {
 	_, err := c.Conn.Write(c.out)
 	c.out = c.out[:0]
 	return err
+}
+
+// closeFor tells the peer, with a close frame, why we are about to drop
+// its connection: a message too large (1009) or a protocol error (1002).
+func (c *conn) closeFor(err error) {
+	var code uint16
+	switch {
+	case errors.Is(err, wire.ErrTooLarge):
+		code = 1009
+	case errors.Is(err, wire.ErrProtocol):
+		code = 1002
+	default:
+		return // the end of the stream, or the connection's own failure
+	}
+	// A peer that reads nothing must not hold the reader here: the
+	// connection is dropped next whatever this write does.
+	c.Conn.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	c.writeControl(wws.OpClose, binary.BigEndian.AppendUint16(nil, code))
 }
 
 // Close sends a close frame if it can at once, and closes the connection.

@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"strings"
 
+	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/wire"
 	wws "github.com/mqwire/mqwire/wire/ws"
 )
@@ -21,8 +22,9 @@ func handshakeErr(format string, args ...any) error {
 }
 
 // readHead reads an HTTP head (start line and header fields, up to the
-// empty line) of at most maxHandshake bytes.
-func readHead(br *bufio.Reader) (start string, h textproto.MIMEHeader, err error) {
+// empty line) of at most maxHandshake bytes. checkStart, when not nil,
+// checks the start line before the header fields are read.
+func readHead(br *bufio.Reader, checkStart func(string) error) (start string, h textproto.MIMEHeader, err error) {
 	h = make(textproto.MIMEHeader)
 	total := 0
 	for first := true; ; first = false {
@@ -38,6 +40,11 @@ func readHead(br *bufio.Reader) (start string, h textproto.MIMEHeader, err error
 		switch {
 		case first:
 			start = l
+			if checkStart != nil {
+				if err := checkStart(l); err != nil {
+					return "", nil, err
+				}
+			}
 		case l == "":
 			return start, h, nil
 		default:
@@ -77,12 +84,24 @@ func request(host, path, key string, peer uint16) []byte {
 		path, host, key, wws.Subprotocol(peer))
 }
 
-// checkResponse checks the listener's answer to request: an upgrade that
-// accepts key and names the peer's protocol.
-func checkResponse(start string, h textproto.MIMEHeader, key string, peer uint16) error {
-	if f := strings.Fields(start); len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") || f[1] != "101" {
-		return handshakeErr("refused: %q", start)
+// checkStatus checks the status line of the listener's answer: anything
+// but an upgrade fails at once (nanomsg's refusal never ends its head). SP
+// listeners answer 400 to the offer of a protocol that is not theirs; our
+// request is otherwise well-formed, so 400 means a peer of the wrong kind.
+func checkStatus(start string, peer uint16) error {
+	f := strings.Fields(start)
+	switch {
+	case len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/1.") && f[1] == "101":
+		return nil
+	case len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/1.") && f[1] == "400":
+		return fmt.Errorf("%w: ws: refused our offer of %s: %q", socket.ErrPeerMismatch, wws.Subprotocol(peer), start)
 	}
+	return handshakeErr("refused: %q", start)
+}
+
+// checkResponse checks the rest of the listener's answer to request: an
+// upgrade that accepts key and names the peer's protocol.
+func checkResponse(h textproto.MIMEHeader, key string, peer uint16) error {
 	switch {
 	case !strings.EqualFold(h.Get("Upgrade"), "websocket"):
 		return handshakeErr("response does not upgrade to websocket")
@@ -121,7 +140,8 @@ func answer(start string, h textproto.MIMEHeader, path string, self uint16) ([]b
 		return fmt.Appendf(nil, "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
 			handshakeErr("websocket version %q (we speak 13)", h.Get("Sec-WebSocket-Version"))
 	case !hasToken(h.Values("Sec-WebSocket-Protocol"), wws.Subprotocol(self)):
-		return refuse("400 Bad Request", handshakeErr("peer asks for %q, we are %s", h.Get("Sec-WebSocket-Protocol"), wws.Subprotocol(self)))
+		return refuse("400 Bad Request", fmt.Errorf("%w: ws: peer asks for %q, we are %s",
+			socket.ErrPeerMismatch, h.Get("Sec-WebSocket-Protocol"), wws.Subprotocol(self)))
 	}
 	return fmt.Appendf(nil, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n", wws.AcceptKey(key), wws.Subprotocol(self)), nil

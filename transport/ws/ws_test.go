@@ -196,17 +196,22 @@ func TestSPOnly(t *testing.T) {
 }
 
 // A dialer that asks for the wrong path, protocol or version is answered
-// with an HTTP error and no pipe; the listener goes on serving.
+// with an HTTP error and no pipe: a peer of the wrong protocol with
+// ErrPeerMismatch, as over tcp, anything else with a protocol error. The
+// listener goes on serving.
 func TestHandshakeRefused(t *testing.T) {
-	cases := []struct{ name, head, status string }{
-		{"wrong path", strings.Replace(goodHead, "GET %s", "GET %s/other", 1), "HTTP/1.1 404 Not Found"},
-		{"wrong protocol", strings.Replace(goodHead, "pull.sp", "rep.sp", 1), "HTTP/1.1 400 Bad Request"},
-		{"no protocol", strings.Replace(goodHead, "Sec-WebSocket-Protocol: pull.sp.nanomsg.org\r\n", "", 1), "HTTP/1.1 400 Bad Request"},
-		{"old version", strings.Replace(goodHead, "Version: 13", "Version: 8", 1), "HTTP/1.1 426 Upgrade Required"},
-		{"no key", strings.Replace(goodHead, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1), "HTTP/1.1 400 Bad Request"},
-		{"not an upgrade", strings.Replace(goodHead, "Upgrade: websocket\r\n", "", 1), "HTTP/1.1 400 Bad Request"},
-		{"POST", strings.Replace(goodHead, "GET", "POST", 1), "HTTP/1.1 400 Bad Request"},
-		{"endless head", "GET %s HTTP/1.1\r\n" + strings.Repeat("X-Filler: "+strings.Repeat("x", 100)+"\r\n", 100), ""},
+	cases := []struct {
+		name, head, status string
+		want               error
+	}{
+		{"wrong path", strings.Replace(goodHead, "GET %s", "GET %s/other", 1), "HTTP/1.1 404 Not Found", wire.ErrProtocol},
+		{"wrong protocol", strings.Replace(goodHead, "pull.sp", "rep.sp", 1), "HTTP/1.1 400 Bad Request", socket.ErrPeerMismatch},
+		{"no protocol", strings.Replace(goodHead, "Sec-WebSocket-Protocol: pull.sp.nanomsg.org\r\n", "", 1), "HTTP/1.1 400 Bad Request", socket.ErrPeerMismatch},
+		{"old version", strings.Replace(goodHead, "Version: 13", "Version: 8", 1), "HTTP/1.1 426 Upgrade Required", wire.ErrProtocol},
+		{"no key", strings.Replace(goodHead, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1), "HTTP/1.1 400 Bad Request", wire.ErrProtocol},
+		{"not an upgrade", strings.Replace(goodHead, "Upgrade: websocket\r\n", "", 1), "HTTP/1.1 400 Bad Request", wire.ErrProtocol},
+		{"POST", strings.Replace(goodHead, "GET", "POST", 1), "HTTP/1.1 400 Bad Request", wire.ErrProtocol},
+		{"endless head", "GET %s HTTP/1.1\r\n" + strings.Repeat("X-Filler: "+strings.Repeat("x", 100)+"\r\n", 100), "", wire.ErrProtocol},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -217,10 +222,54 @@ func TestHandshakeRefused(t *testing.T) {
 				t.Errorf("answered %q, want %q", status, c.status)
 			}
 			e := waitEvent(t, ev, socket.EventHandshakeFailed)
-			if !errors.Is(e.Err, wire.ErrProtocol) {
-				t.Errorf("handshake error %v is not a protocol error", e.Err)
+			if !errors.Is(e.Err, c.want) {
+				t.Errorf("handshake error %v, want %v", e.Err, c.want)
 			}
 			stillServes(t, s, url)
+		})
+	}
+}
+
+// A listener that refuses our offer: 400 (nng's, mangos' and our answer to
+// a protocol not theirs) is ErrPeerMismatch; any other status fails at once,
+// without waiting for a head that may never end (nanomsg's refusal has no
+// empty line).
+func TestDialRefused(t *testing.T) {
+	for _, c := range []struct {
+		answer string
+		want   error
+	}{
+		{"HTTP/1.1 400 Bad Request\r\n\r\n", socket.ErrPeerMismatch},
+		{"HTTP/1.1 400 Incompatible Socket Type\r\nSec-WebSocket-Version: 13\r\n", socket.ErrPeerMismatch},
+		{"HTTP/1.1 404 Not Found\r\n", wire.ErrProtocol},
+		{"SSH-2.0-OpenSSH_9.2\r\n", wire.ErrProtocol},
+	} {
+		t.Run(c.answer[:12], func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			ln := must(net.Listen("tcp", "127.0.0.1:0"))
+			defer ln.Close()
+			d := must(push.New(socket.HandshakeTimeout(timeout)))
+			defer d.Close()
+			ev := d.Events(16)
+			must(d.Dial("ws://" + ln.Addr().String() + "/x"))
+			conn := must(ln.Accept())
+			defer conn.Close()
+			br := bufio.NewReader(conn)
+			for { // the request's head
+				l, err := br.ReadString('\n')
+				if err != nil || l == "\r\n" {
+					break
+				}
+			}
+			conn.Write([]byte(c.answer)) // and nothing more
+			start := time.Now()
+			e := waitEvent(t, ev, socket.EventHandshakeFailed)
+			if !errors.Is(e.Err, c.want) {
+				t.Errorf("%v, want %v", e.Err, c.want)
+			}
+			if time.Since(start) > timeout/2 {
+				t.Errorf("the refusal took %v to see", time.Since(start))
+			}
 		})
 	}
 }
@@ -269,6 +318,17 @@ func TestHostileFrames(t *testing.T) {
 			e := waitEvent(t, ev, socket.EventDisconnected)
 			if !errors.Is(e.Err, c.want) {
 				t.Errorf("pipe closed with %v, want %v", e.Err, c.want)
+			}
+			if !strings.HasPrefix(c.name, "truncated") {
+				// The peer is told why: 1009 for too large, 1002 else.
+				code := uint16(1002)
+				if c.want == wire.ErrTooLarge {
+					code = 1009
+				}
+				h, payload, err := p.readFrame()
+				if err != nil || h.Op != ws.OpClose || len(payload) != 2 || binary.BigEndian.Uint16(payload) != code {
+					t.Errorf("close frame %+v % x %v, want code %d", h, payload, err, code)
+				}
 			}
 			stillServes(t, s, url)
 		})

@@ -138,6 +138,12 @@ open_socket(const char *name, int raw)
 	if (nn_setsockopt(s, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, &ms, sizeof(ms)) < 0) {
 		fail("setsockopt");
 	}
+	/* nanomsg refuses messages above 1 MiB (nng 1.5 has no limit), and
+	 * TestWSLargeMessage sends more: no limit, as with nng. */
+	ms = -1;
+	if (nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &ms, sizeof(ms)) < 0) {
+		fail("setsockopt");
+	}
 	if (!raw && p->type == NN_SURVEYOR) {
 		ms = 3000;
 		if (nn_setsockopt(s, NN_SURVEYOR, NN_SURVEYOR_DEADLINE, &ms, sizeof(ms)) < 0) {
