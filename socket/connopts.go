@@ -89,9 +89,6 @@ func TOS(tos int) Option {
 // tuneConn applies the socket's connection settings to a new stream
 // connection; a setting the connection has no knob for does not apply.
 func (s *Socket) tuneConn(c net.Conn) error {
-	if u, ok := c.(interface{ NetConn() net.Conn }); ok {
-		c = u.NetConn() // a framing stream over tcp (ws://): tune the tcp
-	}
 	s.conn.mu.Lock()
 	send, recv, ka, tos := s.conn.sendBuf, s.conn.recvBuf, s.conn.keepAlive, s.conn.tos
 	s.conn.mu.Unlock()

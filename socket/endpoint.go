@@ -500,18 +500,21 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 	if err := s.tuneConn(conn); err != nil {
 		return nil, err
 	}
-	if f, ok := conn.(SPFramer); ok {
-		if err := s.spOnlyErr(url, dialed); err != nil {
-			return nil, err // an option changed since Dial or Listen checked
-		}
-		f.FrameSP(s.info.Self, s.info.Peer, func() uint64 { return uint64(s.cfg.maxRecvSize.Load()) })
-	}
 	deadline := time.Now().Add(timeout)
 	if c.TLS {
 		var err error
 		if conn, err = s.startTLS(conn, url, dialed, deadline); err != nil {
 			return nil, err
 		}
+	}
+	if c.Frame != nil {
+		conn = c.Frame(conn)
+	}
+	if f, ok := conn.(SPFramer); ok {
+		if err := s.spOnlyErr(url, dialed); err != nil {
+			return nil, err // an option changed since Dial or Listen checked
+		}
+		f.FrameSP(s.info.Self, s.info.Peer, func() uint64 { return uint64(s.cfg.maxRecvSize.Load()) })
 	}
 	var first []byte
 	// A socket with a security mechanism dials in ZMTP, the only dialect

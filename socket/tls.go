@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -89,6 +90,7 @@ func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Tim
 	}
 	if dialed {
 		_, _, addr, _ := splitURL(url, true)
+		addr, _, _ = strings.Cut(addr, "/") // wss://host:port/path
 		tc = tls.Client(under, s.tlsClientConfig(addr))
 	} else {
 		cfg, err := s.tlsServerConfig()

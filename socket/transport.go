@@ -76,6 +76,10 @@ type Conn struct {
 	// TLS says the stream is to carry TLS: the socket runs the TLS
 	// handshake over it (with its TLSConfig) before the dialect's.
 	TLS bool
+	// Frame, when not nil, wraps the stream once the socket has run TLS
+	// over it (if TLS is set): a transport whose own framing rides above
+	// TLS (wss://, WebSocket over TLS) gives its framing here.
+	Frame func(net.Conn) net.Conn
 	// Port is the end of a message transport connection.
 	Port MessagePort
 	// Remote names the peer, for events and statistics.

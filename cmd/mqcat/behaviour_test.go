@@ -208,21 +208,31 @@ func TestSharedMemory(t *testing.T) {
 	}
 }
 
-// TestWebSocket runs mqcat over ws:// against nngcat, each side listening
-// once.
+// TestWebSocket runs mqcat over ws:// and wss:// against nngcat, each side
+// listening once; over wss the listener serves the test's certificate and
+// the dialer checks it against the test's authority.
 func TestWebSocket(t *testing.T) {
 	bin, nngcat := mqcat(t), peer(t, "nngcat")
-	for _, mqListens := range []bool{true, false} {
-		url := fmt.Sprintf("ws://127.0.0.1:%d/cat", freePort(t))
-		lbin, dbin := nngcat, bin
-		if mqListens {
-			lbin, dbin = bin, nngcat
-		}
-		l := startProc(t, nil, lbin, "--pull0", "--listen", url, "-C", "2", "-Q")
-		time.Sleep(200 * time.Millisecond) // nngcat does not retry a refused dial
-		p := runProc(t, 10*time.Second, nil, dbin, "--push0", "--dial", url, "-D", "over ws", "-C", "2", "-i", "1")
-		if !l.wait(10*time.Second) || l.code != 0 || l.stdout.String() != strings.Repeat("\"over ws\"\n", 2) || p.code != 0 {
-			t.Errorf("mqcat listens %v:\n%s\n%s", mqListens, l.report(), p.report())
+	certs := testutil.NewTLSCerts(t)
+	for _, scheme := range []string{"ws", "wss"} {
+		for _, mqListens := range []bool{true, false} {
+			url := fmt.Sprintf("%s://127.0.0.1:%d/cat", scheme, freePort(t))
+			lbin, dbin := nngcat, bin
+			if mqListens {
+				lbin, dbin = bin, nngcat
+			}
+			largs := []string{"--pull0", "--listen", url, "-C", "2", "-Q"}
+			dargs := []string{"--push0", "--dial", url, "-D", "over ws", "-C", "2", "-i", "1"}
+			if scheme == "wss" {
+				largs = append(largs, "--cert", certs.ServerCertFile, "--key", certs.ServerKeyFile)
+				dargs = append(dargs, "--cacert", certs.CAFile)
+			}
+			l := startProc(t, nil, lbin, largs...)
+			time.Sleep(200 * time.Millisecond) // nngcat does not retry a refused dial
+			p := runProc(t, 10*time.Second, nil, dbin, dargs...)
+			if !l.wait(10*time.Second) || l.code != 0 || l.stdout.String() != strings.Repeat("\"over ws\"\n", 2) || p.code != 0 {
+				t.Errorf("%s, mqcat listens %v:\n%s\n%s", scheme, mqListens, l.report(), p.report())
+			}
 		}
 	}
 }

@@ -20,8 +20,8 @@
 // --bind-local PORT (listen there), -x PATH / --connect-ipc PATH (dial
 // ipc:///PATH), -X PATH / --bind-ipc PATH. URLs are tcp://host:port (also
 // tcp4, tcp6), ipc:///path, inproc://name, ws://host:port/path (SP over
-// WebSocket, as nngcat's) and, on Linux, shm:///path (shared memory
-// between processes). A dial waits for the first
+// WebSocket, as nngcat's; wss:// over TLS) and, on Linux, shm:///path
+// (shared memory between processes). A dial waits for the first
 // connection and fails the command if it is refused, as nngcat's does;
 // --async (or --compat) dials in the background instead.
 //
@@ -43,7 +43,7 @@
 // --version, -h/--help. The ZeroTier option --zt-home and --socket-name are
 // accepted and have no effect (mqwire has no ZeroTier transport).
 //
-// TLS, for tls+tcp:// addresses, as in nngcat: --cert FILE (with --key
+// TLS, for tls+tcp:// and wss:// addresses, as in nngcat: --cert FILE (with --key
 // FILE, or the key in the same file) is the certificate a listener serves
 // and a dialer presents; --cacert FILE is the authority whose certificates
 // a dialer trusts (and a listener checks a client's against, if the client

@@ -251,7 +251,7 @@ func checkURL(a address) (url, bad string) {
 			}
 		}
 		return scheme + "://" + rest, ""
-	case "ipc", "abstract", "inproc", "shm", "ws", "ws4", "ws6":
+	case "ipc", "abstract", "inproc", "shm", "ws", "ws4", "ws6", "wss", "wss4", "wss6":
 		if rest == "" {
 			return "", "Address invalid"
 		}

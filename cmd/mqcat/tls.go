@@ -7,7 +7,7 @@ import (
 	"github.com/mqwire/mqwire/socket"
 )
 
-// tlsConfig builds the TLS configuration of tls+tcp:// addresses from
+// tlsConfig builds the TLS configuration of tls+tcp:// and wss:// addresses from
 // nngcat's options: --cert (and --key, or the key in the same file) is our
 // own certificate, which a listener needs; --cacert is the authority a
 // dialer trusts for the server's certificate, and that a listener checks a

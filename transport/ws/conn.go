@@ -28,7 +28,7 @@ const maxFrame = 64 << 10
 // handshake takes the place of SP's connection header: it runs at the first
 // Read or Write, once FrameSP has said the protocols.
 type conn struct {
-	net.Conn // the tcp connection under the WebSocket
+	net.Conn // the tcp (or TLS) connection under the WebSocket
 	server   bool
 	host     string // the dialer's Host header
 	path     string // the dialer's request path; the path a listener serves
@@ -72,10 +72,6 @@ func newConn(c net.Conn, server bool, host, path string) *conn {
 	return &conn{Conn: c, server: server, host: host, path: path, br: bufio.NewReaderSize(c, 4<<10),
 		pendAt: make([]byte, 0, 16)}
 }
-
-// NetConn returns the tcp connection, so that the socket's connection
-// options (buffers, keep-alive, TOS) apply to it.
-func (c *conn) NetConn() net.Conn { return c.Conn }
 
 // FrameSP implements socket.SPFramer.
 func (c *conn) FrameSP(self, peer uint16, recvLimit func() uint64) {

@@ -1,6 +1,8 @@
 // Package ws is the ws:// transport (also ws4:// and ws6://): SP over
 // WebSocket (RFC 6455), as nng's and mangos' ws transports speak it, so
 // that mqwire talks to their sockets and to browsers' WebSocket clients.
+// wss:// (wss4://, wss6://) is the same over TLS, with the socket's
+// TLSConfig, as nng's and mangos' wss transports.
 // A URL names the host, port and HTTP path: "ws://host:8080/path" (the
 // path "/" when none is given; to listen, the host may be "*" or empty for
 // every address, and the port 0 for one the system chooses).
@@ -29,13 +31,31 @@ func init() { socket.RegisterTransport(transport{}) }
 
 type transport struct{}
 
-func (transport) Schemes() []string { return []string{"ws", "ws4", "ws6"} }
+func (transport) Schemes() []string { return []string{"ws", "ws4", "ws6", "wss", "wss4", "wss6"} }
 
 // SPOnly implements socket.SPOnlyTransport.
 func (transport) SPOnly(string) bool { return true }
 
+// TLS reports whether scheme's connections carry TLS under the WebSocket
+// (socket.TLSTransport).
+func (transport) TLS(scheme string) bool { return strings.HasPrefix(scheme, "wss") }
+
 // network is the net package's name for scheme.
-func network(scheme string) string { return "tcp" + strings.TrimPrefix(scheme, "ws") }
+func network(scheme string) string {
+	return "tcp" + strings.TrimPrefix(strings.TrimPrefix(scheme, "wss"), "ws")
+}
+
+// streamConn is the socket.Conn of a tcp connection: the socket runs TLS
+// over it for wss, and then the WebSocket framing.
+func streamConn(scheme string, c net.Conn, server bool, host, path string) socket.Conn {
+	return socket.Conn{
+		Stream: c,
+		TLS:    transport{}.TLS(scheme),
+		Frame:  func(under net.Conn) net.Conn { return newConn(under, server, host, path) },
+		Remote: c.RemoteAddr().String(),
+		Local:  c.LocalAddr().String(),
+	}
+}
 
 // splitAddr splits "host:port/path" and checks it.
 func splitAddr(scheme, addr string, listening bool) (hostPort, path string, err error) {
@@ -82,8 +102,7 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 	if err != nil {
 		return socket.Conn{}, err
 	}
-	return socket.Conn{Stream: newConn(c, false, hostPort, path),
-		Remote: c.RemoteAddr().String(), Local: c.LocalAddr().String()}, nil
+	return streamConn(scheme, c, false, hostPort, path), nil
 }
 
 func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
@@ -112,8 +131,7 @@ func (l *listener) Accept() (socket.Conn, error) {
 	if err != nil {
 		return socket.Conn{}, err
 	}
-	return socket.Conn{Stream: newConn(c, true, "", l.path),
-		Remote: c.RemoteAddr().String(), Local: c.LocalAddr().String()}, nil
+	return streamConn(l.scheme, c, true, "", l.path), nil
 }
 
 func (l *listener) Close() error { return l.l.Close() }

@@ -18,6 +18,8 @@ import (
 	"github.com/mqwire/mqwire/pattern/pair"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/xpub"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/ws"
@@ -453,5 +455,55 @@ func TestFramesSent(t *testing.T) {
 	ws.Mask(h.Key, 0, payload)
 	if string(payload) != "masked" {
 		t.Fatalf("dialer's message: %q", payload)
+	}
+}
+
+// wss: WebSocket over TLS, with the sockets' TLSConfig. Requests and
+// replies of every size cross it; a listener without a certificate is
+// refused at Listen, and a dialer that does not trust the listener fails
+// its handshake with ErrTLS.
+func TestWSS(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	certs := testutil.NewTLSCerts(t)
+	s := must(rep.New(socket.TLSConfig(certs.ServerConfig()), socket.MaxRecvSize(0)))
+	defer s.Close()
+	c := must(req.New(socket.TLSConfig(certs.ClientConfig()), socket.MaxRecvSize(0)))
+	defer c.Close()
+	l := must(s.Listen("wss://127.0.0.1:0/secure"))
+	if !strings.HasPrefix(l.URL(), "wss://127.0.0.1:") || !strings.HasSuffix(l.URL(), "/secure") {
+		t.Fatalf("listener URL %q", l.URL())
+	}
+	must(c.Dial(l.URL()))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, size := range []int{0, 64, 70 << 10, 1 << 20} {
+		body := bytes.Repeat([]byte{byte(size)}, size)
+		if err := c.SendContext(ctx, socket.NewMessageBytes(body)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.RecvContext(ctx)
+		if err != nil || !bytes.Equal(m.Body, body) {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		if err := s.SendContext(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if m, err = c.RecvContext(ctx); err != nil || len(m.Body) != size {
+			t.Fatalf("reply of %d bytes: %v", size, err)
+		}
+		m.Free()
+	}
+
+	bare := must(rep.New())
+	defer bare.Close()
+	if _, err := bare.Listen("wss://127.0.0.1:0/x"); !errors.Is(err, socket.ErrBadOption) {
+		t.Errorf("Listen without a certificate: %v, want ErrBadOption", err)
+	}
+	untrusting := must(req.New())
+	defer untrusting.Close()
+	ev := untrusting.Events(16)
+	must(untrusting.Dial(l.URL()))
+	if e := waitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, socket.ErrTLS) {
+		t.Errorf("dial with no trust in the listener: %v, want ErrTLS", e.Err)
 	}
 }
