@@ -126,37 +126,60 @@ func (c *conn) runHandshake() error {
 	return nil
 }
 
-// Read implements net.Conn: it hands out SP's tcp stream.
+// Read implements net.Conn: it hands out SP's tcp stream, as much of it as
+// p takes and the connection has buffered, so that one Read carries many
+// small messages; it waits for the connection only while it has nothing.
 func (c *conn) Read(p []byte) (int, error) {
 	if err := c.handshake(); err != nil {
 		return 0, err
 	}
-	for {
+	n := 0
+	for n < len(p) {
 		if len(c.pend) > 0 {
-			n := copy(p, c.pend)
-			c.pend = c.pend[n:]
-			return n, nil
+			k := copy(p[n:], c.pend)
+			c.pend = c.pend[k:]
+			n += k
+			continue
 		}
 		if c.left > 0 {
-			n, err := c.br.Read(p[:min(uint64(len(p)), c.left)])
-			if c.masked {
-				wws.Mask(c.key, c.pos, p[:n])
+			if n > 0 && c.br.Buffered() == 0 {
+				break
 			}
-			c.pos += uint64(n)
-			c.left -= uint64(n)
+			k, err := c.br.Read(p[n : n+int(min(uint64(len(p)-n), c.left))])
+			if c.masked {
+				wws.Mask(c.key, c.pos, p[n:n+k])
+			}
+			c.pos += uint64(k)
+			c.left -= uint64(k)
+			n += k
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return n, err
+			if err != nil {
+				return n, err
+			}
+			continue
 		}
-		if len(p) == 0 {
-			return 0, nil
+		if n > 0 && !c.wholeFrameBuffered() {
+			break
 		}
 		if err := c.readFrame(); err != nil {
 			c.closeFor(err)
-			return 0, err
+			return n, err
 		}
 	}
+	return n, nil
+}
+
+// wholeFrameBuffered reports whether the next frame is a whole data message
+// whose header is buffered: readFrame then takes it without waiting.
+func (c *conn) wholeFrameBuffered() bool {
+	b, _ := c.br.Peek(min(c.br.Buffered(), wws.MaxHeaderSize))
+	if len(b) < 2 || b[0]&0x80 == 0 || (wws.Opcode(b[0]&0x0F) != wws.OpBinary && wws.Opcode(b[0]&0x0F) != wws.OpText) {
+		return false
+	}
+	_, hn, err := wws.ParseHeader(b, 0)
+	return err == nil && hn > 0
 }
 
 // readFrame reads the next frame's header and acts on it: a whole message

@@ -136,7 +136,7 @@ func curveOption(server bool) socket.Option {
 func main() {
 	perfcmd.Main(perfcmd.Ends{
 		Name:       "mqperf",
-		Transports: []string{"inproc", "ipc", "tcp", "shm", "tls+tcp"},
+		Transports: []string{"inproc", "ipc", "tcp", "shm", "tls+tcp", "ws"},
 		LocalThr:   localThr,
 		RemoteThr:  remoteThr,
 		LocalLat:   localLat,
