@@ -1,14 +1,18 @@
 package ws
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/wire"
 	wws "github.com/mqwire/mqwire/wire/ws"
 )
@@ -90,4 +94,63 @@ func FuzzConnRead(f *testing.F) {
 			rest = rest[8+l:]
 		}
 	})
+}
+
+// FuzzHandshake feeds random opening handshakes to a listener's and a
+// dialer's parsing: they must never panic, must read no more than
+// maxHandshake bytes of head, must refuse with a protocol error or
+// ErrPeerMismatch, and a listener may accept only a request that asks for
+// its path, its protocol and version 13, with a 16-byte key.
+func FuzzHandshake(f *testing.F) {
+	good := "GET /p HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: pull.sp.nanomsg.org\r\n\r\n"
+	f.Add([]byte(good))
+	f.Add([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: pull.sp.nanomsg.org\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 400 Incompatible Socket Type\r\nSec-WebSocket-Version: 13\r\n"))
+	f.Add([]byte("GET /p HTTP/1.1\r\nX: " + strings.Repeat("y", 9000) + "\r\n\r\n"))
+	f.Add([]byte("GET /p HTTP/1.1\r\nbad line\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		refusal := func(err error) {
+			if err != nil && !errors.Is(err, wire.ErrProtocol) && !errors.Is(err, socket.ErrPeerMismatch) &&
+				err != io.EOF && err != io.ErrUnexpectedEOF {
+				t.Fatalf("refused with %v (%T)", err, err)
+			}
+		}
+		r := &countingReader{r: bytes.NewReader(in)}
+		br := bufio.NewReaderSize(r, 4<<10)
+		start, h, err := readHead(br, nil)
+		refusal(err)
+		if br.Buffered() > 0 && r.n-br.Buffered() > maxHandshake+4<<10 {
+			t.Fatalf("read %d bytes of head", r.n-br.Buffered())
+		}
+		if err == nil {
+			_, refused := answer(start, h, "/p", 0x51)
+			refusal(refused)
+			if refused == nil {
+				key, _ := base64.StdEncoding.DecodeString(h.Get("Sec-WebSocket-Key"))
+				if p, _, _ := strings.Cut(strings.Fields(start)[1], "?"); p != "/p" || len(key) != 16 ||
+					h.Get("Sec-WebSocket-Version") != "13" || !hasToken(h.Values("Sec-WebSocket-Protocol"), "pull.sp.nanomsg.org") {
+					t.Fatalf("accepted %q", in)
+				}
+			}
+		}
+		_, h, err = readHead(bufio.NewReader(bytes.NewReader(in)), func(s string) error { return checkStatus(s, 0x51) })
+		refusal(err)
+		if err == nil {
+			refusal(checkResponse(h, "dGhlIHNhbXBsZSBub25jZQ==", 0x51))
+		}
+	})
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += n
+	return n, err
 }

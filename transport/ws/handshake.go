@@ -33,6 +33,9 @@ func readHead(br *bufio.Reader, checkStart func(string) error) (start string, h 
 		if total > maxHandshake {
 			return "", nil, handshakeErr("head longer than %d bytes", maxHandshake)
 		}
+		if err == bufio.ErrBufferFull {
+			return "", nil, handshakeErr("a head line longer than %d bytes", br.Size())
+		}
 		if err != nil {
 			return "", nil, err
 		}
