@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/mqwire/mqwire/internal/testutil"
@@ -37,5 +38,30 @@ func TestWSLargeMessage(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestWSPathsShareAPort: an mqwire pull0 and rep0 listen on one port at
+// different paths, as nng's sockets can; nngcat's push and req dial each
+// path and reach the socket behind it.
+func TestWSPathsShareAPort(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	path := needTool(t, "nngcat")
+	base := strings.TrimSuffix(freeURL(t, "ws"), "/test")
+	pl := newSocket(t, "pull0", false)
+	rp := newSocket(t, "rep0", false)
+	if _, err := pl.Listen(base + "/push"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rp.Listen(base + "/ask"); err != nil {
+		t.Fatal(err)
+	}
+	startProc(t, true, path, "--push0", "--dial", base+"/push", "--data", "pushed", "--count", "3", "--interval", "1")
+	mqExpect(t, pl, []byte("pushed"))
+	asker := startProc(t, true, path, "--req0", "--dial", base+"/ask", "--data", "question", "--quoted")
+	mqExpect(t, rp, []byte("question"))
+	mqSend(t, rp, []byte("answer"))
+	if l, ok := asker.line(timeout); !ok || l != `"answer"` {
+		t.Fatalf("nngcat's req printed %q (stderr: %s)", l, asker.stderr.String())
 	}
 }

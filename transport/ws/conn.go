@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/textproto"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,8 @@ type conn struct {
 
 	self, peer uint16
 	limit      func() uint64 // the socket's receive limit, 0 for none
+
+	routed *routedRequest // a listener's request, its head read already (share.go)
 
 	hsMu   sync.Mutex // held through the opening handshake
 	hsDone bool
@@ -73,6 +76,14 @@ func newConn(c net.Conn, server bool, host, path string) *conn {
 		pendAt: make([]byte, 0, 16)}
 }
 
+// newRoutedConn is a listener's connection whose request head the shared
+// server has read (r.br holds what followed it).
+func newRoutedConn(c net.Conn, r routedRequest, path string) *conn {
+	wc := newConn(c, true, "", path)
+	wc.br, wc.routed = r.br, &r
+	return wc
+}
+
 // FrameSP implements socket.SPFramer.
 func (c *conn) FrameSP(self, peer uint16, recvLimit func() uint64) {
 	c.self, c.peer, c.limit = self, peer, recvLimit
@@ -97,7 +108,14 @@ func (c *conn) runHandshake() error {
 		return errors.New("ws: connection used before FrameSP")
 	}
 	if c.server {
-		start, h, err := readHead(c.br, nil)
+		var start string
+		var h textproto.MIMEHeader
+		var err error
+		if c.routed != nil {
+			start, h, err = c.routed.start, c.routed.h, c.routed.err
+		} else {
+			start, h, err = readHead(c.br, nil)
+		}
 		if err != nil {
 			return err
 		}

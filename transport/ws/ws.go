@@ -13,7 +13,8 @@
 // listener answers with the same if it is its own) in place of SP's
 // connection header. ws:// carries SP only: ZeroMQ-only socket types and
 // the ZMTP dialect are refused at Dial and Listen. A listener serves one
-// path on its port.
+// path; ws:// listeners of one socket or many may share a port, each with
+// its own path (wss:// listeners cannot).
 package ws
 
 import (
@@ -110,16 +111,25 @@ func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !(transport{}).TLS(scheme) {
+		return listenShared(scheme, hostPort, path)
+	}
 	l, err := net.Listen(network(scheme), hostPort)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("%w: %w", socket.ErrAddrInUse, err)
-		}
-		return nil, err
+		return nil, listenErr(err)
 	}
 	return &listener{l: l, scheme: scheme, path: path}, nil
 }
 
+// listenErr makes a port in use ErrAddrInUse.
+func listenErr(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w: %w", socket.ErrAddrInUse, err)
+	}
+	return err
+}
+
+// listener is a wss:// listener: one path on its port.
 type listener struct {
 	l      net.Listener
 	scheme string

@@ -507,3 +507,85 @@ func TestWSS(t *testing.T) {
 		t.Errorf("dial with no trust in the listener: %v, want ErrTLS", e.Err)
 	}
 }
+
+// freePort returns a tcp port that was free a moment ago.
+func freePort(t *testing.T) string {
+	l := must(net.Listen("tcp", "127.0.0.1:0"))
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+// Two sockets listen on one port, at different paths, as nng's can: each
+// dialer reaches the socket of its path; a path taken is refused; a
+// request for no path served is refused (404) by the port's first
+// listener, which reports it; the port stays open while any listener is
+// left and is let go with the last.
+func TestPathsShareAPort(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	port := freePort(t)
+	base := "ws://127.0.0.1:" + port
+	rp := must(rep.New())
+	defer rp.Close()
+	pl := must(pull.New())
+	defer pl.Close()
+	events := rp.Events(16)
+	la := must(rp.Listen(base + "/a"))
+	lb := must(pl.Listen(base + "/b"))
+	if la.URL() != base+"/a" || lb.URL() != base+"/b" {
+		t.Fatalf("URLs %q and %q", la.URL(), lb.URL())
+	}
+	if _, err := pl.Listen(base + "/a"); !errors.Is(err, socket.ErrAddrInUse) {
+		t.Errorf("a second listener at /a: %v, want ErrAddrInUse", err)
+	}
+	secure := must(pull.New(socket.TLSConfig(testutil.NewTLSCerts(t).ServerConfig())))
+	defer secure.Close()
+	if _, err := secure.Listen("wss://127.0.0.1:" + port + "/c"); !errors.Is(err, socket.ErrAddrInUse) {
+		t.Errorf("wss on the port of ws listeners: %v, want ErrAddrInUse", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	rq := must(req.New())
+	defer rq.Close()
+	must(rq.Dial(base + "/a"))
+	ps := must(push.New())
+	defer ps.Close()
+	must(ps.Dial(base + "/b"))
+	if err := ps.SendContext(ctx, socket.NewMessageBytes([]byte("to b"))); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := pl.RecvContext(ctx); err != nil || string(m.Body) != "to b" {
+		t.Fatalf("pull at /b: %v %v", m, err)
+	}
+	if err := rq.SendContext(ctx, socket.NewMessageBytes([]byte("to a"))); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := rp.RecvContext(ctx); err != nil || string(m.Body) != "to a" {
+		t.Fatalf("rep at /a: %v %v", m, err)
+	}
+
+	_, status := dialRaw(t, base+"/nowhere", strings.Replace(goodHead, "pull.sp", "rep.sp", 1))
+	if status != "HTTP/1.1 404 Not Found" {
+		t.Errorf("a request for no path served: %q", status)
+	}
+	if e := waitEvent(t, events, socket.EventHandshakeFailed); !errors.Is(e.Err, wire.ErrProtocol) {
+		t.Errorf("the first listener reports %v", e.Err)
+	}
+
+	la.Close()
+	stillServes(t, pl, base+"/b")
+	lb.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			l.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the port is still held after its last listener closed: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,192 @@
+package ws
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/textproto"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mqwire/mqwire/socket"
+)
+
+// Several ws:// listeners, of one socket or many, may serve different
+// paths on one address, as nng's do: the first binds the port and its
+// server reads each request's head and hands the connection to the
+// listener of the path it asks for. A request for no path served, or one
+// whose head cannot be read, goes to the address's first listener, which
+// refuses it and reports that on its socket's events. wss:// cannot
+// share: its bytes are TLS, and the TLS configuration is each socket's.
+
+// routeTimeout bounds the read of a request's head before it is routed.
+const routeTimeout = 10 * time.Second
+
+// routedRequest is a connection whose opening request head has been read.
+type routedRequest struct {
+	c     net.Conn
+	br    *bufio.Reader
+	start string
+	h     textproto.MIMEHeader
+	err   error // the head could not be read
+}
+
+// server is one tcp listener and the ws listeners that share it.
+type server struct {
+	keys  []string // the addresses it is registered under
+	tcp   net.Listener
+	mu    sync.Mutex
+	paths map[string]*sharedListener
+	first *sharedListener // the earliest still open: gets what no path takes
+	order []*sharedListener
+}
+
+var servers = struct {
+	sync.Mutex
+	m map[string]*server // by network and bound address
+}{m: map[string]*server{}}
+
+// listenShared adds a listener for path on hostPort, binding the port if
+// no listener has it yet.
+func listenShared(scheme, hostPort, path string) (*sharedListener, error) {
+	nw := network(scheme)
+	servers.Lock()
+	defer servers.Unlock()
+	if _, port, _ := net.SplitHostPort(hostPort); port != "0" {
+		if s := servers.m[nw+" "+hostPort]; s != nil {
+			return s.add(scheme, path)
+		}
+	}
+	tcp, err := net.Listen(nw, hostPort)
+	if err != nil {
+		return nil, listenErr(err)
+	}
+	// Registered under the address bound and the one asked for (":8080"
+	// binds "[::]:8080"), so that a second Listen of either finds it.
+	s := &server{keys: []string{nw + " " + tcp.Addr().String()}, tcp: tcp, paths: map[string]*sharedListener{}}
+	if _, port, _ := net.SplitHostPort(hostPort); port != "0" {
+		s.keys = append(s.keys, nw+" "+hostPort)
+	}
+	for _, k := range s.keys {
+		servers.m[k] = s
+	}
+	l, _ := s.add(scheme, path)
+	go s.accept()
+	return l, nil
+}
+
+// add registers a listener for path. Called with servers held.
+func (s *server) add(scheme, path string) (*sharedListener, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paths[path] != nil {
+		return nil, fmt.Errorf("%w: ws://%s%s has a listener already", socket.ErrAddrInUse, s.tcp.Addr(), path)
+	}
+	l := &sharedListener{s: s, scheme: scheme, path: path, in: make(chan routedRequest), done: make(chan struct{})}
+	s.paths[path] = l
+	s.order = append(s.order, l)
+	if s.first == nil {
+		s.first = l
+	}
+	return l, nil
+}
+
+// remove takes l off; the last one closes the port.
+func (s *server) remove(l *sharedListener) {
+	servers.Lock()
+	defer servers.Unlock()
+	s.mu.Lock()
+	delete(s.paths, l.path)
+	for i, o := range s.order {
+		if o == l {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
+	}
+	s.first = nil
+	if len(s.order) > 0 {
+		s.first = s.order[0]
+	}
+	empty := len(s.order) == 0
+	s.mu.Unlock()
+	if empty {
+		for _, k := range s.keys {
+			delete(servers.m, k)
+		}
+		s.tcp.Close()
+	}
+}
+
+func (s *server) accept() {
+	for {
+		c, err := s.tcp.Accept()
+		if err != nil {
+			return // closed with its last listener
+		}
+		go s.route(c)
+	}
+}
+
+// route reads c's request head and hands it to the listener of its path.
+func (s *server) route(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(routeTimeout))
+	r := routedRequest{c: c, br: bufio.NewReaderSize(c, 4<<10)}
+	r.start, r.h, r.err = readHead(r.br, nil)
+	c.SetReadDeadline(time.Time{})
+	s.mu.Lock()
+	l := s.first
+	if r.err == nil {
+		if f := strings.Fields(r.start); len(f) == 3 {
+			p, _, _ := strings.Cut(f[1], "?")
+			if pl := s.paths[p]; pl != nil {
+				l = pl
+			}
+		}
+	}
+	s.mu.Unlock()
+	if l == nil || !l.deliver(r) {
+		c.Close()
+	}
+}
+
+// sharedListener is a ws:// listener: the connections for its path.
+type sharedListener struct {
+	s         *server
+	scheme    string
+	path      string
+	in        chan routedRequest
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// deliver hands r to the listener's Accept, or reports that it is closed.
+func (l *sharedListener) deliver(r routedRequest) bool {
+	select {
+	case l.in <- r:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+func (l *sharedListener) Accept() (socket.Conn, error) {
+	select {
+	case r := <-l.in:
+		conn := streamConn(l.scheme, r.c, true, "", l.path)
+		conn.Frame = func(under net.Conn) net.Conn { return newRoutedConn(under, r, l.path) }
+		return conn, nil
+	case <-l.done:
+		return socket.Conn{}, net.ErrClosed
+	}
+}
+
+func (l *sharedListener) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.done)
+		l.s.remove(l)
+	})
+	return nil
+}
+
+func (l *sharedListener) URL() string { return l.scheme + "://" + l.s.tcp.Addr().String() + l.path }
