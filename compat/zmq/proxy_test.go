@@ -13,6 +13,9 @@ import (
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/device"
 	"github.com/mqwire/mqwire/pattern/pub"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/xpub"
 	"github.com/mqwire/mqwire/pattern/xsub"
@@ -116,5 +119,68 @@ func TestProxyForwarderLibzmq(t *testing.T) {
 	<-stopped
 	if b, _ := hex.DecodeString(l); !strings.HasPrefix(string(b), "a-") {
 		t.Fatalf("libzmq SUB got %q", b)
+	}
+}
+
+// A libzmq REQ steers an mqwire proxy (device.ProxySteerable, a streamer
+// with a REP control socket): STATISTICS is answered with eight 8-byte
+// little-endian frames, as libzmq's proxy answers; PAUSE and TERMINATE
+// with an empty message; and TERMINATE ends the proxy.
+func TestProxySteerableLibzmq(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	front, _ := pull.New()
+	defer front.Close()
+	back, _ := push.New()
+	defer back.Close()
+	control, _ := rep.New(socket.DialDialect(socket.DialectZMTP))
+	defer control.Close()
+	in, _ := push.New()
+	defer in.Close()
+	out, _ := pull.New()
+	defer out.Close()
+	for i, pair := range [][2]*socket.Socket{{front, in}, {back, out}} {
+		l, err := pair[0].Listen(fmt.Sprintf("inproc://%s-%d", t.Name(), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pair[1].Dial(l.URL()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl, err := control.Listen(endpoint(t, "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- device.ProxySteerable(context.Background(), front, back, nil, control) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 3 {
+		if err := in.SendContext(ctx, socket.NewMessageBytes([]byte("hello"))); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := out.RecvContext(ctx); err != nil || string(m.Body) != "hello" {
+			t.Fatalf("through the proxy: %v %v", m, err)
+		}
+	}
+	p := startPeer(t, "REQ", "connect", cl.URL(), "steer", "0", "cmd=STATISTICS", "cmd=PAUSE", "cmd=TERMINATE")
+	// frontend: 3 received, 15 bytes; 0 sent. backend: 0 received; 3 sent, 15 bytes.
+	want := "0300000000000000 0f00000000000000 0000000000000000 0000000000000000 " +
+		"0000000000000000 0000000000000000 0300000000000000 0f00000000000000"
+	if l := p.line(t); l != want {
+		t.Errorf("STATISTICS answered %q, want %q", l, want)
+	}
+	for _, cmd := range []string{"PAUSE", "TERMINATE"} {
+		if l := p.line(t); l != "." {
+			t.Errorf("%s answered %q, want an empty message", cmd, l)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ProxySteerable ended with %v after TERMINATE", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("TERMINATE did not end the proxy")
 	}
 }

@@ -3,7 +3,8 @@
 // a raw pub0, ...), in both directions where the patterns allow, as
 // nng_device does; with the same raw bus0 or pair1 socket given twice it
 // reflects messages back out. Proxy is libzmq's zmq_proxy: a ROUTER and a
-// DEALER, an XSUB and an XPUB, a PULL and a PUSH, with a capture socket.
+// DEALER, an XSUB and an XPUB, a PULL and a PUSH, with a capture socket;
+// ProxySteerable is zmq_proxy_steerable, steered over a control socket.
 package device
 
 import (

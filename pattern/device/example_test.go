@@ -2,11 +2,14 @@ package device_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/device"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/router"
@@ -89,4 +92,50 @@ func ExampleProxy() {
 	reply, _ := client.RecvBytes()
 	fmt.Printf("%s\n", reply)
 	// Output: job 1 done
+}
+
+// A streamer steered over a control socket, as with libzmq's
+// zmq_proxy_steerable: a REP control socket answers every command, and
+// STATISTICS with eight counts (the frontend's received parts and bytes,
+// its sent ones, then the backend's).
+func ExampleProxySteerable() {
+	front, _ := pull.New()
+	defer front.Close()
+	front.Listen("inproc://example-steer-in")
+	back, _ := push.New()
+	defer back.Close()
+	back.Listen("inproc://example-steer-out")
+	control, _ := rep.New()
+	defer control.Close()
+	control.Listen("inproc://example-steer-control")
+	done := make(chan error, 1)
+	go func() { done <- device.ProxySteerable(context.Background(), front, back, nil, control) }()
+
+	in, _ := push.New()
+	defer in.Close()
+	in.Dial("inproc://example-steer-in")
+	out, _ := pull.New()
+	defer out.Close()
+	out.Dial("inproc://example-steer-out")
+	in.SendBytes([]byte("hello"))
+	m, _ := out.RecvBytes()
+	fmt.Printf("%s\n", m)
+
+	steer, _ := req.New()
+	defer steer.Close()
+	steer.Dial("inproc://example-steer-control")
+	steer.SendBytes([]byte("STATISTICS"))
+	stats, _ := steer.Recv() // eight frames (an SP peer gets one 64-byte body)
+	var counts []uint64
+	for _, part := range append([][]byte{stats.Body}, stats.Frames...) {
+		counts = append(counts, binary.LittleEndian.Uint64(part))
+	}
+	fmt.Println(counts)
+	steer.SendBytes([]byte("TERMINATE"))
+	steer.RecvBytes()
+	fmt.Println(<-done)
+	// Output:
+	// hello
+	// [1 5 0 0 0 0 1 5]
+	// <nil>
 }

@@ -38,6 +38,11 @@ import (
 // surveyor0 and respondent0, in either dialect) cannot sit in a proxy and
 // are refused: use ROUTER and DEALER, or their raw forms (or Forward).
 func Proxy(ctx context.Context, frontend, backend, capture *socket.Socket) error {
+	return proxy(ctx, frontend, backend, capture, nil)
+}
+
+// proxy is Proxy, steered by control when it is not nil (steer.go).
+func proxy(ctx context.Context, frontend, backend, capture, control *socket.Socket) error {
 	if frontend == backend {
 		return fmt.Errorf("%w: a proxy between a socket and itself (Forward reflects)", socket.ErrNotSupported)
 	}
@@ -54,14 +59,31 @@ func Proxy(ctx context.Context, frontend, backend, capture *socket.Socket) error
 	if capture != nil && !capture.Info().CanSend {
 		return fmt.Errorf("%w: a %s capture socket cannot send", socket.ErrNotSupported, capture.Info().Name)
 	}
+	st := &steering{}
 	var pumps []func(context.Context) error
 	if down {
-		pumps = append(pumps, func(ctx context.Context) error { return proxyPump(ctx, frontend, backend, capture) })
+		pumps = append(pumps, func(ctx context.Context) error {
+			return proxyPump(ctx, frontend, backend, capture, st, &st.front.recv, &st.back.sent)
+		})
 	}
 	if up {
-		pumps = append(pumps, func(ctx context.Context) error { return proxyPump(ctx, backend, frontend, capture) })
+		pumps = append(pumps, func(ctx context.Context) error {
+			return proxyPump(ctx, backend, frontend, capture, st, &st.back.recv, &st.front.sent)
+		})
 	}
-	return runPumps(ctx, pumps)
+	if control == nil {
+		return runPumps(ctx, pumps)
+	}
+	if !control.Info().CanRecv {
+		return fmt.Errorf("%w: a %s control socket cannot receive", socket.ErrNotSupported, control.Info().Name)
+	}
+	st.resumed = make(chan struct{})
+	close(st.resumed) // not paused
+	pumps = append(pumps, func(ctx context.Context) error { return st.steer(ctx, control) })
+	if err := runPumps(ctx, pumps); err != errTerminated {
+		return err
+	}
+	return nil
 }
 
 // checkProxied refuses a socket whose pattern keeps each request's state:
@@ -78,35 +100,46 @@ func checkProxied(info socket.ProtocolInfo) error {
 }
 
 // proxyPump passes what from receives to to, with a copy to capture first
-// if it is set, until ctx ends or a socket closes.
-func proxyPump(ctx context.Context, from, to, capture *socket.Socket) error {
+// if it is set, until ctx ends or a socket closes; it counts what it
+// receives and sends, and holds a message it has received while the proxy
+// is paused.
+func proxyPump(ctx context.Context, from, to, capture *socket.Socket, st *steering, recvd, sent *traffic) error {
 	for {
 		m, err := from.RecvContext(ctx)
 		if err != nil {
 			return err
 		}
+		parts, size := uint64(1+len(m.Frames)), uint64(m.Len())
+		recvd.add(parts, size)
+		if err := st.waitResumed(ctx); err != nil {
+			m.Free()
+			return err
+		}
 		if capture != nil {
-			if err := sendOrDrop(ctx, capture, m.Clone()); err != nil {
+			if _, err := sendOrDrop(ctx, capture, m.Clone()); err != nil {
 				m.Free()
 				return err
 			}
 		}
-		if err := sendOrDrop(ctx, to, m); err != nil {
+		if ok, err := sendOrDrop(ctx, to, m); err != nil {
 			return err
+		} else if ok {
+			sent.add(parts, size)
 		}
 	}
 }
 
-// sendOrDrop sends m on s; a message s refuses without closing is dropped
-// (freed), and only the end of ctx or of the socket is returned.
-func sendOrDrop(ctx context.Context, s *socket.Socket, m *socket.Message) error {
+// sendOrDrop sends m on s and reports whether it went; a message s refuses
+// without closing is dropped (freed), and only the end of ctx or of the
+// socket is returned.
+func sendOrDrop(ctx context.Context, s *socket.Socket, m *socket.Message) (bool, error) {
 	err := s.SendContext(ctx, m)
 	if err == nil {
-		return nil
+		return true, nil
 	}
 	m.Free()
 	if ctx.Err() != nil || errors.Is(err, socket.ErrClosed) {
-		return err
+		return false, err
 	}
-	return nil
+	return false, nil
 }

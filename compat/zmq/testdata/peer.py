@@ -6,6 +6,8 @@
 # "publish" sends b"b-<i>" then b"a-<i>" every 5 ms, COUNT times each;
 # "request" sends b"req-<i>" and prints the reply, COUNT times.
 # "flood" (PUSH) sends 64-byte messages until it is killed.
+# "steer" (REQ) sends each extra argument cmd=NAME as a message and prints
+# the reply's frames (a zmq_proxy_steerable command and its answer).
 # "late-recv" (SUB) waits a second without reading, then prints the first
 # 8 bytes of each message in hex until one starts with b"a-end" (COUNT is
 # ignored). "nodrop-publish" (XPUB, with ZMQ_XPUB_NODROP and a send
@@ -133,6 +135,13 @@ if role == "flood":  # PUSH: send 64-byte messages until killed (COUNT is ignore
 if role == "xsubscribe":  # XSUB: each "+TOPIC" is sent as 1+topic, "-TOPIC" as 0+topic
     for arg in sys.argv[6:]:
         s.send((b"\x01" if arg[0] == "+" else b"\x00") + arg[1:].encode())
+if role == "steer":  # REQ: send each cmd=NAME as a proxy command, print the reply's frames (COUNT is ignored)
+    for arg in sys.argv[6:]:
+        if arg.startswith("cmd="):
+            s.send(arg[4:].encode())
+            frames = s.recv_multipart()
+            print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
+    count = 0
 for i in range(count):
     if role == "send":
         s.send_multipart([b"msg-%d" % i, b"second", b""])

@@ -1,0 +1,201 @@
+package device_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/device"
+	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// streamer is a PULL frontend and a PUSH backend with a PUSH feeding the
+// one and a PULL draining the other, all over inproc.
+type streamer struct{ front, back, in, out *socket.Socket }
+
+func newStreamer(t *testing.T) streamer {
+	s := streamer{must(pull.New()), must(push.New()), must(push.New()), must(pull.New())}
+	t.Cleanup(func() {
+		for _, x := range []*socket.Socket{s.front, s.back, s.in, s.out} {
+			x.Close()
+		}
+	})
+	for i, p := range [][2]*socket.Socket{{s.front, s.in}, {s.back, s.out}} {
+		must(p[1].Dial(must(p[0].Listen(fmt.Sprintf("inproc://%s-%d", t.Name(), i))).URL()))
+	}
+	return s
+}
+
+func (s streamer) send(t *testing.T, body string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.in.SendContext(ctx, socket.NewMessageBytes([]byte(body))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recv returns the next message out of the proxy, or "" if none comes
+// within d.
+func (s streamer) recv(d time.Duration) string {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	m, err := s.out.RecvContext(ctx)
+	if err != nil {
+		return ""
+	}
+	defer m.Free()
+	return string(m.Body)
+}
+
+// command sends cmd on the control client and returns the answer's eight
+// counts, or nil for an empty answer; wantAnswer false reads none.
+func command(t *testing.T, c *socket.Socket, cmd string, wantAnswer bool) []uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.SendContext(ctx, socket.NewMessageBytes([]byte(cmd))); err != nil {
+		t.Fatal(err)
+	}
+	if !wantAnswer {
+		return nil
+	}
+	m, err := c.RecvContext(ctx)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	defer m.Free()
+	b := append([]byte(nil), m.Body...)
+	for _, f := range m.Frames {
+		b = append(b, f...)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	if len(b) != 64 || len(m.Frames) != 0 && len(m.Frames) != 7 {
+		t.Fatalf("%s answered %d bytes in %d frames", cmd, len(b), 1+len(m.Frames))
+	}
+	counts := make([]uint64, 8)
+	for i := range counts {
+		counts[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return counts
+}
+
+// A PAIR control socket, as libzmq's proxy is often steered over inproc:
+// PAUSE holds messages (none is lost), RESUME lets them through in order,
+// STATISTICS counts them (as eight frames), TERMINATE ends the proxy with
+// nil; only STATISTICS is answered.
+func TestProxySteerablePair(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := newStreamer(t)
+	control, client := must(pair.New()), must(pair.New())
+	defer control.Close()
+	defer client.Close()
+	must(client.Dial(must(control.Listen("inproc://" + t.Name() + "-control")).URL()))
+	done := make(chan error, 1)
+	go func() { done <- device.ProxySteerable(context.Background(), s.front, s.back, nil, control) }()
+
+	s.send(t, "a")
+	if got := s.recv(5 * time.Second); got != "a" {
+		t.Fatalf("before PAUSE: %q", got)
+	}
+	command(t, client, "PAUSE", false)
+	command(t, client, "STATISTICS", true) // answered after PAUSE took effect
+	for _, b := range []string{"b", "c", "d"} {
+		s.send(t, b)
+	}
+	if got := s.recv(200 * time.Millisecond); got != "" {
+		t.Fatalf("paused, yet %q came through", got)
+	}
+	got := command(t, client, "STATISTICS", true)
+	// The frontend may have taken one message, which the proxy holds.
+	if got[0] < 1 || got[0] > 2 || got[1] != got[0] || got[6] != 1 || got[7] != 1 || got[2]+got[3]+got[4]+got[5] != 0 {
+		t.Errorf("statistics while paused: %v", got)
+	}
+	command(t, client, "NONSENSE", false) // ignored
+	command(t, client, "RESUME", false)
+	for _, want := range []string{"b", "c", "d"} {
+		if got := s.recv(5 * time.Second); got != want {
+			t.Fatalf("after RESUME: %q, want %q", got, want)
+		}
+	}
+	want := []uint64{4, 4, 0, 0, 0, 0, 4, 4}
+	if got := command(t, client, "STATISTICS", true); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("statistics: %v, want %v", got, want)
+	}
+	command(t, client, "TERMINATE", false)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ended with %v after TERMINATE", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("TERMINATE did not end the proxy")
+	}
+}
+
+// A REP control socket is answered after every command, as REP requires,
+// over SP too, where the counts come as one 64-byte body.
+func TestProxySteerableREP(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := newStreamer(t)
+	control, client := must(rep.New()), must(req.New())
+	defer control.Close()
+	defer client.Close()
+	must(client.Dial(must(control.Listen("tcp://127.0.0.1:0")).URL()))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- device.ProxySteerable(ctx, s.front, s.back, nil, control) }()
+	s.send(t, "hello")
+	if got := s.recv(5 * time.Second); got != "hello" {
+		t.Fatalf("through the proxy: %q", got)
+	}
+	for _, cmd := range []string{"PAUSE", "RESUME", "what?"} {
+		if got := command(t, client, cmd, true); got != nil {
+			t.Errorf("%s answered %v, want an empty message", cmd, got)
+		}
+	}
+	if got, want := command(t, client, "STATISTICS", true), []uint64{1, 5, 0, 0, 0, 0, 1, 5}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("statistics: %v, want %v", got, want)
+	}
+	cancel() // the proxy also ends with its context
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("ended with %v, want context.Canceled", err)
+	}
+}
+
+// The control socket's close ends the proxy; a control socket that cannot
+// receive is refused.
+func TestProxySteerableChecks(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := newStreamer(t)
+	control := must(pair.New())
+	done := make(chan error, 1)
+	go func() { done <- device.ProxySteerable(context.Background(), s.front, s.back, nil, control) }()
+	time.Sleep(10 * time.Millisecond)
+	control.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, socket.ErrClosed) {
+			t.Errorf("ended with %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the control socket's close did not end the proxy")
+	}
+	deaf := must(push.New())
+	defer deaf.Close()
+	if err := device.ProxySteerable(context.Background(), s.front, s.back, nil, deaf); !errors.Is(err, socket.ErrNotSupported) {
+		t.Errorf("a PUSH control socket: %v, want ErrNotSupported", err)
+	}
+}
