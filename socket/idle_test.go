@@ -21,8 +21,11 @@ import (
 // kept its chunk and a read buffer for good, 128 KiB, before that change
 // was made to let both go too.
 func TestIdleConnectionMemory(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc", "shm"} {
+	for _, tr := range []string{"tcp", "ipc", "shm", "ws"} {
 		for _, d := range []string{"sp", "zmtp", "zmtp+heartbeats"} {
+			if tr == "ws" && d != "sp" {
+				continue // ws carries SP only
+			}
 			if tr == "shm" && (d == "zmtp+heartbeats" || testutil.Race) {
 				// Each PING has a shm reader spin with its buffer, and
 				// under the race detector an idle shm connection measured

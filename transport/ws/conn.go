@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/wire"
 	"github.com/mqwire/mqwire/wire/sp"
 	wws "github.com/mqwire/mqwire/wire/ws"
@@ -187,6 +188,20 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// ReadLazy implements socket.LazyReader, so that the pipe's reader holds no
+// read buffer while the connection is idle: it lets the buffer go before
+// it waits for the peer's next frame.
+func (c *conn) ReadLazy(lb socket.LazyBuffer) (int, error) {
+	if err := c.handshake(); err != nil {
+		return 0, err
+	}
+	if len(c.pend) == 0 && c.br.Buffered() == 0 {
+		lb.Idle()
+		c.br.Peek(1) // waits; an error comes again from Read
+	}
+	return c.Read(lb.Space())
 }
 
 // wholeFrameBuffered reports whether the next frame is a whole data message
