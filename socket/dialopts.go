@@ -19,6 +19,16 @@ type DialOption struct {
 // String returns the option's name.
 func (o DialOption) String() string { return o.name }
 
+// ListenOption is an option of one Listen, checked when Listen is called:
+// a bad value or an option that does not apply fails the Listen.
+type ListenOption struct {
+	name  string
+	apply func(s *Socket, t Transport, scheme string, l *Listener) error
+}
+
+// String returns the option's name.
+func (o ListenOption) String() string { return o.name }
+
 // ConnectRoutingID names the peer a ROUTER dials: the ROUTER knows every
 // connection this dialer makes by id, in place of the identity the peer
 // announces or a generated one (libzmq's ZMQ_CONNECT_ROUTING_ID). So a

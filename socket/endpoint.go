@@ -3,6 +3,7 @@ package socket
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -46,7 +47,8 @@ type Dialer struct {
 	connected bool          // a connection was made before (Reconnects)
 	wait      time.Duration // before the next try
 
-	routingID []byte // ConnectRoutingID's; set before the dialer starts
+	routingID []byte      // ConnectRoutingID's; set before the dialer starts
+	tls       *tls.Config // DialTLSConfig's, in place of the socket's; set before it starts
 	// listenerUp closes when the address gets a listener (ListenWaiter),
 	// which ends the wait before the next try; nil for other transports.
 	listenerUp <-chan struct{}
@@ -162,7 +164,7 @@ func (d *Dialer) dial(waitFirst bool) {
 		if err != nil {
 			s.dialFailures.Add(1)
 			s.emit(Event{Type: EventDialFailed, URL: d.url, Err: err})
-		} else if p := s.attach(d.ctx, c, d.url, d); p != nil {
+		} else if p := s.attach(d.ctx, c, d.url, d, d.tls); p != nil {
 			if d.connected {
 				s.reconnects.Add(1)
 			}
@@ -287,6 +289,7 @@ type Listener struct {
 	url  string
 	l    TransportListener
 	done chan struct{}
+	tls  *tls.Config // ListenTLSConfig's, in place of the socket's
 }
 
 // URL returns the bound address; when the port was 0 it names the port the
@@ -314,10 +317,16 @@ func (l *Listener) close() {
 
 // Listen binds url and accepts connections in the background. Listening on
 // port 0 binds a free port; Listener.URL reports it.
-func (s *Socket) Listen(url string) (*Listener, error) {
+func (s *Socket) Listen(url string, opts ...ListenOption) (*Listener, error) {
 	t, scheme, addr, err := splitURL(url, false)
 	if err != nil {
 		return nil, err
+	}
+	l := &Listener{s: s, url: url, done: make(chan struct{})}
+	for _, o := range opts {
+		if err := o.apply(s, t, scheme, l); err != nil {
+			return nil, err
+		}
 	}
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -326,7 +335,7 @@ func (s *Socket) Listen(url string) (*Listener, error) {
 		return nil, err
 	}
 	if tt, ok := t.(TLSTransport); ok && tt.TLS(scheme) {
-		if _, err := s.tlsServerConfig(); err != nil {
+		if _, err := s.tlsServerConfig(l.tls); err != nil {
 			return nil, err
 		}
 	}
@@ -334,7 +343,7 @@ func (s *Socket) Listen(url string) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Listener{s: s, url: url, l: tl, done: make(chan struct{})}
+	l.l = tl
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -379,7 +388,7 @@ func (l *Listener) acceptLoop() {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			s.attach(context.Background(), c, url, nil)
+			s.attach(context.Background(), c, url, nil, l.tls)
 		}()
 	}
 }
@@ -390,7 +399,9 @@ func (l *Listener) acceptLoop() {
 // is closed, so that the handshake ends at once rather than at its timeout.
 // d is the dialer that made the connection (nil for one a listener
 // accepted): its pipeGone runs when the pipe has ended (Pipe.finish).
-func (s *Socket) attach(ctx context.Context, c Conn, url string, d *Dialer) *Pipe {
+// tlsCfg is the dialer's or listener's own TLS configuration, if it has
+// one.
+func (s *Socket) attach(ctx context.Context, c Conn, url string, d *Dialer, tlsCfg *tls.Config) *Pipe {
 	dialed := d != nil
 	s.mu.Lock()
 	if s.closed.Load() {
@@ -407,7 +418,7 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, d *Dialer) *Pip
 		}
 		s.mu.Unlock()
 	})
-	p, err := s.handshake(c, url, dialed)
+	p, err := s.handshake(c, url, dialed, tlsCfg)
 	stop()
 	s.mu.Lock()
 	delete(s.pending, &c)
@@ -461,7 +472,7 @@ func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 // handshake runs the connection handshake of the connection's dialect. A
 // dialer speaks the dialect the application chose; a listener tells the
 // peer's dialect from its first byte (0xFF ZMTP, 0x00 SP) and answers in it.
-func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
+func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) (*Pipe, error) {
 	p := s.newPipe(c, url, dialed)
 	timeout := time.Duration(s.cfg.handshakeTimeout.Load())
 	if c.Port != nil {
@@ -503,7 +514,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool) (*Pipe, error) {
 	deadline := time.Now().Add(timeout)
 	if c.TLS {
 		var err error
-		if conn, err = s.startTLS(conn, url, dialed, deadline); err != nil {
+		if conn, err = s.startTLS(conn, url, dialed, deadline, tlsCfg); err != nil {
 			return nil, err
 		}
 	}

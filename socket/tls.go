@@ -21,8 +21,8 @@ import (
 // cipher suite, or a peer that does not speak TLS.
 var ErrTLS = errors.New("mqwire: TLS handshake failed")
 
-// TLSConfig sets the TLS configuration of the socket's tls+tcp
-// connections (nng's and mangos' TLS transport): a listener needs a
+// TLSConfig sets the TLS configuration of the socket's tls+tcp and wss
+// connections (nng's and mangos' TLS transports): a listener needs a
 // certificate (Certificates or GetCertificate); a dialer verifies the
 // server's certificate against RootCAs (the system's when nil) and the
 // host in the URL unless ServerName says otherwise, and presents its own
@@ -41,6 +41,47 @@ func TLSConfig(cfg *tls.Config) Option {
 	})
 }
 
+// DialTLSConfig gives one dialer a TLS configuration of its own, in place
+// of the socket's TLSConfig, as nng sets NNG_OPT_TLS_CONFIG on a dialer: a
+// socket that dials servers of different authorities or names trusts each
+// for its own dialer only. The dialer keeps a copy. Its URL must be a TLS
+// one (tls+tcp://, wss://).
+func DialTLSConfig(cfg *tls.Config) DialOption {
+	return DialOption{name: "DialTLSConfig", apply: func(s *Socket, d *Dialer) error {
+		if err := checkEndpointTLS("DialTLSConfig", cfg, d.t, d.scheme); err != nil {
+			return err
+		}
+		d.tls = cfg.Clone()
+		return nil
+	}}
+}
+
+// ListenTLSConfig gives one listener a TLS configuration of its own (its
+// certificate, and whom it asks for client certificates), in place of the
+// socket's TLSConfig, as nng sets NNG_OPT_TLS_CONFIG on a listener. The
+// listener keeps a copy. Its URL must be a TLS one (tls+tcp://, wss://).
+func ListenTLSConfig(cfg *tls.Config) ListenOption {
+	return ListenOption{name: "ListenTLSConfig", apply: func(s *Socket, t Transport, scheme string, l *Listener) error {
+		if err := checkEndpointTLS("ListenTLSConfig", cfg, t, scheme); err != nil {
+			return err
+		}
+		l.tls = cfg.Clone()
+		return nil
+	}}
+}
+
+// checkEndpointTLS refuses a nil configuration, or one for a URL whose
+// connections carry no TLS (it would be ignored).
+func checkEndpointTLS(name string, cfg *tls.Config, t Transport, scheme string) error {
+	if cfg == nil {
+		return badOption(name, "nil")
+	}
+	if tt, ok := t.(TLSTransport); !ok || !tt.TLS(scheme) {
+		return fmt.Errorf("%w: %s on %s://, which carries no TLS", ErrOptionNotApplicable, name, scheme)
+	}
+	return nil
+}
+
 // TLSTransport is implemented by a transport whose connections on some of
 // its schemes carry TLS (Conn.TLS): a socket then refuses to listen there
 // without a TLSConfig it can serve.
@@ -48,25 +89,32 @@ type TLSTransport interface {
 	TLS(scheme string) bool
 }
 
-// tlsServerConfig returns the socket's configuration for accepted TLS
-// connections, or an error if it cannot serve one.
-func (s *Socket) tlsServerConfig() (*tls.Config, error) {
-	s.mu.Lock()
-	cfg := s.tls
-	s.mu.Unlock()
+// tlsServerConfig returns the configuration for accepted TLS connections
+// (own, a listener's, or else the socket's), or an error if it cannot serve
+// one.
+func (s *Socket) tlsServerConfig(own *tls.Config) (*tls.Config, error) {
+	cfg := own
+	if cfg == nil {
+		s.mu.Lock()
+		cfg = s.tls
+		s.mu.Unlock()
+	}
 	if cfg == nil || len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil {
 		return nil, fmt.Errorf("%w: a TLS listener needs a TLSConfig with a certificate", ErrBadOption)
 	}
 	return cfg, nil
 }
 
-// tlsClientConfig returns the socket's configuration for a TLS dial to
-// addr (host:port): the host is the name to verify unless the
-// configuration names one.
-func (s *Socket) tlsClientConfig(addr string) *tls.Config {
-	s.mu.Lock()
-	cfg := s.tls
-	s.mu.Unlock()
+// tlsClientConfig returns the configuration for a TLS dial to addr
+// (host:port), own (a dialer's) or else the socket's: the host is the name
+// to verify unless the configuration names one.
+func (s *Socket) tlsClientConfig(addr string, own *tls.Config) *tls.Config {
+	cfg := own
+	if cfg == nil {
+		s.mu.Lock()
+		cfg = s.tls
+		s.mu.Unlock()
+	}
 	if cfg == nil {
 		cfg = &tls.Config{}
 	}
@@ -80,8 +128,9 @@ func (s *Socket) tlsClientConfig(addr string) *tls.Config {
 }
 
 // startTLS runs the TLS handshake over c, as the client if dialed, by
-// deadline, and returns the TLS connection.
-func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Time) (net.Conn, error) {
+// deadline, with own (the dialer's or listener's configuration) or else
+// the socket's, and returns the TLS connection.
+func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Time, own *tls.Config) (net.Conn, error) {
 	var tc *tls.Conn
 	under := c
 	rw := newSealedRaw(c)
@@ -91,9 +140,9 @@ func (s *Socket) startTLS(c net.Conn, url string, dialed bool, deadline time.Tim
 	if dialed {
 		_, _, addr, _ := splitURL(url, true)
 		addr, _, _ = strings.Cut(addr, "/") // wss://host:port/path
-		tc = tls.Client(under, s.tlsClientConfig(addr))
+		tc = tls.Client(under, s.tlsClientConfig(addr, own))
 	} else {
-		cfg, err := s.tlsServerConfig()
+		cfg, err := s.tlsServerConfig(own)
 		if err != nil {
 			return nil, err
 		}

@@ -163,3 +163,70 @@ func TestTLSCloseWithStuckPeer(t *testing.T) {
 		t.Errorf("Close took %v", d)
 	}
 }
+
+// A dialer's and a listener's own TLS configurations, as nng sets them per
+// dialer and listener: one PULL socket with no TLSConfig listens twice,
+// each listener serving a certificate of a different authority; one PUSH
+// socket dials both, each dialer trusting its server's authority only.
+// Both connections come up and carry messages; a dialer that trusts the
+// other authority fails with ErrTLS. The options are checked.
+func TestEndpointTLSConfig(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, b := testutil.NewTLSCerts(t), testutil.NewTLSCerts(t)
+	in := must(pull.New())
+	out := must(push.New())
+	wrong := must(push.New())
+	closeAll(t, in, out, wrong)
+	la := must(in.Listen("tls+tcp://127.0.0.1:0", socket.ListenTLSConfig(a.ServerConfig())))
+	lb := must(in.Listen("wss://127.0.0.1:0/b", socket.ListenTLSConfig(b.ServerConfig())))
+	must(out.Dial(la.URL(), socket.DialTLSConfig(a.ClientConfig())))
+	must(out.Dial(lb.URL(), socket.DialTLSConfig(b.ClientConfig())))
+	waitPipes(t, out, 2)
+	for i := range 4 {
+		if err := out.SendContext(testCtx(t), socket.NewMessageBytes([]byte{byte(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 {
+		if _, err := in.RecvContext(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(in.PipeStats()); n != 2 {
+		t.Errorf("%d pipes at the listening end, want 2", n)
+	}
+
+	events := wrong.Events(16)
+	must(wrong.Dial(lb.URL(), socket.DialTLSConfig(a.ClientConfig())))
+	for failed := false; !failed; {
+		select {
+		case e := <-events:
+			if failed = e.Type == socket.EventHandshakeFailed; failed && !errors.Is(e.Err, socket.ErrTLS) {
+				t.Errorf("trusting the wrong authority: %v, want ErrTLS", e.Err)
+			}
+		case <-testCtx(t).Done():
+			t.Fatal("a dialer trusting the wrong authority did not fail")
+		}
+	}
+
+	for _, c := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"dial tcp", func() error { _, err := out.Dial("tcp://127.0.0.1:1", socket.DialTLSConfig(a.ClientConfig())); return err }(), socket.ErrOptionNotApplicable},
+		{"dial nil", func() error { _, err := out.Dial(la.URL(), socket.DialTLSConfig(nil)); return err }(), socket.ErrBadOption},
+		{"listen ipc", func() error {
+			_, err := in.Listen(testutil.URL(t, "ipc"), socket.ListenTLSConfig(a.ServerConfig()))
+			return err
+		}(), socket.ErrOptionNotApplicable},
+		{"listen without a certificate", func() error {
+			_, err := in.Listen("tls+tcp://127.0.0.1:0", socket.ListenTLSConfig(a.ClientConfig()))
+			return err
+		}(), socket.ErrBadOption},
+	} {
+		if !errors.Is(c.err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, c.err, c.want)
+		}
+	}
+}
