@@ -214,7 +214,10 @@ func TestEndpointTLSConfig(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"dial tcp", func() error { _, err := out.Dial("tcp://127.0.0.1:1", socket.DialTLSConfig(a.ClientConfig())); return err }(), socket.ErrOptionNotApplicable},
+		{"dial tcp", func() error {
+			_, err := out.Dial("tcp://127.0.0.1:1", socket.DialTLSConfig(a.ClientConfig()))
+			return err
+		}(), socket.ErrOptionNotApplicable},
 		{"dial nil", func() error { _, err := out.Dial(la.URL(), socket.DialTLSConfig(nil)); return err }(), socket.ErrBadOption},
 		{"listen ipc", func() error {
 			_, err := in.Listen(testutil.URL(t, "ipc"), socket.ListenTLSConfig(a.ServerConfig()))
