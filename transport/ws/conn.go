@@ -67,6 +67,9 @@ type conn struct {
 	wfirst    bool   // the next frame is the current message's first
 	out       []byte // frames to write
 	closeSent bool
+	pongMu    sync.Mutex // guards pong: a ping's payload the reader left to the writer
+	pong      []byte
+	pongDue   atomic.Bool   // pong is to be sent
 	keys      *rand.ChaCha8 // mask keys (a client's), unpredictable as RFC 6455 asks
 }
 
@@ -330,7 +333,28 @@ func (c *conn) control(h wws.Header) error {
 	}
 	switch h.Op {
 	case wws.OpPing:
-		return c.writeControl(wws.OpPong, b)
+		if !c.wmu.TryLock() {
+			// The writer is busy (perhaps waiting for a peer that reads
+			// nothing while it waits for our pong): it sends the pong
+			// before its next frames, and this reader reads on.
+			c.pongMu.Lock()
+			c.pong = append(c.pong[:0], b...)
+			c.pongDue.Store(true)
+			c.pongMu.Unlock()
+			if !c.wmu.TryLock() {
+				return nil
+			}
+			// The writer has finished in the meantime: send it now.
+			defer c.wmu.Unlock()
+			if !c.pongDue.Load() || c.closeSent {
+				return nil
+			}
+			c.out = c.out[:0]
+			c.appendPong()
+			return c.flush()
+		}
+		defer c.wmu.Unlock()
+		return c.writeControlLocked(wws.OpPong, b)
 	case wws.OpClose:
 		if len(b) > 2 {
 			b = b[:2] // echo the status code only
@@ -345,6 +369,11 @@ func (c *conn) control(h wws.Header) error {
 func (c *conn) writeControl(op wws.Opcode, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.writeControlLocked(op, payload)
+}
+
+// writeControlLocked is writeControl with wmu held.
+func (c *conn) writeControlLocked(op wws.Opcode, payload []byte) error {
 	if c.closeSent {
 		return nil
 	}
@@ -389,6 +418,9 @@ func (c *conn) Write(p []byte) (int, error) {
 	c.out = c.out[:0]
 	n := 0
 	for len(p) > 0 {
+		if c.pongDue.Load() {
+			c.appendPong() // between frames, however long this write is
+		}
 		switch {
 		case c.spHdrN < sp.HeaderSize:
 			k := copy(c.spHdr[c.spHdrN:], p)
@@ -434,13 +466,29 @@ func (c *conn) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// appendPong appends the pong the reader left to the writer. Called with
+// wmu held.
+func (c *conn) appendPong() {
+	c.pongMu.Lock()
+	c.out = c.appendFrame(c.out, wws.OpPong, true, c.pong)
+	c.pongDue.Store(false)
+	c.pongMu.Unlock()
+}
+
+// flush writes out; a pong the reader left while it waited goes right
+// after.
 func (c *conn) flush() error {
-	if len(c.out) == 0 {
-		return nil
+	for len(c.out) > 0 {
+		_, err := c.Conn.Write(c.out)
+		c.out = c.out[:0]
+		if err != nil {
+			return err
+		}
+		if c.pongDue.Load() {
+			c.appendPong()
+		}
 	}
-	_, err := c.Conn.Write(c.out)
-	c.out = c.out[:0]
-	return err
+	return nil
 }
 
 // closeFor tells the peer, with a close frame, why we are about to drop

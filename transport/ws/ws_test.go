@@ -589,3 +589,46 @@ func TestPathsShareAPort(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A peer that reads nothing while our writer waits on it, and pings: the
+// reader does not wait for the writer to answer (it reads on, and a
+// message after the ping arrives); the pong goes out with the writer's
+// next frames once the peer reads.
+func TestPingWhileWriterWaits(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(pair.New(socket.SendTimeout(200 * time.Millisecond)))
+	defer s.Close()
+	l := must(s.Listen("ws://127.0.0.1:0/busy"))
+	p, status := dialRaw(t, l.URL(), strings.Replace(goodHead, "pull.sp", "pair.sp", 1))
+	if status != "HTTP/1.1 101 Switching Protocols" {
+		t.Fatalf("answered %q", status)
+	}
+	big := make([]byte, 64<<10)
+	for i := 0; ; i++ {
+		err := s.Send(socket.NewMessageBytes(big))
+		if errors.Is(err, socket.ErrTimeout) {
+			break
+		}
+		if err != nil || i > 10_000 {
+			t.Fatalf("the writer never waited: %v", err)
+		}
+	}
+	p.send(t, append(p.frame(ws.OpPing, true, true, []byte("p1")), p.frame(ws.OpBinary, true, true, []byte("after the ping"))...))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if m, err := s.RecvContext(ctx); err != nil || string(m.Body) != "after the ping" {
+		t.Fatalf("the reader was held up: %v %v", m, err)
+	}
+	for {
+		h, payload, err := p.readFrame()
+		if err != nil {
+			t.Fatalf("no pong among the writer's frames: %v", err)
+		}
+		if h.Op == ws.OpPong {
+			if string(payload) != "p1" {
+				t.Errorf("pong %q", payload)
+			}
+			break
+		}
+	}
+}
