@@ -508,14 +508,6 @@ func TestWSS(t *testing.T) {
 	}
 }
 
-// freePort returns a tcp port that was free a moment ago.
-func freePort(t *testing.T) string {
-	l := must(net.Listen("tcp", "127.0.0.1:0"))
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
-}
-
 // Two sockets listen on one port, at different paths, as nng's can: each
 // dialer reaches the socket of its path; a path taken is refused; a
 // request for no path served is refused (404) by the port's first
@@ -523,14 +515,14 @@ func freePort(t *testing.T) string {
 // left and is let go with the last.
 func TestPathsShareAPort(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	port := freePort(t)
-	base := "ws://127.0.0.1:" + port
 	rp := must(rep.New())
 	defer rp.Close()
 	pl := must(pull.New())
 	defer pl.Close()
 	events := rp.Events(16)
-	la := must(rp.Listen(base + "/a"))
+	la := must(rp.Listen("ws://127.0.0.1:0/a"))
+	base := strings.TrimSuffix(la.URL(), "/a")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "ws://"))
 	lb := must(pl.Listen(base + "/b"))
 	if la.URL() != base+"/a" || lb.URL() != base+"/b" {
 		t.Fatalf("URLs %q and %q", la.URL(), lb.URL())
