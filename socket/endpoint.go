@@ -521,7 +521,8 @@ func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) 
 	if c.Frame != nil {
 		conn = c.Frame(conn)
 	}
-	if f, ok := conn.(SPFramer); ok {
+	f, spOnly := conn.(SPFramer)
+	if spOnly {
 		if err := s.spOnlyErr(url, dialed); err != nil {
 			return nil, err // an option changed since Dial or Listen checked
 		}
@@ -531,7 +532,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) 
 	// A socket with a security mechanism dials in ZMTP, the only dialect
 	// that has one.
 	zmtpPeer := dialed && (Dialect(s.cfg.dialDialect.Load()) == DialectZMTP || s.secured())
-	if !dialed && s.info.ZMTPType != "" {
+	if !dialed && s.info.ZMTPType != "" && !spOnly {
 		var err error
 		if first, err = sniff(conn, deadline); err != nil {
 			return nil, handshakeErr("handshake", err)

@@ -96,6 +96,9 @@ func (c *conn) FrameSP(self, peer uint16, recvLimit func() uint64) {
 // handshake runs the opening handshake once; every Read and Write waits
 // for it.
 func (c *conn) handshake() error {
+	if c.hsUp.Load() {
+		return nil // every Read and Write after the first
+	}
 	c.hsMu.Lock()
 	defer c.hsMu.Unlock()
 	if c.hsDone {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -622,5 +623,39 @@ func TestPingWhileWriterWaits(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// A dialer that sends its request a while after connecting (a slow
+// network, or a browser) is served: the listener does not give up on a
+// quiet peer before the handshake timeout, over ws or wss.
+func TestSlowRequest(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	certs := testutil.NewTLSCerts(t)
+	for _, scheme := range []string{"ws", "wss"} {
+		t.Run(scheme, func(t *testing.T) {
+			s := must(pull.New(socket.TLSConfig(certs.ServerConfig())))
+			defer s.Close()
+			l := must(s.Listen(scheme + "://127.0.0.1:0/slow"))
+			hostPort, _, _ := strings.Cut(strings.TrimPrefix(l.URL(), scheme+"://"), "/")
+			var c net.Conn = must(net.DialTimeout("tcp", hostPort, timeout))
+			defer c.Close()
+			if scheme == "wss" {
+				cfg := certs.ClientConfig()
+				cfg.ServerName = "127.0.0.1"
+				tc := tls.Client(c, cfg)
+				if err := tc.Handshake(); err != nil {
+					t.Fatal(err)
+				}
+				c = tc
+			}
+			time.Sleep(400 * time.Millisecond) // longer than a listener's wait for a first byte
+			c.SetDeadline(time.Now().Add(timeout))
+			fmt.Fprintf(c, goodHead, "/slow")
+			status, _ := bufio.NewReader(c).ReadString('\n')
+			if status != "HTTP/1.1 101 Switching Protocols\r\n" {
+				t.Fatalf("answered %q", status)
+			}
+		})
 	}
 }
