@@ -336,28 +336,23 @@ func (c *conn) control(h wws.Header) error {
 	}
 	switch h.Op {
 	case wws.OpPing:
+		// The writer sends the pong between its frames; when it is not
+		// writing, the reader sends it now. So the reader never waits for
+		// a writer that waits for a peer that may itself wait for the pong.
+		c.pongMu.Lock()
+		c.pong = append(c.pong[:0], b...)
+		c.pongDue.Store(true)
+		c.pongMu.Unlock()
 		if !c.wmu.TryLock() {
-			// The writer is busy (perhaps waiting for a peer that reads
-			// nothing while it waits for our pong): it sends the pong
-			// before its next frames, and this reader reads on.
-			c.pongMu.Lock()
-			c.pong = append(c.pong[:0], b...)
-			c.pongDue.Store(true)
-			c.pongMu.Unlock()
-			if !c.wmu.TryLock() {
-				return nil
-			}
-			// The writer has finished in the meantime: send it now.
-			defer c.wmu.Unlock()
-			if !c.pongDue.Load() || c.closeSent {
-				return nil
-			}
-			c.out = c.out[:0]
-			c.appendPong()
-			return c.flush()
+			return nil
 		}
 		defer c.wmu.Unlock()
-		return c.writeControlLocked(wws.OpPong, b)
+		if !c.pongDue.Load() || c.closeSent {
+			return nil
+		}
+		c.out = c.out[:0]
+		c.appendPong()
+		return c.flush()
 	case wws.OpClose:
 		if len(b) > 2 {
 			b = b[:2] // echo the status code only
@@ -372,11 +367,6 @@ func (c *conn) control(h wws.Header) error {
 func (c *conn) writeControl(op wws.Opcode, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.writeControlLocked(op, payload)
-}
-
-// writeControlLocked is writeControl with wmu held.
-func (c *conn) writeControlLocked(op wws.Opcode, payload []byte) error {
 	if c.closeSent {
 		return nil
 	}
@@ -456,12 +446,12 @@ func (c *conn) Write(p []byte) (int, error) {
 		}
 		if len(c.out) >= 4*maxFrame {
 			if err := c.flush(); err != nil {
-				return 0, err
+				return n, err
 			}
 		}
 	}
 	if err := c.flush(); err != nil {
-		return 0, err
+		return n, err
 	}
 	if cap(c.out) > 2*maxFrame {
 		c.out = nil // an idle connection keeps no large buffer
