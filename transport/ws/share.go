@@ -34,12 +34,14 @@ type routedRequest struct {
 
 // server is one tcp listener and the ws listeners that share it.
 type server struct {
-	keys  []string // the addresses it is registered under
-	tcp   net.Listener
-	mu    sync.Mutex
-	paths map[string]*sharedListener
-	first *sharedListener // the earliest still open: gets what no path takes
-	order []*sharedListener
+	keys    []string // the addresses it is registered under
+	tcp     net.Listener
+	mu      sync.Mutex
+	paths   map[string]*sharedListener
+	first   *sharedListener // the earliest still open: gets what no path takes
+	order   []*sharedListener
+	routing map[net.Conn]bool // connections whose head is being read
+	closed  bool
 }
 
 var servers = struct {
@@ -64,7 +66,8 @@ func listenShared(scheme, hostPort, path string) (*sharedListener, error) {
 	}
 	// Registered under the address bound and the one asked for (":8080"
 	// binds "[::]:8080"), so that a second Listen of either finds it.
-	s := &server{keys: []string{nw + " " + tcp.Addr().String()}, tcp: tcp, paths: map[string]*sharedListener{}}
+	s := &server{keys: []string{nw + " " + tcp.Addr().String()}, tcp: tcp,
+		paths: map[string]*sharedListener{}, routing: map[net.Conn]bool{}}
 	if _, port, _ := net.SplitHostPort(hostPort); port != "0" {
 		s.keys = append(s.keys, nw+" "+hostPort)
 	}
@@ -109,12 +112,24 @@ func (s *server) remove(l *sharedListener) {
 		s.first = s.order[0]
 	}
 	empty := len(s.order) == 0
+	var routing []net.Conn
+	if empty {
+		// Connections still being read go too, so that no goroutine of
+		// this server outlives it.
+		s.closed = true
+		for c := range s.routing {
+			routing = append(routing, c)
+		}
+	}
 	s.mu.Unlock()
 	if empty {
 		for _, k := range s.keys {
 			delete(servers.m, k)
 		}
 		s.tcp.Close()
+		for _, c := range routing {
+			c.Close()
+		}
 	}
 }
 
@@ -130,11 +145,20 @@ func (s *server) accept() {
 
 // route reads c's request head and hands it to the listener of its path.
 func (s *server) route(c net.Conn) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	s.routing[c] = true
+	s.mu.Unlock()
 	c.SetReadDeadline(time.Now().Add(routeTimeout))
 	r := routedRequest{c: c, br: bufio.NewReaderSize(c, 4<<10)}
 	r.start, r.h, r.err = readHead(r.br, nil)
 	c.SetReadDeadline(time.Time{})
 	s.mu.Lock()
+	delete(s.routing, c)
 	l := s.first
 	if r.err == nil {
 		if f := strings.Fields(r.start); len(f) == 3 {

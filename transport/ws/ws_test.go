@@ -659,3 +659,20 @@ func TestSlowRequest(t *testing.T) {
 		})
 	}
 }
+
+// A peer that connects and says nothing holds nothing past the socket's
+// Close: the connection being read for its request goes with the port.
+func TestSilentPeerAndClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(pull.New())
+	l := must(s.Listen("ws://127.0.0.1:0/quiet"))
+	hostPort, _, _ := strings.Cut(strings.TrimPrefix(l.URL(), "ws://"), "/")
+	c := must(net.DialTimeout("tcp", hostPort, timeout))
+	defer c.Close()
+	time.Sleep(50 * time.Millisecond) // accepted, and its head awaited
+	s.Close()
+	c.SetReadDeadline(time.Now().Add(timeout))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("the silent peer's connection is still open")
+	}
+}
