@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,9 +108,6 @@ func (d *Dialer) letGo(p *Pipe) {
 func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 	t, scheme, addr, err := splitURL(url, true)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.checkSPOnly(t, scheme, true); err != nil {
 		return nil, err
 	}
 	d := &Dialer{s: s, url: url, t: t, scheme: scheme, addr: addr, done: make(chan struct{})}
@@ -331,9 +327,6 @@ func (s *Socket) Listen(url string, opts ...ListenOption) (*Listener, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
-	if err := s.checkSPOnly(t, scheme, false); err != nil {
-		return nil, err
-	}
 	if tt, ok := t.(TLSTransport); ok && tt.TLS(scheme) {
 		if _, err := s.tlsServerConfig(l.tls); err != nil {
 			return nil, err
@@ -521,30 +514,36 @@ func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) 
 	if c.Frame != nil {
 		conn = c.Frame(conn)
 	}
-	f, spOnly := conn.(SPFramer)
-	if spOnly {
-		if err := s.spOnlyErr(url, dialed); err != nil {
-			return nil, err // an option changed since Dial or Listen checked
-		}
-		f.FrameSP(s.info.Self, s.info.Peer, func() uint64 { return uint64(s.cfg.maxRecvSize.Load()) })
-	}
 	var first []byte
 	// A socket with a security mechanism dials in ZMTP, the only dialect
 	// that has one.
 	zmtpPeer := dialed && (Dialect(s.cfg.dialDialect.Load()) == DialectZMTP || s.secured())
-	if !dialed && s.info.ZMTPType != "" && !spOnly {
+	framer, framed := conn.(MessageFramer)
+	if !dialed && s.info.ZMTPType != "" && !framed {
 		var err error
 		if first, err = sniff(conn, deadline); err != nil {
 			return nil, handshakeErr("handshake", err)
 		}
 		zmtpPeer = len(first) == 1 && first[0] == 0xFF
 	}
+	if err := conn.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	if framed {
+		mech := s.mechanism()
+		var err error
+		zmtpPeer, err = framer.Frame(FrameRequest{
+			SPSelf: s.info.Self, SPPeer: s.info.Peer, ZMTPType: s.info.ZMTPType,
+			OfferZMTP: zmtpPeer || s.info.Self == 0, Mechanism: mech.name(), AsServer: mech.asServer(),
+			RecvLimit: func() uint64 { return uint64(s.cfg.maxRecvSize.Load()) },
+		})
+		if err != nil {
+			return nil, handshakeErr("handshake", err)
+		}
+	}
 	if !zmtpPeer && s.secured() {
 		// SP has no security mechanism: an SP peer would bypass ours.
 		return nil, fmt.Errorf("%w: this socket requires a ZMTP security mechanism, which an SP peer cannot use", ErrPeerMismatch)
-	}
-	if err := conn.SetDeadline(deadline); err != nil {
-		return nil, err
 	}
 	var err error
 	if zmtpPeer {
@@ -562,30 +561,6 @@ func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) 
 	}
 	p.initTurns()
 	return p, conn.SetDeadline(time.Time{})
-}
-
-// checkSPOnly refuses, at Dial or Listen, a transport that carries SP only
-// when this socket cannot speak SP over it.
-func (s *Socket) checkSPOnly(t Transport, scheme string, dialing bool) error {
-	if so, ok := t.(SPOnlyTransport); ok && so.SPOnly(scheme) {
-		return s.spOnlyErr(scheme+"://", dialing)
-	}
-	return nil
-}
-
-// spOnlyErr says why this socket cannot speak SP over an SP-only transport,
-// or returns nil.
-func (s *Socket) spOnlyErr(url string, dialing bool) error {
-	scheme, _, _ := strings.Cut(url, "://")
-	switch {
-	case s.info.Self == 0:
-		return fmt.Errorf("%w: %s:// carries SP only, and %s has no SP protocol", ErrNotSupported, scheme, s.info.Name)
-	case s.secured():
-		return fmt.Errorf("%w: %s:// carries SP only, which has no ZMTP security mechanism", ErrNotSupported, scheme)
-	case dialing && Dialect(s.cfg.dialDialect.Load()) == DialectZMTP:
-		return fmt.Errorf("%w: %s:// carries SP only; this socket dials in ZMTP", ErrNotSupported, scheme)
-	}
-	return nil
 }
 
 // sniffWait is how long a listener waits for a peer's first byte to tell its

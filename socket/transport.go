@@ -47,23 +47,34 @@ type DialAddrChecker interface {
 	CheckDialAddr(scheme, addr string) error
 }
 
-// SPOnlyTransport is implemented by transports whose connections carry SP
-// only (ws://): Dial and Listen refuse a socket that cannot speak it (a
-// ZeroMQ-only type, a ZMTP security mechanism, or, to dial, the ZMTP
-// dialect).
-type SPOnlyTransport interface {
-	SPOnly(scheme string) bool
+// MessageFramer is implemented by the streams of a transport that carries
+// each SP message, or each ZMTP frame, in a message of its own (ws://, as
+// nng's ws transport and libzmq's ZWS 2.0 do), with an opening handshake
+// of its own in place of SP's connection header or ZMTP's greeting. The
+// socket calls Frame before its handshake, under its deadline; the stream
+// then shows the socket the dialect's byte stream (SP's tcp framing, or
+// ZMTP's greeting and frames, the peer's header or greeting made from the
+// opening handshake) and translates both ways.
+type MessageFramer interface {
+	// Frame runs the opening handshake and reports which dialect the
+	// connection carries: the one a dialer offered, the one of a
+	// listener's peer.
+	Frame(FrameRequest) (zmtp bool, err error)
 }
 
-// SPFramer is implemented by the streams of a transport that carries SP
-// messages in a framing of its own (ws://, one WebSocket message each, the
-// connection header replaced by the opening handshake). The stream shows
-// the socket SP's tcp stream, a connection header and then length-prefixed
-// messages, and translates both ways. The socket calls FrameSP before its
-// handshake with its own protocol, the peer's it needs, and its receive
-// limit (0: none), which the stream applies to what it reassembles.
-type SPFramer interface {
-	FrameSP(self, peer uint16, recvLimit func() uint64)
+// FrameRequest is what a MessageFramer's handshake needs of the socket.
+type FrameRequest struct {
+	SPSelf, SPPeer uint16 // the socket's SP protocols; 0 for a ZeroMQ-only type
+	ZMTPType       string // the socket's ZeroMQ type; "" for an SP-only one
+	OfferZMTP      bool   // a dialer offers ZMTP rather than SP
+	// Mechanism ("NULL", "PLAIN", "CURVE") and AsServer are the socket's
+	// ZMTP security mechanism and its role in it. A socket with one other
+	// than NULL speaks ZMTP only.
+	Mechanism string
+	AsServer  bool
+	// RecvLimit is the socket's receive limit (0: none), which the stream
+	// applies to what it gathers.
+	RecvLimit func() uint64
 }
 
 // Conn is one transport connection: a byte stream or a message port.

@@ -32,7 +32,7 @@ func (k curveKeys) peerClient() string {
 // mqwire's CURVE client against libzmq's CURVE server and the other way
 // round, with multipart messages, over tcp and ipc.
 func TestCurveWithLibzmq(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range transports {
 		t.Run(tr+"/mqwire-client", func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			k := newCurveKeys(t)

@@ -17,7 +17,7 @@ import (
 // RecvHWM, as libzmq bounds each pipe; with one bound for the whole queue
 // the shares were 46:70:34.
 func TestFairQueueingLibzmqPUSH(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
 			fairtest.Rounds(t, func() map[socket.PipeID]int { return fairRound(t, tr) })
 		})

@@ -49,7 +49,7 @@ func authFailure(t *testing.T, ev <-chan socket.Event, byPeer bool) {
 // mqwire's PLAIN client against libzmq's PLAIN server (pyzmq's
 // ThreadAuthenticator as its ZAP handler), whichever side binds.
 func TestPlainClientLibzmqServer(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range transports {
 		t.Run(tr+"/mqwire-dials", func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			p := startPeer(t, "PULL", "bind", peerEndpoint(t, tr), "recv", fmt.Sprint(count), "plain_server=admin:secret")
@@ -93,7 +93,7 @@ func TestPlainClientLibzmqServer(t *testing.T) {
 
 // libzmq's PLAIN client against mqwire's PLAIN server, whichever side binds.
 func TestPlainServerLibzmqClient(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range transports {
 		t.Run(tr+"/mqwire-listens", func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			s, _ := pull.New(socket.PlainServer(adminAuth))

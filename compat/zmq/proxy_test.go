@@ -41,7 +41,7 @@ func startProxy(t *testing.T, front, back *socket.Socket) {
 // libzmq REQ clients and a libzmq REP worker: each client gets the reply
 // to each of its requests.
 func TestProxyBrokerLibzmq(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
 			testutil.CheckGoroutines(t)
 			front, _ := router.New()

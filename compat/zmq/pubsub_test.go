@@ -107,7 +107,7 @@ func recvSubscribed(t *testing.T, s *socket.Socket) {
 // got 1,000 through).
 func TestManySubscriptionsToLibzmq(t *testing.T) {
 	const n = 3000
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
 			s, _ := sub.New(socket.DialDialect(socket.DialectZMTP), socket.ReconnectInterval(10*time.Millisecond))
 			defer s.Close()

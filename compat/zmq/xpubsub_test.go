@@ -36,7 +36,7 @@ func xconnect(t *testing.T, s *socket.Socket, listen bool, tr, kind string, args
 }
 
 func each(t *testing.T, f func(t *testing.T, tr string, listen bool)) {
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range transports {
 		for _, listen := range []bool{true, false} {
 			name := tr + "/mqwire-dials"
 			if listen {

@@ -91,10 +91,16 @@ func (p *peer) line(t *testing.T) string {
 var frames = testutil.Frames
 
 // endpoint returns a listening URL for transport and the URL a peer dials.
+// transports are those libzmq and mqwire share as streams: tcp, ipc and
+// ws (ZMTP over WebSocket, RFC 45's ZWS 2.0, which libzmq 4.3.4 has).
+var transports = []string{"tcp", "ipc", "ws"}
+
 func endpoint(t *testing.T, transport string) string {
 	switch transport {
 	case "tcp":
 		return "tcp://127.0.0.1:0"
+	case "ws":
+		return "ws://127.0.0.1:0/zmq"
 	case "ipc-abstract":
 		return abstractEndpoint()
 	}
@@ -116,6 +122,8 @@ func peerEndpoint(t *testing.T, transport string) string {
 	switch transport {
 	case "tcp":
 		return "tcp://127.0.0.1:*"
+	case "ws":
+		return "ws://127.0.0.1:*/zmq"
 	case "ipc-abstract":
 		return abstractEndpoint()
 	}
@@ -164,7 +172,7 @@ func libzmqToMqwire(t *testing.T, s *socket.Socket) {
 // TestPushPull runs over Linux's abstract namespace too ("ipc://@name"),
 // as libzmq names its sockets there.
 func TestPushPull(t *testing.T) {
-	trs := []string{"tcp", "ipc"}
+	trs := append([]string(nil), transports...)
 	if runtime.GOOS == "linux" {
 		trs = append(trs, "ipc-abstract")
 	}
@@ -215,7 +223,7 @@ func TestPushPull(t *testing.T) {
 }
 
 func TestPair(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range transports {
 		for _, listen := range []bool{true, false} {
 			name := tr + "/mqwire-dials"
 			if listen {
@@ -332,7 +340,7 @@ func TestWrongType(t *testing.T) {
 // eachWay runs f over tcp and ipc, with mqwire listening and with mqwire
 // dialing; the subtests are named like "tcp/mqwire-listens".
 func eachWay(t *testing.T, f func(t *testing.T, transport string, listen bool)) {
-	for _, tr := range []string{"tcp", "ipc"} {
+	for _, tr := range transports {
 		for _, listen := range []bool{true, false} {
 			name := tr + "/mqwire-dials"
 			if listen {

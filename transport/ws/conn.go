@@ -18,17 +18,19 @@ import (
 	"github.com/mqwire/mqwire/wire"
 	"github.com/mqwire/mqwire/wire/sp"
 	wws "github.com/mqwire/mqwire/wire/ws"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // maxFrame is the largest frame we send: longer messages go in fragments,
 // so that peers with a per-frame limit take them.
 const maxFrame = 64 << 10
 
-// conn shows the socket SP's tcp stream (a connection header, then each
-// message's 8-byte length and bytes) over a WebSocket connection that
-// carries each message as one binary WebSocket message. The opening
-// handshake takes the place of SP's connection header: it runs at the first
-// Read or Write, once FrameSP has said the protocols.
+// conn shows the socket a dialect's byte stream over a WebSocket
+// connection that carries one binary WebSocket message each: SP's tcp
+// stream (a connection header, then each message's 8-byte length and
+// bytes) for SP messages, or ZMTP's (a greeting, then frames) for ZWS 2.0,
+// whose messages are a ZMTP frame each behind a flags byte. The opening
+// handshake (Frame) takes the place of SP's header or ZMTP's greeting.
 type conn struct {
 	net.Conn // the tcp (or TLS) connection under the WebSocket
 	server   bool
@@ -36,8 +38,9 @@ type conn struct {
 	path     string // the dialer's request path; the path a listener serves
 	br       *bufio.Reader
 
-	self, peer uint16
-	limit      func() uint64 // the socket's receive limit, 0 for none
+	req   socket.FrameRequest // the socket's, from Frame
+	limit func() uint64       // the socket's receive limit, 0 for none
+	zmtp  bool                // the connection carries ZWS 2.0 (ZMTP), not SP
 
 	routed *routedRequest // a listener's request, its head read already (share.go)
 
@@ -59,12 +62,14 @@ type conn struct {
 
 	// Write side.
 	wmu       sync.Mutex
-	spHdr     [sp.HeaderSize]byte // the socket's connection header, swallowed
-	spHdrN    int
-	lenBuf    [8]byte // a message's length prefix as it comes
+	hdr       [zmtp.GreetingSize]byte // the socket's SP header or ZMTP greeting, swallowed
+	hdrN      int
+	lenBuf    [zmtp.LongHeaderSize]byte // an SP message's length, or a ZMTP frame's header, as it comes
 	lenN      int
 	wleft     uint64 // bytes of the current message still to come
 	wfirst    bool   // the next frame is the current message's first
+	wflags    []byte // the ZWS flags byte in front of the current frame's body (ZMTP)
+	zwsFlag   [1]byte
 	out       []byte // frames to write
 	closeSent bool
 	pongMu    sync.Mutex // guards pong: a ping's payload the reader left to the writer
@@ -77,7 +82,7 @@ func newConn(c net.Conn, server bool, host, path string) *conn {
 	// A small read buffer: a message's bytes bypass it, read straight into
 	// the socket's buffer.
 	return &conn{Conn: c, server: server, host: host, path: path, br: bufio.NewReaderSize(c, 4<<10),
-		pendAt: make([]byte, 0, 16)}
+		pendAt: make([]byte, 0, zmtp.GreetingSize)}
 }
 
 // newRoutedConn is a listener's connection whose request head the shared
@@ -88,32 +93,32 @@ func newRoutedConn(c net.Conn, r routedRequest, path string) *conn {
 	return wc
 }
 
-// FrameSP implements socket.SPFramer.
-func (c *conn) FrameSP(self, peer uint16, recvLimit func() uint64) {
-	c.self, c.peer, c.limit = self, peer, recvLimit
-}
-
-// handshake runs the opening handshake once; every Read and Write waits
-// for it.
-func (c *conn) handshake() error {
-	if c.hsUp.Load() {
-		return nil // every Read and Write after the first
-	}
+// Frame implements socket.MessageFramer: it runs the opening handshake.
+func (c *conn) Frame(req socket.FrameRequest) (bool, error) {
+	c.req, c.limit = req, req.RecvLimit
 	c.hsMu.Lock()
 	defer c.hsMu.Unlock()
-	if c.hsDone {
-		return c.hsErr
-	}
 	c.hsDone = true
 	c.hsErr = c.runHandshake()
 	c.hsUp.Store(c.hsErr == nil)
+	return c.zmtp, c.hsErr
+}
+
+// handshake reports how the opening handshake went; a Read or Write
+// before Frame fails.
+func (c *conn) handshake() error {
+	if c.hsUp.Load() {
+		return nil // every Read and Write after the handshake
+	}
+	c.hsMu.Lock()
+	defer c.hsMu.Unlock()
+	if !c.hsDone {
+		return errors.New("ws: connection used before its opening handshake")
+	}
 	return c.hsErr
 }
 
 func (c *conn) runHandshake() error {
-	if c.limit == nil {
-		return errors.New("ws: connection used before FrameSP")
-	}
 	if c.server {
 		var start string
 		var h textproto.MIMEHeader
@@ -126,28 +131,39 @@ func (c *conn) runHandshake() error {
 		if err != nil {
 			return err
 		}
-		resp, refused := answer(start, h, c.path, c.self)
+		resp, zmtp, refused := answer(start, h, c.path, c.req)
 		if _, err := c.Conn.Write(resp); err != nil {
 			return err
 		}
 		if refused != nil {
 			return refused
 		}
+		c.zmtp = zmtp
 	} else {
-		key := newKey()
-		if _, err := c.Conn.Write(request(c.host, c.path, key, c.peer)); err != nil {
+		key, protocol := newKey(), offer(c.req)
+		if _, err := c.Conn.Write(request(c.host, c.path, key, protocol)); err != nil {
 			return err
 		}
-		_, h, err := readHead(c.br, func(start string) error { return checkStatus(start, c.peer) })
+		_, h, err := readHead(c.br, func(start string) error { return checkStatus(start, protocol) })
 		if err != nil {
 			return err
 		}
-		if err := checkResponse(h, key, c.peer); err != nil {
+		if err := checkResponse(h, key, protocol); err != nil {
 			return err
 		}
+		c.zmtp = c.req.OfferZMTP
 	}
-	// The handshake said the peer's protocol: show the socket its header.
-	c.pend = sp.AppendHeader(c.pendAt[:0], c.peer)
+	// The handshake said the peer's protocol: show the socket the header
+	// or greeting the peer would have sent.
+	if c.zmtp {
+		// As a ZMTP 3.0 peer's: libzmq's ZWS carries subscriptions as
+		// messages (01 and the topic), as ZMTP 3.0 does, not as 3.1's
+		// SUBSCRIBE commands, and takes no PING.
+		c.pendAt = zmtp.AppendGreeting(c.pendAt[:0], zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor30, Mechanism: c.req.Mechanism})
+	} else {
+		c.pendAt = sp.AppendHeader(c.pendAt[:0], c.req.SPPeer)
+	}
+	c.pend = c.pendAt
 	return nil
 }
 
@@ -218,7 +234,8 @@ func (c *conn) wholeFrameBuffered() bool {
 		return false
 	}
 	_, hn, err := wws.ParseHeader(b, 0)
-	return err == nil && hn > 0
+	// Over ZWS the message's flags byte must be there too.
+	return err == nil && hn > 0 && (!c.zmtp || c.br.Buffered() > hn)
 }
 
 // readFrame reads the next frame's header and acts on it: a whole message
@@ -228,7 +245,7 @@ func (c *conn) readFrame() error {
 	if cap(c.pendAt) > maxFrame && !c.inFrag {
 		// A large reassembled message has been handed out: an idle
 		// connection keeps no large buffer.
-		c.pendAt, c.frag = make([]byte, 0, 16), nil
+		c.pendAt, c.frag = make([]byte, 0, zmtp.GreetingSize), nil
 	}
 	b, err := c.br.Peek(2)
 	if err != nil {
@@ -273,6 +290,9 @@ func (c *conn) readFrame() error {
 		if c.inFrag {
 			return frameErr("a new message inside a fragmented one")
 		}
+		if h.Fin && c.zmtp {
+			return c.startZMTPFrame(h.Len)
+		}
 		if h.Fin {
 			c.pend = binary.BigEndian.AppendUint64(c.pendAt[:0], h.Len)
 			c.left = h.Len
@@ -290,13 +310,66 @@ func (c *conn) readFrame() error {
 	if err := c.readFragment(h.Len); err != nil {
 		return err
 	}
-	if h.Fin {
-		c.inFrag = false
-		c.pendAt = binary.BigEndian.AppendUint64(c.pendAt[:0], uint64(len(c.frag)))
-		c.pendAt = append(c.pendAt, c.frag...)
-		c.pend = c.pendAt
+	if !h.Fin {
+		return nil
 	}
+	c.inFrag = false
+	body := c.frag
+	if c.zmtp {
+		if len(body) == 0 {
+			return frameErr("a ZWS message without its flags byte")
+		}
+		var err error
+		if c.pendAt, err = zmtpHeader(c.pendAt[:0], body[0], uint64(len(body)-1)); err != nil {
+			return err
+		}
+		body = body[1:]
+	} else {
+		c.pendAt = binary.BigEndian.AppendUint64(c.pendAt[:0], uint64(len(body)))
+	}
+	c.pendAt = append(c.pendAt, body...)
+	c.pend = c.pendAt
 	return nil
+}
+
+// startZMTPFrame starts passing through a whole ZWS message of n bytes: it
+// reads its flags byte and shows the socket the ZMTP frame header it
+// stands for.
+func (c *conn) startZMTPFrame(n uint64) error {
+	if n == 0 {
+		return frameErr("a ZWS message without its flags byte")
+	}
+	flags, err := c.br.ReadByte()
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return err
+	}
+	if c.masked {
+		flags ^= c.key[0]
+	}
+	if c.pend, err = zmtpHeader(c.pendAt[:0], flags, n-1); err != nil {
+		return err
+	}
+	c.pos, c.left = 1, n-1
+	return nil
+}
+
+// zmtpHeader appends the ZMTP frame header of a ZWS message's body of size
+// bytes behind flags.
+func zmtpHeader(b []byte, flags byte, size uint64) ([]byte, error) {
+	if flags&^(wws.ZWSMore|wws.ZWSCommand) != 0 {
+		return b, frameErr("ZWS flags byte %#02x", flags)
+	}
+	var f byte
+	if flags&wws.ZWSMore != 0 {
+		f |= zmtp.FlagMore
+	}
+	if flags&wws.ZWSCommand != 0 {
+		f |= zmtp.FlagCommand
+	}
+	return zmtp.AppendFrameHeader(b, f, size), nil
 }
 
 // readFragment appends a fragment's n bytes to frag, growing it as they
@@ -371,15 +444,15 @@ func (c *conn) writeControl(op wws.Opcode, payload []byte) error {
 		return nil
 	}
 	c.closeSent = op == wws.OpClose
-	c.out = c.appendFrame(c.out[:0], op, true, payload)
+	c.out = c.appendFrame(c.out[:0], op, true, nil, payload)
 	_, err := c.Conn.Write(c.out)
 	return err
 }
 
-// appendFrame appends a frame carrying payload to b, masked if we are the
-// client.
-func (c *conn) appendFrame(b []byte, op wws.Opcode, fin bool, payload []byte) []byte {
-	h := wws.Header{Fin: fin, Op: op, Masked: !c.server, Len: uint64(len(payload))}
+// appendFrame appends a frame carrying lead and then payload to b, masked
+// if we are the client.
+func (c *conn) appendFrame(b []byte, op wws.Opcode, fin bool, lead, payload []byte) []byte {
+	h := wws.Header{Fin: fin, Op: op, Masked: !c.server, Len: uint64(len(lead) + len(payload))}
 	if h.Masked {
 		if c.keys == nil {
 			var seed [32]byte
@@ -390,7 +463,7 @@ func (c *conn) appendFrame(b []byte, op wws.Opcode, fin bool, payload []byte) []
 	}
 	b = wws.AppendHeader(b, h)
 	at := len(b)
-	b = append(b, payload...)
+	b = append(append(b, lead...), payload...)
 	if h.Masked {
 		wws.Mask(h.Key, 0, b[at:])
 	}
@@ -415,33 +488,59 @@ func (c *conn) Write(p []byte) (int, error) {
 			c.appendPong() // between frames, however long this write is
 		}
 		switch {
-		case c.spHdrN < sp.HeaderSize:
-			k := copy(c.spHdr[c.spHdrN:], p)
-			c.spHdrN += k
+		case c.hdrN < c.hdrSize():
+			k := copy(c.hdr[c.hdrN:c.hdrSize()], p)
+			c.hdrN += k
 			p, n = p[k:], n+k
-			if c.spHdrN == sp.HeaderSize {
-				if proto, err := sp.ParseHeader(c.spHdr[:]); err != nil || proto != c.self {
-					return n, errors.New("ws: the socket did not start with its SP connection header")
+			if c.hdrN == c.hdrSize() {
+				if err := c.checkOwnHeader(); err != nil {
+					return n, err
 				}
 			}
 		case c.wleft == 0:
-			k := copy(c.lenBuf[c.lenN:], p)
-			c.lenN += k
-			p, n = p[k:], n+k
-			if c.lenN == len(c.lenBuf) {
-				c.lenN, c.wleft, c.wfirst = 0, binary.BigEndian.Uint64(c.lenBuf[:]), true
-				if c.wleft == 0 {
-					c.out = c.appendFrame(c.out, wws.OpBinary, true, nil)
+			// A message's length (SP) or a frame's header (ZMTP).
+			need := 8
+			if c.zmtp {
+				need = 1 // the flags, which say how long the header is
+				if c.lenN > 0 {
+					need = zmtp.FrameHeaderLen(c.lenBuf[0])
 				}
 			}
+			k := copy(c.lenBuf[c.lenN:need], p)
+			c.lenN += k
+			p, n = p[k:], n+k
+			if c.lenN < need || c.zmtp && need == 1 {
+				continue
+			}
+			c.lenN, c.wfirst, c.wflags = 0, true, nil
+			if c.zmtp {
+				h, _, err := zmtp.ParseFrameHeader(c.lenBuf[:need], 0)
+				if err != nil {
+					return n, err
+				}
+				c.zwsFlag[0] = 0
+				if h.More() {
+					c.zwsFlag[0] |= wws.ZWSMore
+				}
+				if h.Command() {
+					c.zwsFlag[0] |= wws.ZWSCommand
+				}
+				c.wleft, c.wflags = h.Size, c.zwsFlag[:]
+			} else {
+				c.wleft = binary.BigEndian.Uint64(c.lenBuf[:8])
+			}
+			if c.wleft == 0 {
+				c.out = c.appendFrame(c.out, wws.OpBinary, true, c.wflags, nil)
+			}
 		default:
-			k := int(min(uint64(len(p)), c.wleft, maxFrame))
+			k := int(min(uint64(len(p)), c.wleft, uint64(maxFrame-len(c.wflags))))
 			op := wws.OpContinuation
 			if c.wfirst {
 				op, c.wfirst = wws.OpBinary, false
 			}
 			c.wleft -= uint64(k)
-			c.out = c.appendFrame(c.out, op, c.wleft == 0, p[:k])
+			c.out = c.appendFrame(c.out, op, c.wleft == 0, c.wflags, p[:k])
+			c.wflags = nil // in front of the first frame's body only
 			p, n = p[k:], n+k
 		}
 		if len(c.out) >= 4*maxFrame {
@@ -459,11 +558,35 @@ func (c *conn) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// hdrSize is the size of what the socket writes first: SP's connection
+// header or ZMTP's greeting.
+func (c *conn) hdrSize() int {
+	if c.zmtp {
+		return zmtp.GreetingSize
+	}
+	return sp.HeaderSize
+}
+
+// checkOwnHeader checks that the socket began with the header or greeting
+// the opening handshake agreed, which the stream does not send.
+func (c *conn) checkOwnHeader() error {
+	if c.zmtp {
+		if g, err := zmtp.ParseGreeting(c.hdr[:zmtp.GreetingSize]); err != nil || g.Mechanism != c.req.Mechanism {
+			return errors.New("ws: the socket did not start with the ZMTP greeting agreed")
+		}
+		return nil
+	}
+	if proto, err := sp.ParseHeader(c.hdr[:sp.HeaderSize]); err != nil || proto != c.req.SPSelf {
+		return errors.New("ws: the socket did not start with its SP connection header")
+	}
+	return nil
+}
+
 // appendPong appends the pong the reader left to the writer. Called with
 // wmu held.
 func (c *conn) appendPong() {
 	c.pongMu.Lock()
-	c.out = c.appendFrame(c.out, wws.OpPong, true, c.pong)
+	c.out = c.appendFrame(c.out, wws.OpPong, true, nil, c.pong)
 	c.pongDue.Store(false)
 	c.pongMu.Unlock()
 }
@@ -508,7 +631,7 @@ func (c *conn) Close() error {
 		if c.hsUp.Load() && !c.closeSent {
 			c.closeSent = true
 			c.Conn.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-			c.Conn.Write(c.appendFrame(nil, wws.OpClose, true, []byte{0x03, 0xE8})) // 1000: normal closure
+			c.Conn.Write(c.appendFrame(nil, wws.OpClose, true, nil, []byte{0x03, 0xE8})) // 1000: normal closure
 		}
 		c.wmu.Unlock()
 	}

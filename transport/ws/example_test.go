@@ -1,19 +1,19 @@
 package ws_test
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/socket"
 )
 
 // A REP serves requests over WebSocket at a path, as an nng or mangos REP
-// would; nng's and mangos' REQ sockets, or a browser's WebSocket offering
-// "rep.sp.nanomsg.org", can dial it. A ZeroMQ-only socket cannot use ws.
+// would: nng's and mangos' REQ sockets, or a browser's WebSocket offering
+// "rep.sp.nanomsg.org", can dial it; and so can libzmq's REQ and DEALER,
+// which speak ZMTP over WebSocket (ZWS 2.0), as mqwire does when it dials
+// in ZMTP.
 func Example() {
 	server, _ := rep.New()
 	defer server.Close()
@@ -23,24 +23,27 @@ func Example() {
 		return
 	}
 	fmt.Println(strings.HasSuffix(l.URL(), "/rpc"))
+	go func() {
+		for {
+			m, err := server.Recv()
+			if err != nil {
+				return // closed
+			}
+			m.Body = append([]byte("re: "), m.Body...)
+			server.Send(m)
+		}
+	}()
 
-	client, _ := req.New()
-	defer client.Close()
-	client.Dial(l.URL())
-	client.SendBytes([]byte("ping"))
-	m, _ := server.Recv()
-	server.SendBytes(append([]byte("re: "), m.Body...))
-	m.Free()
-	m, _ = client.Recv()
-	fmt.Println(string(m.Body))
-	m.Free()
-
-	d, _ := dealer.New()
-	defer d.Close()
-	_, err = d.Dial(l.URL())
-	fmt.Println(errors.Is(err, socket.ErrNotSupported))
+	for _, dialect := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
+		client, _ := req.New(socket.DialDialect(dialect))
+		client.Dial(l.URL())
+		client.SendBytes([]byte("ping"))
+		reply, _ := client.RecvBytes()
+		fmt.Printf("%s %s\n", reply, client.PipeStats()[0].Dialect)
+		client.Close()
+	}
 	// Output:
 	// true
-	// re: ping
-	// true
+	// re: ping sp
+	// re: ping zmtp
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/wire"
 	wws "github.com/mqwire/mqwire/wire/ws"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // bytesConn is a net.Conn that reads from a buffer and takes every write.
@@ -32,11 +33,12 @@ func (c *bytesConn) Close() error                     { return nil }
 const fuzzLimit = 4 << 10
 
 // FuzzConnRead feeds random frames, after a good opening handshake, to a
-// listener's reader. It must never panic, must fail only with a protocol
-// error or the end of the input, must never hold more of a fragmented
-// message than the limit, and must hand out a well-formed SP stream: the
-// peer's connection header, then messages, each its length and no more than
-// the limit.
+// listener's reader, in SP or (when the input's first byte is odd) ZWS 2.0.
+// It must never panic, must fail only with a protocol error or the end of
+// the input, must never hold more of a fragmented message than the limit,
+// and must hand out a well-formed stream: the peer's SP header or ZMTP
+// greeting, then messages or frames, each its length or frame header and
+// no more than the limit.
 func FuzzConnRead(f *testing.F) {
 	frame := func(op wws.Opcode, fin bool, payload string) []byte {
 		h := wws.Header{Fin: fin, Op: op, Masked: true, Key: [4]byte{1, 2, 3, 4}, Len: uint64(len(payload))}
@@ -47,16 +49,30 @@ func FuzzConnRead(f *testing.F) {
 		return b
 	}
 	join := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
-	f.Add(frame(wws.OpBinary, true, "hello"))
-	f.Add(join(frame(wws.OpBinary, false, "frag"), frame(wws.OpPing, true, "p"), frame(wws.OpContinuation, true, "ment")))
-	f.Add(join(frame(wws.OpBinary, true, ""), frame(wws.OpClose, true, "\x03\xe8")))
-	f.Add(frame(wws.OpBinary, true, string(make([]byte, fuzzLimit+1))))
-	f.Add([]byte{0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4})
-	f.Add([]byte{0x82, 0x05, 'h', 'e', 'l', 'l', 'o'})
+	for _, mode := range []byte{0, 1} {
+		f.Add(join([]byte{mode}, frame(wws.OpBinary, true, "\x00hello")))
+		f.Add(join([]byte{mode}, frame(wws.OpBinary, false, "\x01frag"), frame(wws.OpPing, true, "p"), frame(wws.OpContinuation, true, "ment")))
+		f.Add(join([]byte{mode}, frame(wws.OpBinary, true, ""), frame(wws.OpClose, true, "\x03\xe8")))
+		f.Add(join([]byte{mode}, frame(wws.OpBinary, true, string(make([]byte, fuzzLimit+1)))))
+		f.Add(join([]byte{mode}, frame(wws.OpBinary, true, "\x02\x05READY")))
+		f.Add(join([]byte{mode}, frame(wws.OpBinary, true, "\x07x")))
+	}
+	f.Add([]byte{0, 0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4})
+	f.Add([]byte{0, 0x82, 0x05, 'h', 'e', 'l', 'l', 'o'})
 	f.Fuzz(func(t *testing.T, in []byte) {
+		zmtpMode := len(in) > 0 && in[0]&1 == 1
+		if len(in) > 0 {
+			in = in[1:]
+		}
 		c := newConn(&bytesConn{r: bytes.NewReader(in)}, true, "", "/")
-		c.FrameSP(0x51, 0x50, func() uint64 { return fuzzLimit }) // pull, its peer push
-		c.hsDone, c.pend = true, []byte{0, 'S', 'P', 0, 0, 0x50, 0, 0}
+		c.req = socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"} // pull, its peer push
+		c.limit, c.zmtp = func() uint64 { return fuzzLimit }, zmtpMode
+		want := []byte{0, 'S', 'P', 0, 0, 0x50, 0, 0}
+		if zmtpMode {
+			want = zmtp.AppendGreeting(nil, zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor30, Mechanism: "NULL"})
+		}
+		c.hsDone, c.pend = true, bytes.Clone(want)
+		c.hsUp.Store(true)
 		var out []byte
 		buf := make([]byte, 1000)
 		var err error
@@ -74,24 +90,40 @@ func FuzzConnRead(f *testing.F) {
 		if err != io.EOF && err != io.ErrUnexpectedEOF && !errors.Is(err, wire.ErrProtocol) {
 			t.Fatalf("error %v (%T)", err, err)
 		}
-		if !bytes.HasPrefix(out, []byte{0, 'S', 'P', 0, 0, 0x50, 0, 0}) {
-			t.Fatalf("stream starts % x", out[:min(8, len(out))])
+		if !bytes.HasPrefix(out, want) {
+			t.Fatalf("stream starts % x", out[:min(len(want), len(out))])
 		}
-		for rest := out[8:]; len(rest) > 0; {
-			if len(rest) < 8 {
-				if err == io.EOF {
-					t.Fatalf("a length cut short at a clean end: % x", rest)
+		for rest := out[len(want):]; len(rest) > 0; {
+			var size uint64
+			var hn int
+			if zmtpMode {
+				h, n, perr := zmtp.ParseFrameHeader(rest, 0)
+				if errors.Is(perr, zmtp.ErrShort) {
+					break // the input ended inside it
 				}
-				break
+				if perr != nil && !errors.Is(perr, wire.ErrProtocol) {
+					t.Fatalf("frame header % x: %v", rest[:min(9, len(rest))], perr)
+				}
+				if perr != nil {
+					break // a command with MORE: the socket's codec refuses it
+				}
+				size, hn = h.Size, n
+			} else {
+				if len(rest) < 8 {
+					if err == io.EOF {
+						t.Fatalf("a length cut short at a clean end: % x", rest)
+					}
+					break
+				}
+				size, hn = binary.BigEndian.Uint64(rest), 8
 			}
-			l := binary.BigEndian.Uint64(rest)
-			if l > fuzzLimit {
-				t.Fatalf("a message of %d bytes handed out", l)
+			if size > fuzzLimit {
+				t.Fatalf("a message of %d bytes handed out", size)
 			}
-			if uint64(len(rest)-8) < l {
+			if uint64(len(rest)-hn) < size {
 				break // the input ended inside it
 			}
-			rest = rest[8+l:]
+			rest = rest[hn+int(size):]
 		}
 	})
 }
@@ -125,20 +157,21 @@ func FuzzHandshake(f *testing.F) {
 			t.Fatalf("read %d bytes of head", r.n-br.Buffered())
 		}
 		if err == nil {
-			_, refused := answer(start, h, "/p", 0x51)
+			_, _, refused := answer(start, h, "/p", socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"})
 			refusal(refused)
 			if refused == nil {
 				key, _ := base64.StdEncoding.DecodeString(h.Get("Sec-WebSocket-Key"))
+				offered := h.Values("Sec-WebSocket-Protocol")
 				if p, _, _ := strings.Cut(strings.Fields(start)[1], "?"); p != "/p" || len(key) != 16 ||
-					h.Get("Sec-WebSocket-Version") != "13" || !hasToken(h.Values("Sec-WebSocket-Protocol"), "pull.sp.nanomsg.org") {
+					h.Get("Sec-WebSocket-Version") != "13" || !hasToken(offered, "pull.sp.nanomsg.org") && !hasToken(offered, "ZWS2.0/NULL") {
 					t.Fatalf("accepted %q", in)
 				}
 			}
 		}
-		_, h, err = readHead(bufio.NewReader(bytes.NewReader(in)), func(s string) error { return checkStatus(s, 0x51) })
+		_, h, err = readHead(bufio.NewReader(bytes.NewReader(in)), func(s string) error { return checkStatus(s, "pull.sp.nanomsg.org") })
 		refusal(err)
 		if err == nil {
-			refusal(checkResponse(h, "dGhlIHNhbXBsZSBub25jZQ==", 0x51))
+			refusal(checkResponse(h, "dGhlIHNhbXBsZSBub25jZQ==", "pull.sp.nanomsg.org"))
 		}
 	})
 }

@@ -80,31 +80,40 @@ func newKey() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-// request is the dialer's opening handshake: it offers the peer's protocol.
-func request(host, path, key string, peer uint16) []byte {
+// offer is the subprotocol a dialer offers: ZWS 2.0 with its mechanism
+// for ZMTP, else its peer's SP protocol.
+func offer(req socket.FrameRequest) string {
+	if req.OfferZMTP {
+		return wws.ZWSSubprotocol(req.Mechanism)
+	}
+	return wws.Subprotocol(req.SPPeer)
+}
+
+// request is the dialer's opening handshake, offering protocol.
+func request(host, path, key, protocol string) []byte {
 	return fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-		path, host, key, wws.Subprotocol(peer))
+		path, host, key, protocol)
 }
 
 // checkStatus checks the status line of the listener's answer: anything
 // but an upgrade fails at once (nanomsg's refusal never ends its head). SP
 // listeners answer 400 to the offer of a protocol that is not theirs; our
 // request is otherwise well-formed, so 400 means a peer of the wrong kind.
-func checkStatus(start string, peer uint16) error {
+func checkStatus(start, protocol string) error {
 	f := strings.Fields(start)
 	switch {
 	case len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/1.") && f[1] == "101":
 		return nil
 	case len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/1.") && f[1] == "400":
-		return fmt.Errorf("%w: ws: refused our offer of %s: %q", socket.ErrPeerMismatch, wws.Subprotocol(peer), start)
+		return fmt.Errorf("%w: ws: refused our offer of %s: %q", socket.ErrPeerMismatch, protocol, start)
 	}
 	return handshakeErr("refused: %q", start)
 }
 
 // checkResponse checks the rest of the listener's answer to request: an
-// upgrade that accepts key and names the peer's protocol.
-func checkResponse(h textproto.MIMEHeader, key string, peer uint16) error {
+// upgrade that accepts key and takes the protocol offered.
+func checkResponse(h textproto.MIMEHeader, key, protocol string) error {
 	switch {
 	case !strings.EqualFold(h.Get("Upgrade"), "websocket"):
 		return handshakeErr("response does not upgrade to websocket")
@@ -112,18 +121,33 @@ func checkResponse(h textproto.MIMEHeader, key string, peer uint16) error {
 		return handshakeErr("response's Connection is not Upgrade")
 	case h.Get("Sec-WebSocket-Accept") != wws.AcceptKey(key):
 		return handshakeErr("response's Sec-WebSocket-Accept does not answer our key")
-	case !strings.EqualFold(h.Get("Sec-WebSocket-Protocol"), wws.Subprotocol(peer)):
-		return handshakeErr("peer speaks %q, we need %s", h.Get("Sec-WebSocket-Protocol"), wws.Subprotocol(peer))
+	case !strings.EqualFold(h.Get("Sec-WebSocket-Protocol"), protocol):
+		return fmt.Errorf("%w: ws: peer speaks %q, we offered %s", socket.ErrPeerMismatch, h.Get("Sec-WebSocket-Protocol"), protocol)
 	}
 	return nil
 }
 
+// choose picks, of the subprotocols a dialer offers, the one this listener
+// speaks: its own SP protocol (not with a security mechanism, which SP
+// lacks), or ZWS 2.0 with its mechanism; "" when none is.
+func choose(offered []string, req socket.FrameRequest) (protocol string, zmtp bool) {
+	sp := wws.Subprotocol(req.SPSelf)
+	zws := wws.ZWSSubprotocol(req.Mechanism)
+	switch {
+	case req.SPSelf != 0 && req.Mechanism == "NULL" && hasToken(offered, sp):
+		return sp, false
+	case req.ZMTPType != "" && hasToken(offered, zws):
+		return zws, true
+	}
+	return "", false
+}
+
 // answer checks a dialer's opening handshake against this listener's path
-// and protocol and returns the response to write, and an error when the
-// response refuses it.
-func answer(start string, h textproto.MIMEHeader, path string, self uint16) ([]byte, error) {
-	refuse := func(status string, err error) ([]byte, error) {
-		return fmt.Appendf(nil, "HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status), err
+// and protocols and returns the response to write, whether the connection
+// carries ZMTP, and an error when the response refuses it.
+func answer(start string, h textproto.MIMEHeader, path string, req socket.FrameRequest) (resp []byte, zmtp bool, err error) {
+	refuse := func(status string, err error) ([]byte, bool, error) {
+		return fmt.Appendf(nil, "HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status), false, err
 	}
 	f := strings.Fields(start)
 	if len(f) != 3 || f[0] != "GET" || !strings.HasPrefix(f[2], "HTTP/1.") {
@@ -140,12 +164,26 @@ func answer(start string, h textproto.MIMEHeader, path string, self uint16) ([]b
 	case !strings.EqualFold(h.Get("Upgrade"), "websocket") || !hasToken(h.Values("Connection"), "upgrade"):
 		return refuse("400 Bad Request", handshakeErr("request does not ask to upgrade to websocket"))
 	case h.Get("Sec-WebSocket-Version") != "13":
-		return fmt.Appendf(nil, "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
-			handshakeErr("websocket version %q (we speak 13)", h.Get("Sec-WebSocket-Version"))
-	case !hasToken(h.Values("Sec-WebSocket-Protocol"), wws.Subprotocol(self)):
-		return refuse("400 Bad Request", fmt.Errorf("%w: ws: peer asks for %q, we are %s",
-			socket.ErrPeerMismatch, h.Get("Sec-WebSocket-Protocol"), wws.Subprotocol(self)))
+		resp := fmt.Appendf(nil, "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		return resp, false, handshakeErr("websocket version %q (we speak 13)", h.Get("Sec-WebSocket-Version"))
+	}
+	protocol, zmtp := choose(h.Values("Sec-WebSocket-Protocol"), req)
+	if protocol == "" {
+		return refuse("400 Bad Request", fmt.Errorf("%w: ws: peer offers %q, we speak %s",
+			socket.ErrPeerMismatch, h.Get("Sec-WebSocket-Protocol"), ours(req)))
 	}
 	return fmt.Appendf(nil, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n", wws.AcceptKey(key), wws.Subprotocol(self)), nil
+		"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n", wws.AcceptKey(key), protocol), zmtp, nil
+}
+
+// ours names the subprotocols a listener speaks, for errors.
+func ours(req socket.FrameRequest) string {
+	var names []string
+	if req.SPSelf != 0 && req.Mechanism == "NULL" {
+		names = append(names, wws.Subprotocol(req.SPSelf))
+	}
+	if req.ZMTPType != "" {
+		names = append(names, wws.ZWSSubprotocol(req.Mechanism))
+	}
+	return strings.Join(names, " or ")
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/pair"
@@ -21,11 +22,14 @@ import (
 	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/xpub"
+	"github.com/mqwire/mqwire/pattern/xsub"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/ws"
 	"github.com/mqwire/mqwire/wire"
 	"github.com/mqwire/mqwire/wire/ws"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 const timeout = 5 * time.Second
@@ -168,23 +172,89 @@ func stillServes(t *testing.T, s *socket.Socket, url string) {
 	}
 }
 
-// ws:// carries SP only: sockets that cannot speak it are refused at once.
-func TestSPOnly(t *testing.T) {
-	d := must(dealer.New())
+// ZMTP over ws (ZWS 2.0): ZeroMQ-only types, multipart messages,
+// subscriptions going up, and the PLAIN and CURVE mechanisms; a listener
+// refuses (ErrPeerMismatch) an offer it cannot take: SP to a ZeroMQ-only
+// type or to a socket with a security mechanism, and another mechanism.
+// Bad URLs are refused.
+func TestZMTPOverWS(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	link := func(l, d *socket.Socket) {
+		t.Helper()
+		must(d.Dial(must(l.Listen("ws://127.0.0.1:0/z")).URL()))
+	}
+
+	r, d := must(router.New()), must(dealer.New(socket.Identity([]byte("d1"))))
+	defer r.Close()
 	defer d.Close()
-	if _, err := d.Dial("ws://127.0.0.1:1/x"); !errors.Is(err, socket.ErrNotSupported) {
-		t.Errorf("DEALER Dial: %v, want ErrNotSupported", err)
+	link(r, d)
+	m := socket.NewMessageBytes([]byte("one"))
+	m.Frames = [][]byte{[]byte("two"), {}}
+	if err := d.SendContext(ctx, m); err != nil {
+		t.Fatal(err)
 	}
-	x := must(xpub.New())
-	defer x.Close()
-	if _, err := x.Listen("ws://127.0.0.1:0/x"); !errors.Is(err, socket.ErrNotSupported) {
-		t.Errorf("XPUB Listen: %v, want ErrNotSupported", err)
+	if got, err := r.RecvContext(ctx); err != nil || string(got.Body) != "d1" || fmt.Sprintf("%q", got.Frames) != `["one" "two" ""]` {
+		t.Fatalf("router got %v %v", got, err)
 	}
-	z := must(pair.New(socket.DialDialect(socket.DialectZMTP)))
-	defer z.Close()
-	if _, err := z.Dial("ws://127.0.0.1:1/x"); !errors.Is(err, socket.ErrNotSupported) {
-		t.Errorf("Dial in ZMTP: %v, want ErrNotSupported", err)
+
+	xp, xs := must(xpub.New()), must(xsub.New())
+	defer xp.Close()
+	defer xs.Close()
+	link(xs, xp) // the publisher dials, the subscriber listens
+	socktest.WaitPipes(t, xs, 1)
+	if err := xs.SendContext(ctx, socket.NewMessageBytes([]byte("\x01a-"))); err != nil {
+		t.Fatal(err)
 	}
+	if got, err := xp.RecvContext(ctx); err != nil || string(got.Body) != "\x01a-" {
+		t.Fatalf("the subscription: %v %v", got, err)
+	}
+
+	keys := func() (pub, sec zmtp.CurveKey) { return must2(zmtp.NewCurveKeyPair()) }
+	sp, ss := keys()
+	cp, cs := keys()
+	for _, sec := range []struct {
+		name           string
+		server, client socket.Option
+	}{
+		{"PLAIN", socket.PlainServer(func(_ context.Context, req socket.ZAPRequest) socket.ZAPReply {
+			return socket.ZAPReply{StatusCode: socket.ZAPOK}
+		}), socket.PlainClient("u", "p")},
+		{"CURVE", socket.CurveServer(ss, nil), socket.CurveClient(sp, cp, cs)},
+	} {
+		srv, cli := must(pull.New(sec.server)), must(push.New(sec.client))
+		link(srv, cli)
+		if err := cli.SendContext(ctx, socket.NewMessageBytes([]byte(sec.name))); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := srv.RecvContext(ctx); err != nil || string(got.Body) != sec.name {
+			t.Errorf("%s: %v %v", sec.name, got, err)
+		}
+		if st := cli.PipeStats(); len(st) != 1 || st[0].Mechanism != sec.name {
+			t.Errorf("%s: pipe %+v", sec.name, st)
+		}
+		cli.Close()
+		srv.Close()
+	}
+
+	for _, c := range []struct {
+		name             string
+		listener, dialer *socket.Socket
+	}{
+		{"sp to a dealer", must(dealer.New()), must(pair.New())},
+		{"sp to a curve server", must(pair.New(socket.CurveServer(ss, nil))), must(pair.New())},
+		{"plain to a null listener", must(pull.New()), must(push.New(socket.PlainClient("u", "p")))},
+	} {
+		ev := c.listener.Events(16)
+		link(c.listener, c.dialer)
+		if e := waitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, socket.ErrPeerMismatch) {
+			t.Errorf("%s: %v, want ErrPeerMismatch", c.name, e.Err)
+		}
+		c.listener.Close()
+		c.dialer.Close()
+	}
+
 	p := must(pair.New())
 	defer p.Close()
 	for _, url := range []string{"ws://127.0.0.1/x", "ws://:5555/x", "ws://*:5555/x", "ws://127.0.0.1:5555/a b"} {
@@ -196,6 +266,13 @@ func TestSPOnly(t *testing.T) {
 	if !strings.HasSuffix(l.URL(), "/") {
 		t.Errorf("a URL with no path serves %q", l.URL())
 	}
+}
+
+func must2[A, B any](a A, b B, err error) (A, B) {
+	if err != nil {
+		panic(err)
+	}
+	return a, b
 }
 
 // A dialer that asks for the wrong path, protocol or version is answered

@@ -194,3 +194,17 @@ func ParseSubprotocol(name string) (uint16, bool) {
 	}
 	return 0, false
 }
+
+// ZWS 2.0 (ZeroMQ's RFC 45, libzmq's ws transport) carries each ZMTP frame
+// as one binary WebSocket message: a flags byte, then the frame's body. The
+// ZMTP greeting has no place there: the opening handshake names the
+// security mechanism (ZWSSubprotocol), and the mechanism's commands follow
+// as command frames.
+const (
+	ZWSMore    byte = 0x01 // more frames of the message follow
+	ZWSCommand byte = 0x02 // a command frame (READY, PING, ...)
+)
+
+// ZWSSubprotocol is the Sec-WebSocket-Protocol name of ZWS 2.0 with a
+// security mechanism ("NULL", "PLAIN", "CURVE"): "ZWS2.0/NULL".
+func ZWSSubprotocol(mechanism string) string { return "ZWS2.0/" + mechanism }
