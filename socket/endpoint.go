@@ -464,7 +464,8 @@ func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 
 // handshake runs the connection handshake of the connection's dialect. A
 // dialer speaks the dialect the application chose; a listener tells the
-// peer's dialect from its first byte (0xFF ZMTP, 0x00 SP) and answers in it.
+// peer's dialect from its first byte (0xFF ZMTP, 0x00 SP), or from a
+// framing transport's own handshake (MessageFramer), and answers in it.
 func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) (*Pipe, error) {
 	p := s.newPipe(c, url, dialed)
 	timeout := time.Duration(s.cfg.handshakeTimeout.Load())
@@ -538,7 +539,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) 
 			RecvLimit: func() uint64 { return uint64(s.cfg.maxRecvSize.Load()) },
 		})
 		if err != nil {
-			return nil, handshakeErr("handshake", err)
+			return nil, tlsAlert(c.TLS, handshakeErr("handshake", err))
 		}
 	}
 	if !zmtpPeer && s.secured() {
