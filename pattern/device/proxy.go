@@ -77,8 +77,9 @@ func proxy(ctx context.Context, frontend, backend, capture, control *socket.Sock
 	if !control.Info().CanRecv {
 		return fmt.Errorf("%w: a %s control socket cannot receive", socket.ErrNotSupported, control.Info().Name)
 	}
-	st.resumed = make(chan struct{})
-	close(st.resumed) // not paused
+	running := make(chan struct{})
+	close(running) // not paused
+	st.resumed.Store(&running)
 	pumps = append(pumps, func(ctx context.Context) error { return st.steer(ctx, control) })
 	if err := runPumps(ctx, pumps); err != errTerminated {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"sync"
 	"sync/atomic"
 
 	"github.com/mqwire/mqwire/socket"
@@ -53,38 +52,38 @@ func (t *traffic) add(parts, bytes uint64) {
 type steering struct {
 	front, back struct{ recv, sent traffic }
 
-	mu      sync.Mutex
-	resumed chan struct{} // closed while not paused; nil: never paused
+	// resumed is closed while the proxy is not paused; nil: never paused.
+	// Only the control goroutine (pause) changes it.
+	resumed atomic.Pointer[chan struct{}]
 }
 
 // waitResumed returns at once unless the proxy is paused, and then once it
 // is resumed or ctx ends.
 func (st *steering) waitResumed(ctx context.Context) error {
-	st.mu.Lock()
-	resumed := st.resumed
-	st.mu.Unlock()
+	resumed := st.resumed.Load()
 	if resumed == nil {
 		return nil
 	}
 	select {
-	case <-resumed:
+	case <-*resumed:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
+// pause pauses the proxy or resumes it.
 func (st *steering) pause(paused bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	resumed := *st.resumed.Load()
 	select {
-	case <-st.resumed:
+	case <-resumed: // running
 		if paused {
-			st.resumed = make(chan struct{})
+			ch := make(chan struct{})
+			st.resumed.Store(&ch)
 		}
-	default:
+	default: // paused
 		if !paused {
-			close(st.resumed)
+			close(resumed)
 		}
 	}
 }
