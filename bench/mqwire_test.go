@@ -16,8 +16,7 @@ import (
 	"github.com/mqwire/mqwire/socket"
 )
 
-// transports are those every benchmark runs over; ws carries SP only, so
-// the patterns' ZMTP runs skip it.
+// transports are those every benchmark runs over.
 var transports = []string{"inproc", "ipc", "tcp", "ws"}
 
 // BenchmarkPushPull: one push sends, one pull receives, default high-water

@@ -37,9 +37,6 @@ func BenchmarkPatterns(b *testing.B) {
 		for _, tr := range transports {
 			for _, d := range c.dialects {
 				name := c.name + "/" + tr + "-" + d
-				if tr == "ws" && d != "sp" {
-					continue
-				}
 				if tr == "inproc" {
 					if d != c.dialects[0] {
 						continue // one dialect-less run
@@ -187,7 +184,7 @@ func TestPatternAllocs(t *testing.T) {
 		}
 		for _, tr := range transports {
 			for _, d := range c.dialects {
-				if tr == "inproc" && d != c.dialects[0] || tr == "ws" && d != "sp" {
+				if tr == "inproc" && d != c.dialects[0] {
 					continue
 				}
 				var opts []socket.Option

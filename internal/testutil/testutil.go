@@ -76,8 +76,7 @@ func ShortTempDir(t testing.TB) string {
 // Transports lists the transports every pattern test runs over.
 var Transports = []string{"inproc", "ipc", "tcp"}
 
-// SPTransports adds ws, which carries SP only, for the tests of SP
-// patterns.
+// SPTransports adds ws, which the tests of SP patterns also run over.
 var SPTransports = append(Transports[:len(Transports):len(Transports)], "ws")
 
 // RequireInterop reports whether interop tests must run: under the README's

@@ -1,20 +1,21 @@
 // Package ws is the ws:// transport (also ws4:// and ws6://): SP over
-// WebSocket (RFC 6455), as nng's and mangos' ws transports speak it, so
-// that mqwire talks to their sockets and to browsers' WebSocket clients.
-// wss:// (wss4://, wss6://) is the same over TLS, with the socket's
-// TLSConfig, as nng's and mangos' wss transports.
-// A URL names the host, port and HTTP path: "ws://host:8080/path" (the
-// path "/" when none is given; to listen, the host may be "*" or empty for
-// every address, and the port 0 for one the system chooses).
+// WebSocket (RFC 6455), as nng's and mangos' ws transports speak it, and
+// ZMTP over WebSocket, as libzmq's does (ZWS 2.0, ZeroMQ's RFC 45), so that
+// mqwire talks to their sockets and to browsers' WebSocket clients. wss://
+// (wss4://, wss6://) is the same over TLS, with the socket's TLSConfig, as
+// nng's and mangos' wss transports. A URL names the host, port and HTTP
+// path: "ws://host:8080/path" (the path "/" when none is given; to listen,
+// the host may be "*" or empty for every address, and the port 0 for one
+// the system chooses).
 //
-// Each SP message, its protocol header (a REQ's request id, say) and body
-// together, is one binary WebSocket message; the opening handshake names
-// the protocols (a dialer offers its peer's, "rep.sp.nanomsg.org", and the
-// listener answers with the same if it is its own) in place of SP's
-// connection header. ws:// carries SP only: ZeroMQ-only socket types and
-// the ZMTP dialect are refused at Dial and Listen. A listener serves one
-// path; ws:// listeners of one socket or many may share a port, each with
-// its own path (wss:// listeners cannot).
+// The opening handshake takes the place of SP's connection header or
+// ZMTP's greeting: a dialer offers its peer's SP protocol
+// ("rep.sp.nanomsg.org"), or, dialing in ZMTP, "ZWS2.0/" and its security
+// mechanism; the listener answers with the one it speaks. Each SP message,
+// its protocol header (a REQ's request id, say) and body together, is one
+// binary WebSocket message; each ZMTP frame is one, behind a flags byte. A
+// listener serves one path; ws:// listeners of one socket or many may share
+// a port, each with its own path (wss:// listeners cannot).
 package ws
 
 import (
@@ -33,9 +34,6 @@ func init() { socket.RegisterTransport(transport{}) }
 type transport struct{}
 
 func (transport) Schemes() []string { return []string{"ws", "ws4", "ws6", "wss", "wss4", "wss6"} }
-
-// SPOnly implements socket.SPOnlyTransport.
-func (transport) SPOnly(string) bool { return true }
 
 // TLS reports whether scheme's connections carry TLS under the WebSocket
 // (socket.TLSTransport).
