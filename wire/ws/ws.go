@@ -182,19 +182,6 @@ func Subprotocol(proto uint16) string {
 	return name + subprotocolSuffix
 }
 
-// ParseSubprotocol returns the SP protocol that a Sec-WebSocket-Protocol
-// name stands for.
-func ParseSubprotocol(name string) (uint16, bool) {
-	for _, p := range []uint16{sp.ProtoPair0, sp.ProtoPair1, sp.ProtoPub0, sp.ProtoSub0,
-		sp.ProtoReq0, sp.ProtoRep0, sp.ProtoPush0, sp.ProtoPull0, sp.ProtoSurveyor0,
-		sp.ProtoRespondent, sp.ProtoBus0} {
-		if strings.EqualFold(name, Subprotocol(p)) {
-			return p, true
-		}
-	}
-	return 0, false
-}
-
 // ZWS 2.0 (ZeroMQ's RFC 45, libzmq's ws transport) carries each ZMTP frame
 // as one binary WebSocket message: a flags byte, then the frame's body. The
 // ZMTP greeting has no place there: the opening handshake names the
