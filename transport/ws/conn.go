@@ -78,18 +78,22 @@ type conn struct {
 	keys      *rand.ChaCha8 // mask keys (a client's), unpredictable as RFC 6455 asks
 }
 
-func newConn(c net.Conn, server bool, host, path string) *conn {
-	// A small read buffer: a message's bytes bypass it, read straight into
-	// the socket's buffer.
-	return &conn{Conn: c, server: server, host: host, path: path, br: bufio.NewReaderSize(c, 4<<10),
+// newConn is a connection whose reads go through br (a new one if nil).
+func newConn(c net.Conn, server bool, host, path string, br *bufio.Reader) *conn {
+	if br == nil {
+		// A small read buffer: a message's bytes bypass it, read straight
+		// into the socket's buffer.
+		br = bufio.NewReaderSize(c, 4<<10)
+	}
+	return &conn{Conn: c, server: server, host: host, path: path, br: br,
 		pendAt: make([]byte, 0, zmtp.GreetingSize)}
 }
 
 // newRoutedConn is a listener's connection whose request head the shared
 // server has read (r.br holds what followed it).
 func newRoutedConn(c net.Conn, r routedRequest, path string) *conn {
-	wc := newConn(c, true, "", path)
-	wc.br, wc.routed = r.br, &r
+	wc := newConn(c, true, "", path, r.br)
+	wc.routed = &r
 	return wc
 }
 

@@ -64,7 +64,7 @@ func FuzzConnRead(f *testing.F) {
 		if len(in) > 0 {
 			in = in[1:]
 		}
-		c := newConn(&bytesConn{r: bytes.NewReader(in)}, true, "", "/")
+		c := newConn(&bytesConn{r: bytes.NewReader(in)}, true, "", "/", nil)
 		c.req = socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"} // pull, its peer push
 		c.limit, c.zmtp = func() uint64 { return fuzzLimit }, zmtpMode
 		want := []byte{0, 'S', 'P', 0, 0, 0x50, 0, 0}

@@ -197,9 +197,7 @@ func (l *sharedListener) deliver(r routedRequest) bool {
 func (l *sharedListener) Accept() (socket.Conn, error) {
 	select {
 	case r := <-l.in:
-		conn := streamConn(l.scheme, r.c, true, "", l.path)
-		conn.Frame = func(under net.Conn) net.Conn { return newRoutedConn(under, r, l.path) }
-		return conn, nil
+		return streamConn(l.scheme, r.c, func(under net.Conn) net.Conn { return newRoutedConn(under, r, l.path) }), nil
 	case <-l.done:
 		return socket.Conn{}, net.ErrClosed
 	}

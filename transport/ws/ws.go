@@ -45,12 +45,12 @@ func network(scheme string) string {
 }
 
 // streamConn is the socket.Conn of a tcp connection: the socket runs TLS
-// over it for wss, and then the WebSocket framing.
-func streamConn(scheme string, c net.Conn, server bool, host, path string) socket.Conn {
+// over it for wss, and then the WebSocket framing that frame makes.
+func streamConn(scheme string, c net.Conn, frame func(under net.Conn) net.Conn) socket.Conn {
 	return socket.Conn{
 		Stream: c,
 		TLS:    transport{}.TLS(scheme),
-		Frame:  func(under net.Conn) net.Conn { return newConn(under, server, host, path) },
+		Frame:  frame,
 		Remote: c.RemoteAddr().String(),
 		Local:  c.LocalAddr().String(),
 	}
@@ -101,7 +101,7 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 	if err != nil {
 		return socket.Conn{}, err
 	}
-	return streamConn(scheme, c, false, hostPort, path), nil
+	return streamConn(scheme, c, func(under net.Conn) net.Conn { return newConn(under, false, hostPort, path, nil) }), nil
 }
 
 func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
@@ -139,7 +139,7 @@ func (l *listener) Accept() (socket.Conn, error) {
 	if err != nil {
 		return socket.Conn{}, err
 	}
-	return streamConn(l.scheme, c, true, "", l.path), nil
+	return streamConn(l.scheme, c, func(under net.Conn) net.Conn { return newConn(under, true, "", l.path, nil) }), nil
 }
 
 func (l *listener) Close() error { return l.l.Close() }
