@@ -25,6 +25,9 @@ import (
 // so that peers with a per-frame limit take them.
 const maxFrame = 64 << 10
 
+// maxRoutingID is the longest routing id ZMTP carries.
+const maxRoutingID = 255
+
 // conn shows the socket a dialect's byte stream over a WebSocket
 // connection that carries one binary WebSocket message each: SP's tcp
 // stream (a connection header, then each message's 8-byte length and
@@ -41,6 +44,7 @@ type conn struct {
 	req   socket.FrameRequest // the socket's, from Frame
 	limit func() uint64       // the socket's receive limit, 0 for none
 	zmtp  bool                // the connection carries ZWS 2.0 (ZMTP), not SP
+	bare  bool                // ZWS 2.0 without greeting or mechanism: routing ids instead
 
 	routed *routedRequest // a listener's request, its head read already (share.go)
 
@@ -58,6 +62,7 @@ type conn struct {
 	pos    uint64    // offset into the current frame's payload, for unmasking
 	frag   []byte    // a fragmented message being reassembled
 	inFrag bool      // frag holds the start of a message
+	needID bool      // bare ZWS: the peer's routing id is still to come
 	ctl    [125]byte // a control frame's payload
 
 	// Write side.
@@ -72,6 +77,9 @@ type conn struct {
 	zwsFlag   [1]byte
 	out       []byte // frames to write
 	closeSent bool
+	ownReady  []byte     // bare ZWS: the socket's READY, collected to send its routing id instead
+	wantReady bool       // bare ZWS: the socket's READY is still to come
+	inReady   bool       // the frame being written is the READY being collected
 	pongMu    sync.Mutex // guards pong: a ping's payload the reader left to the writer
 	pong      []byte
 	pongDue   atomic.Bool   // pong is to be sent
@@ -135,14 +143,14 @@ func (c *conn) runHandshake() error {
 		if err != nil {
 			return err
 		}
-		resp, zmtp, refused := answer(start, h, c.path, c.req)
+		resp, zmtp, bare, refused := answer(start, h, c.path, c.req)
 		if _, err := c.Conn.Write(resp); err != nil {
 			return err
 		}
 		if refused != nil {
 			return refused
 		}
-		c.zmtp = zmtp
+		c.zmtp, c.bare = zmtp, bare
 	} else {
 		key, protocol := newKey(), offer(c.req)
 		if _, err := c.Conn.Write(request(c.host, c.path, key, protocol)); err != nil {
@@ -152,10 +160,12 @@ func (c *conn) runHandshake() error {
 		if err != nil {
 			return err
 		}
-		if err := checkResponse(h, key, protocol); err != nil {
+		if err := checkResponse(h, key); err != nil {
 			return err
 		}
-		c.zmtp = c.req.OfferZMTP
+		if c.zmtp, c.bare, err = taken(h.Get("Sec-WebSocket-Protocol"), protocol, c.req); err != nil {
+			return err
+		}
 	}
 	// The handshake said the peer's protocol: show the socket the header
 	// or greeting the peer would have sent.
@@ -164,6 +174,10 @@ func (c *conn) runHandshake() error {
 		// messages (01 and the topic), as ZMTP 3.0 does, not as 3.1's
 		// SUBSCRIBE commands, and takes no PING.
 		c.pendAt = zmtp.AppendGreeting(c.pendAt[:0], zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor30, Mechanism: c.req.Mechanism})
+		// Bare ZWS has no greeting or READY: the peer's first message is
+		// its routing id, from which its READY is made (peerID), and the
+		// socket's READY becomes our routing id message (Write).
+		c.needID, c.wantReady = c.bare, c.bare
 	} else {
 		c.pendAt = sp.AppendHeader(c.pendAt[:0], c.req.SPPeer)
 	}
@@ -205,7 +219,7 @@ func (c *conn) Read(p []byte) (int, error) {
 			}
 			continue
 		}
-		if n > 0 && !c.wholeFrameBuffered() {
+		if n > 0 && (c.needID || !c.wholeFrameBuffered()) {
 			break
 		}
 		if err := c.readFrame(); err != nil {
@@ -294,10 +308,10 @@ func (c *conn) readFrame() error {
 		if c.inFrag {
 			return frameErr("a new message inside a fragmented one")
 		}
-		if h.Fin && c.zmtp {
+		if h.Fin && c.zmtp && !c.needID {
 			return c.startZMTPFrame(h.Len)
 		}
-		if h.Fin {
+		if h.Fin && !c.zmtp {
 			c.pend = binary.BigEndian.AppendUint64(c.pendAt[:0], h.Len)
 			c.left = h.Len
 			return nil
@@ -310,6 +324,8 @@ func (c *conn) readFrame() error {
 	}
 	if total := uint64(len(c.frag)) + h.Len; limit > 0 && total > limit {
 		return &wire.TooLargeError{Size: total, Limit: limit}
+	} else if c.needID && total > 1+maxRoutingID {
+		return frameErr("a routing id message of %d bytes", total)
 	}
 	if err := c.readFragment(h.Len); err != nil {
 		return err
@@ -322,6 +338,9 @@ func (c *conn) readFrame() error {
 	if c.zmtp {
 		if len(body) == 0 {
 			return frameErr("a ZWS message without its flags byte")
+		}
+		if c.needID {
+			return c.peerID(body)
 		}
 		var err error
 		if c.pendAt, err = zmtpHeader(c.pendAt[:0], body[0], uint64(len(body)-1)); err != nil {
@@ -358,6 +377,36 @@ func (c *conn) startZMTPFrame(n uint64) error {
 	}
 	c.pos, c.left = 1, n-1
 	return nil
+}
+
+// peerID takes a bare ZWS peer's first message, its routing id, and shows
+// the socket the READY command a ZMTP peer would have sent: the id as its
+// Identity, and for its Socket-Type (which bare ZWS does not tell) one
+// that the socket's type takes.
+func (c *conn) peerID(body []byte) error {
+	if body[0] != 0 {
+		return frameErr("a routing id message with ZWS flags %#02x", body[0])
+	}
+	c.needID = false
+	props := []zmtp.Property{{Name: zmtp.PropSocketType, Value: []byte(bareType(c.req.ZMTPType))}}
+	if len(body) > 1 {
+		props = append(props, zmtp.Property{Name: zmtp.PropIdentity, Value: body[1:]})
+	}
+	c.pendAt = zmtp.AppendReady(c.pendAt[:0], props...)
+	c.pend = c.pendAt
+	return nil
+}
+
+// bareType is the socket type a bare ZWS peer of a socket of type ours is
+// shown as: DEALER where ours takes one (REP, DEALER, ROUTER), else the
+// type ours pairs with.
+func bareType(ours string) string {
+	for _, t := range []string{zmtp.TypeDEALER, zmtp.TypePAIR, zmtp.TypeSUB, zmtp.TypePUB, zmtp.TypePULL, zmtp.TypePUSH, zmtp.TypeREP} {
+		if zmtp.Compatible(ours, t) {
+			return t
+		}
+	}
+	return ours
 }
 
 // zmtpHeader appends the ZMTP frame header of a ZWS message's body of size
@@ -522,6 +571,16 @@ func (c *conn) Write(p []byte) (int, error) {
 				if err != nil {
 					return n, err
 				}
+				if c.wantReady {
+					// Bare ZWS: the socket's READY is not sent but read
+					// for its Identity (ownReady).
+					if !h.Command() || h.More() || h.Size == 0 || h.Size > maxFrame {
+						return n, errors.New("ws: the socket did not send READY after its greeting")
+					}
+					c.wantReady, c.inReady, c.wleft = false, true, h.Size
+					c.ownReady = c.ownReady[:0]
+					continue
+				}
 				c.zwsFlag[0] = 0
 				if h.More() {
 					c.zwsFlag[0] |= wws.ZWSMore
@@ -535,6 +594,21 @@ func (c *conn) Write(p []byte) (int, error) {
 			}
 			if c.wleft == 0 {
 				c.out = c.appendFrame(c.out, wws.OpBinary, true, c.wflags, nil)
+			}
+		case c.inReady:
+			k := int(min(uint64(len(p)), c.wleft))
+			c.ownReady = append(c.ownReady, p[:k]...)
+			c.wleft -= uint64(k)
+			p, n = p[k:], n+k
+			if c.wleft == 0 {
+				c.inReady = false
+				md, err := zmtp.ParseReady(c.ownReady)
+				if err != nil {
+					return n, fmt.Errorf("ws: the socket's READY: %w", err)
+				}
+				id, _ := md.Get(zmtp.PropIdentity)
+				c.out = c.appendFrame(c.out, wws.OpBinary, true, []byte{0}, id)
+				c.ownReady = nil
 			}
 		default:
 			k := int(min(uint64(len(p)), c.wleft, uint64(maxFrame-len(c.wflags))))

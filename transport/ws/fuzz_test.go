@@ -33,7 +33,8 @@ func (c *bytesConn) Close() error                     { return nil }
 const fuzzLimit = 4 << 10
 
 // FuzzConnRead feeds random frames, after a good opening handshake, to a
-// listener's reader, in SP or (when the input's first byte is odd) ZWS 2.0.
+// listener's reader, in SP or (when the input's first byte is odd) ZWS 2.0,
+// bare ZWS 2.0 (routing ids, no greeting) when that byte's bit 1 is set too.
 // It must never panic, must fail only with a protocol error or the end of
 // the input, must never hold more of a fragmented message than the limit,
 // and must hand out a well-formed stream: the peer's SP header or ZMTP
@@ -57,16 +58,22 @@ func FuzzConnRead(f *testing.F) {
 		f.Add(join([]byte{mode}, frame(wws.OpBinary, true, "\x02\x05READY")))
 		f.Add(join([]byte{mode}, frame(wws.OpBinary, true, "\x07x")))
 	}
+	f.Add(join([]byte{3}, frame(wws.OpBinary, true, "\x00id"), frame(wws.OpBinary, true, "\x00hello")))
+	f.Add(join([]byte{3}, frame(wws.OpBinary, false, "\x00i"), frame(wws.OpContinuation, true, "d"), frame(wws.OpBinary, true, "\x01a"), frame(wws.OpBinary, true, "\x00b")))
+	f.Add(join([]byte{3}, frame(wws.OpBinary, true, "\x00"), frame(wws.OpBinary, true, "\x02\x04PING\x00\x00")))
+	f.Add(join([]byte{3}, frame(wws.OpBinary, true, "\x01id")))
+	f.Add(join([]byte{3}, frame(wws.OpBinary, true, "\x00"+strings.Repeat("i", 256))))
 	f.Add([]byte{0, 0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4})
 	f.Add([]byte{0, 0x82, 0x05, 'h', 'e', 'l', 'l', 'o'})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		zmtpMode := len(in) > 0 && in[0]&1 == 1
+		bare := zmtpMode && in[0]&2 != 0
 		if len(in) > 0 {
 			in = in[1:]
 		}
 		c := newConn(&bytesConn{r: bytes.NewReader(in)}, true, "", "/", nil)
 		c.req = socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"} // pull, its peer push
-		c.limit, c.zmtp = func() uint64 { return fuzzLimit }, zmtpMode
+		c.limit, c.zmtp, c.bare, c.needID = func() uint64 { return fuzzLimit }, zmtpMode, bare, bare
 		want := []byte{0, 'S', 'P', 0, 0, 0x50, 0, 0}
 		if zmtpMode {
 			want = zmtp.AppendGreeting(nil, zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor30, Mechanism: "NULL"})
@@ -92,6 +99,18 @@ func FuzzConnRead(f *testing.F) {
 		}
 		if !bytes.HasPrefix(out, want) {
 			t.Fatalf("stream starts % x", out[:min(len(want), len(out))])
+		}
+		if bare && len(out) > len(want) {
+			// The peer's READY, made of its routing id.
+			h, n, perr := zmtp.ParseFrameHeader(out[len(want):], 0)
+			if perr != nil || !h.Command() || uint64(len(out)-len(want)-n) < h.Size {
+				t.Fatalf("after the greeting % x, not a READY (%v)", out[len(want):], perr)
+			}
+			md, perr := zmtp.ParseReady(out[len(want)+n : len(want)+n+int(h.Size)])
+			if st, _ := md.Get(zmtp.PropSocketType); perr != nil || string(st) != "PUSH" {
+				t.Fatalf("READY %v, %v: want Socket-Type PUSH", md, perr)
+			}
+			want = out[:len(want)+n+int(h.Size)]
 		}
 		for rest := out[len(want):]; len(rest) > 0; {
 			var size uint64
@@ -157,13 +176,13 @@ func FuzzHandshake(f *testing.F) {
 			t.Fatalf("read %d bytes of head", r.n-br.Buffered())
 		}
 		if err == nil {
-			_, _, refused := answer(start, h, "/p", socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"})
+			_, _, _, refused := answer(start, h, "/p", socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"})
 			refusal(refused)
 			if refused == nil {
 				key, _ := base64.StdEncoding.DecodeString(h.Get("Sec-WebSocket-Key"))
 				offered := h.Values("Sec-WebSocket-Protocol")
 				if p, _, _ := strings.Cut(strings.Fields(start)[1], "?"); p != "/p" || len(key) != 16 ||
-					h.Get("Sec-WebSocket-Version") != "13" || !hasToken(offered, "pull.sp.nanomsg.org") && !hasToken(offered, "ZWS2.0/NULL") {
+					h.Get("Sec-WebSocket-Version") != "13" || !hasToken(offered, "pull.sp.nanomsg.org") && !hasToken(offered, "ZWS2.0/NULL") && !hasToken(offered, "ZWS2.0") {
 					t.Fatalf("accepted %q", in)
 				}
 			}
@@ -171,7 +190,9 @@ func FuzzHandshake(f *testing.F) {
 		_, h, err = readHead(bufio.NewReader(bytes.NewReader(in)), func(s string) error { return checkStatus(s, "pull.sp.nanomsg.org") })
 		refusal(err)
 		if err == nil {
-			refusal(checkResponse(h, "dGhlIHNhbXBsZSBub25jZQ==", "pull.sp.nanomsg.org"))
+			refusal(checkResponse(h, "dGhlIHNhbXBsZSBub25jZQ=="))
+			_, _, err := taken(h.Get("Sec-WebSocket-Protocol"), "pull.sp.nanomsg.org", socket.FrameRequest{})
+			refusal(err)
 		}
 	})
 }

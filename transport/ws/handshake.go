@@ -80,13 +80,32 @@ func newKey() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-// offer is the subprotocol a dialer offers: ZWS 2.0 with its mechanism
-// for ZMTP, else its peer's SP protocol.
+// offer is what a dialer offers: ZWS 2.0 with its mechanism for ZMTP
+// (with NULL, bare ZWS 2.0 after it, as libzmq offers), else its peer's SP
+// protocol.
 func offer(req socket.FrameRequest) string {
 	if req.OfferZMTP {
+		if offerOverride != "" {
+			return offerOverride
+		}
+		if req.Mechanism == "NULL" {
+			return wws.ZWSSubprotocol(req.Mechanism) + ", " + wws.ZWSBare
+		}
 		return wws.ZWSSubprotocol(req.Mechanism)
 	}
 	return wws.Subprotocol(req.SPPeer)
+}
+
+// offerOverride, when set (by tests), is what a ZMTP dialer offers.
+var offerOverride string
+
+// taken checks the protocol a listener took against what we offered:
+// whether it carries ZMTP, and whether as bare ZWS 2.0.
+func taken(protocol, offered string, req socket.FrameRequest) (zmtp, bare bool, err error) {
+	if protocol == "" || !hasToken([]string{offered}, protocol) {
+		return false, false, fmt.Errorf("%w: ws: peer speaks %q, we offered %s", socket.ErrPeerMismatch, protocol, offered)
+	}
+	return req.OfferZMTP, strings.EqualFold(protocol, wws.ZWSBare), nil
 }
 
 // request is the dialer's opening handshake, offering protocol.
@@ -112,8 +131,8 @@ func checkStatus(start, protocol string) error {
 }
 
 // checkResponse checks the rest of the listener's answer to request: an
-// upgrade that accepts key and takes the protocol offered.
-func checkResponse(h textproto.MIMEHeader, key, protocol string) error {
+// upgrade that accepts key. The protocol it took is checked by taken.
+func checkResponse(h textproto.MIMEHeader, key string) error {
 	switch {
 	case !strings.EqualFold(h.Get("Upgrade"), "websocket"):
 		return handshakeErr("response does not upgrade to websocket")
@@ -121,33 +140,40 @@ func checkResponse(h textproto.MIMEHeader, key, protocol string) error {
 		return handshakeErr("response's Connection is not Upgrade")
 	case h.Get("Sec-WebSocket-Accept") != wws.AcceptKey(key):
 		return handshakeErr("response's Sec-WebSocket-Accept does not answer our key")
-	case !strings.EqualFold(h.Get("Sec-WebSocket-Protocol"), protocol):
-		return fmt.Errorf("%w: ws: peer speaks %q, we offered %s", socket.ErrPeerMismatch, h.Get("Sec-WebSocket-Protocol"), protocol)
 	}
 	return nil
 }
 
-// choose picks, of the subprotocols a dialer offers, the one this listener
-// speaks: its own SP protocol (not with a security mechanism, which SP
-// lacks), or ZWS 2.0 with its mechanism; "" when none is.
-func choose(offered []string, req socket.FrameRequest) (protocol string, zmtp bool) {
+// choose picks the first of the subprotocols a dialer offers (in its
+// order, as libzmq's listener does) that this listener speaks: its own SP
+// protocol (not with a security mechanism, which SP lacks), ZWS 2.0 with
+// its mechanism, or, with NULL, bare ZWS 2.0; "" when none is.
+func choose(offered []string, req socket.FrameRequest) (protocol string, zmtp, bare bool) {
 	sp := wws.Subprotocol(req.SPSelf)
 	zws := wws.ZWSSubprotocol(req.Mechanism)
-	switch {
-	case req.SPSelf != 0 && req.Mechanism == "NULL" && hasToken(offered, sp):
-		return sp, false
-	case req.ZMTPType != "" && hasToken(offered, zws):
-		return zws, true
+	for _, v := range offered {
+		for t := range strings.SplitSeq(v, ",") {
+			t = strings.TrimSpace(t)
+			switch {
+			case req.SPSelf != 0 && req.Mechanism == "NULL" && strings.EqualFold(t, sp):
+				return sp, false, false
+			case req.ZMTPType != "" && strings.EqualFold(t, zws):
+				return zws, true, false
+			case req.ZMTPType != "" && req.Mechanism == "NULL" && strings.EqualFold(t, wws.ZWSBare):
+				return wws.ZWSBare, true, true
+			}
+		}
 	}
-	return "", false
+	return "", false, false
 }
 
 // answer checks a dialer's opening handshake against this listener's path
 // and protocols and returns the response to write, whether the connection
-// carries ZMTP, and an error when the response refuses it.
-func answer(start string, h textproto.MIMEHeader, path string, req socket.FrameRequest) (resp []byte, zmtp bool, err error) {
-	refuse := func(status string, err error) ([]byte, bool, error) {
-		return fmt.Appendf(nil, "HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status), false, err
+// carries ZMTP (and whether as bare ZWS 2.0), and an error when the
+// response refuses it.
+func answer(start string, h textproto.MIMEHeader, path string, req socket.FrameRequest) (resp []byte, zmtp, bare bool, err error) {
+	refuse := func(status string, err error) ([]byte, bool, bool, error) {
+		return fmt.Appendf(nil, "HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status), false, false, err
 	}
 	f := strings.Fields(start)
 	if len(f) != 3 || f[0] != "GET" || !strings.HasPrefix(f[2], "HTTP/1.") {
@@ -165,15 +191,15 @@ func answer(start string, h textproto.MIMEHeader, path string, req socket.FrameR
 		return refuse("400 Bad Request", handshakeErr("request does not ask to upgrade to websocket"))
 	case h.Get("Sec-WebSocket-Version") != "13":
 		resp := fmt.Appendf(nil, "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-		return resp, false, handshakeErr("websocket version %q (we speak 13)", h.Get("Sec-WebSocket-Version"))
+		return resp, false, false, handshakeErr("websocket version %q (we speak 13)", h.Get("Sec-WebSocket-Version"))
 	}
-	protocol, zmtp := choose(h.Values("Sec-WebSocket-Protocol"), req)
+	protocol, zmtp, bare := choose(h.Values("Sec-WebSocket-Protocol"), req)
 	if protocol == "" {
 		return refuse("400 Bad Request", fmt.Errorf("%w: ws: peer offers %q, we speak %s",
 			socket.ErrPeerMismatch, h.Get("Sec-WebSocket-Protocol"), ours(req)))
 	}
 	return fmt.Appendf(nil, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n", wws.AcceptKey(key), protocol), zmtp, nil
+		"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n", wws.AcceptKey(key), protocol), zmtp, bare, nil
 }
 
 // ours names the subprotocols a listener speaks, for errors.
@@ -184,6 +210,9 @@ func ours(req socket.FrameRequest) string {
 	}
 	if req.ZMTPType != "" {
 		names = append(names, wws.ZWSSubprotocol(req.Mechanism))
+		if req.Mechanism == "NULL" {
+			names = append(names, wws.ZWSBare)
+		}
 	}
 	return strings.Join(names, " or ")
 }

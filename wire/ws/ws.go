@@ -195,3 +195,9 @@ const (
 // ZWSSubprotocol is the Sec-WebSocket-Protocol name of ZWS 2.0 with a
 // security mechanism ("NULL", "PLAIN", "CURVE"): "ZWS2.0/NULL".
 func ZWSSubprotocol(mechanism string) string { return "ZWS2.0/" + mechanism }
+
+// ZWSBare is ZWS 2.0 without a security mechanism or greeting, which
+// libzmq offers after ZWS2.0/NULL and browser clients (jszmq) offer alone:
+// each side's first message is its routing id (possibly empty), and no
+// socket type is exchanged.
+const ZWSBare = "ZWS2.0"
