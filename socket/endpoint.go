@@ -541,6 +541,7 @@ func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) 
 		if err != nil {
 			return nil, tlsAlert(c.TLS, handshakeErr("handshake", err))
 		}
+		p.heartbeater, _ = conn.(Heartbeater)
 	}
 	if !zmtpPeer && s.secured() {
 		// SP has no security mechanism: an SP peer would bypass ours.

@@ -14,11 +14,17 @@ import (
 //
 // Every ZMTP pipe answers a PING with a PONG whatever the socket is doing
 // (the codec does it from the reader goroutine). With HeartbeatInterval set,
-// a pipe also sends a PING every interval, and closes when nothing at all has
-// come from the peer for HeartbeatTimeout (any traffic counts as life). A
+// a pipe also sends a PING every interval, and closes when nothing at all
+// has come from the peer within HeartbeatTimeout of a PING (any traffic
+// counts as an answer), as libzmq does. A
 // peer's PING that carries a TTL makes the pipe close when nothing comes
 // within that TTL, as libzmq does. A dialer then reconnects as after any
 // other failure.
+//
+// Over ws:// and wss:// the heartbeats are WebSocket's pings and pongs, as
+// libzmq's (its ws transport drops ZMTP PINGs): a ping every interval, and
+// pings and pongs count as life. WebSocket's ping carries no TTL, so
+// HeartbeatTTL does not travel over ws, as with libzmq.
 
 // HeartbeatInterval makes ZMTP pipes send a PING every d; zero (the
 // default, as in libzmq) sends none.
@@ -26,8 +32,9 @@ func HeartbeatInterval(d time.Duration) Option {
 	return heartbeatOption("HeartbeatInterval", d, func(c *config) *atomic.Int64 { return &c.heartbeatIvl })
 }
 
-// HeartbeatTimeout closes a ZMTP pipe whose peer has sent nothing for d
-// while heartbeats are on; zero (the default) means the interval.
+// HeartbeatTimeout closes a ZMTP pipe whose peer has sent nothing at all
+// within d of a PING of ours (libzmq's ZMQ_HEARTBEAT_TIMEOUT); zero (the
+// default) means the interval.
 func HeartbeatTimeout(d time.Duration) Option {
 	return heartbeatOption("HeartbeatTimeout", d, func(c *config) *atomic.Int64 { return &c.heartbeatTimeout })
 }
@@ -56,46 +63,85 @@ func heartbeatOption(name string, d time.Duration, field func(*config) *atomic.I
 // minHeartbeatTick bounds how often a watchdog looks, whatever the TTL.
 const minHeartbeatTick = 10 * time.Millisecond
 
-// watchdog is a ZMTP pipe's heartbeat timer: every tick it sends a PING
-// when the interval is set, and closes the pipe when the peer has been
-// silent too long. It is a timer's callback, not a goroutine, so that an
-// idle connection with heartbeats keeps no goroutine of its own for them;
-// each run arms the next, so runs never overlap, and its fields are the
-// callback's own.
+// watchdog is a ZMTP pipe's heartbeat timer. With the interval set it sends
+// a PING every interval and, as libzmq does, closes the pipe when nothing
+// at all has come within the timeout of the first PING still unanswered;
+// a peer's TTL closes it when the peer has been silent that long. It is a
+// timer's callback, not a goroutine, so that an idle connection with
+// heartbeats keeps no goroutine of its own for them; each run arms the
+// next, so runs never overlap, and its fields are the callback's own.
 type watchdog struct {
-	p     *Pipe
-	c     *zmtpCodec
-	t     *time.Timer
-	ivl   time.Duration // our PING interval (0: none)
-	limit time.Duration // our timeout (0: none); the peer's TTL may be shorter
-	tick  time.Duration
-	ttl   uint16 // the TTL our PINGs announce, in tenths of a second
-	seen  uint64 // c.seen at the last tick that saw it move
-	since time.Time
+	p        *Pipe
+	c        *zmtpCodec
+	t        *time.Timer
+	ivl      time.Duration // our PING interval (0: none)
+	limit    time.Duration // our timeout for an answer to a PING (0: none)
+	ttl      uint16        // the TTL our PINGs announce, in tenths of a second
+	seen     uint64        // heard() at the last run
+	since    time.Time     // when a run last saw heard() move (or the start)
+	pingAt   time.Time     // when the first PING not yet answered went (zero: none)
+	nextPing time.Time
 }
 
-// check is one tick of the watchdog.
+// check is one run of the watchdog.
 func (wd *watchdog) check() {
 	p, c := wd.p, wd.c
 	if c.watchdog.Load() != wd || p.closing.Load() {
 		return
 	}
 	now := time.Now()
-	if n := c.seen.Load(); n != wd.seen {
-		wd.seen, wd.since = n, now
+	if n := wd.heard(); n != wd.seen {
+		// Something came since the last run, so after any PING it sent.
+		wd.seen, wd.since, wd.pingAt = n, now, time.Time{}
 	}
-	limit := wd.limit
-	if peer := time.Duration(c.peerTTL.Load()); peer > 0 && (limit == 0 || peer < limit) {
-		limit = peer
-	}
-	if limit > 0 && now.Sub(wd.since) > limit {
-		p.Close(fmt.Errorf("zmtp heartbeat: %w: nothing from the peer for %v", ErrTimeout, now.Sub(wd.since).Round(time.Millisecond)))
+	peer := time.Duration(c.peerTTL.Load())
+	if peer > 0 && now.Sub(wd.since) > peer {
+		p.Close(fmt.Errorf("zmtp heartbeat: %w: nothing from the peer for %v, its TTL", ErrTimeout, now.Sub(wd.since).Round(time.Millisecond)))
 		return
 	}
-	if wd.ivl > 0 {
-		p.sendCommand(zmtp.AppendPing(nil, wd.ttl, nil))
+	if wd.limit > 0 && !wd.pingAt.IsZero() && now.Sub(wd.pingAt) >= wd.limit {
+		p.Close(fmt.Errorf("zmtp heartbeat: %w: nothing from the peer for %v after our PING", ErrTimeout, now.Sub(wd.pingAt).Round(time.Millisecond)))
+		return
 	}
-	wd.t.Reset(wd.tick)
+	if wd.ivl > 0 && !now.Before(wd.nextPing) {
+		if p.heartbeater != nil {
+			p.heartbeater.Ping()
+		} else {
+			p.sendCommand(zmtp.AppendPing(nil, wd.ttl, nil))
+		}
+		if wd.pingAt.IsZero() {
+			wd.pingAt = now
+		}
+		wd.nextPing = now.Add(wd.ivl)
+	}
+	wd.t.Reset(max(wd.next(now, peer).Sub(now), minHeartbeatTick))
+}
+
+// next is when the watchdog runs again: for the next PING, at the
+// unanswered PING's deadline, or to look at the peer's silence a few times
+// within its TTL, whichever is first.
+func (wd *watchdog) next(now time.Time, peer time.Duration) time.Time {
+	at := now.Add(time.Hour)
+	if wd.ivl > 0 {
+		at = wd.nextPing
+	}
+	if wd.limit > 0 && !wd.pingAt.IsZero() && wd.pingAt.Add(wd.limit).Before(at) {
+		at = wd.pingAt.Add(wd.limit)
+	}
+	if peer > 0 && now.Add(peer/4).Before(at) {
+		at = now.Add(peer / 4)
+	}
+	return at
+}
+
+// heard counts what has come from the peer: frames, and the stream's own
+// heartbeats.
+func (wd *watchdog) heard() uint64 {
+	n := wd.c.seen.Load()
+	if hb := wd.p.heartbeater; hb != nil {
+		n += hb.Heard()
+	}
+	return n
 }
 
 // startHeartbeat starts the watchdog once per pipe: at the start when our
@@ -111,16 +157,13 @@ func (p *Pipe) startHeartbeat(c *zmtpCodec) {
 		wd.limit = wd.ivl
 	}
 	wd.ttl = zmtp.PingTTL(time.Duration(cfg.heartbeatTTL.Load()))
-	wd.tick = wd.ivl
-	if wd.tick == 0 {
-		wd.tick = max(time.Duration(c.peerTTL.Load())/4, minHeartbeatTick)
-	}
-	wd.seen, wd.since = c.seen.Load(), time.Now()
-	// Made stopped and published before it is armed: a tick finds it (and
+	now := time.Now()
+	wd.seen, wd.since, wd.nextPing = wd.heard(), now, now.Add(wd.ivl)
+	// Made stopped and published before it is armed: a run finds it (and
 	// every field set above) through c.watchdog.
 	wd.t = time.AfterFunc(time.Duration(math.MaxInt64), wd.check)
 	c.watchdog.Store(wd)
-	wd.t.Reset(wd.tick)
+	wd.t.Reset(max(wd.next(now, time.Duration(c.peerTTL.Load())).Sub(now), minHeartbeatTick))
 	if p.closing.Load() { // closed meanwhile: stopHeartbeat may have missed it
 		wd.t.Stop()
 	}

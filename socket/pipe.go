@@ -39,6 +39,9 @@ type Pipe struct {
 	// peerIdentity is the routing id a ZMTP peer announced (nil if none).
 	peerIdentity []byte
 	zap          *ZAPReply // what the Authenticator said of the peer (nil if none ran)
+	// heartbeater is the stream's own heartbeat (ws), used in place of
+	// ZMTP's PING (nil: none).
+	heartbeater Heartbeater
 	url          string
 	remote       string
 	dialed       bool

@@ -62,6 +62,20 @@ type MessageFramer interface {
 	Frame(FrameRequest) (zmtp bool, err error)
 }
 
+// Heartbeater is implemented by MessageFramer streams whose own protocol
+// has heartbeats: WebSocket's ping and pong, which libzmq's ws transport
+// uses in place of ZMTP's PING and PONG commands (it drops those). A ZMTP
+// pipe with heartbeats on over such a stream sends Ping where it would send
+// a PING, and counts what Heard counts as the peer's life, as it counts
+// frames. Ping must not wait for the stream's writer.
+type Heartbeater interface {
+	// Ping sends a heartbeat now, or between the writer's frames when it
+	// is writing.
+	Ping()
+	// Heard counts the heartbeats (pings and pongs) that have come.
+	Heard() uint64
+}
+
 // FrameRequest is what a MessageFramer's handshake needs of the socket.
 type FrameRequest struct {
 	SPSelf, SPPeer uint16 // the socket's SP protocols; 0 for a ZeroMQ-only type

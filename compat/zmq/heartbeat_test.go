@@ -18,41 +18,84 @@ import (
 
 // A libzmq peer with heartbeats every 100 ms (timeout 300 ms, TTL 500 ms)
 // stays connected through 1.5 s in which only heartbeats cross: mqwire
-// answers every PING, so libzmq never drops the connection.
+// answers every PING (over ws, every WebSocket ping), so libzmq never drops
+// the connection.
 func TestLibzmqHeartbeats(t *testing.T) {
-	testutil.CheckGoroutines(t)
 	py, err := testutil.PythonZMQ()
 	if err != nil {
 		testutil.NeedPeer(t, "python3-zmq (libzmq 4.3.4)", err)
 	}
-	s, _ := pull.New()
-	defer s.Close()
-	l, err := s.Listen("tcp://127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			s, _ := pull.New()
+			defer s.Close()
+			l, err := s.Listen(endpoint(t, tr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			script, _ := filepath.Abs(filepath.Join("testdata", "heartbeat.py"))
+			out, err := exec.Command(py, script, l.URL(), "100", "300", "500", "1500").CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "done") {
+				t.Fatalf("libzmq peer: %v\n%s", err, out)
+			}
+			var pipes []socket.PipeID
+			for _, want := range []string{"one", "two"} {
+				m, err := s.RecvContext(ctx(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(m.Body) != want {
+					t.Fatalf("got %q, want %q", m.Body, want)
+				}
+				pipes = append(pipes, m.Pipe)
+			}
+			if pipes[0] != pipes[1] {
+				t.Fatalf("the two messages came on pipes %v: the connection was dropped in between", pipes)
+			}
+			if st := s.Stats(); st.Connects != 1 {
+				t.Fatalf("%d connections, want 1 (no reconnect)", st.Connects)
+			}
+		})
 	}
-	script, _ := filepath.Abs(filepath.Join("testdata", "heartbeat.py"))
-	out, err := exec.Command(py, script, l.URL(), "100", "300", "500", "1500").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "done") {
-		t.Fatalf("libzmq peer: %v\n%s", err, out)
-	}
-	var pipes []socket.PipeID
-	for _, want := range []string{"one", "two"} {
-		m, err := s.RecvContext(ctx(t))
-		if err != nil {
-			t.Fatal(err)
+}
+
+// mqwire's heartbeats, with the timeout left at its default (the
+// interval), keep an idle connection to a libzmq peer that has none of its
+// own: libzmq answers each PING (over ws, each WebSocket ping, which is how
+// libzmq's ws transport heartbeats), and the answer is life.
+func TestHeartbeatsToIdleLibzmq(t *testing.T) {
+	eachWay(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := push.New(socket.HeartbeatInterval(50*time.Millisecond), socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		ev := s.Events(16)
+		p := attach(t, s, tr, listen, "PULL", "recv", "2")
+		for i, body := range []string{"one", "two"} {
+			if i == 1 {
+				time.Sleep(600 * time.Millisecond) // idle: only heartbeats cross
+			}
+			if err := s.SendContext(ctx(t), socket.NewMessageBytes([]byte(body))); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := p.line(t), frames([]byte(body)); got != want {
+				t.Fatalf("libzmq got %q, want %q", got, want)
+			}
 		}
-		if string(m.Body) != want {
-			t.Fatalf("got %q, want %q", m.Body, want)
+		for {
+			select {
+			case e := <-ev:
+				if e.Type == socket.EventDisconnected {
+					t.Fatalf("the idle pipe was dropped: %v", e.Err)
+				}
+				continue
+			default:
+			}
+			break
 		}
-		pipes = append(pipes, m.Pipe)
-	}
-	if pipes[0] != pipes[1] {
-		t.Fatalf("the two messages came on pipes %v: the connection was dropped in between", pipes)
-	}
-	if st := s.Stats(); st.Connects != 1 {
-		t.Fatalf("%d connections, want 1 (no reconnect)", st.Connects)
-	}
+		if st := s.Stats(); st.Connects != 1 {
+			t.Fatalf("%d connections, want 1", st.Connects)
+		}
+	})
 }
 
 // A ZMTP peer that completes its handshake and then never speaks again is

@@ -83,6 +83,8 @@ type conn struct {
 	pongMu    sync.Mutex // guards pong: a ping's payload the reader left to the writer
 	pong      []byte
 	pongDue   atomic.Bool   // pong is to be sent
+	pingDue   atomic.Bool   // a ping (the socket's heartbeat) is to be sent
+	heard     atomic.Uint64 // pings and pongs received
 	keys      *rand.ChaCha8 // mask keys (a client's), unpredictable as RFC 6455 asks
 }
 
@@ -460,6 +462,7 @@ func (c *conn) control(h wws.Header) error {
 	if c.masked {
 		wws.Mask(c.key, 0, b)
 	}
+	c.heard.Add(1)
 	switch h.Op {
 	case wws.OpPing:
 		// The writer sends the pong between its frames; when it is not
@@ -537,9 +540,7 @@ func (c *conn) Write(p []byte) (int, error) {
 	c.out = c.out[:0]
 	n := 0
 	for len(p) > 0 {
-		if c.pongDue.Load() {
-			c.appendPong() // between frames, however long this write is
-		}
+		c.appendControl() // between frames, however long this write is
 		switch {
 		case c.hdrN < c.hdrSize():
 			k := copy(c.hdr[c.hdrN:c.hdrSize()], p)
@@ -660,6 +661,38 @@ func (c *conn) checkOwnHeader() error {
 	return nil
 }
 
+// Ping implements socket.Heartbeater: it sends a ping now if nothing is
+// being written, else the writer sends it between its frames.
+func (c *conn) Ping() {
+	c.pingDue.Store(true)
+	if !c.wmu.TryLock() {
+		return
+	}
+	defer c.wmu.Unlock()
+	if c.closeSent || !c.pingDue.Load() {
+		return
+	}
+	c.out = c.out[:0]
+	c.appendControl()
+	c.flush()
+}
+
+// Heard implements socket.Heartbeater.
+func (c *conn) Heard() uint64 { return c.heard.Load() }
+
+// appendControl appends the pong the reader left to the writer and the
+// socket's ping, whichever are due. Called with wmu held.
+func (c *conn) appendControl() {
+	if c.pongDue.Load() {
+		c.appendPong()
+	}
+	if c.pingDue.Load() && c.pingDue.Swap(false) {
+		c.out = c.appendFrame(c.out, wws.OpPing, true, nil, nil)
+	}
+}
+
+var _ socket.Heartbeater = (*conn)(nil)
+
 // appendPong appends the pong the reader left to the writer. Called with
 // wmu held.
 func (c *conn) appendPong() {
@@ -678,8 +711,8 @@ func (c *conn) flush() error {
 		if err != nil {
 			return err
 		}
-		if c.pongDue.Load() {
-			c.appendPong()
+		if c.pongDue.Load() || c.pingDue.Load() {
+			c.appendControl()
 		}
 	}
 	return nil
