@@ -662,19 +662,24 @@ func (c *conn) checkOwnHeader() error {
 }
 
 // Ping implements socket.Heartbeater: it sends a ping now if nothing is
-// being written, else the writer sends it between its frames.
+// being written, else the writer sends it between its frames. The write
+// is not the caller's (the heartbeat timer's): a peer that reads nothing
+// could hold it until the pipe closes, and the timer must go on to see
+// that the peer no longer answers.
 func (c *conn) Ping() {
 	c.pingDue.Store(true)
 	if !c.wmu.TryLock() {
 		return
 	}
-	defer c.wmu.Unlock()
-	if c.closeSent || !c.pingDue.Load() {
-		return
-	}
-	c.out = c.out[:0]
-	c.appendControl()
-	c.flush()
+	go func() {
+		defer c.wmu.Unlock()
+		if c.closeSent || !c.pingDue.Load() {
+			return
+		}
+		c.out = c.out[:0]
+		c.appendControl()
+		c.flush()
+	}()
 }
 
 // Heard implements socket.Heartbeater.

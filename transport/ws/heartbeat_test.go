@@ -9,6 +9,7 @@ import (
 	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/wire/ws"
@@ -97,5 +98,40 @@ func TestWSHeartbeatsKeepIdlePipe(t *testing.T) {
 	}
 	if r.Stats().Connects != 1 || d.Stats().Connects != 1 {
 		t.Fatalf("connects %d and %d, want 1 each", r.Stats().Connects, d.Stats().Connects)
+	}
+}
+
+// A peer that stops reading altogether while we send: our writer waits on
+// it with the write turn held, so no ping can go, and none is answered;
+// the pipe closes with ErrTimeout all the same.
+func TestWSHeartbeatsPeerStopsReading(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(push.New(socket.HeartbeatInterval(30*time.Millisecond), socket.SendHWM(4)))
+	defer s.Close()
+	ev := s.Events(16)
+	p, _ := dialRaw(t, must(s.Listen("ws://127.0.0.1:0/stuck")).URL(), zwsNullHead)
+	ready := zmtp.AppendReady(nil, zmtp.Property{Name: zmtp.PropSocketType, Value: []byte(zmtp.TypePULL)})
+	_, n, _ := zmtp.ParseFrameHeader(ready, 0)
+	p.zws(t, ws.ZWSCommand, string(ready[n:]))
+	p.nextZWS(t) // our READY; then the peer reads nothing more
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		big := make([]byte, 256<<10)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			s.SendContext(ctx, socket.NewMessageBytes(big))
+			cancel()
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	defer func() { close(stop); <-sent }()
+	if e := waitEvent(t, ev, socket.EventDisconnected); !errors.Is(e.Err, socket.ErrTimeout) {
+		t.Fatalf("disconnected with %v, want ErrTimeout", e.Err)
 	}
 }
