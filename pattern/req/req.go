@@ -2,7 +2,9 @@
 // request carries an id; a reply with another id (a late one) is dropped and
 // counted. A request with no reply within the resend interval (default 60 s,
 // as in nng) is sent again, and one whose peer disconnects is sent at once to
-// another peer. Contexts (NewContext) let many goroutines have requests in
+// another peer. Over ZMTP a request is not sent again for want of a reply
+// unless ResendInterval was set: a libzmq REQ waits for its reply however
+// long the job takes, and so does ours by default. Contexts (NewContext) let many goroutines have requests in
 // flight on one socket at once.
 //
 // Over ZMTP, a request goes out as ZeroMQ's REQ sends it (an empty
@@ -12,8 +14,8 @@
 // connection whose last request was answered (or abandoned and answered
 // since), and the socket's contexts share its connections. With Correlate the request id travels
 // in the envelope instead, and one connection carries any number of
-// requests, answered in any order. A connection whose request has had no
-// reply for the resend interval is closed, as ZeroMQ's "lazy pirate"
+// requests, answered in any order. With ResendInterval set, a connection
+// whose request has had no reply for that long is closed, as ZeroMQ's "lazy pirate"
 // client closes its socket: a reply that came later on it could not be
 // told from the next request's. The request is sent again on another
 // connection, or on the same peer's next once the dialer reconnects.
@@ -45,6 +47,9 @@ type proto struct {
 	pipes  *socket.PipeSet
 	recvq  *socket.RecvQueue // raw mode only
 	resend atomic.Int64
+	// resendSet: ResendInterval was set, so it applies to connections that
+	// know replies by their order (ZMTP's) too; by default they wait.
+	resendSet atomic.Bool
 	// correlate: over ZMTP, the request id goes as a frame of the
 	// envelope (Correlate).
 	correlate atomic.Bool
@@ -76,8 +81,10 @@ func newSocket(raw bool, opts []socket.Option) (*socket.Socket, error) {
 }
 
 // ResendInterval sets how long a request waits for its reply before it is
-// sent again; zero never resends (nor closes a ZMTP connection whose reply
-// does not come: see the package doc).
+// sent again; zero never resends. Over ZMTP (where by default, as with
+// libzmq, a request waits for its reply however long) setting it makes a
+// connection whose reply does not come in time close and the request go
+// again: see the package doc.
 func ResendInterval(d time.Duration) socket.Option {
 	return socket.ProtocolOption("req.ResendInterval", func(p *proto) error {
 		if d < 0 {
@@ -87,6 +94,7 @@ func ResendInterval(d time.Duration) socket.Option {
 			return fmt.Errorf("%w: raw req0 does not resend", socket.ErrOptionNotApplicable)
 		}
 		p.resend.Store(int64(d))
+		p.resendSet.Store(true)
 		return nil
 	})
 }
@@ -200,11 +208,21 @@ func (p *proto) RemovePipe(pp *socket.Pipe) {
 	}
 }
 
+// resendFor is the resend interval of a request that went out on pp (nil:
+// none took it yet): on a pipe that knows replies by their order (ZMTP's),
+// none unless ResendInterval was set.
+func (p *proto) resendFor(pp *socket.Pipe) time.Duration {
+	if pp != nil && reqPipeOf(pp).ordered && !p.resendSet.Load() {
+		return 0
+	}
+	return time.Duration(p.resend.Load())
+}
+
 // sentLocked notes that a request went out on pp: an ordered pipe's
 // overdue timer starts.
 func (p *proto) sentLocked(pp *socket.Pipe) {
 	rp := reqPipeOf(pp)
-	d := time.Duration(p.resend.Load())
+	d := p.resendFor(pp)
 	if !rp.ordered || d <= 0 {
 		return
 	}
@@ -237,7 +255,7 @@ func (p *proto) overdueDue(pp *socket.Pipe) {
 	p.mu.Lock()
 	rp := reqPipeOf(pp)
 	rp.overdue.Fired()
-	d := time.Duration(p.resend.Load())
+	d := p.resendFor(pp)
 	late := !rp.sentAt.IsZero() && d > 0 && !rp.overdue.Early(rp.sentAt.Add(d)) && !isClosing(p.s)
 	p.mu.Unlock()
 	if late {
@@ -505,7 +523,7 @@ func (p *proto) keep(m *socket.Message) *socket.Message {
 // sure the resend timer goes off by the end of its interval: a timer that
 // goes off sooner is left as it is.
 func (c *Context) armLocked() {
-	d := time.Duration(c.p.resend.Load())
+	d := c.p.resendFor(c.pipe)
 	if d <= 0 || c.req == nil {
 		return
 	}
@@ -526,7 +544,7 @@ func (c *Context) resendDue() {
 	if c.id == 0 || c.req == nil || c.sending || c.closed || isClosing(c.p.s) {
 		return
 	}
-	d := time.Duration(c.p.resend.Load())
+	d := c.p.resendFor(c.pipe)
 	if d <= 0 || c.timer.Early(c.sentAt.Add(d)) {
 		return
 	}
