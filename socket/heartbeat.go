@@ -33,8 +33,9 @@ func HeartbeatInterval(d time.Duration) Option {
 }
 
 // HeartbeatTimeout closes a ZMTP pipe whose peer has sent nothing at all
-// within d of a PING of ours (libzmq's ZMQ_HEARTBEAT_TIMEOUT); zero (the
-// default) means the interval.
+// within d of a PING of ours (libzmq's ZMQ_HEARTBEAT_TIMEOUT). Zero never
+// closes it (PINGs still go, and keep idle middleboxes open), as in
+// libzmq; left unset, it is the interval.
 func HeartbeatTimeout(d time.Duration) Option {
 	return heartbeatOption("HeartbeatTimeout", d, func(c *config) *atomic.Int64 { return &c.heartbeatTimeout })
 }
@@ -153,7 +154,7 @@ func (p *Pipe) startHeartbeat(c *zmtpCodec) {
 	}
 	cfg := &p.sock.cfg
 	wd := &watchdog{p: p, c: c, ivl: time.Duration(cfg.heartbeatIvl.Load()), limit: time.Duration(cfg.heartbeatTimeout.Load())}
-	if wd.limit == 0 {
+	if wd.limit < 0 { // unset
 		wd.limit = wd.ivl
 	}
 	wd.ttl = zmtp.PingTTL(time.Duration(cfg.heartbeatTTL.Load()))

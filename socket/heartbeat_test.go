@@ -216,3 +216,37 @@ func TestDataCountsAsLifeInChunks(t *testing.T) {
 		}
 	}
 }
+
+// HeartbeatTimeout(0), as libzmq's ZMQ_HEARTBEAT_TIMEOUT of 0, sends PINGs
+// and never closes the pipe for want of an answer: a peer that answers
+// none keeps its connection.
+func TestHeartbeatTimeoutZeroNeverCloses(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(pull.New(socket.HeartbeatInterval(10*time.Millisecond), socket.HeartbeatTimeout(0)))
+	defer s.Close()
+	ev := s.Events(16)
+	l := must(s.Listen("tcp://127.0.0.1:0"))
+	c, err := net.Dial("tcp", strings.TrimPrefix(l.URL(), "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(append(greeting(3, 1, "NULL"), readyPush()...)); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int, 1)
+	go func() { // count the PINGs in what comes, answer none
+		b, _ := io.ReadAll(c)
+		got <- bytes.Count(b, []byte("\x04PING"))
+	}()
+	time.Sleep(300 * time.Millisecond)
+	for len(ev) > 0 {
+		if e := <-ev; e.Type == socket.EventDisconnected {
+			t.Fatalf("disconnected with a timeout of 0: %v", e)
+		}
+	}
+	s.Close()
+	if n := <-got; n < 10 {
+		t.Fatalf("%d PINGs in 300 ms at an interval of 10 ms", n)
+	}
+}

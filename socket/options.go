@@ -66,7 +66,7 @@ type config struct {
 	handshakeTimeout atomic.Int64 // ns
 	dialDialect      atomic.Int32 // Dialect dialers speak
 	heartbeatIvl     atomic.Int64 // ns; 0 = no PINGs
-	heartbeatTimeout atomic.Int64 // ns; 0 = the interval
+	heartbeatTimeout atomic.Int64 // ns; 0 = never, -1 (unset) = the interval
 	heartbeatTTL     atomic.Int64 // ns; 0 = none announced
 	conflate         atomic.Bool  // the receive queue keeps the newest message only
 	immediate        atomic.Bool  // queue only on connected pipes (true by default)
@@ -81,6 +81,7 @@ func (c *config) init() {
 	c.maxRecvSize.Store(DefaultMaxRecvSize)
 	c.handshakeTimeout.Store(int64(DefaultHandshakeTimeout))
 	c.immediate.Store(true)
+	c.heartbeatTimeout.Store(-1)
 }
 
 // SendHWM sets the send high-water mark: how many messages each pipe queues
