@@ -223,9 +223,13 @@ func ConnectTimeout(d time.Duration) Option {
 	})
 }
 
-// MaxRecvSize sets the largest message a peer may send (default 1 MiB, as in
-// nanomsg and mangos); zero means no limit. A peer that announces more loses
-// its connection before anything is allocated.
+// MaxRecvSize sets the largest message a peer may send, all its frames
+// together (default 1 MiB, as in nanomsg and mangos); zero means no limit.
+// A peer that announces more loses its connection before anything is
+// allocated. libzmq (whose ZMQ_MAXMSGSIZE bounds each frame) and nng 1.5.2
+// set no limit by default, so their peers may send larger messages: raise
+// it for them. The default keeps one hostile peer from making us buffer
+// without bound.
 func MaxRecvSize(n int64) Option {
 	return NewOption("MaxRecvSize", func(s *Socket) error {
 		if n < 0 {
