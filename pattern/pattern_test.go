@@ -512,6 +512,43 @@ func TestConflate(t *testing.T) {
 	}
 }
 
+// Conflate keeps the newest message of each peer, as libzmq conflates each
+// connection: a subscriber of two publishers gets both publishers' latest,
+// the one whose message began to wait first first.
+func TestConflateEachPeer(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, b := must(pub.New()), must(pub.New())
+	s := must(sub.New(sub.Subscribe(nil), socket.Conflate(true)))
+	closeAll(t, a, b, s)
+	connect(t, "inproc", a, s)
+	connect(t, "inproc", b, s)
+	socktest.WaitPipes(t, a, 1)
+	socktest.WaitPipes(t, b, 1)
+	for i := range 100 {
+		send(t, a, fmt.Sprint("a", i))
+	}
+	for i := range 100 {
+		send(t, b, fmt.Sprint("b", i))
+	}
+	deadline := time.Now().Add(timeout)
+	for s.Stats().MessagesIn < 200 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	for _, want := range []string{"a99", "b99"} {
+		if got := recv(t, s); got != want {
+			t.Fatalf("conflated socket gave %q, want %q", got, want)
+		}
+	}
+	if n := s.Stats().Dropped(socket.DropConflated); n != 198 {
+		t.Fatalf("DropConflated = %d, want 198", n)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if m, err := s.RecvContext(short); err == nil {
+		t.Fatalf("a third message %q", m.Body)
+	}
+}
+
 // TestConflateEveryReceiver: every pattern that takes Conflate keeps only
 // the newest message, and those that would not (cooked req and surveyor,
 // whose replies belong to a request) refuse it rather than ignore it.

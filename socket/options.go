@@ -256,10 +256,12 @@ func notApplicable(name string, s *Socket) error {
 	return fmt.Errorf("%w: %s on %s", ErrOptionNotApplicable, name, s.info.Name)
 }
 
-// Conflate makes the socket keep only the newest received message (libzmq's
-// ZMQ_CONFLATE, for readers that want the latest state, not every update):
-// a message that arrives while one is waiting replaces it, and the one
-// replaced is counted as DropConflated. It applies to the receive queue, so
+// Conflate makes the socket keep only the newest received message of each
+// peer (libzmq's ZMQ_CONFLATE, which conflates each connection, for
+// readers that want every publisher's latest state, not every update): a
+// message that arrives while one from the same pipe is waiting replaces
+// it, and the one replaced is counted as DropConflated. Receive hands out
+// the waiting messages in the order their pipes' began to wait. It applies to the receive queue, so
 // only to patterns that receive through one: not to push or pub, which do
 // not receive, nor to cooked req and surveyor, whose replies and answers
 // belong to their request or survey (Conflater).

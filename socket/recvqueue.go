@@ -44,8 +44,8 @@ type RecvQueue struct {
 	// Read on every message, written seldom.
 	pwaiting atomic.Int32 // producers waiting for room
 	cwaiting atomic.Int32 // consumers waiting for a message
-	// latest is the queue under Conflate: the newest message only.
-	latest atomic.Pointer[Message]
+	// confl is the queue under Conflate (nil until it is first used).
+	confl atomic.Pointer[conflation]
 	// preferNew: a put that does not wait makes room by dropping its
 	// pipe's oldest entry (SetPreferNew).
 	preferNew atomic.Bool
@@ -555,10 +555,50 @@ func (q *RecvQueue) wakeConsumer() {
 	}
 }
 
-// replace makes m the one message waiting, in place of any other
-// (Conflate); the one replaced is counted as DropConflated.
+// conflation is a receive queue under Conflate: each pipe's newest
+// message, as libzmq conflates each connection, handed out in the order in
+// which the pipes' messages began to wait.
+type conflation struct {
+	waiting atomic.Int32 // len(order), read without the lock
+	mu      sync.Mutex
+	newest  map[*Pipe]*Message // nil: the puts that name no pipe
+	order   []*Pipe
+}
+
+// take returns the message of the pipe that has waited longest, or nil.
+func (c *conflation) take() *Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.order) == 0 {
+		return nil
+	}
+	p := c.order[0]
+	copy(c.order, c.order[1:])
+	c.order[len(c.order)-1] = nil
+	c.order = c.order[:len(c.order)-1]
+	m := c.newest[p]
+	delete(c.newest, p)
+	c.waiting.Add(-1)
+	return m
+}
+
+// replace makes m the message of p's that waits, in place of any other of
+// p's (Conflate); the one replaced is counted as DropConflated.
 func (q *RecvQueue) replace(p *Pipe, m *Message) {
-	if old := q.latest.Swap(m); old != nil {
+	c := q.confl.Load()
+	if c == nil {
+		q.confl.CompareAndSwap(nil, &conflation{newest: make(map[*Pipe]*Message)})
+		c = q.confl.Load()
+	}
+	c.mu.Lock()
+	old, had := c.newest[p]
+	c.newest[p] = m
+	if !had {
+		c.order = append(c.order, p)
+		c.waiting.Add(1)
+	}
+	c.mu.Unlock()
+	if old != nil {
 		from := p
 		if from == nil || from.id != old.Pipe {
 			from = q.s.Pipe(old.Pipe)

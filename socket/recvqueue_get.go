@@ -96,7 +96,10 @@ func (q *RecvQueue) TryGet() *Message {
 
 // nonEmpty reports whether a message waits.
 func (q *RecvQueue) nonEmpty() bool {
-	return q.latest.Load() != nil || q.head.Load() != q.tail.Load()
+	if c := q.confl.Load(); c != nil && c.waiting.Load() > 0 {
+		return true
+	}
+	return q.head.Load() != q.tail.Load()
 }
 
 // makeRoom wakes the producers waiting for room: those in putWait, and
@@ -122,8 +125,8 @@ func (q *RecvQueue) makeRoom() {
 
 // tryGet returns the next message, or nil if there is none.
 func (q *RecvQueue) tryGet() *Message {
-	if q.latest.Load() != nil { // under Conflate, or just after it
-		if m := q.latest.Swap(nil); m != nil {
+	if c := q.confl.Load(); c != nil && c.waiting.Load() > 0 { // under Conflate, or just after it
+		if m := c.take(); m != nil {
 			return m
 		}
 	}
