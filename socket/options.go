@@ -56,8 +56,8 @@ type config struct {
 	sendHWM          atomic.Int64
 	sendQueueBytes   atomic.Int64 // bytes a stream pipe queues; 0 = no bound
 	recvHWM          atomic.Int64
-	sendTimeout      atomic.Int64 // ns; 0 = none
-	recvTimeout      atomic.Int64 // ns; 0 = none
+	sendTimeout      atomic.Int64 // ns; -1 = none, 0 = do not wait
+	recvTimeout      atomic.Int64 // ns; -1 = none, 0 = do not wait
 	linger           atomic.Int64 // ns; <0 = forever
 	reconnectMin     atomic.Int64 // ns
 	reconnectMax     atomic.Int64 // ns; 0 = no growth
@@ -82,6 +82,8 @@ func (c *config) init() {
 	c.handshakeTimeout.Store(int64(DefaultHandshakeTimeout))
 	c.immediate.Store(true)
 	c.heartbeatTimeout.Store(-1)
+	c.sendTimeout.Store(-1)
+	c.recvTimeout.Store(-1)
 }
 
 // SendHWM sets the send high-water mark: how many messages each pipe queues
@@ -144,30 +146,30 @@ func RecvHWM(n int) Option {
 	})
 }
 
-// SendTimeout bounds how long Send waits; zero means no limit.
+// SendTimeout bounds how long Send waits (libzmq's ZMQ_SNDTIMEO, nng's
+// NNG_OPT_SENDTIMEO, with their meanings): zero does not wait at all (Send
+// fails with ErrTimeout unless the message can go at once), a negative
+// value (the default) waits without limit. A context passed to
+// SendContext bounds the wait too.
 func SendTimeout(d time.Duration) Option {
 	return NewOption("SendTimeout", func(s *Socket) error {
 		if !s.info.CanSend {
 			return notApplicable("SendTimeout", s)
 		}
-		if d < 0 {
-			return badOption("SendTimeout", d)
-		}
-		s.cfg.sendTimeout.Store(int64(d))
+		s.cfg.sendTimeout.Store(int64(max(d, -1)))
 		return nil
 	})
 }
 
-// RecvTimeout bounds how long Recv waits; zero means no limit.
+// RecvTimeout bounds how long Recv waits (ZMQ_RCVTIMEO, NNG_OPT_RECVTIMEO):
+// zero does not wait at all (Recv fails with ErrTimeout unless a message
+// waits), a negative value (the default) waits without limit.
 func RecvTimeout(d time.Duration) Option {
 	return NewOption("RecvTimeout", func(s *Socket) error {
 		if !s.info.CanRecv {
 			return notApplicable("RecvTimeout", s)
 		}
-		if d < 0 {
-			return badOption("RecvTimeout", d)
-		}
-		s.cfg.recvTimeout.Store(int64(d))
+		s.cfg.recvTimeout.Store(int64(max(d, -1)))
 		return nil
 	})
 }

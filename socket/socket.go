@@ -133,7 +133,7 @@ func (s *Socket) SendContext(ctx context.Context, m *Message) error {
 	if !s.info.CanSend {
 		return fmt.Errorf("%w: Send on %s", ErrNotSupported, s.info.Name)
 	}
-	if d := s.cfg.sendTimeout.Load(); d > 0 {
+	if d := s.cfg.sendTimeout.Load(); d >= 0 {
 		if ts, ok := s.proto.(TrySender); ok {
 			if done, err := ts.TrySend(m); done {
 				return err
@@ -158,7 +158,7 @@ func (s *Socket) RecvContext(ctx context.Context) (*Message, error) {
 	if !s.info.CanRecv {
 		return nil, fmt.Errorf("%w: Recv on %s", ErrNotSupported, s.info.Name)
 	}
-	if d := s.cfg.recvTimeout.Load(); d > 0 {
+	if d := s.cfg.recvTimeout.Load(); d >= 0 {
 		if tr, ok := s.proto.(TryReceiver); ok {
 			if m := tr.TryRecv(); m != nil {
 				return m, nil
@@ -175,7 +175,7 @@ func (s *Socket) RecvContext(ctx context.Context) (*Message, error) {
 // contexts that send outside Socket.Send. Call the Wait's End when the send
 // returns, and do not use the context after that.
 func (s *Socket) WithSendTimeout(ctx context.Context) (context.Context, Wait) {
-	if d := s.cfg.sendTimeout.Load(); d > 0 {
+	if d := s.cfg.sendTimeout.Load(); d >= 0 {
 		return withTimeout(ctx, time.Duration(d))
 	}
 	return ctx, Wait{}
@@ -184,7 +184,7 @@ func (s *Socket) WithSendTimeout(ctx context.Context) (context.Context, Wait) {
 // WithRecvTimeout applies the socket's receive timeout to ctx, as
 // WithSendTimeout does the send timeout.
 func (s *Socket) WithRecvTimeout(ctx context.Context) (context.Context, Wait) {
-	if d := s.cfg.recvTimeout.Load(); d > 0 {
+	if d := s.cfg.recvTimeout.Load(); d >= 0 {
 		return withTimeout(ctx, time.Duration(d))
 	}
 	return ctx, Wait{}

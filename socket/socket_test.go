@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/internal/streamtest"
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/pull"
@@ -377,8 +378,6 @@ func TestOptionsCheckedWhenSet(t *testing.T) {
 		{p, socket.SendHWM(-1), socket.ErrBadOption},
 		{p, socket.SendHWM(1 << 30), socket.ErrBadOption},
 		{q, socket.RecvHWM(0), socket.ErrBadOption},
-		{p, socket.SendTimeout(-time.Second), socket.ErrBadOption},
-		{q, socket.RecvTimeout(-time.Second), socket.ErrBadOption},
 		{p, socket.ReconnectInterval(0), socket.ErrBadOption},
 		{p, socket.ReconnectIntervalMax(-1), socket.ErrBadOption},
 		{q, socket.MaxRecvSize(-1), socket.ErrBadOption},
@@ -395,7 +394,7 @@ func TestOptionsCheckedWhenSet(t *testing.T) {
 			t.Errorf("%s on %s: %v, want %v", tc.o, tc.s.Info().Name, err, tc.want)
 		}
 	}
-	for _, o := range []socket.Option{socket.RecvHWM(5), socket.RecvTimeout(time.Second), socket.Linger(-1),
+	for _, o := range []socket.Option{socket.RecvHWM(5), socket.RecvTimeout(time.Second), socket.RecvTimeout(0), socket.RecvTimeout(-1), socket.Linger(-1),
 		socket.ReconnectInterval(time.Millisecond), socket.ReconnectIntervalMax(time.Second),
 		socket.MaxRecvSize(0), socket.HandshakeTimeout(time.Second)} {
 		if err := q.SetOption(o); err != nil {
@@ -410,7 +409,7 @@ func TestOptionsCheckedWhenSet(t *testing.T) {
 		t.Errorf("RecvHWM after Listen: %v, want ErrBadState", err)
 	}
 	// The first failing option stops the rest.
-	if err := p.SetOption(socket.SendHWM(7), socket.SendHWM(0), socket.SendTimeout(-1)); !errors.Is(err, socket.ErrBadOption) {
+	if err := p.SetOption(socket.SendHWM(7), socket.SendHWM(0), socket.SendHWM(-1)); !errors.Is(err, socket.ErrBadOption) {
 		t.Errorf("SetOption: %v", err)
 	}
 	if _, err := push.New(socket.SendHWM(0)); !errors.Is(err, socket.ErrBadOption) {
@@ -542,5 +541,51 @@ func TestStatsPipesCountsTakenPipes(t *testing.T) {
 	q.Close()
 	if n := q.Stats().Pipes; n != 0 {
 		t.Errorf("Stats().Pipes = %d after Close, want 0", n)
+	}
+}
+
+// Timeouts mean what libzmq's ZMQ_SNDTIMEO and ZMQ_RCVTIMEO (and nng's) do:
+// zero does not wait (the call fails with ErrTimeout unless it can be done
+// at once), a negative value waits without limit.
+func TestZeroTimeoutsDoNotWait(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	q := must(pull.New(socket.RecvTimeout(0)))
+	p := must(push.New(socket.SendTimeout(0)))
+	closeAll(t, q, p)
+	start := time.Now()
+	if _, err := q.Recv(); !errors.Is(err, socket.ErrTimeout) {
+		t.Fatalf("Recv with nothing waiting: %v, want ErrTimeout", err)
+	}
+	if err := p.Send(socket.NewMessageBytes([]byte("x"))); !errors.Is(err, socket.ErrTimeout) {
+		t.Fatalf("Send with no peer: %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the two calls took %v", d)
+	}
+	must(p.Dial(must(q.Listen(testutil.URL(t, "inproc"))).URL()))
+	socktest.WaitPipes(t, p, 1)
+	if err := p.Send(socket.NewMessageBytes([]byte("now"))); err != nil {
+		t.Fatalf("Send with room: %v", err)
+	}
+	var m *socket.Message
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if m, err = q.Recv(); err == nil {
+			break
+		}
+	}
+	if err != nil || string(m.Body) != "now" {
+		t.Fatalf("Recv with a message waiting: %v %v", m, err)
+	}
+	// Negative: without limit, until a message comes.
+	if err := q.SetOption(socket.RecvTimeout(-1)); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		p.Send(socket.NewMessageBytes([]byte("later")))
+	}()
+	if m, err := q.Recv(); err != nil || string(m.Body) != "later" {
+		t.Fatalf("Recv without limit: %v %v", m, err)
 	}
 }

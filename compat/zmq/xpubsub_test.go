@@ -223,7 +223,7 @@ func TestXPUBNoDropLibzmqSUB(t *testing.T) {
 			}
 		}()
 		// The end waits for the SUB to read, past the send timeout.
-		if err := s.SetOption(socket.SendTimeout(0)); err != nil {
+		if err := s.SetOption(socket.SendTimeout(-1)); err != nil {
 			t.Fatal(err)
 		}
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
