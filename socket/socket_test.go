@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mqwire/mqwire/internal/streamtest"
 	"github.com/mqwire/mqwire/internal/socktest"
+	"github.com/mqwire/mqwire/internal/streamtest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/pull"
