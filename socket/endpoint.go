@@ -241,8 +241,8 @@ func (d *Dialer) sleep() bool {
 	if !sleepCtxOr(d.ctx, jitter(d.wait), d.listenerUp) {
 		return false
 	}
-	if max := time.Duration(d.s.cfg.reconnectMax.Load()); max > 0 {
-		d.wait = min(2*d.wait, max)
+	if max := time.Duration(d.s.cfg.reconnectMax.Load()); max > d.wait {
+		d.wait = min(2*d.wait, max) // a max below the interval is none, as in libzmq and nng
 	}
 	return true
 }

@@ -330,10 +330,15 @@ func TestReconnectBackoff(t *testing.T) {
 		}
 		return times
 	}
-	var flat, grown []time.Time
+	var flat, grown, below []time.Time
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); flat = attempts(socket.ReconnectInterval(5 * time.Millisecond)) }()
+	go func() {
+		// A max below the interval is none: the wait stays 100 ms.
+		defer wg.Done()
+		below = attempts(socket.ReconnectInterval(100*time.Millisecond), socket.ReconnectIntervalMax(time.Millisecond))
+	}()
 	go func() {
 		defer wg.Done()
 		grown = attempts(socket.ReconnectInterval(5*time.Millisecond), socket.ReconnectIntervalMax(160*time.Millisecond))
@@ -350,6 +355,9 @@ func TestReconnectBackoff(t *testing.T) {
 	}
 	if len(flat) <= len(grown) {
 		t.Errorf("%d attempts at a fixed interval, %d with backoff", len(flat), len(grown))
+	}
+	if len(below) > 13 { // at 100 ms, each wait at least 50 ms
+		t.Errorf("%d attempts in %v at 100 ms with a max of 1 ms below it: the max shrank the wait", len(below), window)
 	}
 	wait := 5 * time.Millisecond
 	for i := 1; i < len(grown); i++ {

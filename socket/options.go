@@ -196,7 +196,8 @@ func ReconnectInterval(d time.Duration) Option {
 }
 
 // ReconnectIntervalMax lets the wait between dial attempts double after each
-// failure up to d. Zero (the default) keeps it at ReconnectInterval.
+// failure up to d. Zero (the default), or a d not above ReconnectInterval,
+// keeps it at ReconnectInterval, as in libzmq and nng.
 func ReconnectIntervalMax(d time.Duration) Option {
 	return NewOption("ReconnectIntervalMax", func(s *Socket) error {
 		if d < 0 {
