@@ -174,7 +174,8 @@ func (c *conn) runHandshake() error {
 	if c.zmtp {
 		// As a ZMTP 3.0 peer's: libzmq's ZWS carries subscriptions as
 		// messages (01 and the topic), as ZMTP 3.0 does, not as 3.1's
-		// SUBSCRIBE commands, and takes no PING.
+		// SUBSCRIBE commands, and drops ZMTP PINGs (heartbeats over ws
+		// are WebSocket pings: Ping, Heard).
 		c.pendAt = zmtp.AppendGreeting(c.pendAt[:0], zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor30, Mechanism: c.req.Mechanism})
 		// Bare ZWS has no greeting or READY: the peer's first message is
 		// its routing id, from which its READY is made (peerID), and the
