@@ -195,18 +195,32 @@ func (p *proto) transmitWaitingLocked() {
 }
 
 // RemovePipe sends the requests that were out on the pipe to another peer.
+// One that cannot be sent again (ResendInterval 0 keeps no copy) is lost
+// with its connection: its Recv fails, as nng's does with ECONNRESET.
 func (p *proto) RemovePipe(pp *socket.Pipe) {
 	p.pipes.Remove(pp)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.timers.Stop(&reqPipeOf(pp).overdue)
+	var lost []*Context
 	for c := range p.pending.All() {
-		if c.pipe == pp && !c.sending {
+		switch {
+		case c.pipe != pp || c.sending:
+		case c.req == nil:
+			lost = append(lost, c)
+		default:
 			c.pipe = nil
 			c.transmitLocked()
 		}
 	}
+	for _, c := range lost {
+		c.finishLocked()
+		c.reply <- nil // room is certain: the request's reply can no longer come
+	}
 }
+
+// errLost is what Recv returns for a request lost with its connection.
+var errLost = fmt.Errorf("%w: req0: the connection that carried the request closed, and with a ResendInterval of 0 it is not sent again", socket.ErrNoPeer)
 
 // resendFor is the resend interval of a request that went out on pp (nil:
 // none took it yet): on a pipe that knows replies by their order (ZMTP's),
@@ -464,19 +478,28 @@ func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
 	}
 	select {
 	case m := <-c.reply:
-		return m, nil
+		return replyOrLost(m)
 	default:
 	}
 	p.s.RecvWaiting(1)
 	defer p.s.RecvWaiting(-1)
 	select {
 	case m := <-c.reply:
-		return m, nil
+		return replyOrLost(m)
 	case <-ctx.Done():
 		return nil, socket.CtxErr(ctx)
 	case <-p.s.Closing():
 		return nil, socket.ErrClosed
 	}
+}
+
+// replyOrLost returns a reply taken from a context's channel, or errLost
+// for the nil that stands for a lost request.
+func replyOrLost(m *socket.Message) (*socket.Message, error) {
+	if m == nil {
+		return nil, errLost
+	}
+	return m, nil
 }
 
 // finishLocked forgets the outstanding request.
@@ -492,11 +515,14 @@ func (c *Context) finishLocked() {
 	c.pipe = nil
 }
 
-// drainLocked drops a reply that came but was never received.
+// drainLocked drops a reply that came but was never received (or the
+// news of a lost request).
 func (c *Context) drainLocked() {
 	select {
 	case m := <-c.reply:
-		m.Free()
+		if m != nil { // nil: a lost request
+			m.Free()
+		}
 	default:
 	}
 }

@@ -2,6 +2,8 @@ package req
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -94,6 +96,50 @@ func TestSlowReplyDefault(t *testing.T) {
 			}
 			if n := q.Stats().Connects; n != 1 {
 				t.Fatalf("%d connections, want 1: the slow request's connection was closed", n)
+			}
+		})
+	}
+}
+
+// With ResendInterval(0) nothing is kept to send again, so a request whose
+// connection closes before its reply is lost: Recv fails with an error
+// matching socket.ErrNoPeer, as nng's does with ECONNRESET, in either
+// dialect, rather than wait for a reply that cannot come.
+func TestLostRequestFailsRecv(t *testing.T) {
+	for _, dialect := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
+		t.Run(fmt.Sprint(dialect), func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			r, err := rep.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			q, err := New(ResendInterval(0), socket.DialDialect(dialect))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			l, err := r.Listen(testutil.URL(t, "tcp"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := q.Dial(l.URL()); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := q.SendContext(ctx, socket.NewMessageBytes([]byte("job"))); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.RecvContext(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r.Close() // the connection goes before the reply
+			if m, err := q.RecvContext(ctx); !errors.Is(err, socket.ErrNoPeer) {
+				t.Fatalf("Recv: %v %v, want an error matching ErrNoPeer", m, err)
+			}
+			if _, err := q.RecvContext(ctx); !errors.Is(err, socket.ErrBadState) {
+				t.Fatalf("a second Recv: %v, want ErrBadState (no request out)", err)
 			}
 		})
 	}
