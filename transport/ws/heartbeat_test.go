@@ -53,7 +53,7 @@ func TestWSHeartbeats(t *testing.T) {
 			p.send(t, p.frame(ws.OpPong, true, true, b))
 		}
 	}
-	if pings := answer(time.Now().Add(300 * time.Millisecond)); pings < 5 {
+	if pings := answer(time.Now().Add(300 * time.Millisecond)); pings < 3 {
 		t.Fatalf("%d pings in 300 ms, at an interval of 30 ms", pings)
 	}
 	select {
@@ -80,7 +80,7 @@ func TestWSHeartbeats(t *testing.T) {
 // keep an idle ws pipe: each answers the other's pings.
 func TestWSHeartbeatsKeepIdlePipe(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	hb := socket.HeartbeatInterval(20 * time.Millisecond)
+	hb := socket.HeartbeatInterval(50 * time.Millisecond)
 	r := must(router.New(hb))
 	defer r.Close()
 	d := must(dealer.New(hb, socket.Identity([]byte("d"))))
