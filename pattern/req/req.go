@@ -4,8 +4,8 @@
 // as in nng) is sent again, and one whose peer disconnects is sent at once to
 // another peer. Over ZMTP a request is not sent again for want of a reply
 // unless ResendInterval was set: a libzmq REQ waits for its reply however
-// long the job takes, and so does ours by default. Contexts (NewContext) let many goroutines have requests in
-// flight on one socket at once.
+// long the job takes, and so does ours by default. Contexts (NewContext)
+// let many goroutines have requests in flight on one socket at once.
 //
 // Over ZMTP, a request goes out as ZeroMQ's REQ sends it (an empty
 // delimiter, then the body, no request id), and replies are matched to
@@ -15,9 +15,9 @@
 // since), and the socket's contexts share its connections. With Correlate the request id travels
 // in the envelope instead, and one connection carries any number of
 // requests, answered in any order. With ResendInterval set, a connection
-// whose request has had no reply for that long is closed, as ZeroMQ's "lazy pirate"
-// client closes its socket: a reply that came later on it could not be
-// told from the next request's. The request is sent again on another
+// whose request has had no reply for that long is closed, as ZeroMQ's
+// "lazy pirate" client closes its socket: a reply that came later on it
+// could not be told from the next request's. The request is sent again on another
 // connection, or on the same peer's next once the dialer reconnects.
 // The same holds over inproc to a ROUTER.
 package req
