@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -135,39 +134,11 @@ func TestZWSOfferOrder(t *testing.T) {
 		{"pair.sp.nanomsg.org, ZWS2.0", "ZWS2.0"},
 	} {
 		head := strings.Replace(bareHead, "Protocol: ZWS2.0", "Protocol: "+c.offer, 1)
-		p, status := dialRawHead(t, url, head)
-		if !strings.HasPrefix(status, "HTTP/1.1 101") || p["Sec-WebSocket-Protocol"] != c.want {
-			t.Errorf("offered %q: %q %q, want %q", c.offer, status, p["Sec-WebSocket-Protocol"], c.want)
+		p, status := dialRaw(t, url, head)
+		if !strings.HasPrefix(status, "HTTP/1.1 101") || p.head["Sec-WebSocket-Protocol"] != c.want {
+			t.Errorf("offered %q: %q %q, want %q", c.offer, status, p.head["Sec-WebSocket-Protocol"], c.want)
 		}
 	}
-}
-
-// dialRawHead sends an opening handshake and returns the answer's status
-// line and header fields.
-func dialRawHead(t *testing.T, url, head string) (map[string]string, string) {
-	t.Helper()
-	hostPort, path, _ := strings.Cut(strings.TrimPrefix(url, "ws://"), "/")
-	c, err := net.DialTimeout("tcp", hostPort, timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(timeout))
-	if _, err := fmt.Fprintf(c, head, "/"+path); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	status, _ := br.ReadString('\n')
-	fields := map[string]string{}
-	for {
-		l, err := br.ReadString('\n')
-		if err != nil || l == "\r\n" {
-			break
-		}
-		k, v, _ := strings.Cut(strings.TrimSpace(l), ":")
-		fields[k] = strings.TrimSpace(v)
-	}
-	return fields, strings.TrimSpace(status)
 }
 
 // A bare client whose first message is not a routing id (flags set, or an

@@ -45,7 +45,8 @@ func must[T any](v T, err error) T {
 // on its side.
 type rawPeer struct {
 	net.Conn
-	br *bufio.Reader
+	br   *bufio.Reader
+	head map[string]string // the answer's header fields
 }
 
 // dialRaw connects to a ws:// URL and sends head, the opening handshake
@@ -63,7 +64,7 @@ func dialRaw(t *testing.T, url, head string) (*rawPeer, string) {
 	if _, err := fmt.Fprintf(c, head, "/"+path); err != nil {
 		t.Fatal(err)
 	}
-	p := &rawPeer{Conn: c, br: bufio.NewReader(c)}
+	p := &rawPeer{Conn: c, br: bufio.NewReader(c), head: map[string]string{}}
 	status, err := p.br.ReadString('\n')
 	if err != nil {
 		return p, ""
@@ -73,6 +74,8 @@ func dialRaw(t *testing.T, url, head string) (*rawPeer, string) {
 		if err != nil || l == "\r\n" {
 			break
 		}
+		k, v, _ := strings.Cut(strings.TrimSpace(l), ":")
+		p.head[k] = strings.TrimSpace(v)
 	}
 	return p, strings.TrimSpace(status)
 }
