@@ -49,18 +49,9 @@ func TestSlowReplyDefault(t *testing.T) {
 			if !c.setOption {
 				q.Protocol().(*proto).resend.Store(int64(100 * time.Millisecond))
 			}
-			l, err := r.Listen(testutil.URL(t, "tcp"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := q.Dial(l.URL()); err != nil {
-				t.Fatal(err)
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := q.SendContext(ctx, socket.NewMessageBytes([]byte("job"))); err != nil {
-				t.Fatal(err)
-			}
+			sendJob(ctx, t, q, r)
 			first, err := r.RecvContext(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -125,18 +116,9 @@ func TestLostRequestFailsRecv(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer q.Close()
-			l, err := r.Listen(testutil.URL(t, "tcp"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := q.Dial(l.URL()); err != nil {
-				t.Fatal(err)
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := q.SendContext(ctx, socket.NewMessageBytes([]byte("job"))); err != nil {
-				t.Fatal(err)
-			}
+			sendJob(ctx, t, q, r)
 			if _, err := r.RecvContext(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -148,5 +130,20 @@ func TestLostRequestFailsRecv(t *testing.T) {
 				t.Fatalf("a second Recv: %v, want ErrBadState (no request out)", err)
 			}
 		})
+	}
+}
+
+// sendJob connects q to r over tcp and sends the request "job".
+func sendJob(ctx context.Context, t *testing.T, q, r *socket.Socket) {
+	t.Helper()
+	l, err := r.Listen(testutil.URL(t, "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Dial(l.URL()); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.SendContext(ctx, socket.NewMessageBytes([]byte("job"))); err != nil {
+		t.Fatal(err)
 	}
 }
