@@ -973,3 +973,37 @@ func TestIdleRingTrimmed(t *testing.T) {
 	}
 	stream(2)
 }
+
+// TestRingTrimmedUnderTrickle: heartbeats, or a few small messages a
+// second, do not keep the pages a burst faulted in: a quiet ring is
+// trimmed while they go on, and holds no more than the page or two they
+// touch.
+func TestRingTrimmedUnderTrickle(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	defer shm.SetTrimIdle(50 * time.Millisecond)()
+	a, d := rawConns(t, "?slots=0&ring=262144")
+	burst := bytes.Repeat([]byte{1}, 200<<10)
+	go a.Write(burst)
+	if _, err := io.ReadFull(d, make([]byte, len(burst))); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := shm.RingResident(a); n < 200<<10 {
+		t.Fatalf("%d bytes of the ring in memory after a 200 KiB burst", n)
+	}
+	ping := []byte("trickle!") // a heartbeat's worth, every 10 ms
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := a.Write(ping); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(d, make([]byte, len(ping))); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := shm.RingResident(a); n <= 2*os.Getpagesize() {
+			return
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%d bytes of the ring still in memory under a trickle", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

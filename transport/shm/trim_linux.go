@@ -56,9 +56,9 @@ func (c *conn) armTrimSlow() {
 }
 
 // trimTick gives back the pages of what has been idle for trimIdle: our
-// ring's, when nothing was written to it since the last tick and the peer
-// has read it all, and (taking the peer's releases first) those of slots
-// free that long (outPool.trim). It arms itself again while slots are out
+// ring's, when little or nothing was written to it since the last tick
+// and the peer has read it all, and (taking the peer's releases first)
+// those of slots free that long (outPool.trim). It arms itself again while slots are out
 // or hold pages, or the ring holds pages; a connection that has been idle
 // that long has no timer running.
 func (c *conn) trimTick() {
@@ -84,22 +84,23 @@ func (c *conn) trimTick() {
 	}
 }
 
-// trimRing gives back our ring's data pages when the ring has had no write
-// since the last tick and the peer has read everything in it: the peer
-// reads nothing past our head, and our next write faults the pages in
-// again. It reports whether the ring still holds pages to give back later.
+// trimRing gives back our ring's data pages when the ring has been quiet
+// since the last tick (fewer than trimTrickle bytes written) and the peer
+// has read everything in it: the peer reads nothing past our head, and our
+// next write faults the pages in again. It reports whether the ring still
+// holds pages to give back later.
 func (c *conn) trimRing() bool {
 	data := c.out.r.data
 	if len(data)%pageSize != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(data)))%uintptr(pageSize) != 0 {
 		return false // a ring smaller than a page shares its pages
 	}
 	head := c.out.head
-	idle := head == c.tickHead
+	quiet := head-c.tickHead < trimTrickle
 	c.tickHead = head
 	switch {
 	case head == c.ringTrimmedAt:
 		return false // nothing written since the last trim
-	case !idle:
+	case !quiet:
 		return true
 	}
 	if err := c.out.loadTail(); err != nil || c.out.tail != head {
@@ -109,6 +110,12 @@ func (c *conn) trimRing() bool {
 	c.ringTrimmedAt = head
 	return false
 }
+
+// trimTrickle is how many bytes a tick's worth of writes may add to the
+// ring and still count as quiet: heartbeats, or a few small messages a
+// second, must not keep every page a burst faulted in for as long as they
+// go on. What a trickle writes after a trim costs it a page fault or two.
+const trimTrickle = 4096
 
 var pageSize = os.Getpagesize()
 
