@@ -13,7 +13,11 @@
 //
 // mangos has no linger (Close drops what is still queued), so a sending end
 // waits after its last message until the other end has closed the
-// connection, which it does once it has everything (at most 10 s).
+// connection, which it does once it has everything (at most 10 s). It
+// waits for a connection first: push and pair queue 128 messages (their
+// default write queue) with no peer, so a short run could otherwise queue
+// everything, find no pipe yet (the dial is asynchronous and retries only
+// after 100 ms) and close, dropping the lot while the receiver waits.
 package main
 
 import (
@@ -49,9 +53,10 @@ func main() {
 // sock is a mangos socket and a count of its connected pipes.
 type sock struct {
 	mangos.Socket
-	mu    sync.Mutex
-	cond  *sync.Cond
-	pipes int
+	mu       sync.Mutex
+	cond     *sync.Cond
+	pipes    int // connected now
+	attached int // ever connected
 }
 
 func newSock(pattern string, sending bool) (*sock, error) {
@@ -92,6 +97,7 @@ func newSock(pattern string, sending bool) (*sock, error) {
 		switch ev {
 		case mangos.PipeEventAttached:
 			ms.pipes++
+			ms.attached++
 		case mangos.PipeEventDetached:
 			ms.pipes--
 		}
@@ -101,18 +107,27 @@ func newSock(pattern string, sending bool) (*sock, error) {
 	return ms, nil
 }
 
-// waitPipes waits until s has (connected) or has not (!connected) a pipe,
-// for at most d.
+// waitPipes waits until s has a pipe (connected) or, once it has had one,
+// has none left (!connected), for at most d. The latter is how a sender
+// without linger knows its receiver has everything: it must not take "no
+// pipe yet" for "the receiver has gone".
 func (s *sock) waitPipes(connected bool, d time.Duration) {
+	timedOut := false
 	t := time.AfterFunc(d, func() {
 		s.mu.Lock()
-		s.pipes = -1 << 30 // give up: wake the waiter with a value that ends both waits
+		timedOut = true
 		s.cond.Broadcast()
 		s.mu.Unlock()
 	})
 	defer t.Stop()
+	done := func() bool {
+		if connected {
+			return s.pipes > 0
+		}
+		return s.attached > 0 && s.pipes <= 0
+	}
 	s.mu.Lock()
-	for (s.pipes > 0) != connected && s.pipes > -1<<29 {
+	for !timedOut && !done() {
 		s.cond.Wait()
 	}
 	s.mu.Unlock()
