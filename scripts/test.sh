@@ -39,7 +39,7 @@ echo "== go vet"
 go vet ./...
 
 echo "== everything builds and vets on other systems"
-for os in darwin freebsd windows; do
+for os in darwin freebsd windows plan9; do
 	GOOS=$os go vet ./...
 done
 

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"syscall"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
@@ -159,7 +159,7 @@ func (nullMechanism) handshake(h *mechConn) (zmtp.Metadata, error) {
 	}
 	name, data, err := readCommand(nil, h.c)
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || neterr.ConnReset(err) {
 			// libzmq reads our READY before it sends its own when both come
 			// in one read, and closes without a word when it refuses our
 			// socket type.

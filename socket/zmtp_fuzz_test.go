@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/internal/streamtest"
 	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/wire/zmtp"
@@ -101,7 +101,7 @@ func FuzzStreamZMTP(f *testing.F) {
 		// A write to a peer that has gone (a PONG, say) may end the pipe
 		// before the reader sees the end of the stream: that is the peer
 		// leaving, not a protocol error.
-		gone := errors.Is(e.Err, io.ErrClosedPipe) || errors.Is(e.Err, syscall.EPIPE) || errors.Is(e.Err, syscall.ECONNRESET)
+		gone := errors.Is(e.Err, io.ErrClosedPipe) || neterr.BrokenPipe(e.Err) || neterr.ConnReset(e.Err)
 		if e.Err != nil && !errors.Is(e.Err, socket.ErrProtocol) && !gone {
 			t.Fatalf("ended with %v (%T), not a protocol error", e.Err, e.Err)
 		}
@@ -186,7 +186,7 @@ func FuzzStreamZMTP20(f *testing.F) {
 		if err != nil {
 			t.Fatalf("connection end: %v", err)
 		}
-		gone := errors.Is(e.Err, io.ErrClosedPipe) || errors.Is(e.Err, syscall.EPIPE) || errors.Is(e.Err, syscall.ECONNRESET)
+		gone := errors.Is(e.Err, io.ErrClosedPipe) || neterr.BrokenPipe(e.Err) || neterr.ConnReset(e.Err)
 		cutShort := e.Type == socket.EventHandshakeFailed && (errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF))
 		if e.Err != nil && !errors.Is(e.Err, socket.ErrProtocol) && !errors.Is(e.Err, socket.ErrPeerMismatch) && !gone && !cutShort {
 			t.Fatalf("%v with %v (%T), not a protocol error", e.Type, e.Err, e.Err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -364,20 +363,6 @@ func loadFile(path string, stdin io.Reader) ([]byte, error) {
 		b = []byte{}
 	}
 	return b, nil
-}
-
-// errnoText is the C library's text for the system error inside err
-// ("No such file or directory"), or err's own text.
-func errnoText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-			s = string(s[0]-'a'+'A') + s[1:]
-		}
-		return s
-	}
-	return err.Error()
 }
 
 // parseArgs reads the command line (without the program name) into a config

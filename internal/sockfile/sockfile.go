@@ -10,9 +10,9 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"syscall"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -36,7 +36,7 @@ func RemoveStale(scheme, path string) error {
 		c.Close()
 		return fmt.Errorf("%w: %s://%s has a live listener", socket.ErrAddrInUse, scheme, path)
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
+	if neterr.ConnRefused(err) {
 		return os.Remove(path)
 	}
 	return nil

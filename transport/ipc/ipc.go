@@ -14,13 +14,12 @@ package ipc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"runtime"
-	"syscall"
 
+	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/internal/sockfile"
 	"github.com/mqwire/mqwire/socket"
 )
@@ -105,7 +104,7 @@ func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: name, Net: "unix"})
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if neterr.AddrInUse(err) {
 			return nil, fmt.Errorf("%w: %s://%s", socket.ErrAddrInUse, scheme, addr)
 		}
 		return nil, err

@@ -14,12 +14,11 @@ package tcp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
-	"syscall"
 
+	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -168,7 +167,7 @@ func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
 	}
 	l, err := net.Listen(network(scheme), hp)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
+		if neterr.AddrInUse(err) || strings.Contains(err.Error(), "address already in use") {
 			// Both match: ErrAddrInUse, and the system's EADDRINUSE that
 			// a program ported from libzmq looks for.
 			return nil, fmt.Errorf("%w: %w", socket.ErrAddrInUse, err)

@@ -20,12 +20,11 @@ package ws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
-	"syscall"
 
+	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -121,7 +120,7 @@ func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
 
 // listenErr makes a port in use ErrAddrInUse.
 func listenErr(err error) error {
-	if errors.Is(err, syscall.EADDRINUSE) {
+	if neterr.AddrInUse(err) {
 		return fmt.Errorf("%w: %w", socket.ErrAddrInUse, err)
 	}
 	return err

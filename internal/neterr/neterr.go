@@ -1,0 +1,23 @@
+//go:build !plan9
+
+// Package neterr tells the network errors the transports act on apart on
+// every system Go builds for: by error number where the system has them,
+// by their text on Plan 9, which has none.
+package neterr
+
+import (
+	"errors"
+	"syscall"
+)
+
+// AddrInUse reports whether err says the address is taken.
+func AddrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }
+
+// ConnRefused reports whether err says nobody listens at the address.
+func ConnRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// ConnReset reports whether err says the peer reset the connection.
+func ConnReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
+
+// BrokenPipe reports whether err says the peer is gone for writes.
+func BrokenPipe(err error) bool { return errors.Is(err, syscall.EPIPE) }

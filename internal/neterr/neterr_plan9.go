@@ -1,0 +1,20 @@
+// Package neterr tells the network errors the transports act on apart on
+// every system Go builds for: by error number where the system has them,
+// by their text on Plan 9, which has none.
+package neterr
+
+import "strings"
+
+func has(err error, text string) bool { return err != nil && strings.Contains(err.Error(), text) }
+
+// AddrInUse reports whether err says the address is taken.
+func AddrInUse(err error) bool { return has(err, "in use") }
+
+// ConnRefused reports whether err says nobody listens at the address.
+func ConnRefused(err error) bool { return has(err, "refused") }
+
+// ConnReset reports whether err says the peer reset the connection.
+func ConnReset(err error) bool { return has(err, "reset") }
+
+// BrokenPipe reports whether err says the peer is gone for writes.
+func BrokenPipe(err error) bool { return has(err, "hungup") || has(err, "broken pipe") }
