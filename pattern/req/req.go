@@ -11,8 +11,14 @@
 // delimiter, then the body, no request id), and replies are matched to
 // requests by their order on the connection. So a ZMTP connection carries
 // one request at a time, as a libzmq REQ's does: a request waits for a
-// connection whose last request was answered (or abandoned and answered
-// since), and the socket's contexts share its connections. With Correlate the request id travels
+// connection whose last request was answered, and the socket's contexts
+// share its connections. A request sent while the same context's last one
+// is still unanswered (after a Recv that timed out, say) abandons it and
+// closes the connection that carried it, as ZeroMQ's "lazy pirate" client
+// closes its socket: a late reply there could not be told from the new
+// request's, and a peer that never answers would hold the connection for
+// ever. The dialer reconnects (a libzmq REQ refuses the second send with
+// EFSM unless ZMQ_REQ_RELAXED). With Correlate the request id travels
 // in the envelope instead, and one connection carries any number of
 // requests, answered in any order. With ResendInterval set, a connection
 // whose request has had no reply for that long is closed, as ZeroMQ's
@@ -431,6 +437,7 @@ func (c *Context) send(ctx context.Context, m *socket.Message) error {
 		p.mu.Unlock()
 		return socket.ErrClosed
 	}
+	abandoned := c.abandonedPipeLocked()
 	c.finishLocked()
 	c.drainLocked()
 	id := p.pending.Start(m, c)
@@ -440,6 +447,9 @@ func (c *Context) send(ctx context.Context, m *socket.Message) error {
 	}
 	c.sending = true
 	p.mu.Unlock()
+	if abandoned != nil {
+		abandoned.Close(errAbandoned)
+	}
 
 	pp, err := p.pipes.SendRoundRobin(ctx, m)
 
@@ -515,17 +525,34 @@ func (c *Context) finishLocked() {
 	c.pipe = nil
 }
 
-// drainLocked drops a reply that came but was never received (or the
-// news of a lost request).
+// drainLocked drops a reply that came but was never received (counted
+// as late), or the news of a lost request.
 func (c *Context) drainLocked() {
 	select {
 	case m := <-c.reply:
 		if m != nil { // nil: a lost request
-			m.Free()
+			c.p.s.Drop(m, socket.DropLate)
 		}
 	default:
 	}
 }
+
+// abandonedPipeLocked returns the ordered pipe that carries the context's
+// outstanding request, unanswered, which a new request abandons: its reply
+// could not be told from the next request's there, so the pipe would stay
+// busy until the peer answered, and with one peer that never does, the new
+// request would wait for ever. The caller closes it, as ZeroMQ's "lazy
+// pirate" client closes its socket; the dialer reconnects. nil when there
+// is no such pipe.
+func (c *Context) abandonedPipeLocked() *socket.Pipe {
+	if c.id == 0 || c.pipe == nil || c.sending || !reqPipeOf(c.pipe).ordered {
+		return nil
+	}
+	return c.pipe
+}
+
+// errAbandoned closes an ordered pipe whose request a new one abandoned.
+var errAbandoned = fmt.Errorf("%w: req0: a new request abandoned the one out on this connection, whose late reply could not be told from the next one's (replies come in order over ZMTP)", socket.ErrBadState)
 
 // shareMin is the size from which a request kept for resending is shared
 // with the pipe that sends it rather than copied: 1 MiB took 30 us to copy,

@@ -199,6 +199,11 @@ for i in range(count):
                 s.send_multipart(frames)
             got += len(batch)
         break
+    elif role == "route-skip-first":  # ROUTER: print each message, send back all but the first (a server that swallows a request)
+        frames = s.recv_multipart()
+        print(" ".join(binascii.hexlify(f).decode() or "." for f in frames[1:]), flush=True)
+        if i > 0:
+            s.send_multipart(frames)
     elif role == "route-echo":  # ROUTER: print each message, send it back to its sender
         frames = s.recv_multipart()
         print(" ".join(binascii.hexlify(f).decode() or "." for f in frames), flush=True)
