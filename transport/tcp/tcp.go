@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/mqwire/mqwire/internal/neterr"
+	"github.com/mqwire/mqwire/internal/portnum"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -47,15 +48,11 @@ func hostPort(scheme, addr string, listening bool) (string, error) {
 	bad := func(why string) (string, error) {
 		return "", fmt.Errorf("%w: %s://%s: %s", socket.ErrBadURL, scheme, addr, why)
 	}
-	switch {
-	case strings.Contains(host, ";"):
+	if strings.Contains(host, ";") {
 		return bad("a source address (source;host:port) is for dialing")
-	case port == "":
-		return bad("no port")
-	case port == "*" && !listening:
-		return bad("cannot dial a wildcard port")
-	case port == "*":
-		port = "0"
+	}
+	if port, err = portnum.Check(port, listening); err != nil {
+		return bad(err.Error())
 	}
 	switch {
 	case host == "*" && !listening:

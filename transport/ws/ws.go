@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/mqwire/mqwire/internal/neterr"
+	"github.com/mqwire/mqwire/internal/portnum"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -63,18 +64,21 @@ func splitAddr(scheme, addr string, listening bool) (hostPort, path string, err 
 	bad := func(why string) (string, string, error) {
 		return "", "", fmt.Errorf("%w: %s://%s: %s", socket.ErrBadURL, scheme, addr, why)
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		return bad(err.Error())
-	case port == "":
-		return bad("no port")
+	}
+	if port, err = portnum.Check(port, listening); err != nil {
+		return bad(err.Error())
+	}
+	switch {
 	case strings.ContainsAny(path, " \t\r\n"):
 		return bad("a path with white space")
 	case (host == "*" || host == "") && !listening:
 		return bad("no host to dial")
 	case host == "*":
-		hostPort = net.JoinHostPort("", port)
+		host = ""
 	}
+	hostPort = net.JoinHostPort(host, port)
 	return hostPort, path, nil
 }
 

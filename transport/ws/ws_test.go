@@ -260,14 +260,22 @@ func TestZMTPOverWS(t *testing.T) {
 
 	p := must(pair.New())
 	defer p.Close()
-	for _, url := range []string{"ws://127.0.0.1/x", "ws://:5555/x", "ws://*:5555/x", "ws://127.0.0.1:5555/a b"} {
+	for _, url := range []string{"ws://127.0.0.1/x", "ws://:5555/x", "ws://*:5555/x", "ws://127.0.0.1:5555/a b", "ws://127.0.0.1:99999/x", "ws://127.0.0.1:http/x", "ws://127.0.0.1:*/x"} {
 		if _, err := p.Dial(url); !errors.Is(err, socket.ErrBadURL) {
 			t.Errorf("Dial(%q): %v, want ErrBadURL", url, err)
 		}
 	}
+	if _, err := p.Listen("ws://127.0.0.1:65536/x"); !errors.Is(err, socket.ErrBadURL) {
+		t.Errorf("Listen on port 65536: %v, want ErrBadURL", err)
+	}
 	l := must(p.Listen("ws://*:0"))
 	if !strings.HasSuffix(l.URL(), "/") {
 		t.Errorf("a URL with no path serves %q", l.URL())
+	}
+	l.Close()
+	l = must(p.Listen("ws://127.0.0.1:*/any")) // "*": a free port, as over tcp
+	if strings.Contains(l.URL(), ":*") || strings.Contains(l.URL(), ":0/") {
+		t.Errorf("listening on port * gave %q", l.URL())
 	}
 }
 
