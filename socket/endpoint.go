@@ -591,6 +591,11 @@ func sniff(c net.Conn, deadline time.Time) ([]byte, error) {
 }
 
 func (s *Socket) checkPeer(peer uint16) error {
+	if peer == 0 && s.info.Peer != 0 {
+		// What a ZeroMQ-only type (DEALER, ROUTER, XPUB, XSUB) answers an
+		// SP dialer: it speaks ZMTP alone.
+		return fmt.Errorf("%w: the peer is a ZeroMQ-only socket (DEALER, ROUTER, XPUB or XSUB), which speaks ZMTP alone: dial it with DialDialect(DialectZMTP)", ErrPeerMismatch)
+	}
 	if peer != s.info.Peer {
 		return fmt.Errorf("%w: peer speaks %s, %s needs %s", ErrPeerMismatch,
 			sp.ProtoName(peer), s.info.Name, sp.ProtoName(s.info.Peer))

@@ -512,3 +512,31 @@ func TestGeneratedIDNotTaken(t *testing.T) {
 		t.Fatalf("the peer got %q, want %q", got, want)
 	}
 }
+
+// An SP REQ (the default dialect) dialing a ROUTER over tcp is refused,
+// and the dialer's event says how to reach it: in ZMTP.
+func TestSPDialerToldToDialZMTP(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	r := must(router.New())
+	defer r.Close()
+	ln := must(r.Listen("tcp://127.0.0.1:0"))
+	q := must(req.New())
+	defer q.Close()
+	ev := q.Events(16)
+	must(q.Dial(ln.URL()))
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-ev:
+			if e.Type != socket.EventHandshakeFailed {
+				continue
+			}
+			if !errors.Is(e.Err, socket.ErrPeerMismatch) || !strings.Contains(e.Err.Error(), "DialDialect(DialectZMTP)") {
+				t.Fatalf("handshake failed with %v", e.Err)
+			}
+			return
+		case <-deadline:
+			t.Fatal("no handshake failure")
+		}
+	}
+}
