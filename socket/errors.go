@@ -39,6 +39,10 @@ var (
 	ErrPeerMismatch = errors.New("mqwire: peer protocol mismatch")
 	// ErrAddrInUse: the listening address is taken.
 	ErrAddrInUse = errors.New("mqwire: address in use")
+	// ErrMultipart: RecvBytes received a message of more than one frame
+	// (ZMTP multipart), which one byte slice cannot hold; Recv and
+	// RecvFrames take such messages whole.
+	ErrMultipart = errors.New("mqwire: multipart message")
 )
 
 type timeoutError struct{}

@@ -200,11 +200,18 @@ func (s *Socket) SendBytes(b []byte) error {
 	return nil
 }
 
-// RecvBytes receives a message and returns its body.
+// RecvBytes receives a message and returns its body. A message of more
+// than one frame (ZMTP multipart) is not cut short: RecvBytes drops it and
+// fails with ErrMultipart (counted as DropMultipart), saying how many frames
+// it had; use RecvFrames or Recv where peers send such messages.
 func (s *Socket) RecvBytes() ([]byte, error) {
 	m, err := s.Recv()
 	if err != nil {
 		return nil, err
+	}
+	if n := len(m.Frames); n > 0 {
+		s.Drop(m, DropMultipart)
+		return nil, fmt.Errorf("%w of %d frames: RecvBytes returns one; RecvFrames or Recv takes them all", ErrMultipart, n+1)
 	}
 	if m.Loaned() { // the bytes are the caller's to keep: copy them out
 		b := bytes.Clone(m.Body)
@@ -212,6 +219,53 @@ func (s *Socket) RecvBytes() ([]byte, error) {
 		return b, nil
 	}
 	return m.Body, nil
+}
+
+// SendFrames sends a message made of copies of frames, the first as its
+// body and the rest as further frames (ZMTP multipart; an SP peer gets
+// them joined, as SP messages have one part). It needs at least one frame.
+func (s *Socket) SendFrames(frames ...[]byte) error {
+	if len(frames) == 0 {
+		return fmt.Errorf("%w: SendFrames needs at least one frame", ErrBadState)
+	}
+	m := NewMessageBytes(frames[0])
+	if rest := frames[1:]; len(rest) > 0 {
+		size := 0
+		for _, f := range rest {
+			size += len(f)
+		}
+		buf := make([]byte, 0, size)
+		m.Frames = make([][]byte, len(rest))
+		for i, f := range rest {
+			buf = append(buf, f...)
+			m.Frames[i] = buf[len(buf)-len(f) : len(buf) : len(buf)]
+		}
+	}
+	if err := s.Send(m); err != nil {
+		m.Free()
+		return err
+	}
+	return nil
+}
+
+// RecvFrames receives a message and returns its frames: the body first,
+// then the further frames of a multipart message (one frame from an SP
+// peer).
+func (s *Socket) RecvFrames() ([][]byte, error) {
+	m, err := s.Recv()
+	if err != nil {
+		return nil, err
+	}
+	frames := make([][]byte, 0, 1+len(m.Frames))
+	frames = append(frames, m.Body)
+	frames = append(frames, m.Frames...)
+	if m.Loaned() { // the bytes are the caller's to keep: copy them out
+		for i, f := range frames {
+			frames[i] = bytes.Clone(f)
+		}
+		m.Free()
+	}
+	return frames, nil
 }
 
 // Events returns a channel of connection events with room for buf events.

@@ -14,6 +14,7 @@ const (
 	DropClosed                      // still queued when its pipe or socket closed
 	DropNoPeer                      // no pipe to take it (raw routing to a gone pipe)
 	DropConflated                   // replaced by a newer message (Conflate)
+	DropMultipart                   // a multipart message RecvBytes could not return (ErrMultipart)
 	numDropReasons
 )
 
@@ -34,6 +35,8 @@ func (r DropReason) String() string {
 		return "no peer"
 	case DropConflated:
 		return "conflated"
+	case DropMultipart:
+		return "multipart"
 	}
 	return "unknown"
 }

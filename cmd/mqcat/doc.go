@@ -147,7 +147,11 @@
 //   - --count without --interval on req, surveyor, pair and bus runs the
 //     exchanges back to back; nngcat 1.5.2 fails there with "Cannot set recv
 //     timeout: Invalid argument".
-//   - ws, wss and zt URLs are not supported ("Not supported").
+//   - zt URLs are not supported ("Not supported").
+//   - With --async, a dial to a port nng's dial refuses (above 65535, or
+//     not a number) fails at once ("Unable to create dialer for URL:
+//     Address invalid"); nngcat 1.5.2 retries it in the background for
+//     ever.
 //   - --help prints mqcat's own usage text; --version prints
 //     "1.5.2 (mqcat, mqwire)".
 package main

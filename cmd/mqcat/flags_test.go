@@ -240,6 +240,8 @@ func TestUsageErrorsMatchNngcat(t *testing.T) {
 		[]string{"--push0", "--dial", "tcp://*:5", "-D", "x"},
 		[]string{"--push0", "--dial", "tcp://127.0.0.1:abc", "-D", "x"},
 		[]string{"--pull0", "--listen", "tcp://127.0.0.1:abc"},
+		[]string{"--pull0", "--listen", "ws://127.0.0.1:99999/x"},
+		[]string{"--push0", "--dial", "ws://127.0.0.1:99999/x", "-D", "x"},
 		[]string{"--pull0", "--listen", "tcp://256.1.1.1:1"},
 		[]string{"--pull0", "--listen", "tcp://127.0.0.1:"},
 		[]string{"--pull0", "--listen", "ipc:///nonexistent/dir/s"},

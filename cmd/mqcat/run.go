@@ -161,6 +161,9 @@ func (c *cat) start(a address) error {
 	verbose := c.cfg.verbose == optVerbose
 	if a.listen {
 		l, err := c.s.Listen(url)
+		if errors.Is(err, socket.ErrBadURL) { // as nng's listener creation refuses it
+			return fail("Unable to create %s for %s: %s", kind, a.url, errText(err, false))
+		}
 		if err != nil {
 			return fail("Unable to listen on %s: %s", a.url, errText(err, false))
 		}
@@ -176,6 +179,11 @@ func (c *cat) start(a address) error {
 	} else {
 		ev := c.s.Events(16)
 		d, err := c.s.Dial(url)
+		if errors.Is(err, socket.ErrBadURL) {
+			// An address nng's URL parser takes but its dial refuses (a
+			// port above 65535, or not a number): nngcat fails the dial.
+			return fail("Unable to dial on %s: %s", a.url, errText(err, true))
+		}
 		if err != nil {
 			return fail("Unable to create %s for %s: %s", kind, a.url, errText(err, true))
 		}

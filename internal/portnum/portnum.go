@@ -1,7 +1,8 @@
 // Package portnum checks the port of a tcp or ws address as libzmq and nng
 // take it: a number from 0 to 65535, no service names, and "*" (any free
-// port) or 0 only to listen on. An impossible port then fails when the
-// address is given rather than at every reconnect.
+// port) only to listen on. An impossible port then fails when the address
+// is given rather than at every reconnect. (Port 0 may be dialed, as nng
+// does: the dial is refused.)
 package portnum
 
 import (
@@ -18,14 +19,11 @@ func Check(port string, listening bool) (string, error) {
 		}
 		return "0", nil
 	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	switch {
-	case port == "":
+	if port == "" {
 		return "", fmt.Errorf("no port")
-	case err != nil:
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
-	case n == 0 && !listening:
-		return "", fmt.Errorf("cannot dial port 0")
 	}
 	return port, nil
 }

@@ -12,7 +12,7 @@ func TestCheck(t *testing.T) {
 		{"65535", false, "65535"},
 		{"0", true, "0"},
 		{"*", true, "0"},
-		{"0", false, ""},
+		{"0", false, "0"}, // refused by the peer, not here
 		{"*", false, ""},
 		{"65536", true, ""},
 		{"99999", false, ""},
