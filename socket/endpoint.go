@@ -286,25 +286,46 @@ type Listener struct {
 	l    TransportListener
 	done chan struct{}
 	tls  *tls.Config // ListenTLSConfig's, in place of the socket's
+	// closed: Close was called; a connection it accepted that is still in
+	// its handshake is refused (under s.mu).
+	closed bool
 }
 
 // URL returns the bound address; when the port was 0 it names the port the
 // system chose.
 func (l *Listener) URL() string { return l.l.URL() }
 
-// Close stops listening. Pipes already accepted stay up.
+// Close stops listening and closes the connections the listener accepted,
+// as nng_listener_close and libzmq's zmq_unbind do (what they had queued
+// is dropped); the socket's other connections stay up.
 func (l *Listener) Close() error {
-	l.s.mu.Lock()
-	for i, x := range l.s.listeners {
+	s := l.s
+	s.mu.Lock()
+	for i, x := range s.listeners {
 		if x == l {
-			l.s.listeners = append(l.s.listeners[:i], l.s.listeners[i+1:]...)
+			s.listeners = append(s.listeners[:i], s.listeners[i+1:]...)
 			break
 		}
 	}
-	l.s.mu.Unlock()
+	l.closed = true
+	var accepted []*Pipe
+	for _, p := range s.pipes {
+		if p.listener == l {
+			accepted = append(accepted, p)
+		}
+	}
+	s.mu.Unlock()
 	l.close()
+	for _, p := range accepted {
+		p.close(errListenerClosed)
+		<-p.gone
+	}
 	return nil
 }
+
+// errListenerClosed closes the connections of a listener the application
+// closed.
+var errListenerClosed = fmt.Errorf("%w: its listener was closed", ErrClosed)
 
 func (l *Listener) close() {
 	l.l.Close()
@@ -381,20 +402,24 @@ func (l *Listener) acceptLoop() {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			s.attach(context.Background(), c, url, nil, l.tls)
+			s.attach(context.Background(), c, url, l, l.tls)
 		}()
 	}
 }
+
+// endpoint is a Dialer or a Listener: where a connection came from.
+type endpoint interface{ URL() string }
 
 // attach runs the handshake on a new connection and, when it succeeds, makes
 // a pipe of it. It returns nil when the connection was refused (and closed).
 // When ctx ends during the handshake (its dialer is closed), the connection
 // is closed, so that the handshake ends at once rather than at its timeout.
-// d is the dialer that made the connection (nil for one a listener
-// accepted): its pipeGone runs when the pipe has ended (Pipe.finish).
-// tlsCfg is the dialer's or listener's own TLS configuration, if it has
-// one.
-func (s *Socket) attach(ctx context.Context, c Conn, url string, d *Dialer, tlsCfg *tls.Config) *Pipe {
+// from is the Dialer that made the connection (its pipeGone runs when the
+// pipe has ended, Pipe.finish) or the Listener that accepted it (its Close
+// closes the pipe). tlsCfg is the dialer's or listener's own TLS
+// configuration, if it has one.
+func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, tlsCfg *tls.Config) *Pipe {
+	d, _ := from.(*Dialer)
 	dialed := d != nil
 	s.mu.Lock()
 	if s.closed.Load() {
@@ -428,6 +453,7 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, d *Dialer, tlsC
 	if d != nil {
 		p.onGone, p.connectID = d.pipeGone, d.routingID
 	}
+	p.listener, _ = from.(*Listener)
 	if err := s.addPipe(p); err != nil {
 		p.close(err)
 		p.endBacklog()

@@ -168,10 +168,11 @@ func freeTCPURL(t *testing.T) string {
 	return "tcp://" + l.Addr().String()
 }
 
-// Listener.Close stops accepting but leaves the pipes it accepted up; the
-// address is free again afterwards, and a second Close is harmless. The
-// dialer's pipe reports its end (Pipe.Done) once the peer's socket closes,
-// with no error (Pipe.Err), as the close was clean.
+// Listener.Close stops accepting and closes the pipes it accepted, as
+// nng_listener_close and zmq_unbind do; a second Close is harmless. The
+// dialer's pipe reports its end (Pipe.Done) with no error (Pipe.Err), as
+// the close was clean; the address is free again, and the dialer connects
+// to the next listener there.
 func TestListenerClose(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	for _, tr := range []string{"tcp", "ipc", "inproc"} {
@@ -189,25 +190,6 @@ func TestListenerClose(t *testing.T) {
 			if got := recv(t, q); got != "before" {
 				t.Fatalf("got %q", got)
 			}
-			if err := ln.Close(); err != nil {
-				t.Fatalf("Listener.Close: %v", err)
-			}
-			if err := ln.Close(); err != nil {
-				t.Fatalf("second Listener.Close: %v", err)
-			}
-			send(t, p, "after") // the accepted pipe is still up
-			m, err := q.RecvContext(testCtx(t))
-			if err != nil || string(m.Body) != "after" {
-				t.Fatalf("after Listener.Close: %v %v", m, err)
-			}
-			// The address can be bound again.
-			r := must(pull.New())
-			defer r.Close()
-			if _, err := r.Listen(ln.URL()); err != nil {
-				t.Fatalf("listen again on %s: %v", ln.URL(), err)
-			}
-			// The pipe the message came on ends when q closes; its sender
-			// side (the dialer's pipe) reports it.
 			pp := p.PipeStats()
 			if len(pp) != 1 {
 				t.Fatalf("%d pipes on the dialing side", len(pp))
@@ -216,14 +198,30 @@ func TestListenerClose(t *testing.T) {
 			if pipe == nil || pipe.Err() != nil {
 				t.Fatalf("open pipe %v, Err %v", pipe, pipe.Err())
 			}
-			q.Close()
+			if err := ln.Close(); err != nil {
+				t.Fatalf("Listener.Close: %v", err)
+			}
+			if err := ln.Close(); err != nil {
+				t.Fatalf("second Listener.Close: %v", err)
+			}
 			select {
 			case <-pipe.Done():
 			case <-time.After(timeout):
-				t.Fatal("the dialer's pipe did not end with its peer")
+				t.Fatal("the dialer's pipe did not end with its listener")
 			}
 			if err := pipe.Err(); err != nil {
-				t.Errorf("Err() = %v after the peer closed cleanly", err)
+				t.Errorf("Err() = %v after the listener closed cleanly", err)
+			}
+			// The address can be bound again, and the dialer comes back.
+			r := must(pull.New())
+			defer r.Close()
+			if _, err := r.Listen(ln.URL()); err != nil {
+				t.Fatalf("listen again on %s: %v", ln.URL(), err)
+			}
+			send(t, p, "after")
+			m, err := r.RecvContext(testCtx(t))
+			if err != nil || string(m.Body) != "after" {
+				t.Fatalf("after Listener.Close: %v %v", m, err)
 			}
 		})
 	}

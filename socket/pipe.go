@@ -42,10 +42,13 @@ type Pipe struct {
 	// heartbeater is the stream's own heartbeat (ws), used in place of
 	// ZMTP's PING (nil: none).
 	heartbeater Heartbeater
-	url         string
-	remote      string
-	dialed      bool
-	attached    bool // the pattern has taken it (AddPipe returned); under the socket's mu
+	// listener accepted the pipe (nil for a dialed one): closing it closes
+	// the pipe, as nng's and libzmq's listeners close theirs.
+	listener *Listener
+	url      string
+	remote   string
+	dialed   bool
+	attached bool // the pattern has taken it (AddPipe returned); under the socket's mu
 
 	// sendq is bounded by SendHWM and, on stream pipes, SendQueueBytes, as
 	// they were when the pipe was made.

@@ -393,6 +393,10 @@ func (s *Socket) addPipe(p *Pipe) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	if p.listener != nil && p.listener.closed {
+		s.mu.Unlock()
+		return errListenerClosed
+	}
 	s.pipes[p.id] = p
 	s.setSolo()
 	s.mu.Unlock()
