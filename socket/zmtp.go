@@ -68,8 +68,13 @@ func Identity(id []byte) Option {
 		default:
 			return fmt.Errorf("%w: Identity on %s", ErrOptionNotApplicable, s.info.Name)
 		}
-		if len(id) == 0 || len(id) > 255 || id[0] == 0 {
-			return badOption("Identity", fmt.Sprintf("%q", id))
+		switch {
+		case len(id) == 0:
+			return badOption("Identity", "empty (1 to 255 bytes)")
+		case len(id) > 255:
+			return badOption("Identity", fmt.Sprintf("%d bytes (1 to 255)", len(id)))
+		case id[0] == 0:
+			return badOption("Identity", fmt.Sprintf("%.40q: a first byte of 0 is for ids a ROUTER makes", id))
 		}
 		s.mu.Lock()
 		s.identity = bytes.Clone(id)

@@ -540,3 +540,16 @@ func TestSPDialerToldToDialZMTP(t *testing.T) {
 		}
 	}
 }
+
+// A bad Identity is refused with a short reason, not the whole id.
+func TestIdentityChecked(t *testing.T) {
+	for _, id := range [][]byte{nil, make([]byte, 256), {0, 'x'}} {
+		_, err := dealer.New(socket.Identity(id))
+		if !errors.Is(err, socket.ErrBadOption) {
+			t.Errorf("Identity of %d bytes: %v, want ErrBadOption", len(id), err)
+		}
+		if err != nil && len(err.Error()) > 160 {
+			t.Errorf("Identity of %d bytes: an error of %d characters: %v", len(id), len(err.Error()), err)
+		}
+	}
+}
