@@ -322,18 +322,25 @@ func TestInprocMismatch(t *testing.T) {
 	q := must(push.New())
 	defer q.Close()
 	must(q.Dial(ln.URL()))
+	if err := handshakeFailure(t, ev); !errors.Is(err, socket.ErrPeerMismatch) {
+		t.Fatalf("handshake failed with %v", err)
+	}
+}
+
+// handshakeFailure waits for an EventHandshakeFailed on ev and returns
+// its error.
+func handshakeFailure(t *testing.T, ev <-chan socket.Event) error {
+	t.Helper()
 	deadline := time.After(5 * time.Second)
 	for {
 		select {
 		case e := <-ev:
 			if e.Type == socket.EventHandshakeFailed {
-				if !errors.Is(e.Err, socket.ErrPeerMismatch) {
-					t.Fatalf("handshake failed with %v", e.Err)
-				}
-				return
+				return e.Err
 			}
 		case <-deadline:
-			t.Fatal("a push0 paired with a router over inproc")
+			t.Fatal("no handshake failure")
+			return nil
 		}
 	}
 }
@@ -524,20 +531,8 @@ func TestSPDialerToldToDialZMTP(t *testing.T) {
 	defer q.Close()
 	ev := q.Events(16)
 	must(q.Dial(ln.URL()))
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case e := <-ev:
-			if e.Type != socket.EventHandshakeFailed {
-				continue
-			}
-			if !errors.Is(e.Err, socket.ErrPeerMismatch) || !strings.Contains(e.Err.Error(), "DialDialect(DialectZMTP)") {
-				t.Fatalf("handshake failed with %v", e.Err)
-			}
-			return
-		case <-deadline:
-			t.Fatal("no handshake failure")
-		}
+	if err := handshakeFailure(t, ev); !errors.Is(err, socket.ErrPeerMismatch) || !strings.Contains(err.Error(), "DialDialect(DialectZMTP)") {
+		t.Fatalf("handshake failed with %v", err)
 	}
 }
 
