@@ -210,15 +210,29 @@ func (m *Message) Clone() *Message {
 	if len(m.Header) > 0 {
 		c.SetHeader(m.Header)
 	}
-	if len(m.Frames) > 0 {
-		c.Frames = make([][]byte, len(m.Frames))
-		for i, f := range m.Frames {
-			c.Frames[i] = append([]byte(nil), f...)
-		}
-	}
+	c.Frames = copyFrames(m.Frames)
 	c.Pipe = m.Pipe
 	c.Control = m.Control
 	return c
+}
+
+// copyFrames returns copies of frames in one allocation, each capped so
+// that appending to one cannot run into the next (nil for none).
+func copyFrames(frames [][]byte) [][]byte {
+	if len(frames) == 0 {
+		return nil
+	}
+	size := 0
+	for _, f := range frames {
+		size += len(f)
+	}
+	buf := make([]byte, 0, size)
+	out := make([][]byte, len(frames))
+	for i, f := range frames {
+		buf = append(buf, f...)
+		out[i] = buf[len(buf)-len(f) : len(buf) : len(buf)]
+	}
+	return out
 }
 
 // PrependHeaderToBody moves the header words in front of the body, using the

@@ -229,18 +229,7 @@ func (s *Socket) SendFrames(frames ...[]byte) error {
 		return fmt.Errorf("%w: SendFrames needs at least one frame", ErrBadState)
 	}
 	m := NewMessageBytes(frames[0])
-	if rest := frames[1:]; len(rest) > 0 {
-		size := 0
-		for _, f := range rest {
-			size += len(f)
-		}
-		buf := make([]byte, 0, size)
-		m.Frames = make([][]byte, len(rest))
-		for i, f := range rest {
-			buf = append(buf, f...)
-			m.Frames[i] = buf[len(buf)-len(f) : len(buf) : len(buf)]
-		}
-	}
+	m.Frames = copyFrames(frames[1:])
 	if err := s.Send(m); err != nil {
 		m.Free()
 		return err
