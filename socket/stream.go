@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mqwire/mqwire/wire"
@@ -42,15 +43,21 @@ func errTooLargeForMemory(size uint64) error {
 }
 
 // readBody reads a message body of size bytes. Small bodies go into a pooled
-// message of their size. Larger ones start in a growStep message and, as
-// their bytes arrive, move to one at most growFactor times what has
-// arrived: a peer that announces a large body and stalls holds growStep
-// bytes of ours, and a real large body costs one or two extra copies of
-// its first part, all in pooled messages.
+// message of their size, and so do larger ones while the process's upfront
+// budget has room for them (reserveUpfront). Past it, a large body starts
+// in a growStep message and, as its bytes arrive, moves to one at most
+// growFactor times what has arrived: a peer that announces a large body and
+// stalls then holds growStep bytes of ours, and a real large body costs one
+// or two extra copies of its first part (one-way latency of 1 MiB over
+// tcp, read whole: 0.84x of grown, median of 8 pairs).
 func readBody(r io.Reader, size int) (*Message, error) {
-	if size <= growStep {
+	if whole := size <= growStep || reserveUpfront(size); whole {
 		m := NewMessage(size)
-		if _, err := io.ReadFull(r, m.Body); err != nil {
+		_, err := io.ReadFull(r, m.Body)
+		if size > growStep {
+			upfront.Add(-int64(size))
+		}
+		if err != nil {
 			m.Free()
 			return nil, err
 		}
@@ -76,6 +83,29 @@ func readBody(r io.Reader, size int) (*Message, error) {
 		}
 	}
 	return m, nil
+}
+
+// upfront counts the bytes of large bodies, across the process, being
+// read into messages of their whole size before those bytes arrived. Up to
+// upfrontMax, a large body is read so, straight into one message, as libzmq
+// and nng read every body; past it, bodies grow with what arrives
+// (readBody). Peers that announce large bodies and stall so hold at most
+// upfrontMax between them, plus growStep each, whatever MaxRecvSize allows.
+var upfront atomic.Int64
+
+// upfrontMax is the upfront budget: room for a few dozen bodies of the
+// default MaxRecvSize (1 MiB) under way at once.
+const upfrontMax = 32 << 20
+
+// reserveUpfront takes size bytes of the upfront budget if it has them,
+// and reports whether it did; readBody gives them back when the body is
+// read or the read fails.
+func reserveUpfront(size int) bool {
+	if upfront.Add(int64(size)) <= upfrontMax {
+		return true
+	}
+	upfront.Add(-int64(size))
+	return false
 }
 
 // writeBufs holds the write buffers of idle pipes: a pipe keeps one only
