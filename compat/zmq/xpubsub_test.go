@@ -390,3 +390,60 @@ func TestInvertMatchingLibzmq(t *testing.T) {
 		})
 	})
 }
+
+// An mqwire SUB that counts its subscriptions (sub.CountSubscriptions)
+// tells a libzmq XPUB (ZMQ_XPUB_VERBOSER, which passes up everything it is
+// told) what libzmq's own SUB tells for the same calls: subscribed twice,
+// unsubscribed once, from an unknown topic once, and again, then
+// subscribed to another, it sends 1+a-, 1+a-, 0+a-, 1+z (pyzmq's SUB over
+// libzmq 4.3.4 sends the same).
+func TestCountingSUBLibzmqXPUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := sub.New(sub.CountSubscriptions(true), socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		p := xconnect(t, s, listen, tr, "XPUB", "recv", "4", "verboser=1")
+		deadline := time.Now().Add(10 * time.Second)
+		for s.Stats().Pipes == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		for _, o := range []socket.Option{
+			sub.Subscribe([]byte("a-")), sub.Subscribe([]byte("a-")),
+			sub.Unsubscribe([]byte("a-")), sub.Unsubscribe([]byte("unknown")),
+			sub.Unsubscribe([]byte("a-")), sub.Subscribe([]byte("z")),
+		} {
+			if err := s.SetOption(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, want := range []string{"\x01a-", "\x01a-", "\x00a-", "\x01z"} {
+			if got := p.line(t); got != hex.EncodeToString([]byte(want)) {
+				t.Fatalf("libzmq XPUB got %q, want %q", got, hex.EncodeToString([]byte(want)))
+			}
+		}
+	})
+}
+
+// A counting mqwire SUB subscribed twice and unsubscribed once still gets
+// the topic from a libzmq PUB, which sends only what it was told is
+// wanted.
+func TestCountingSUBLibzmqPUB(t *testing.T) {
+	each(t, func(t *testing.T, tr string, listen bool) {
+		s, _ := sub.New(sub.CountSubscriptions(true), sub.Subscribe([]byte("a-")), socket.DialDialect(socket.DialectZMTP))
+		defer s.Close()
+		xconnect(t, s, listen, tr, "PUB", "publish", "2000")
+		xrecv(t, s) // the subscription reached the publisher
+		if err := s.SetOption(sub.Subscribe([]byte("a-"))); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetOption(sub.Unsubscribe([]byte("a-"))); err != nil {
+			t.Fatal(err)
+		}
+		// A cancel sent would have stopped the publisher within this.
+		time.Sleep(300 * time.Millisecond)
+		for range 100 { // what came meanwhile, and then some
+			if got := xrecv(t, s); !strings.HasPrefix(got, "a-") {
+				t.Fatalf("got %q without a subscription to it", got)
+			}
+		}
+	})
+}

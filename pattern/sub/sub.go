@@ -14,6 +14,10 @@
 // own high-water mark (or, under NoDrop, waits). A ZeroMQ publisher is told
 // every subscription, so that it sends only what matches; the subscriber
 // still filters what arrives.
+//
+// Subscriptions are a set, as in nng: subscribing twice is subscribing
+// once. CountSubscriptions gives libzmq's rules instead, where each
+// subscription counts until it is unsubscribed.
 package sub
 
 import (
@@ -39,13 +43,14 @@ type proto struct {
 	// with them on one line).
 	_  [64]byte
 	mu sync.RWMutex
-	// The subscriptions: a set to enumerate and to refuse duplicates, and
-	// a trie to match, so that a message costs its matching path whatever
-	// the number of subscriptions.
-	subs   map[string]struct{}
-	match  trie.Trie
-	invert bool            // InvertMatching: keep what matches no subscription
-	zmtp   *socket.PipeSet // ZMTP publishers, told of every subscription
+	// The subscriptions: each prefix with how many times it is subscribed
+	// to (1 unless counting), and a trie to match, so that a message costs
+	// its matching path whatever the number of subscriptions.
+	subs     map[string]int
+	match    trie.Trie
+	counting bool            // CountSubscriptions: libzmq's rules, not nng's
+	invert   bool            // InvertMatching: keep what matches no subscription
+	zmtp     *socket.PipeSet // ZMTP publishers, told of every subscription
 }
 
 // New returns a sub0 socket with no subscription.
@@ -57,7 +62,8 @@ func NewRaw(opts ...socket.Option) (*socket.Socket, error) {
 }
 
 // Subscribe adds a prefix; an empty prefix receives everything. Subscribing
-// to a prefix twice is the same as once (as in nng).
+// to a prefix twice is the same as once (as in nng), unless the socket
+// counts its subscriptions (CountSubscriptions).
 func Subscribe(prefix []byte) socket.Option {
 	prefix = bytes.Clone(prefix)
 	return socket.ProtocolOption("sub.Subscribe", func(p *proto) error {
@@ -66,15 +72,45 @@ func Subscribe(prefix []byte) socket.Option {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if _, ok := p.subs[string(prefix)]; ok {
+		n, ok := p.subs[string(prefix)]
+		switch {
+		case !ok:
+			if p.subs == nil {
+				p.subs = map[string]int{}
+			}
+			p.match.Add(prefix)
+		case !p.counting:
 			return nil
 		}
-		if p.subs == nil {
-			p.subs = map[string]struct{}{}
-		}
-		p.subs[string(prefix)] = struct{}{}
-		p.match.Add(prefix)
+		p.subs[string(prefix)] = n + 1
+		// Counting, libzmq's SUB tells its publishers every subscription,
+		// a repeated one too (an XPUB_VERBOSE publisher sees each).
 		p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlSubscribe, prefix) })
+		return nil
+	})
+}
+
+// CountSubscriptions makes the socket count its subscriptions as libzmq's
+// SUB does: a prefix subscribed to twice stays until it is unsubscribed
+// from twice, ZeroMQ publishers are told of every Subscribe and of the
+// Unsubscribe that removes a prefix, and unsubscribing from a prefix not
+// subscribed to does nothing. Off (the default), the socket follows nng's
+// sub0: a prefix is subscribed to or not, one Unsubscribe removes it, and
+// unsubscribing from a prefix not subscribed to fails. Turning it off
+// makes every prefix count once.
+func CountSubscriptions(on bool) socket.Option {
+	return socket.ProtocolOption("sub.CountSubscriptions", func(p *proto) error {
+		if p.raw {
+			return fmt.Errorf("%w: raw sub0 does not filter", socket.ErrOptionNotApplicable)
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.counting = on
+		if !on {
+			for prefix := range p.subs {
+				p.subs[prefix] = 1
+			}
+		}
 		return nil
 	})
 }
@@ -96,19 +132,27 @@ func InvertMatching(on bool) socket.Option {
 	})
 }
 
-// Unsubscribe removes a prefix added with Subscribe. Removing one that is not
-// there fails with socket.ErrBadOption.
+// Unsubscribe removes a prefix added with Subscribe (or, counting, one of
+// its subscriptions: CountSubscriptions). Removing one that is not there
+// fails with socket.ErrBadOption, unless the socket counts.
 func Unsubscribe(prefix []byte) socket.Option {
 	return socket.ProtocolOption("sub.Unsubscribe", func(p *proto) error {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if _, ok := p.subs[string(prefix)]; ok {
-			delete(p.subs, string(prefix))
-			p.match.Remove(prefix)
-			p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlCancel, prefix) })
+		n, ok := p.subs[string(prefix)]
+		switch {
+		case !ok && p.counting:
+			return nil
+		case !ok:
+			return fmt.Errorf("%w: not subscribed to %q", socket.ErrBadOption, prefix)
+		case n > 1:
+			p.subs[string(prefix)] = n - 1
 			return nil
 		}
-		return fmt.Errorf("%w: not subscribed to %q", socket.ErrBadOption, prefix)
+		delete(p.subs, string(prefix))
+		p.match.Remove(prefix)
+		p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlCancel, prefix) })
+		return nil
 	})
 }
 

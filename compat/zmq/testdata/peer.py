@@ -22,7 +22,7 @@
 # [ID, b"r-<i>"] and prints the reply; "dealer-req" is a DEALER speaking to a REP: ["", b"req-<i>"], then it
 # prints the reply's frames.
 # A SUB subscribes to each TOPIC (but "invert=1" sets ZMQ_INVERT_MATCHING,
-# on any type); other types take the first extra
+# on any type, and "verboser=1" ZMQ_XPUB_VERBOSER on an XPUB); other types take the first extra
 # argument without "=" as their routing id (ZMQ_ROUTING_ID). PLAIN and CURVE
 # options (plain_*=..., curve_*=...) and the "handshake" role are described
 # further down. It prints "ready" once bound or
@@ -42,6 +42,8 @@ if role == "nodrop-publish":  # before bind or connect: the high-water mark appl
     s.setsockopt(zmq.SNDHWM, 4)
 if "invert=1" in sys.argv[6:]:  # ZMQ_INVERT_MATCHING (PUB, XPUB, SUB)
     s.setsockopt(zmq.INVERT_MATCHING, 1)
+if "verboser=1" in sys.argv[6:]:  # ZMQ_XPUB_VERBOSER (XPUB): every subscription and cancel passed up
+    s.setsockopt(zmq.XPUB_VERBOSER, 1)
 for topic in sys.argv[6:] if kind == "SUB" else []:
     if "=" not in topic:
         s.setsockopt(zmq.SUBSCRIBE, topic.encode())
