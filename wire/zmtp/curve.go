@@ -493,9 +493,6 @@ func (s *CurveSession) AppendMessage(b []byte, flags byte, data []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, s.nonce)
 	nonce := shortNonce(s.send, s.nonce)
 	s.nonce++
-	if 1+len(data) >= splitBoxMin {
-		return sealSplit(b, []byte{boxFlags(flags)}, data, nonce, &s.shared)
-	}
 	plain := append(append(s.sealBuf.Get(1+len(data)), boxFlags(flags)), data...)
 	return box.SealAfterPrecomputation(b, plain, nonce, &s.shared)
 }
@@ -515,11 +512,7 @@ func (s *CurveSession) OpenMessage(body []byte) (flags byte, data []byte, err er
 	if n <= s.peerNonce {
 		return 0, nil, protoErr("CURVE MESSAGE nonce %d after %d (replayed or reordered)", n, s.peerNonce)
 	}
-	open := box.OpenAfterPrecomputation
-	if len(body)-16-box.Overhead >= splitBoxMin {
-		open = openSplit
-	}
-	out, ok := open(s.openBuf.Get(len(body)), body[16:], shortNonce(s.recv, n), &s.shared)
+	out, ok := box.OpenAfterPrecomputation(s.openBuf.Get(len(body)), body[16:], shortNonce(s.recv, n), &s.shared)
 	if !ok {
 		return 0, nil, &curveBoxError{"MESSAGE"}
 	}

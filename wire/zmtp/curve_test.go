@@ -57,7 +57,7 @@ func TestCurveKeys(t *testing.T) {
 
 // curvePair runs a whole handshake between a client and a server in memory
 // and returns their sessions.
-func curvePair(t testing.TB) (client, server *CurveSession) {
+func curvePair(t *testing.T) (client, server *CurveSession) {
 	t.Helper()
 	sPub, sSec, _ := NewCurveKeyPair()
 	cPub, cSec, _ := NewCurveKeyPair()
