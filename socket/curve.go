@@ -346,12 +346,11 @@ func (c *curveConn) next(wait bool) (bool, error) {
 		}
 		frame, c.big = c.big, nil
 	}
-	flags, data, err := c.sess.OpenMessage(frame)
+	out, err := c.sess.AppendOpenedFrame(c.opened.Get(zmtp.LongHeaderSize+len(frame)), frame)
 	if err != nil {
 		return false, err
 	}
-	out := zmtp.AppendFrameHeader(c.opened.Get(zmtp.LongHeaderSize+len(data)), flags, uint64(len(data)))
-	c.out = append(out, data...)
+	c.out = out
 	return true, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
@@ -502,20 +503,55 @@ func (s *CurveSession) AppendMessage(b []byte, flags byte, data []byte) []byte {
 // returns the carried frame's header flags (FlagMore, FlagCommand) and its
 // data; data is valid until the next call.
 func (s *CurveSession) OpenMessage(body []byte) (flags byte, data []byte, err error) {
-	if _, err := expectCommand(body, CmdMessage); err != nil {
+	out, err := s.open(s.openBuf.Get(len(body)), body)
+	if err != nil {
 		return 0, nil, err
 	}
+	return frameFlags(out[0]), out[1:], nil
+}
+
+// AppendOpenedFrame opens a MESSAGE command as OpenMessage does and
+// appends to b the frame it carries, header and data, deciphering the data
+// in place: the box's flags byte lands where the header's last byte goes,
+// and the header is written over it once it is read. On an error b is
+// returned as it came.
+func (s *CurveSession) AppendOpenedFrame(b, body []byte) ([]byte, error) {
 	if len(body) < curveMessageMin {
-		return 0, nil, protoErr("CURVE MESSAGE of %d bytes, at least %d expected", len(body), curveMessageMin)
+		_, err := s.open(nil, body) // the error open has for it
+		return b, err
+	}
+	size := uint64(len(body) - curveMessageMin)
+	hn := ShortHeaderSize
+	if size > MaxShortSize {
+		hn = LongHeaderSize
+	}
+	start := len(b)
+	out, err := s.open(slices.Grow(b, hn+int(size))[:start+hn-1], body)
+	if err != nil {
+		return b, err
+	}
+	flags := frameFlags(out[start+hn-1])
+	AppendFrameHeader(out[:start], flags, size)
+	return out, nil
+}
+
+// open checks a MESSAGE's name, length and nonce, and appends the box's
+// plaintext (flags byte, then data) to out.
+func (s *CurveSession) open(out, body []byte) ([]byte, error) {
+	if _, err := expectCommand(body, CmdMessage); err != nil {
+		return nil, err
+	}
+	if len(body) < curveMessageMin {
+		return nil, protoErr("CURVE MESSAGE of %d bytes, at least %d expected", len(body), curveMessageMin)
 	}
 	n := binary.BigEndian.Uint64(body[8:16])
 	if n <= s.peerNonce {
-		return 0, nil, protoErr("CURVE MESSAGE nonce %d after %d (replayed or reordered)", n, s.peerNonce)
+		return nil, protoErr("CURVE MESSAGE nonce %d after %d (replayed or reordered)", n, s.peerNonce)
 	}
-	out, ok := box.OpenAfterPrecomputation(s.openBuf.Get(len(body)), body[16:], shortNonce(s.recv, n), &s.shared)
+	out, ok := box.OpenAfterPrecomputation(out, body[16:], shortNonce(s.recv, n), &s.shared)
 	if !ok {
-		return 0, nil, &curveBoxError{"MESSAGE"}
+		return nil, &curveBoxError{"MESSAGE"}
 	}
 	s.peerNonce = n
-	return frameFlags(out[0]), out[1:], nil
+	return out, nil
 }

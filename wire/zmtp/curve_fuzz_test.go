@@ -163,8 +163,16 @@ func FuzzCurve(f *testing.F) {
 				t.Fatal(err)
 			}
 			for _, m := range cmds[2:] {
-				if _, _, err := ss.OpenMessage(m); !checkCurveErr("OpenMessage", err) {
+				f, err := ss.AppendOpenedFrame([]byte("p"), m)
+				if !checkCurveErr("AppendOpenedFrame", err) {
+					if string(f) != "p" {
+						t.Fatalf("AppendOpenedFrame failed and changed its buffer: %q", f)
+					}
 					return
+				}
+				h, hn, err := ParseFrameHeader(f[1:], 0)
+				if err != nil || uint64(len(f)-1-hn) != h.Size {
+					t.Fatalf("AppendOpenedFrame made a bad frame: %v, %d bytes after a header of %d", err, len(f)-1-hn, h.Size)
 				}
 			}
 		}()

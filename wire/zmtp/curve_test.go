@@ -214,3 +214,27 @@ func TestCurveOutOfTurn(t *testing.T) {
 		t.Error("INITIATE before WELCOME went out")
 	}
 }
+
+// AppendOpenedFrame appends the frame a MESSAGE carries, header and data,
+// for short and long frames and every flag, after what the buffer holds;
+// a replayed MESSAGE leaves the buffer as it was.
+func TestAppendOpenedFrame(t *testing.T) {
+	client, server := curvePair(t)
+	for _, n := range []int{0, 1, 254, 255, 256, 1000, 70_000} {
+		for _, flags := range []byte{0, FlagMore, FlagCommand} {
+			data := bytes.Repeat([]byte{byte(n)}, n)
+			msg := client.AppendMessage(nil, flags, data)
+			got, err := server.AppendOpenedFrame([]byte("prefix"), body(msg))
+			if err != nil {
+				t.Fatalf("%d bytes, flags %#x: %v", n, flags, err)
+			}
+			if want := AppendFrame([]byte("prefix"), flags, data); !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes, flags %#x: frame differs", n, flags)
+			}
+			again, err := server.AppendOpenedFrame([]byte("prefix"), body(msg))
+			if err == nil || string(again) != "prefix" {
+				t.Fatalf("replayed MESSAGE: %v, buffer %q", err, again)
+			}
+		}
+	}
+}
