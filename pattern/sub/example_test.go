@@ -27,3 +27,27 @@ func ExampleSubscribe() {
 	fmt.Printf("%s\n", b)
 	// Output: weather.paris rain
 }
+
+// Two parts of an application subscribe to the same topic; with
+// CountSubscriptions, as in libzmq, one part unsubscribing leaves the
+// other's subscription in place.
+func ExampleCountSubscriptions() {
+	publisher, _ := pub.New()
+	defer publisher.Close()
+	publisher.Listen("inproc://example-counted")
+
+	subscriber, _ := sub.New(sub.CountSubscriptions(true), socket.RecvTimeout(5*time.Second))
+	defer subscriber.Close()
+	subscriber.SetOption(sub.Subscribe([]byte("weather.")))   // one part of the application
+	subscriber.SetOption(sub.Subscribe([]byte("weather.")))   // another
+	subscriber.SetOption(sub.Unsubscribe([]byte("weather."))) // the first is done with it
+	subscriber.Dial("inproc://example-counted")
+	for publisher.Stats().Pipes == 0 {
+		time.Sleep(time.Millisecond)
+	}
+
+	publisher.SendBytes([]byte("weather.oslo snow"))
+	b, _ := subscriber.RecvBytes()
+	fmt.Printf("%s\n", b)
+	// Output: weather.oslo snow
+}
