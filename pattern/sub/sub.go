@@ -66,12 +66,7 @@ func NewRaw(opts ...socket.Option) (*socket.Socket, error) {
 // counts its subscriptions (CountSubscriptions).
 func Subscribe(prefix []byte) socket.Option {
 	prefix = bytes.Clone(prefix)
-	return socket.ProtocolOption("sub.Subscribe", func(p *proto) error {
-		if p.raw {
-			return fmt.Errorf("%w: raw sub0 does not filter", socket.ErrOptionNotApplicable)
-		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
+	return filterOption("sub.Subscribe", func(p *proto) error {
 		n, ok := p.subs[string(prefix)]
 		switch {
 		case !ok:
@@ -90,6 +85,19 @@ func Subscribe(prefix []byte) socket.Option {
 	})
 }
 
+// filterOption is an option that changes what the socket filters by:
+// refused on a raw socket, which does not filter, and applied under mu.
+func filterOption(name string, apply func(p *proto) error) socket.Option {
+	return socket.ProtocolOption(name, func(p *proto) error {
+		if p.raw {
+			return fmt.Errorf("%w: raw sub0 does not filter", socket.ErrOptionNotApplicable)
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return apply(p)
+	})
+}
+
 // CountSubscriptions makes the socket count its subscriptions as libzmq's
 // SUB does: a prefix subscribed to twice stays until it is unsubscribed
 // from twice, ZeroMQ publishers are told of every Subscribe and of the
@@ -99,12 +107,7 @@ func Subscribe(prefix []byte) socket.Option {
 // unsubscribing from a prefix not subscribed to fails. Turning it off
 // makes every prefix count once.
 func CountSubscriptions(on bool) socket.Option {
-	return socket.ProtocolOption("sub.CountSubscriptions", func(p *proto) error {
-		if p.raw {
-			return fmt.Errorf("%w: raw sub0 does not filter", socket.ErrOptionNotApplicable)
-		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
+	return filterOption("sub.CountSubscriptions", func(p *proto) error {
 		p.counting = on
 		if !on {
 			for prefix := range p.subs {
@@ -121,12 +124,7 @@ func CountSubscriptions(on bool) socket.Option {
 // xpub.InvertMatching), since it filters by the same subscriptions; an SP
 // publisher sends everything, so the subscriber's own filter decides.
 func InvertMatching(on bool) socket.Option {
-	return socket.ProtocolOption("sub.InvertMatching", func(p *proto) error {
-		if p.raw {
-			return fmt.Errorf("%w: raw sub0 does not filter", socket.ErrOptionNotApplicable)
-		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
+	return filterOption("sub.InvertMatching", func(p *proto) error {
 		p.invert = on
 		return nil
 	})
