@@ -171,3 +171,39 @@ func ctx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
+
+// IPv6: a listener on the loopback's IPv6 address (tcp:// and tcp6://)
+// reports a bracketed URL, and a dialer reaches it there. Skipped where the
+// machine has no IPv6 loopback.
+func TestIPv6Loopback(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	probe.Close()
+	for _, url := range []string{"tcp://[::1]:0", "tcp6://[::1]:*"} {
+		a, _ := pair.New()
+		b, _ := pair.New()
+		l, err := a.Listen(url)
+		if err != nil {
+			t.Fatalf("listen %q: %v", url, err)
+		}
+		if !strings.Contains(l.URL(), "[::1]:") {
+			t.Fatalf("listen %q: URL %q", url, l.URL())
+		}
+		if _, err := b.Dial(l.URL()); err != nil {
+			t.Fatalf("dial %q: %v", l.URL(), err)
+		}
+		if err := b.SendContext(ctx(t), socket.NewMessageBytes([]byte("over IPv6"))); err != nil {
+			t.Fatal(err)
+		}
+		m, err := a.RecvContext(ctx(t))
+		if err != nil || string(m.Body) != "over IPv6" {
+			t.Fatalf("received %v, %v", m, err)
+		}
+		m.Free()
+		a.Close()
+		b.Close()
+	}
+}
