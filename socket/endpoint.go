@@ -50,7 +50,8 @@ type Dialer struct {
 	tls       *tls.Config // DialTLSConfig's, in place of the socket's; set before it starts
 	// listenerUp closes when the address gets a listener (ListenWaiter),
 	// which ends the wait before the next try; nil for other transports.
-	listenerUp <-chan struct{}
+	listenerUp  <-chan struct{}
+	stopWaiting func() // releases listenerUp (nil with it)
 }
 
 // URL returns the address the dialer connects to.
@@ -139,17 +140,20 @@ func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 func (d *Dialer) dial(waitFirst bool) {
 	defer d.s.wg.Done()
 	s := d.s
-	d.listenerUp = nil // a connection just ended: the wait is the reconnect interval
+	d.stopListenerWait() // a connection just ended: the wait is the reconnect interval
 	if waitFirst && !d.sleep() {
 		d.stop()
 		return
 	}
 	for {
-		d.listenerUp = nil
+		d.stopListenerWait()
 		if lw, ok := d.t.(ListenWaiter); ok {
-			d.listenerUp = lw.ListenerUp(d.addr) // before the try: a listener that comes after it wakes the wait
+			d.listenerUp, d.stopWaiting = lw.ListenerUp(d.addr) // before the try: a listener that comes after it wakes the wait
 		}
 		c, err := d.connect()
+		if err == nil {
+			d.stopListenerWait() // there is a listener: a retry waits the reconnect interval
+		}
 		if d.ctx.Err() != nil {
 			if err == nil {
 				c.Close()
@@ -247,8 +251,17 @@ func (d *Dialer) sleep() bool {
 	return true
 }
 
+// stopListenerWait lets go of the wait for a listener, if any.
+func (d *Dialer) stopListenerWait() {
+	if d.stopWaiting != nil {
+		d.stopWaiting()
+	}
+	d.listenerUp, d.stopWaiting = nil, nil
+}
+
 // stop is the dialer's goroutine ending for good.
 func (d *Dialer) stop() {
+	d.stopListenerWait()
 	d.mu.Lock()
 	d.stopped = true
 	d.mu.Unlock()

@@ -36,8 +36,11 @@ type AddrChecker interface {
 // before its peer listens, as libzmq allows over inproc, and connect the
 // moment it does.
 type ListenWaiter interface {
-	// ListenerUp returns a channel closed when addr next gets a listener.
-	ListenerUp(addr string) <-chan struct{}
+	// ListenerUp returns a channel closed when addr next gets a listener,
+	// and a release the dialer calls once it no longer waits on it (at
+	// least once, more is harmless), so that the transport can forget a
+	// name nobody waits for.
+	ListenerUp(addr string) (up <-chan struct{}, release func())
 }
 
 // DialAddrChecker is implemented by transports whose addresses can be good

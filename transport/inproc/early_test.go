@@ -9,6 +9,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/transport/inproc"
 )
 
 // A socket may dial an inproc name before anyone listens on it, as libzmq
@@ -35,5 +36,64 @@ func TestDialBeforeListen(t *testing.T) {
 	}
 	if m, err := in.RecvContext(ctx); err != nil || string(m.Body) != "early" {
 		t.Fatalf("got %v, %v", m, err)
+	}
+}
+
+// A listener wakes only the dialers waiting for its name: a dialer
+// waiting on another name is not made to try again (and be refused) each
+// time any name gets a listener. A name nobody waits for any more is
+// forgotten, and a dialer that found its listener waits on nothing.
+func TestListenWakesOnlyItsName(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	waiter, _ := push.New(socket.ReconnectInterval(time.Hour))
+	if _, err := waiter.Dial(testutil.URL(t, "inproc")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "first dial refused", func() bool { return waiter.Stats().DialFailures == 1 })
+	var others []*socket.Socket
+	var urls []string
+	for range 20 {
+		s, _ := pull.New()
+		others = append(others, s)
+		l, err := s.Listen(testutil.URL(t, "inproc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls = append(urls, l.URL())
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := waiter.Stats().DialFailures; n != 1 {
+		t.Errorf("a dialer waiting for one name tried %d times while 20 others got listeners", n)
+	}
+	if n := inproc.WaitedNames(); n != 1 {
+		t.Errorf("%d names waited on, want 1", n)
+	}
+	// One that finds its listener waits on nothing.
+	for _, url := range urls[:5] {
+		d, _ := push.New()
+		defer d.Close()
+		if _, err := d.Dial(url); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "connected", func() bool { return d.Stats().Pipes == 1 })
+	}
+	if n := inproc.WaitedNames(); n != 1 {
+		t.Errorf("%d names waited on after dials that connected, want 1", n)
+	}
+	waiter.Close()
+	waitUntil(t, "the waited name forgotten", func() bool { return inproc.WaitedNames() == 0 })
+	for _, s := range others {
+		s.Close()
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -25,20 +25,41 @@ func (transport) Schemes() []string { return []string{"inproc"} }
 var (
 	mu        sync.Mutex
 	listeners = map[string]*listener{}
-	// listened is closed, and replaced, whenever any name gets a listener:
-	// one channel for all names, so that names dialed and never listened
-	// on leave nothing behind.
-	listened = make(chan struct{})
+	// waits are the names dialers wait on to get a listener: each one's
+	// channel is closed when it does. A name leaves the map when it gets a
+	// listener or when the last dialer waiting on it lets go.
+	waits = map[string]*listenWait{}
 )
 
-// ListenerUp returns a channel closed when name may have got a listener
-// (socket.ListenWaiter): a socket that dials before its peer listens
-// connects the moment it does. The channel closes when any name gets one;
-// a dialer woken for another name is refused again and waits on.
-func (transport) ListenerUp(string) <-chan struct{} {
+// listenWait is the wait for one name to get a listener.
+type listenWait struct {
+	up      chan struct{}
+	waiters int
+}
+
+// ListenerUp returns a channel closed when name gets a listener
+// (socket.ListenWaiter), and its release: a socket that dials before its
+// peer listens connects the moment it does, and a Listen wakes only the
+// dialers of its name.
+func (transport) ListenerUp(name string) (<-chan struct{}, func()) {
 	mu.Lock()
 	defer mu.Unlock()
-	return listened
+	w := waits[name]
+	if w == nil {
+		w = &listenWait{up: make(chan struct{})}
+		waits[name] = w
+	}
+	w.waiters++
+	var once sync.Once
+	return w.up, func() {
+		once.Do(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if w.waiters--; w.waiters == 0 && waits[name] == w {
+				delete(waits, name)
+			}
+		})
+	}
 }
 
 // ErrRefused is returned by a dial to a name nobody listens on; the dialer
@@ -85,8 +106,10 @@ func (transport) Listen(_, name string) (socket.TransportListener, error) {
 	}
 	l := &listener{name: name, accept: make(chan *end), closed: make(chan struct{})}
 	listeners[name] = l
-	close(listened)
-	listened = make(chan struct{})
+	if w := waits[name]; w != nil {
+		close(w.up)
+		delete(waits, name)
+	}
 	return l, nil
 }
 
