@@ -3,6 +3,7 @@ package ws_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/mqwire/mqwire/wire"
@@ -85,7 +86,7 @@ func TestAppendHeaderRoundTrip(t *testing.T) {
 func TestMask(t *testing.T) {
 	key := [4]byte{0xA1, 0xB2, 0xC3, 0xD4}
 	for pos := range uint64(5) {
-		for n := range 40 {
+		for _, n := range append(seq(40), 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 4099, 65536) {
 			b := make([]byte, n)
 			for i := range b {
 				b[i] = byte(i * 7)
@@ -123,5 +124,26 @@ func TestSubprotocol(t *testing.T) {
 		if got := ws.Subprotocol(p); got != name {
 			t.Errorf("Subprotocol(%#x) = %q, want %q", p, got, name)
 		}
+	}
+}
+
+// seq returns 0 to n-1.
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+func BenchmarkMask(b *testing.B) {
+	for _, n := range []int{64, 1024, 64 << 10} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			buf := make([]byte, n)
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				ws.Mask([4]byte{1, 2, 3, 4}, 1, buf)
+			}
+		})
 	}
 }
