@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -53,13 +54,7 @@ func recv(t testing.TB, s *socket.Socket) string {
 // waitFor polls cond until it holds or the test timeout passes.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, what, timeout, cond)
 }
 
 func waitPipes(t testing.TB, s *socket.Socket, n int) {

@@ -122,13 +122,7 @@ func connect(t testing.TB, transport string, mqListens bool, mq *socket.Socket, 
 // waitFor polls cond until it holds, failing t after timeout.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, what, timeout, cond)
 }
 
 // closeBoth closes both sockets when the test ends (a test may have closed

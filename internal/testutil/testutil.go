@@ -134,3 +134,16 @@ func Frames(parts ...[]byte) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// WaitFor polls cond every millisecond until it holds, failing t if that
+// takes longer than limit.
+func WaitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

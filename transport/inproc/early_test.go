@@ -49,7 +49,7 @@ func TestListenWakesOnlyItsName(t *testing.T) {
 	if _, err := waiter.Dial(testutil.URL(t, "inproc")); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "first dial refused", func() bool { return waiter.Stats().DialFailures == 1 })
+	testutil.WaitFor(t, "first dial refused", 5*time.Second, func() bool { return waiter.Stats().DialFailures == 1 })
 	var others []*socket.Socket
 	var urls []string
 	for range 20 {
@@ -75,25 +75,14 @@ func TestListenWakesOnlyItsName(t *testing.T) {
 		if _, err := d.Dial(url); err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, "connected", func() bool { return d.Stats().Pipes == 1 })
+		testutil.WaitFor(t, "connected", 5*time.Second, func() bool { return d.Stats().Pipes == 1 })
 	}
 	if n := inproc.WaitedNames(); n != 1 {
 		t.Errorf("%d names waited on after dials that connected, want 1", n)
 	}
 	waiter.Close()
-	waitUntil(t, "the waited name forgotten", func() bool { return inproc.WaitedNames() == 0 })
+	testutil.WaitFor(t, "the waited name forgotten", 5*time.Second, func() bool { return inproc.WaitedNames() == 0 })
 	for _, s := range others {
 		s.Close()
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
