@@ -59,8 +59,11 @@ func newChunk() *chunk {
 func (c *chunk) span() { c.spans++ }
 
 // unref lets go of one span.
-func (c *chunk) unref() {
-	if c.refs.Add(-1) == 0 {
+func (c *chunk) unref() { c.unrefN(1) }
+
+// unrefN lets go of n spans.
+func (c *chunk) unrefN(n int32) {
+	if c.refs.Add(-n) == 0 {
 		chunks.Put(c)
 	}
 }

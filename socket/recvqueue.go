@@ -71,8 +71,15 @@ type RecvQueue struct {
 	_      [64]byte
 
 	// The consumers' side: written by them on every message.
+	// hcons is the next slot to take; head is it as the producers see it,
+	// published under cmu every headEvery takes and whenever the queue
+	// looks empty, so that it lags only while entries remain (each
+	// publication is a barrier, and a take without one costs a third
+	// less). Producers that find no room by head look at hcons before
+	// they grow the ring.
 	cmu      sync.Mutex
-	head     atomic.Uint64 // the next slot to take; advanced under cmu
+	hcons    uint64        // (under cmu)
+	head     atomic.Uint64 // hcons, published
 	tailSeen uint64        // the consumers' last look at tail (under cmu)
 	warmed   uint64        // entries before this have been read ahead (under cmu)
 	// runShare is the share of the entries taken last, and runTaken how
@@ -87,7 +94,13 @@ type RecvQueue struct {
 	stashClass int8
 	stashMade  bool   // the stash has made new messages once
 	stashTaken uint64 // messages made from spans since it last did
-	_          [64]byte
+	// letChunk is the chunk of the small spans taken last, and letN how
+	// many of them are not yet let go (under cmu): such spans are copied
+	// out under cmu, and a run of them from one chunk let go at once, one
+	// atomic add instead of one per message (see letGoLater).
+	letChunk *chunk
+	letN     int32
+	_        [64]byte
 }
 
 // entry is one queued message: a whole message, or a span of a chunk of
@@ -110,6 +123,14 @@ func (e *entry) messageIn(m *Message) *Message {
 	if e.m != nil {
 		return e.m
 	}
+	m = e.copySpan(m)
+	e.c.unref()
+	return m
+}
+
+// copySpan makes the span's message, in m if it is not nil, without
+// letting go of the span.
+func (e *entry) copySpan(m *Message) *Message {
 	if m == nil {
 		m = NewMessage(int(e.n))
 	} else {
@@ -118,7 +139,6 @@ func (e *entry) messageIn(m *Message) *Message {
 	}
 	copy(m.Body, e.c.buf[e.off:e.off+e.n])
 	m.Pipe = e.p.id
-	e.c.unref()
 	return m
 }
 
@@ -194,13 +214,14 @@ func (q *RecvQueue) evictFor(p *Pipe) bool {
 		return false
 	}
 	q.cmu.Lock()
-	h := q.head.Load()
+	h := q.hcons
 	if h == q.tail.Load() || q.slots[h&q.mask].p != p {
 		q.cmu.Unlock()
 		return false
 	}
 	e := q.slots[h&q.mask]
 	q.slots[h&q.mask] = entry{}
+	q.hcons = h + 1
 	q.head.Store(h + 1)
 	if q.tailSeen < h+1 {
 		q.tailSeen = q.tail.Load()
@@ -439,22 +460,28 @@ func (q *RecvQueue) makeSlots(t, n uint64) {
 	if t-q.headSeen+n > q.mask+1 {
 		q.headSeen = q.head.Load()
 		if t-q.headSeen+n > q.mask+1 {
-			q.grow(t, t-q.headSeen+n)
+			q.grow(t, n)
 		}
 	}
 }
 
-// grow makes the ring large enough for need entries, copying what it
-// holds; the caller holds pmu, and tail is t.
-func (q *RecvQueue) grow(t, need uint64) {
+// grow makes the ring large enough for n more entries from tail t,
+// copying what it holds, unless the consumers' own head (which the
+// published one may lag) shows room already; the caller holds pmu.
+func (q *RecvQueue) grow(t, n uint64) {
 	q.cmu.Lock()
 	defer q.cmu.Unlock()
+	q.headSeen = q.hcons
+	need := t - q.hcons + n
 	size := q.mask + 1
+	if need <= size {
+		return
+	}
 	for size < need { // need is within a bound: RecvHWM (plus SendHWM, or PutWithin's limit) per pipe
 		size *= 2
 	}
 	slots := make([]entry, size)
-	for i := q.head.Load(); i != t; i++ {
+	for i := q.hcons; i != t; i++ {
 		slots[i&(size-1)] = q.slots[i&q.mask]
 	}
 	q.slots, q.mask = slots, size-1
@@ -479,7 +506,7 @@ func (q *RecvQueue) shrink() {
 	defer q.pmu.Unlock()
 	q.cmu.Lock()
 	defer q.cmu.Unlock()
-	if !q.mayShrink() || q.head.Load() != q.tail.Load() {
+	if !q.mayShrink() || q.hcons != q.tail.Load() {
 		return
 	}
 	q.slots, q.mask = make([]entry, q.firstSize), q.firstSize-1

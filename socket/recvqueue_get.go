@@ -123,6 +123,10 @@ func (q *RecvQueue) makeRoom() {
 	}
 }
 
+// headEvery is how many takes may go by before the consumers publish
+// their head (RecvQueue.hcons).
+const headEvery = 16
+
 // tryGet returns the next message, or nil if there is none.
 func (q *RecvQueue) tryGet() *Message {
 	if c := q.confl.Load(); c != nil && c.waiting.Load() > 0 { // under Conflate, or just after it
@@ -131,7 +135,7 @@ func (q *RecvQueue) tryGet() *Message {
 		}
 	}
 	q.cmu.Lock()
-	h := q.head.Load()
+	h := q.hcons
 	if h == q.tailSeen {
 		if q.tailSeen = q.tail.Load(); h == q.tailSeen {
 			q.cmu.Unlock()
@@ -143,11 +147,21 @@ func (q *RecvQueue) tryGet() *Message {
 	}
 	e := q.slots[h&q.mask]
 	q.slots[h&q.mask] = entry{}
-	q.head.Store(h + 1)
+	q.hcons = h + 1
 	more := h+1 != q.tailSeen
+	if !more || (h+1)%headEvery == 0 {
+		q.head.Store(h + 1)
+	}
 	var m *Message
 	if e.m == nil {
 		m = q.takeStashed(classOf(int(e.n)))
+		if e.n <= letGoCopyMax {
+			e.m = e.copySpan(m)
+			q.letGoLater(e.c)
+		}
+	}
+	if !more {
+		q.letGoRun()
 	}
 	wake := q.countTaken(q.shareOf(e.p), more)
 	shrink := !more && q.mayShrink()
@@ -163,4 +177,30 @@ func (q *RecvQueue) tryGet() *Message {
 		q.wakeConsumer()
 	}
 	return e.messageIn(m)
+}
+
+// letGoCopyMax is the largest span tryGet copies out under cmu, letting go
+// of it with the run of its chunk's spans (letGoLater); larger ones are
+// copied after cmu is unlocked, so that consumers copy them side by side.
+const letGoCopyMax = 1024
+
+// letGoLater counts a span of c that has been copied out as let go, to be
+// let go at once with the rest of its run: when a span of another chunk is
+// taken, or the queue looks empty. (A reader that finds its chunk's spans
+// all let go starts the chunk again from its front; it looks when it
+// reads, after the queue was emptied.) The caller holds cmu.
+func (q *RecvQueue) letGoLater(c *chunk) {
+	if c != q.letChunk {
+		q.letGoRun()
+		q.letChunk = c
+	}
+	q.letN++
+}
+
+// letGoRun lets go of the spans letGoLater counted; the caller holds cmu.
+func (q *RecvQueue) letGoRun() {
+	if q.letN > 0 {
+		q.letChunk.unrefN(q.letN)
+	}
+	q.letChunk, q.letN = nil, 0
 }
