@@ -2,6 +2,7 @@ package shm_test
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"net"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/transport/shm"
+	"github.com/mqwire/mqwire/wire/sp"
 )
 
 // benchTransports are compared side by side in each benchmark.
@@ -327,4 +329,84 @@ func BenchmarkStreamPingPongCrossProcess64(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N)/1000, "us-one-way")
 		})
 	}
+}
+
+// BenchmarkOneSide64 runs one side of a push/pull stream of 64-byte messages
+// over shm against a bare peer that does next to nothing (it drains the
+// ring, or floods it with messages framed in advance): the rate of that
+// side alone. A change to one side can be judged here when the pair's rate
+// is bound by the other (an mqperf pair over shm is bound by both sides in
+// turn, as their costs are close).
+func BenchmarkOneSide64(b *testing.B) {
+	b.Run("sender", func(b *testing.B) {
+		path := filepath.Join(testutil.ShortTempDir(b), "b.sock")
+		l := must(shm.ListenRaw(path))
+		defer l.Close()
+		tx := must(push.New())
+		defer tx.Close()
+		must(tx.Dial("shm://" + path))
+		c := must(l.Accept())
+		defer c.Close()
+		if _, err := c.Write(sp.AppendHeader(nil, sp.ProtoPull0)); err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 256<<10)
+			want := 8 + int64(b.N)*(8+64) // the handshake, then framed messages
+			for got := int64(0); got < want; {
+				n, err := c.Read(buf)
+				if err != nil {
+					done <- err
+					return
+				}
+				got += int64(n)
+			}
+			done <- nil
+		}()
+		b.ResetTimer()
+		for range b.N {
+			if err := tx.Send(socket.NewMessage(64)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		reportRate(b)
+	})
+	b.Run("receiver", func(b *testing.B) {
+		path := filepath.Join(testutil.ShortTempDir(b), "b.sock")
+		rx := must(pull.New())
+		defer rx.Close()
+		must(rx.Listen("shm://" + path))
+		c := must(shm.DialRaw(context.Background(), path))
+		defer c.Close()
+		if _, err := c.Write(sp.AppendHeader(nil, sp.ProtoPush0)); err != nil {
+			b.Fatal(err)
+		}
+		batch := make([]byte, 0, 1024*(8+64))
+		for range 1024 {
+			batch = binary.BigEndian.AppendUint64(batch, 64)
+			batch = append(batch, make([]byte, 64)...)
+		}
+		go func() {
+			for left := b.N; left > 0; left -= 1024 {
+				k := min(left, 1024)
+				if _, err := c.Write(batch[:k*(8+64)]); err != nil {
+					rx.Close() // the receive below fails
+					return
+				}
+			}
+		}()
+		b.ResetTimer()
+		for range b.N {
+			m, err := rx.Recv()
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.Free()
+		}
+		reportRate(b)
+	})
 }
