@@ -3,6 +3,7 @@ package socket_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +72,43 @@ func TestListenTCPInUse(t *testing.T) {
 	_, err = s.Listen("tcp://" + l.Addr().String())
 	if !errors.Is(err, socket.ErrAddrInUse) || !neterr.AddrInUse(err) {
 		t.Fatalf("Listen on a taken port: %v, want ErrAddrInUse and EADDRINUSE", err)
+	}
+}
+
+// TestListenAddrNotAvailable: an IP address of no local interface, and an
+// ipc or shm path whose directory does not exist, give ErrAddrNotAvailable,
+// with the system's error still wrapped (EADDRNOTAVAIL, or a missing file).
+func TestListenAddrNotAvailable(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows reports WSAEADDRNOTAVAIL, not EADDRNOTAVAIL")
+	}
+	testutil.CheckGoroutines(t)
+	s := must(pull.New())
+	defer s.Close()
+	missing := filepath.Join(t.TempDir(), "no-such-dir", "a.sock")
+	for _, c := range []struct {
+		url string
+		sys func(error) bool
+	}{
+		// 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never a local address.
+		{"tcp://192.0.2.1:0", func(err error) bool { return errors.Is(err, syscall.EADDRNOTAVAIL) }},
+		{"ws://192.0.2.1:0/x", func(err error) bool { return errors.Is(err, syscall.EADDRNOTAVAIL) }},
+		{"ipc://" + missing, func(err error) bool { return errors.Is(err, fs.ErrNotExist) }},
+		{"shm://" + missing, func(err error) bool { return errors.Is(err, fs.ErrNotExist) }},
+	} {
+		_, err := s.Listen(c.url)
+		if c.url[:3] == "shm" && runtime.GOOS != "linux" {
+			if !errors.Is(err, socket.ErrNotSupported) {
+				t.Errorf("Listen(%s): %v, want ErrNotSupported", c.url, err)
+			}
+			continue
+		}
+		if !errors.Is(err, socket.ErrAddrNotAvailable) || !c.sys(err) {
+			t.Errorf("Listen(%s): %v, want ErrAddrNotAvailable wrapping the system's error", c.url, err)
+		}
+		if errors.Is(err, socket.ErrAddrInUse) {
+			t.Errorf("Listen(%s): %v matches ErrAddrInUse too", c.url, err)
+		}
 	}
 }
 

@@ -3,8 +3,11 @@ package socket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 
+	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/wire"
 )
 
@@ -39,6 +42,11 @@ var (
 	ErrPeerMismatch = errors.New("mqwire: peer protocol mismatch")
 	// ErrAddrInUse: the listening address is taken.
 	ErrAddrInUse = errors.New("mqwire: address in use")
+	// ErrAddrNotAvailable: the listening address is not one this host can
+	// listen on: an IP address of no local interface, or an ipc or shm
+	// path whose directory does not exist (libzmq's EADDRNOTAVAIL and
+	// ENOENT, nng's NNG_EADDRINVAL and NNG_ENOENT).
+	ErrAddrNotAvailable = errors.New("mqwire: address not available")
 	// ErrMultipart: RecvBytes received a message of more than one frame
 	// (ZMTP multipart), which one byte slice cannot hold; Recv and
 	// RecvFrames take such messages whole.
@@ -67,3 +75,18 @@ func ctxErr(ctx context.Context) error {
 
 // CtxErr is ctxErr for patterns: the error to return when ctx ended a wait.
 func CtxErr(ctx context.Context) error { return ctxErr(ctx) }
+
+// ListenError is what a transport's Listen returns for err, the system's
+// error from listening on url: ErrAddrInUse or ErrAddrNotAvailable when err
+// says so, with err still wrapped (errors.Is finds both, so that a program
+// ported from libzmq that looks for EADDRINUSE still finds it); err as it
+// is otherwise.
+func ListenError(err error, url string) error {
+	switch {
+	case neterr.AddrInUse(err) || strings.Contains(err.Error(), "address already in use"):
+		return fmt.Errorf("%w: %s: %w", ErrAddrInUse, url, err)
+	case neterr.AddrNotAvailable(err):
+		return fmt.Errorf("%w: %s: %w", ErrAddrNotAvailable, url, err)
+	}
+	return err
+}

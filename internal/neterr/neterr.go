@@ -7,11 +7,19 @@ package neterr
 
 import (
 	"errors"
+	"io/fs"
 	"syscall"
 )
 
 // AddrInUse reports whether err says the address is taken.
 func AddrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }
+
+// AddrNotAvailable reports whether err, from a listen, says the address is
+// not one this host can listen on: an IP address of no local interface, or
+// a socket file whose directory does not exist.
+func AddrNotAvailable(err error) bool {
+	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, fs.ErrNotExist)
+}
 
 // ConnRefused reports whether err says nobody listens at the address.
 func ConnRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

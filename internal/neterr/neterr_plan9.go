@@ -10,6 +10,12 @@ func has(err error, text string) bool { return err != nil && strings.Contains(er
 // AddrInUse reports whether err says the address is taken.
 func AddrInUse(err error) bool { return has(err, "in use") }
 
+// AddrNotAvailable reports whether err, from a listen, says the address is
+// not one this host can listen on.
+func AddrNotAvailable(err error) bool {
+	return has(err, "not available") || has(err, "does not exist")
+}
+
 // ConnRefused reports whether err says nobody listens at the address.
 func ConnRefused(err error) bool { return has(err, "refused") }
 

@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"runtime"
 
-	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/internal/sockfile"
 	"github.com/mqwire/mqwire/socket"
 )
@@ -104,10 +103,7 @@ func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: name, Net: "unix"})
 	if err != nil {
-		if neterr.AddrInUse(err) {
-			return nil, fmt.Errorf("%w: %s://%s", socket.ErrAddrInUse, scheme, addr)
-		}
-		return nil, err
+		return nil, socket.ListenError(err, scheme+"://"+addr)
 	}
 	return &listener{l: l, url: scheme + "://" + addr}, nil
 }

@@ -5,7 +5,6 @@ package shm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"syscall"
 	"time"
@@ -92,10 +91,7 @@ func (transport) Listen(_, addr string) (socket.TransportListener, error) {
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: cfg.path, Net: "unix"})
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("%w: shm://%s", socket.ErrAddrInUse, cfg.path)
-		}
-		return nil, err
+		return nil, socket.ListenError(err, "shm://"+addr)
 	}
 	return &listener{l: l, cfg: cfg, url: "shm://" + addr}, nil
 }

@@ -18,7 +18,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/internal/portnum"
 	"github.com/mqwire/mqwire/socket"
 )
@@ -164,12 +163,7 @@ func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
 	}
 	l, err := net.Listen(network(scheme), hp)
 	if err != nil {
-		if neterr.AddrInUse(err) || strings.Contains(err.Error(), "address already in use") {
-			// Both match: ErrAddrInUse, and the system's EADDRINUSE that
-			// a program ported from libzmq looks for.
-			return nil, fmt.Errorf("%w: %w", socket.ErrAddrInUse, err)
-		}
-		return nil, err
+		return nil, socket.ListenError(err, scheme+"://"+addr)
 	}
 	return &listener{l: l, scheme: scheme}, nil
 }

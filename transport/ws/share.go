@@ -62,7 +62,7 @@ func listenShared(scheme, hostPort, path string) (*sharedListener, error) {
 	}
 	tcp, err := net.Listen(nw, hostPort)
 	if err != nil {
-		return nil, listenErr(err)
+		return nil, socket.ListenError(err, scheme+"://"+hostPort+path)
 	}
 	// Registered under the address bound and the one asked for (":8080"
 	// binds "[::]:8080"), so that a second Listen of either finds it.

@@ -24,7 +24,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/internal/portnum"
 	"github.com/mqwire/mqwire/socket"
 )
@@ -117,17 +116,9 @@ func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
 	}
 	l, err := net.Listen(network(scheme), hostPort)
 	if err != nil {
-		return nil, listenErr(err)
+		return nil, socket.ListenError(err, scheme+"://"+addr)
 	}
 	return &listener{l: l, scheme: scheme, path: path}, nil
-}
-
-// listenErr makes a port in use ErrAddrInUse.
-func listenErr(err error) error {
-	if neterr.AddrInUse(err) {
-		return fmt.Errorf("%w: %w", socket.ErrAddrInUse, err)
-	}
-	return err
 }
 
 // listener is a wss:// listener: one path on its port.
