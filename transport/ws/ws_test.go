@@ -764,3 +764,37 @@ func TestSilentPeerAndClose(t *testing.T) {
 		t.Error("the silent peer's connection is still open")
 	}
 }
+
+// TestIPv6Loopback: ws:// listens and dials on [::1], and its URL keeps
+// the brackets (skipped where there is no IPv6 loopback).
+func TestIPv6Loopback(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	probe.Close()
+	a, b := must(pair.New()), must(pair.New())
+	defer a.Close()
+	defer b.Close()
+	l, err := a.Listen("ws://[::1]:0/six")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(l.URL(), "ws://[::1]:") || !strings.HasSuffix(l.URL(), "/six") {
+		t.Fatalf("URL %q", l.URL())
+	}
+	if _, err := b.Dial(l.URL()); err != nil {
+		t.Fatalf("dial %q: %v", l.URL(), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.SendContext(ctx, socket.NewMessageBytes([]byte("over IPv6"))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.RecvContext(ctx)
+	if err != nil || string(m.Body) != "over IPv6" {
+		t.Fatalf("received %v, %v", m, err)
+	}
+	m.Free()
+}
