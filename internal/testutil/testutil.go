@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,4 +147,14 @@ func WaitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// NeedIPv6Loopback skips t where this host has no IPv6 loopback ([::1]).
+func NeedIPv6Loopback(t testing.TB) {
+	t.Helper()
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	probe.Close()
 }

@@ -177,11 +177,7 @@ func ctx(t *testing.T) context.Context {
 // machine has no IPv6 loopback.
 func TestIPv6Loopback(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	probe, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		t.Skipf("no IPv6 loopback here: %v", err)
-	}
-	probe.Close()
+	testutil.NeedIPv6Loopback(t)
 	for _, url := range []string{"tcp://[::1]:0", "tcp6://[::1]:*"} {
 		a, _ := pair.New()
 		b, _ := pair.New()

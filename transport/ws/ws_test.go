@@ -769,11 +769,7 @@ func TestSilentPeerAndClose(t *testing.T) {
 // the brackets (skipped where there is no IPv6 loopback).
 func TestIPv6Loopback(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	probe, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		t.Skipf("no IPv6 loopback here: %v", err)
-	}
-	probe.Close()
+	testutil.NeedIPv6Loopback(t)
 	a, b := must(pair.New()), must(pair.New())
 	defer a.Close()
 	defer b.Close()
