@@ -74,9 +74,9 @@ type RecvQueue struct {
 	// hcons is the next slot to take; head is it as the producers see it,
 	// published under cmu every headEvery takes and whenever the queue
 	// looks empty, so that it lags only while entries remain (each
-	// publication is a barrier, and a take without one costs a third
-	// less). Producers that find no room by head look at hcons before
-	// they grow the ring.
+	// publication is a barrier: a shm receiver alone was 1.07x faster
+	// publishing every 16th). Producers that find no room by head look at
+	// hcons before they grow the ring.
 	cmu      sync.Mutex
 	hcons    uint64        // (under cmu)
 	head     atomic.Uint64 // hcons, published
