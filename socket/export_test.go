@@ -86,7 +86,8 @@ func HandedOver(s *Socket) uint64 {
 	defer s.mu.Unlock()
 	var n uint64
 	for _, p := range s.pipes {
-		n += p.cnt.handedMsgs.Load()
+		msgs, _ := p.cnt.handed.load()
+		n += msgs
 	}
 	return n
 }

@@ -242,11 +242,13 @@ func (p *Pipe) Stats() PipeStats {
 // inproc peer counted out, and what the peer handed to it counted in.
 func (p *Pipe) counts() Counters {
 	c := p.cnt.snapshot()
-	c.MessagesOut += p.cnt.handedMsgs.Load()
-	c.BytesOut += p.cnt.handedBytes.Load()
+	msgs, bytes := p.cnt.handed.load()
+	c.MessagesOut += msgs
+	c.BytesOut += bytes
 	if q := p.port.pipe; q != nil {
-		c.MessagesIn += q.cnt.handedMsgs.Load()
-		c.BytesIn += q.cnt.handedBytes.Load()
+		msgs, bytes := q.cnt.handed.load()
+		c.MessagesIn += msgs
+		c.BytesIn += bytes
 	}
 	return c
 }
@@ -299,8 +301,7 @@ func (p *Pipe) trySend(m *Message, mode sendMode) bool {
 		return true
 	}
 	if p.handOverInproc(m) {
-		p.cnt.handedMsgs.Add(1)
-		p.cnt.handedBytes.Add(uint64(n))
+		p.cnt.handed.add(n)
 		return true
 	}
 	if q := p.port.pipe; mode == sendTry && q != nil && q.roomWait.Load() && q.backlog.Load() == 0 {

@@ -332,7 +332,7 @@ func (q *RecvQueue) HasRoomFrom(p *Pipe) bool {
 		return true
 	}
 	limit, _ := q.limitFrom(p)
-	return p.rshare.queued() < int64(limit)
+	return q.queued(&p.rshare) < int64(limit)
 }
 
 // limitFrom is how many entries of p's the queue holds for a hand-over
@@ -405,7 +405,7 @@ func (q *RecvQueue) free(p *Pipe) int {
 	if q.s.cfg.conflate.Load() {
 		return maxInBatch
 	}
-	used := p.rshare.queued()
+	used := q.queued(&p.rshare)
 	if used >= int64(q.hwm) {
 		return 0
 	}
@@ -525,6 +525,7 @@ func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-c
 	if sh.used(int64(limit)) >= int64(limit) {
 		// A waiter counts itself as waiting before it looks again: a
 		// consumer that makes room after our last look sees it.
+		sh.willWait()
 		switch {
 		case notify != nil:
 			if notify.roomWait.CompareAndSwap(false, true) {
@@ -539,7 +540,7 @@ func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-c
 			q.pmu.Unlock()
 			return closedChan
 		}
-		if sh.takenSeen = sh.taken.Load(); sh.put.Load()-sh.takenSeen >= int64(limit) {
+		if sh.takenSeen = sh.taken.Load(); sh.put-sh.takenSeen >= int64(limit) {
 			if notify != nil {
 				q.pmu.Unlock()
 				return closedChan

@@ -13,12 +13,16 @@ import "sync/atomic"
 // counting costs neither side a miss per message.
 type recvShare struct {
 	_ [64]byte
-	// put counts the entries put, ever; stored under the queue's pmu.
-	// takenSeen is the producers' last look at taken (under pmu): they
-	// look again only when the share looks full.
-	put       atomic.Int64
+	// put counts the entries put, ever (under the queue's pmu: a plain
+	// addition, where an atomic store was a barrier a message). putAtWait
+	// is put as it was when a producer last began to wait for room, for
+	// the consumers, who hold no pmu: put does not grow while the share is
+	// full. takenSeen is the producers' last look at taken (under pmu):
+	// they look again only when the share looks full.
+	put       int64
+	putAtWait atomic.Int64
 	takenSeen int64
-	_         [48]byte
+	_         [40]byte
 	// taken counts the entries taken and counted back, ever: the consumer
 	// counts back a run at a time (flushRun), so the share may look fuller
 	// than it is by a run. waiting counts the producers waiting for room.
@@ -30,23 +34,28 @@ type recvShare struct {
 // used returns how many of the share's entries the producers see queued,
 // looking at taken again if they have reached limit; the caller holds pmu.
 func (sh *recvShare) used(limit int64) int64 {
-	n := sh.put.Load() - sh.takenSeen
+	n := sh.put - sh.takenSeen
 	if n >= limit {
 		sh.takenSeen = sh.taken.Load()
-		n = sh.put.Load() - sh.takenSeen
+		n = sh.put - sh.takenSeen
 	}
 	return n
 }
 
-// queued returns how many of the share's entries are in the queue, for a
-// caller that does not hold pmu.
-func (sh *recvShare) queued() int64 {
-	t := sh.taken.Load() // first: the put read after it is not behind it
-	return sh.put.Load() - t
+// queued returns how many of sh's entries are in the queue, for a caller
+// that does not hold pmu.
+func (q *RecvQueue) queued(sh *recvShare) int64 {
+	q.pmu.Lock()
+	defer q.pmu.Unlock()
+	return sh.put - sh.taken.Load()
 }
 
 // added counts n entries put; the caller holds pmu.
-func (sh *recvShare) added(n int64) { sh.put.Store(sh.put.Load() + n) }
+func (sh *recvShare) added(n int64) { sh.put += n }
+
+// willWait records put for the consumers before a producer counts itself
+// as waiting for room (see flushRun); the caller holds pmu.
+func (sh *recvShare) willWait() { sh.putAtWait.Store(sh.put) }
 
 // shareOf returns p's share of q, or the share of puts without a pipe.
 func (q *RecvQueue) shareOf(p *Pipe) *recvShare {
@@ -84,5 +93,8 @@ func (q *RecvQueue) flushRun() bool {
 	}
 	q.runTaken = 0
 	taken := sh.taken.Add(k)
-	return sh.waiting.Load() > 0 && sh.put.Load()-taken <= q.half
+	// putAtWait may be behind put (a put from p under a higher limit
+	// since): the share then looks emptier, and its producers are woken
+	// early, never late.
+	return sh.waiting.Load() > 0 && sh.putAtWait.Load()-taken <= q.half
 }

@@ -111,10 +111,10 @@ type counters struct {
 	bytesIn, bytesOut atomic.Uint64
 	protoErrs         atomic.Uint64
 	drops             [numDropReasons]atomic.Uint64
-	// handedMsgs and handedBytes count what this pipe handed straight to
-	// its inproc peer's pattern: out here and in there (Pipe.counts), for
-	// two atomic additions per message instead of four.
-	handedMsgs, handedBytes atomic.Uint64
+	// handed counts what this pipe handed straight to its inproc peer's
+	// pattern: out here and in there (Pipe.counts), for one atomic
+	// addition per message instead of four.
+	handed handedCount
 }
 
 func (c *counters) snapshot() Counters {
