@@ -42,7 +42,7 @@ var pools [numClasses]classPool
 
 func init() {
 	for c := range pools {
-		pools[c].magazines = magazineSize*(headroom+1<<(c+minClassShift)) <= magazineBytes
+		pools[c].magazines = magazineSize*(headroom+classSize(int8(c))) <= magazineBytes
 		pools[c].local = initLocal(c)
 	}
 }

@@ -183,3 +183,37 @@ func TestPoolConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestClassOfFits checks that each size gets the smallest class that
+// holds it, and that from 4 KiB up a class holds its power of two plus a
+// protocol header (classSlack).
+func TestClassOfFits(t *testing.T) {
+	sizes := []int{0, 1, 63, 64, 65}
+	for shift := minClassShift; shift <= maxClassShift+1; shift++ {
+		p := 1 << shift
+		sizes = append(sizes, p-1, p, p+1, p+4, p+classSlack, p+classSlack+1)
+	}
+	for _, n := range sizes {
+		c := classOf(n)
+		if c < 0 {
+			if last := classSize(numClasses - 1); n <= last {
+				t.Errorf("classOf(%d) = -1, but the largest class holds %d", n, last)
+			}
+			continue
+		}
+		if classSize(c) < n {
+			t.Errorf("classOf(%d) = %d, which holds only %d", n, c, classSize(c))
+		}
+		if c > 0 && classSize(c-1) >= n {
+			t.Errorf("classOf(%d) = %d, but class %d holds %d", n, c, c-1, classSize(c-1))
+		}
+	}
+	if c := classOf(1<<20 + 4); classSize(c) != 1<<20+classSlack {
+		t.Errorf("a 1 MiB body with an SP request id is in class %d of %d bytes", c, classSize(c))
+	}
+	if m := NewMessage(1<<20 + 12); cap(m.Body) < 1<<20+12 || len(m.buf) != headroom+1<<20+classSlack {
+		t.Errorf("NewMessage(1 MiB + 12): body cap %d, buffer %d", cap(m.Body), len(m.buf))
+	} else {
+		m.Free()
+	}
+}
