@@ -121,7 +121,7 @@ func TestConnOptions(t *testing.T) {
 	s := must(push.New())
 	defer s.Close()
 	for _, o := range []socket.Option{
-		socket.SendBuffer(-1), socket.RecvBuffer(2 << 30),
+		socket.SendBuffer(-1), socket.RecvBuffer(1<<30 + 1),
 		socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: time.Millisecond}),
 		socket.TCPKeepAlive(net.KeepAliveConfig{Count: -2}),
 		socket.TOS(256), socket.TOS(-1),

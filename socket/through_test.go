@@ -109,7 +109,7 @@ func TestReadThroughPartial(t *testing.T) {
 	}
 	waitPipes(t, server, 1)
 	for i := range 3 {
-		id := uint32(0x80000001 + i)
+		id := 0x80000001 + uint32(i)
 		msg := peer.Frame(append(streamtest.U32(id), fmt.Sprintf("request %d", i)...))
 		// The first request goes in three parts, with a Recv timing out
 		// after each of the first two.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -336,7 +337,7 @@ func TestLoanNoPool(t *testing.T) {
 	if _, ok := la.Loan(shm.LoanMin); ok {
 		t.Fatal("loan without a pool")
 	}
-	if la.LoanMin() < 1<<40 {
+	if la.LoanMin() != math.MaxInt {
 		t.Fatalf("LoanMin %d without a pool", la.LoanMin())
 	}
 	a.Write([]byte("x"))
