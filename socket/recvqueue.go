@@ -525,15 +525,16 @@ func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-c
 	if sh.used(int64(limit)) >= int64(limit) {
 		// A waiter counts itself as waiting before it looks again: a
 		// consumer that makes room after our last look sees it.
-		sh.willWait()
 		switch {
 		case notify != nil:
 			if notify.roomWait.CompareAndSwap(false, true) {
 				q.notify = append(q.notify, notify)
+				sh.willWait()
 				sh.waiting.Add(1) // until makeRoom, even if there is room now
 				q.pwaiting.Add(1)
 			}
 		case wait:
+			sh.willWait()
 			sh.waiting.Add(1)
 			q.pwaiting.Add(1)
 		default:
