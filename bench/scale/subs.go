@@ -192,13 +192,34 @@ func subSync(ctx context.Context, p, s *socket.Socket, subscribe func([]byte, bo
 			r.Free()
 			if ok {
 				cancel()
-				return subscribe(t, false)
+				if err := subscribe(t, false); err != nil {
+					return err
+				}
+				drainQueued(s)
+				return nil
 			}
 		}
 		cancel()
 		if ctx.Err() != nil {
 			return fmt.Errorf("sync %q: %w", t, ctx.Err())
 		}
+	}
+}
+
+// drainQueued discards what s has queued, without waiting. After a sync
+// those are late copies of the sync message: on a loaded machine a
+// subscriber that fell behind can have dozens queued, and an SP subscriber,
+// which drops what its full queue has no room for (as nng's does), would
+// then drop messages of the phase that follows.
+func drainQueued(s *socket.Socket) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for {
+		m, err := s.RecvContext(ctx)
+		if err != nil {
+			return
+		}
+		m.Free()
 	}
 }
 
@@ -254,7 +275,8 @@ func subsHit(ctx context.Context, p, s *socket.Socket, n, msgs int) (pubNS, e2eN
 	}
 	pubNS = float64(time.Since(start).Nanoseconds()) / float64(msgs)
 	if err := <-recvErr; err != nil {
-		return 0, 0, fmt.Errorf("received %d of %d: %w", got.Load(), msgs, err)
+		return 0, 0, fmt.Errorf("received %d of %d (drops: publisher %d, subscriber %d): %w",
+			got.Load(), msgs, p.Stats().TotalDrops(), s.Stats().TotalDrops(), err)
 	}
 	return pubNS, float64(time.Since(start).Nanoseconds()) / float64(msgs), nil
 }
