@@ -1,0 +1,420 @@
+package soak_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pub"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/sub"
+	"github.com/mqwire/mqwire/socket"
+	_ "github.com/mqwire/mqwire/transport/inproc"
+	_ "github.com/mqwire/mqwire/transport/ipc"
+	_ "github.com/mqwire/mqwire/transport/shm"
+	_ "github.com/mqwire/mqwire/transport/tcp"
+)
+
+// scale multiplies every case's message count under MQWIRE_SOAK=1.
+func scale() int {
+	if os.Getenv("MQWIRE_SOAK") == "1" {
+		return 100
+	}
+	return 1
+}
+
+// A body is its sender (4 bytes), its sequence number (8), its length (4),
+// then bytes that depend on all three.
+const headLen = 16
+
+// sizes are the body sizes a sender picks from: mostly small, and the
+// edges of the readers' spans (1 KiB copied under the consumer's lock,
+// 16 KiB read as a span or not), of a read chunk (64 KiB) and a few
+// larger ones.
+var sizes = []int{
+	headLen, headLen + 1, 40, 64, 64, 64, 64, 100, 100, 200,
+	1023, 1024, 1025, 4096,
+	16<<10 - 1, 16 << 10, 16<<10 + 1, 64<<10 - 20, 70 << 10, 300 << 10,
+}
+
+// pickSize returns a body size, the large ones seldom.
+func pickSize(r *rand.Rand) int {
+	if r.IntN(8) != 0 {
+		return sizes[r.IntN(10)]
+	}
+	return sizes[r.IntN(len(sizes))]
+}
+
+func fill(b []byte, id uint32, seq uint64) {
+	binary.BigEndian.PutUint32(b, id)
+	binary.BigEndian.PutUint64(b[4:], seq)
+	binary.BigEndian.PutUint32(b[12:], uint32(len(b)))
+	x := uint32(seq)*2654435761 + id*40503 + 1
+	for i := headLen; i < len(b); i++ {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+}
+
+// check returns the sender and sequence number of a body, or an error if
+// its bytes are not the ones fill wrote.
+func check(b []byte) (id uint32, seq uint64, err error) {
+	if len(b) < headLen {
+		return 0, 0, fmt.Errorf("a body of %d bytes", len(b))
+	}
+	id, seq = binary.BigEndian.Uint32(b), binary.BigEndian.Uint64(b[4:])
+	if n := binary.BigEndian.Uint32(b[12:]); int(n) != len(b) {
+		return id, seq, fmt.Errorf("sender %d message %d: %d bytes, its header says %d", id, seq, len(b), n)
+	}
+	want := make([]byte, len(b))
+	fill(want, id, seq)
+	for i := headLen; i < len(b); i++ {
+		if b[i] != want[i] {
+			return id, seq, fmt.Errorf("sender %d message %d (%d bytes): byte %d is %#x, want %#x", id, seq, len(b), i, b[i], want[i])
+		}
+	}
+	return id, seq, nil
+}
+
+type transportCase struct {
+	transport string
+	dialect   socket.Dialect
+}
+
+func (c transportCase) String() string { return c.transport + "/" + c.dialect.String() }
+
+// cases are the transports and dialects every soak runs over. inproc
+// carries messages, not a dialect's bytes: once is enough.
+func cases() []transportCase {
+	cs := []transportCase{{"inproc", socket.DialectSP}}
+	trs := []string{"ipc", "tcp"}
+	if runtime.GOOS == "linux" {
+		trs = append(trs, "shm")
+	}
+	for _, tr := range trs {
+		for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
+			cs = append(cs, transportCase{tr, d})
+		}
+	}
+	return cs
+}
+
+func url(t *testing.T, tr string) string {
+	if tr == "shm" {
+		return "shm://" + testutil.ShortTempDir(t) + "/s.sock"
+	}
+	return testutil.URL(t, tr)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// pause sleeps now and then, so that queues fill and the reading changes
+// hands between the pipes' readers and the application.
+func pause(r *rand.Rand) {
+	switch r.IntN(200) {
+	case 0:
+		time.Sleep(time.Duration(r.IntN(3000)) * time.Microsecond)
+	case 1, 2, 3:
+		runtime.Gosched()
+	}
+}
+
+// recvCtx returns a context for one Recv: mostly none, sometimes a
+// deadline, sometimes one so short that the Recv may give up (the caller
+// then tries again).
+func recvCtx(parent context.Context, r *rand.Rand) (context.Context, context.CancelFunc) {
+	switch r.IntN(10) {
+	case 0:
+		return context.WithTimeout(parent, time.Duration(r.IntN(200))*time.Microsecond)
+	case 1, 2:
+		return context.WithTimeout(parent, time.Minute)
+	}
+	return parent, func() {}
+}
+
+// TestPushPull: three pushers flood one pull whose receive queue holds
+// RecvHWM from each (1 to 100), read by one goroutine or by three at once.
+// Nothing is lost, nothing arrives twice, every body is whole, and, with
+// one reader, each pusher's messages arrive in order.
+func TestPushPull(t *testing.T) {
+	const senders = 3
+	n := 1500 * scale()
+	for _, c := range cases() {
+		for _, readers := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%v/readers=%d", c, readers), func(t *testing.T) {
+				defer testutil.CheckGoroutines(t)
+				seed := uint64(time.Now().UnixNano())
+				rng := rand.New(rand.NewPCG(seed, 1))
+				hwm := []int{1, 4, 16, 100}[rng.IntN(4)]
+				t.Logf("seed %d, RecvHWM %d", seed, hwm)
+				r := must(pull.New(socket.RecvHWM(hwm), socket.MaxRecvSize(1<<20)))
+				defer r.Close()
+				ln := must(r.Listen(url(t, c.transport)))
+				var ws []*socket.Socket
+				for range senders {
+					w := must(push.New(socket.DialDialect(c.dialect), socket.SendHWM(1+rng.IntN(64))))
+					defer w.Close()
+					must(w.Dial(ln.URL()))
+					ws = append(ws, w)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				var wg sync.WaitGroup
+				errs := make(chan error, senders+readers)
+				for id, w := range ws {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						rng := rand.New(rand.NewPCG(seed, uint64(id)+2))
+						for seq := range uint64(n) {
+							m := socket.NewMessage(pickSize(rng))
+							fill(m.Body, uint32(id), seq)
+							if err := w.SendContext(ctx, m); err != nil {
+								errs <- fmt.Errorf("sender %d message %d: %w", id, seq, err)
+								return
+							}
+							pause(rng)
+						}
+					}()
+				}
+				var seen [senders][]atomic.Bool
+				for i := range seen {
+					seen[i] = make([]atomic.Bool, n)
+				}
+				var got atomic.Int64
+				total := int64(senders * n)
+				// The reader that takes the last message ends the others'
+				// Recvs.
+				allIn, allInCancel := context.WithCancel(ctx)
+				defer allInCancel()
+				for k := range readers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						rng := rand.New(rand.NewPCG(seed, uint64(k)+100))
+						var next [senders]uint64
+						for got.Load() < total {
+							rctx, rcancel := recvCtx(allIn, rng)
+							m, err := r.RecvContext(rctx)
+							rcancel()
+							if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+								continue
+							}
+							if allIn.Err() != nil && ctx.Err() == nil && got.Load() == total {
+								return
+							}
+							if err != nil {
+								errs <- fmt.Errorf("reader %d after %d of %d: %w", k, got.Load(), total, err)
+								return
+							}
+							id, seq, err := check(m.Body)
+							m.Free()
+							if err == nil && (id >= senders || seq >= uint64(n)) {
+								err = fmt.Errorf("sender %d message %d: no such message", id, seq)
+							}
+							if err == nil && seen[id][seq].Swap(true) {
+								err = fmt.Errorf("sender %d message %d: received twice", id, seq)
+							}
+							if err == nil && readers == 1 && seq != next[id] {
+								err = fmt.Errorf("sender %d: message %d, want %d", id, seq, next[id])
+							}
+							if err != nil {
+								errs <- err
+								cancel()
+								return
+							}
+							next[id] = seq + 1
+							if got.Add(1) == total {
+								allInCancel()
+							}
+							pause(rng)
+						}
+					}()
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Error(err)
+				}
+				if st := r.Stats(); st.TotalDrops() != 0 {
+					t.Errorf("the pull dropped %d", st.TotalDrops())
+				}
+			})
+		}
+	}
+}
+
+// TestPubSub: a publisher floods two subscribers, one of which reads
+// slowly, through queues of 2 to 64. An SP subscriber drops what its full
+// queue has no room for (the newest, or with PreferNew the oldest waiting);
+// a ZMTP one waits and the publisher drops instead. Whatever is dropped,
+// what arrives is whole and in order, and every message is either received
+// or counted as dropped by one end.
+func TestPubSub(t *testing.T) {
+	n := 3000 * scale()
+	for _, c := range cases() {
+		for _, preferNew := range []bool{false, true} {
+			if preferNew && c.dialect != socket.DialectSP {
+				continue // PreferNew is for SP publishers
+			}
+			t.Run(fmt.Sprintf("%v/preferNew=%v", c, preferNew), func(t *testing.T) {
+				defer testutil.CheckGoroutines(t)
+				seed := uint64(time.Now().UnixNano())
+				rng := rand.New(rand.NewPCG(seed, 1))
+				t.Logf("seed %d", seed)
+				p := must(pub.New(socket.SendHWM(2 + rng.IntN(62))))
+				defer p.Close()
+				ln := must(p.Listen(url(t, c.transport)))
+				const subs = 2
+				var ss []*socket.Socket
+				for range subs {
+					s := must(sub.New(socket.DialDialect(c.dialect), socket.RecvHWM(2+rng.IntN(62)),
+						socket.MaxRecvSize(1<<20), sub.PreferNew(preferNew), sub.Subscribe(nil)))
+					defer s.Close()
+					must(s.Dial(ln.URL()))
+					ss = append(ss, s)
+				}
+				// Every subscriber must be connected, and subscribed, before
+				// the count starts: a ZMTP publisher sends only what it was
+				// asked for.
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				for i, s := range ss {
+					for {
+						if err := p.SendContext(ctx, socket.NewMessageBytes([]byte("~hello"))); err != nil {
+							t.Fatal(err)
+						}
+						rctx, rcancel := context.WithTimeout(ctx, 20*time.Millisecond)
+						m, err := s.RecvContext(rctx)
+						rcancel()
+						if err == nil {
+							m.Free()
+							break
+						}
+						if ctx.Err() != nil {
+							t.Fatalf("subscriber %d never connected", i)
+						}
+					}
+				}
+				for _, s := range ss { // late hellos
+					for {
+						rctx, rcancel := context.WithTimeout(ctx, 20*time.Millisecond)
+						m, err := s.RecvContext(rctx)
+						rcancel()
+						if err != nil {
+							break
+						}
+						m.Free()
+					}
+				}
+				pubDrops0 := p.Stats().TotalDrops()
+				var subDrops0 [subs]uint64
+				for i, s := range ss {
+					subDrops0[i] = s.Stats().TotalDrops()
+				}
+
+				var received [subs]atomic.Int64
+				errs := make(chan error, subs+1)
+				sent := make(chan struct{})
+				var wg sync.WaitGroup
+				for i, s := range ss {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						rng := rand.New(rand.NewPCG(seed, uint64(i)+2))
+						next := uint64(0)
+						for {
+							rctx, rcancel := context.WithTimeout(ctx, 50*time.Millisecond)
+							m, err := s.RecvContext(rctx)
+							rcancel()
+							if err != nil {
+								select {
+								case <-sent:
+									return // quiet after the last message: counted below
+								default:
+								}
+								if ctx.Err() != nil {
+									errs <- fmt.Errorf("subscriber %d: %w", i, err)
+									return
+								}
+								continue
+							}
+							id, seq, err := check(m.Body)
+							m.Free()
+							if err == nil && (id != 0 || seq < next || seq >= uint64(n)) {
+								err = fmt.Errorf("subscriber %d: message %d of sender %d after %d", i, seq, id, next)
+							}
+							if err != nil {
+								errs <- err
+								return
+							}
+							next = seq + 1
+							received[i].Add(1)
+							if i == 0 {
+								time.Sleep(time.Duration(rng.IntN(20)) * time.Microsecond)
+							} else {
+								pause(rng)
+							}
+						}
+					}()
+				}
+				for seq := range uint64(n) {
+					m := socket.NewMessage(pickSize(rng))
+					fill(m.Body, 0, seq)
+					if err := p.SendContext(ctx, m); err != nil {
+						t.Fatal(err)
+					}
+					pause(rng)
+				}
+				// Wait until every message is accounted for at each
+				// subscriber, as received or dropped by one of the ends.
+				pubDrops := func() uint64 { return p.Stats().TotalDrops() - pubDrops0 }
+				accounted := func() bool {
+					var sum uint64
+					for i, s := range ss {
+						sum += uint64(received[i].Load()) + s.Stats().TotalDrops() - subDrops0[i]
+					}
+					return sum+pubDrops() >= uint64(subs*n)
+				}
+				deadline := time.Now().Add(time.Minute)
+				for !accounted() && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				close(sent)
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Error(err)
+				}
+				var sum uint64
+				for i, s := range ss {
+					d := s.Stats().TotalDrops() - subDrops0[i]
+					t.Logf("subscriber %d: received %d, dropped %d", i, received[i].Load(), d)
+					sum += uint64(received[i].Load()) + d
+				}
+				t.Logf("publisher dropped %d", pubDrops())
+				if sum+pubDrops() != uint64(subs*n) {
+					t.Errorf("received and dropped %d, with the publisher's drops %d, of %d sent to %d subscribers",
+						sum, sum+pubDrops(), subs*n, subs)
+				}
+			})
+		}
+	}
+}
