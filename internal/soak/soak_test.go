@@ -17,6 +17,8 @@ import (
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/inproc"
@@ -416,5 +418,203 @@ func TestPubSub(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestReqRep: clients (req sockets, and over SP also the contexts of one
+// req socket) each send requests one at a time to a rep socket served by
+// several rep contexts that echo them after random pauses. Every reply is
+// its own request's, byte for byte.
+func TestReqRep(t *testing.T) {
+	n := 150 * scale()
+	for _, c := range cases() {
+		t.Run(c.String(), func(t *testing.T) {
+			defer testutil.CheckGoroutines(t)
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			r := must(rep.New(socket.MaxRecvSize(1 << 20)))
+			defer r.Close()
+			ln := must(r.Listen(url(t, c.transport)))
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+
+			type client struct {
+				send func(context.Context, *socket.Message) error
+				recv func(context.Context) (*socket.Message, error)
+			}
+			var clients []client
+			for range 3 {
+				s := must(req.New(socket.DialDialect(c.dialect), socket.MaxRecvSize(1<<20)))
+				defer s.Close()
+				must(s.Dial(ln.URL()))
+				clients = append(clients, client{s.SendContext, s.RecvContext})
+			}
+			if c.dialect == socket.DialectSP {
+				s := must(req.New(socket.MaxRecvSize(1 << 20)))
+				defer s.Close()
+				must(s.Dial(ln.URL()))
+				for range 3 {
+					rc := must(req.NewContext(s))
+					defer rc.Close()
+					clients = append(clients, client{rc.Send, rc.Recv})
+				}
+			}
+
+			var workers sync.WaitGroup
+			for k := range 4 {
+				rc := must(rep.NewContext(r))
+				defer rc.Close()
+				workers.Add(1)
+				go func() {
+					defer workers.Done()
+					rng := rand.New(rand.NewPCG(seed, uint64(k)+1000))
+					for {
+						m, err := rc.Recv(ctx)
+						if err != nil {
+							return // the test ends (ctx), or failed
+						}
+						pause(rng)
+						if err := rc.Send(ctx, m); err != nil {
+							return
+						}
+					}
+				}()
+			}
+
+			var wg sync.WaitGroup
+			errs := make(chan error, len(clients))
+			for id, cl := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(seed, uint64(id)+2))
+					for seq := range uint64(n) {
+						m := socket.NewMessage(pickSize(rng))
+						fill(m.Body, uint32(id), seq)
+						size := len(m.Body)
+						if err := cl.send(ctx, m); err != nil {
+							errs <- fmt.Errorf("client %d request %d: %w", id, seq, err)
+							return
+						}
+						rep, err := cl.recv(ctx)
+						if err != nil {
+							errs <- fmt.Errorf("client %d request %d: %w", id, seq, err)
+							return
+						}
+						gid, gseq, err := check(rep.Body)
+						if err == nil && (gid != uint32(id) || gseq != seq || len(rep.Body) != size) {
+							err = fmt.Errorf("client %d request %d (%d bytes): reply of client %d request %d (%d bytes)",
+								id, seq, size, gid, gseq, len(rep.Body))
+						}
+						rep.Free()
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			cancel()
+			workers.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestChurn: senders come and go while a pull reads: each dials, sends a
+// few messages, and closes with a linger long enough to deliver them.
+// Every message of every sender arrives, whole and in its sender's order,
+// and nothing of a closed connection is left running.
+func TestChurn(t *testing.T) {
+	rounds := 30 * scale()
+	for _, c := range cases() {
+		t.Run(c.String(), func(t *testing.T) {
+			defer testutil.CheckGoroutines(t)
+			seed := uint64(time.Now().UnixNano())
+			rng := rand.New(rand.NewPCG(seed, 1))
+			t.Logf("seed %d", seed)
+			r := must(pull.New(socket.RecvHWM(1+rng.IntN(32)), socket.MaxRecvSize(1<<20)))
+			defer r.Close()
+			ln := must(r.Listen(url(t, c.transport)))
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+
+			const live = 3 // senders at once
+			counts := make([]uint64, rounds)
+			for i := range counts {
+				counts[i] = uint64(rng.IntN(100))
+			}
+			var total int64
+			for _, k := range counts {
+				total += int64(k)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, rounds+1)
+			slots := make(chan struct{}, live)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := range rounds {
+					slots <- struct{}{}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						defer func() { <-slots }()
+						rng := rand.New(rand.NewPCG(seed, uint64(id)+2))
+						w, err := push.New(socket.DialDialect(c.dialect), socket.Linger(time.Minute))
+						if err != nil {
+							errs <- err
+							return
+						}
+						if _, err := w.Dial(ln.URL()); err != nil {
+							errs <- err
+							w.Close()
+							return
+						}
+						for seq := range counts[id] {
+							m := socket.NewMessage(pickSize(rng))
+							fill(m.Body, uint32(id), seq)
+							if err := w.SendContext(ctx, m); err != nil {
+								errs <- fmt.Errorf("sender %d message %d: %w", id, seq, err)
+								break
+							}
+							pause(rng)
+						}
+						if err := w.Close(); err != nil {
+							errs <- fmt.Errorf("sender %d: close: %w", id, err)
+						}
+					}()
+				}
+			}()
+			next := make([]uint64, rounds)
+			for got := int64(0); got < total; got++ {
+				m, err := r.RecvContext(ctx)
+				if err != nil {
+					t.Fatalf("after %d of %d: %v", got, total, err)
+				}
+				id, seq, err := check(m.Body)
+				m.Free()
+				if err == nil && (int(id) >= rounds || seq != next[id]) {
+					err = fmt.Errorf("sender %d: message %d, want %d", id, seq, next[min(int(id), rounds-1)])
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				next[id]++
+				pause(rng)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if st := r.Stats(); st.TotalDrops() != 0 {
+				t.Errorf("the pull dropped %d", st.TotalDrops())
+			}
+		})
 	}
 }
