@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/inproc"
@@ -614,6 +616,114 @@ func TestChurn(t *testing.T) {
 			}
 			if st := r.Stats(); st.TotalDrops() != 0 {
 				t.Errorf("the pull dropped %d", st.TotalDrops())
+			}
+		})
+	}
+}
+
+// TestDealerRouter: dealers send multipart messages of one to four frames
+// of every size to a router that sends each back to its sender by routing
+// id. Every dealer gets its own messages back, frame for frame, in the
+// order it sent them.
+func TestDealerRouter(t *testing.T) {
+	n := 400 * scale()
+	for _, c := range cases() {
+		if c.dialect != socket.DialectZMTP && c.transport != "inproc" {
+			continue // ROUTER and DEALER are ZeroMQ's
+		}
+		t.Run(c.transport, func(t *testing.T) {
+			defer testutil.CheckGoroutines(t)
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			r := must(router.New(router.RouterMandatory(true), socket.MaxRecvSize(1<<20)))
+			defer r.Close()
+			ln := must(r.Listen(url(t, c.transport)))
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+
+			// One echoer: messages of one dealer must go back in order.
+			echoed := make(chan struct{})
+			go func() {
+				defer close(echoed)
+				for {
+					m, err := r.RecvContext(ctx)
+					if err != nil {
+						return
+					}
+					if err := r.SendContext(ctx, m); err != nil {
+						return
+					}
+				}
+			}()
+			const dealers = 3
+			var wg sync.WaitGroup
+			errs := make(chan error, 2*dealers)
+			for id := range dealers {
+				d := must(dealer.New(socket.DialDialect(socket.DialectZMTP), socket.MaxRecvSize(1<<20)))
+				defer d.Close()
+				must(d.Dial(ln.URL()))
+				rng := rand.New(rand.NewPCG(seed, uint64(id)+2))
+				frames := make([]int, n) // how many frames each message has
+				for i := range frames {
+					frames[i] = 1 + rng.IntN(4)
+				}
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					for seq := range uint64(n) {
+						m := socket.NewMessage(pickSize(rng))
+						fill(m.Body, uint32(id), seq*8)
+						for k := 1; k < frames[seq]; k++ {
+							f := make([]byte, pickSize(rng))
+							fill(f, uint32(id), seq*8+uint64(k))
+							m.Frames = append(m.Frames, f)
+						}
+						if err := d.SendContext(ctx, m); err != nil {
+							errs <- fmt.Errorf("dealer %d message %d: %w", id, seq, err)
+							return
+						}
+					}
+				}()
+				go func() {
+					defer wg.Done()
+					for seq := range uint64(n) {
+						m, err := d.RecvContext(ctx)
+						if err != nil {
+							errs <- fmt.Errorf("dealer %d message %d: %w", id, seq, err)
+							return
+						}
+						parts := append([][]byte{m.Body}, m.Frames...)
+						if len(parts) != frames[seq] {
+							err = fmt.Errorf("dealer %d message %d: %d frames, want %d", id, seq, len(parts), frames[seq])
+						}
+						for k, f := range parts {
+							if err != nil {
+								break
+							}
+							gid, gseq, ferr := check(f)
+							switch {
+							case ferr != nil:
+								err = fmt.Errorf("dealer %d message %d frame %d: %w", id, seq, k, ferr)
+							case gid != uint32(id) || gseq != seq*8+uint64(k):
+								err = fmt.Errorf("dealer %d message %d frame %d: dealer %d's frame %d of message %d",
+									id, seq, k, gid, gseq%8, gseq/8)
+							}
+						}
+						m.Free()
+						if err != nil {
+							errs <- err
+							cancel()
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			cancel()
+			<-echoed
+			close(errs)
+			for err := range errs {
+				t.Error(err)
 			}
 		})
 	}
