@@ -728,3 +728,95 @@ func TestDealerRouter(t *testing.T) {
 		})
 	}
 }
+
+// TestRestart: a pull goes away and comes back at the same address, again
+// and again, while a push that dialed it keeps sending and reconnects.
+// What was in flight when a pull closed is lost with it; everything that
+// arrives is whole and in order, every restarted pull gets messages, and
+// the push never fails.
+func TestRestart(t *testing.T) {
+	restarts := 8 * scale()
+	for _, c := range cases() {
+		t.Run(c.String(), func(t *testing.T) {
+			defer testutil.CheckGoroutines(t)
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			addr := url(t, c.transport)
+			r := must(pull.New(socket.MaxRecvSize(1 << 20)))
+			ln := must(r.Listen(addr))
+			addr = ln.URL() // tcp's port, for the next listen
+			w := must(push.New(socket.DialDialect(c.dialect), socket.ReconnectInterval(time.Millisecond),
+				socket.ReconnectIntervalMax(10*time.Millisecond)))
+			defer w.Close()
+			must(w.Dial(addr))
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+
+			var sent atomic.Uint64
+			stop := make(chan struct{})
+			sendErr := make(chan error, 1)
+			go func() {
+				rng := rand.New(rand.NewPCG(seed, 2))
+				for seq := uint64(0); ; seq++ {
+					select {
+					case <-stop:
+						sendErr <- nil
+						return
+					default:
+					}
+					m := socket.NewMessage(pickSize(rng))
+					fill(m.Body, 0, seq)
+					if err := w.SendContext(ctx, m); err != nil {
+						select {
+						case <-stop: // blocked with no pull to send to, the last one gone
+							err = nil
+						default:
+							err = fmt.Errorf("message %d: %w", seq, err)
+						}
+						sendErr <- err
+						return
+					}
+					sent.Store(seq + 1)
+					pause(rng)
+				}
+			}()
+			next := uint64(0)
+			for round := 0; round <= restarts; round++ {
+				got := 0
+				for got < 50 { // each incarnation gets some
+					m, err := r.RecvContext(ctx)
+					if err != nil {
+						t.Fatalf("round %d after %d: %v", round, got, err)
+					}
+					id, seq, err := check(m.Body)
+					m.Free()
+					if err == nil && (id != 0 || seq < next) {
+						err = fmt.Errorf("round %d: message %d of sender %d after %d", round, seq, id, next)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					next = seq + 1
+					got++
+				}
+				if err := r.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if round == restarts {
+					break
+				}
+				// The address is free again once Close returns.
+				r = must(pull.New(socket.MaxRecvSize(1 << 20)))
+				if _, err := r.Listen(addr); err != nil {
+					t.Fatalf("round %d: listen again: %v", round, err)
+				}
+			}
+			close(stop)
+			cancel()
+			if err := <-sendErr; err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d restarts: %d sent, the last received %d", restarts, sent.Load(), next-1)
+		})
+	}
+}
