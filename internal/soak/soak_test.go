@@ -20,8 +20,10 @@ import (
 	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/respondent"
 	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/pattern/sub"
+	"github.com/mqwire/mqwire/pattern/surveyor"
 	"github.com/mqwire/mqwire/socket"
 	_ "github.com/mqwire/mqwire/transport/inproc"
 	_ "github.com/mqwire/mqwire/transport/ipc"
@@ -154,9 +156,10 @@ func recvCtx(parent context.Context, r *rand.Rand) (context.Context, context.Can
 }
 
 // TestPushPull: three pushers flood one pull whose receive queue holds
-// RecvHWM from each (1 to 100), read by one goroutine or by three at once.
-// Nothing is lost, nothing arrives twice, every body is whole, and, with
-// one reader, each pusher's messages arrive in order.
+// RecvHWM from each (1 to 100), read by one goroutine or by three at once
+// (and then, over a stream, the pushers speak both dialects to the one
+// listener). Nothing is lost, nothing arrives twice, every body is whole,
+// and, with one reader, each pusher's messages arrive in order.
 func TestPushPull(t *testing.T) {
 	const senders = 3
 	n := 1500 * scale()
@@ -172,8 +175,13 @@ func TestPushPull(t *testing.T) {
 				defer r.Close()
 				ln := must(r.Listen(url(t, c.transport)))
 				var ws []*socket.Socket
-				for range senders {
-					w := must(push.New(socket.DialDialect(c.dialect), socket.SendHWM(1+rng.IntN(64))))
+				for id := range senders {
+					d := c.dialect
+					if readers > 1 && c.transport != "inproc" {
+						// The listener serves both dialects at once.
+						d = []socket.Dialect{socket.DialectSP, socket.DialectZMTP}[id%2]
+					}
+					w := must(push.New(socket.DialDialect(d), socket.SendHWM(1+rng.IntN(64))))
 					defer w.Close()
 					must(w.Dial(ln.URL()))
 					ws = append(ws, w)
@@ -817,6 +825,110 @@ func TestRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%d restarts: %d sent, the last received %d", restarts, sent.Load(), next-1)
+		})
+	}
+}
+
+// TestSurvey: a surveyor runs survey after survey among three respondents,
+// some of whose answers come too late for theirs. Every answer the
+// surveyor gets is whole and answers the survey under way, and no
+// respondent answers one survey twice.
+func TestSurvey(t *testing.T) {
+	surveys := 60 * scale()
+	for _, c := range cases() {
+		if c.dialect != socket.DialectSP {
+			continue // surveys are SP's
+		}
+		t.Run(c.transport, func(t *testing.T) {
+			defer testutil.CheckGoroutines(t)
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			const surveyTime = 30 * time.Millisecond
+			s := must(surveyor.New(surveyor.SurveyTime(surveyTime), socket.MaxRecvSize(1<<20)))
+			defer s.Close()
+			ln := must(s.Listen(url(t, c.transport)))
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			const respondents = 3
+			var wg sync.WaitGroup
+			errs := make(chan error, respondents)
+			for id := range respondents {
+				r := must(respondent.New(socket.MaxRecvSize(1 << 20)))
+				defer r.Close()
+				must(r.Dial(ln.URL()))
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(seed, uint64(id)+2))
+					for {
+						m, err := r.RecvContext(ctx)
+						if err != nil {
+							return // the test is over
+						}
+						sid, seq, err := check(m.Body)
+						m.Free()
+						if err == nil && sid != 99 {
+							err = fmt.Errorf("respondent %d: a survey from %d", id, sid)
+						}
+						if err != nil {
+							errs <- err
+							return
+						}
+						if rng.IntN(30) == 0 {
+							time.Sleep(2 * surveyTime) // too late
+						}
+						a := socket.NewMessage(pickSize(rng))
+						fill(a.Body, uint32(id), seq)
+						if err := r.SendContext(ctx, a); err != nil {
+							return
+						}
+					}
+				}()
+			}
+			// Every respondent must be there before the count starts.
+			testutil.WaitFor(t, "respondents", 10*time.Second, func() bool { return len(s.PipeStats()) == respondents })
+			full := 0
+			for seq := range uint64(surveys) {
+				m := socket.NewMessage(headLen + 8)
+				fill(m.Body, 99, seq)
+				if err := s.SendContext(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+				var answered [respondents]bool
+				n := 0
+				for n < respondents {
+					a, err := s.RecvContext(ctx)
+					if errors.Is(err, socket.ErrTimeout) {
+						break
+					}
+					if err != nil {
+						t.Fatalf("survey %d: %v", seq, err)
+					}
+					id, aseq, err := check(a.Body)
+					a.Free()
+					if err == nil && (id >= respondents || aseq != seq || answered[id]) {
+						err = fmt.Errorf("survey %d: answer %d from respondent %d (answered already: %v)", seq, aseq, id, id < respondents && answered[id])
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					answered[id] = true
+					n++
+				}
+				if n == respondents {
+					full++
+				}
+			}
+			cancel()
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			t.Logf("%d surveys, %d answered by all; %d late answers dropped", surveys, full, s.Stats().TotalDrops())
+			if full == 0 {
+				t.Error("no survey was answered by every respondent")
+			}
 		})
 	}
 }
