@@ -932,3 +932,178 @@ func TestSurvey(t *testing.T) {
 		})
 	}
 }
+
+// TestSubscriptionChurn: a publisher that waits for room (NoDrop) floods
+// ten topics while each subscriber keeps five of them and subscribes to
+// and unsubscribes from the other five all the while, from a goroutine of
+// its own beside the one receiving. Over ZMTP the publisher filters by
+// what it was told; over SP each subscriber filters for itself. Every
+// message received is whole and in its topic's order. On the five kept
+// topics nothing is lost over ZMTP, where a subscriber's queue waits for
+// room; an SP subscriber drops what its full queue has no room for, as
+// nng's does (the publisher waits only for its own queue), and every
+// message missing on a kept topic is counted in its drops.
+func TestSubscriptionChurn(t *testing.T) {
+	n := 2000 * scale()
+	const topics, kept = 10, 5
+	topicOf := func(i uint32) []byte { return binary.BigEndian.AppendUint32(nil, i) }
+	for _, c := range cases() {
+		t.Run(c.String(), func(t *testing.T) {
+			defer testutil.CheckGoroutines(t)
+			seed := uint64(time.Now().UnixNano())
+			rng := rand.New(rand.NewPCG(seed, 1))
+			t.Logf("seed %d", seed)
+			p := must(pub.New(pub.NoDrop(true), socket.SendHWM(1+rng.IntN(32))))
+			defer p.Close()
+			ln := must(p.Listen(url(t, c.transport)))
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			const subs = 2
+			var ss []*socket.Socket
+			for range subs {
+				s := must(sub.New(socket.DialDialect(c.dialect), socket.RecvHWM(1+rng.IntN(32)), socket.MaxRecvSize(1<<20)))
+				defer s.Close()
+				must(s.Dial(ln.URL()))
+				for i := range uint32(kept) {
+					must(0, s.SetOption(sub.Subscribe(topicOf(i))))
+				}
+				ss = append(ss, s)
+			}
+			// A ZMTP publisher must have the kept subscriptions before
+			// the count starts: a message on topic 0 until each has one.
+			for i, s := range ss {
+				for {
+					m := socket.NewMessage(headLen)
+					fill(m.Body, 0, 1<<40)
+					if err := p.SendContext(ctx, m); err != nil {
+						t.Fatal(err)
+					}
+					rctx, rcancel := context.WithTimeout(ctx, 20*time.Millisecond)
+					m, err := s.RecvContext(rctx)
+					rcancel()
+					if err == nil {
+						m.Free()
+						break
+					}
+					if ctx.Err() != nil {
+						t.Fatalf("subscriber %d never subscribed", i)
+					}
+				}
+			}
+			for _, s := range ss { // late copies
+				for {
+					rctx, rcancel := context.WithTimeout(ctx, 20*time.Millisecond)
+					m, err := s.RecvContext(rctx)
+					rcancel()
+					if err != nil {
+						break
+					}
+					m.Free()
+				}
+			}
+
+			var wg sync.WaitGroup
+			errs := make(chan error, 2*subs)
+			done := make(chan struct{})
+			sent := make([]uint64, topics) // messages per topic, once done is closed
+			for i, s := range ss {
+				wg.Add(2)
+				go func() { // churn
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(seed, uint64(i)+100))
+					var on [topics]bool
+					for {
+						select {
+						case <-done:
+							return
+						default:
+						}
+						k := kept + rng.IntN(topics-kept)
+						opt := sub.Subscribe(topicOf(uint32(k)))
+						if on[k] {
+							opt = sub.Unsubscribe(topicOf(uint32(k)))
+						}
+						on[k] = !on[k]
+						if err := s.SetOption(opt); err != nil {
+							errs <- fmt.Errorf("subscriber %d: %w", i, err)
+							return
+						}
+						time.Sleep(time.Duration(rng.IntN(200)) * time.Microsecond)
+					}
+				}()
+				go func() { // receive
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(seed, uint64(i)+200))
+					var next [topics]uint64
+					lossy := c.dialect == socket.DialectSP
+					drops0 := s.Stats().TotalDrops()
+					gaps := uint64(0) // on the kept topics
+					for {
+						rctx, rcancel := context.WithTimeout(ctx, 100*time.Millisecond)
+						m, err := s.RecvContext(rctx)
+						rcancel()
+						if err != nil {
+							select {
+							case <-done:
+								for tp := range uint32(kept) {
+									if lossy {
+										gaps += sent[tp] - next[tp]
+									} else if next[tp] != sent[tp] {
+										errs <- fmt.Errorf("subscriber %d: topic %d: %d of %d received", i, tp, next[tp], sent[tp])
+									}
+								}
+								if d := s.Stats().TotalDrops() - drops0; gaps > d {
+									errs <- fmt.Errorf("subscriber %d: %d messages missing on the kept topics, %d dropped", i, gaps, d)
+								}
+								return
+							default:
+							}
+							if ctx.Err() != nil {
+								errs <- fmt.Errorf("subscriber %d: %w", i, err)
+								return
+							}
+							continue
+						}
+						tp, seq, err := check(m.Body)
+						m.Free()
+						switch {
+						case err != nil:
+						case tp >= topics:
+							err = fmt.Errorf("subscriber %d: a message on topic %d", i, tp)
+						case tp < kept && !lossy && seq != next[tp]:
+							err = fmt.Errorf("subscriber %d: topic %d: message %d, want %d", i, tp, seq, next[tp])
+						case seq < next[tp]:
+							err = fmt.Errorf("subscriber %d: topic %d: message %d after %d", i, tp, seq, next[tp]-1)
+						}
+						if err != nil {
+							errs <- err
+							return
+						}
+						if tp < kept {
+							gaps += seq - next[tp]
+						}
+						next[tp] = seq + 1
+						pause(rng)
+					}
+				}()
+			}
+			var counts [topics]uint64
+			for range n {
+				tp := rng.IntN(topics)
+				m := socket.NewMessage(pickSize(rng))
+				fill(m.Body, uint32(tp), counts[tp])
+				if err := p.SendContext(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+				counts[tp]++
+			}
+			copy(sent, counts[:])
+			close(done)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+		})
+	}
+}
