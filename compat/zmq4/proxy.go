@@ -1,0 +1,161 @@
+package zmq4
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log"
+	"sync"
+
+	"github.com/mqwire/mqwire/pattern/device"
+	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// Proxy passes messages between a frontend and a backend socket, both
+// ways, copying each to capture if it is not nil (libzmq's zmq_proxy).
+// It starts when made; Run waits for it to end.
+type Proxy struct {
+	ctx     context.Context
+	control *socket.Socket // this end of the control pair
+	done    chan struct{}
+	err     error // once done is closed
+}
+
+// proxyControl numbers the control pairs' inproc endpoints.
+var proxyControl struct {
+	mu sync.Mutex
+	n  int
+}
+
+// NewProxy starts a proxy between front and back, sockets of this package
+// (ROUTER and DEALER, XSUB and XPUB, PULL and PUSH, ...; REQ and REP keep
+// the state of each request and cannot be proxied). The proxy ends when
+// ctx does, when Kill is called, or when a socket closes; Run returns why.
+func NewProxy(ctx context.Context, front, back, capture Socket) *Proxy {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	p := &Proxy{ctx: ctx, done: make(chan struct{})}
+	fail := func(err error) *Proxy {
+		p.err = err
+		close(p.done)
+		return p
+	}
+	f, b := Native(front), Native(back)
+	if f == nil || b == nil || (capture != nil && Native(capture) == nil) {
+		return fail(errors.New("zmq4: a proxy's sockets must be this package's"))
+	}
+	var c *socket.Socket
+	if capture != nil {
+		c = Native(capture)
+	}
+	proxyControl.mu.Lock()
+	proxyControl.n++
+	url := fmt.Sprintf("inproc://zmq4-proxy-control-%d", proxyControl.n)
+	proxyControl.mu.Unlock()
+	ctl, err := pair.New()
+	if err != nil {
+		return fail(err)
+	}
+	theirs, err := pair.New()
+	if err == nil {
+		_, err = theirs.Listen(url)
+	}
+	if err == nil {
+		_, err = ctl.Dial(url)
+	}
+	if err != nil {
+		ctl.Close()
+		theirs.Close()
+		return fail(err)
+	}
+	p.control = ctl
+	go func() {
+		err := device.ProxySteerable(ctx, f, b, c, theirs)
+		theirs.Close()
+		ctl.Close()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		p.err = err
+		close(p.done)
+	}()
+	return p
+}
+
+// command sends a command to the running proxy; a proxy that has ended
+// takes none.
+func (p *Proxy) command(name string) {
+	if p.control == nil {
+		return
+	}
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	ctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	go func() { // give up once the proxy ends
+		select {
+		case <-p.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_ = p.control.SendContext(ctx, socket.NewMessageBytes([]byte(name)))
+}
+
+// Pause stops the passing of messages until Resume; they wait in the
+// sockets' queues.
+func (p *Proxy) Pause() { p.command("PAUSE") }
+
+// Resume passes messages again after Pause.
+func (p *Proxy) Resume() { p.command("RESUME") }
+
+// Kill ends the proxy; Run then returns nil.
+func (p *Proxy) Kill() { p.command("TERMINATE") }
+
+// Stats logs the message parts and bytes each socket received and sent
+// (zmq4's Stats is a placeholder that does nothing).
+func (p *Proxy) Stats() {
+	p.command("STATISTICS")
+	if p.control == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	m, err := p.control.RecvContext(ctx)
+	if err != nil {
+		return
+	}
+	defer m.Free()
+	parts := append([][]byte{m.Body}, m.Frames...)
+	if len(parts) != 8 {
+		return
+	}
+	var n [8]uint64
+	for i, f := range parts {
+		if len(f) == 8 {
+			n[i] = binary.LittleEndian.Uint64(f)
+		}
+	}
+	log.Printf("zmq4: proxy: frontend received %d parts (%d B), sent %d (%d B); backend received %d (%d B), sent %d (%d B)",
+		n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7])
+}
+
+// Run waits for the proxy to end: nil after Kill, the context's error
+// when it ended, or what stopped it.
+func (p *Proxy) Run() error {
+	<-p.done
+	return p.err
+}
