@@ -511,3 +511,37 @@ func TestShimContext(t *testing.T) {
 		t.Errorf("Close after the context ended: %v", err)
 	}
 }
+
+// TestShimXPubXSub: an XSUB subscribes by sending, its XPUB receives the
+// subscription, and what the XPUB publishes on the topic arrives.
+func TestShimXPubXSub(t *testing.T) {
+	defer testutil.CheckGoroutines(t)
+	ctx := context.Background()
+	xp, xs := NewXPub(ctx, WithLogger(quiet)), NewXSub(ctx, WithLogger(quiet))
+	defer xp.Close()
+	defer xs.Close()
+	if err := xp.Listen("inproc://shim-xpub"); err != nil {
+		t.Fatal(err)
+	}
+	if err := xs.Dial("inproc://shim-xpub"); err != nil {
+		t.Fatal(err)
+	}
+	if err := xs.Send(NewMsg([]byte("\x01news"))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := xp.Recv()
+	if err != nil || string(m.Bytes()) != "\x01news" {
+		t.Fatalf("the XPUB got %v, %v", m, err)
+	}
+	if err := xp.Send(NewMsgString("sport: none")); err != nil {
+		t.Fatal(err)
+	}
+	if err := xp.Send(NewMsgFrom([]byte("news"), []byte("today"))); err != nil {
+		t.Fatal(err)
+	}
+	m, err = xs.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFrames(t, "xsub", m, [][]byte{[]byte("news"), []byte("today")})
+}
