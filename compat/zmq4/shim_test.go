@@ -545,3 +545,24 @@ func TestShimXPubXSub(t *testing.T) {
 	}
 	sameFrames(t, "xsub", m, [][]byte{[]byte("news"), []byte("today")})
 }
+
+// TestShimTopics: a SUB lists its topics, sorted, as zmq4's does.
+func TestShimTopics(t *testing.T) {
+	defer testutil.CheckGoroutines(t)
+	s := NewSub(context.Background(), WithLogger(quiet))
+	defer s.Close()
+	for _, tp := range []string{"b", "a", "c"} {
+		if err := s.SetOption(OptionSubscribe, tp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetOption(OptionUnsubscribe, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.(Topics).Topics(); strings.Join(got, ",") != "a,b" {
+		t.Fatalf("topics %q", got)
+	}
+	if Native(s) == nil {
+		t.Fatal("no native socket under a SUB")
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,8 +34,47 @@ func NewPair(ctx context.Context, opts ...Option) Socket { return newSock(ctx, P
 // NewPub returns a PUB socket.
 func NewPub(ctx context.Context, opts ...Option) Socket { return newSock(ctx, Pub, pub.New, opts) }
 
-// NewSub returns a SUB socket.
-func NewSub(ctx context.Context, opts ...Option) Socket { return newSock(ctx, Sub, sub.New, opts) }
+// NewSub returns a SUB socket. It implements Topics.
+func NewSub(ctx context.Context, opts ...Option) Socket {
+	return &subSock{sock: newSock(ctx, Sub, sub.New, opts), topics: map[string]bool{}}
+}
+
+// Topics is implemented by a SUB socket: the topics it is subscribed to.
+// (zmq4's PUB implements it too, with its subscribers' topics; this
+// package's does not.)
+type Topics interface {
+	// Topics returns the sorted list of topics the socket is subscribed
+	// to.
+	Topics() []string
+}
+
+// subSock is a SUB socket, which knows its topics.
+type subSock struct {
+	*sock
+	mu     sync.Mutex
+	topics map[string]bool
+}
+
+func (s *subSock) SetOption(name string, value interface{}) error {
+	if err := s.sock.SetOption(name, value); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch name {
+	case OptionSubscribe:
+		s.topics[value.(string)] = true
+	case OptionUnsubscribe:
+		delete(s.topics, value.(string))
+	}
+	return nil
+}
+
+func (s *subSock) Topics() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.topics))
+}
 
 // NewReq returns a REQ socket.
 func NewReq(ctx context.Context, opts ...Option) Socket { return newSock(ctx, Req, req.New, opts) }
@@ -459,7 +500,10 @@ func (k *sock) Close() error {
 // what zmq4's API has no call for (statistics, events, other options);
 // nil for a Socket that is not this package's.
 func Native(s Socket) *socket.Socket {
-	if k, ok := s.(*sock); ok {
+	switch k := s.(type) {
+	case *sock:
+		return k.s
+	case *subSock:
 		return k.s
 	}
 	return nil

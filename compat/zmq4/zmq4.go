@@ -28,6 +28,11 @@
 //     interface takes its own connection type, which has no counterpart
 //     here. WithOptions passes any of mqwire's socket options (CURVE, for
 //     one) to the socket underneath.
+//
+// Not provided: zmq4's connection internals (Conn, Cmd, Metadata, Property,
+// Open), its Queue, RegisterTransport, the C-backed NewC constructors, and
+// Topics on a PUB (a SUB has it). Native returns the mqwire socket under a
+// Socket, for statistics, events and the rest of mqwire's API.
 package zmq4
 
 import (
