@@ -510,6 +510,9 @@ func TestShimContext(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("Close after the context ended: %v", err)
 	}
+	if err := s.Close(); err == nil {
+		t.Error("a second Close said nothing")
+	}
 }
 
 // TestShimXPubXSub: an XSUB subscribes by sending, its XPUB receives the

@@ -132,6 +132,7 @@ type sock struct {
 	// closes ctxClosed when it has run.
 	stopCtxClose func() bool
 	ctxClosed    chan struct{}
+	closeOnce    sync.Once
 
 	mu       sync.Mutex
 	role     role
@@ -485,14 +486,17 @@ func (k *sock) SetOption(name string, value interface{}) error {
 }
 
 func (k *sock) Close() error {
-	var err error
-	if k.stopCtxClose() {
-		err = k.s.Close()
-	} else {
-		<-k.ctxClosed // closed as its context ended
-	}
-	k.cancel()
-	<-k.watched
+	err := socket.ErrClosed // a second Close
+	k.closeOnce.Do(func() {
+		err = nil
+		if k.stopCtxClose() {
+			err = k.s.Close()
+		} else {
+			<-k.ctxClosed // closed as its context ended
+		}
+		k.cancel()
+		<-k.watched
+	})
 	return err
 }
 
