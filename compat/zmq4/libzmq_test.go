@@ -75,15 +75,7 @@ func TestShimWithLibzmq(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range n {
-				want := frames("libzmq", i)
-				if err := req.Send(NewMsgFrom(want...)); err != nil {
-					t.Fatal(err)
-				}
-				got, err := req.Recv()
-				if err != nil {
-					t.Fatal(err)
-				}
-				sameFrames(t, "reply", got, want)
+				ask(t, req, "libzmq", i)
 			}
 			if !out.Scan() || out.Text() != "ok" {
 				t.Fatalf("libzmq peer: %q", out.Text())

@@ -17,7 +17,10 @@ import (
 // ways, copying each to capture if it is not nil (libzmq's zmq_proxy).
 // It starts when made; Run waits for it to end.
 type Proxy struct {
-	ctx     context.Context
+	// running ends when the proxy does (or its context), and with it
+	// the commands waiting on the control pair.
+	running context.Context
+	stopped context.CancelFunc
 	control *socket.Socket // this end of the control pair
 	done    chan struct{}
 	err     error // once done is closed
@@ -37,9 +40,11 @@ func NewProxy(ctx context.Context, front, back, capture Socket) *Proxy {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	p := &Proxy{ctx: ctx, done: make(chan struct{})}
+	p := &Proxy{done: make(chan struct{})}
+	p.running, p.stopped = context.WithCancel(ctx)
 	fail := func(err error) *Proxy {
 		p.err = err
+		p.stopped()
 		close(p.done)
 		return p
 	}
@@ -80,6 +85,7 @@ func NewProxy(ctx context.Context, front, back, capture Socket) *Proxy {
 			err = ctx.Err()
 		}
 		p.err = err
+		p.stopped()
 		close(p.done)
 	}()
 	return p
@@ -91,21 +97,7 @@ func (p *Proxy) command(name string) {
 	if p.control == nil {
 		return
 	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	ctx, cancel := context.WithCancel(p.ctx)
-	defer cancel()
-	go func() { // give up once the proxy ends
-		select {
-		case <-p.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	_ = p.control.SendContext(ctx, socket.NewMessageBytes([]byte(name)))
+	_ = p.control.SendContext(p.running, socket.NewMessageBytes([]byte(name)))
 }
 
 // Pause stops the passing of messages until Resume; they wait in the
@@ -125,16 +117,7 @@ func (p *Proxy) Stats() {
 	if p.control == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(p.ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-p.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	m, err := p.control.RecvContext(ctx)
+	m, err := p.control.RecvContext(p.running)
 	if err != nil {
 		return
 	}

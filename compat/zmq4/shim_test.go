@@ -118,6 +118,21 @@ func exchange(t *testing.T, name string, l, d Socket, listenerSends, reply bool,
 	}
 }
 
+// ask sends request i of a test from req and checks that the reply
+// echoes it.
+func ask(t *testing.T, req Socket, tag string, i int) {
+	t.Helper()
+	want := frames(tag, i)
+	if err := req.Send(NewMsgFrom(want...)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := req.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFrames(t, "reply", got, want)
+}
+
 // settle waits for a subscriber's subscription to reach its publisher: a
 // message on the topic until one arrives.
 func settle(t *testing.T, pub, sub Socket) {
@@ -444,19 +459,7 @@ func TestShimProxy(t *testing.T) {
 	if err := req.Dial("inproc://shim-proxy-front"); err != nil {
 		t.Fatal(err)
 	}
-	ask := func(i int) {
-		t.Helper()
-		want := frames("proxy", i)
-		if err := req.Send(NewMsgFrom(want...)); err != nil {
-			t.Fatal(err)
-		}
-		got, err := req.Recv()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameFrames(t, "reply", got, want)
-	}
-	ask(0)
+	ask(t, req, "proxy", 0)
 	p.Pause()
 	if err := req.Send(NewMsgString("paused")); err != nil {
 		t.Fatal(err)
@@ -475,7 +478,7 @@ func TestShimProxy(t *testing.T) {
 	if m := <-got; string(m.Bytes()) != "paused" {
 		t.Fatalf("after Resume: %v", m)
 	}
-	ask(1)
+	ask(t, req, "proxy", 1)
 	p.Stats()
 	p.Kill()
 	if err := p.Run(); err != nil {

@@ -275,14 +275,20 @@ func (k *sock) claim(server bool) error {
 	return nil
 }
 
-func (k *sock) Listen(ep string) error {
+// ready checks what Listen (server) and Dial have to before they start:
+// the options, the endpoint's transport, and the security side.
+func (k *sock) ready(ep string, server bool) error {
 	if k.err != nil {
 		return k.err
 	}
 	if err := checkScheme(ep); err != nil {
 		return err
 	}
-	if err := k.claim(true); err != nil {
+	return k.claim(server)
+}
+
+func (k *sock) Listen(ep string) error {
+	if err := k.ready(ep, true); err != nil {
 		return err
 	}
 	l, err := k.s.Listen(ep)
@@ -296,13 +302,7 @@ func (k *sock) Listen(ep string) error {
 }
 
 func (k *sock) Dial(ep string) error {
-	if k.err != nil {
-		return k.err
-	}
-	if err := checkScheme(ep); err != nil {
-		return err
-	}
-	if err := k.claim(false); err != nil {
+	if err := k.ready(ep, false); err != nil {
 		return err
 	}
 	k.mu.Lock()
