@@ -1225,3 +1225,108 @@ func TestBus(t *testing.T) {
 		})
 	}
 }
+
+// TestReqRestart: clients keep asking while the replier goes away and
+// comes back at the same address, again and again. A request caught by a
+// restart is sent again (at once when its connection is lost, or after
+// the resend interval), and every client gets, for every request, its own
+// reply and no other: the replier may answer a request twice, and the
+// client keeps only the answer to the request it waits on.
+func TestReqRestart(t *testing.T) {
+	restarts := 6 * scale()
+	for _, c := range cases() {
+		t.Run(c.String(), func(t *testing.T) {
+			defer testutil.CheckGoroutines(t)
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			serve := func(r *socket.Socket) chan struct{} {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for {
+						m, err := r.RecvContext(ctx)
+						if err != nil {
+							return // closed for a restart, or the end
+						}
+						if r.SendContext(ctx, m) != nil {
+							return
+						}
+					}
+				}()
+				return done
+			}
+			newRep := func() *socket.Socket { return must(rep.New(socket.MaxRecvSize(1 << 20))) }
+			r := newRep()
+			addr := must(r.Listen(url(t, c.transport))).URL()
+			served := serve(r)
+
+			const clients = 3
+			var wg sync.WaitGroup
+			errs := make(chan error, clients)
+			var answered atomic.Int64
+			stop := make(chan struct{})
+			for id := range clients {
+				q := must(req.New(socket.DialDialect(c.dialect), socket.MaxRecvSize(1<<20),
+					req.ResendInterval(50*time.Millisecond), socket.ReconnectInterval(time.Millisecond),
+					socket.ReconnectIntervalMax(10*time.Millisecond)))
+				defer q.Close()
+				must(q.Dial(addr))
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(seed, uint64(id)+2))
+					for seq := uint64(0); ; seq++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						m := socket.NewMessage(pickSize(rng))
+						fill(m.Body, uint32(id), seq)
+						size := len(m.Body)
+						if err := q.SendContext(ctx, m); err != nil {
+							errs <- fmt.Errorf("client %d request %d: %w", id, seq, err)
+							return
+						}
+						a, err := q.RecvContext(ctx)
+						if err != nil {
+							errs <- fmt.Errorf("client %d request %d: %w", id, seq, err)
+							return
+						}
+						gid, gseq, err := check(a.Body)
+						if err == nil && (gid != uint32(id) || gseq != seq || len(a.Body) != size) {
+							err = fmt.Errorf("client %d request %d: the reply to client %d request %d", id, seq, gid, gseq)
+						}
+						a.Free()
+						if err != nil {
+							errs <- err
+							return
+						}
+						answered.Add(1)
+					}
+				}()
+			}
+			for range restarts {
+				from := answered.Load()
+				testutil.WaitFor(t, "answers", time.Minute, func() bool { return answered.Load() >= from+20 })
+				r.Close()
+				<-served
+				r = newRep()
+				if _, err := r.Listen(addr); err != nil {
+					t.Fatal(err)
+				}
+				served = serve(r)
+			}
+			from := answered.Load()
+			testutil.WaitFor(t, "answers", time.Minute, func() bool { return answered.Load() >= from+20 })
+			close(stop)
+			wg.Wait()
+			r.Close()
+			<-served
+			failAll(t, errs)
+			t.Logf("%d restarts, %d requests answered", restarts, answered.Load())
+		})
+	}
+}
