@@ -1,7 +1,8 @@
 // Package zmq4 is mqwire behind the API of github.com/go-zeromq/zmq4
 // (v0.17.0): code written against that module builds against this package
 // by changing its import path, and its sockets then run on mqwire, speaking
-// ZMTP 3.1 to libzmq, zmq4 and mqwire peers over tcp, ipc and inproc.
+// ZMTP 3.1 to libzmq, zmq4 and mqwire peers over tcp, ipc and inproc (and
+// over shm, mqwire's shared memory, to mqwire peers).
 //
 // What is zmq4's is kept: the constructors (NewPush, NewRouter, ...), Msg,
 // the Socket interface, the With options, SetOption with OptionSubscribe,
@@ -134,5 +135,6 @@ func (e UnknownTransportError) Error() string {
 	return fmt.Sprintf("zmq4: unknown transport %q", e.Name)
 }
 
-// Transports returns the transports endpoints can name.
-func Transports() []string { return []string{"inproc", "ipc", "tcp"} }
+// Transports returns the transports endpoints can name (zmq4 also has
+// udp, which mqwire has not).
+func Transports() []string { return []string{"inproc", "ipc", "shm", "tcp"} }
