@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestFanOut(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	for _, c := range []struct{ transport, dialect string }{{"inproc", "sp"}, {"tcp", "sp"}, {"tcp", "zmtp"}} {
 		t.Run(c.transport+"/"+c.dialect, func(t *testing.T) {
 			subs, msgs := pick(100, 1000), pick(300, 2000)
@@ -47,7 +47,7 @@ func TestFanOut(t *testing.T) {
 }
 
 func TestSubscriptions(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	for _, dialect := range []string{"sp", "zmtp", "xsub"} {
 		t.Run(dialect, func(t *testing.T) {
 			for _, n := range []int{1, 100, pick(1000, 100000)} {
@@ -66,7 +66,7 @@ func TestSubscriptions(t *testing.T) {
 }
 
 func TestReqRep(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	for _, c := range []struct{ mode, dialect string }{{"sockets", "sp"}, {"contexts", "sp"}, {"sockets", "zmtp"}} {
 		t.Run(c.mode+"/"+c.dialect, func(t *testing.T) {
 			clients, per := pick(100, 1000), pick(20, 100)
@@ -80,7 +80,7 @@ func TestReqRep(t *testing.T) {
 }
 
 func TestIdleMemory(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	for _, c := range []struct{ transport, dialect string }{{"inproc", "sp"}, {"ipc", "sp"}, {"tcp", "sp"}, {"ipc", "zmtp"}, {"tcp", "zmtp"}} {
 		t.Run(c.transport+"/"+c.dialect, func(t *testing.T) {
 			n := pick(100, 1000)
@@ -98,7 +98,7 @@ func TestIdleMemory(t *testing.T) {
 }
 
 func TestSizeCost(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	for _, c := range []struct{ transport, dialect string }{{"inproc", "sp"}, {"ipc", "sp"}, {"tcp", "sp"}, {"tcp", "zmtp"}} {
 		t.Run(c.transport+"/"+c.dialect, func(t *testing.T) {
 			for _, size := range Sizes {
@@ -114,7 +114,7 @@ func TestSizeCost(t *testing.T) {
 }
 
 func TestReport(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	dir := t.TempDir()
 	if err := Report(Small, dir, "go run ./bench/scale/cmd/mqscale -small"); err != nil {
 		t.Fatal(err)

@@ -161,7 +161,7 @@ func settle(t *testing.T, pub, sub Socket) {
 }
 
 func TestShimPairings(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	for _, p := range pairings {
 		for _, tr := range []string{"inproc", "ipc", "tcp"} {
 			t.Run(p.name+"/"+tr, func(t *testing.T) {
@@ -256,7 +256,7 @@ func (s zmq4Socket) Recv() (Msg, error) {
 // TestShimDial: Dial waits for its connection, trying again every
 // WithDialerRetry, and fails after WithDialerMaxRetries more attempts.
 func TestShimDial(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	ctx := context.Background()
 	ep := "ipc://" + testutil.ShortTempDir(t) + "/late.sock"
 
@@ -293,7 +293,7 @@ func TestShimDial(t *testing.T) {
 // TestShimReconnect: a connection lost stays lost unless
 // WithAutomaticReconnect(true), as in zmq4.
 func TestShimReconnect(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	for _, auto := range []bool{false, true} {
 		t.Run(fmt.Sprintf("auto=%v", auto), func(t *testing.T) {
 			ctx := context.Background()
@@ -324,7 +324,7 @@ func TestShimReconnect(t *testing.T) {
 
 // TestShimOptions: options are checked when set.
 func TestShimOptions(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	ctx := context.Background()
 	s := NewSub(ctx, WithLogger(quiet))
 	defer s.Close()
@@ -426,7 +426,7 @@ func ExampleNewPush() {
 // TestShimProxy: a ROUTER-DEALER proxy between REQs and a REP, paused,
 // resumed, and killed; Run returns nil after Kill.
 func TestShimProxy(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	ctx := context.Background()
 	front, back := NewRouter(ctx, WithLogger(quiet)), NewDealer(ctx, WithLogger(quiet))
 	defer front.Close()
@@ -489,7 +489,7 @@ func TestShimProxy(t *testing.T) {
 // TestShimContext: a socket ends with its context: Recv returns the
 // context's error and every goroutine ends.
 func TestShimContext(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := NewPull(ctx, WithLogger(quiet))
 	if err := s.Listen("inproc://shim-context"); err != nil {
@@ -521,7 +521,7 @@ func TestShimContext(t *testing.T) {
 // TestShimXPubXSub: an XSUB subscribes by sending, its XPUB receives the
 // subscription, and what the XPUB publishes on the topic arrives.
 func TestShimXPubXSub(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	ctx := context.Background()
 	xp, xs := NewXPub(ctx, WithLogger(quiet)), NewXSub(ctx, WithLogger(quiet))
 	defer xp.Close()
@@ -554,7 +554,7 @@ func TestShimXPubXSub(t *testing.T) {
 
 // TestShimTopics: a SUB lists its topics, sorted, as zmq4's does.
 func TestShimTopics(t *testing.T) {
-	defer testutil.CheckGoroutines(t)
+	testutil.CheckGoroutines(t)
 	s := NewSub(context.Background(), WithLogger(quiet))
 	defer s.Close()
 	for _, tp := range []string{"b", "a", "c"} {

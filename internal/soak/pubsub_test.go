@@ -30,7 +30,7 @@ func TestPubSub(t *testing.T) {
 				continue // PreferNew is for SP publishers
 			}
 			t.Run(fmt.Sprintf("%v/preferNew=%v", c, preferNew), func(t *testing.T) {
-				defer testutil.CheckGoroutines(t)
+				testutil.CheckGoroutines(t)
 				seed := uint64(time.Now().UnixNano())
 				rng := rand.New(rand.NewPCG(seed, 1))
 				t.Logf("seed %d", seed)
@@ -158,7 +158,7 @@ func TestSubscriptionChurn(t *testing.T) {
 	topicOf := func(i uint32) []byte { return binary.BigEndian.AppendUint32(nil, i) }
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			defer testutil.CheckGoroutines(t)
+			testutil.CheckGoroutines(t)
 			seed := uint64(time.Now().UnixNano())
 			rng := rand.New(rand.NewPCG(seed, 1))
 			t.Logf("seed %d", seed)

@@ -27,7 +27,7 @@ func TestPushPull(t *testing.T) {
 	for _, c := range cases() {
 		for _, readers := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%v/readers=%d", c, readers), func(t *testing.T) {
-				defer testutil.CheckGoroutines(t)
+				testutil.CheckGoroutines(t)
 				seed := uint64(time.Now().UnixNano())
 				rng := rand.New(rand.NewPCG(seed, 1))
 				hwm := []int{1, 4, 16, 100}[rng.IntN(4)]
@@ -139,7 +139,7 @@ func TestChurn(t *testing.T) {
 	rounds := 30 * scale()
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			defer testutil.CheckGoroutines(t)
+			testutil.CheckGoroutines(t)
 			seed := uint64(time.Now().UnixNano())
 			rng := rand.New(rand.NewPCG(seed, 1))
 			t.Logf("seed %d", seed)
@@ -231,7 +231,7 @@ func TestRestart(t *testing.T) {
 	restarts := 8 * scale()
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			defer testutil.CheckGoroutines(t)
+			testutil.CheckGoroutines(t)
 			seed := uint64(time.Now().UnixNano())
 			t.Logf("seed %d", seed)
 			addr := url(t, c.transport)

@@ -25,7 +25,7 @@ func TestReqRep(t *testing.T) {
 	n := 150 * scale()
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			defer testutil.CheckGoroutines(t)
+			testutil.CheckGoroutines(t)
 			seed := uint64(time.Now().UnixNano())
 			t.Logf("seed %d", seed)
 			r := must(rep.New(socket.MaxRecvSize(1 << 20)))
@@ -129,7 +129,7 @@ func TestDealerRouter(t *testing.T) {
 			continue // ROUTER and DEALER are ZeroMQ's
 		}
 		t.Run(c.transport, func(t *testing.T) {
-			defer testutil.CheckGoroutines(t)
+			testutil.CheckGoroutines(t)
 			seed := uint64(time.Now().UnixNano())
 			t.Logf("seed %d", seed)
 			r := must(router.New(router.RouterMandatory(true), socket.MaxRecvSize(1<<20)))
@@ -233,7 +233,7 @@ func TestReqRestart(t *testing.T) {
 	restarts := 6 * scale()
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			defer testutil.CheckGoroutines(t)
+			testutil.CheckGoroutines(t)
 			seed := uint64(time.Now().UnixNano())
 			t.Logf("seed %d", seed)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -28,7 +28,7 @@ func TestSurvey(t *testing.T) {
 			continue // surveys are SP's
 		}
 		t.Run(c.transport, func(t *testing.T) {
-			defer testutil.CheckGoroutines(t)
+			testutil.CheckGoroutines(t)
 			seed := uint64(time.Now().UnixNano())
 			t.Logf("seed %d", seed)
 			const surveyTime = 30 * time.Millisecond
@@ -131,7 +131,7 @@ func TestBus(t *testing.T) {
 			continue // bus is SP's
 		}
 		t.Run(c.transport, func(t *testing.T) {
-			defer testutil.CheckGoroutines(t)
+			testutil.CheckGoroutines(t)
 			seed := uint64(time.Now().UnixNano())
 			t.Logf("seed %d", seed)
 			const nodes = 4
