@@ -29,6 +29,20 @@ type ListenOption struct {
 // String returns the option's name.
 func (o ListenOption) String() string { return o.name }
 
+// SynchronousDial makes Dial wait for its first attempt to connect, as
+// nng's and mangos's dial do by default: when that attempt fails (nobody
+// listens, the handshake is refused, ...), Dial stops the dialer and
+// returns the attempt's error; when it succeeds, Dial returns with the
+// connection up, and the dialer reconnects in the background after it
+// from then on, as any dialer does. The wait is bounded by ConnectTimeout
+// and HandshakeTimeout.
+func SynchronousDial() DialOption {
+	return DialOption{name: "SynchronousDial", apply: func(_ *Socket, d *Dialer) error {
+		d.first = make(chan error, 1)
+		return nil
+	}}
+}
+
 // ConnectRoutingID names the peer a ROUTER dials: the ROUTER knows every
 // connection this dialer makes by id, in place of the identity the peer
 // announces or a generated one (libzmq's ZMQ_CONNECT_ROUTING_ID). So a

@@ -52,6 +52,20 @@ type Dialer struct {
 	// which ends the wait before the next try; nil for other transports.
 	listenerUp  <-chan struct{}
 	stopWaiting func() // releases listenerUp (nil with it)
+
+	// first receives the outcome of the first attempt, for a Dial that
+	// waits for it (SynchronousDial); nil otherwise. Only the dialer's
+	// first goroutine sends, once.
+	first chan error
+}
+
+// reportFirst hands the outcome of the dialer's first attempt to the Dial
+// that waits for it, if one does.
+func (d *Dialer) reportFirst(err error) {
+	if d.first != nil {
+		d.first <- err
+		d.first = nil
+	}
 }
 
 // URL returns the address the dialer connects to.
@@ -105,7 +119,8 @@ func (d *Dialer) letGo(p *Pipe) {
 // Dial connects the socket to url in the background and keeps the connection
 // up. A peer that is not up yet is not an error: the dialer tries again every
 // ReconnectInterval. Only a malformed URL, an unknown scheme or a bad
-// option fails here; opts hold for every connection the dialer makes.
+// option fails here (unless SynchronousDial is among opts); opts hold for
+// every connection the dialer makes.
 func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 	t, scheme, addr, err := splitURL(url, true)
 	if err != nil {
@@ -129,7 +144,20 @@ func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 	s.dialers = append(s.dialers, d)
 	s.wg.Add(1)
 	s.mu.Unlock()
+	first := d.first
 	go d.dial(false)
+	if first == nil {
+		return d, nil
+	}
+	select {
+	case err = <-first:
+	case <-d.done: // the socket closed before the attempt ended
+		err = ErrClosed
+	}
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("dial %s: %w", url, err)
+	}
 	return d, nil
 }
 
@@ -164,7 +192,11 @@ func (d *Dialer) dial(waitFirst bool) {
 		if err != nil {
 			s.dialFailures.Add(1)
 			s.emit(Event{Type: EventDialFailed, URL: d.url, Err: err})
-		} else if p := s.attach(d.ctx, c, d.url, d, d.tls); p != nil {
+			d.reportFirst(err)
+		} else if p, err := s.attach(d.ctx, c, d.url, d, d.tls); err != nil {
+			d.reportFirst(err)
+		} else {
+			d.reportFirst(nil)
 			if d.connected {
 				s.reconnects.Add(1)
 			}
@@ -415,7 +447,7 @@ func (l *Listener) acceptLoop() {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			s.attach(context.Background(), c, url, l, l.tls)
+			s.attach(context.Background(), c, url, l, l.tls) // a refusal is reported as an event
 		}()
 	}
 }
@@ -430,15 +462,16 @@ type endpoint interface{ URL() string }
 // from is the Dialer that made the connection (its pipeGone runs when the
 // pipe has ended, Pipe.finish) or the Listener that accepted it (its Close
 // closes the pipe). tlsCfg is the dialer's or listener's own TLS
-// configuration, if it has one.
-func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, tlsCfg *tls.Config) *Pipe {
+// configuration, if it has one. The error says why a connection was
+// refused.
+func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, tlsCfg *tls.Config) (*Pipe, error) {
 	d, _ := from.(*Dialer)
 	dialed := d != nil
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
 		c.Close()
-		return nil
+		return nil, ErrClosed
 	}
 	s.pending[&c] = struct{}{}
 	s.mu.Unlock()
@@ -461,7 +494,7 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, 
 		c.Close()
 		s.hsFailures.Add(1)
 		s.emit(Event{Type: EventHandshakeFailed, URL: url, Remote: c.Remote, Err: err})
-		return nil
+		return nil, err
 	}
 	if d != nil {
 		p.onGone, p.connectID = d.pipeGone, d.routingID
@@ -473,9 +506,9 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, 
 		if !errors.Is(err, ErrClosed) {
 			s.emit(Event{Type: EventPipeRejected, URL: url, Remote: c.Remote, Err: err})
 		}
-		return nil
+		return nil, err
 	}
-	return p
+	return p, nil
 }
 
 func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {

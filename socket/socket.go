@@ -23,6 +23,8 @@ type Socket struct {
 	info  ProtocolInfo
 	cfg   config
 	conn  connConfig // kernel settings for new stream connections (connopts.go)
+	// pipeHook is PipeHook's function, nil without one.
+	pipeHook atomic.Pointer[func(PipeHookEvent, *Pipe)]
 
 	started atomic.Bool
 	closed  atomic.Bool
@@ -386,6 +388,18 @@ func (s *Socket) addPipe(p *Pipe) error {
 		s.mu.Unlock()
 		return errListenerClosed
 	}
+	s.mu.Unlock()
+	if !s.callPipeHook(PipeAdding, p) {
+		if err := p.Err(); err != nil {
+			return err
+		}
+		return ErrPipeRefused
+	}
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return ErrClosed
+	}
 	s.pipes[p.id] = p
 	s.setSolo()
 	s.mu.Unlock()
@@ -399,6 +413,7 @@ func (s *Socket) addPipe(p *Pipe) error {
 	s.mu.Lock()
 	p.attached = true
 	s.mu.Unlock()
+	s.callPipeHook(PipeAdded, p)
 	s.connects.Add(1)
 	typ := EventAccepted
 	if p.dialed {
@@ -418,6 +433,7 @@ func (s *Socket) removePipe(p *Pipe) {
 	s.setSolo()
 	s.gone.add(&c)
 	s.mu.Unlock()
+	s.callPipeHook(PipeRemoved, p)
 	s.emit(Event{Type: EventDisconnected, URL: p.url, Remote: p.remote, Pipe: p.id, Err: p.err})
 }
 
