@@ -16,7 +16,9 @@ const (
 	PipeAdding PipeHookEvent = iota + 1
 	// PipeAdded: the pattern has the pipe; nothing has been read from it.
 	PipeAdded
-	// PipeRemoved: the pipe has closed and the pattern has let it go.
+	// PipeRemoved: the pipe has closed and the pattern has let it go, or
+	// it was refused (by the hook or the pattern) after PipeAdding. Every
+	// PipeAdding has its PipeRemoved.
 	PipeRemoved
 )
 

@@ -1,15 +1,14 @@
 package socket_test
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pair"
 	"github.com/mqwire/mqwire/pattern/pull"
@@ -87,12 +86,12 @@ func TestPipeHookSeesEveryPipe(t *testing.T) {
 }
 
 // TestPipeHookRefuses checks that a pipe closed in PipeAdding is never
-// added (nor reported added or removed), that the peer's dialer tries
-// again, and that the pipe the hook lets in works.
+// added (PipeRemoved follows, PipeAdded does not), that the peer's dialer
+// tries again, and that the pipe the hook lets in works.
 func TestPipeHookRefuses(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	var mu sync.Mutex
-	refuse, refused, added := 2, 0, 0
+	refuse, refused, added, removed := 2, 0, 0, 0
 	q := must(pull.New(socket.PipeHook(func(ev socket.PipeHookEvent, p *socket.Pipe) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -105,6 +104,8 @@ func TestPipeHookRefuses(t *testing.T) {
 			}
 		case socket.PipeAdded:
 			added++
+		case socket.PipeRemoved:
+			removed++
 		}
 	})))
 	defer q.Close()
@@ -119,8 +120,8 @@ func TestPipeHookRefuses(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if refused != 2 || added != 1 {
-		t.Errorf("refused %d, added %d; want 2 and 1", refused, added)
+	if refused != 2 || added != 1 || removed != 2 {
+		t.Errorf("refused %d, added %d, removed %d; want 2, 1 and 2", refused, added, removed)
 	}
 }
 
@@ -133,7 +134,7 @@ func TestSynchronousDial(t *testing.T) {
 	p := must(push.New())
 	defer p.Close()
 	url := testutil.URL(t, "tcp")
-	if _, err := p.Dial(url, socket.SynchronousDial()); !errors.Is(err, syscall.ECONNREFUSED) {
+	if _, err := p.Dial(url, socket.SynchronousDial()); !neterr.ConnRefused(err) {
 		t.Fatalf("dial with no listener: %v, want ECONNREFUSED", err)
 	}
 	if _, err := p.Dial(testutil.URL(t, "inproc"), socket.SynchronousDial()); err == nil {

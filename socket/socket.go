@@ -390,6 +390,7 @@ func (s *Socket) addPipe(p *Pipe) error {
 	}
 	s.mu.Unlock()
 	if !s.callPipeHook(PipeAdding, p) {
+		s.callPipeHook(PipeRemoved, p)
 		if err := p.Err(); err != nil {
 			return err
 		}
@@ -398,6 +399,7 @@ func (s *Socket) addPipe(p *Pipe) error {
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
+		s.callPipeHook(PipeRemoved, p)
 		return ErrClosed
 	}
 	s.pipes[p.id] = p
@@ -408,6 +410,7 @@ func (s *Socket) addPipe(p *Pipe) error {
 		delete(s.pipes, p.id)
 		s.setSolo()
 		s.mu.Unlock()
+		s.callPipeHook(PipeRemoved, p)
 		return err
 	}
 	s.mu.Lock()

@@ -1,0 +1,114 @@
+package core
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/mqwire/mqwire/compat/mangos"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// sockContext is a mangos Context on an mqwire context.
+type sockContext struct {
+	k  *sock
+	nc nativeContext
+
+	mu   sync.Mutex
+	vals map[string]interface{} // the context's options (contextOptions the socket has)
+}
+
+func (c *sockContext) Close() error { return mapErr(c.nc.Close(), false) }
+
+func (c *sockContext) GetOption(name string) (interface{}, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.vals[name]; ok {
+		return v, nil
+	}
+	return nil, mangos.ErrBadOption
+}
+
+// SetOption sets a deadline of the context, or its OptionRetryTime or
+// OptionSurveyTime, which mqwire's contexts take from their socket: setting
+// them on a context sets them on the socket.
+func (c *sockContext) SetOption(name string, value interface{}) error {
+	c.mu.Lock()
+	_, ok := c.vals[name]
+	c.mu.Unlock()
+	if !ok {
+		return mangos.ErrBadOption
+	}
+	v, err := checkType(name, value)
+	if err != nil {
+		return err
+	}
+	if name == mangos.OptionRetryTime || name == mangos.OptionSurveyTime {
+		if err := c.k.SetOption(name, v); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	c.vals[name] = v
+	c.mu.Unlock()
+	return nil
+}
+
+// deadline returns a context that ends at the context's deadline named
+// name (mangos's: 0 none, negative at once).
+func (c *sockContext) deadline(name string) (context.Context, context.CancelFunc) {
+	c.mu.Lock()
+	d, _ := c.vals[name].(time.Duration)
+	c.mu.Unlock()
+	switch {
+	case d == 0:
+		return context.Background(), func() {}
+	case d < 0:
+		d = time.Nanosecond
+	}
+	return context.WithTimeout(context.Background(), d)
+}
+
+func (c *sockContext) Send(b []byte) error {
+	return c.sendNative(socket.NewMessageBytes(b))
+}
+
+func (c *sockContext) SendMsg(m *mangos.Message) error {
+	return c.sendNative(c.k.native(m))
+}
+
+func (c *sockContext) sendNative(m *socket.Message) error {
+	ctx, cancel := c.deadline(mangos.OptionSendDeadline)
+	defer cancel()
+	if err := c.nc.Send(ctx, m); err != nil {
+		m.Free()
+		return mapErr(err, true)
+	}
+	return nil
+}
+
+func (c *sockContext) Recv() ([]byte, error) {
+	m, err := c.recvNative()
+	if err != nil {
+		return nil, err
+	}
+	return body(m), nil
+}
+
+func (c *sockContext) RecvMsg() (*mangos.Message, error) {
+	m, err := c.recvNative()
+	if err != nil {
+		return nil, err
+	}
+	return c.k.fromNative(m), nil
+}
+
+func (c *sockContext) recvNative() (*socket.Message, error) {
+	ctx, cancel := c.deadline(mangos.OptionRecvDeadline)
+	defer cancel()
+	m, err := c.nc.Recv(ctx)
+	if err != nil {
+		return nil, mapErr(err, false)
+	}
+	return m, nil
+}

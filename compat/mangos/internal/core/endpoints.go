@@ -1,0 +1,418 @@
+package core
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/mqwire/mqwire/compat/mangos"
+	"github.com/mqwire/mqwire/internal/neterr"
+	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/transport/inproc"
+)
+
+// endpointOptions are the options dialers and listeners have of their own
+// (the others are the socket's, read through them).
+var endpointOptions = []string{
+	mangos.OptionTLSConfig, mangos.OptionKeepAlive, mangos.OptionKeepAliveTime,
+	mangos.OptionNoDelay, mangos.OptionMaxRecvSize,
+	mangos.OptionReconnectTime, mangos.OptionMaxReconnectTime,
+}
+
+// checkScheme returns ErrBadTran for an address whose transport mqwire
+// does not have, and ErrBadAddr for one that is not a URL.
+func checkScheme(addr string) error {
+	scheme, _, ok := strings.Cut(addr, "://")
+	if !ok {
+		return mangos.ErrBadAddr
+	}
+	if !slices.Contains(socket.Schemes(), scheme) {
+		return mangos.ErrBadTran
+	}
+	return nil
+}
+
+// endpoint holds what dialers and listeners share: their address and their
+// own option values, checked when set and applied when they start.
+type endpoint struct {
+	k    *sock
+	addr string
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	vals    map[string]interface{}
+}
+
+func newEndpoint(k *sock, addr string, options map[string]interface{}, extra ...string) (*endpoint, error) {
+	if err := checkScheme(addr); err != nil {
+		return nil, err
+	}
+	e := &endpoint{k: k, addr: addr, vals: map[string]interface{}{}}
+	for name, v := range options {
+		if err := e.set(name, v, extra); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// set checks and keeps an option of the endpoint. The endpoint's own
+// values of the socket's options (keep-alive, receive size, reconnect
+// times) must equal the socket's: mqwire keeps them per socket.
+func (e *endpoint) set(name string, value interface{}, extra []string) error {
+	if !slices.Contains(endpointOptions, name) && !slices.Contains(extra, name) {
+		return mangos.ErrBadOption
+	}
+	v, err := checkType(name, value)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case mangos.OptionTLSConfig, mangos.OptionDialAsynch:
+	case mangos.OptionNoDelay:
+		if !v.(bool) {
+			return fmt.Errorf("%w: %s false (mqwire always sends at once)", mangos.ErrBadValue, name)
+		}
+	default:
+		if cur, err := e.k.GetOption(name); err != nil || cur != v {
+			return fmt.Errorf("%w: %s on a dialer or listener, other than the socket's (%v): set it on the socket", mangos.ErrBadOption, name, cur)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started || e.closed {
+		return mangos.ErrBadOption
+	}
+	e.vals[name] = v
+	return nil
+}
+
+// get returns the endpoint's own value of an option, else the socket's.
+func (e *endpoint) get(name string) (interface{}, error) {
+	e.mu.Lock()
+	v, ok := e.vals[name]
+	e.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	return e.k.GetOption(name)
+}
+
+// tls returns the endpoint's TLS configuration, nil if it has none of its
+// own.
+func (e *endpoint) tls() *tls.Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, _ := e.vals[mangos.OptionTLSConfig].(*tls.Config)
+	return c
+}
+
+// start marks the endpoint started, once.
+func (e *endpoint) start() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return mangos.ErrClosed
+	case e.started:
+		return mangos.ErrAddrInUse
+	}
+	e.started = true
+	return nil
+}
+
+// dialer is a mangos Dialer on an mqwire dialer.
+type dialer struct {
+	*endpoint
+	d *socket.Dialer // once started
+}
+
+func (k *sock) NewDialer(addr string, options map[string]interface{}) (mangos.Dialer, error) {
+	return k.newDialer(addr, options)
+}
+
+func (k *sock) newDialer(addr string, options map[string]interface{}) (*dialer, error) {
+	e, err := newEndpoint(k, addr, options, mangos.OptionDialAsynch)
+	if err != nil {
+		return nil, err
+	}
+	d := &dialer{endpoint: e}
+	k.mu.Lock()
+	k.dialers = append(k.dialers, d)
+	k.mu.Unlock()
+	return d, nil
+}
+
+func (k *sock) Dial(addr string) error { return k.DialOptions(addr, nil) }
+
+func (k *sock) DialOptions(addr string, options map[string]interface{}) error {
+	d, err := k.newDialer(addr, options)
+	if err != nil {
+		return err
+	}
+	if err := d.Dial(); err != nil {
+		d.forget()
+		return err
+	}
+	return nil
+}
+
+func (d *dialer) Address() string { return d.addr }
+
+func (d *dialer) SetOption(name string, value interface{}) error {
+	return d.set(name, value, []string{mangos.OptionDialAsynch})
+}
+
+func (d *dialer) GetOption(name string) (interface{}, error) { return d.get(name) }
+
+// Dial starts the dialer: it makes the first attempt before returning
+// unless OptionDialAsynch is set, and reconnects in the background after
+// that.
+func (d *dialer) Dial() error {
+	if err := d.start(); err != nil {
+		return err
+	}
+	var opts []socket.DialOption
+	if c := d.tls(); c != nil {
+		opts = append(opts, socket.DialTLSConfig(c))
+	}
+	if async, _ := d.get(mangos.OptionDialAsynch); async != true {
+		opts = append(opts, socket.SynchronousDial())
+	}
+	nd, err := d.k.s.Dial(d.addr, opts...)
+	if err != nil {
+		d.mu.Lock()
+		d.started = false // mangos lets a failed dialer dial again
+		d.mu.Unlock()
+		return dialErr(err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed { // closed while it dialed
+		go nd.Close()
+		return mangos.ErrClosed
+	}
+	d.d = nd
+	return nil
+}
+
+// dialErr returns mangos's error for a failed dial: ErrConnRefused when
+// nobody listens.
+func dialErr(err error) error {
+	if neterr.ConnRefused(err) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, inproc.ErrRefused) {
+		return mangos.ErrConnRefused
+	}
+	return mapErr(err, false)
+}
+
+func (d *dialer) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return mangos.ErrClosed
+	}
+	d.closed = true
+	nd := d.d
+	d.mu.Unlock()
+	d.forget()
+	if nd != nil {
+		nd.Close()
+	}
+	return nil
+}
+
+// forget drops the dialer from its socket's list.
+func (d *dialer) forget() {
+	d.k.mu.Lock()
+	defer d.k.mu.Unlock()
+	d.k.dialers = slices.DeleteFunc(d.k.dialers, func(x *dialer) bool { return x == d })
+}
+
+// listener is a mangos Listener on an mqwire listener.
+type listener struct {
+	*endpoint
+	l *socket.Listener // once started
+}
+
+func (k *sock) NewListener(addr string, options map[string]interface{}) (mangos.Listener, error) {
+	return k.newListener(addr, options)
+}
+
+func (k *sock) newListener(addr string, options map[string]interface{}) (*listener, error) {
+	e, err := newEndpoint(k, addr, options)
+	if err != nil {
+		return nil, err
+	}
+	l := &listener{endpoint: e}
+	k.mu.Lock()
+	k.listeners = append(k.listeners, l)
+	k.mu.Unlock()
+	return l, nil
+}
+
+func (k *sock) Listen(addr string) error { return k.ListenOptions(addr, nil) }
+
+func (k *sock) ListenOptions(addr string, options map[string]interface{}) error {
+	l, err := k.newListener(addr, options)
+	if err != nil {
+		return err
+	}
+	if err := l.Listen(); err != nil {
+		l.forget()
+		return err
+	}
+	return nil
+}
+
+// Address returns the address listened on: after Listen, with the port
+// the system chose for a tcp port of 0.
+func (l *listener) Address() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.l != nil {
+		return l.l.URL()
+	}
+	return l.addr
+}
+
+func (l *listener) SetOption(name string, value interface{}) error {
+	return l.set(name, value, nil)
+}
+
+func (l *listener) GetOption(name string) (interface{}, error) { return l.get(name) }
+
+func (l *listener) Listen() error {
+	if err := l.start(); err != nil {
+		return err
+	}
+	var opts []socket.ListenOption
+	if c := l.tls(); c != nil {
+		opts = append(opts, socket.ListenTLSConfig(c))
+	}
+	nl, err := l.k.s.Listen(l.addr, opts...)
+	if err != nil {
+		l.mu.Lock()
+		l.started = false
+		l.mu.Unlock()
+		if errors.Is(err, socket.ErrAddrInUse) {
+			return mangos.ErrAddrInUse
+		}
+		return mapErr(err, false)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		go nl.Close()
+		return mangos.ErrClosed
+	}
+	l.l = nl
+	return nil
+}
+
+func (l *listener) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return mangos.ErrClosed
+	}
+	l.closed = true
+	nl := l.l
+	l.mu.Unlock()
+	l.forget()
+	if nl != nil {
+		nl.Close()
+	}
+	return nil
+}
+
+func (l *listener) forget() {
+	l.k.mu.Lock()
+	defer l.k.mu.Unlock()
+	l.k.listeners = slices.DeleteFunc(l.k.listeners, func(x *listener) bool { return x == l })
+}
+
+// pipe is a mangos Pipe on an mqwire pipe.
+type pipe struct {
+	k  *sock
+	id socket.PipeID
+	p  *socket.Pipe // nil for a pipe gone before a message of it was received
+	d  *dialer
+	l  *listener
+}
+
+func (p *pipe) ID() uint32 { return uint32(p.id) }
+
+func (p *pipe) Address() string {
+	if p.p == nil {
+		return ""
+	}
+	return p.p.URL()
+}
+
+func (p *pipe) GetOption(name string) (interface{}, error) {
+	if p.p == nil {
+		return nil, mangos.ErrClosed
+	}
+	switch name {
+	case mangos.OptionLocalAddr:
+		return addrOf(p.p.URL(), p.p.LocalAddr()), nil
+	case mangos.OptionRemoteAddr:
+		return addrOf(p.p.URL(), p.p.RemoteAddr()), nil
+	}
+	if p.d != nil {
+		return p.d.GetOption(name)
+	}
+	if p.l != nil {
+		return p.l.GetOption(name)
+	}
+	return p.k.GetOption(name)
+}
+
+func (p *pipe) Listener() mangos.Listener {
+	if p.l == nil {
+		return nil
+	}
+	return p.l
+}
+
+func (p *pipe) Dialer() mangos.Dialer {
+	if p.d == nil {
+		return nil
+	}
+	return p.d
+}
+
+func (p *pipe) Close() error {
+	if p.p == nil {
+		return mangos.ErrClosed
+	}
+	p.p.Close(nil)
+	return nil
+}
+
+// addrOf returns a pipe's address as the net.Addr mangos gives: a
+// *net.TCPAddr for tcp-based transports, a *net.UnixAddr for ipc, else one
+// that names the transport.
+func addrOf(url, a string) net.Addr {
+	scheme, _, _ := strings.Cut(url, "://")
+	if ap, err := netip.ParseAddrPort(a); err == nil {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	if scheme == "ipc" {
+		return &net.UnixAddr{Name: a, Net: "unix"}
+	}
+	return schemeAddr{scheme: scheme, addr: a}
+}
+
+// schemeAddr is an address of a transport that has no net.Addr of its own.
+type schemeAddr struct{ scheme, addr string }
+
+func (a schemeAddr) Network() string { return a.scheme }
+func (a schemeAddr) String() string  { return a.addr }

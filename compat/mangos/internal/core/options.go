@@ -1,0 +1,85 @@
+package core
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mqwire/mqwire/compat/mangos"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// contextOptions are the options a context has, each its own copy of the
+// socket's value when the context opened.
+var contextOptions = []string{
+	mangos.OptionRecvDeadline, mangos.OptionSendDeadline,
+	mangos.OptionRetryTime, mangos.OptionSurveyTime,
+}
+
+// readOnly reports whether an option can only be read.
+func readOnly(name string) bool {
+	return name == mangos.OptionRaw
+}
+
+// checkType checks that value has the type option name takes, and returns
+// it as the option keeps it (a string subscription becomes []byte).
+func checkType(name string, value interface{}) (interface{}, error) {
+	ok := false
+	switch name {
+	case mangos.OptionRecvDeadline, mangos.OptionSendDeadline, mangos.OptionRetryTime,
+		mangos.OptionSurveyTime, mangos.OptionLinger, mangos.OptionReconnectTime,
+		mangos.OptionMaxReconnectTime, mangos.OptionKeepAliveTime:
+		_, ok = value.(time.Duration)
+	case mangos.OptionWriteQLen, mangos.OptionReadQLen, mangos.OptionTTL, mangos.OptionMaxRecvSize:
+		_, ok = value.(int)
+	case mangos.OptionDialAsynch, mangos.OptionKeepAlive, mangos.OptionNoDelay:
+		_, ok = value.(bool)
+	case mangos.OptionTLSConfig:
+		_, ok = value.(*tls.Config)
+	case mangos.OptionSubscribe, mangos.OptionUnsubscribe:
+		switch v := value.(type) {
+		case []byte:
+			return v, nil
+		case string:
+			return []byte(v), nil
+		}
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %s = %v (%T)", mangos.ErrBadValue, name, value, value)
+	}
+	return value, nil
+}
+
+// optionErr returns mangos's error for an option mqwire refused.
+func optionErr(name string, err error) error {
+	switch {
+	case errors.Is(err, socket.ErrOptionNotApplicable):
+		return fmt.Errorf("%w: %s: %v", mangos.ErrBadOption, name, err)
+	case errors.Is(err, socket.ErrBadOption):
+		return fmt.Errorf("%w: %s: %v", mangos.ErrBadValue, name, err)
+	}
+	return err
+}
+
+// errorMap gives mangos's error for each mqwire error that has one.
+var errorMap = []struct {
+	native error
+	mangos error
+}{
+	{socket.ErrClosed, mangos.ErrClosed},
+	{socket.ErrBadState, mangos.ErrProtoState},
+	{socket.ErrNotSupported, mangos.ErrProtoOp},
+	{socket.ErrTooLarge, mangos.ErrTooLong},
+	{socket.ErrNoPeer, mangos.ErrNoPeers},
+	{socket.ErrAddrInUse, mangos.ErrAddrInUse},
+	{socket.ErrBadURL, mangos.ErrBadAddr},
+	{socket.ErrPeerMismatch, mangos.ErrBadProto},
+	{context.Canceled, mangos.ErrCanceled},
+}
+
+// isTimeout reports whether err is a passed deadline.
+func isTimeout(err error) bool {
+	return errors.Is(err, socket.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+}

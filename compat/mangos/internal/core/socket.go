@@ -1,0 +1,384 @@
+package core
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mqwire/mqwire/compat/mangos"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/sub"
+	"github.com/mqwire/mqwire/pattern/surveyor"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// NewSocket returns a socket of the protocol whose SP number is self, raw
+// or cooked. The protocol packages call it.
+func NewSocket(self uint16, raw bool) (mangos.Socket, error) {
+	p := protocols[self]
+	if p == nil {
+		return nil, mangos.ErrBadProto
+	}
+	k := &sock{proto: p, raw: raw, pipes: map[socket.PipeID]*pipe{}}
+	newSocket := p.newCooked
+	if raw {
+		newSocket = p.newRaw
+	}
+	s, err := newSocket(socket.PipeHook(k.pipeHook))
+	if err != nil {
+		return nil, err
+	}
+	k.s = s
+	k.vals = k.defaults()
+	return k, nil
+}
+
+// sock is a mangos Socket on an mqwire socket.
+type sock struct {
+	proto *protocol
+	raw   bool
+	s     *socket.Socket
+
+	mu sync.Mutex
+	// vals are the options the socket has, with their values as set
+	// (their defaults until then): an option not in vals is not the
+	// socket's.
+	vals  map[string]interface{}
+	hook  mangos.PipeEventHook
+	pipes map[socket.PipeID]*pipe // the pipes attached, for the hook and RecvMsg
+	// dialers and listeners, for pipes to name theirs.
+	dialers   []*dialer
+	listeners []*listener
+}
+
+// Native returns the mqwire socket underneath (mangos.Device uses it).
+func (k *sock) Native() *socket.Socket { return k.s }
+
+// defaults returns the options the socket has, with their defaults.
+func (k *sock) defaults() map[string]interface{} {
+	info := k.s.Info()
+	v := map[string]interface{}{
+		mangos.OptionRaw:              k.raw,
+		mangos.OptionLinger:           socket.DefaultLinger,
+		mangos.OptionMaxRecvSize:      int(socket.DefaultMaxRecvSize),
+		mangos.OptionReconnectTime:    socket.DefaultReconnectInterval,
+		mangos.OptionMaxReconnectTime: time.Duration(0),
+		mangos.OptionDialAsynch:       false,
+		mangos.OptionTLSConfig:        (*tls.Config)(nil),
+		mangos.OptionKeepAlive:        true,
+		mangos.OptionNoDelay:          true,
+	}
+	if info.CanSend {
+		v[mangos.OptionSendDeadline] = time.Duration(0)
+		v[mangos.OptionWriteQLen] = socket.DefaultHWM
+	}
+	if info.CanRecv {
+		v[mangos.OptionRecvDeadline] = time.Duration(0)
+		v[mangos.OptionReadQLen] = socket.DefaultHWM
+	}
+	own := k.proto.cooked
+	if k.raw {
+		own = k.proto.raw
+	}
+	maps.Copy(v, own)
+	return v
+}
+
+func (k *sock) Info() mangos.ProtocolInfo { return k.proto.info }
+
+func (k *sock) Close() error {
+	if err := k.s.Close(); err != nil {
+		return mapErr(err, false)
+	}
+	return nil
+}
+
+func (k *sock) Send(b []byte) error {
+	m := socket.NewMessageBytes(b)
+	if err := k.s.Send(m); err != nil {
+		m.Free()
+		return mapErr(err, true)
+	}
+	return nil
+}
+
+func (k *sock) Recv() ([]byte, error) {
+	m, err := k.s.Recv()
+	if err != nil {
+		return nil, mapErr(err, false)
+	}
+	return body(m), nil
+}
+
+func (k *sock) SendMsg(m *mangos.Message) error {
+	nm := k.native(m)
+	if err := k.s.Send(nm); err != nil {
+		nm.Free()
+		return mapErr(err, true)
+	}
+	return nil
+}
+
+func (k *sock) RecvMsg() (*mangos.Message, error) {
+	m, err := k.s.Recv()
+	if err != nil {
+		return nil, mapErr(err, false)
+	}
+	return k.fromNative(m), nil
+}
+
+// native copies m into an mqwire message: the body, and the header on a
+// raw socket (a cooked socket writes its own).
+func (k *sock) native(m *mangos.Message) *socket.Message {
+	nm := socket.NewMessageBytes(m.Body)
+	if k.raw && len(m.Header) > 0 {
+		nm.SetHeader(m.Header)
+	}
+	return nm
+}
+
+// fromNative makes a mangos message of m, which it takes.
+func (k *sock) fromNative(m *socket.Message) *mangos.Message {
+	mm := &mangos.Message{Pipe: k.pipeOf(m.Pipe)}
+	if k.raw && len(m.Header) > 0 {
+		mm.Header = append([]byte(nil), m.Header...)
+	}
+	mm.Body = body(m)
+	return mm
+}
+
+// body returns m's body for the caller to keep: m is not freed, so that
+// its memory stays the caller's, and a body loaned from shared memory is
+// copied out first.
+func body(m *socket.Message) []byte {
+	if m.Loaned() {
+		m.Detach()
+	}
+	return m.Body
+}
+
+func (k *sock) OpenContext() (mangos.Context, error) {
+	if k.proto.openContext == nil || k.raw {
+		return nil, mangos.ErrProtoOp
+	}
+	nc, err := k.proto.openContext(k.s)
+	if err != nil {
+		return nil, mapErr(err, false)
+	}
+	c := &sockContext{k: k, nc: nc, vals: map[string]interface{}{}}
+	k.mu.Lock()
+	for _, name := range contextOptions {
+		if v, ok := k.vals[name]; ok {
+			c.vals[name] = v
+		}
+	}
+	k.mu.Unlock()
+	return c, nil
+}
+
+func (k *sock) SetPipeEventHook(h mangos.PipeEventHook) mangos.PipeEventHook {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	old := k.hook
+	k.hook = h
+	return old
+}
+
+// pipeHook follows the socket's pipes (socket.PipeHook) and calls the
+// application's hook.
+func (k *sock) pipeHook(ev socket.PipeHookEvent, p *socket.Pipe) {
+	k.mu.Lock()
+	w := k.pipes[p.ID()]
+	if w == nil {
+		w = &pipe{k: k, p: p, id: p.ID()}
+		w.d, w.l = k.endpointOf(p)
+		k.pipes[p.ID()] = w
+	}
+	h := k.hook
+	k.mu.Unlock()
+	if h != nil {
+		switch ev {
+		case socket.PipeAdding:
+			h(mangos.PipeEventAttaching, w)
+		case socket.PipeAdded:
+			h(mangos.PipeEventAttached, w)
+		case socket.PipeRemoved:
+			h(mangos.PipeEventDetached, w)
+		}
+	}
+	if ev == socket.PipeRemoved {
+		k.mu.Lock()
+		delete(k.pipes, p.ID())
+		k.mu.Unlock()
+	}
+}
+
+// pipeOf returns the pipe a message came on: nil for none, and a pipe
+// that only knows its id when the pipe has gone meanwhile.
+func (k *sock) pipeOf(id socket.PipeID) mangos.Pipe {
+	if id == 0 {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if w := k.pipes[id]; w != nil {
+		return w
+	}
+	return &pipe{k: k, id: id}
+}
+
+// endpointOf finds the dialer or listener that made p. Under k.mu.
+func (k *sock) endpointOf(p *socket.Pipe) (*dialer, *listener) {
+	if p.Dialed() {
+		for _, d := range k.dialers {
+			if d.addr == p.URL() {
+				return d, nil
+			}
+		}
+		return nil, nil
+	}
+	for _, l := range k.listeners {
+		if l.Address() == p.URL() {
+			return nil, l
+		}
+	}
+	return nil, nil
+}
+
+// mapErr returns mangos's error for an mqwire error; sending says which
+// timeout a timeout is.
+func mapErr(err error, sending bool) error {
+	switch {
+	case err == nil:
+		return nil
+	case isTimeout(err):
+		if sending {
+			return mangos.ErrSendTimeout
+		}
+		return mangos.ErrRecvTimeout
+	}
+	for _, e := range errorMap {
+		if errors.Is(err, e.native) {
+			return e.mangos
+		}
+	}
+	return err
+}
+
+// timeouts converts a mangos deadline (0 none, negative do not wait) to an
+// mqwire timeout (negative none, 0 do not wait).
+func timeout(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return -1
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+// nativeOption returns the mqwire option that sets the socket option name
+// to v, which is of the right type already; none when the shim keeps the
+// value itself.
+func (k *sock) nativeOption(name string, v interface{}) ([]socket.Option, error) {
+	switch name {
+	case mangos.OptionRecvDeadline:
+		return []socket.Option{socket.RecvTimeout(timeout(v.(time.Duration)))}, nil
+	case mangos.OptionSendDeadline:
+		return []socket.Option{socket.SendTimeout(timeout(v.(time.Duration)))}, nil
+	case mangos.OptionLinger:
+		return []socket.Option{socket.Linger(v.(time.Duration))}, nil
+	case mangos.OptionMaxRecvSize:
+		n := v.(int)
+		if n < 0 {
+			return nil, mangos.ErrBadValue
+		}
+		return []socket.Option{socket.MaxRecvSize(int64(n))}, nil
+	case mangos.OptionReconnectTime:
+		return []socket.Option{socket.ReconnectInterval(v.(time.Duration))}, nil
+	case mangos.OptionMaxReconnectTime:
+		return []socket.Option{socket.ReconnectIntervalMax(v.(time.Duration))}, nil
+	case mangos.OptionWriteQLen:
+		return []socket.Option{socket.SendHWM(v.(int))}, nil
+	case mangos.OptionReadQLen:
+		return []socket.Option{socket.RecvHWM(v.(int))}, nil
+	case mangos.OptionTLSConfig:
+		return []socket.Option{socket.TLSConfig(v.(*tls.Config))}, nil
+	case mangos.OptionKeepAlive:
+		return []socket.Option{socket.TCPKeepAlive(net.KeepAliveConfig{Enable: v.(bool)})}, nil
+	case mangos.OptionKeepAliveTime:
+		d := v.(time.Duration)
+		return []socket.Option{socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: d, Interval: d})}, nil
+	case mangos.OptionNoDelay:
+		if !v.(bool) {
+			return nil, fmt.Errorf("%w: %s false (mqwire always sends at once)", mangos.ErrBadValue, name)
+		}
+		return nil, nil
+	case mangos.OptionRetryTime:
+		return []socket.Option{req.ResendInterval(v.(time.Duration))}, nil
+	case mangos.OptionSurveyTime:
+		d := v.(time.Duration)
+		if d == 0 {
+			d = forever
+		}
+		return []socket.Option{surveyor.SurveyTime(d)}, nil
+	case mangos.OptionTTL:
+		return []socket.Option{k.proto.ttl(v.(int))}, nil
+	case mangos.OptionSubscribe:
+		return []socket.Option{sub.Subscribe(v.([]byte))}, nil
+	case mangos.OptionUnsubscribe:
+		return []socket.Option{sub.Unsubscribe(v.([]byte))}, nil
+	}
+	return nil, nil // kept by the shim (OptionDialAsynch)
+}
+
+// forever stands for mangos's "no limit" where mqwire wants a duration.
+const forever = 100 * 365 * 24 * time.Hour
+
+func (k *sock) SetOption(name string, value interface{}) error {
+	v, err := k.checkValue(name, value)
+	if err != nil {
+		return err
+	}
+	opt, err := k.nativeOption(name, v)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(opt) > 0 {
+		if err := k.s.SetOption(opt...); err != nil {
+			return optionErr(name, err)
+		}
+	}
+	if name != mangos.OptionSubscribe && name != mangos.OptionUnsubscribe {
+		k.vals[name] = v
+	}
+	return nil
+}
+
+// checkValue checks that the socket has the option and that value has its
+// type, and returns the value as the option keeps it.
+func (k *sock) checkValue(name string, value interface{}) (interface{}, error) {
+	k.mu.Lock()
+	_, ok := k.vals[name]
+	k.mu.Unlock()
+	if !ok || readOnly(name) {
+		return nil, mangos.ErrBadOption
+	}
+	return checkType(name, value)
+}
+
+func (k *sock) GetOption(name string) (interface{}, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.vals[name]
+	if !ok || name == mangos.OptionSubscribe || name == mangos.OptionUnsubscribe {
+		return nil, mangos.ErrBadOption
+	}
+	return v, nil
+}

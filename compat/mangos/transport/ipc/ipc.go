@@ -1,0 +1,7 @@
+// Package ipc stands in for mangos's transport package of the same name,
+// so that mangos code's imports resolve: the sockets of package mangos have
+// every mqwire transport (ipc:// among them) without it. Importing it
+// registers the transport with mqwire, as mangos code expects.
+package ipc
+
+import _ "github.com/mqwire/mqwire/transport/ipc" // registers the transport
