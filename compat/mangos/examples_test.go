@@ -188,4 +188,3 @@ func waitListening(t *testing.T, addr string) {
 	}
 	t.Fatalf("nothing listens at %s after %v (%s)", addr, timeout, runtime.GOOS)
 }
-
