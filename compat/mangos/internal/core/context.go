@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/compat/mangos"
+	"github.com/mqwire/mqwire/compat/mangos/internal/bridge"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -70,21 +71,30 @@ func (c *sockContext) deadline(name string) (context.Context, context.CancelFunc
 }
 
 func (c *sockContext) Send(b []byte) error {
-	return c.sendNative(socket.NewMessageBytes(b))
+	m := socket.NewMessageBytes(b)
+	if err := c.sendNative(m); err != nil {
+		m.Free()
+		return err
+	}
+	return nil
 }
 
 func (c *sockContext) SendMsg(m *mangos.Message) error {
-	return c.sendNative(c.k.native(m))
+	n, reused := bridge.Native(m, c.k.raw)
+	if err := c.sendNative(n); err != nil {
+		if !reused {
+			n.Free()
+		}
+		return err
+	}
+	bridge.Sent(m, reused)
+	return nil
 }
 
 func (c *sockContext) sendNative(m *socket.Message) error {
 	ctx, cancel := c.deadline(mangos.OptionSendDeadline)
 	defer cancel()
-	if err := c.nc.Send(ctx, m); err != nil {
-		m.Free()
-		return mapErr(err, true)
-	}
-	return nil
+	return mapErr(c.nc.Send(ctx, m), true)
 }
 
 func (c *sockContext) Recv() ([]byte, error) {

@@ -3,7 +3,6 @@ package core
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -78,11 +77,11 @@ func (e *endpoint) set(name string, value interface{}, extra []string) error {
 	case mangos.OptionTLSConfig, mangos.OptionDialAsynch:
 	case mangos.OptionNoDelay:
 		if !v.(bool) {
-			return fmt.Errorf("%w: %s false (mqwire always sends at once)", mangos.ErrBadValue, name)
+			return mangos.ErrBadValue
 		}
 	default:
 		if cur, err := e.k.GetOption(name); err != nil || cur != v {
-			return fmt.Errorf("%w: %s on a dialer or listener, other than the socket's (%v): set it on the socket", mangos.ErrBadOption, name, cur)
+			return mangos.ErrBadOption
 		}
 	}
 	e.mu.Lock()

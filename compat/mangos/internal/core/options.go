@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/mqwire/mqwire/compat/mangos"
@@ -47,18 +46,19 @@ func checkType(name string, value interface{}) (interface{}, error) {
 		}
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: %s = %v (%T)", mangos.ErrBadValue, name, value, value)
+		return nil, mangos.ErrBadValue
 	}
 	return value, nil
 }
 
-// optionErr returns mangos's error for an option mqwire refused.
-func optionErr(name string, err error) error {
+// optionErr returns mangos's error for an option mqwire refused: the bare
+// value, as mangos code compares errors with ==.
+func optionErr(err error) error {
 	switch {
 	case errors.Is(err, socket.ErrOptionNotApplicable):
-		return fmt.Errorf("%w: %s: %v", mangos.ErrBadOption, name, err)
+		return mangos.ErrBadOption
 	case errors.Is(err, socket.ErrBadOption):
-		return fmt.Errorf("%w: %s: %v", mangos.ErrBadValue, name, err)
+		return mangos.ErrBadValue
 	}
 	return err
 }

@@ -3,13 +3,13 @@ package core
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"maps"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/mqwire/mqwire/compat/mangos"
+	"github.com/mqwire/mqwire/compat/mangos/internal/bridge"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/pattern/surveyor"
@@ -23,7 +23,7 @@ func NewSocket(self uint16, raw bool) (mangos.Socket, error) {
 	if p == nil {
 		return nil, mangos.ErrBadProto
 	}
-	k := &sock{proto: p, raw: raw, pipes: map[socket.PipeID]*pipe{}}
+	k := &sock{proto: p, raw: raw}
 	newSocket := p.newCooked
 	if raw {
 		newSocket = p.newRaw
@@ -47,9 +47,11 @@ type sock struct {
 	// vals are the options the socket has, with their values as set
 	// (their defaults until then): an option not in vals is not the
 	// socket's.
-	vals  map[string]interface{}
-	hook  mangos.PipeEventHook
-	pipes map[socket.PipeID]*pipe // the pipes attached, for the hook and RecvMsg
+	vals map[string]interface{}
+	hook mangos.PipeEventHook
+	// pipes maps the pipes attached to theirs (*pipe), for the hook and
+	// for RecvMsg, which looks up every message's without a lock.
+	pipes sync.Map
 	// dialers and listeners, for pipes to name theirs.
 	dialers   []*dialer
 	listeners []*listener
@@ -115,11 +117,14 @@ func (k *sock) Recv() ([]byte, error) {
 }
 
 func (k *sock) SendMsg(m *mangos.Message) error {
-	nm := k.native(m)
-	if err := k.s.Send(nm); err != nil {
-		nm.Free()
+	n, reused := bridge.Native(m, k.raw)
+	if err := k.s.Send(n); err != nil {
+		if !reused {
+			n.Free()
+		}
 		return mapErr(err, true)
 	}
+	bridge.Sent(m, reused)
 	return nil
 }
 
@@ -131,24 +136,13 @@ func (k *sock) RecvMsg() (*mangos.Message, error) {
 	return k.fromNative(m), nil
 }
 
-// native copies m into an mqwire message: the body, and the header on a
-// raw socket (a cooked socket writes its own).
-func (k *sock) native(m *mangos.Message) *socket.Message {
-	nm := socket.NewMessageBytes(m.Body)
-	if k.raw && len(m.Header) > 0 {
-		nm.SetHeader(m.Header)
-	}
-	return nm
-}
-
 // fromNative makes a mangos message of m, which it takes.
 func (k *sock) fromNative(m *socket.Message) *mangos.Message {
-	mm := &mangos.Message{Pipe: k.pipeOf(m.Pipe)}
-	if k.raw && len(m.Header) > 0 {
-		mm.Header = append([]byte(nil), m.Header...)
+	var p any
+	if w := k.pipeOf(m.Pipe); w != nil {
+		p = w
 	}
-	mm.Body = body(m)
-	return mm
+	return bridge.Wrap(m, k.raw, p).(*mangos.Message)
 }
 
 // body returns m's body for the caller to keep: m is not freed, so that
@@ -192,11 +186,13 @@ func (k *sock) SetPipeEventHook(h mangos.PipeEventHook) mangos.PipeEventHook {
 // application's hook.
 func (k *sock) pipeHook(ev socket.PipeHookEvent, p *socket.Pipe) {
 	k.mu.Lock()
-	w := k.pipes[p.ID()]
-	if w == nil {
+	var w *pipe
+	if x, ok := k.pipes.Load(p.ID()); ok {
+		w = x.(*pipe)
+	} else {
 		w = &pipe{k: k, p: p, id: p.ID()}
 		w.d, w.l = k.endpointOf(p)
-		k.pipes[p.ID()] = w
+		k.pipes.Store(p.ID(), w)
 	}
 	h := k.hook
 	k.mu.Unlock()
@@ -211,9 +207,7 @@ func (k *sock) pipeHook(ev socket.PipeHookEvent, p *socket.Pipe) {
 		}
 	}
 	if ev == socket.PipeRemoved {
-		k.mu.Lock()
-		delete(k.pipes, p.ID())
-		k.mu.Unlock()
+		k.pipes.Delete(p.ID())
 	}
 }
 
@@ -223,10 +217,8 @@ func (k *sock) pipeOf(id socket.PipeID) mangos.Pipe {
 	if id == 0 {
 		return nil
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if w := k.pipes[id]; w != nil {
-		return w
+	if w, ok := k.pipes.Load(id); ok {
+		return w.(*pipe)
 	}
 	return &pipe{k: k, id: id}
 }
@@ -315,7 +307,7 @@ func (k *sock) nativeOption(name string, v interface{}) ([]socket.Option, error)
 		return []socket.Option{socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: d, Interval: d})}, nil
 	case mangos.OptionNoDelay:
 		if !v.(bool) {
-			return nil, fmt.Errorf("%w: %s false (mqwire always sends at once)", mangos.ErrBadValue, name)
+			return nil, mangos.ErrBadValue
 		}
 		return nil, nil
 	case mangos.OptionRetryTime:
@@ -352,7 +344,7 @@ func (k *sock) SetOption(name string, value interface{}) error {
 	defer k.mu.Unlock()
 	if len(opt) > 0 {
 		if err := k.s.SetOption(opt...); err != nil {
-			return optionErr(name, err)
+			return optionErr(err)
 		}
 	}
 	if name != mangos.OptionSubscribe && name != mangos.OptionUnsubscribe {
