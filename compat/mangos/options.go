@@ -54,7 +54,9 @@ const (
 	// OptionMaxReconnectTime (time.Duration): the longest wait, when the
 	// wait doubles after each failure; 0 (the default) no doubling.
 	OptionMaxReconnectTime = "MAX-RECONNECT-TIME"
-	// OptionBestEffort: not offered (ErrBadOption).
+	// OptionBestEffort (bool; push, pair, pair1, req, rep, respondent and
+	// their raw forms): a send that would wait drops the message instead
+	// and succeeds. Default false.
 	OptionBestEffort = "BEST-EFFORT"
 	// OptionLocalAddr (net.Addr, read only, pipes): the local address.
 	OptionLocalAddr = "LOCAL-ADDR"
@@ -76,6 +78,8 @@ const (
 	OptionPeerGID = "PEER-GID"
 	// OptionPeerZone: not offered (ErrBadOption).
 	OptionPeerZone = "PEER-ZONE"
-	// OptionFailNoPeers: not offered (ErrBadOption).
+	// OptionFailNoPeers (bool; push, req and their raw forms): with no
+	// peer connected, a send or receive fails at once with ErrNoPeers.
+	// Default false.
 	OptionFailNoPeers = "FAIL-NO-PEERS"
 )

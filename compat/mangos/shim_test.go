@@ -454,7 +454,7 @@ func TestShimOptions(t *testing.T) {
 		{"NO-SUCH-OPTION", 1, mw.ErrBadOption},
 		{mw.OptionSubscribe, []byte("x"), mw.ErrBadOption}, // req has no subscriptions
 		{mw.OptionRaw, true, mw.ErrBadOption},              // read only
-		{mw.OptionBestEffort, true, mw.ErrBadOption},       // not offered
+		{mw.OptionTLSConnState, true, mw.ErrBadOption},     // not offered
 		{mw.OptionRecvDeadline, 5, mw.ErrBadValue},         // an int, not a Duration
 		{mw.OptionRetryTime, "1s", mw.ErrBadValue},
 		{mw.OptionMaxRecvSize, -1, mw.ErrBadValue},
@@ -530,6 +530,58 @@ func TestShimOptions(t *testing.T) {
 	if _, err := p.Recv(); err != mw.ErrClosed {
 		t.Errorf("recv after close: %v, want ErrClosed", err)
 	}
+}
+
+// TestShimBestEffortFailNoPeers checks mangos's OptionBestEffort (a send
+// that would wait drops the message instead) and OptionFailNoPeers (with
+// no peer, sending fails at once), on the protocols mangos has them on.
+func TestShimBestEffortFailNoPeers(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	if err := shim(t, mwpub.NewSocket).SetOption(mw.OptionBestEffort, true); err != mw.ErrBadOption {
+		t.Errorf("best effort on pub (which never waits): %v, want ErrBadOption", err)
+	}
+	ps := shim(t, mwpush.NewSocket)
+	if err := ps.SetOption(mw.OptionFailNoPeers, true); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := ps.Send([]byte("nobody")); err != mw.ErrNoPeers {
+		t.Errorf("send with no peer: %v, want ErrNoPeers", err)
+	}
+	if err := ps.SetOption(mw.OptionFailNoPeers, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.SetOption(mw.OptionBestEffort, true); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := ps.SendMsg(mw.NewMessage(8)); err != nil {
+			t.Fatalf("best-effort send %d with no peer: %v", i, err)
+		}
+	}
+	if waited := time.Since(start); waited > timeout/2 {
+		t.Errorf("sends took %v; none should wait", waited)
+	}
+	// A peer that reads nothing: its queue fills, then the sends drop.
+	pl := shim(t, mwpull.NewSocket)
+	for _, o := range []string{mw.OptionReadQLen} {
+		if err := pl.SetOption(o, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link(t, "inproc", pl, ps)
+	for range 5000 {
+		if err := ps.Send([]byte("flood")); err != nil {
+			t.Fatalf("best-effort send to a full peer: %v", err)
+		}
+	}
+	if err := ps.SetOption(mw.OptionBestEffort, false); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := ps.GetOption(mw.OptionSendDeadline); v != timeout {
+		t.Errorf("send deadline after best effort: %v, want %v", v, timeout)
+	}
+	same(t, "pull", shimRecv(t, pl), []byte("flood"))
 }
 
 // TestShimPipeHook checks the pipe event hook: each pipe attaching,

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/compat/mangos"
-	"github.com/mqwire/mqwire/compat/mangos/internal/bridge"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -72,7 +71,7 @@ func (c *sockContext) deadline(name string) (context.Context, context.CancelFunc
 
 func (c *sockContext) Send(b []byte) error {
 	m := socket.NewMessageBytes(b)
-	if err := c.sendNative(m); err != nil {
+	if dropped, err := c.k.send(m, c.sendNative); err != nil || dropped {
 		m.Free()
 		return err
 	}
@@ -80,21 +79,19 @@ func (c *sockContext) Send(b []byte) error {
 }
 
 func (c *sockContext) SendMsg(m *mangos.Message) error {
-	n, reused := bridge.Native(m, c.k.raw)
-	if err := c.sendNative(n); err != nil {
-		if !reused {
-			n.Free()
-		}
-		return err
-	}
-	bridge.Sent(m, reused)
-	return nil
+	return c.k.sendMsg(m, c.sendNative)
 }
 
+// sendNative sends m within the context's send deadline, or without
+// waiting under the socket's OptionBestEffort.
 func (c *sockContext) sendNative(m *socket.Message) error {
 	ctx, cancel := c.deadline(mangos.OptionSendDeadline)
 	defer cancel()
-	return mapErr(c.nc.Send(ctx, m), true)
+	if c.k.bestEffort.Load() {
+		ctx, cancel = context.WithTimeout(ctx, time.Nanosecond)
+		defer cancel()
+	}
+	return c.nc.Send(ctx, m)
 }
 
 func (c *sockContext) Recv() ([]byte, error) {
@@ -114,11 +111,9 @@ func (c *sockContext) RecvMsg() (*mangos.Message, error) {
 }
 
 func (c *sockContext) recvNative() (*socket.Message, error) {
-	ctx, cancel := c.deadline(mangos.OptionRecvDeadline)
-	defer cancel()
-	m, err := c.nc.Recv(ctx)
-	if err != nil {
-		return nil, mapErr(err, false)
-	}
-	return m, nil
+	return c.k.recv(func() (*socket.Message, error) {
+		ctx, cancel := c.deadline(mangos.OptionRecvDeadline)
+		defer cancel()
+		return c.nc.Recv(ctx)
+	})
 }

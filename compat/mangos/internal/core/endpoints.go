@@ -344,6 +344,8 @@ type pipe struct {
 	p  *socket.Pipe // nil for a pipe gone before a message of it was received
 	d  *dialer
 	l  *listener
+	// added is set once the pipe is attached (under k.mu).
+	added bool
 }
 
 func (p *pipe) ID() uint32 { return uint32(p.id) }

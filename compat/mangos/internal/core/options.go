@@ -33,7 +33,8 @@ func checkType(name string, value interface{}) (interface{}, error) {
 		_, ok = value.(time.Duration)
 	case mangos.OptionWriteQLen, mangos.OptionReadQLen, mangos.OptionTTL, mangos.OptionMaxRecvSize:
 		_, ok = value.(int)
-	case mangos.OptionDialAsynch, mangos.OptionKeepAlive, mangos.OptionNoDelay:
+	case mangos.OptionDialAsynch, mangos.OptionKeepAlive, mangos.OptionNoDelay,
+		mangos.OptionBestEffort, mangos.OptionFailNoPeers:
 		_, ok = value.(bool)
 	case mangos.OptionTLSConfig:
 		_, ok = value.(*tls.Config)

@@ -41,6 +41,10 @@ type protocol struct {
 	cooked, raw map[string]interface{}
 	// ttl sets OptionTTL, where the protocol has it.
 	ttl func(int) socket.Option
+	// bestEffort and failNoPeers say whether the protocol has
+	// OptionBestEffort and OptionFailNoPeers (both forms), as mangos's
+	// has them.
+	bestEffort, failNoPeers bool
 }
 
 func info(self, peer uint16, selfName, peerName string) mangos.ProtocolInfo {
@@ -52,9 +56,11 @@ var protocols = map[uint16]*protocol{
 	mangos.ProtoBus: {info: info(mangos.ProtoBus, mangos.ProtoBus, "bus", "bus"),
 		newCooked: bus.New, newRaw: bus.NewRaw},
 	mangos.ProtoPair: {info: info(mangos.ProtoPair, mangos.ProtoPair, "pair", "pair"),
-		newCooked: pair.New, newRaw: pair.NewRaw},
+		bestEffort: true,
+		newCooked:  pair.New, newRaw: pair.NewRaw},
 	mangos.ProtoPair1: {info: info(mangos.ProtoPair1, mangos.ProtoPair1, "pair1", "pair1"),
-		newCooked: pair1.New, newRaw: pair1.NewRaw,
+		bestEffort: true,
+		newCooked:  pair1.New, newRaw: pair1.NewRaw,
 		cooked: map[string]interface{}{mangos.OptionTTL: pair1.DefaultTTL},
 		raw:    map[string]interface{}{mangos.OptionTTL: pair1.DefaultTTL},
 		ttl:    pair1.TTL},
@@ -64,15 +70,18 @@ var protocols = map[uint16]*protocol{
 		newCooked: sub.New, newRaw: sub.NewRaw,
 		cooked: map[string]interface{}{mangos.OptionSubscribe: nil, mangos.OptionUnsubscribe: nil}},
 	mangos.ProtoPush: {info: info(mangos.ProtoPush, mangos.ProtoPull, "push", "pull"),
+		bestEffort: true, failNoPeers: true,
 		newCooked: push.New, newRaw: push.NewRaw},
 	mangos.ProtoPull: {info: info(mangos.ProtoPull, mangos.ProtoPush, "pull", "push"),
 		newCooked: pull.New, newRaw: pull.NewRaw},
 	mangos.ProtoReq: {info: info(mangos.ProtoReq, mangos.ProtoRep, "req", "rep"),
+		bestEffort: true, failNoPeers: true,
 		newCooked: req.New, newRaw: req.NewRaw,
 		openContext: func(s *socket.Socket) (nativeContext, error) { return req.NewContext(s) },
 		cooked:      map[string]interface{}{mangos.OptionRetryTime: time.Minute}},
 	mangos.ProtoRep: {info: info(mangos.ProtoRep, mangos.ProtoReq, "rep", "req"),
-		newCooked: rep.New, newRaw: rep.NewRaw,
+		bestEffort: true,
+		newCooked:  rep.New, newRaw: rep.NewRaw,
 		openContext: func(s *socket.Socket) (nativeContext, error) { return rep.NewContext(s) },
 		cooked:      map[string]interface{}{mangos.OptionTTL: rep.DefaultTTL},
 		raw:         map[string]interface{}{mangos.OptionTTL: rep.DefaultTTL},
@@ -82,7 +91,8 @@ var protocols = map[uint16]*protocol{
 		openContext: func(s *socket.Socket) (nativeContext, error) { return surveyor.NewContext(s) },
 		cooked:      map[string]interface{}{mangos.OptionSurveyTime: surveyor.DefaultSurveyTime}},
 	mangos.ProtoRespondent: {info: info(mangos.ProtoRespondent, mangos.ProtoSurveyor, "respondent", "surveyor"),
-		newCooked: respondent.New, newRaw: respondent.NewRaw,
+		bestEffort: true,
+		newCooked:  respondent.New, newRaw: respondent.NewRaw,
 		openContext: func(s *socket.Socket) (nativeContext, error) { return respondent.NewContext(s) },
 		cooked:      map[string]interface{}{mangos.OptionTTL: respondent.DefaultTTL},
 		raw:         map[string]interface{}{mangos.OptionTTL: respondent.DefaultTTL},

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mqwire/mqwire/compat/mangos"
@@ -52,6 +53,11 @@ type sock struct {
 	// pipes maps the pipes attached to theirs (*pipe), for the hook and
 	// for RecvMsg, which looks up every message's without a lock.
 	pipes sync.Map
+	// peers counts the pipes attached (OptionFailNoPeers); bestEffort
+	// and failNoPeers are those options' values.
+	peers       atomic.Int32
+	bestEffort  atomic.Bool
+	failNoPeers atomic.Bool
 	// dialers and listeners, for pipes to name theirs.
 	dialers   []*dialer
 	listeners []*listener
@@ -82,6 +88,12 @@ func (k *sock) defaults() map[string]interface{} {
 		v[mangos.OptionRecvDeadline] = time.Duration(0)
 		v[mangos.OptionReadQLen] = socket.DefaultHWM
 	}
+	if k.proto.bestEffort {
+		v[mangos.OptionBestEffort] = false
+	}
+	if k.proto.failNoPeers {
+		v[mangos.OptionFailNoPeers] = false
+	}
 	own := k.proto.cooked
 	if k.raw {
 		own = k.proto.raw
@@ -101,39 +113,77 @@ func (k *sock) Close() error {
 
 func (k *sock) Send(b []byte) error {
 	m := socket.NewMessageBytes(b)
-	if err := k.s.Send(m); err != nil {
+	if dropped, err := k.send(m, k.s.Send); err != nil || dropped {
 		m.Free()
-		return mapErr(err, true)
+		return err
 	}
 	return nil
 }
 
 func (k *sock) Recv() ([]byte, error) {
-	m, err := k.s.Recv()
+	m, err := k.recv(k.s.Recv)
 	if err != nil {
-		return nil, mapErr(err, false)
+		return nil, err
 	}
 	return body(m), nil
 }
 
 func (k *sock) SendMsg(m *mangos.Message) error {
+	return k.sendMsg(m, k.s.Send)
+}
+
+func (k *sock) RecvMsg() (*mangos.Message, error) {
+	m, err := k.recv(k.s.Recv)
+	if err != nil {
+		return nil, err
+	}
+	return k.fromNative(m), nil
+}
+
+// sendMsg sends m through send (the socket's or a context's), which takes
+// it unless it fails.
+func (k *sock) sendMsg(m *mangos.Message, send func(*socket.Message) error) error {
 	n, reused := bridge.Native(m, k.raw)
-	if err := k.s.Send(n); err != nil {
+	dropped, err := k.send(n, send)
+	if err != nil {
 		if !reused {
 			n.Free()
 		}
-		return mapErr(err, true)
+		return err
+	}
+	if dropped {
+		if !reused {
+			n.Free()
+		}
+		m.Free() // a dropped message is taken too, as a sent one is
+		return nil
 	}
 	bridge.Sent(m, reused)
 	return nil
 }
 
-func (k *sock) RecvMsg() (*mangos.Message, error) {
-	m, err := k.s.Recv()
-	if err != nil {
-		return nil, mapErr(err, false)
+// send sends n through send with mangos's OptionFailNoPeers (no peer: fail
+// at once) and OptionBestEffort (no room: drop, reporting dropped, rather
+// than wait; the socket's send timeout is then zero).
+func (k *sock) send(n *socket.Message, send func(*socket.Message) error) (dropped bool, err error) {
+	if k.failNoPeers.Load() && k.peers.Load() == 0 {
+		return false, mangos.ErrNoPeers
 	}
-	return k.fromNative(m), nil
+	err = send(n)
+	if err != nil && k.bestEffort.Load() && isTimeout(err) {
+		return true, nil
+	}
+	return false, mapErr(err, true)
+}
+
+// recv receives through recv, failing at once under OptionFailNoPeers
+// when the socket has no peer.
+func (k *sock) recv(recv func() (*socket.Message, error)) (*socket.Message, error) {
+	if k.failNoPeers.Load() && k.peers.Load() == 0 {
+		return nil, mangos.ErrNoPeers
+	}
+	m, err := recv()
+	return m, mapErr(err, false)
 }
 
 // fromNative makes a mangos message of m, which it takes.
@@ -193,6 +243,15 @@ func (k *sock) pipeHook(ev socket.PipeHookEvent, p *socket.Pipe) {
 		w = &pipe{k: k, p: p, id: p.ID()}
 		w.d, w.l = k.endpointOf(p)
 		k.pipes.Store(p.ID(), w)
+	}
+	switch ev {
+	case socket.PipeAdded:
+		w.added = true
+		k.peers.Add(1)
+	case socket.PipeRemoved:
+		if w.added {
+			k.peers.Add(-1)
+		}
 	}
 	h := k.hook
 	k.mu.Unlock()
@@ -275,13 +334,22 @@ func timeout(d time.Duration) time.Duration {
 
 // nativeOption returns the mqwire option that sets the socket option name
 // to v, which is of the right type already; none when the shim keeps the
-// value itself.
+// value itself. Under k.mu.
 func (k *sock) nativeOption(name string, v interface{}) ([]socket.Option, error) {
 	switch name {
 	case mangos.OptionRecvDeadline:
 		return []socket.Option{socket.RecvTimeout(timeout(v.(time.Duration)))}, nil
 	case mangos.OptionSendDeadline:
+		if k.bestEffort.Load() {
+			return nil, nil // the timeout stays zero until best effort ends
+		}
 		return []socket.Option{socket.SendTimeout(timeout(v.(time.Duration)))}, nil
+	case mangos.OptionBestEffort:
+		d := k.vals[mangos.OptionSendDeadline].(time.Duration)
+		if v.(bool) {
+			return []socket.Option{socket.SendTimeout(0)}, nil
+		}
+		return []socket.Option{socket.SendTimeout(timeout(d))}, nil
 	case mangos.OptionLinger:
 		return []socket.Option{socket.Linger(v.(time.Duration))}, nil
 	case mangos.OptionMaxRecvSize:
@@ -325,7 +393,7 @@ func (k *sock) nativeOption(name string, v interface{}) ([]socket.Option, error)
 	case mangos.OptionUnsubscribe:
 		return []socket.Option{sub.Unsubscribe(v.([]byte))}, nil
 	}
-	return nil, nil // kept by the shim (OptionDialAsynch)
+	return nil, nil // kept by the shim (OptionDialAsynch, OptionFailNoPeers)
 }
 
 // forever stands for mangos's "no limit" where mqwire wants a duration.
@@ -336,20 +404,26 @@ func (k *sock) SetOption(name string, value interface{}) error {
 	if err != nil {
 		return err
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	opt, err := k.nativeOption(name, v)
 	if err != nil {
 		return err
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
 	if len(opt) > 0 {
 		if err := k.s.SetOption(opt...); err != nil {
 			return optionErr(err)
 		}
 	}
-	if name != mangos.OptionSubscribe && name != mangos.OptionUnsubscribe {
-		k.vals[name] = v
+	switch name {
+	case mangos.OptionSubscribe, mangos.OptionUnsubscribe:
+		return nil // not kept
+	case mangos.OptionBestEffort:
+		k.bestEffort.Store(v.(bool))
+	case mangos.OptionFailNoPeers:
+		k.failNoPeers.Store(v.(bool))
 	}
+	k.vals[name] = v
 	return nil
 }
 
