@@ -655,6 +655,40 @@ func TestShimPipeHook(t *testing.T) {
 	}
 }
 
+// TestShimTLS runs the shim over tls+tcp and wss, the TLS configuration
+// given as mangos code gives it: on the listener's options, on the
+// dialer's, and on the socket.
+func TestShimTLS(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	certs := testutil.NewTLSCerts(t)
+	for _, url := range []string{"tls+tcp://127.0.0.1:0", "wss://127.0.0.1:0/shim"} {
+		pl, ps := shim(t, mwpull.NewSocket), shim(t, mwpush.NewSocket)
+		l, err := pl.NewListener(url, map[string]interface{}{mw.OptionTLSConfig: certs.ServerConfig()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		if err := ps.DialOptions(l.Address(), map[string]interface{}{mw.OptionTLSConfig: certs.ClientConfig()}); err != nil {
+			t.Fatalf("dial %s: %v", l.Address(), err)
+		}
+		shimSend(t, ps, []byte("sealed"))
+		same(t, "pull", shimRecv(t, pl), []byte("sealed"))
+
+		// The socket's own configuration, for a second dialer.
+		ps2 := shim(t, mwpush.NewSocket)
+		if err := ps2.SetOption(mw.OptionTLSConfig, certs.ClientConfig()); err != nil {
+			t.Fatal(err)
+		}
+		if err := ps2.Dial(l.Address()); err != nil {
+			t.Fatalf("dial with the socket's configuration: %v", err)
+		}
+		shimSend(t, ps2, []byte("sealed too"))
+		same(t, "pull", shimRecv(t, pl), []byte("sealed too"))
+	}
+}
+
 // TestShimMessage checks Message's holds: Clone, MakeUnique and Dup.
 func TestShimMessage(t *testing.T) {
 	m := mw.NewMessage(10)
