@@ -200,3 +200,13 @@ func greet(t *testing.T, ctx context.Context, p *socket.Socket, ss []*socket.Soc
 		}
 	}
 }
+
+// begin starts a test: it checks that the test leaves no goroutine
+// behind, and returns the seed of its random choices, which it logs so
+// that a failure can be replayed.
+func begin(t *testing.T) uint64 {
+	testutil.CheckGoroutines(t)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	return seed
+}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/sub"
 	"github.com/mqwire/mqwire/socket"
@@ -30,10 +29,8 @@ func TestPubSub(t *testing.T) {
 				continue // PreferNew is for SP publishers
 			}
 			t.Run(fmt.Sprintf("%v/preferNew=%v", c, preferNew), func(t *testing.T) {
-				testutil.CheckGoroutines(t)
-				seed := uint64(time.Now().UnixNano())
+				seed := begin(t)
 				rng := rand.New(rand.NewPCG(seed, 1))
-				t.Logf("seed %d", seed)
 				p := must(pub.New(socket.SendHWM(2 + rng.IntN(62))))
 				defer p.Close()
 				ln := must(p.Listen(url(t, c.transport)))
@@ -158,10 +155,8 @@ func TestSubscriptionChurn(t *testing.T) {
 	topicOf := func(i uint32) []byte { return binary.BigEndian.AppendUint32(nil, i) }
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			testutil.CheckGoroutines(t)
-			seed := uint64(time.Now().UnixNano())
+			seed := begin(t)
 			rng := rand.New(rand.NewPCG(seed, 1))
-			t.Logf("seed %d", seed)
 			p := must(pub.New(pub.NoDrop(true), socket.SendHWM(1+rng.IntN(32))))
 			defer p.Close()
 			ln := must(p.Listen(url(t, c.transport)))

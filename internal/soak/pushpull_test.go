@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/socket"
@@ -27,11 +26,10 @@ func TestPushPull(t *testing.T) {
 	for _, c := range cases() {
 		for _, readers := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%v/readers=%d", c, readers), func(t *testing.T) {
-				testutil.CheckGoroutines(t)
-				seed := uint64(time.Now().UnixNano())
+				seed := begin(t)
 				rng := rand.New(rand.NewPCG(seed, 1))
 				hwm := []int{1, 4, 16, 100}[rng.IntN(4)]
-				t.Logf("seed %d, RecvHWM %d", seed, hwm)
+				t.Logf("RecvHWM %d", hwm)
 				r := must(pull.New(socket.RecvHWM(hwm), socket.MaxRecvSize(1<<20)))
 				defer r.Close()
 				ln := must(r.Listen(url(t, c.transport)))
@@ -139,10 +137,8 @@ func TestChurn(t *testing.T) {
 	rounds := 30 * scale()
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			testutil.CheckGoroutines(t)
-			seed := uint64(time.Now().UnixNano())
+			seed := begin(t)
 			rng := rand.New(rand.NewPCG(seed, 1))
-			t.Logf("seed %d", seed)
 			r := must(pull.New(socket.RecvHWM(1+rng.IntN(32)), socket.MaxRecvSize(1<<20)))
 			defer r.Close()
 			ln := must(r.Listen(url(t, c.transport)))
@@ -231,9 +227,7 @@ func TestRestart(t *testing.T) {
 	restarts := 8 * scale()
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			testutil.CheckGoroutines(t)
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("seed %d", seed)
+			seed := begin(t)
 			addr := url(t, c.transport)
 			r := must(pull.New(socket.MaxRecvSize(1 << 20)))
 			ln := must(r.Listen(addr))

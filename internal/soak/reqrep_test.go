@@ -25,9 +25,7 @@ func TestReqRep(t *testing.T) {
 	n := 150 * scale()
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			testutil.CheckGoroutines(t)
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("seed %d", seed)
+			seed := begin(t)
 			r := must(rep.New(socket.MaxRecvSize(1 << 20)))
 			defer r.Close()
 			ln := must(r.Listen(url(t, c.transport)))
@@ -129,9 +127,7 @@ func TestDealerRouter(t *testing.T) {
 			continue // ROUTER and DEALER are ZeroMQ's
 		}
 		t.Run(c.transport, func(t *testing.T) {
-			testutil.CheckGoroutines(t)
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("seed %d", seed)
+			seed := begin(t)
 			r := must(router.New(router.RouterMandatory(true), socket.MaxRecvSize(1<<20)))
 			defer r.Close()
 			ln := must(r.Listen(url(t, c.transport)))
@@ -233,9 +229,7 @@ func TestReqRestart(t *testing.T) {
 	restarts := 6 * scale()
 	for _, c := range cases() {
 		t.Run(c.String(), func(t *testing.T) {
-			testutil.CheckGoroutines(t)
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("seed %d", seed)
+			seed := begin(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			serve := func(r *socket.Socket) chan struct{} {

@@ -28,9 +28,7 @@ func TestSurvey(t *testing.T) {
 			continue // surveys are SP's
 		}
 		t.Run(c.transport, func(t *testing.T) {
-			testutil.CheckGoroutines(t)
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("seed %d", seed)
+			seed := begin(t)
 			const surveyTime = 30 * time.Millisecond
 			s := must(surveyor.New(surveyor.SurveyTime(surveyTime), socket.MaxRecvSize(1<<20)))
 			defer s.Close()
@@ -131,9 +129,7 @@ func TestBus(t *testing.T) {
 			continue // bus is SP's
 		}
 		t.Run(c.transport, func(t *testing.T) {
-			testutil.CheckGoroutines(t)
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("seed %d", seed)
+			seed := begin(t)
 			const nodes = 4
 			var bs []*socket.Socket
 			for range nodes {
