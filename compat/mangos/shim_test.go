@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ func attached(s mw.Socket) *atomic.Int32 {
 func link(t testing.TB, transport string, a, b mw.Socket) {
 	t.Helper()
 	na, nb := attached(a), attached(b)
-	l, err := a.NewListener(testutil.URL(t, transport), nil)
+	l, err := a.NewListener(shimURL(t, transport), nil)
 	if err != nil {
 		t.Fatalf("listener: %v", err)
 	}
@@ -78,6 +79,14 @@ func link(t testing.TB, transport string, a, b mw.Socket) {
 		t.Fatalf("dial %s: %v", l.Address(), err)
 	}
 	waitFor(t, "both ends attached", func() bool { return na.Load() == 1 && nb.Load() == 1 })
+}
+
+// shimURL is testutil.URL with shm too (Linux only).
+func shimURL(t testing.TB, transport string) string {
+	if transport == "shm" {
+		return "shm://" + testutil.ShortTempDir(t) + "/s.sock"
+	}
+	return testutil.URL(t, transport)
 }
 
 func shimSend(t testing.TB, s mw.Socket, b []byte) {
@@ -179,10 +188,15 @@ func methods(t reflect.Type) []string {
 }
 
 // TestShimPatterns runs every protocol pairing shim to shim over inproc,
-// ipc and tcp: messages both ways where the pattern has them.
+// ipc, tcp and (on Linux) shm: messages both ways where the pattern has
+// them.
 func TestShimPatterns(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	for _, tr := range []string{"inproc", "ipc", "tcp"} {
+	transports := []string{"inproc", "ipc", "tcp"}
+	if runtime.GOOS == "linux" {
+		transports = append(transports, "shm")
+	}
+	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
 			t.Run("req-rep", func(t *testing.T) {
 				rp, rq := shim(t, mwrep.NewSocket), shim(t, mwreq.NewSocket)
