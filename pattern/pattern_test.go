@@ -399,8 +399,9 @@ func TestSurvey(t *testing.T) {
 		if !(got[0] == "me1" && got[1] == "me2" || got[0] == "me2" && got[1] == "me1") {
 			t.Fatalf("answers %q", got)
 		}
-		if _, err := s.RecvContext(ctx(t)); !errors.Is(err, socket.ErrTimeout) {
-			t.Fatalf("after the survey time: %v", err)
+		_, err := s.RecvContext(ctx(t))
+		if !errors.Is(err, surveyor.ErrSurveyOver) || !errors.Is(err, socket.ErrTimeout) {
+			t.Fatalf("after the survey time: %v, want ErrSurveyOver, matching ErrTimeout", err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 // Package surveyor is the surveyor0 pattern: send a survey to every
 // respondent, then receive their answers until the survey time (default 1 s)
-// is over; after that Recv fails with socket.ErrTimeout. Answers to an older
+// is over; after that Recv fails with ErrSurveyOver, which matches
+// socket.ErrTimeout (nng's NNG_ETIMEDOUT) under errors.Is. Answers to an older
 // survey, or arriving late, are dropped and counted. Contexts (NewContext)
 // let many goroutines run surveys on one socket at once.
 package surveyor
@@ -22,6 +23,11 @@ import (
 
 // DefaultSurveyTime is nng's.
 const DefaultSurveyTime = time.Second
+
+// ErrSurveyOver is Recv's error once the survey time is over. It matches
+// socket.ErrTimeout, as nng reports the end of a survey, and tells it
+// apart from the receive deadline passing (socket.ErrTimeout itself).
+var ErrSurveyOver = fmt.Errorf("%w: surveyor0: the survey is over", socket.ErrTimeout)
 
 type proto struct {
 	s          *socket.Socket
@@ -190,8 +196,8 @@ func NewContext(s *socket.Socket) (*Context, error) {
 // Send starts a survey, ending the context's previous one.
 func (c *Context) Send(_ context.Context, m *socket.Message) error { return c.send(m) }
 
-// Recv returns the next answer to the running survey, or socket.ErrTimeout
-// once the survey time is over.
+// Recv returns the next answer to the running survey, or ErrSurveyOver
+// (which matches socket.ErrTimeout) once the survey time is over.
 func (c *Context) Recv(ctx context.Context) (*socket.Message, error) {
 	ctx, w := c.p.s.WithRecvTimeout(ctx)
 	defer w.End()
@@ -311,13 +317,13 @@ func (c *Context) recv(ctx context.Context) (*socket.Message, error) {
 	default:
 	}
 	if expired {
-		return nil, socket.ErrTimeout
+		return nil, ErrSurveyOver
 	}
 	select {
 	case m := <-c.answers:
 		return m, nil
 	case <-c.over:
-		return nil, socket.ErrTimeout
+		return nil, ErrSurveyOver
 	case <-ctx.Done():
 		return nil, socket.CtxErr(ctx)
 	case <-p.s.Closing():

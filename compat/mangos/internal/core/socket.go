@@ -306,6 +306,8 @@ func mapErr(err error, sending bool) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, surveyor.ErrSurveyOver):
+		return mangos.ErrProtoState // mangos's surveyor, when its survey is over
 	case isTimeout(err):
 		if sending {
 			return mangos.ErrSendTimeout
