@@ -3,6 +3,7 @@ package core
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -43,10 +44,13 @@ type endpoint struct {
 	k    *sock
 	addr string
 
+	forget func() // drops the endpoint from its socket's list
+
 	mu      sync.Mutex
 	started bool
 	closed  bool
 	vals    map[string]interface{}
+	native  io.Closer // the mqwire dialer or listener, once started
 }
 
 func newEndpoint(k *sock, addr string, options map[string]interface{}, extra ...string) (*endpoint, error) {
@@ -113,6 +117,44 @@ func (e *endpoint) tls() *tls.Config {
 	return c
 }
 
+// begun records n, what the endpoint started; when the endpoint was
+// closed meanwhile, n is closed and the start fails with ErrClosed.
+func (e *endpoint) begun(n io.Closer) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		go n.Close()
+		return mangos.ErrClosed
+	}
+	e.native = n
+	return nil
+}
+
+// failed undoes start after a start that failed: mangos lets a dialer or
+// listener try again.
+func (e *endpoint) failed() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.started = false
+}
+
+// Close stops the endpoint and what it started, once.
+func (e *endpoint) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return mangos.ErrClosed
+	}
+	e.closed = true
+	n := e.native
+	e.mu.Unlock()
+	e.forget()
+	if n != nil {
+		n.Close()
+	}
+	return nil
+}
+
 // start marks the endpoint started, once.
 func (e *endpoint) start() error {
 	e.mu.Lock()
@@ -128,10 +170,7 @@ func (e *endpoint) start() error {
 }
 
 // dialer is a mangos Dialer on an mqwire dialer.
-type dialer struct {
-	*endpoint
-	d *socket.Dialer // once started
-}
+type dialer struct{ *endpoint }
 
 func (k *sock) NewDialer(addr string, options map[string]interface{}) (mangos.Dialer, error) {
 	return k.newDialer(addr, options)
@@ -143,6 +182,11 @@ func (k *sock) newDialer(addr string, options map[string]interface{}) (*dialer, 
 		return nil, err
 	}
 	d := &dialer{endpoint: e}
+	e.forget = func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.dialers = slices.DeleteFunc(k.dialers, func(x *dialer) bool { return x == d })
+	}
 	k.mu.Lock()
 	k.dialers = append(k.dialers, d)
 	k.mu.Unlock()
@@ -187,19 +231,10 @@ func (d *dialer) Dial() error {
 	}
 	nd, err := d.k.s.Dial(d.addr, opts...)
 	if err != nil {
-		d.mu.Lock()
-		d.started = false // mangos lets a failed dialer dial again
-		d.mu.Unlock()
+		d.failed()
 		return dialErr(err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed { // closed while it dialed
-		go nd.Close()
-		return mangos.ErrClosed
-	}
-	d.d = nd
-	return nil
+	return d.begun(nd)
 }
 
 // dialErr returns mangos's error for a failed dial: ErrConnRefused when
@@ -211,34 +246,8 @@ func dialErr(err error) error {
 	return mapErr(err, false)
 }
 
-func (d *dialer) Close() error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return mangos.ErrClosed
-	}
-	d.closed = true
-	nd := d.d
-	d.mu.Unlock()
-	d.forget()
-	if nd != nil {
-		nd.Close()
-	}
-	return nil
-}
-
-// forget drops the dialer from its socket's list.
-func (d *dialer) forget() {
-	d.k.mu.Lock()
-	defer d.k.mu.Unlock()
-	d.k.dialers = slices.DeleteFunc(d.k.dialers, func(x *dialer) bool { return x == d })
-}
-
 // listener is a mangos Listener on an mqwire listener.
-type listener struct {
-	*endpoint
-	l *socket.Listener // once started
-}
+type listener struct{ *endpoint }
 
 func (k *sock) NewListener(addr string, options map[string]interface{}) (mangos.Listener, error) {
 	return k.newListener(addr, options)
@@ -250,6 +259,11 @@ func (k *sock) newListener(addr string, options map[string]interface{}) (*listen
 		return nil, err
 	}
 	l := &listener{endpoint: e}
+	e.forget = func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.listeners = slices.DeleteFunc(k.listeners, func(x *listener) bool { return x == l })
+	}
 	k.mu.Lock()
 	k.listeners = append(k.listeners, l)
 	k.mu.Unlock()
@@ -275,8 +289,8 @@ func (k *sock) ListenOptions(addr string, options map[string]interface{}) error 
 func (l *listener) Address() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.l != nil {
-		return l.l.URL()
+	if nl, ok := l.native.(*socket.Listener); ok {
+		return nl.URL()
 	}
 	return l.addr
 }
@@ -297,44 +311,10 @@ func (l *listener) Listen() error {
 	}
 	nl, err := l.k.s.Listen(l.addr, opts...)
 	if err != nil {
-		l.mu.Lock()
-		l.started = false
-		l.mu.Unlock()
-		if errors.Is(err, socket.ErrAddrInUse) {
-			return mangos.ErrAddrInUse
-		}
+		l.failed()
 		return mapErr(err, false)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		go nl.Close()
-		return mangos.ErrClosed
-	}
-	l.l = nl
-	return nil
-}
-
-func (l *listener) Close() error {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return mangos.ErrClosed
-	}
-	l.closed = true
-	nl := l.l
-	l.mu.Unlock()
-	l.forget()
-	if nl != nil {
-		nl.Close()
-	}
-	return nil
-}
-
-func (l *listener) forget() {
-	l.k.mu.Lock()
-	defer l.k.mu.Unlock()
-	l.k.listeners = slices.DeleteFunc(l.k.listeners, func(x *listener) bool { return x == l })
+	return l.begun(nl)
 }
 
 // pipe is a mangos Pipe on an mqwire pipe.
