@@ -23,7 +23,8 @@ var mangosExamples = []string{"bus", "context", "pair", "pipeline", "pubsub", "r
 // TestMangosExamples is the drop-in claim made concrete: mangos's own
 // example programs, with only their import paths changed, build against
 // this package, and run against the same programs built with mangos, each
-// side on either library.
+// side on either library (the context example's server answers through
+// rep contexts, its workers sleeping up to a second).
 func TestMangosExamples(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build the examples with: %v", err)
@@ -31,7 +32,7 @@ func TestMangosExamples(t *testing.T) {
 	dir := t.TempDir()
 	shimBin, mangosBin := filepath.Join(dir, "shim"), filepath.Join(dir, "mangos")
 	buildShimExamples(t, shimBin)
-	buildMangosExamples(t, mangosBin, "reqrep", "raw", "pipeline")
+	buildMangosExamples(t, mangosBin, "reqrep", "raw", "pipeline", "context")
 
 	type run struct {
 		example      string
@@ -44,6 +45,7 @@ func TestMangosExamples(t *testing.T) {
 		{example: "reqrep", server: []string{"node0", "URL"}, client: []string{"node1", "URL"}, clientOutput: "NODE1: RECEIVED DATE "},
 		{example: "raw", server: []string{"server", "URL", "4"}, client: []string{"client", "URL", "8"}, clientOutput: "Client:    7"},
 		{example: "pipeline", server: []string{"node0", "URL"}, client: []string{"node1", "URL", "STOP"}, serverOutput: `NODE0: RECEIVED "STOP"`},
+		{example: "context", server: []string{"server", "URL"}, client: []string{"client", "URL", "John"}, clientOutput: "Received response 'Hello, John'"},
 	}
 	sides := []struct{ name, server, client string }{
 		{"shim-server-mangos-client", shimBin, mangosBin},
