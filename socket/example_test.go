@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mqwire/mqwire/pattern/pull"
@@ -74,4 +75,41 @@ func ExampleMessage_Share() {
 	// Output:
 	// report
 	// report
+}
+
+// A pipe hook sees every connection come and go, on the goroutine that
+// handles it, and can refuse one before the pattern uses it: here a
+// listener that takes connections from this host only.
+func ExamplePipeHook() {
+	sink, _ := pull.New(socket.PipeHook(func(ev socket.PipeHookEvent, p *socket.Pipe) {
+		if ev == socket.PipeAdding && !strings.HasPrefix(p.RemoteAddr(), "127.0.0.1:") {
+			p.Close(nil) // refused: the socket never uses it
+		}
+		if ev == socket.PipeAdded {
+			fmt.Println("added a pipe, dialed:", p.Dialed())
+		}
+	}))
+	defer sink.Close()
+	l, _ := sink.Listen("tcp://127.0.0.1:0")
+
+	src, _ := push.New()
+	defer src.Close()
+	src.Dial(l.URL(), socket.SynchronousDial())
+	src.SendBytes([]byte("hello"))
+	b, _ := sink.RecvBytes()
+	fmt.Println(string(b))
+	// Output:
+	// added a pipe, dialed: false
+	// hello
+}
+
+// A dial that waits for its first attempt, as nng's does by default: with
+// nobody listening it fails at once rather than retrying in the
+// background.
+func ExampleSynchronousDial() {
+	src, _ := push.New()
+	defer src.Close()
+	_, err := src.Dial("inproc://nobody-listens", socket.SynchronousDial())
+	fmt.Println(err != nil)
+	// Output: true
 }
