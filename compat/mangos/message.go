@@ -130,7 +130,6 @@ func init() {
 		if reused {
 			m.native = nil // the send took it
 		}
-		m.refs.Store(0)
-		m.Free()
+		m.Free() // the sender's hold; another holder's (Clone) stays
 	}
 }

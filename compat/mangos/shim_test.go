@@ -703,8 +703,10 @@ func TestShimTLS(t *testing.T) {
 	}
 }
 
-// TestShimMessage checks Message's holds: Clone, MakeUnique and Dup.
+// TestShimMessage checks Message's holds: Clone, MakeUnique, Dup, and a
+// send of a message another holder keeps.
 func TestShimMessage(t *testing.T) {
+	testutil.CheckGoroutines(t)
 	m := mw.NewMessage(10)
 	if cap(m.Body) < 10 || len(m.Body) != 0 {
 		t.Fatalf("NewMessage(10): len %d cap %d", len(m.Body), cap(m.Body))
@@ -721,4 +723,20 @@ func TestShimMessage(t *testing.T) {
 	if m.MakeUnique() != m {
 		t.Error("the other holder's message is not unique again")
 	}
+
+	// A message sent while another holder keeps it is copied: the holder's
+	// body stays whole.
+	pl, ps := shim(t, mwpull.NewSocket), shim(t, mwpush.NewSocket)
+	link(t, "inproc", pl, ps)
+	kept := mw.NewMessage(5)
+	kept.Body = append(kept.Body, "kept!"...)
+	kept.Clone()
+	if err := ps.SendMsg(kept); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "pull", shimRecv(t, pl), []byte("kept!"))
+	if string(kept.Body) != "kept!" || kept.MakeUnique() != kept {
+		t.Errorf("the other holder's message after the send: %q", kept.Body)
+	}
+	kept.Free()
 }
