@@ -43,6 +43,10 @@
 //     (protocol.Protocol, NewProtocol), custom transports and the ws
 //     transport's handler for the application's own HTTP server
 //     (ws.OptionWebSocketHandler) are not offered.
+//   - The pipe event hook runs on the goroutine handling the pipe for all
+//     three events (mangos runs PipeEventDetached on a goroutine of its
+//     own), so a hook must not close its socket, which waits for that
+//     goroutine.
 //   - Messages: as in mangos, Message.Free recycles a message and its body
 //     (into mqwire's pool), so neither may be used after Free or after a
 //     SendMsg that succeeded. Recv's []byte is the caller's for good. A
