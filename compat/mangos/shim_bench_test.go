@@ -20,6 +20,8 @@ type msgSocket[M any] interface {
 	Dial(addr string) error
 	SendMsg(m M) error
 	RecvMsg() (M, error)
+	Send(b []byte) error
+	Recv() ([]byte, error)
 	Close() error
 }
 
@@ -47,9 +49,20 @@ func BenchmarkShimPushPull(b *testing.B) {
 				func() *mw.Message { m := mw.NewMessage(64); m.Body = m.Body[:64]; return m },
 				(*mw.Message).Free)
 		})
+		// Send and Recv of byte slices, as simpler mangos code does.
+		b.Run("mangos-bytes/"+tr, func(b *testing.B) {
+			tx, rx := mustMG(b, mgpush.NewSocket), mustMG(b, mgpull.NewSocket)
+			benchPushPull[*mg.Message](b, tr, mgAdapter{tx}, mgAdapter{rx}, nil, nil)
+		})
+		b.Run("shim-bytes/"+tr, func(b *testing.B) {
+			tx, rx := mustMW(b, mwpush.NewSocket), mustMW(b, mwpull.NewSocket)
+			benchPushPull[*mw.Message](b, tr, mwAdapter{tx}, mwAdapter{rx}, nil, nil)
+		})
 	}
 }
 
+// benchPushPull streams b.N messages from tx to rx: made by newMsg and
+// given back by free, or, with newMsg nil, as byte slices (Send, Recv).
 func benchPushPull[M any](b *testing.B, tr string, tx, rx msgSocket[M], newMsg func() M, free func(M)) {
 	l, err := rx.NewListener(testutil.URL(b, tr), nil)
 	if err != nil {
@@ -66,8 +79,15 @@ func benchPushPull[M any](b *testing.B, tr string, tx, rx msgSocket[M], newMsg f
 	b.ResetTimer()
 	sent := make(chan error, 1)
 	go func() {
+		body := make([]byte, 64)
 		for range b.N {
-			if err := tx.SendMsg(newMsg()); err != nil {
+			var err error
+			if newMsg != nil {
+				err = tx.SendMsg(newMsg())
+			} else {
+				err = tx.Send(body)
+			}
+			if err != nil {
 				sent <- err
 				return
 			}
@@ -75,6 +95,12 @@ func benchPushPull[M any](b *testing.B, tr string, tx, rx msgSocket[M], newMsg f
 		sent <- nil
 	}()
 	for i := range b.N {
+		if newMsg == nil {
+			if _, err := rx.Recv(); err != nil {
+				b.Fatalf("receive %d: %v", i, err)
+			}
+			continue
+		}
 		m, err := rx.RecvMsg()
 		if err != nil {
 			b.Fatalf("receive %d: %v", i, err)

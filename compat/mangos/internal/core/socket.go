@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"maps"
@@ -195,10 +196,21 @@ func (k *sock) fromNative(m *socket.Message) *mangos.Message {
 	return bridge.Wrap(m, k.raw, p).(*mangos.Message)
 }
 
-// body returns m's body for the caller to keep: m is not freed, so that
-// its memory stays the caller's, and a body loaned from shared memory is
-// copied out first.
+// copyOutMax is the largest body Recv copies out, giving the message back
+// to the pool: below it, one small allocation (as mangos's Recv makes)
+// costs less than a pooled message's worth left to the collector; above
+// it, handing the body over saves the copy.
+const copyOutMax = 16 << 10
+
+// body returns m's body for the caller to keep, taking m: a small body is
+// copied out and m freed; a large one is the caller's, m left unfreed, a
+// body loaned from shared memory copied out first.
 func body(m *socket.Message) []byte {
+	if len(m.Body) <= copyOutMax {
+		b := bytes.Clone(m.Body)
+		m.Free()
+		return b
+	}
 	if m.Loaned() {
 		m.Detach()
 	}
