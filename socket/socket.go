@@ -377,8 +377,35 @@ func (s *Socket) signalReady() {
 	s.readyMu.Unlock()
 }
 
-// addPipe registers a pipe that finished its handshake and starts it.
+// addPipe registers a pipe that finished its handshake and starts it,
+// unless the pipe hook refuses it at PipeAdding. A pipe the hook saw
+// adding and that is not added is reported removed.
 func (s *Socket) addPipe(p *Pipe) error {
+	if !s.callPipeHook(PipeAdding, p) {
+		s.callPipeHook(PipeRemoved, p)
+		if err := p.Err(); err != nil {
+			return err
+		}
+		return ErrPipeRefused
+	}
+	if err := s.registerPipe(p); err != nil {
+		s.callPipeHook(PipeRemoved, p)
+		return err
+	}
+	s.callPipeHook(PipeAdded, p)
+	s.connects.Add(1)
+	typ := EventAccepted
+	if p.dialed {
+		typ = EventConnected
+	}
+	s.emit(Event{Type: typ, URL: p.url, Remote: p.remote, Pipe: p.id})
+	p.start()
+	return nil
+}
+
+// registerPipe makes p one of the socket's pipes and hands it to the
+// pattern, which may refuse it.
+func (s *Socket) registerPipe(p *Pipe) error {
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -388,20 +415,6 @@ func (s *Socket) addPipe(p *Pipe) error {
 		s.mu.Unlock()
 		return errListenerClosed
 	}
-	s.mu.Unlock()
-	if !s.callPipeHook(PipeAdding, p) {
-		s.callPipeHook(PipeRemoved, p)
-		if err := p.Err(); err != nil {
-			return err
-		}
-		return ErrPipeRefused
-	}
-	s.mu.Lock()
-	if s.closed.Load() {
-		s.mu.Unlock()
-		s.callPipeHook(PipeRemoved, p)
-		return ErrClosed
-	}
 	s.pipes[p.id] = p
 	s.setSolo()
 	s.mu.Unlock()
@@ -410,20 +423,11 @@ func (s *Socket) addPipe(p *Pipe) error {
 		delete(s.pipes, p.id)
 		s.setSolo()
 		s.mu.Unlock()
-		s.callPipeHook(PipeRemoved, p)
 		return err
 	}
 	s.mu.Lock()
 	p.attached = true
 	s.mu.Unlock()
-	s.callPipeHook(PipeAdded, p)
-	s.connects.Add(1)
-	typ := EventAccepted
-	if p.dialed {
-		typ = EventConnected
-	}
-	s.emit(Event{Type: typ, URL: p.url, Remote: p.remote, Pipe: p.id})
-	p.start()
 	return nil
 }
 

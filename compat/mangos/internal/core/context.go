@@ -69,18 +69,13 @@ func (c *sockContext) deadline(name string) (context.Context, context.CancelFunc
 	return context.WithTimeout(context.Background(), d)
 }
 
-func (c *sockContext) Send(b []byte) error {
-	m := socket.NewMessageBytes(b)
-	if dropped, err := c.k.send(m, c.sendNative); err != nil || dropped {
-		m.Free()
-		return err
-	}
-	return nil
-}
+func (c *sockContext) Send(b []byte) error { return c.k.sendBytes(b, c.sendNative) }
 
-func (c *sockContext) SendMsg(m *mangos.Message) error {
-	return c.k.sendMsg(m, c.sendNative)
-}
+func (c *sockContext) Recv() ([]byte, error) { return c.k.recvBytes(c.recvNative) }
+
+func (c *sockContext) SendMsg(m *mangos.Message) error { return c.k.sendMsg(m, c.sendNative) }
+
+func (c *sockContext) RecvMsg() (*mangos.Message, error) { return c.k.recvMsg(c.recvNative) }
 
 // sendNative sends m within the context's send deadline, or without
 // waiting under the socket's OptionBestEffort.
@@ -94,26 +89,9 @@ func (c *sockContext) sendNative(m *socket.Message) error {
 	return c.nc.Send(ctx, m)
 }
 
-func (c *sockContext) Recv() ([]byte, error) {
-	m, err := c.recvNative()
-	if err != nil {
-		return nil, err
-	}
-	return body(m), nil
-}
-
-func (c *sockContext) RecvMsg() (*mangos.Message, error) {
-	m, err := c.recvNative()
-	if err != nil {
-		return nil, err
-	}
-	return c.k.fromNative(m), nil
-}
-
+// recvNative receives within the context's receive deadline.
 func (c *sockContext) recvNative() (*socket.Message, error) {
-	return c.k.recv(func() (*socket.Message, error) {
-		ctx, cancel := c.deadline(mangos.OptionRecvDeadline)
-		defer cancel()
-		return c.nc.Recv(ctx)
-	})
+	ctx, cancel := c.deadline(mangos.OptionRecvDeadline)
+	defer cancel()
+	return c.nc.Recv(ctx)
 }

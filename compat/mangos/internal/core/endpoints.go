@@ -41,8 +41,9 @@ func checkScheme(addr string) error {
 // endpoint holds what dialers and listeners share: their address and their
 // own option values, checked when set and applied when they start.
 type endpoint struct {
-	k    *sock
-	addr string
+	k     *sock
+	addr  string
+	extra []string // its options beyond endpointOptions (a dialer's OptionDialAsynch)
 
 	forget func() // drops the endpoint from its socket's list
 
@@ -57,20 +58,21 @@ func newEndpoint(k *sock, addr string, options map[string]interface{}, extra ...
 	if err := checkScheme(addr); err != nil {
 		return nil, err
 	}
-	e := &endpoint{k: k, addr: addr, vals: map[string]interface{}{}}
+	e := &endpoint{k: k, addr: addr, extra: extra, vals: map[string]interface{}{}}
 	for name, v := range options {
-		if err := e.set(name, v, extra); err != nil {
+		if err := e.SetOption(name, v); err != nil {
 			return nil, err
 		}
 	}
 	return e, nil
 }
 
-// set checks and keeps an option of the endpoint. The endpoint's own
-// values of the socket's options (keep-alive, receive size, reconnect
-// times) must equal the socket's: mqwire keeps them per socket.
-func (e *endpoint) set(name string, value interface{}, extra []string) error {
-	if !slices.Contains(endpointOptions, name) && !slices.Contains(extra, name) {
+// SetOption checks and keeps an option of the endpoint, before it starts.
+// The endpoint's own values of the socket's options (keep-alive, receive
+// size, reconnect times) must equal the socket's: mqwire keeps them per
+// socket.
+func (e *endpoint) SetOption(name string, value interface{}) error {
+	if !slices.Contains(endpointOptions, name) && !slices.Contains(e.extra, name) {
 		return mangos.ErrBadOption
 	}
 	v, err := checkType(name, value)
@@ -78,11 +80,7 @@ func (e *endpoint) set(name string, value interface{}, extra []string) error {
 		return err
 	}
 	switch name {
-	case mangos.OptionTLSConfig, mangos.OptionDialAsynch:
-	case mangos.OptionNoDelay:
-		if !v.(bool) {
-			return mangos.ErrBadValue
-		}
+	case mangos.OptionTLSConfig, mangos.OptionDialAsynch, mangos.OptionNoDelay:
 	default:
 		if cur, err := e.k.GetOption(name); err != nil || cur != v {
 			return mangos.ErrBadOption
@@ -97,8 +95,9 @@ func (e *endpoint) set(name string, value interface{}, extra []string) error {
 	return nil
 }
 
-// get returns the endpoint's own value of an option, else the socket's.
-func (e *endpoint) get(name string) (interface{}, error) {
+// GetOption returns the endpoint's own value of an option, else the
+// socket's.
+func (e *endpoint) GetOption(name string) (interface{}, error) {
 	e.mu.Lock()
 	v, ok := e.vals[name]
 	e.mu.Unlock()
@@ -121,12 +120,15 @@ func (e *endpoint) tls() *tls.Config {
 // closed meanwhile, n is closed and the start fails with ErrClosed.
 func (e *endpoint) begun(n io.Closer) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		go n.Close()
+	closed := e.closed
+	if !closed {
+		e.native = n
+	}
+	e.mu.Unlock()
+	if closed {
+		n.Close()
 		return mangos.ErrClosed
 	}
-	e.native = n
 	return nil
 }
 
@@ -209,12 +211,6 @@ func (k *sock) DialOptions(addr string, options map[string]interface{}) error {
 
 func (d *dialer) Address() string { return d.addr }
 
-func (d *dialer) SetOption(name string, value interface{}) error {
-	return d.set(name, value, []string{mangos.OptionDialAsynch})
-}
-
-func (d *dialer) GetOption(name string) (interface{}, error) { return d.get(name) }
-
 // Dial starts the dialer: it makes the first attempt before returning
 // unless OptionDialAsynch is set, and reconnects in the background after
 // that.
@@ -226,7 +222,7 @@ func (d *dialer) Dial() error {
 	if c := d.tls(); c != nil {
 		opts = append(opts, socket.DialTLSConfig(c))
 	}
-	if async, _ := d.get(mangos.OptionDialAsynch); async != true {
+	if async, _ := d.GetOption(mangos.OptionDialAsynch); async != true {
 		opts = append(opts, socket.SynchronousDial())
 	}
 	nd, err := d.k.s.Dial(d.addr, opts...)
@@ -294,12 +290,6 @@ func (l *listener) Address() string {
 	}
 	return l.addr
 }
-
-func (l *listener) SetOption(name string, value interface{}) error {
-	return l.set(name, value, nil)
-}
-
-func (l *listener) GetOption(name string) (interface{}, error) { return l.get(name) }
 
 func (l *listener) Listen() error {
 	if err := l.start(); err != nil {

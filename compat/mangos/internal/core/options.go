@@ -22,18 +22,24 @@ func readOnly(name string) bool {
 	return name == mangos.OptionRaw
 }
 
-// checkType checks that value has the type option name takes, and returns
-// it as the option keeps it (a string subscription becomes []byte).
+// checkType checks that value has the type option name takes, and is in
+// its range, and returns it as the option keeps it (a string subscription
+// becomes []byte).
 func checkType(name string, value interface{}) (interface{}, error) {
 	ok := false
 	switch name {
+	case mangos.OptionNoDelay:
+		ok = value == true // mqwire always sends at once
+	case mangos.OptionMaxRecvSize:
+		n, isInt := value.(int)
+		ok = isInt && n >= 0
 	case mangos.OptionRecvDeadline, mangos.OptionSendDeadline, mangos.OptionRetryTime,
 		mangos.OptionSurveyTime, mangos.OptionLinger, mangos.OptionReconnectTime,
 		mangos.OptionMaxReconnectTime, mangos.OptionKeepAliveTime:
 		_, ok = value.(time.Duration)
-	case mangos.OptionWriteQLen, mangos.OptionReadQLen, mangos.OptionTTL, mangos.OptionMaxRecvSize:
+	case mangos.OptionWriteQLen, mangos.OptionReadQLen, mangos.OptionTTL:
 		_, ok = value.(int)
-	case mangos.OptionDialAsynch, mangos.OptionKeepAlive, mangos.OptionNoDelay,
+	case mangos.OptionDialAsynch, mangos.OptionKeepAlive,
 		mangos.OptionBestEffort, mangos.OptionFailNoPeers:
 		_, ok = value.(bool)
 	case mangos.OptionTLSConfig:

@@ -112,33 +112,41 @@ func (k *sock) Close() error {
 	return nil
 }
 
-func (k *sock) Send(b []byte) error {
+func (k *sock) Send(b []byte) error { return k.sendBytes(b, k.s.Send) }
+
+func (k *sock) Recv() ([]byte, error) { return k.recvBytes(k.s.Recv) }
+
+func (k *sock) SendMsg(m *mangos.Message) error { return k.sendMsg(m, k.s.Send) }
+
+func (k *sock) RecvMsg() (*mangos.Message, error) { return k.recvMsg(k.s.Recv) }
+
+// sendBytes sends a copy of b through send (the socket's or a context's).
+func (k *sock) sendBytes(b []byte, send func(*socket.Message) error) error {
 	m := socket.NewMessageBytes(b)
-	if dropped, err := k.send(m, k.s.Send); err != nil || dropped {
+	if dropped, err := k.send(m, send); err != nil || dropped {
 		m.Free()
 		return err
 	}
 	return nil
 }
 
-func (k *sock) Recv() ([]byte, error) {
-	m, err := k.recv(k.s.Recv)
+// recvBytes receives through recv (the socket's or a context's) and
+// returns the body.
+func (k *sock) recvBytes(recv func() (*socket.Message, error)) ([]byte, error) {
+	m, err := k.recv(recv)
 	if err != nil {
 		return nil, err
 	}
 	return body(m), nil
 }
 
-func (k *sock) SendMsg(m *mangos.Message) error {
-	return k.sendMsg(m, k.s.Send)
-}
-
-func (k *sock) RecvMsg() (*mangos.Message, error) {
-	m, err := k.recv(k.s.Recv)
+// recvMsg receives through recv as a mangos message.
+func (k *sock) recvMsg(recv func() (*socket.Message, error)) (*mangos.Message, error) {
+	m, err := k.recv(recv)
 	if err != nil {
 		return nil, err
 	}
-	return k.fromNative(m), nil
+	return bridge.Wrap(m, k.raw, k.pipeOf(m.Pipe)).(*mangos.Message), nil
 }
 
 // sendMsg sends m through send (the socket's or a context's), which takes
@@ -185,15 +193,6 @@ func (k *sock) recv(recv func() (*socket.Message, error)) (*socket.Message, erro
 	}
 	m, err := recv()
 	return m, mapErr(err, false)
-}
-
-// fromNative makes a mangos message of m, which it takes.
-func (k *sock) fromNative(m *socket.Message) *mangos.Message {
-	var p any
-	if w := k.pipeOf(m.Pipe); w != nil {
-		p = w
-	}
-	return bridge.Wrap(m, k.raw, p).(*mangos.Message)
 }
 
 // copyOutMax is the largest body Recv copies out, giving the message back
@@ -367,11 +366,7 @@ func (k *sock) nativeOption(name string, v interface{}) ([]socket.Option, error)
 	case mangos.OptionLinger:
 		return []socket.Option{socket.Linger(v.(time.Duration))}, nil
 	case mangos.OptionMaxRecvSize:
-		n := v.(int)
-		if n < 0 {
-			return nil, mangos.ErrBadValue
-		}
-		return []socket.Option{socket.MaxRecvSize(int64(n))}, nil
+		return []socket.Option{socket.MaxRecvSize(int64(v.(int)))}, nil
 	case mangos.OptionReconnectTime:
 		return []socket.Option{socket.ReconnectInterval(v.(time.Duration))}, nil
 	case mangos.OptionMaxReconnectTime:
@@ -387,11 +382,6 @@ func (k *sock) nativeOption(name string, v interface{}) ([]socket.Option, error)
 	case mangos.OptionKeepAliveTime:
 		d := v.(time.Duration)
 		return []socket.Option{socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: d, Interval: d})}, nil
-	case mangos.OptionNoDelay:
-		if !v.(bool) {
-			return nil, mangos.ErrBadValue
-		}
-		return nil, nil
 	case mangos.OptionRetryTime:
 		return []socket.Option{req.ResendInterval(v.(time.Duration))}, nil
 	case mangos.OptionSurveyTime:
@@ -407,7 +397,7 @@ func (k *sock) nativeOption(name string, v interface{}) ([]socket.Option, error)
 	case mangos.OptionUnsubscribe:
 		return []socket.Option{sub.Unsubscribe(v.([]byte))}, nil
 	}
-	return nil, nil // kept by the shim (OptionDialAsynch, OptionFailNoPeers)
+	return nil, nil // kept by the shim (OptionDialAsynch, OptionFailNoPeers, OptionNoDelay)
 }
 
 // forever stands for mangos's "no limit" where mqwire wants a duration.
