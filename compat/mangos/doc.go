@@ -59,7 +59,7 @@
 // freed after use, streaming costs no allocation. Recv copies a body of up
 // to 16 KiB out (one allocation, the slice it returns) and hands a larger
 // one over. BenchmarkShimPushPull, 64-byte push/pull over tcp and ipc on
-// one machine: 6-8 M messages a second with messages, 5 M with byte
+// one machine: 4.6-8 M messages a second with messages, 3.6-5.4 M with byte
 // slices, against mangos's 0.1-0.2 M either way.
 //
 // Errors that have no mangos counterpart are returned as mqwire's, usable
