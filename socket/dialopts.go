@@ -29,6 +29,25 @@ type ListenOption struct {
 // String returns the option's name.
 func (o ListenOption) String() string { return o.name }
 
+// AcceptFrom makes Listen take its connections from tl rather than bind the
+// URL's address: a listener made elsewhere, such as ws.NewHandler's on the
+// application's own HTTP server, or one on a descriptor the process
+// inherited. The URL's scheme still names the transport, and the
+// connections are served as that transport's are; tl.URL is what the
+// Listener reports. Listen owns tl from the call on: it closes tl when it
+// fails, and Listener.Close closes it. A connection tl returns with TLS set
+// is run through TLS with the listener's or the socket's TLSConfig; one
+// made over TLS already (by an https server) comes without it.
+func AcceptFrom(tl TransportListener) ListenOption {
+	return ListenOption{name: "AcceptFrom", apply: func(_ *Socket, _ Transport, _ string, l *Listener) error {
+		if tl == nil {
+			return fmt.Errorf("%w: AcceptFrom with no listener", ErrBadOption)
+		}
+		l.from = tl
+		return nil
+	}}
+}
+
 // SynchronousDial makes Dial wait for its first attempt to connect, as
 // nng's and mangos's dial do by default: when that attempt fails (nobody
 // listens, the handshake is refused, ...), Dial stops the dialer and

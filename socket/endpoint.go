@@ -331,6 +331,8 @@ type Listener struct {
 	l    TransportListener
 	done chan struct{}
 	tls  *tls.Config // ListenTLSConfig's, in place of the socket's
+	// from is AcceptFrom's listener, used in place of binding the URL.
+	from TransportListener
 	// closed: Close was called; a connection it accepted that is still in
 	// its handshake is refused (under s.mu).
 	closed bool
@@ -385,20 +387,7 @@ func (s *Socket) Listen(url string, opts ...ListenOption) (*Listener, error) {
 		return nil, err
 	}
 	l := &Listener{s: s, url: url, done: make(chan struct{})}
-	for _, o := range opts {
-		if err := o.apply(s, t, scheme, l); err != nil {
-			return nil, err
-		}
-	}
-	if s.closed.Load() {
-		return nil, ErrClosed
-	}
-	if tt, ok := t.(TLSTransport); ok && tt.TLS(scheme) {
-		if _, err := s.tlsServerConfig(l.tls); err != nil {
-			return nil, err
-		}
-	}
-	tl, err := t.Listen(scheme, addr)
+	tl, err := l.open(t, scheme, addr, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -416,6 +405,45 @@ func (s *Socket) Listen(url string, opts ...ListenOption) (*Listener, error) {
 	s.emit(Event{Type: EventListening, URL: tl.URL()})
 	go l.acceptLoop()
 	return l, nil
+}
+
+// open applies the options and binds the address, or takes AcceptFrom's
+// listener, which it closes if it fails.
+func (l *Listener) open(t Transport, scheme, addr string, opts []ListenOption) (TransportListener, error) {
+	s := l.s
+	err := func() error {
+		// Every option is applied, so that AcceptFrom's listener is known
+		// (to be closed) whichever option fails.
+		var first error
+		for _, o := range opts {
+			if err := o.apply(s, t, scheme, l); err != nil && first == nil {
+				first = err
+			}
+		}
+		if first != nil {
+			return first
+		}
+		if s.closed.Load() {
+			return ErrClosed
+		}
+		if tt, ok := t.(TLSTransport); ok && tt.TLS(scheme) && l.from == nil {
+			if _, err := s.tlsServerConfig(l.tls); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if l.from != nil {
+		if err != nil {
+			l.from.Close()
+			return nil, err
+		}
+		return l.from, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t.Listen(scheme, addr)
 }
 
 func (l *Listener) acceptLoop() {

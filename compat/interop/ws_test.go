@@ -2,11 +2,15 @@ package interop_test
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/transport/ws"
 )
 
 // TestWSLargeMessage sends a message of 1 MiB and 3 bytes each way between
@@ -63,5 +67,49 @@ func TestWSPathsShareAPort(t *testing.T) {
 	mqSend(t, rp, []byte("answer"))
 	if l, ok := asker.line(timeout); !ok || l != `"answer"` {
 		t.Fatalf("nngcat's req printed %q (stderr: %s)", l, asker.stderr.String())
+	}
+}
+
+// TestWSHandler runs every nngcat and nanocat case against mqwire sockets
+// served through ws.NewHandler on an HTTP server of the test's own, beside
+// a page of that server: the CLI dials the handler's path, and the page
+// still answers plain requests once the CLIs are done.
+func TestWSHandler(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for _, tool := range []struct {
+		name, dialFlag string
+		cases          []cliCase
+	}{{"nngcat", "--dial", nngcatCases}, {"nanocat", "--connect", nanocatCases}} {
+		path := needTool(t, tool.name)
+		for _, c := range tool.cases {
+			t.Run(tool.name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				e := &cliEnv{t: t, s: newSocket(t, c.mq, false), tool: path, lib: cliLibs[tool.name]}
+				mux := http.NewServeMux()
+				mux.HandleFunc("/page", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "a page") })
+				srv := httptest.NewServer(mux)
+				t.Cleanup(srv.Close)
+				url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/mq"
+				h, err := ws.NewHandler(e.s, url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mux.Handle("/mq", h)
+				if h.Listener().URL() != url {
+					t.Errorf("listener URL %q, want %q", h.Listener().URL(), url)
+				}
+				e.addr = []string{tool.dialFlag, url}
+				c.run(e)
+				resp, err := http.Get(srv.URL + "/page")
+				if err != nil {
+					t.Fatal(err)
+				}
+				page, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(page) != "a page" {
+					t.Errorf("the server's page reads %q", page)
+				}
+			})
+		}
 	}
 }

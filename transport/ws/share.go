@@ -29,7 +29,8 @@ type routedRequest struct {
 	br    *bufio.Reader
 	start string
 	h     textproto.MIMEHeader
-	err   error // the head could not be read
+	err   error  // the head could not be read
+	path  string // a Handler's request path (a Handler serves any path)
 }
 
 // server is one tcp listener and the ws listeners that share it.

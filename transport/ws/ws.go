@@ -15,7 +15,9 @@
 // its protocol header (a REQ's request id, say) and body together, is one
 // binary WebSocket message; each ZMTP frame is one, behind a flags byte. A
 // listener serves one path; ws:// listeners of one socket or many may share
-// a port, each with its own path (wss:// listeners cannot).
+// a port, each with its own path (wss:// listeners cannot). A socket can
+// also be served on the application's own HTTP server, beside its other
+// handlers, through a Handler (NewHandler), as nng's and mangos' can.
 package ws
 
 import (

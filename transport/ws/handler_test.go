@@ -1,0 +1,181 @@
+package ws_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/transport/ws"
+)
+
+// handlerServer serves s through a ws.Handler at /mq on a test HTTP
+// server, beside a page at /page, and returns the handler and its URL.
+func handlerServer(t *testing.T, s *socket.Socket) (*ws.Handler, string) {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/page", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "a page") })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/mq"
+	h, err := ws.NewHandler(s, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/mq", h)
+	return h, url
+}
+
+// status sends a request for url's path and returns its status code.
+func status(t *testing.T, method, url string, header http.Header) int {
+	t.Helper()
+	r, err := http.NewRequest(method, "http"+strings.TrimPrefix(url, "ws"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		r.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// A socket served through a Handler on the application's HTTP server takes
+// mqwire's and hand-written WebSocket clients, refuses a wrong protocol
+// with its event, answers plain requests with HTTP errors, and lets go of
+// its connections and refuses new ones once its Listener is closed; the
+// server's other pages go on being served throughout.
+func TestHandler(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(pull.New(socket.MaxRecvSize(64 << 10)))
+	defer s.Close()
+	ev := s.Events(64)
+	h, url := handlerServer(t, s)
+	if h.Listener().URL() != url {
+		t.Errorf("listener URL %q, want %q", h.Listener().URL(), url)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	p := must(push.New())
+	defer p.Close()
+	must(p.Dial(url))
+	if err := p.SendContext(ctx, socket.NewMessageBytes([]byte("from mqwire"))); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.RecvContext(ctx); err != nil || string(m.Body) != "from mqwire" {
+		t.Fatalf("received %v %v", m, err)
+	}
+
+	// A hand-written client, with a query after the path.
+	raw, st := dialRaw(t, url+"?who=raw", goodHead)
+	if st != "HTTP/1.1 101 Switching Protocols" || raw.head["Sec-WebSocket-Protocol"] != "pull.sp.nanomsg.org" {
+		t.Fatalf("answer %q %v", st, raw.head)
+	}
+	raw.send(t, raw.frame(0x2, true, true, []byte("from a raw peer")))
+	if m, err := s.RecvContext(ctx); err != nil || string(m.Body) != "from a raw peer" {
+		t.Fatalf("received %v %v", m, err)
+	}
+
+	// The wrong protocol: refused by the socket, which says why.
+	_, st = dialRaw(t, url, strings.Replace(goodHead, "pull.sp", "rep.sp", 1))
+	if !strings.HasPrefix(st, "HTTP/1.1 400") {
+		t.Errorf("a rep peer's answer: %q", st)
+	}
+	if e := waitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, socket.ErrPeerMismatch) {
+		t.Errorf("refusal event: %v, want ErrPeerMismatch", e.Err)
+	}
+
+	if got := status(t, "GET", url, nil); got != http.StatusUpgradeRequired {
+		t.Errorf("a plain GET: %d, want 426", got)
+	}
+	if got := status(t, "POST", url, nil); got != http.StatusMethodNotAllowed {
+		t.Errorf("a POST: %d, want 405", got)
+	}
+	resp, err := http.Get("http" + strings.TrimPrefix(strings.TrimSuffix(url, "/mq"), "ws") + "/page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(page) != "a page" {
+		t.Errorf("the page reads %q", page)
+	}
+
+	h.Listener().Close()
+	if _, err := raw.br.ReadByte(); err == nil {
+		// A close frame may come first; the connection ends after it.
+		if _, err := io.ReadAll(raw.br); err != nil {
+			t.Errorf("the raw peer's connection after Close: %v", err)
+		}
+	}
+	upgrade := http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}}
+	if got := status(t, "GET", url, upgrade); got != http.StatusServiceUnavailable {
+		t.Errorf("an upgrade after Close: %d, want 503", got)
+	}
+	testutil.WaitFor(t, "the pipes to go", timeout, func() bool { return len(s.PipeStats()) == 0 })
+}
+
+// Behind an https server the connections are wss://: the server runs TLS,
+// the socket none of its own (it has no certificate).
+func TestHandlerTLS(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(rep.New())
+	defer s.Close()
+	mux := http.NewServeMux()
+	srv := httptest.NewTLSServer(mux)
+	defer srv.Close()
+	url := "wss" + strings.TrimPrefix(srv.URL, "https") + "/rpc"
+	h := must(ws.NewHandler(s, url))
+	mux.Handle("/rpc", h)
+
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	c := must(req.New(socket.TLSConfig(&tls.Config{RootCAs: roots})))
+	defer c.Close()
+	must(c.Dial(url))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := c.SendContext(ctx, socket.NewMessageBytes([]byte("ping"))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.RecvContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendContext(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = c.RecvContext(ctx); err != nil || string(m.Body) != "ping" {
+		t.Fatalf("reply %v %v", m, err)
+	}
+}
+
+func TestNewHandlerURL(t *testing.T) {
+	s := must(rep.New())
+	defer s.Close()
+	for _, url := range []string{"tcp://127.0.0.1:80", "ws://no-port/x", "http://127.0.0.1:80/x"} {
+		if _, err := ws.NewHandler(s, url); !errors.Is(err, socket.ErrBadURL) {
+			t.Errorf("%s: %v, want ErrBadURL", url, err)
+		}
+	}
+	s.Close()
+	if _, err := ws.NewHandler(s, "ws://127.0.0.1:80/x"); !errors.Is(err, socket.ErrClosed) {
+		t.Errorf("on a closed socket: %v, want ErrClosed", err)
+	}
+}
