@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mqwire/mqwire/socket"
@@ -27,9 +29,18 @@ import (
 // none): a request that does not ask for a WebSocket gets 426 Upgrade
 // Required (405 for a method other than GET) through the server, and
 // every request gets 503 once the handler's Listener is closed.
+//
+// A browser's request names the page that opened it in its Origin header.
+// Since the server's cookies go with it, a page of another site could
+// otherwise talk to the socket as the browser's user: by default a request
+// whose Origin names a host other than the one it was sent to gets 403
+// Forbidden, as gorilla/websocket's and mangos' handlers do; CheckOrigin
+// sets another policy. Requests without Origin (nng, mangos, mqwire and
+// libzmq clients send none) are not checked.
 type Handler struct {
-	hl *handlerListener
-	l  *socket.Listener
+	hl          *handlerListener
+	l           *socket.Listener
+	checkOrigin atomic.Pointer[func(*http.Request) bool]
 }
 
 // NewHandler makes sock listen for WebSocket clients through the returned
@@ -49,6 +60,30 @@ func NewHandler(sock *socket.Socket, url string, opts ...socket.ListenOption) (*
 		return nil, err
 	}
 	return &Handler{hl: hl, l: l}, nil
+}
+
+// CheckOrigin sets the policy for requests that carry an Origin header:
+// ok reports whether r may open a WebSocket. nil restores the default,
+// same host only.
+func (h *Handler) CheckOrigin(ok func(r *http.Request) bool) {
+	if ok == nil {
+		h.checkOrigin.Store(nil)
+		return
+	}
+	h.checkOrigin.Store(&ok)
+}
+
+// originAllowed applies the origin policy to r.
+func (h *Handler) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if ok := h.checkOrigin.Load(); ok != nil {
+		return (*ok)(r)
+	}
+	u, err := neturl.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
 // Listener returns the socket's listener that the handler feeds. Closing it
@@ -76,6 +111,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
 		http.Error(w, "this endpoint serves WebSocket clients only", http.StatusUpgradeRequired)
+		return
+	}
+	if !h.originAllowed(r) {
+		http.Error(w, "mqwire: WebSocket from another site's page refused", http.StatusForbidden)
 		return
 	}
 	hj, ok := w.(http.Hijacker)

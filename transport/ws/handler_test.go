@@ -179,3 +179,42 @@ func TestNewHandlerURL(t *testing.T) {
 		t.Errorf("on a closed socket: %v, want ErrClosed", err)
 	}
 }
+
+// A browser's request from another site's page is refused unless the
+// handler's origin policy allows it; one from the server's own pages, and
+// one with no Origin, go through.
+func TestHandlerOrigin(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(pull.New())
+	defer s.Close()
+	h, url := handlerServer(t, s)
+	host := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/mq")
+	withOrigin := func(origin string) string {
+		return strings.Replace(goodHead, "Host: x\r\n", "Host: "+host+"\r\nOrigin: "+origin+"\r\n", 1)
+	}
+	noHost := strings.Replace(goodHead, "Host: x\r\n", "Host: "+host+"\r\n", 1)
+	for _, c := range []struct {
+		head, want string
+	}{
+		{noHost, "101"},
+		{withOrigin("http://" + host), "101"},
+		{withOrigin("https://" + strings.ToUpper(host)), "101"},
+		{withOrigin("https://evil.example"), "403"},
+		{withOrigin("null"), "403"},
+	} {
+		if _, st := dialRaw(t, url, c.head); !strings.HasPrefix(st, "HTTP/1.1 "+c.want) {
+			t.Errorf("%q: answer %q, want %s", c.head, st, c.want)
+		}
+	}
+	h.CheckOrigin(func(r *http.Request) bool { return r.Header.Get("Origin") == "https://friend.example" })
+	if _, st := dialRaw(t, url, withOrigin("https://friend.example")); !strings.HasPrefix(st, "HTTP/1.1 101") {
+		t.Errorf("an allowed origin: %q", st)
+	}
+	if _, st := dialRaw(t, url, withOrigin("http://"+host)); !strings.HasPrefix(st, "HTTP/1.1 403") {
+		t.Errorf("the policy's refusal: %q", st)
+	}
+	h.CheckOrigin(nil)
+	if _, st := dialRaw(t, url, withOrigin("http://"+host)); !strings.HasPrefix(st, "HTTP/1.1 101") {
+		t.Errorf("the default restored: %q", st)
+	}
+}
