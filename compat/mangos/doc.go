@@ -40,9 +40,13 @@
 //     per-context subscriptions are not offered (OpenContext fails with
 //     ErrProtoOp, as it does on the other protocols).
 //   - mangos's experimental star protocol, custom protocols
-//     (protocol.Protocol, NewProtocol), custom transports and the ws
-//     transport's handler for the application's own HTTP server
-//     (ws.OptionWebSocketHandler) are not offered.
+//     (protocol.Protocol, NewProtocol) and custom transports are not
+//     offered. Of the ws transport's options, OptionWebSocketHandler is (a
+//     listener served on the application's own HTTP server); the mux of
+//     a server of the listener's own (OptionWebSocketMux) and the origin
+//     setting (OptionWebSocketCheckOrigin) are not: the handler refuses a
+//     browser's request from another host's page, as mangos's does by
+//     default.
 //   - The pipe event hook runs on the goroutine handling the pipe for all
 //     three events (mangos runs PipeEventDetached on a goroutine of its
 //     own), so a hook must not close its socket, which waits for that

@@ -14,17 +14,16 @@ import (
 	"time"
 )
 
-// mangosExamples are the example programs of mangos v3 that use nothing
-// the shim lacks (its websocket example mounts a handler on the
-// application's HTTP server, ws.OptionWebSocketHandler, which mqwire's ws
-// transport does not offer).
-var mangosExamples = []string{"bus", "context", "pair", "pipeline", "pubsub", "raw", "reqrep", "survey"}
+// mangosExamples are the example programs of mangos v3: every one.
+var mangosExamples = []string{"bus", "context", "pair", "pipeline", "pubsub", "raw", "reqrep", "survey", "websocket"}
 
 // TestMangosExamples is the drop-in claim made concrete: mangos's own
 // example programs, with only their import paths changed, build against
 // this package, and run against the same programs built with mangos, each
 // side on either library (the context example's server answers through
-// rep contexts, its workers sleeping up to a second).
+// rep contexts, its workers sleeping up to a second; the websocket
+// example's server mounts a rep and a pub socket on its own HTTP server
+// beside a page, through ws.OptionWebSocketHandler).
 func TestMangosExamples(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build the examples with: %v", err)
@@ -32,7 +31,7 @@ func TestMangosExamples(t *testing.T) {
 	dir := t.TempDir()
 	shimBin, mangosBin := filepath.Join(dir, "shim"), filepath.Join(dir, "mangos")
 	buildShimExamples(t, shimBin)
-	buildMangosExamples(t, mangosBin, "reqrep", "raw", "pipeline", "context")
+	buildMangosExamples(t, mangosBin, "reqrep", "raw", "pipeline", "context", "websocket")
 
 	type run struct {
 		example      string
@@ -40,12 +39,18 @@ func TestMangosExamples(t *testing.T) {
 		client       []string
 		clientOutput string // what the client's output must hold
 		serverOutput string // what the server's must hold, when it ends by itself
+		// only names the one pairing of libraries to run, for a slow case.
+		only string
 	}
 	runs := []run{
 		{example: "reqrep", server: []string{"node0", "URL"}, client: []string{"node1", "URL"}, clientOutput: "NODE1: RECEIVED DATE "},
 		{example: "raw", server: []string{"server", "URL", "4"}, client: []string{"client", "URL", "8"}, clientOutput: "Client:    7"},
 		{example: "pipeline", server: []string{"node0", "URL"}, client: []string{"node1", "URL", "STOP"}, serverOutput: `NODE0: RECEIVED "STOP"`},
 		{example: "context", server: []string{"server", "URL"}, client: []string{"client", "URL", "John"}, clientOutput: "Received response 'Hello, John'"},
+		{example: "websocket", server: []string{"server", "PORT"}, client: []string{"req", "PORT"}, clientOutput: "REPLY #0 "},
+		{example: "websocket", server: []string{"server", "PORT"}, client: []string{"static", "PORT"}, clientOutput: "STATIC"},
+		// The publisher sends every 5 s; a subscriber waits for the next.
+		{example: "websocket", server: []string{"server", "PORT"}, client: []string{"sub", "PORT"}, clientOutput: "PUB #", only: "shim-server-mangos-client"},
 	}
 	sides := []struct{ name, server, client string }{
 		{"shim-server-mangos-client", shimBin, mangosBin},
@@ -54,12 +59,16 @@ func TestMangosExamples(t *testing.T) {
 	}
 	for _, r := range runs {
 		for _, s := range sides {
-			t.Run(r.example+"/"+s.name, func(t *testing.T) {
+			if r.only != "" && r.only != s.name {
+				continue
+			}
+			t.Run(r.example+"/"+r.client[0]+"/"+s.name, func(t *testing.T) {
 				url := "tcp://" + freeAddr(t)
+				_, port, _ := net.SplitHostPort(strings.TrimPrefix(url, "tcp://"))
 				subst := func(args []string) []string {
 					out := make([]string, len(args))
 					for i, a := range args {
-						out[i] = strings.ReplaceAll(a, "URL", url)
+						out[i] = strings.ReplaceAll(strings.ReplaceAll(a, "URL", url), "PORT", port)
 					}
 					return out
 				}

@@ -12,9 +12,11 @@ import (
 	"sync"
 
 	"github.com/mqwire/mqwire/compat/mangos"
+	shimws "github.com/mqwire/mqwire/compat/mangos/transport/ws"
 	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/transport/inproc"
+	"github.com/mqwire/mqwire/transport/ws"
 )
 
 // endpointOptions are the options dialers and listeners have of their own
@@ -243,7 +245,13 @@ func dialErr(err error) error {
 }
 
 // listener is a mangos Listener on an mqwire listener.
-type listener struct{ *endpoint }
+type listener struct {
+	*endpoint
+	// handler is OptionWebSocketHandler's, once asked for: the listener
+	// is then served by it, and Listen binds nothing.
+	handlerMu sync.Mutex
+	handler   *ws.Handler
+}
 
 func (k *sock) NewListener(addr string, options map[string]interface{}) (mangos.Listener, error) {
 	return k.newListener(addr, options)
@@ -291,7 +299,45 @@ func (l *listener) Address() string {
 	return l.addr
 }
 
+// GetOption reads an option of the listener; OptionWebSocketHandler starts
+// a ws:// or wss:// listener on a handler for the application's HTTP
+// server and returns it.
+func (l *listener) GetOption(name string) (interface{}, error) {
+	if name != shimws.OptionWebSocketHandler {
+		return l.endpoint.GetOption(name)
+	}
+	if scheme, _, _ := strings.Cut(l.addr, "://"); !strings.HasPrefix(scheme, "ws") {
+		return nil, mangos.ErrBadOption
+	}
+	l.handlerMu.Lock()
+	defer l.handlerMu.Unlock()
+	if l.handler != nil {
+		return l.handler, nil
+	}
+	if err := l.start(); err != nil {
+		return nil, err
+	}
+	h, err := ws.NewHandler(l.k.s, l.addr)
+	if err != nil {
+		l.failed()
+		return nil, mapErr(err, false)
+	}
+	if err := l.begun(h.Listener()); err != nil {
+		return nil, err
+	}
+	l.handler = h
+	return h, nil
+}
+
+// Listen starts the listener; one served by OptionWebSocketHandler's
+// handler is started already.
 func (l *listener) Listen() error {
+	l.handlerMu.Lock()
+	served := l.handler != nil
+	l.handlerMu.Unlock()
+	if served {
+		return nil
+	}
 	if err := l.start(); err != nil {
 		return err
 	}

@@ -5,3 +5,11 @@
 package ws
 
 import _ "github.com/mqwire/mqwire/transport/ws" // registers the transport
+
+// OptionWebSocketHandler, read from a ws:// or wss:// Listener before its
+// Listen, returns an http.Handler to mount on the application's own HTTP
+// server: the listener then takes its connections from that server (which
+// keeps its port and its TLS) and Listen binds nothing, as with mangos. The
+// handler is mqwire's (transport/ws.Handler): it refuses a browser's
+// request whose Origin names another host, as mangos's does by default.
+const OptionWebSocketHandler = "WEBSOCKET-HANDLER"
