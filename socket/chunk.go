@@ -94,13 +94,14 @@ type QueueDeliverer interface {
 }
 
 // QueueFilter is implemented by a QueueDeliverer whose Deliver also
-// filters (sub): a pipe reading in chunks asks Wants of each message and
-// queues only those it wants. When the queue is full, a pipe for which
+// filters (sub): a pipe reading in chunks asks Wants of each message, once,
+// and queues only those it wants (Wants may copy the message elsewhere,
+// as sub's contexts get theirs). When the queue is full, a pipe for which
 // Lossy reports true drops what has no room (DropQueueFull), as nng's
 // subscribers do; another waits for room, as libzmq's do, which holds the
 // publisher back.
 type QueueFilter interface {
-	Wants(body []byte) bool
+	Wants(p *Pipe, body []byte) bool
 	Lossy(p *Pipe) bool
 }
 
@@ -359,7 +360,7 @@ func (cp *chunkParse) parse(p *Pipe, max int) (int, error) {
 		r.start = off + int(size)
 		cp.msgs++
 		cp.bytes += size
-		if cp.filter != nil && !cp.filter.Wants(r.c.buf[off:r.start]) {
+		if cp.filter != nil && !cp.filter.Wants(p, r.c.buf[off:r.start]) {
 			continue
 		}
 		r.c.span()
@@ -386,7 +387,7 @@ func (cp *chunkParse) readLarge(p *Pipe) error {
 	m.Pipe = p.id
 	cp.msgs++
 	cp.bytes += cp.largeSize
-	if cp.filter != nil && !cp.filter.Wants(m.Body) {
+	if cp.filter != nil && !cp.filter.Wants(p, m.Body) {
 		m.Free()
 		return nil
 	}

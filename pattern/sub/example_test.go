@@ -1,6 +1,7 @@
 package sub_test
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -50,4 +51,34 @@ func ExampleCountSubscriptions() {
 	b, _ := subscriber.RecvBytes()
 	fmt.Printf("%s\n", b)
 	// Output: weather.oslo snow
+}
+
+// One connection feeds two consumers, each with its own topics: a
+// context per consumer, as with nng's sub0 contexts.
+func ExampleNewContext() {
+	publisher, _ := pub.New()
+	defer publisher.Close()
+	publisher.Listen("inproc://example-contexts")
+
+	subscriber, _ := sub.New(socket.RecvTimeout(5 * time.Second))
+	defer subscriber.Close()
+	weather, _ := sub.NewContext(subscriber)
+	weather.Subscribe([]byte("weather."))
+	sports, _ := sub.NewContext(subscriber)
+	sports.Subscribe([]byte("sports."))
+	subscriber.Dial("inproc://example-contexts")
+	for publisher.Stats().Pipes == 0 {
+		time.Sleep(time.Millisecond)
+	}
+
+	publisher.SendBytes([]byte("sports.football 2-1"))
+	publisher.SendBytes([]byte("weather.paris rain"))
+	for _, c := range []*sub.Context{weather, sports} {
+		m, _ := c.Recv(context.Background())
+		fmt.Printf("%s\n", m.Body)
+		m.Free()
+	}
+	// Output:
+	// weather.paris rain
+	// sports.football 2-1
 }

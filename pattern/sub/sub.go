@@ -18,14 +18,19 @@
 // Subscriptions are a set, as in nng: subscribing twice is subscribing
 // once. CountSubscriptions gives libzmq's rules instead, where each
 // subscription counts until it is unsubscribed.
+//
+// Contexts (NewContext), as nng's sub0 has them, are subscribers of their
+// own on the socket's connections: each has its subscriptions and its
+// queue, and gets a copy of every message that matches them.
 package sub
 
 import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mqwire/mqwire/internal/trie"
 	"github.com/mqwire/mqwire/socket"
@@ -35,6 +40,7 @@ import (
 )
 
 type proto struct {
+	s     *socket.Socket
 	recvq *socket.RecvQueue
 	raw   bool
 	// mu is written by every delivery (RLock), on the sender's core over
@@ -51,6 +57,8 @@ type proto struct {
 	counting bool            // CountSubscriptions: libzmq's rules, not nng's
 	invert   bool            // InvertMatching: keep what matches no subscription
 	zmtp     *socket.PipeSet // ZMTP publishers, told of every subscription
+	ctxs     []*Context      // the open contexts (context.go)
+	nctxs    atomic.Int32    // len(ctxs), read without mu
 }
 
 // New returns a sub0 socket with no subscription.
@@ -79,8 +87,11 @@ func Subscribe(prefix []byte) socket.Option {
 		}
 		p.subs[string(prefix)] = n + 1
 		// Counting, libzmq's SUB tells its publishers every subscription,
-		// a repeated one too (an XPUB_VERBOSE publisher sees each).
-		p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlSubscribe, prefix) })
+		// a repeated one too (an XPUB_VERBOSE publisher sees each). A new
+		// prefix that a context holds has been told already.
+		if ok || !p.ctxHoldsLocked(prefix) {
+			p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlSubscribe, prefix) })
+		}
 		return nil
 	})
 }
@@ -125,6 +136,9 @@ func CountSubscriptions(on bool) socket.Option {
 // publisher sends everything, so the subscriber's own filter decides.
 func InvertMatching(on bool) socket.Option {
 	return filterOption("sub.InvertMatching", func(p *proto) error {
+		if on && len(p.ctxs) > 0 {
+			return fmt.Errorf("%w: the socket's contexts match by prefix", socket.ErrBadState)
+		}
 		p.invert = on
 		return nil
 	})
@@ -149,7 +163,9 @@ func Unsubscribe(prefix []byte) socket.Option {
 		}
 		delete(p.subs, string(prefix))
 		p.match.Remove(prefix)
-		p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlCancel, prefix) })
+		if !p.ctxHoldsLocked(prefix) {
+			p.zmtp.Each(func(pp *socket.Pipe) { tell(pp, socket.ControlCancel, prefix) })
+		}
 		return nil
 	})
 }
@@ -159,6 +175,7 @@ func (p *proto) Info() socket.ProtocolInfo {
 }
 
 func (p *proto) Init(s *socket.Socket) {
+	p.s = s
 	p.recvq = socket.NewLazyRecvQueue(s)
 	p.recvq.SetPreferNew(true)
 	p.zmtp = socket.NewPipeSet(s)
@@ -188,7 +205,7 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pp.TellSubscriptions(maps.Keys(p.subs))
+	pp.TellSubscriptions(slices.Values(p.toldLocked()))
 	p.zmtp.Add(pp)
 	return nil
 }
@@ -206,6 +223,8 @@ func tell(pp *socket.Pipe, c socket.Control, prefix []byte) {
 	pp.OfferAlways(m)
 }
 
+// matches reports whether the socket's own queue wants a message with
+// this body.
 func (p *proto) matches(body []byte) bool {
 	if p.raw {
 		return true
@@ -215,8 +234,23 @@ func (p *proto) matches(body []byte) bool {
 	return p.match.Match(body) != p.invert
 }
 
+// route is matches for a message arriving from pp (m, or body where the
+// message is still bytes in the pipe's read buffer), which it also gives
+// to the contexts it matches. It is called once for each message.
+func (p *proto) route(pp *socket.Pipe, m *socket.Message, body []byte) bool {
+	if p.raw {
+		return true
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if len(p.ctxs) > 0 {
+		p.feedLocked(pp, m, body)
+	}
+	return p.match.Match(body) != p.invert
+}
+
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
-	if !p.matches(m.Body) {
+	if !p.route(pp, m, m.Body) {
 		m.Free()
 		return
 	}
@@ -240,8 +274,10 @@ func (p *proto) Lossy(pp *socket.Pipe) bool {
 // the messages that match (socket.QueueFilter).
 func (p *proto) DeliveryQueue() *socket.RecvQueue { return p.recvq }
 
-// Wants reports whether a message with this body matches a subscription.
-func (p *proto) Wants(body []byte) bool { return p.matches(body) }
+// Wants reports whether a message with this body from pp matches one of
+// the socket's subscriptions, and gives the contexts it matches their
+// copies.
+func (p *proto) Wants(pp *socket.Pipe, body []byte) bool { return p.route(pp, nil, body) }
 
 // TryDeliver is Deliver for inproc's direct hand-over, which never waits:
 // from a pub it drops what the full queue cannot take; from an xpub it
@@ -250,6 +286,11 @@ func (p *proto) TryDeliver(pp *socket.Pipe, m *socket.Message) bool {
 	if p.Lossy(pp) || !p.matches(m.Body) {
 		p.Deliver(pp, m)
 		return true
+	}
+	if p.nctxs.Load() > 0 {
+		// Declined, the message waits for Deliver, which gives the
+		// contexts their copies once.
+		return false
 	}
 	return p.recvq.TryPutFrom(pp, m)
 }
