@@ -36,9 +36,11 @@
 //     dialer's or listener's own value (NewDialer's and NewListener's
 //     options, their SetOption) must equal the socket's or fails with
 //     ErrBadOption. OptionTLSConfig and OptionDialAsynch can differ.
-//   - Contexts: req, rep, surveyor and respondent have them; sub's
-//     per-context subscriptions are not offered (OpenContext fails with
-//     ErrProtoOp, as it does on the other protocols).
+//   - Contexts: req, rep, surveyor, respondent and sub have them (a sub
+//     context with its own subscriptions, as mangos's); OpenContext fails
+//     with ErrProtoOp on the other protocols, as in mangos. A sub
+//     context's queue holds the socket's OptionReadQLen messages when it
+//     is opened; OptionReadQLen on the context is not offered.
 //   - mangos's experimental star protocol, custom protocols
 //     (protocol.Protocol, NewProtocol) and custom transports are not
 //     offered. Of the ws transport's options, OptionWebSocketHandler is (a

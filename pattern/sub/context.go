@@ -80,8 +80,10 @@ func (c *Context) Subscribe(prefix []byte) error {
 	return nil
 }
 
-// Unsubscribe removes a prefix added with Subscribe; removing one that is
-// not there fails with socket.ErrBadOption.
+// Unsubscribe removes a prefix added with Subscribe, and the messages
+// waiting for the context that match none of its subscriptions any more
+// (as mangos's sub contexts do); removing a prefix that is not there fails
+// with socket.ErrBadOption.
 func (c *Context) Unsubscribe(prefix []byte) error {
 	p := c.p
 	p.mu.Lock()
@@ -93,7 +95,29 @@ func (c *Context) Unsubscribe(prefix []byte) error {
 		return fmt.Errorf("%w: context not subscribed to %q", socket.ErrBadOption, prefix)
 	}
 	c.dropSubLocked(prefix)
+	c.pruneLocked()
 	return nil
+}
+
+// pruneLocked frees the messages waiting that the context's subscriptions
+// no longer match, keeping the others in order. Under p.mu, which holds
+// deliveries off; a Recv may take messages meanwhile.
+func (c *Context) pruneLocked() {
+	var keep []*socket.Message
+	for range len(c.q) {
+		select {
+		case m := <-c.q:
+			if c.match.Match(m.Body) {
+				keep = append(keep, m)
+			} else {
+				m.Free()
+			}
+		default:
+		}
+	}
+	for _, m := range keep {
+		c.q <- m // room: only this loop puts now
+	}
 }
 
 // dropSubLocked removes prefix from the context's subscriptions and tells

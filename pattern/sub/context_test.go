@@ -450,3 +450,39 @@ func TestContextsFromXPUB(t *testing.T) {
 	}
 	ctxNothing(t, c)
 }
+
+// Unsubscribe frees what waits for the context and no longer matches.
+func TestContextUnsubscribePrunes(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	p, _ := pub.New()
+	defer p.Close()
+	s, _ := sub.New()
+	defer s.Close()
+	c, _ := sub.NewContext(s)
+	must0(t, c.Subscribe([]byte("a")))
+	must0(t, c.Subscribe([]byte("b")))
+	d, _ := sub.NewContext(s)
+	must0(t, d.Subscribe(nil))
+	ln, err := p.Listen(testutil.URL(t, "inproc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Dial(ln.URL()); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, "the pipe", 5*time.Second, func() bool { return len(p.PipeStats()) == 1 })
+	for _, b := range []string{"a1", "b1", "a2", "b2"} {
+		p.SendBytes([]byte(b))
+	}
+	// d, fed after c, has seen all four when c has.
+	for range 4 {
+		ctxRecv(t, d, 5*time.Second)
+	}
+	must0(t, c.Unsubscribe([]byte("a")))
+	for _, want := range []string{"b1", "b2"} {
+		if got := ctxRecv(t, c, time.Second); got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	ctxNothing(t, c)
+}

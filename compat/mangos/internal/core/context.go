@@ -31,8 +31,21 @@ func (c *sockContext) GetOption(name string) (interface{}, error) {
 
 // SetOption sets a deadline of the context, or its OptionRetryTime or
 // OptionSurveyTime, which mqwire's contexts take from their socket: setting
-// them on a context sets them on the socket.
+// them on a context sets them on the socket. A sub context's
+// OptionSubscribe and OptionUnsubscribe are its own.
 func (c *sockContext) SetOption(name string, value interface{}) error {
+	if sc, ok := c.nc.(subscriber); ok && (name == mangos.OptionSubscribe || name == mangos.OptionUnsubscribe) {
+		v, err := checkType(name, value)
+		if err != nil {
+			return err
+		}
+		if name == mangos.OptionSubscribe {
+			err = sc.Subscribe(v.([]byte))
+		} else {
+			err = sc.Unsubscribe(v.([]byte))
+		}
+		return mapErr(optionErr(err), false)
+	}
 	c.mu.Lock()
 	_, ok := c.vals[name]
 	c.mu.Unlock()

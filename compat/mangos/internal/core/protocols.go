@@ -22,13 +22,24 @@ import (
 	_ "github.com/mqwire/mqwire/transport/all" // every transport, whatever mangos transports are imported
 )
 
-// nativeContext is what mqwire's req, rep, surveyor and respondent
+// nativeContext is what mqwire's req, rep, surveyor, respondent and sub
 // contexts have in common.
 type nativeContext interface {
 	Send(ctx context.Context, m *socket.Message) error
 	Recv(ctx context.Context) (*socket.Message, error)
 	Close() error
 }
+
+// subscriber is a context with subscriptions of its own (sub's).
+type subscriber interface {
+	Subscribe(prefix []byte) error
+	Unsubscribe(prefix []byte) error
+}
+
+// subContext is a sub context as a nativeContext: it cannot send.
+type subContext struct{ *sub.Context }
+
+func (subContext) Send(context.Context, *socket.Message) error { return socket.ErrNotSupported }
 
 // protocol is what the shim knows of one mangos protocol.
 type protocol struct {
@@ -68,6 +79,13 @@ var protocols = map[uint16]*protocol{
 		newCooked: pub.New, newRaw: pub.NewRaw},
 	mangos.ProtoSub: {info: info(mangos.ProtoSub, mangos.ProtoPub, "sub", "pub"),
 		newCooked: sub.New, newRaw: sub.NewRaw,
+		openContext: func(s *socket.Socket) (nativeContext, error) {
+			c, err := sub.NewContext(s)
+			if err != nil {
+				return nil, err
+			}
+			return subContext{c}, nil
+		},
 		cooked: map[string]interface{}{mangos.OptionSubscribe: nil, mangos.OptionUnsubscribe: nil}},
 	mangos.ProtoPush: {info: info(mangos.ProtoPush, mangos.ProtoPull, "push", "pull"),
 		bestEffort: true, failNoPeers: true,
