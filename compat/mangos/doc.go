@@ -26,9 +26,7 @@
 //     mangos works here, except for the options below.
 //   - OptionNoDelay only takes true (mqwire always sends at once);
 //     OptionTLSConnState, OptionHTTPRequest and the OptionPeer ones are not
-//     offered (ErrBadOption); OptionFailNoPeers looks for a peer when a
-//     call starts (a receive already waiting when the last peer goes keeps
-//     waiting); OptionReadQLen and OptionWriteQLen are mqwire's
+//     offered (ErrBadOption); OptionReadQLen and OptionWriteQLen are mqwire's
 //     receive and send high-water marks, in messages per pipe, for the
 //     connections made after they are set.
 //   - OptionMaxRecvSize, OptionKeepAlive, OptionKeepAliveTime,

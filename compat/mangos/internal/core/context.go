@@ -67,19 +67,19 @@ func (c *sockContext) SetOption(name string, value interface{}) error {
 	return nil
 }
 
-// deadline returns a context that ends at the context's deadline named
-// name (mangos's: 0 none, negative at once).
-func (c *sockContext) deadline(name string) (context.Context, context.CancelFunc) {
+// deadline returns parent bounded by the context's deadline named name
+// (mangos's: 0 none, negative at once).
+func (c *sockContext) deadline(parent context.Context, name string) (context.Context, context.CancelFunc) {
 	c.mu.Lock()
 	d, _ := c.vals[name].(time.Duration)
 	c.mu.Unlock()
 	switch {
 	case d == 0:
-		return context.Background(), func() {}
+		return parent, func() {}
 	case d < 0:
 		d = time.Nanosecond
 	}
-	return context.WithTimeout(context.Background(), d)
+	return context.WithTimeout(parent, d)
 }
 
 func (c *sockContext) Send(b []byte) error { return c.k.sendBytes(b, c.sendNative) }
@@ -92,8 +92,8 @@ func (c *sockContext) RecvMsg() (*mangos.Message, error) { return c.k.recvMsg(c.
 
 // sendNative sends m within the context's send deadline, or without
 // waiting under the socket's OptionBestEffort.
-func (c *sockContext) sendNative(m *socket.Message) error {
-	ctx, cancel := c.deadline(mangos.OptionSendDeadline)
+func (c *sockContext) sendNative(parent context.Context, m *socket.Message) error {
+	ctx, cancel := c.deadline(parent, mangos.OptionSendDeadline)
 	defer cancel()
 	if c.k.bestEffort.Load() {
 		ctx, cancel = context.WithTimeout(ctx, time.Nanosecond)
@@ -103,8 +103,8 @@ func (c *sockContext) sendNative(m *socket.Message) error {
 }
 
 // recvNative receives within the context's receive deadline.
-func (c *sockContext) recvNative() (*socket.Message, error) {
-	ctx, cancel := c.deadline(mangos.OptionRecvDeadline)
+func (c *sockContext) recvNative(parent context.Context) (*socket.Message, error) {
+	ctx, cancel := c.deadline(parent, mangos.OptionRecvDeadline)
 	defer cancel()
 	return c.nc.Recv(ctx)
 }

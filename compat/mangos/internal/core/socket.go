@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"maps"
@@ -59,6 +60,11 @@ type sock struct {
 	peers       atomic.Int32
 	bestEffort  atomic.Bool
 	failNoPeers atomic.Bool
+	// withPeers ends, with errPeersGone, when the last peer goes: under
+	// OptionFailNoPeers the calls waiting then fail with ErrNoPeers, as
+	// mangos's do. A new one starts with the next peer. Under mu.
+	withPeers    context.Context
+	endWithPeers context.CancelCauseFunc
 	// dialers and listeners, for pipes to name theirs.
 	dialers   []*dialer
 	listeners []*listener
@@ -112,16 +118,46 @@ func (k *sock) Close() error {
 	return nil
 }
 
-func (k *sock) Send(b []byte) error { return k.sendBytes(b, k.s.Send) }
+func (k *sock) Send(b []byte) error { return k.sendBytes(b, k.s.SendContext) }
 
-func (k *sock) Recv() ([]byte, error) { return k.recvBytes(k.s.Recv) }
+func (k *sock) Recv() ([]byte, error) { return k.recvBytes(k.s.RecvContext) }
 
-func (k *sock) SendMsg(m *mangos.Message) error { return k.sendMsg(m, k.s.Send) }
+func (k *sock) SendMsg(m *mangos.Message) error { return k.sendMsg(m, k.s.SendContext) }
 
-func (k *sock) RecvMsg() (*mangos.Message, error) { return k.recvMsg(k.s.Recv) }
+func (k *sock) RecvMsg() (*mangos.Message, error) { return k.recvMsg(k.s.RecvContext) }
+
+// sendFunc and recvFunc are the socket's or a context's send and receive.
+type (
+	sendFunc func(context.Context, *socket.Message) error
+	recvFunc func(context.Context) (*socket.Message, error)
+)
+
+// errPeersGone ends withPeers.
+var errPeersGone = errors.New("the last peer has gone")
+
+// callContext returns the context of a send or receive: under
+// OptionFailNoPeers one that ends when the last peer goes, and ok false
+// when there is no peer now; else the background.
+func (k *sock) callContext() (ctx context.Context, ok bool) {
+	if !k.failNoPeers.Load() {
+		return context.Background(), true
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.peers.Load() == 0 {
+		return nil, false
+	}
+	return k.withPeers, true
+}
+
+// peersGone reports whether a call on ctx failed because the last peer
+// went.
+func peersGone(ctx context.Context, err error) bool {
+	return err != nil && context.Cause(ctx) == errPeersGone
+}
 
 // sendBytes sends a copy of b through send (the socket's or a context's).
-func (k *sock) sendBytes(b []byte, send func(*socket.Message) error) error {
+func (k *sock) sendBytes(b []byte, send sendFunc) error {
 	m := socket.NewMessageBytes(b)
 	if dropped, err := k.send(m, send); err != nil || dropped {
 		m.Free()
@@ -132,7 +168,7 @@ func (k *sock) sendBytes(b []byte, send func(*socket.Message) error) error {
 
 // recvBytes receives through recv (the socket's or a context's) and
 // returns the body.
-func (k *sock) recvBytes(recv func() (*socket.Message, error)) ([]byte, error) {
+func (k *sock) recvBytes(recv recvFunc) ([]byte, error) {
 	m, err := k.recv(recv)
 	if err != nil {
 		return nil, err
@@ -141,7 +177,7 @@ func (k *sock) recvBytes(recv func() (*socket.Message, error)) ([]byte, error) {
 }
 
 // recvMsg receives through recv as a mangos message.
-func (k *sock) recvMsg(recv func() (*socket.Message, error)) (*mangos.Message, error) {
+func (k *sock) recvMsg(recv recvFunc) (*mangos.Message, error) {
 	m, err := k.recv(recv)
 	if err != nil {
 		return nil, err
@@ -151,7 +187,7 @@ func (k *sock) recvMsg(recv func() (*socket.Message, error)) (*mangos.Message, e
 
 // sendMsg sends m through send (the socket's or a context's), which takes
 // it unless it fails.
-func (k *sock) sendMsg(m *mangos.Message, send func(*socket.Message) error) error {
+func (k *sock) sendMsg(m *mangos.Message, send sendFunc) error {
 	n, reused := bridge.Native(m, k.raw)
 	dropped, err := k.send(n, send)
 	if err != nil {
@@ -174,24 +210,32 @@ func (k *sock) sendMsg(m *mangos.Message, send func(*socket.Message) error) erro
 // send sends n through send with mangos's OptionFailNoPeers (no peer: fail
 // at once) and OptionBestEffort (no room: drop, reporting dropped, rather
 // than wait; the socket's send timeout is then zero).
-func (k *sock) send(n *socket.Message, send func(*socket.Message) error) (dropped bool, err error) {
-	if k.failNoPeers.Load() && k.peers.Load() == 0 {
+func (k *sock) send(n *socket.Message, send sendFunc) (dropped bool, err error) {
+	ctx, ok := k.callContext()
+	if !ok {
 		return false, mangos.ErrNoPeers
 	}
-	err = send(n)
-	if err != nil && k.bestEffort.Load() && isTimeout(err) {
+	err = send(ctx, n)
+	switch {
+	case peersGone(ctx, err):
+		return false, mangos.ErrNoPeers
+	case err != nil && k.bestEffort.Load() && isTimeout(err):
 		return true, nil
 	}
 	return false, mapErr(err, true)
 }
 
-// recv receives through recv, failing at once under OptionFailNoPeers
-// when the socket has no peer.
-func (k *sock) recv(recv func() (*socket.Message, error)) (*socket.Message, error) {
-	if k.failNoPeers.Load() && k.peers.Load() == 0 {
+// recv receives through recv, failing under OptionFailNoPeers when the
+// socket has no peer, or when its last peer goes while recv waits.
+func (k *sock) recv(recv recvFunc) (*socket.Message, error) {
+	ctx, ok := k.callContext()
+	if !ok {
 		return nil, mangos.ErrNoPeers
 	}
-	m, err := recv()
+	m, err := recv(ctx)
+	if peersGone(ctx, err) {
+		return nil, mangos.ErrNoPeers
+	}
 	return m, mapErr(err, false)
 }
 
@@ -258,10 +302,12 @@ func (k *sock) pipeHook(ev socket.PipeHookEvent, p *socket.Pipe) {
 	switch ev {
 	case socket.PipeAdded:
 		w.added = true
-		k.peers.Add(1)
+		if k.peers.Add(1) == 1 {
+			k.withPeers, k.endWithPeers = context.WithCancelCause(context.Background())
+		}
 	case socket.PipeRemoved:
-		if w.added {
-			k.peers.Add(-1)
+		if w.added && k.peers.Add(-1) == 0 {
+			k.endWithPeers(errPeersGone)
 		}
 	}
 	h := k.hook
