@@ -22,6 +22,30 @@ func must0(t *testing.T, err error) {
 	}
 }
 
+// made returns the socket newSocket makes with opts, closed when the test
+// ends.
+func made(t *testing.T, newSocket func(...socket.Option) (*socket.Socket, error), opts ...socket.Option) *socket.Socket {
+	t.Helper()
+	s, err := newSocket(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// link has s dial what p listens on over tr.
+func link(t *testing.T, tr string, p, s *socket.Socket) {
+	t.Helper()
+	ln, err := p.Listen(testutil.URL(t, tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Dial(ln.URL()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // ctxRecv returns the body of the next message c receives within d.
 func ctxRecv(t *testing.T, c *sub.Context, d time.Duration) string {
 	t.Helper()
@@ -53,16 +77,8 @@ func TestContexts(t *testing.T) {
 		for _, dialect := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
 			t.Run(fmt.Sprintf("%s/%v", tr, dialect), func(t *testing.T) {
 				testutil.CheckGoroutines(t)
-				p, err := pub.New()
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer p.Close()
-				s, err := sub.New(sub.Subscribe([]byte("s")), socket.DialDialect(dialect))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close()
+				p := made(t, pub.New)
+				s := made(t, sub.New, sub.Subscribe([]byte("s")), socket.DialDialect(dialect))
 				a, err := sub.NewContext(s)
 				if err != nil {
 					t.Fatal(err)
@@ -75,13 +91,7 @@ func TestContexts(t *testing.T) {
 				must0(t, a.Subscribe([]byte("a"))) // twice is once
 				must0(t, b.Subscribe([]byte("b")))
 				must0(t, b.Subscribe([]byte("s"))) // the socket's too
-				ln, err := p.Listen(testutil.URL(t, tr))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := s.Dial(ln.URL()); err != nil {
-					t.Fatal(err)
-				}
+				link(t, tr, p, s)
 				// Until the connection is up and, in ZMTP, the publisher
 				// knows the subscriptions, what it sends is lost.
 				warm := func(c *sub.Context, body string) {
@@ -158,23 +168,9 @@ func TestContexts(t *testing.T) {
 // that connects later is told every prefix held then.
 func TestContextSubscriptionsTold(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	x, err := xpub.New(xpub.Verboser(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	s, err := sub.New(socket.DialDialect(socket.DialectZMTP))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ln, err := x.Listen(testutil.URL(t, "tcp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Dial(ln.URL()); err != nil {
-		t.Fatal(err)
-	}
+	x := made(t, xpub.New, xpub.Verboser(true))
+	s := made(t, sub.New, socket.DialDialect(socket.DialectZMTP))
+	link(t, "tcp", x, s)
 	told := func(want string) {
 		t.Helper()
 		if got := recvWithin(t, x, 5*time.Second); got != want {
@@ -198,18 +194,8 @@ func TestContextSubscriptionsTold(t *testing.T) {
 	// A late publisher hears what is held now.
 	must0(t, c1.Subscribe([]byte("v")))
 	told("\x01v")
-	late, err := xpub.New(xpub.Verboser(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer late.Close()
-	ln2, err := late.Listen(testutil.URL(t, "tcp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Dial(ln2.URL()); err != nil {
-		t.Fatal(err)
-	}
+	late := made(t, xpub.New, xpub.Verboser(true))
+	link(t, "tcp", late, s)
 	if got := recvWithin(t, late, 5*time.Second); got != "\x01v" {
 		t.Fatalf("late publisher told %q, want \\x01v", got)
 	}
@@ -219,28 +205,14 @@ func TestContextSubscriptionsTold(t *testing.T) {
 // the drops against the pipe; a context never holds its publisher back.
 func TestContextQueueFull(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	p, err := pub.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	s, err := sub.New(socket.RecvHWM(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	p := made(t, pub.New)
+	s := made(t, sub.New, socket.RecvHWM(4))
 	c, err := sub.NewContext(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	must0(t, c.Subscribe(nil))
-	ln, err := p.Listen(testutil.URL(t, "inproc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Dial(ln.URL()); err != nil {
-		t.Fatal(err)
-	}
+	link(t, "inproc", p, s)
 	testutil.WaitFor(t, "the pipe", 5*time.Second, func() bool { return len(p.PipeStats()) == 1 })
 	for i := range 10 {
 		if err := p.SendBytes(fmt.Appendf(nil, "m%d", i)); err != nil {
@@ -262,11 +234,7 @@ func TestContextQueueFull(t *testing.T) {
 // socket closes, and with the deadline's error when its deadline passes.
 func TestContextRecvEnds(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	s, err := sub.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := made(t, sub.New)
 	c, _ := sub.NewContext(s)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -296,27 +264,15 @@ func TestContextRecvEnds(t *testing.T) {
 
 // Contexts need a cooked socket that matches by prefix.
 func TestContextRefused(t *testing.T) {
-	raw, err := sub.NewRaw()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := made(t, sub.NewRaw)
 	if _, err := sub.NewContext(raw); !errors.Is(err, socket.ErrNotSupported) {
 		t.Errorf("a raw socket's context: %v, want ErrNotSupported", err)
 	}
-	inv, err := sub.New(sub.InvertMatching(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inv.Close()
+	inv := made(t, sub.New, sub.InvertMatching(true))
 	if _, err := sub.NewContext(inv); !errors.Is(err, socket.ErrBadState) {
 		t.Errorf("an inverting socket's context: %v, want ErrBadState", err)
 	}
-	s, err := sub.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := made(t, sub.New)
 	sub.NewContext(s)
 	if err := s.SetOption(sub.InvertMatching(true)); !errors.Is(err, socket.ErrBadState) {
 		t.Errorf("InvertMatching with a context: %v, want ErrBadState", err)
@@ -328,25 +284,11 @@ func TestContextRefused(t *testing.T) {
 // matching its subscription.
 func TestContextsConcurrent(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	s, err := sub.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := made(t, sub.New)
 	var pubs []*socket.Socket
 	for range 3 {
-		p, err := pub.New()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		ln, err := p.Listen(testutil.URL(t, "tcp"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Dial(ln.URL()); err != nil {
-			t.Fatal(err)
-		}
+		p := made(t, pub.New)
+		link(t, "tcp", p, s)
 		pubs = append(pubs, p)
 	}
 	stop := make(chan struct{})
@@ -399,26 +341,12 @@ func TestContextsConcurrent(t *testing.T) {
 // socket once.
 func TestContextsFromXPUB(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	x, err := xpub.New(xpub.NoDrop(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	s, err := sub.New(sub.Subscribe([]byte("s")), socket.RecvHWM(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	x := made(t, xpub.New, xpub.NoDrop(true))
+	s := made(t, sub.New, sub.Subscribe([]byte("s")), socket.RecvHWM(2))
 	c, _ := sub.NewContext(s)
 	must0(t, c.Subscribe([]byte("a")))
 	must0(t, c.Subscribe([]byte("s")))
-	ln, err := x.Listen(testutil.URL(t, "inproc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Dial(ln.URL()); err != nil {
-		t.Fatal(err)
-	}
+	link(t, "inproc", x, s)
 	// The publisher knows both prefixes before it sends (it sends nothing
 	// no one subscribed to).
 	told := map[string]bool{recvWithin(t, x, 5*time.Second): true, recvWithin(t, x, 5*time.Second): true}
@@ -463,13 +391,7 @@ func TestContextUnsubscribePrunes(t *testing.T) {
 	must0(t, c.Subscribe([]byte("b")))
 	d, _ := sub.NewContext(s)
 	must0(t, d.Subscribe(nil))
-	ln, err := p.Listen(testutil.URL(t, "inproc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Dial(ln.URL()); err != nil {
-		t.Fatal(err)
-	}
+	link(t, "inproc", p, s)
 	testutil.WaitFor(t, "the pipe", 5*time.Second, func() bool { return len(p.PipeStats()) == 1 })
 	for _, b := range []string{"a1", "b1", "a2", "b2"} {
 		p.SendBytes([]byte(b))
