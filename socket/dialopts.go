@@ -3,6 +3,7 @@ package socket
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/mqwire/mqwire/wire/zmtp"
 )
@@ -47,6 +48,29 @@ func AcceptFrom(tl TransportListener) ListenOption {
 		return nil
 	}}
 }
+
+// TransportDialOption makes a dial option that a transport's package
+// offers for its own schemes (ws.DialHeader, say): Dial fails with
+// ErrOptionNotApplicable for a URL of another scheme, and with err when it
+// is not nil (the package found the value bad, and says why); otherwise
+// every connection the dialer makes is dialed with value under key in the
+// context that Transport.Dial gets. key must be a type of the package's
+// own, as for context.WithValue. name is the option's name, for errors.
+func TransportDialOption(name string, schemes []string, key, value any, err error) DialOption {
+	return DialOption{name: name, apply: func(_ *Socket, d *Dialer) error {
+		if !slices.Contains(schemes, d.scheme) {
+			return fmt.Errorf("%w: %s on a %s:// dialer", ErrOptionNotApplicable, name, d.scheme)
+		}
+		if err != nil {
+			return err
+		}
+		d.values = append(d.values, dialValue{key, value})
+		return nil
+	}}
+}
+
+// dialValue is a TransportDialOption's value.
+type dialValue struct{ key, value any }
 
 // SynchronousDial makes Dial wait for its first attempt to connect, as
 // nng's and mangos's dial do by default: when that attempt fails (nobody

@@ -25,9 +25,10 @@ type Dialer struct {
 	t      Transport
 	scheme string
 	addr   string
-	ctx    context.Context
+	ctx    context.Context // carries the TransportDialOption values
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the dialer has stopped
+	values []dialValue   // TransportDialOption's
 	// dropPipe is set when the application closes this dialer alone: its
 	// pipe closes too. When the socket closes, pipes are left to linger.
 	dropPipe atomic.Bool
@@ -132,7 +133,11 @@ func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 			return nil, err
 		}
 	}
-	d.ctx, d.cancel = context.WithCancel(context.Background())
+	base := context.Background()
+	for _, v := range d.values {
+		base = context.WithValue(base, v.key, v.value)
+	}
+	d.ctx, d.cancel = context.WithCancel(base)
 	d.wait = time.Duration(s.cfg.reconnectMin.Load())
 	s.mu.Lock()
 	if s.closed.Load() {

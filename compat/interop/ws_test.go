@@ -113,3 +113,26 @@ func TestWSHandler(t *testing.T) {
 		}
 	}
 }
+
+// TestWSDialHeader: an mqwire req dialing with extra header fields
+// (ws.DialHeader) is served by nngcat's rep listening, whose server takes
+// the fields in its stride.
+func TestWSDialHeader(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	path := needTool(t, "nngcat")
+	url := freeURL(t, "ws")
+	rep := startProc(t, true, path, "--rep0", "--listen", url, "--data", "answer", "--quoted")
+	if !cliListens(t, rep, url) {
+		t.Fatalf("nngcat ended: %s", rep.stderr.String())
+	}
+	rq := newSocket(t, "req0", false)
+	hdr := http.Header{"Authorization": {"Bearer secret"}, "X-Client": {"mqwire"}}
+	if _, err := rq.Dial(url, ws.DialHeader(hdr)); err != nil {
+		t.Fatal(err)
+	}
+	mqSend(t, rq, []byte("question"))
+	mqExpect(t, rq, []byte("answer"))
+	if l, ok := rep.line(timeout); !ok || l != `"question"` {
+		t.Fatalf("nngcat's rep printed %q (stderr: %s)", l, rep.stderr.String())
+	}
+}

@@ -36,6 +36,7 @@ type conn struct {
 	net.Conn // the tcp (or TLS) connection under the WebSocket
 	server   bool
 	host     string // the dialer's Host header
+	header   []byte // the dialer's extra header lines (DialHeader), each ending in CRLF
 	path     string // the dialer's request path; the path a listener serves
 	br       *bufio.Reader
 
@@ -153,7 +154,7 @@ func (c *conn) runHandshake() error {
 		c.zmtp, c.bare = zmtp, bare
 	} else {
 		key, protocol := newKey(), offer(c.req)
-		if _, err := c.Conn.Write(request(c.host, c.path, key, protocol)); err != nil {
+		if _, err := c.Conn.Write(request(c.host, c.path, key, protocol, c.header)); err != nil {
 			return err
 		}
 		_, h, err := readHead(c.br, func(start string) error { return checkStatus(start, protocol) })

@@ -103,3 +103,20 @@ func ExampleNewHandler() {
 	// re: ping
 	// ok
 }
+
+// A dialer that sends a token with its opening handshake, for a server or
+// proxy that wants one before it upgrades.
+func ExampleDialHeader() {
+	server, _ := rep.New()
+	defer server.Close()
+	l, err := server.Listen("ws://127.0.0.1:0/rpc")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client, _ := req.New()
+	defer client.Close()
+	_, err = client.Dial(l.URL(), ws.DialHeader(http.Header{"Authorization": {"Bearer a-token"}}))
+	fmt.Println(err)
+	// Output: <nil>
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mqwire/mqwire/internal/testutil"
@@ -216,5 +217,76 @@ func TestHandlerOrigin(t *testing.T) {
 	h.CheckOrigin(nil)
 	if _, st := dialRaw(t, url, withOrigin("http://"+host)); !strings.HasPrefix(st, "HTTP/1.1 101") {
 		t.Errorf("the default restored: %q", st)
+	}
+}
+
+// DialHeader's fields reach the server: behind a check for a bearer token
+// (the application's middleware in front of the handler), a dialer with the
+// token gets through and one without is refused with the server's 401;
+// fields the handshake sets, and values with line breaks, are refused at
+// Dial, as is the option on another transport.
+func TestDialHeader(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(rep.New())
+	defer s.Close()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/rpc"
+	h := must(ws.NewHandler(s, url))
+	var seen []string
+	var mu sync.Mutex
+	mux.Handle("/rpc", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("X-Client"))
+		mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer secret" {
+			http.Error(w, "who are you?", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+
+	c := must(req.New())
+	defer c.Close()
+	hdr := http.Header{"Authorization": {"Bearer secret"}, "x-client": {"tests"}}
+	must(c.Dial(url, ws.DialHeader(hdr), socket.SynchronousDial()))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := c.SendContext(ctx, socket.NewMessageBytes([]byte("ping"))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.RecvContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SendContext(ctx, m)
+	if m, err = c.RecvContext(ctx); err != nil || string(m.Body) != "ping" {
+		t.Fatalf("reply %v %v", m, err)
+	}
+	mu.Lock()
+	if len(seen) != 1 || seen[0] != "tests" {
+		t.Errorf("the server saw X-Client %q", seen)
+	}
+	mu.Unlock()
+
+	anon := must(req.New())
+	defer anon.Close()
+	if _, err := anon.Dial(url, socket.SynchronousDial()); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a dial without the token: %v, want the server's 401", err)
+	}
+
+	for _, bad := range []http.Header{
+		{"Host": {"elsewhere"}},
+		{"Sec-WebSocket-Protocol": {"pair.sp.nanomsg.org"}},
+		{"X-Split": {"a\r\nX-Injected: b"}},
+		{"Bad Name": {"x"}},
+	} {
+		if _, err := anon.Dial(url, ws.DialHeader(bad)); !errors.Is(err, socket.ErrBadOption) {
+			t.Errorf("DialHeader(%q): %v, want ErrBadOption", bad, err)
+		}
+	}
+	if _, err := anon.Dial("tcp://127.0.0.1:1", ws.DialHeader(hdr)); !errors.Is(err, socket.ErrOptionNotApplicable) {
+		t.Errorf("DialHeader on tcp: %v, want ErrOptionNotApplicable", err)
 	}
 }

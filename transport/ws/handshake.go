@@ -108,11 +108,13 @@ func taken(protocol, offered string, req socket.FrameRequest) (zmtp, bare bool, 
 	return req.OfferZMTP, strings.EqualFold(protocol, wws.ZWSBare), nil
 }
 
-// request is the dialer's opening handshake, offering protocol.
-func request(host, path, key, protocol string) []byte {
-	return fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+// request is the dialer's opening handshake, offering protocol, with the
+// extra header lines of DialHeader.
+func request(host, path, key, protocol string, header []byte) []byte {
+	b := fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n",
 		path, host, key, protocol)
+	return append(append(b, header...), "\r\n"...)
 }
 
 // checkStatus checks the status line of the listener's answer: anything

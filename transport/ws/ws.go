@@ -105,7 +105,12 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 	if err != nil {
 		return socket.Conn{}, err
 	}
-	return streamConn(scheme, c, func(under net.Conn) net.Conn { return newConn(under, false, hostPort, path, nil) }), nil
+	header, _ := ctx.Value(headerKey{}).([]byte)
+	return streamConn(scheme, c, func(under net.Conn) net.Conn {
+		wc := newConn(under, false, hostPort, path, nil)
+		wc.header = header
+		return wc
+	}), nil
 }
 
 func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
