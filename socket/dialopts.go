@@ -54,8 +54,9 @@ func AcceptFrom(tl TransportListener) ListenOption {
 // ErrOptionNotApplicable for a URL of another scheme, and with err when it
 // is not nil (the package found the value bad, and says why); otherwise
 // every connection the dialer makes is dialed with value under key in the
-// context that Transport.Dial gets. key must be a type of the package's
-// own, as for context.WithValue. name is the option's name, for errors.
+// context that Transport.Dial gets. key must be a comparable value of a
+// type of the package's own, as for context.WithValue. name is the
+// option's name, for errors.
 func TransportDialOption(name string, schemes []string, key, value any, err error) DialOption {
 	return DialOption{name: name, apply: func(_ *Socket, d *Dialer) error {
 		if !slices.Contains(schemes, d.scheme) {
@@ -63,6 +64,9 @@ func TransportDialOption(name string, schemes []string, key, value any, err erro
 		}
 		if err != nil {
 			return err
+		}
+		if key == nil {
+			return fmt.Errorf("%w: %s has no key", ErrBadOption, name)
 		}
 		d.values = append(d.values, dialValue{key, value})
 		return nil

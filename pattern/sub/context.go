@@ -22,7 +22,7 @@ import (
 // consumers, each interested in its own topics.
 //
 // A context's queue holds as many messages as the socket's RecvHWM when
-// the context was made; when it is full the oldest waiting message is
+// the context was made (at most 65,536); when it is full the oldest waiting message is
 // dropped for the new one (nng's default, PreferNew), counted against the
 // pipe it came from (DropQueueFull). A context never holds a publisher
 // back. ZeroMQ publishers are told of every prefix that the socket or any
@@ -40,6 +40,10 @@ type Context struct {
 	putMu sync.Mutex
 }
 
+// maxContextQueue bounds a context's queue, which is made whole when the
+// context is (RecvHWM goes up to 16 M).
+const maxContextQueue = 1 << 16
+
 // NewContext returns a new context, with no subscription, on a cooked
 // sub0 socket.
 func NewContext(s *socket.Socket) (*Context, error) {
@@ -47,7 +51,7 @@ func NewContext(s *socket.Socket) (*Context, error) {
 	if !ok || p.raw {
 		return nil, fmt.Errorf("%w: contexts need a cooked sub0 socket", socket.ErrNotSupported)
 	}
-	c := &Context{p: p, subs: map[string]struct{}{}, q: make(chan *socket.Message, s.RecvHWM()), done: make(chan struct{})}
+	c := &Context{p: p, subs: map[string]struct{}{}, q: make(chan *socket.Message, min(s.RecvHWM(), maxContextQueue)), done: make(chan struct{})}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.invert {
