@@ -616,9 +616,12 @@ func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) 
 		if conn, err = s.startTLS(conn, url, dialed, deadline, tlsCfg); err != nil {
 			return nil, err
 		}
+		st := conn.(*tlsConn).ConnectionState()
+		p.tlsState = &st
 	}
 	if c.Frame != nil {
 		conn = c.Frame(conn)
+		p.connInfo, _ = conn.(ConnInformer)
 	}
 	var first []byte
 	// A socket with a security mechanism dials in ZMTP, the only dialect

@@ -2,6 +2,7 @@ package socket
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"math/rand/v2"
 	"net"
@@ -42,6 +43,11 @@ type Pipe struct {
 	// heartbeater is the stream's own heartbeat (ws), used in place of
 	// ZMTP's PING (nil: none).
 	heartbeater Heartbeater
+	// tlsState is the TLS handshake's outcome on a pipe over TLS, and
+	// connInfo the framing's own account of its handshake (ws), for
+	// ConnInfo; nil when there is none.
+	tlsState *tls.ConnectionState
+	connInfo ConnInformer
 	// listener accepted the pipe (nil for a dialed one): closing it closes
 	// the pipe, as nng's and libzmq's listeners close theirs.
 	listener *Listener

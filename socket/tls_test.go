@@ -233,3 +233,51 @@ func TestEndpointTLSConfig(t *testing.T) {
 		}
 	}
 }
+
+// A pipe over TLS tells its handshake's outcome (Pipe.ConnInfo): the
+// listener's pipe the client's certificate, which a pipe hook can check
+// before the pattern sees the peer; a pipe over plain tcp tells none.
+func TestPipeConnInfoTLS(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	certs := testutil.NewTLSCerts(t)
+	mutual := certs.ServerConfig()
+	mutual.ClientAuth = tls.RequireAndVerifyClientCert
+	mutual.ClientCAs = certs.Pool
+	withCert := certs.ClientConfig()
+	withCert.Certificates = []tls.Certificate{certs.Client}
+	states := make(chan tls.ConnectionState, 4)
+	plain := make(chan bool, 4)
+	hook := socket.PipeHook(func(ev socket.PipeHookEvent, p *socket.Pipe) {
+		if ev != socket.PipeAdding {
+			return
+		}
+		var st tls.ConnectionState
+		if p.ConnInfo(&st) {
+			states <- st
+		} else {
+			plain <- true
+		}
+	})
+	q := must(pull.New(hook, socket.TLSConfig(mutual)))
+	p := must(push.New(socket.TLSConfig(withCert)))
+	closeAll(t, q, p)
+	must(p.Dial(must(q.Listen("tls+tcp://127.0.0.1:0")).URL()))
+	select {
+	case st := <-states:
+		if !st.HandshakeComplete || len(st.PeerCertificates) == 0 {
+			t.Errorf("listener's pipe: handshake complete %v, %d peer certificates", st.HandshakeComplete, len(st.PeerCertificates))
+		}
+	case <-time.After(timeout):
+		t.Fatal("no pipe over TLS")
+	}
+	o := must(push.New())
+	closeAll(t, o)
+	must(o.Dial(must(q.Listen("tcp://127.0.0.1:0")).URL()))
+	select {
+	case <-plain:
+	case <-states:
+		t.Error("a tcp pipe told a TLS state")
+	case <-time.After(timeout):
+		t.Fatal("no pipe over tcp")
+	}
+}

@@ -24,11 +24,12 @@
 //     range with ErrBadValue (the bare values, as mangos code compares them
 //     with ==). mangos does the same for most, so code that works with
 //     mangos works here, except for the options below.
-//   - OptionNoDelay only takes true (mqwire always sends at once);
-//     OptionTLSConnState, OptionHTTPRequest and the OptionPeer ones are not
-//     offered (ErrBadOption); OptionReadQLen and OptionWriteQLen are mqwire's
-//     receive and send high-water marks, in messages per pipe, for the
-//     connections made after they are set.
+//   - OptionNoDelay only takes true (mqwire always sends at once); the
+//     OptionPeer ones are not offered (ErrBadOption); OptionReadQLen and
+//     OptionWriteQLen are mqwire's receive and send high-water marks, in
+//     messages per pipe, for the connections made after they are set; a
+//     dialer's WebSocket pipe gives as OptionHTTPRequest the request it
+//     sent with the answer's header fields.
 //   - OptionMaxRecvSize, OptionKeepAlive, OptionKeepAliveTime,
 //     OptionReconnectTime and OptionMaxReconnectTime are the socket's: a
 //     dialer's or listener's own value (NewDialer's and NewListener's

@@ -62,9 +62,11 @@ const (
 	OptionLocalAddr = "LOCAL-ADDR"
 	// OptionRemoteAddr (net.Addr, read only, pipes): the peer's address.
 	OptionRemoteAddr = "REMOTE-ADDR"
-	// OptionTLSConnState: not offered (ErrBadOption).
+	// OptionTLSConnState (tls.ConnectionState, read only, pipes over
+	// TLS): the TLS handshake's outcome.
 	OptionTLSConnState = "TLS-STATE"
-	// OptionHTTPRequest: not offered (ErrBadOption).
+	// OptionHTTPRequest (*http.Request, read only, WebSocket pipes): the
+	// opening request.
 	OptionHTTPRequest = "HTTP-REQUEST"
 	// OptionDialAsynch (bool, socket or dialer): Dial returns at once
 	// and connects in the background, rather than making its first

@@ -8,6 +8,7 @@ import (
 
 	mgreq "go.nanomsg.org/mangos/v3/protocol/req"
 	_ "go.nanomsg.org/mangos/v3/transport/ws"
+	_ "go.nanomsg.org/mangos/v3/transport/wss"
 
 	mw "github.com/mqwire/mqwire/compat/mangos"
 	mwrep "github.com/mqwire/mqwire/compat/mangos/protocol/rep"
@@ -76,5 +77,57 @@ func TestShimWebSocketHandler(t *testing.T) {
 	}
 	if _, err := tcp.GetOption(mwws.OptionWebSocketHandler); !errors.Is(err, mw.ErrBadOption) {
 		t.Errorf("the handler of a tcp listener: %v, want ErrBadOption", err)
+	}
+}
+
+// A pipe tells its opening request (OptionHTTPRequest) over ws and its
+// TLS state (OptionTLSConnState) over wss, as mangos's pipes do; over ws
+// there is no TLS state.
+func TestShimPipeConnInfo(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	certs := testutil.NewTLSCerts(t)
+	for _, scheme := range []string{"ws", "wss"} {
+		s := shim(t, mwrep.NewSocket)
+		if err := s.SetOption(mw.OptionTLSConfig, certs.ServerConfig()); err != nil {
+			t.Fatal(err)
+		}
+		type seen struct {
+			path  string
+			tls   bool
+			agent string
+		}
+		got := make(chan seen, 1)
+		s.SetPipeEventHook(func(ev mw.PipeEvent, p mw.Pipe) {
+			if ev != mw.PipeEventAttached {
+				return
+			}
+			var sn seen
+			if v, err := p.GetOption(mw.OptionHTTPRequest); err == nil {
+				r := v.(*http.Request)
+				sn.path, sn.agent = r.URL.Path, r.Header.Get("Sec-WebSocket-Protocol")
+			}
+			_, err := p.GetOption(mw.OptionTLSConnState)
+			sn.tls = err == nil
+			got <- sn
+		})
+		l, err := s.NewListener(scheme+"://127.0.0.1:0/rpc", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		c, err := mgreq.NewSocket()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.DialOptions(l.Address(), map[string]interface{}{mw.OptionTLSConfig: certs.ClientConfig()}); err != nil {
+			t.Fatal(err)
+		}
+		sn := <-got
+		if sn.path != "/rpc" || sn.agent != "rep.sp.nanomsg.org" || sn.tls != (scheme == "wss") {
+			t.Errorf("%s: pipe told %+v", scheme, sn)
+		}
 	}
 }

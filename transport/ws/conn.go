@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/textproto"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +53,10 @@ type conn struct {
 	hsDone bool
 	hsErr  error
 	hsUp   atomic.Bool // the handshake succeeded
+	// seen is what the handshake said (ConnInfo): the request's path and
+	// header fields on a listener's side, the answer's fields on a
+	// dialer's. Written by the handshake, read only after it.
+	seen Handshake
 
 	// Read side (the socket has one reader at a time).
 	pend   []byte // bytes to hand out before the next frame
@@ -117,6 +123,26 @@ func (c *conn) Frame(req socket.FrameRequest) (bool, error) {
 	return c.zmtp, c.hsErr
 }
 
+// Handshake is what a WebSocket pipe's opening handshake said, for
+// socket.Pipe.ConnInfo: on a listener's pipe the request's path (with its
+// query) and header fields, such as an Authorization to check in a
+// PipeHook; on a dialer's, the path it asked for and the answer's fields.
+type Handshake struct {
+	Path   string
+	Header http.Header
+}
+
+// ConnInfo implements socket.ConnInformer: it fills a *Handshake once the
+// opening handshake has succeeded.
+func (c *conn) ConnInfo(target any) bool {
+	hs, ok := target.(*Handshake)
+	if !ok || !c.hsUp.Load() {
+		return false
+	}
+	*hs = Handshake{Path: c.seen.Path, Header: c.seen.Header.Clone()}
+	return true
+}
+
 // handshake reports how the opening handshake went; a Read or Write
 // before Frame fails.
 func (c *conn) handshake() error {
@@ -144,6 +170,9 @@ func (c *conn) runHandshake() error {
 		if err != nil {
 			return err
 		}
+		if f := strings.Fields(start); len(f) == 3 {
+			c.seen = Handshake{Path: f[1], Header: http.Header(h)}
+		}
 		resp, zmtp, bare, refused := answer(start, h, c.path, c.req)
 		if _, err := c.Conn.Write(resp); err != nil {
 			return err
@@ -164,6 +193,7 @@ func (c *conn) runHandshake() error {
 		if err := checkResponse(h, key); err != nil {
 			return err
 		}
+		c.seen = Handshake{Path: c.path, Header: http.Header(h)}
 		if c.zmtp, c.bare, err = taken(h.Get("Sec-WebSocket-Protocol"), protocol, c.req); err != nil {
 			return err
 		}

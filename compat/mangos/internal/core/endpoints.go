@@ -6,7 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -382,6 +384,14 @@ func (p *pipe) GetOption(name string) (interface{}, error) {
 		return addrOf(p.p.URL(), p.p.LocalAddr()), nil
 	case mangos.OptionRemoteAddr:
 		return addrOf(p.p.URL(), p.p.RemoteAddr()), nil
+	case mangos.OptionTLSConnState:
+		var st tls.ConnectionState
+		if !p.p.ConnInfo(&st) {
+			return nil, mangos.ErrBadOption
+		}
+		return st, nil
+	case mangos.OptionHTTPRequest:
+		return p.httpRequest()
 	}
 	if p.d != nil {
 		return p.d.GetOption(name)
@@ -390,6 +400,27 @@ func (p *pipe) GetOption(name string) (interface{}, error) {
 		return p.l.GetOption(name)
 	}
 	return p.k.GetOption(name)
+}
+
+// httpRequest returns a WebSocket pipe's opening request, as mangos gives
+// it: the request a listener's pipe was opened with, or the one a
+// dialer's pipe sent (its header fields are then the answer's, all that
+// mqwire keeps).
+func (p *pipe) httpRequest() (interface{}, error) {
+	var hs ws.Handshake
+	if !p.p.ConnInfo(&hs) {
+		return nil, mangos.ErrBadOption
+	}
+	u, err := url.ParseRequestURI(hs.Path)
+	if err != nil {
+		return nil, mangos.ErrBadOption
+	}
+	host := hs.Header.Get("Host")
+	if p.p.Dialed() {
+		host = p.p.RemoteAddr()
+	}
+	return &http.Request{Method: http.MethodGet, URL: u, RequestURI: hs.Path, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: hs.Header, Host: host, RemoteAddr: p.p.RemoteAddr()}, nil
 }
 
 func (p *pipe) Listener() mangos.Listener {
