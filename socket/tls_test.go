@@ -15,15 +15,22 @@ import (
 	"github.com/mqwire/mqwire/socket"
 )
 
+// mutualTLS returns a listener's configuration that requires a client
+// certificate and a dialer's that has one.
+func mutualTLS(certs *testutil.TLSCerts) (server, client *tls.Config) {
+	server = certs.ServerConfig()
+	server.ClientAuth = tls.RequireAndVerifyClientCert
+	server.ClientCAs = certs.Pool
+	client = certs.ClientConfig()
+	client.Certificates = []tls.Certificate{certs.Client}
+	return server, client
+}
+
 // tls+tcp in both dialects: requests and replies of every size cross a
 // TLS connection, with and without client certificates.
 func TestTLS(t *testing.T) {
 	certs := testutil.NewTLSCerts(t)
-	mutual := certs.ServerConfig()
-	mutual.ClientAuth = tls.RequireAndVerifyClientCert
-	mutual.ClientCAs = certs.Pool
-	withCert := certs.ClientConfig()
-	withCert.Certificates = []tls.Certificate{certs.Client}
+	mutual, withCert := mutualTLS(certs)
 	for _, tc := range []struct {
 		name           string
 		server, client *tls.Config
@@ -240,11 +247,7 @@ func TestEndpointTLSConfig(t *testing.T) {
 func TestPipeConnInfoTLS(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	certs := testutil.NewTLSCerts(t)
-	mutual := certs.ServerConfig()
-	mutual.ClientAuth = tls.RequireAndVerifyClientCert
-	mutual.ClientCAs = certs.Pool
-	withCert := certs.ClientConfig()
-	withCert.Certificates = []tls.Certificate{certs.Client}
+	mutual, withCert := mutualTLS(certs)
 	states := make(chan tls.ConnectionState, 4)
 	plain := make(chan bool, 4)
 	hook := socket.PipeHook(func(ev socket.PipeHookEvent, p *socket.Pipe) {

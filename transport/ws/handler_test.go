@@ -150,6 +150,13 @@ func TestHandlerTLS(t *testing.T) {
 	c := must(req.New(socket.TLSConfig(&tls.Config{RootCAs: roots})))
 	defer c.Close()
 	must(c.Dial(url))
+	echo(t, c, s)
+}
+
+// echo sends a request from c that the replier s sends back, and checks
+// that it comes back.
+func echo(t *testing.T, c, s *socket.Socket) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := c.SendContext(ctx, socket.NewMessageBytes([]byte("ping"))); err != nil {
@@ -251,19 +258,7 @@ func TestDialHeader(t *testing.T) {
 	defer c.Close()
 	hdr := http.Header{"Authorization": {"Bearer secret"}, "x-client": {"tests"}}
 	must(c.Dial(url, ws.DialHeader(hdr), socket.SynchronousDial()))
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := c.SendContext(ctx, socket.NewMessageBytes([]byte("ping"))); err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.RecvContext(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SendContext(ctx, m)
-	if m, err = c.RecvContext(ctx); err != nil || string(m.Body) != "ping" {
-		t.Fatalf("reply %v %v", m, err)
-	}
+	echo(t, c, s)
 	mu.Lock()
 	if len(seen) != 1 || seen[0] != "tests" {
 		t.Errorf("the server saw X-Client %q", seen)
