@@ -97,18 +97,18 @@ type ConnInformer interface {
 
 // ConnInfo fills target with what the pipe's connection knows of target's
 // type, as errors.As fills its target, and reports whether it did: a
-// *tls.ConnectionState on a pipe over TLS (tls+tcp, wss: the peer's
-// certificates, the cipher suite, the server name), a *ws.Handshake on a
+// *tls.ConnectionState on a pipe over TLS (tls+tcp, wss, a ws.Handler's
+// behind an https server: the peer's certificates, the cipher suite, the
+// server name), a *ws.Handshake on a
 // WebSocket pipe (the request's path and header fields). A PipeHook can so
 // refuse a peer at PipeAdding by what its certificate or its request
 // says.
 func (p *Pipe) ConnInfo(target any) bool {
-	if st, ok := target.(*tls.ConnectionState); ok {
-		if p.tlsState == nil {
-			return false
-		}
+	if st, ok := target.(*tls.ConnectionState); ok && p.tlsState != nil {
 		*st = *p.tlsState
 		return true
 	}
+	// The framing may know more, such as the TLS state of a connection
+	// an https server took (ws.Handler).
 	return p.connInfo != nil && p.connInfo.ConnInfo(target)
 }

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -133,14 +134,24 @@ type Handshake struct {
 }
 
 // ConnInfo implements socket.ConnInformer: it fills a *Handshake once the
-// opening handshake has succeeded.
+// opening handshake has succeeded, and a *tls.ConnectionState on a
+// connection that a Handler's https server took.
 func (c *conn) ConnInfo(target any) bool {
-	hs, ok := target.(*Handshake)
-	if !ok || !c.hsUp.Load() {
+	if !c.hsUp.Load() {
 		return false
 	}
-	*hs = Handshake{Path: c.seen.Path, Header: c.seen.Header.Clone()}
-	return true
+	switch t := target.(type) {
+	case *Handshake:
+		*t = Handshake{Path: c.seen.Path, Header: c.seen.Header.Clone()}
+		return true
+	case *tls.ConnectionState:
+		if c.routed == nil || c.routed.tls == nil {
+			return false
+		}
+		*t = *c.routed.tls
+		return true
+	}
+	return false
 }
 
 // handshake reports how the opening handshake went; a Read or Write

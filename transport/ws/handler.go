@@ -137,7 +137,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		br = bufio.NewReaderSize(c, 4<<10)
 	}
 	path := r.URL.EscapedPath()
-	req := routedRequest{c: c, br: br, start: "GET " + r.URL.RequestURI() + " HTTP/1.1", h: textproto.MIMEHeader(r.Header), path: path}
+	req := routedRequest{c: c, br: br, start: "GET " + r.URL.RequestURI() + " HTTP/1.1", h: textproto.MIMEHeader(r.Header), path: path, tls: r.TLS}
 	select {
 	case h.hl.in <- req:
 	case <-h.hl.done:

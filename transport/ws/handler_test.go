@@ -136,7 +136,16 @@ func TestHandler(t *testing.T) {
 // the socket none of its own (it has no certificate).
 func TestHandlerTLS(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	s := must(rep.New())
+	// The pipe tells the TLS state of the server's connection, and the
+	// request, as a pipe of a wss:// listener of the socket's own does.
+	told := make(chan bool, 1)
+	s := must(rep.New(socket.PipeHook(func(ev socket.PipeHookEvent, p *socket.Pipe) {
+		if ev == socket.PipeAdding {
+			var st tls.ConnectionState
+			var hs ws.Handshake
+			told <- p.ConnInfo(&st) && st.HandshakeComplete && p.ConnInfo(&hs) && hs.Path == "/rpc"
+		}
+	})))
 	defer s.Close()
 	mux := http.NewServeMux()
 	srv := httptest.NewTLSServer(mux)
@@ -151,6 +160,9 @@ func TestHandlerTLS(t *testing.T) {
 	defer c.Close()
 	must(c.Dial(url))
 	echo(t, c, s)
+	if !<-told {
+		t.Error("the pipe does not tell the server's TLS state and the request")
+	}
 }
 
 // echo sends a request from c that the replier s sends back, and checks

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/textproto"
@@ -31,6 +32,8 @@ type routedRequest struct {
 	h     textproto.MIMEHeader
 	err   error  // the head could not be read
 	path  string // a Handler's request path (a Handler serves any path)
+	// tls is the TLS state of a connection a Handler's https server took.
+	tls *tls.ConnectionState
 }
 
 // server is one tcp listener and the ws listeners that share it.
