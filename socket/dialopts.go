@@ -49,6 +49,30 @@ func AcceptFrom(tl TransportListener) ListenOption {
 	}}
 }
 
+// TransportListenOption makes a listen option that a transport's package
+// offers for its own schemes (ipc.Permissions, say), as
+// TransportDialOption does for Dial: Listen fails with
+// ErrOptionNotApplicable for a URL of another scheme or with AcceptFrom
+// (nothing is bound then), and with err when it is not nil; otherwise the
+// transport, which must implement ContextListener, binds with value under
+// key in the context its ListenContext gets.
+func TransportListenOption(name string, schemes []string, key, value any, err error) ListenOption {
+	return ListenOption{name: name, apply: func(_ *Socket, _ Transport, scheme string, l *Listener) error {
+		if !slices.Contains(schemes, scheme) {
+			return fmt.Errorf("%w: %s on a %s:// listener", ErrOptionNotApplicable, name, scheme)
+		}
+		if err != nil {
+			return err
+		}
+		if key == nil {
+			return fmt.Errorf("%w: %s has no key", ErrBadOption, name)
+		}
+		l.values = append(l.values, dialValue{key, value})
+		l.valueNames = append(l.valueNames, name)
+		return nil
+	}}
+}
+
 // TransportDialOption makes a dial option that a transport's package
 // offers for its own schemes (ws.DialHeader, say): Dial fails with
 // ErrOptionNotApplicable for a URL of another scheme, and with err when it
@@ -73,7 +97,7 @@ func TransportDialOption(name string, schemes []string, key, value any, err erro
 	}}
 }
 
-// dialValue is a TransportDialOption's value.
+// dialValue is a TransportDialOption's or TransportListenOption's value.
 type dialValue struct{ key, value any }
 
 // SynchronousDial makes Dial wait for its first attempt to connect, as

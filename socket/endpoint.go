@@ -338,6 +338,10 @@ type Listener struct {
 	tls  *tls.Config // ListenTLSConfig's, in place of the socket's
 	// from is AcceptFrom's listener, used in place of binding the URL.
 	from TransportListener
+	// values are TransportListenOption's, for the transport's
+	// ListenContext, and valueNames their options' names.
+	values     []dialValue
+	valueNames []string
 	// closed: Close was called; a connection it accepted that is still in
 	// its handshake is refused (under s.mu).
 	closed bool
@@ -438,6 +442,13 @@ func (l *Listener) open(t Transport, scheme, addr string, opts []ListenOption) (
 		}
 		return nil
 	}()
+	if err == nil && len(l.values) > 0 {
+		if l.from != nil {
+			err = fmt.Errorf("%w: %s with AcceptFrom, which binds nothing", ErrOptionNotApplicable, l.valueNames[0])
+		} else if _, ok := t.(ContextListener); !ok {
+			err = fmt.Errorf("%w: %s: the %s:// transport takes no listen options", ErrOptionNotApplicable, l.valueNames[0], scheme)
+		}
+	}
 	if l.from != nil {
 		if err != nil {
 			l.from.Close()
@@ -447,6 +458,13 @@ func (l *Listener) open(t Transport, scheme, addr string, opts []ListenOption) (
 	}
 	if err != nil {
 		return nil, err
+	}
+	if cl, ok := t.(ContextListener); ok {
+		ctx := context.Background()
+		for _, v := range l.values {
+			ctx = context.WithValue(ctx, v.key, v.value)
+		}
+		return cl.ListenContext(ctx, scheme, addr)
 	}
 	return t.Listen(scheme, addr)
 }
@@ -619,9 +637,12 @@ func (s *Socket) handshake(c Conn, url string, dialed bool, tlsCfg *tls.Config) 
 		st := conn.(*tlsConn).ConnectionState()
 		p.tlsState = &st
 	}
+	p.connInfo = c.Info
 	if c.Frame != nil {
 		conn = c.Frame(conn)
-		p.connInfo, _ = conn.(ConnInformer)
+		if ci, ok := conn.(ConnInformer); ok {
+			p.connInfo = joinConnInfo(p.connInfo, ci)
+		}
 	}
 	var first []byte
 	// A socket with a security mechanism dials in ZMTP, the only dialect

@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"crypto/tls"
 	"errors"
 	"strconv"
 )
@@ -85,30 +84,3 @@ func (p *Pipe) LocalAddr() string { return p.local }
 // RemoteAddr returns the peer's address as the transport gives it, or ""
 // when it has none.
 func (p *Pipe) RemoteAddr() string { return p.remote }
-
-// ConnInformer is implemented by a transport's framing (Conn.Frame's
-// connection) that can tell what its own handshake said, for
-// Pipe.ConnInfo: ws's, the opening handshake's path and header fields.
-type ConnInformer interface {
-	// ConnInfo fills target, a pointer to a type of the transport's
-	// own, and reports whether it did.
-	ConnInfo(target any) bool
-}
-
-// ConnInfo fills target with what the pipe's connection knows of target's
-// type, as errors.As fills its target, and reports whether it did: a
-// *tls.ConnectionState on a pipe over TLS (tls+tcp, wss, a ws.Handler's
-// behind an https server: the peer's certificates, the cipher suite, the
-// server name), a *ws.Handshake on a
-// WebSocket pipe (the request's path and header fields). A PipeHook can so
-// refuse a peer at PipeAdding by what its certificate or its request
-// says.
-func (p *Pipe) ConnInfo(target any) bool {
-	if st, ok := target.(*tls.ConnectionState); ok && p.tlsState != nil {
-		*st = *p.tlsState
-		return true
-	}
-	// The framing may know more, such as the TLS state of a connection
-	// an https server took (ws.Handler).
-	return p.connInfo != nil && p.connInfo.ConnInfo(target)
-}

@@ -23,6 +23,13 @@ type Transport interface {
 	Listen(scheme, addr string) (TransportListener, error)
 }
 
+// ContextListener is implemented by transports that take listen options
+// of their own (TransportListenOption): Listen calls ListenContext in
+// place of Transport.Listen, with the options' values in ctx.
+type ContextListener interface {
+	ListenContext(ctx context.Context, scheme, addr string) (TransportListener, error)
+}
+
 // AddrChecker is implemented by transports that can tell a malformed
 // address before any connection is tried, so that Dial fails at once rather
 // than retrying an address that can never work.
@@ -115,6 +122,9 @@ type Conn struct {
 	// Local names our end where the transport gives it an address of its
 	// own (tcp: the local host and port), for statistics; empty otherwise.
 	Local string
+	// Info, when not nil, is what the transport knows of the connection
+	// beyond its addresses, for Pipe.ConnInfo (ipc: the peer's PeerCred).
+	Info ConnInformer
 }
 
 // Close closes whichever end the connection has.

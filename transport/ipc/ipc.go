@@ -6,6 +6,11 @@
 // name is gone as soon as its listener closes or its process dies: nothing
 // is left to remove.
 //
+// Permissions and Owner set who may connect to a listener's socket file
+// (nng's NNG_OPT_IPC_PERMISSIONS); a pipe tells its peer's process, user
+// and group ids on Linux (Pipe.ConnInfo with a *socket.PeerCred, nng's
+// NNG_OPT_IPC_PEER_PID, _UID and _GID), for a PipeHook to refuse peers by.
+//
 // A socket file left behind by a process that died is stale: Listen removes
 // it and binds. A file that a live listener still answers on is in use, and
 // Listen fails with socket.ErrAddrInUse. A path that exists but is not a
@@ -88,20 +93,30 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 		return socket.Conn{}, err
 	}
 	setSendBuffer(c)
-	return socket.Conn{Stream: c, IPCFraming: true, Remote: scheme + "://" + addr}, nil
+	return socket.Conn{Stream: c, IPCFraming: true, Remote: scheme + "://" + addr, Info: sockfile.Info(c.(*net.UnixConn))}, nil
 }
 
-func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
+func (t transport) Listen(scheme, addr string) (socket.TransportListener, error) {
+	return t.ListenContext(context.Background(), scheme, addr)
+}
+
+// ListenContext is Listen with the access of Permissions and Owner, found
+// in ctx.
+func (transport) ListenContext(ctx context.Context, scheme, addr string) (socket.TransportListener, error) {
 	name, abstract, err := unixName(scheme, addr)
 	if err != nil {
 		return nil, err
+	}
+	access := sockfile.AccessIn(ctx)
+	if abstract && (access.SetPerm || access.SetOwner) {
+		return nil, fmt.Errorf("%w: Permissions and Owner on %s://%s, which has no file", socket.ErrOptionNotApplicable, scheme, addr)
 	}
 	if !abstract { // an abstract name has no file to be stale
 		if err := sockfile.RemoveStale("ipc", name); err != nil {
 			return nil, err
 		}
 	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: name, Net: "unix"})
+	l, err := sockfile.Listen(name, access)
 	if err != nil {
 		return nil, socket.ListenError(err, scheme+"://"+addr)
 	}
@@ -114,12 +129,12 @@ type listener struct {
 }
 
 func (l *listener) Accept() (socket.Conn, error) {
-	c, err := l.l.Accept()
+	c, err := l.l.AcceptUnix()
 	if err != nil {
 		return socket.Conn{}, err
 	}
 	setSendBuffer(c)
-	return socket.Conn{Stream: c, IPCFraming: true, Remote: l.url}, nil
+	return socket.Conn{Stream: c, IPCFraming: true, Remote: l.url, Info: sockfile.Info(c)}, nil
 }
 
 // Close stops listening and removes the socket file.

@@ -78,10 +78,16 @@ func (transport) Dial(ctx context.Context, _, addr string) (socket.Conn, error) 
 		uc.Close()
 		return socket.Conn{}, err
 	}
-	return socket.Conn{Stream: c, Remote: "shm://" + cfg.path}, nil
+	return socket.Conn{Stream: c, Remote: "shm://" + cfg.path, Info: sockfile.Info(uc)}, nil
 }
 
-func (transport) Listen(_, addr string) (socket.TransportListener, error) {
+func (t transport) Listen(scheme, addr string) (socket.TransportListener, error) {
+	return t.ListenContext(context.Background(), scheme, addr)
+}
+
+// ListenContext is Listen with the access of Permissions and Owner, found
+// in ctx.
+func (transport) ListenContext(ctx context.Context, _, addr string) (socket.TransportListener, error) {
 	cfg, err := parseAddr(addr)
 	if err != nil {
 		return nil, err
@@ -89,7 +95,7 @@ func (transport) Listen(_, addr string) (socket.TransportListener, error) {
 	if err := sockfile.RemoveStale("shm", cfg.path); err != nil {
 		return nil, err
 	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: cfg.path, Net: "unix"})
+	l, err := sockfile.Listen(cfg.path, sockfile.AccessIn(ctx))
 	if err != nil {
 		return nil, socket.ListenError(err, "shm://"+addr)
 	}
@@ -119,7 +125,7 @@ func (l *listener) Accept() (socket.Conn, error) {
 			}
 			continue
 		}
-		return socket.Conn{Stream: c, Remote: "shm://" + l.cfg.path}, nil
+		return socket.Conn{Stream: c, Remote: "shm://" + l.cfg.path, Info: sockfile.Info(uc)}, nil
 	}
 }
 
