@@ -24,8 +24,12 @@
 //     range with ErrBadValue (the bare values, as mangos code compares them
 //     with ==). mangos does the same for most, so code that works with
 //     mangos works here, except for the options below.
-//   - OptionNoDelay only takes true (mqwire always sends at once); the
-//     OptionPeer ones are not offered (ErrBadOption); OptionReadQLen and
+//   - OptionNoDelay only takes true (mqwire always sends at once);
+//     OptionPeerZone is not offered (ErrBadOption; OptionPeerPID, UID and
+//     GID are, on Linux); ipc's OptionIpcSocketPermissions, Owner and
+//     Group are set before the listener listens, and a Listen whose chmod
+//     or chown fails fails (mangos sets them after, best effort);
+//     OptionReadQLen and
 //     OptionWriteQLen are mqwire's receive and send high-water marks, in
 //     messages per pipe, for the connections made after they are set; a
 //     dialer's WebSocket pipe gives as OptionHTTPRequest the request it

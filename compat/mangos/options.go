@@ -72,11 +72,14 @@ const (
 	// and connects in the background, rather than making its first
 	// attempt before returning. Default false.
 	OptionDialAsynch = "DIAL-ASYNCH"
-	// OptionPeerPID: not offered (ErrBadOption).
+	// OptionPeerPID (int, read only, ipc:// and shm:// pipes on Linux):
+	// the peer's process id, as the kernel gave it when it connected.
 	OptionPeerPID = "PEER-PID"
-	// OptionPeerUID: not offered (ErrBadOption).
+	// OptionPeerUID (int, read only, as OptionPeerPID): the peer's
+	// effective user id.
 	OptionPeerUID = "PEER-UID"
-	// OptionPeerGID: not offered (ErrBadOption).
+	// OptionPeerGID (int, read only, as OptionPeerPID): the peer's
+	// effective group id.
 	OptionPeerGID = "PEER-GID"
 	// OptionPeerZone: not offered (ErrBadOption).
 	OptionPeerZone = "PEER-ZONE"

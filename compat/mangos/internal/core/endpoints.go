@@ -14,10 +14,12 @@ import (
 	"sync"
 
 	"github.com/mqwire/mqwire/compat/mangos"
+	shimipc "github.com/mqwire/mqwire/compat/mangos/transport/ipc"
 	shimws "github.com/mqwire/mqwire/compat/mangos/transport/ws"
 	"github.com/mqwire/mqwire/internal/neterr"
 	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/transport/inproc"
+	"github.com/mqwire/mqwire/transport/ipc"
 	"github.com/mqwire/mqwire/transport/ws"
 )
 
@@ -84,7 +86,8 @@ func (e *endpoint) SetOption(name string, value interface{}) error {
 		return err
 	}
 	switch name {
-	case mangos.OptionTLSConfig, mangos.OptionDialAsynch, mangos.OptionNoDelay:
+	case mangos.OptionTLSConfig, mangos.OptionDialAsynch, mangos.OptionNoDelay,
+		shimipc.OptionIpcSocketPermissions, shimipc.OptionIpcSocketOwner, shimipc.OptionIpcSocketGroup:
 	default:
 		if cur, err := e.k.GetOption(name); err != nil || cur != v {
 			return mangos.ErrBadOption
@@ -260,7 +263,11 @@ func (k *sock) NewListener(addr string, options map[string]interface{}) (mangos.
 }
 
 func (k *sock) newListener(addr string, options map[string]interface{}) (*listener, error) {
-	e, err := newEndpoint(k, addr, options)
+	var extra []string
+	if strings.HasPrefix(addr, "ipc://") {
+		extra = ipcListenerOptions
+	}
+	e, err := newEndpoint(k, addr, options, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +350,7 @@ func (l *listener) Listen() error {
 	if err := l.start(); err != nil {
 		return err
 	}
-	var opts []socket.ListenOption
+	opts := l.fileOptions()
 	if c := l.tls(); c != nil {
 		opts = append(opts, socket.ListenTLSConfig(c))
 	}
@@ -353,6 +360,38 @@ func (l *listener) Listen() error {
 		return mapErr(err, false)
 	}
 	return l.begun(nl)
+}
+
+// ipcListenerOptions are an ipc:// listener's options of its own: its
+// socket file's mode, owner and group.
+var ipcListenerOptions = []string{
+	shimipc.OptionIpcSocketPermissions, shimipc.OptionIpcSocketOwner, shimipc.OptionIpcSocketGroup,
+}
+
+// fileOptions returns mqwire's listen options for an ipc:// listener's
+// socket file options.
+func (l *listener) fileOptions() []socket.ListenOption {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var opts []socket.ListenOption
+	switch m := l.vals[shimipc.OptionIpcSocketPermissions].(type) {
+	case uint32:
+		opts = append(opts, ipc.Permissions(fs.FileMode(m)))
+	case fs.FileMode:
+		opts = append(opts, ipc.Permissions(m))
+	}
+	owner, hasOwner := l.vals[shimipc.OptionIpcSocketOwner].(int)
+	group, hasGroup := l.vals[shimipc.OptionIpcSocketGroup].(int)
+	if hasOwner || hasGroup {
+		if !hasOwner {
+			owner = -1
+		}
+		if !hasGroup {
+			group = -1
+		}
+		opts = append(opts, ipc.Owner(owner, group))
+	}
+	return opts
 }
 
 // pipe is a mangos Pipe on an mqwire pipe.
@@ -392,6 +431,12 @@ func (p *pipe) GetOption(name string) (interface{}, error) {
 		return st, nil
 	case mangos.OptionHTTPRequest:
 		return p.httpRequest()
+	case mangos.OptionPeerPID, mangos.OptionPeerUID, mangos.OptionPeerGID:
+		var c socket.PeerCred
+		if !p.p.ConnInfo(&c) {
+			return nil, mangos.ErrBadOption
+		}
+		return map[string]int{mangos.OptionPeerPID: c.PID, mangos.OptionPeerUID: c.UID, mangos.OptionPeerGID: c.GID}[name], nil
 	}
 	if p.d != nil {
 		return p.d.GetOption(name)

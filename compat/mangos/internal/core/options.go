@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io/fs"
 	"time"
 
 	"github.com/mqwire/mqwire/compat/mangos"
+	shimipc "github.com/mqwire/mqwire/compat/mangos/transport/ipc"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -44,6 +46,16 @@ func checkType(name string, value interface{}) (interface{}, error) {
 		_, ok = value.(bool)
 	case mangos.OptionTLSConfig:
 		_, ok = value.(*tls.Config)
+	case shimipc.OptionIpcSocketPermissions:
+		switch m := value.(type) {
+		case uint32:
+			ok = m&uint32(fs.ModePerm) == m
+		case fs.FileMode:
+			ok = m&fs.ModePerm == m
+		}
+	case shimipc.OptionIpcSocketOwner, shimipc.OptionIpcSocketGroup:
+		n, isInt := value.(int)
+		ok = isInt && n >= 0
 	case mangos.OptionSubscribe, mangos.OptionUnsubscribe:
 		switch v := value.(type) {
 		case []byte:
