@@ -2,14 +2,16 @@ package socket
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"time"
 )
 
 // Options for the kernel's side of stream connections (tcp and ipc): the
-// socket buffers (libzmq's ZMQ_SNDBUF and ZMQ_RCVBUF) and TCP keep-alives
-// (ZMQ_TCP_KEEPALIVE, _IDLE, _INTVL and _CNT). They apply to connections
+// socket buffers (libzmq's ZMQ_SNDBUF and ZMQ_RCVBUF), TCP keep-alives
+// (ZMQ_TCP_KEEPALIVE, _IDLE, _INTVL and _CNT), the type of service
+// (ZMQ_TOS) and the retransmission limit (ZMQ_TCP_MAXRT). They apply to connections
 // made after the call; connections without kernel buffers (inproc, and
 // shm's rings) have nothing to set.
 
@@ -20,6 +22,7 @@ type connConfig struct {
 	recvBuf   int
 	keepAlive *net.KeepAliveConfig // nil = Go's default (on, 15 s)
 	tos       int                  // IP type of service; 0 = the system's
+	maxRT     time.Duration        // TCPMaxRetransmitTime; 0 = the system's
 }
 
 // SendBuffer sets the kernel send buffer of each tcp or ipc connection
@@ -86,11 +89,37 @@ func TOS(tos int) Option {
 	})
 }
 
+// TCPMaxRetransmitTime sets how long data a tcp connection has sent may go
+// unacknowledged before the connection is dropped (libzmq's
+// ZMQ_TCP_MAXRT; TCP_USER_TIMEOUT): a peer whose host died or whose
+// network went away while data was in flight, or one that stopped reading
+// with its window closed, then costs its connection after d rather than
+// after the system's many retransmissions (about 15 minutes on Linux);
+// the pipe closes with an error and a dialer reconnects. Keep-alives
+// (TCPKeepAlive) cover idle connections; this covers busy ones. d is
+// taken in whole milliseconds, at least one; 0, the default, leaves the
+// system's. It applies to connections made after the call, on Linux; on
+// other systems the option fails with ErrNotSupported.
+func TCPMaxRetransmitTime(d time.Duration) Option {
+	return NewOption("TCPMaxRetransmitTime", func(s *Socket) error {
+		if d < 0 || d > 0 && d < time.Millisecond || d > math.MaxInt32*time.Millisecond {
+			return badOption("TCPMaxRetransmitTime", d)
+		}
+		if !userTimeoutSupported {
+			return fmt.Errorf("%w: TCPMaxRetransmitTime on this system", ErrNotSupported)
+		}
+		s.conn.mu.Lock()
+		s.conn.maxRT = d
+		s.conn.mu.Unlock()
+		return nil
+	})
+}
+
 // tuneConn applies the socket's connection settings to a new stream
 // connection; a setting the connection has no knob for does not apply.
 func (s *Socket) tuneConn(c net.Conn) error {
 	s.conn.mu.Lock()
-	send, recv, ka, tos := s.conn.sendBuf, s.conn.recvBuf, s.conn.keepAlive, s.conn.tos
+	send, recv, ka, tos, maxRT := s.conn.sendBuf, s.conn.recvBuf, s.conn.keepAlive, s.conn.tos, s.conn.maxRT
 	s.conn.mu.Unlock()
 	if b, ok := c.(interface{ SetWriteBuffer(int) error }); ok && send > 0 {
 		if err := b.SetWriteBuffer(send); err != nil {
@@ -111,6 +140,11 @@ func (s *Socket) tuneConn(c net.Conn) error {
 	if ok && tos > 0 {
 		if err := setTOS(tc, tos); err != nil {
 			return fmt.Errorf("TOS: %w", err)
+		}
+	}
+	if ok && maxRT > 0 {
+		if err := setUserTimeout(tc, maxRT); err != nil {
+			return fmt.Errorf("TCPMaxRetransmitTime: %w", err)
 		}
 	}
 	return nil

@@ -80,7 +80,8 @@ func TestConnOptions(t *testing.T) {
 		t.Run(tr, func(t *testing.T) {
 			opts := []socket.Option{socket.SendBuffer(96 << 10), socket.RecvBuffer(80 << 10)}
 			if tr == "tcp" {
-				opts = append(opts, socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}), socket.TOS(0x28))
+				opts = append(opts, socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}), socket.TOS(0x28),
+					socket.TCPMaxRetransmitTime(2500*time.Millisecond))
 			}
 			q := must(pull.New(opts...))
 			p := must(push.New(opts...))
@@ -110,6 +111,7 @@ func TestConnOptions(t *testing.T) {
 					{"TCP_KEEPINTVL", unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 5},
 					{"TCP_KEEPCNT", unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 3},
 					{"IP_TOS", unix.IPPROTO_IP, unix.IP_TOS, 0x28},
+					{"TCP_USER_TIMEOUT", unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 2500},
 				} {
 					if got := sockopt(t, c, o.level, o.opt); got != o.want {
 						t.Errorf("%s %d, want %d", o.name, got, o.want)
@@ -125,6 +127,8 @@ func TestConnOptions(t *testing.T) {
 		socket.TCPKeepAlive(net.KeepAliveConfig{Enable: true, Idle: time.Millisecond}),
 		socket.TCPKeepAlive(net.KeepAliveConfig{Count: -2}),
 		socket.TOS(256), socket.TOS(-1),
+		socket.TCPMaxRetransmitTime(-time.Second), socket.TCPMaxRetransmitTime(time.Microsecond),
+		socket.TCPMaxRetransmitTime(30 * 24 * time.Hour),
 	} {
 		if err := s.SetOption(o); !errors.Is(err, socket.ErrBadOption) {
 			t.Errorf("%v: %v, want ErrBadOption", o, err)
