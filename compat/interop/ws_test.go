@@ -136,3 +136,25 @@ func TestWSDialHeader(t *testing.T) {
 		t.Fatalf("nngcat's rep printed %q (stderr: %s)", l, rep.stderr.String())
 	}
 }
+
+// A listener checking Origin (ws.CheckOrigin) and adding header fields to
+// its answer (ws.ListenHeader, nng's NNG_OPT_WS_RESPONSE_HEADERS) still
+// serves nngcat, which sends no Origin and takes the extra fields.
+func TestWSListenOptions(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	path := needTool(t, "nngcat")
+	s := newSocket(t, "rep0", false)
+	l, err := s.Listen("ws://127.0.0.1:0/q", ws.CheckOrigin(nil), ws.ListenHeader(http.Header{"Set-Cookie": {"session=abc"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rq := startProc(t, true, path, "--req0", "--dial", l.URL(), "--data", "question", "--quoted")
+	m, err := mqRecv(s, timeout)
+	if err != nil || string(m) != "question" {
+		t.Fatalf("got %q, %v (nngcat: %s)", m, err, rq.stderr.String())
+	}
+	mqSend(t, s, []byte("answer"))
+	if line, ok := rq.line(timeout); !ok || line != `"answer"` {
+		t.Fatalf("nngcat's req printed %q (stderr: %s)", line, rq.stderr.String())
+	}
+}

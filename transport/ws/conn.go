@@ -49,6 +49,7 @@ type conn struct {
 	bare  bool                // ZWS 2.0 without greeting or mechanism: routing ids instead
 
 	routed *routedRequest // a listener's request, its head read already (share.go)
+	lcfg   listenConfig   // a listener's options (listenopts.go)
 
 	hsMu   sync.Mutex // held through the opening handshake
 	hsDone bool
@@ -184,7 +185,10 @@ func (c *conn) runHandshake() error {
 		if f := strings.Fields(start); len(f) == 3 {
 			c.seen = Handshake{Path: f[1], Header: http.Header(h)}
 		}
-		resp, zmtp, bare, refused := answer(start, h, c.path, c.req)
+		resp, zmtp, bare, refused := answer(start, h, c.path, c.req, c.lcfg.respHeader)
+		if refused == nil && c.lcfg.origin != nil && !c.lcfg.origin.allows(c.Conn, start, h) {
+			resp, refused = originRefused(h.Get("Origin"))
+		}
 		if _, err := c.Conn.Write(resp); err != nil {
 			return err
 		}

@@ -176,7 +176,7 @@ func FuzzHandshake(f *testing.F) {
 			t.Fatalf("read %d bytes of head", r.n-br.Buffered())
 		}
 		if err == nil {
-			_, _, _, refused := answer(start, h, "/p", socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"})
+			_, _, _, refused := answer(start, h, "/p", socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"}, nil)
 			refusal(refused)
 			if refused == nil {
 				key, _ := base64.StdEncoding.DecodeString(h.Get("Sec-WebSocket-Key"))

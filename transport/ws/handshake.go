@@ -173,7 +173,7 @@ func choose(offered []string, req socket.FrameRequest) (protocol string, zmtp, b
 // and protocols and returns the response to write, whether the connection
 // carries ZMTP (and whether as bare ZWS 2.0), and an error when the
 // response refuses it.
-func answer(start string, h textproto.MIMEHeader, path string, req socket.FrameRequest) (resp []byte, zmtp, bare bool, err error) {
+func answer(start string, h textproto.MIMEHeader, path string, req socket.FrameRequest, extra []byte) (resp []byte, zmtp, bare bool, err error) {
 	refuse := func(status string, err error) ([]byte, bool, bool, error) {
 		return fmt.Appendf(nil, "HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status), false, false, err
 	}
@@ -201,7 +201,7 @@ func answer(start string, h textproto.MIMEHeader, path string, req socket.FrameR
 			socket.ErrPeerMismatch, h.Get("Sec-WebSocket-Protocol"), ours(req)))
 	}
 	return fmt.Appendf(nil, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n", wws.AcceptKey(key), protocol), zmtp, bare, nil
+		"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n%s\r\n", wws.AcceptKey(key), protocol, extra), zmtp, bare, nil
 }
 
 // ours names the subprotocols a listener speaks, for errors.

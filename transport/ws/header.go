@@ -14,10 +14,10 @@ import (
 type headerKey struct{}
 
 // handshakeHeaders are the header fields the opening handshake sets
-// itself, which DialHeader may not.
+// itself, which DialHeader and ListenHeader may not.
 var handshakeHeaders = []string{
 	"Host", "Upgrade", "Connection", "Content-Length", "Transfer-Encoding",
-	"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions",
+	"Sec-Websocket-Key", "Sec-Websocket-Accept", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions",
 }
 
 // DialHeader adds header fields to a ws:// or wss:// dialer's opening
@@ -28,13 +28,13 @@ var handshakeHeaders = []string{
 // line breaks): Dial fails with socket.ErrBadOption otherwise, and with
 // socket.ErrOptionNotApplicable on another transport.
 func DialHeader(h http.Header) socket.DialOption {
-	lines, err := headerLines(h)
+	lines, err := headerLines(h, "ws.DialHeader")
 	return socket.TransportDialOption("ws.DialHeader", transport{}.Schemes(), headerKey{}, lines, err)
 }
 
 // headerLines returns h as header lines, each ending in CRLF, in the order
 // of their names.
-func headerLines(h http.Header) ([]byte, error) {
+func headerLines(h http.Header, option string) ([]byte, error) {
 	var b []byte
 	names := make([]string, 0, len(h))
 	for name := range h {
@@ -43,7 +43,7 @@ func headerLines(h http.Header) ([]byte, error) {
 	slices.Sort(names)
 	for _, name := range names {
 		bad := func(why string) ([]byte, error) {
-			return nil, fmt.Errorf("%w: ws.DialHeader: header %q %s", socket.ErrBadOption, name, why)
+			return nil, fmt.Errorf("%w: %s: header %q %s", socket.ErrBadOption, option, name, why)
 		}
 		canonical := textproto.CanonicalMIMEHeaderKey(name)
 		switch {

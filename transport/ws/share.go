@@ -55,13 +55,13 @@ var servers = struct {
 
 // listenShared adds a listener for path on hostPort, binding the port if
 // no listener has it yet.
-func listenShared(scheme, hostPort, path string) (*sharedListener, error) {
+func listenShared(scheme, hostPort, path string, cfg listenConfig) (*sharedListener, error) {
 	nw := network(scheme)
 	servers.Lock()
 	defer servers.Unlock()
 	if _, port, _ := net.SplitHostPort(hostPort); port != "0" {
 		if s := servers.m[nw+" "+hostPort]; s != nil {
-			return s.add(scheme, path)
+			return s.add(scheme, path, cfg)
 		}
 	}
 	tcp, err := net.Listen(nw, hostPort)
@@ -78,19 +78,19 @@ func listenShared(scheme, hostPort, path string) (*sharedListener, error) {
 	for _, k := range s.keys {
 		servers.m[k] = s
 	}
-	l, _ := s.add(scheme, path)
+	l, _ := s.add(scheme, path, cfg)
 	go s.accept()
 	return l, nil
 }
 
 // add registers a listener for path. Called with servers held.
-func (s *server) add(scheme, path string) (*sharedListener, error) {
+func (s *server) add(scheme, path string, cfg listenConfig) (*sharedListener, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.paths[path] != nil {
 		return nil, fmt.Errorf("%w: ws://%s%s has a listener already", socket.ErrAddrInUse, s.tcp.Addr(), path)
 	}
-	l := &sharedListener{s: s, scheme: scheme, path: path, in: make(chan routedRequest), done: make(chan struct{})}
+	l := &sharedListener{s: s, scheme: scheme, path: path, cfg: cfg, in: make(chan routedRequest), done: make(chan struct{})}
 	s.paths[path] = l
 	s.order = append(s.order, l)
 	if s.first == nil {
@@ -183,6 +183,7 @@ type sharedListener struct {
 	s         *server
 	scheme    string
 	path      string
+	cfg       listenConfig // its listen options
 	in        chan routedRequest
 	done      chan struct{}
 	closeOnce sync.Once
@@ -201,7 +202,11 @@ func (l *sharedListener) deliver(r routedRequest) bool {
 func (l *sharedListener) Accept() (socket.Conn, error) {
 	select {
 	case r := <-l.in:
-		return streamConn(l.scheme, r.c, func(under net.Conn) net.Conn { return newRoutedConn(under, r, l.path) }), nil
+		return streamConn(l.scheme, r.c, func(under net.Conn) net.Conn {
+			wc := newRoutedConn(under, r, l.path)
+			wc.lcfg = l.cfg
+			return wc
+		}), nil
 	case <-l.done:
 		return socket.Conn{}, net.ErrClosed
 	}

@@ -113,19 +113,26 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 	}), nil
 }
 
-func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
+func (t transport) Listen(scheme, addr string) (socket.TransportListener, error) {
+	return t.ListenContext(context.Background(), scheme, addr)
+}
+
+// ListenContext is Listen with the listen options' values (CheckOrigin,
+// ListenHeader) in ctx.
+func (transport) ListenContext(ctx context.Context, scheme, addr string) (socket.TransportListener, error) {
 	hostPort, path, err := splitAddr(scheme, addr, true)
 	if err != nil {
 		return nil, err
 	}
+	cfg := listenConfigIn(ctx)
 	if !(transport{}).TLS(scheme) {
-		return listenShared(scheme, hostPort, path)
+		return listenShared(scheme, hostPort, path, cfg)
 	}
 	l, err := net.Listen(network(scheme), hostPort)
 	if err != nil {
 		return nil, socket.ListenError(err, scheme+"://"+addr)
 	}
-	return &listener{l: l, scheme: scheme, path: path}, nil
+	return &listener{l: l, scheme: scheme, path: path, cfg: cfg}, nil
 }
 
 // listener is a wss:// listener: one path on its port.
@@ -133,6 +140,7 @@ type listener struct {
 	l      net.Listener
 	scheme string
 	path   string
+	cfg    listenConfig
 }
 
 func (l *listener) Accept() (socket.Conn, error) {
@@ -140,7 +148,11 @@ func (l *listener) Accept() (socket.Conn, error) {
 	if err != nil {
 		return socket.Conn{}, err
 	}
-	return streamConn(l.scheme, c, func(under net.Conn) net.Conn { return newConn(under, true, "", l.path, nil) }), nil
+	return streamConn(l.scheme, c, func(under net.Conn) net.Conn {
+		wc := newConn(under, true, "", l.path, nil)
+		wc.lcfg = l.cfg
+		return wc
+	}), nil
 }
 
 func (l *listener) Close() error { return l.l.Close() }
