@@ -46,12 +46,12 @@
 //     is opened; OptionReadQLen on the context is not offered.
 //   - mangos's experimental star protocol, custom protocols
 //     (protocol.Protocol, NewProtocol) and custom transports are not
-//     offered. Of the ws transport's options, OptionWebSocketHandler is (a
-//     listener served on the application's own HTTP server); the mux of
-//     a server of the listener's own (OptionWebSocketMux) and the origin
-//     setting (OptionWebSocketCheckOrigin) are not: the handler refuses a
-//     browser's request from another host's page, as mangos's does by
-//     default.
+//     offered. The ws transport's options are: OptionWebSocketHandler (a
+//     listener served on the application's own HTTP server),
+//     OptionWebSocketMux (the mux of a server of the listener's own,
+//     which Listen serves) and OptionWebSocketCheckOrigin (true by
+//     default: a browser's request from another host's page is refused
+//     with 403, as mangos's is).
 //   - The pipe event hook runs on the goroutine handling the pipe for all
 //     three events (mangos runs PipeEventDetached on a goroutine of its
 //     own), so a hook must not close its socket, which waits for that

@@ -87,7 +87,8 @@ func (e *endpoint) SetOption(name string, value interface{}) error {
 	}
 	switch name {
 	case mangos.OptionTLSConfig, mangos.OptionDialAsynch, mangos.OptionNoDelay,
-		shimipc.OptionIpcSocketPermissions, shimipc.OptionIpcSocketOwner, shimipc.OptionIpcSocketGroup:
+		shimipc.OptionIpcSocketPermissions, shimipc.OptionIpcSocketOwner, shimipc.OptionIpcSocketGroup,
+		shimws.OptionWebSocketCheckOrigin:
 	default:
 		if cur, err := e.k.GetOption(name); err != nil || cur != v {
 			return mangos.ErrBadOption
@@ -253,9 +254,12 @@ func dialErr(err error) error {
 type listener struct {
 	*endpoint
 	// handler is OptionWebSocketHandler's, once asked for: the listener
-	// is then served by it, and Listen binds nothing.
+	// is then served by it, and Listen binds nothing. mux is
+	// OptionWebSocketMux's, once asked for: Listen serves it
+	// (wslistener.go).
 	handlerMu sync.Mutex
 	handler   *ws.Handler
+	mux       *http.ServeMux
 }
 
 func (k *sock) NewListener(addr string, options map[string]interface{}) (mangos.Listener, error) {
@@ -264,8 +268,11 @@ func (k *sock) NewListener(addr string, options map[string]interface{}) (mangos.
 
 func (k *sock) newListener(addr string, options map[string]interface{}) (*listener, error) {
 	var extra []string
-	if strings.HasPrefix(addr, "ipc://") {
+	switch {
+	case strings.HasPrefix(addr, "ipc://"):
 		extra = ipcListenerOptions
+	case isWS(addr):
+		extra = wsListenerOptions
 	}
 	e, err := newEndpoint(k, addr, options, extra...)
 	if err != nil {
@@ -302,55 +309,73 @@ func (k *sock) ListenOptions(addr string, options map[string]interface{}) error 
 func (l *listener) Address() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if nl, ok := l.native.(*socket.Listener); ok {
-		return nl.URL()
+	switch n := l.native.(type) {
+	case *socket.Listener:
+		return n.URL()
+	case *muxServer:
+		return n.url
 	}
 	return l.addr
 }
 
 // GetOption reads an option of the listener; OptionWebSocketHandler starts
 // a ws:// or wss:// listener on a handler for the application's HTTP
-// server and returns it.
+// server and returns it, OptionWebSocketMux returns the mux of a server of
+// the listener's own.
 func (l *listener) GetOption(name string) (interface{}, error) {
-	if name != shimws.OptionWebSocketHandler {
+	switch name {
+	case shimws.OptionWebSocketHandler, shimws.OptionWebSocketMux, shimws.OptionWebSocketCheckOrigin:
+		if !isWS(l.addr) {
+			return nil, mangos.ErrBadOption
+		}
+	default:
 		return l.endpoint.GetOption(name)
 	}
-	if scheme, _, _ := strings.Cut(l.addr, "://"); !strings.HasPrefix(scheme, "ws") {
-		return nil, mangos.ErrBadOption
+	switch name {
+	case shimws.OptionWebSocketHandler:
+		return l.webSocketHandler()
+	case shimws.OptionWebSocketMux:
+		return l.webSocketMux()
 	}
+	return l.checksOrigin(), nil
+}
+
+// SetOption sets an option of the listener before it starts; a served
+// handler's origin policy can change at any time, as mangos's can.
+func (l *listener) SetOption(name string, value interface{}) error {
 	l.handlerMu.Lock()
-	defer l.handlerMu.Unlock()
-	if l.handler != nil {
-		return l.handler, nil
+	h := l.handler
+	l.handlerMu.Unlock()
+	if name != shimws.OptionWebSocketCheckOrigin || h == nil {
+		return l.endpoint.SetOption(name, value)
 	}
-	if err := l.start(); err != nil {
-		return nil, err
+	v, ok := value.(bool)
+	if !ok {
+		return mangos.ErrBadValue
 	}
-	h, err := ws.NewHandler(l.k.s, l.addr)
-	if err != nil {
-		l.failed()
-		return nil, mapErr(err, false)
-	}
-	if err := l.begun(h.Listener()); err != nil {
-		return nil, err
-	}
-	l.handler = h
-	return h, nil
+	l.mu.Lock()
+	l.vals[name] = v
+	l.mu.Unlock()
+	l.setHandlerOrigin(h)
+	return nil
 }
 
 // Listen starts the listener; one served by OptionWebSocketHandler's
-// handler is started already.
+// handler is started already, one read for OptionWebSocketMux serves it.
 func (l *listener) Listen() error {
 	l.handlerMu.Lock()
-	served := l.handler != nil
+	served, mux := l.handler != nil, l.mux
 	l.handlerMu.Unlock()
 	if served {
 		return nil
 	}
+	if mux != nil {
+		return l.serveMux(mux)
+	}
 	if err := l.start(); err != nil {
 		return err
 	}
-	opts := l.fileOptions()
+	opts := append(l.fileOptions(), l.originOptions()...)
 	if c := l.tls(); c != nil {
 		opts = append(opts, socket.ListenTLSConfig(c))
 	}

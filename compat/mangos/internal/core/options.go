@@ -9,6 +9,7 @@ import (
 
 	"github.com/mqwire/mqwire/compat/mangos"
 	shimipc "github.com/mqwire/mqwire/compat/mangos/transport/ipc"
+	shimws "github.com/mqwire/mqwire/compat/mangos/transport/ws"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -42,7 +43,7 @@ func checkType(name string, value interface{}) (interface{}, error) {
 	case mangos.OptionWriteQLen, mangos.OptionReadQLen, mangos.OptionTTL:
 		_, ok = value.(int)
 	case mangos.OptionDialAsynch, mangos.OptionKeepAlive,
-		mangos.OptionBestEffort, mangos.OptionFailNoPeers:
+		mangos.OptionBestEffort, mangos.OptionFailNoPeers, shimws.OptionWebSocketCheckOrigin:
 		_, ok = value.(bool)
 	case mangos.OptionTLSConfig:
 		_, ok = value.(*tls.Config)
