@@ -40,10 +40,10 @@
 //     options, their SetOption) must equal the socket's or fails with
 //     ErrBadOption. OptionTLSConfig and OptionDialAsynch can differ.
 //   - Contexts: req, rep, surveyor, respondent and sub have them (a sub
-//     context with its own subscriptions, as mangos's); OpenContext fails
-//     with ErrProtoOp on the other protocols, as in mangos. A sub
-//     context's queue holds the socket's OptionReadQLen messages when it
-//     is opened; OptionReadQLen on the context is not offered.
+//     context with its own subscriptions and its own OptionReadQLen, as
+//     mangos's: changing it keeps the newest messages waiting, where
+//     mangos drops them all); OpenContext fails with ErrProtoOp on the
+//     other protocols, as in mangos.
 //   - mangos's experimental star protocol, custom protocols
 //     (protocol.Protocol, NewProtocol) and custom transports are not
 //     offered. The ws transport's options are: OptionWebSocketHandler (a

@@ -74,6 +74,21 @@ func TestShimSubContexts(t *testing.T) {
 			t.Errorf("Send on a sub context: %v, want ErrProtoOp", err)
 		}
 	}
+	// OptionReadQLen is each context's own, as mangos's.
+	if err := ctxs["a"].SetOption(mw.OptionReadQLen, 7); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := ctxs["a"].GetOption(mw.OptionReadQLen); err != nil || v != 7 {
+		t.Errorf("OptionReadQLen read back %v, %v; want 7", v, err)
+	}
+	if v, _ := ctxs["b"].GetOption(mw.OptionReadQLen); v == 7 {
+		t.Error("another context's OptionReadQLen changed with it")
+	}
+	for _, bad := range []interface{}{0, "7", 1 << 20} {
+		if err := ctxs["a"].SetOption(mw.OptionReadQLen, bad); err != mw.ErrBadValue {
+			t.Errorf("OptionReadQLen %v: %v, want ErrBadValue", bad, err)
+		}
+	}
 	if err := ctxs["a"].SetOption(mw.OptionUnsubscribe, "b"); err != mw.ErrBadValue {
 		t.Errorf("unsubscribing from a topic not subscribed to: %v, want ErrBadValue", err)
 	}

@@ -22,7 +22,8 @@ import (
 // consumers, each interested in its own topics.
 //
 // A context's queue holds as many messages as the socket's RecvHWM when
-// the context was made (at most 65,536); when it is full the oldest waiting message is
+// the context was made (at most 65,536; SetQueueLen changes it); when it
+// is full the oldest waiting message is
 // dropped for the new one (nng's default, PreferNew), counted against the
 // pipe it came from (DropQueueFull). A context never holds a publisher
 // back. ZeroMQ publishers are told of every prefix that the socket or any
@@ -32,7 +33,7 @@ type Context struct {
 	p      *proto
 	subs   map[string]struct{} // under p.mu
 	match  trie.Trie           // under p.mu
-	q      chan *socket.Message
+	q      atomic.Pointer[ctxQueue]
 	done   chan struct{} // closed by Close
 	closed atomic.Bool
 	// putMu makes a full queue's drop of its oldest message and the put
@@ -44,6 +45,20 @@ type Context struct {
 // context is (RecvHWM goes up to 16 M).
 const maxContextQueue = 1 << 16
 
+// ctxQueue is a context's queue; SetQueueLen replaces it with another,
+// closing replaced so that a Recv waiting on it looks again.
+type ctxQueue struct {
+	ch       chan *socket.Message
+	replaced chan struct{}
+}
+
+func newCtxQueue(n int) *ctxQueue {
+	return &ctxQueue{ch: make(chan *socket.Message, n), replaced: make(chan struct{})}
+}
+
+// queue returns the context's current queue.
+func (c *Context) queue() chan *socket.Message { return c.q.Load().ch }
+
 // NewContext returns a new context, with no subscription, on a cooked
 // sub0 socket.
 func NewContext(s *socket.Socket) (*Context, error) {
@@ -51,7 +66,8 @@ func NewContext(s *socket.Socket) (*Context, error) {
 	if !ok || p.raw {
 		return nil, fmt.Errorf("%w: contexts need a cooked sub0 socket", socket.ErrNotSupported)
 	}
-	c := &Context{p: p, subs: map[string]struct{}{}, q: make(chan *socket.Message, min(s.RecvHWM(), maxContextQueue)), done: make(chan struct{})}
+	c := &Context{p: p, subs: map[string]struct{}{}, done: make(chan struct{})}
+	c.q.Store(newCtxQueue(min(s.RecvHWM(), maxContextQueue)))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.invert {
@@ -108,9 +124,10 @@ func (c *Context) Unsubscribe(prefix []byte) error {
 // deliveries off; a Recv may take messages meanwhile.
 func (c *Context) pruneLocked() {
 	var keep []*socket.Message
-	for range len(c.q) {
+	q := c.queue()
+	for range len(q) {
 		select {
-		case m := <-c.q:
+		case m := <-q:
 			if c.match.Match(m.Body) {
 				keep = append(keep, m)
 			} else {
@@ -120,9 +137,52 @@ func (c *Context) pruneLocked() {
 		}
 	}
 	for _, m := range keep {
-		c.q <- m // room: only this loop puts now
+		q <- m // room: only this loop puts now
 	}
 }
+
+// SetQueueLen makes the context's queue hold n messages, 1 to 65,536
+// (mangos's OptionReadQLen on a sub context). The newest n of those
+// waiting are kept, the older ones freed.
+func (c *Context) SetQueueLen(n int) error {
+	if n < 1 || n > maxContextQueue {
+		return fmt.Errorf("%w: sub.Context.SetQueueLen(%d): 1 to %d", socket.ErrBadOption, n, maxContextQueue)
+	}
+	p := c.p
+	p.mu.Lock() // holds deliveries and pruning off
+	defer p.mu.Unlock()
+	if c.closed.Load() {
+		return socket.ErrClosed
+	}
+	c.putMu.Lock()
+	defer c.putMu.Unlock()
+	old := c.q.Load()
+	var waiting []*socket.Message
+	for draining := true; draining; {
+		select {
+		case m := <-old.ch:
+			waiting = append(waiting, m)
+		default:
+			draining = false
+		}
+	}
+	if len(waiting) > n {
+		for _, m := range waiting[:len(waiting)-n] {
+			m.Free()
+		}
+		waiting = waiting[len(waiting)-n:]
+	}
+	q := newCtxQueue(n)
+	for _, m := range waiting {
+		q.ch <- m
+	}
+	c.q.Store(q)
+	close(old.replaced)
+	return nil
+}
+
+// QueueLen returns how many messages the context's queue holds.
+func (c *Context) QueueLen() int { return cap(c.queue()) }
 
 // dropSubLocked removes prefix from the context's subscriptions and tells
 // ZeroMQ publishers when no one subscribes to it any more.
@@ -147,7 +207,7 @@ func (c *Context) Recv(ctx context.Context) (*socket.Message, error) {
 	s := c.p.s
 	ctx, w := s.WithRecvTimeout(ctx)
 	defer w.End()
-	if err := s.ReadThrough(ctx, func() bool { return len(c.q) > 0 }); err != nil {
+	if err := s.ReadThrough(ctx, func() bool { return len(c.queue()) > 0 }); err != nil {
 		return nil, err
 	}
 	if m := c.TryRecv(); m != nil {
@@ -155,22 +215,26 @@ func (c *Context) Recv(ctx context.Context) (*socket.Message, error) {
 	}
 	s.RecvWaiting(1)
 	defer s.RecvWaiting(-1)
-	select {
-	case m := <-c.q:
-		return m, nil
-	case <-c.done:
-		return nil, socket.ErrClosed
-	case <-ctx.Done():
-		return nil, socket.CtxErr(ctx)
-	case <-s.Closing():
-		return nil, socket.ErrClosed
+	for {
+		q := c.q.Load()
+		select {
+		case m := <-q.ch:
+			return m, nil
+		case <-q.replaced: // SetQueueLen: wait on the new queue
+		case <-c.done:
+			return nil, socket.ErrClosed
+		case <-ctx.Done():
+			return nil, socket.CtxErr(ctx)
+		case <-s.Closing():
+			return nil, socket.ErrClosed
+		}
 	}
 }
 
 // TryRecv returns a message that already waits for the context, or nil.
 func (c *Context) TryRecv() *socket.Message {
 	select {
-	case m := <-c.q:
+	case m := <-c.queue():
 		return m
 	default:
 		return nil
@@ -195,9 +259,10 @@ func (c *Context) Close() error {
 	p.mu.Unlock()
 	// No delivery reaches the context from here on: deliveries hold p.mu.
 	close(c.done)
+	q := c.queue() // SetQueueLen replaces it no more: closed is set
 	for {
 		select {
-		case m := <-c.q:
+		case m := <-q:
 			m.Free()
 		default:
 			return nil
@@ -211,18 +276,19 @@ func (c *Context) Close() error {
 func (c *Context) offer(pp *socket.Pipe, m *socket.Message) {
 	c.putMu.Lock()
 	defer c.putMu.Unlock()
+	q := c.queue()
 	select {
-	case c.q <- m:
+	case q <- m:
 		return
 	default:
 	}
 	select {
-	case old := <-c.q:
+	case old := <-q:
 		dropFrom(pp, old)
 	default: // a receiver took one meanwhile
 	}
 	select {
-	case c.q <- m:
+	case q <- m:
 	default:
 		dropFrom(pp, m)
 	}

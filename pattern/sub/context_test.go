@@ -408,3 +408,74 @@ func TestContextUnsubscribePrunes(t *testing.T) {
 	}
 	ctxNothing(t, c)
 }
+
+// SetQueueLen changes a context's queue: the newest of what waits are
+// kept, a Recv waiting meanwhile gets what comes after, and the length is
+// checked.
+func TestContextSetQueueLen(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	p := made(t, pub.New)
+	s := made(t, sub.New, socket.RecvHWM(16))
+	c, err := sub.NewContext(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must0(t, c.Subscribe(nil))
+	other, err := sub.NewContext(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must0(t, other.Subscribe(nil))
+	link(t, "inproc", p, s)
+	testutil.WaitFor(t, "the pipe", 5*time.Second, func() bool { return len(p.PipeStats()) == 1 })
+	if c.QueueLen() != 16 {
+		t.Fatalf("QueueLen %d, want the RecvHWM, 16", c.QueueLen())
+	}
+	for i := range 10 {
+		must0(t, p.SendBytes(fmt.Appendf(nil, "m%d", i)))
+	}
+	// Each message reaches every context at once: when a second one has
+	// the tenth, c holds all ten.
+	for i := range 10 {
+		if got, want := ctxRecv(t, other, time.Second), fmt.Sprintf("m%d", i); got != want {
+			t.Fatalf("the other context got %q, want %q", got, want)
+		}
+	}
+	must0(t, c.SetQueueLen(3))
+	if c.QueueLen() != 3 {
+		t.Fatalf("QueueLen %d, want 3", c.QueueLen())
+	}
+	for i := 7; i < 10; i++ {
+		if got, want := ctxRecv(t, c, time.Second), fmt.Sprintf("m%d", i); got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	// A Recv that waits while the queue is replaced gets the next message.
+	got := make(chan string, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		m, err := c.Recv(ctx)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(m.Body)
+		m.Free()
+	}()
+	time.Sleep(50 * time.Millisecond)
+	must0(t, c.SetQueueLen(5))
+	must0(t, p.SendBytes([]byte("after")))
+	if g := <-got; g != "after" {
+		t.Errorf("the waiting Recv got %q", g)
+	}
+	for _, n := range []int{0, -1, 1<<16 + 1} {
+		if err := c.SetQueueLen(n); !errors.Is(err, socket.ErrBadOption) {
+			t.Errorf("SetQueueLen(%d): %v", n, err)
+		}
+	}
+	must0(t, c.Close())
+	if err := c.SetQueueLen(4); !errors.Is(err, socket.ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}

@@ -21,6 +21,9 @@ type sockContext struct {
 func (c *sockContext) Close() error { return mapErr(c.nc.Close(), false) }
 
 func (c *sockContext) GetOption(name string) (interface{}, error) {
+	if q, ok := c.nc.(queueSizer); ok && name == mangos.OptionReadQLen {
+		return q.QueueLen(), nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, ok := c.vals[name]; ok {
@@ -29,11 +32,24 @@ func (c *sockContext) GetOption(name string) (interface{}, error) {
 	return nil, mangos.ErrBadOption
 }
 
+// queueSizer is a context whose queue length is its own (sub's).
+type queueSizer interface {
+	QueueLen() int
+	SetQueueLen(n int) error
+}
+
 // SetOption sets a deadline of the context, or its OptionRetryTime or
 // OptionSurveyTime, which mqwire's contexts take from their socket: setting
 // them on a context sets them on the socket. A sub context's
-// OptionSubscribe and OptionUnsubscribe are its own.
+// OptionSubscribe, OptionUnsubscribe and OptionReadQLen are its own.
 func (c *sockContext) SetOption(name string, value interface{}) error {
+	if q, ok := c.nc.(queueSizer); ok && name == mangos.OptionReadQLen {
+		n, isInt := value.(int)
+		if !isInt {
+			return mangos.ErrBadValue
+		}
+		return mapErr(optionErr(q.SetQueueLen(n)), false)
+	}
 	if sc, ok := c.nc.(subscriber); ok && (name == mangos.OptionSubscribe || name == mangos.OptionUnsubscribe) {
 		v, err := checkType(name, value)
 		if err != nil {
