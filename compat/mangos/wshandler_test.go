@@ -51,22 +51,7 @@ func TestShimWebSocketHandler(t *testing.T) {
 		t.Errorf("address %q, want %q", l.Address(), url)
 	}
 
-	c, err := mgreq.NewSocket()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetOption(mw.OptionRecvDeadline, timeout)
-	if err := c.Dial(url); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Send([]byte("ping")); err != nil {
-		t.Fatal(err)
-	}
-	shimSend(t, s, append(shimRecv(t, s), " pong"...))
-	if b, err := c.Recv(); err != nil || string(b) != "ping pong" {
-		t.Fatalf("mangos req got %q %v", b, err)
-	}
+	mangosPing(t, s, url, nil)
 
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -129,5 +114,27 @@ func TestShimPipeConnInfo(t *testing.T) {
 		if sn.path != "/rpc" || sn.agent != "rep.sp.nanomsg.org" || sn.tls != (scheme == "wss") {
 			t.Errorf("%s: pipe told %+v", scheme, sn)
 		}
+	}
+}
+
+// mangosPing has a mangos REQ dial url (with opts) and checks that the
+// shim's REP s answers its request.
+func mangosPing(t *testing.T, s mw.Socket, url string, opts map[string]interface{}) {
+	t.Helper()
+	c, err := mgreq.NewSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetOption(mw.OptionRecvDeadline, timeout)
+	if err := c.DialOptions(url, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	shimSend(t, s, append(shimRecv(t, s), " pong"...))
+	if b, err := c.Recv(); err != nil || string(b) != "ping pong" {
+		t.Fatalf("mangos req got %q %v", b, err)
 	}
 }

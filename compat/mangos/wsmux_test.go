@@ -11,7 +11,6 @@ import (
 
 	mg "go.nanomsg.org/mangos/v3"
 	mgrep "go.nanomsg.org/mangos/v3/protocol/rep"
-	mgreq "go.nanomsg.org/mangos/v3/protocol/req"
 	mgws "go.nanomsg.org/mangos/v3/transport/ws"
 
 	mw "github.com/mqwire/mqwire/compat/mangos"
@@ -69,22 +68,7 @@ func TestShimWebSocketMux(t *testing.T) {
 				t.Fatalf("the page: %q", body)
 			}
 
-			c, err := mgreq.NewSocket()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetOption(mg.OptionRecvDeadline, timeout)
-			if err := c.DialOptions(url, map[string]interface{}{mg.OptionTLSConfig: certs.ClientConfig()}); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Send([]byte("ping")); err != nil {
-				t.Fatal(err)
-			}
-			shimSend(t, s, append(shimRecv(t, s), " pong"...))
-			if b, err := c.Recv(); err != nil || string(b) != "ping pong" {
-				t.Fatalf("mangos req got %q %v", b, err)
-			}
+			mangosPing(t, s, url, map[string]interface{}{mg.OptionTLSConfig: certs.ClientConfig()})
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
