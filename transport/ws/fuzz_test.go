@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,14 @@ func FuzzHandshake(f *testing.F) {
 		if err == nil {
 			_, _, _, refused := answer(start, h, "/p", socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"}, nil)
 			refusal(refused)
+			// The origin policies read the head too (CheckOrigin): the
+			// same-origin one, and a function of the application's,
+			// which gets the head as an http.Request.
+			pipeA, pipeB := net.Pipe()
+			(&originPolicy{}).allows(pipeA, start, h)
+			(&originPolicy{ok: func(r *http.Request) bool { return r.URL != nil && r.Header != nil }}).allows(pipeA, start, h)
+			pipeA.Close()
+			pipeB.Close()
 			if refused == nil {
 				key, _ := base64.StdEncoding.DecodeString(h.Get("Sec-WebSocket-Key"))
 				offered := h.Values("Sec-WebSocket-Protocol")
