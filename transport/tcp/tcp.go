@@ -6,7 +6,8 @@
 // or IPv6 for tcp6), and the port "*" for one the system chooses (as 0
 // does; Listener.URL tells it). To dial, "tcp://source;host:port" connects
 // from the source address, an IP address or an interface name with a port
-// (0 or "*" for any): "tcp://eth1:0;server1:5555".
+// (0 or "*" for any): "tcp://eth1:0;server1:5555". ListenDevice and
+// DialDevice bind the sockets to an interface (or a VRF) on Linux.
 // tls+tcp:// (and tls+tcp4://, tls+tcp6://), nng's and mangos' TLS
 // transport, is TCP whose connections the socket runs TLS over, with its
 // socket.TLSConfig.
@@ -144,7 +145,8 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 	if err != nil {
 		return socket.Conn{}, err
 	}
-	d := net.Dialer{}
+	dev, _ := ctx.Value(deviceKey{}).(string)
+	d := net.Dialer{Control: deviceControl(dev)}
 	if local != nil {
 		d.LocalAddr = local
 	}
@@ -156,12 +158,19 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 	return socket.Conn{Stream: c, TLS: transport{}.TLS(scheme), Remote: c.RemoteAddr().String(), Local: c.LocalAddr().String()}, nil
 }
 
-func (transport) Listen(scheme, addr string) (socket.TransportListener, error) {
+func (t transport) Listen(scheme, addr string) (socket.TransportListener, error) {
+	return t.ListenContext(context.Background(), scheme, addr)
+}
+
+// ListenContext is Listen with ListenDevice's interface, if any, in ctx.
+func (transport) ListenContext(ctx context.Context, scheme, addr string) (socket.TransportListener, error) {
 	hp, err := hostPort(scheme, addr, true)
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen(network(scheme), hp)
+	dev, _ := ctx.Value(deviceKey{}).(string)
+	lc := net.ListenConfig{Control: deviceControl(dev)}
+	l, err := lc.Listen(ctx, network(scheme), hp)
 	if err != nil {
 		return nil, socket.ListenError(err, scheme+"://"+addr)
 	}
