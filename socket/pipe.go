@@ -88,9 +88,14 @@ type Pipe struct {
 	done chan struct{} // closed when the pipe starts closing
 	// closing is set just before done is closed: the senders' check per
 	// message, a load where a select on done is a runtime call.
-	closing    atomic.Bool
-	closeOnce  sync.Once
-	err        error         // why it closed; written before done is closed
+	closing   atomic.Bool
+	closeOnce sync.Once
+	err       error // why it closed; written before done is closed
+	// lateFault is a network fault (networkFault) met by one goroutine
+	// after the other closed the pipe as clean: the kernel hands a dead
+	// connection's error to one caller only, and the other then sees a
+	// plain end of stream. It stands in for a nil err.
+	lateFault  atomic.Pointer[error]
 	writerDone chan struct{} // closed when the writer goroutine has ended for good
 	gone       chan struct{} // closed after the pattern forgot the pipe
 	// onGone, if set (a dialer's pipe), runs once gone is closed.
@@ -220,10 +225,22 @@ func (p *Pipe) Done() <-chan struct{} { return p.done }
 func (p *Pipe) Err() error {
 	select {
 	case <-p.done:
-		return p.err
+		return p.cause()
 	default:
 		return nil
 	}
+}
+
+// cause returns why the pipe closed, once done is closed: err, or a
+// network fault found after a clean close.
+func (p *Pipe) cause() error {
+	if p.err != nil {
+		return p.err
+	}
+	if f := p.lateFault.Load(); f != nil {
+		return *f
+	}
+	return nil
 }
 
 // Stats returns a snapshot of the pipe's figures.
@@ -475,6 +492,9 @@ func (p *Pipe) close(err error) (closed bool) {
 			p.mp.Close()
 		}
 	})
+	if !closed && p.err == nil && networkFault(err) {
+		p.lateFault.CompareAndSwap(nil, &err)
+	}
 	return closed
 }
 

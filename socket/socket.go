@@ -441,7 +441,7 @@ func (s *Socket) removePipe(p *Pipe) {
 	s.gone.add(&c)
 	s.mu.Unlock()
 	s.callPipeHook(PipeRemoved, p)
-	s.emit(Event{Type: EventDisconnected, URL: p.url, Remote: p.remote, Pipe: p.id, Err: p.err})
+	s.emit(Event{Type: EventDisconnected, URL: p.url, Remote: p.remote, Pipe: p.id, Err: p.cause()})
 }
 
 // Close closes the socket. Listeners and dialers stop at once; pipes flush
