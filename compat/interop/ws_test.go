@@ -8,9 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"errors"
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/transport/ws"
+	"github.com/mqwire/mqwire/wire"
+	"time"
 )
 
 // TestWSLargeMessage sends a message of 1 MiB and 3 bytes each way between
@@ -156,5 +160,105 @@ func TestWSListenOptions(t *testing.T) {
 	mqSend(t, s, []byte("answer"))
 	if line, ok := rq.line(timeout); !ok || line != `"answer"` {
 		t.Fatalf("nngcat's req printed %q (stderr: %s)", line, rq.stderr.String())
+	}
+}
+
+// Frame limits (ws.DialFrameLimits, ws.ListenFrameLimits) against nng's
+// NNG_OPT_WS_SENDMAXFRAME and NNG_OPT_WS_RECVMAXFRAME, set on the nng
+// peer's endpoint: with each side's sent frames within what the other
+// takes, 5000-byte messages cross both ways in fragments; frames longer
+// than the receiver takes cost the connection, whichever side receives.
+// nng 1.5.2's dialer does not apply its NNG_OPT_WS_SENDMAXFRAME (its
+// connections keep the 1 MiB default; its listener's do), so when nng
+// dials, only its receive limit is put to the test.
+func TestWSFrameLimits(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	body := bytes.Repeat([]byte("frames"), 1000)
+	limits := ws.FrameLimits{Send: 1024, Recv: 512} // nng's are the mirror: 512:1024
+	t.Run("both within", func(t *testing.T) {
+		t.Parallel()
+		s := newSocket(t, "pair0", false)
+		p, url := peerListen(t, nngPeer, "ws", "wsframes=512:1024", "pair0", "listen")
+		if _, err := s.Dial(url, ws.DialFrameLimits(limits)); err != nil {
+			t.Fatal(err)
+		}
+		socktest.WaitPipes(t, s, 1)
+		mqSend(t, s, body)
+		if got, ok := p.recv(timeout); !ok || !bytes.Equal(got, body) {
+			t.Fatalf("nng received %d bytes (ok %v), want %d", len(got), ok, len(body))
+		}
+		// nng's frames of at most 512 bytes pass our limit of 512.
+		p.send(body)
+		if got, err := mqRecv(s, timeout); err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("mqwire received %d bytes (%v), want %d", len(got), err, len(body))
+		}
+	})
+	t.Run("nng dials", func(t *testing.T) {
+		t.Parallel()
+		s := newSocket(t, "pair0", false)
+		l, err := s.Listen(listenURL(t, "ws"), ws.ListenFrameLimits(ws.FrameLimits{Send: 1024}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := startPeer(t, nngPeer, "wsframes=512:1024", "pair0", "dial", l.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		socktest.WaitPipes(t, s, 1)
+		mqSend(t, s, body)
+		if got, ok := p.recv(timeout); !ok || !bytes.Equal(got, body) {
+			t.Fatalf("nng received %d bytes (ok %v), want %d", len(got), ok, len(body))
+		}
+		p.send(body)
+		if got, err := mqRecv(s, timeout); err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("mqwire received %d bytes (%v), want %d", len(got), err, len(body))
+		}
+	})
+	t.Run("ours too long for nng", func(t *testing.T) {
+		t.Parallel()
+		s := newSocket(t, "pair0", false)
+		ev := s.Events(64)
+		p, url := peerListen(t, nngPeer, "ws", "wsframes=512:1024", "pair0", "listen")
+		if _, err := s.Dial(url); err != nil { // 64 KiB frames
+			t.Fatal(err)
+		}
+		socktest.WaitPipes(t, s, 1)
+		mqSend(t, s, body)
+		waitDisconnect(t, ev)
+		if got, ok := p.recv(500 * time.Millisecond); ok {
+			t.Fatalf("nng received %d bytes in a frame above its limit", len(got))
+		}
+	})
+	t.Run("nng's too long for us", func(t *testing.T) {
+		t.Parallel()
+		s := newSocket(t, "pair0", false)
+		ev := s.Events(64)
+		p, url := peerListen(t, nngPeer, "ws", "pair0", "listen") // 64 KiB frames
+		if _, err := s.Dial(url, ws.DialFrameLimits(limits)); err != nil {
+			t.Fatal(err)
+		}
+		socktest.WaitPipes(t, s, 1)
+		p.send(body)
+		if err := waitDisconnect(t, ev); !errors.Is(err, wire.ErrTooLarge) {
+			t.Fatalf("pipe closed with %v, want a FrameTooLargeError", err)
+		}
+	})
+}
+
+// waitDisconnect waits for an EventDisconnected on ev and returns its
+// error.
+func waitDisconnect(t *testing.T, ev <-chan socket.Event) error {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e := <-ev:
+			if e.Type == socket.EventDisconnected {
+				return e.Err
+			}
+		case <-deadline:
+			t.Fatal("no disconnect")
+			return nil
+		}
 	}
 }

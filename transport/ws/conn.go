@@ -22,8 +22,9 @@ import (
 	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
-// maxFrame is the largest frame we send: longer messages go in fragments,
-// so that peers with a per-frame limit take them.
+// maxFrame is the largest frame we send by default (FrameLimits.Send):
+// longer messages go in fragments, so that peers with a per-frame limit
+// take them.
 const maxFrame = 64 << 10
 
 // maxRoutingID is the longest routing id ZMTP carries.
@@ -49,7 +50,11 @@ type conn struct {
 	bare  bool                // ZWS 2.0 without greeting or mechanism: routing ids instead
 
 	routed *routedRequest // a listener's request, its head read already (share.go)
-	lcfg   listenConfig   // a listener's options (listenopts.go)
+	// sendMax and recvMax are the frame limits (frames.go): the largest
+	// frame payload sent, and taken (0: any).
+	sendMax int
+	recvMax uint64
+	lcfg    listenConfig // a listener's options (listenopts.go)
 
 	hsMu   sync.Mutex // held through the opening handshake
 	hsDone bool
@@ -103,7 +108,7 @@ func newConn(c net.Conn, server bool, host, path string, br *bufio.Reader) *conn
 		br = bufio.NewReaderSize(c, 4<<10)
 	}
 	return &conn{Conn: c, server: server, host: host, path: path, br: br,
-		pendAt: make([]byte, 0, zmtp.GreetingSize)}
+		pendAt: make([]byte, 0, zmtp.GreetingSize), sendMax: maxFrame}
 }
 
 // newRoutedConn is a listener's connection whose request head the shared

@@ -33,9 +33,13 @@ func (c *bytesConn) Close() error                     { return nil }
 // fuzzLimit is the receive limit of the fuzzed reader.
 const fuzzLimit = 4 << 10
 
+// fuzzFrameLimit is the fuzzed reader's frame limit, when it has one.
+const fuzzFrameLimit = 100
+
 // FuzzConnRead feeds random frames, after a good opening handshake, to a
 // listener's reader, in SP or (when the input's first byte is odd) ZWS 2.0,
-// bare ZWS 2.0 (routing ids, no greeting) when that byte's bit 1 is set too.
+// bare ZWS 2.0 (routing ids, no greeting) when that byte's bit 1 is set too,
+// with a frame limit (FrameLimits.Recv) of fuzzFrameLimit when its bit 2 is.
 // It must never panic, must fail only with a protocol error or the end of
 // the input, must never hold more of a fragmented message than the limit,
 // and must hand out a well-formed stream: the peer's SP header or ZMTP
@@ -66,15 +70,21 @@ func FuzzConnRead(f *testing.F) {
 	f.Add(join([]byte{3}, frame(wws.OpBinary, true, "\x00"+strings.Repeat("i", 256))))
 	f.Add([]byte{0, 0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4})
 	f.Add([]byte{0, 0x82, 0x05, 'h', 'e', 'l', 'l', 'o'})
+	f.Add(join([]byte{4}, frame(wws.OpBinary, false, strings.Repeat("f", fuzzFrameLimit)), frame(wws.OpContinuation, true, "x")))
+	f.Add(join([]byte{5}, frame(wws.OpBinary, true, strings.Repeat("\x00", fuzzFrameLimit+1))))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		zmtpMode := len(in) > 0 && in[0]&1 == 1
 		bare := zmtpMode && in[0]&2 != 0
+		frameLimited := len(in) > 0 && in[0]&4 != 0
 		if len(in) > 0 {
 			in = in[1:]
 		}
 		c := newConn(&bytesConn{r: bytes.NewReader(in)}, true, "", "/", nil)
 		c.req = socket.FrameRequest{SPSelf: 0x51, SPPeer: 0x50, ZMTPType: "PULL", Mechanism: "NULL"} // pull, its peer push
 		c.limit, c.zmtp, c.bare, c.needID = func() uint64 { return fuzzLimit }, zmtpMode, bare, bare
+		if frameLimited {
+			c.setFrames(FrameLimits{Recv: fuzzFrameLimit})
+		}
 		want := []byte{0, 'S', 'P', 0, 0, 0x50, 0, 0}
 		if zmtpMode {
 			want = zmtp.AppendGreeting(nil, zmtp.Greeting{Major: zmtp.Major, Minor: zmtp.Minor30, Mechanism: "NULL"})

@@ -152,16 +152,22 @@ type handlerListener struct {
 	in        chan routedRequest
 	done      chan struct{}
 	closeOnce sync.Once
+	frames    atomic.Pointer[FrameLimits] // SetFrameLimits'
 }
 
 func (hl *handlerListener) Accept() (socket.Conn, error) {
 	select {
 	case r := <-hl.in:
+		frames := frameLimitsOf(&hl.frames)
 		// TLS, if any, is the HTTP server's and done: the connection
 		// carries plain WebSocket frames from here on.
 		return socket.Conn{
 			Stream: r.c,
-			Frame:  func(under net.Conn) net.Conn { return newRoutedConn(under, r, r.path) },
+			Frame: func(under net.Conn) net.Conn {
+				wc := newRoutedConn(under, r, r.path)
+				wc.setFrames(frames)
+				return wc
+			},
 			Remote: r.c.RemoteAddr().String(),
 			Local:  r.c.LocalAddr().String(),
 		}, nil

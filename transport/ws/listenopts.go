@@ -59,6 +59,7 @@ type originPolicy struct{ ok func(r *http.Request) bool }
 type listenConfig struct {
 	origin     *originPolicy // nil: no check
 	respHeader []byte        // ListenHeader's lines, each ending in CRLF
+	frames     FrameLimits   // ListenFrameLimits
 }
 
 // listenConfigIn returns the listen options' values in ctx.
@@ -68,6 +69,7 @@ func listenConfigIn(ctx context.Context) listenConfig {
 		cfg.origin = &p
 	}
 	cfg.respHeader, _ = ctx.Value(respHeaderKey{}).([]byte)
+	cfg.frames = framesIn(ctx)
 	return cfg
 }
 

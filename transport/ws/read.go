@@ -128,6 +128,9 @@ func (c *conn) readFrame() error {
 		}
 		return frameErr("masked frame from a server")
 	}
+	if c.recvMax > 0 && h.Len > c.recvMax && h.Op&8 == 0 { // (control frames are short)
+		return &FrameTooLargeError{Size: h.Len, Limit: c.recvMax}
+	}
 	c.masked, c.key, c.pos = h.Masked, h.Key, 0
 	switch h.Op {
 	case wws.OpPing, wws.OpPong, wws.OpClose:

@@ -205,6 +205,7 @@ func (l *sharedListener) Accept() (socket.Conn, error) {
 		return streamConn(l.scheme, r.c, func(under net.Conn) net.Conn {
 			wc := newRoutedConn(under, r, l.path)
 			wc.lcfg = l.cfg
+			wc.setFrames(l.cfg.frames)
 			return wc
 		}), nil
 	case <-l.done:

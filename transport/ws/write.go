@@ -51,8 +51,23 @@ func (c *conn) appendFrame(b []byte, op wws.Opcode, fin bool, lead, payload []by
 	return b
 }
 
+// appendMessage appends a whole message, lead and then body, in frames of
+// at most sendMax bytes.
+func (c *conn) appendMessage(b, lead, body []byte) []byte {
+	op := wws.OpBinary
+	for {
+		k := min(len(body), max(c.sendMax-len(lead), 0))
+		last := k == len(body)
+		b = c.appendFrame(b, op, last, lead, body[:k])
+		if last {
+			return b
+		}
+		op, lead, body = wws.OpContinuation, nil, body[k:]
+	}
+}
+
 // Write implements net.Conn: it takes SP's tcp stream and sends each
-// message as a WebSocket message, in frames of at most maxFrame bytes.
+// message as a WebSocket message, in frames of at most sendMax bytes.
 func (c *conn) Write(p []byte) (int, error) {
 	if err := c.handshake(); err != nil {
 		return 0, err
@@ -133,11 +148,11 @@ func (c *conn) Write(p []byte) (int, error) {
 					return n, fmt.Errorf("ws: the socket's READY: %w", err)
 				}
 				id, _ := md.Get(zmtp.PropIdentity)
-				c.out = c.appendFrame(c.out, wws.OpBinary, true, []byte{0}, id)
+				c.out = c.appendMessage(c.out, []byte{0}, id)
 				c.ownReady = nil
 			}
 		default:
-			k := int(min(uint64(len(p)), c.wleft, uint64(maxFrame-len(c.wflags))))
+			k := int(min(uint64(len(p)), c.wleft, uint64(max(c.sendMax-len(c.wflags), 0))))
 			op := wws.OpContinuation
 			if c.wfirst {
 				op, c.wfirst = wws.OpBinary, false

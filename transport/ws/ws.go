@@ -106,9 +106,11 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 		return socket.Conn{}, err
 	}
 	header, _ := ctx.Value(headerKey{}).([]byte)
+	frames := framesIn(ctx)
 	return streamConn(scheme, c, func(under net.Conn) net.Conn {
 		wc := newConn(under, false, hostPort, path, nil)
 		wc.header = header
+		wc.setFrames(frames)
 		return wc
 	}), nil
 }
@@ -118,7 +120,7 @@ func (t transport) Listen(scheme, addr string) (socket.TransportListener, error)
 }
 
 // ListenContext is Listen with the listen options' values (CheckOrigin,
-// ListenHeader) in ctx.
+// ListenHeader, ListenFrameLimits) in ctx.
 func (transport) ListenContext(ctx context.Context, scheme, addr string) (socket.TransportListener, error) {
 	hostPort, path, err := splitAddr(scheme, addr, true)
 	if err != nil {
@@ -151,6 +153,7 @@ func (l *listener) Accept() (socket.Conn, error) {
 	return streamConn(l.scheme, c, func(under net.Conn) net.Conn {
 		wc := newConn(under, true, "", l.path, nil)
 		wc.lcfg = l.cfg
+		wc.setFrames(l.cfg.frames)
 		return wc
 	}), nil
 }

@@ -164,6 +164,33 @@ run_device(char **argv)
 	return 0;
 }
 
+static int    wsframes;
+static size_t ws_send, ws_recv;
+
+/* start_with_frames dials or listens on url with the ws frame limits set
+ * on the endpoint, as nng takes them. */
+static int
+start_with_frames(const char *how, const char *url)
+{
+	int rv;
+	if (strcmp(how, "dial") == 0) {
+		nng_dialer d;
+		if ((rv = nng_dialer_create(&d, sock, url)) != 0 ||
+		    (rv = nng_dialer_set_size(d, NNG_OPT_WS_SENDMAXFRAME, ws_send)) != 0 ||
+		    (rv = nng_dialer_set_size(d, NNG_OPT_WS_RECVMAXFRAME, ws_recv)) != 0) {
+			return rv;
+		}
+		return nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	}
+	nng_listener l;
+	if ((rv = nng_listener_create(&l, sock, url)) != 0 ||
+	    (rv = nng_listener_set_size(l, NNG_OPT_WS_SENDMAXFRAME, ws_send)) != 0 ||
+	    (rv = nng_listener_set_size(l, NNG_OPT_WS_RECVMAXFRAME, ws_recv)) != 0) {
+		return rv;
+	}
+	return nng_listener_start(l, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -181,8 +208,15 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	/* wsframes=SEND:RECV sets the endpoint's NNG_OPT_WS_SENDMAXFRAME and
+	 * NNG_OPT_WS_RECVMAXFRAME. */
+	if (argc > 0 && sscanf(argv[0], "wsframes=%zu:%zu", &ws_send, &ws_recv) == 2) {
+		wsframes = 1;
+		argv++;
+		argc--;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: nngpeer [raw] PROTO dial|listen URL\n"
+		fprintf(stderr, "usage: nngpeer [raw] [wsframes=SEND:RECV] PROTO dial|listen URL\n"
 		                "       nngpeer device PROTO URL PROTO URL\n");
 		return 2;
 	}
@@ -200,7 +234,9 @@ main(int argc, char **argv)
 	    (rv = nng_socket_set_int(sock, NNG_OPT_SENDBUF, 1024)) != 0) {
 		fprintf(stderr, "nngpeer: %s: send buffer: %s\n", argv[0], nng_strerror(rv));
 	}
-	if (strcmp(argv[1], "dial") == 0) {
+	if (wsframes) {
+		rv = start_with_frames(argv[1], argv[2]);
+	} else if (strcmp(argv[1], "dial") == 0) {
 		rv = nng_dial(sock, argv[2], NULL, NNG_FLAG_NONBLOCK);
 	} else {
 		rv = nng_listen(sock, argv[2], NULL, 0);
