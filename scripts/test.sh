@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
 
-peers=(gcc libnng-dev nng-utils libnanomsg-dev nanomsg-utils libzmq3-dev python3-zmq libjeromq-java)
+peers=(gcc libnng-dev nng-utils libnanomsg-dev nanomsg-utils libzmq3-dev python3-zmq libjeromq-java microsocks)
 missing=()
 for p in "${peers[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

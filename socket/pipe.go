@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mqwire/mqwire/internal/neterr"
 )
 
 // PipeID names a pipe within the process. It fits in 31 bits, so raw SP
@@ -91,7 +93,7 @@ type Pipe struct {
 	closing   atomic.Bool
 	closeOnce sync.Once
 	err       error // why it closed; written before done is closed
-	// lateFault is a network fault (networkFault) met by one goroutine
+	// lateFault is a network fault (neterr.NetworkFault) met by one goroutine
 	// after the other closed the pipe as clean: the kernel hands a dead
 	// connection's error to one caller only, and the other then sees a
 	// plain end of stream. It stands in for a nil err.
@@ -492,7 +494,7 @@ func (p *Pipe) close(err error) (closed bool) {
 			p.mp.Close()
 		}
 	})
-	if !closed && p.err == nil && networkFault(err) {
+	if !closed && p.err == nil && neterr.NetworkFault(err) {
 		p.lateFault.CompareAndSwap(nil, &err)
 	}
 	return closed

@@ -29,3 +29,16 @@ func ConnReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 
 // BrokenPipe reports whether err says the peer is gone for writes.
 func BrokenPipe(err error) bool { return errors.Is(err, syscall.EPIPE) }
+
+// NetUnreachable reports whether err says no route leads to the network.
+func NetUnreachable(err error) bool { return errors.Is(err, syscall.ENETUNREACH) }
+
+// HostUnreachable reports whether err says the host cannot be reached.
+func HostUnreachable(err error) bool { return errors.Is(err, syscall.EHOSTUNREACH) }
+
+// NetworkFault reports whether err says the network gave up on a
+// connection (a retransmission or keep-alive timeout, an unreachable
+// host or network): never the consequence of either side closing.
+func NetworkFault(err error) bool {
+	return errors.Is(err, syscall.ETIMEDOUT) || HostUnreachable(err) || NetUnreachable(err)
+}

@@ -24,3 +24,15 @@ func ConnReset(err error) bool { return has(err, "reset") }
 
 // BrokenPipe reports whether err says the peer is gone for writes.
 func BrokenPipe(err error) bool { return has(err, "hungup") || has(err, "broken pipe") }
+
+// NetUnreachable reports whether err says no route leads to the network.
+func NetUnreachable(err error) bool { return has(err, "network unreachable") }
+
+// HostUnreachable reports whether err says the host cannot be reached.
+func HostUnreachable(err error) bool { return has(err, "host unreachable") }
+
+// NetworkFault reports whether err says the network gave up on a
+// connection.
+func NetworkFault(err error) bool {
+	return has(err, "timed out") || HostUnreachable(err) || NetUnreachable(err)
+}

@@ -86,10 +86,3 @@ func TestBindToDevice(t *testing.T) {
 		t.Errorf("ListenDevice on ipc: %v", err)
 	}
 }
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}

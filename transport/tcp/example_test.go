@@ -8,6 +8,7 @@ import (
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/transport/tcp"
 )
 
 // Port 0 has the system choose a free port; the listener's URL says which.
@@ -39,4 +40,17 @@ func Example() {
 	// true true
 	// re: ping
 	// true
+}
+
+// A dialer behind a SOCKS5 proxy that wants a username and password
+// (libzmq's ZMQ_SOCKS_PROXY, ZMQ_SOCKS_USERNAME, ZMQ_SOCKS_PASSWORD):
+// each connection goes through the proxy to the host as written, a name
+// resolved by the proxy.
+func ExampleDialSOCKS() {
+	client, _ := req.New()
+	defer client.Close()
+	_, err := client.Dial("tcp://backend.internal:5555",
+		tcp.DialSOCKS(tcp.SOCKS{Proxy: "proxy.example:1080", Username: "svc", Password: "secret"}))
+	fmt.Println(err)
+	// Output: <nil>
 }

@@ -7,7 +7,8 @@
 // does; Listener.URL tells it). To dial, "tcp://source;host:port" connects
 // from the source address, an IP address or an interface name with a port
 // (0 or "*" for any): "tcp://eth1:0;server1:5555". ListenDevice and
-// DialDevice bind the sockets to an interface (or a VRF) on Linux.
+// DialDevice bind the sockets to an interface (or a VRF) on Linux;
+// DialSOCKS connects through a SOCKS5 proxy.
 // tls+tcp:// (and tls+tcp4://, tls+tcp6://), nng's and mangos' TLS
 // transport, is TCP whose connections the socket runs TLS over, with its
 // socket.TLSConfig.
@@ -150,12 +151,25 @@ func (transport) Dial(ctx context.Context, scheme, addr string) (socket.Conn, er
 	if local != nil {
 		d.LocalAddr = local
 	}
-	c, err := d.DialContext(ctx, network(scheme), hp)
+	proxy, viaProxy := ctx.Value(socksKey{}).(SOCKS)
+	to := hp
+	if viaProxy {
+		to = proxy.Proxy
+	}
+	c, err := d.DialContext(ctx, network(scheme), to)
 	if err != nil {
 		return socket.Conn{}, err
 	}
+	remote := c.RemoteAddr().String()
+	if viaProxy {
+		if err := dialSOCKS(ctx, c, proxy, hp); err != nil {
+			c.Close()
+			return socket.Conn{}, err
+		}
+		remote = hp // the peer as the proxy was asked for it
+	}
 	tune(c)
-	return socket.Conn{Stream: c, TLS: transport{}.TLS(scheme), Remote: c.RemoteAddr().String(), Local: c.LocalAddr().String()}, nil
+	return socket.Conn{Stream: c, TLS: transport{}.TLS(scheme), Remote: remote, Local: c.LocalAddr().String()}, nil
 }
 
 func (t transport) Listen(scheme, addr string) (socket.TransportListener, error) {

@@ -203,3 +203,10 @@ func TestIPv6Loopback(t *testing.T) {
 		b.Close()
 	}
 }
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -48,6 +48,15 @@ for topic in sys.argv[6:] if kind == "SUB" else []:
     if "=" not in topic:
         s.setsockopt(zmq.SUBSCRIBE, topic.encode())
 s.setsockopt(zmq.LINGER, 5000)
+# socks=HOST:PORT connects through that SOCKS5 proxy (ZMQ_SOCKS_PROXY);
+# socks_auth=USER:PASS adds ZMQ_SOCKS_USERNAME and ZMQ_SOCKS_PASSWORD.
+socks = dict(a.split("=", 1) for a in sys.argv[6:] if a.startswith("socks"))
+if "socks" in socks:
+    s.setsockopt(zmq.SOCKS_PROXY, socks["socks"].encode())
+if "socks_auth" in socks:
+    user, password = socks["socks_auth"].split(":", 1)
+    s.setsockopt(zmq.SOCKS_USERNAME, user.encode())
+    s.setsockopt(zmq.SOCKS_PASSWORD, password.encode())
 s.setsockopt(zmq.RCVTIMEO, 10000)
 if kind != "SUB" and len(sys.argv) > 6 and "=" not in sys.argv[6]:
     s.setsockopt(zmq.ROUTING_ID, sys.argv[6].encode())  # IDENTITY for other types
