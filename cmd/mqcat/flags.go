@@ -607,7 +607,7 @@ line. It takes nngcat's options, with the same meaning.
   --compat                       behave like nanocat (background dial)
   --async                        dial in the background
   --insecure, -k  --cacert FILE  --cert FILE, -E FILE  --key FILE
-  --zt-home PATH                 (accepted; mqwire has no TLS or ZeroTier)
+  --zt-home PATH                 (accepted and unused: mqwire has no ZeroTier)
 
 <src>, the message to send, one of:
   --data DATA, -D DATA
