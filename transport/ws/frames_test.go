@@ -214,3 +214,31 @@ func TestFrameLimitsChecked(t *testing.T) {
 		}
 	}
 }
+
+// Frames of one byte, the smallest: ZMTP's flags byte goes in a frame of
+// its own, and messages still cross whole.
+func TestFrameLimitsOneByte(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	one := mqws.FrameLimits{Send: 1, Recv: 1}
+	r, d := must(router.New()), must(dealer.New(socket.Identity([]byte("id"))))
+	defer r.Close()
+	defer d.Close()
+	must(d.Dial(must(r.Listen("ws://127.0.0.1:0/one", mqws.ListenFrameLimits(one))).URL(), mqws.DialFrameLimits(one)))
+	out := socket.NewMessageBytes([]byte("hello"))
+	out.Frames = [][]byte{{}, []byte("x")}
+	if err := d.SendContext(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	in, err := r.RecvContext(ctx)
+	if err != nil || string(in.Body) != "id" || len(in.Frames) != 3 || string(in.Frames[0]) != "hello" || len(in.Frames[1]) != 0 || string(in.Frames[2]) != "x" {
+		t.Fatalf("router got %v %v", in, err)
+	}
+	if err := r.SendContext(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := d.RecvContext(ctx); err != nil || string(back.Body) != "hello" {
+		t.Fatalf("dealer got %v %v", back, err)
+	}
+}
