@@ -73,6 +73,21 @@ func (h *Handler) CheckOrigin(ok func(r *http.Request) bool) {
 	h.checkOrigin.Store(&ok)
 }
 
+// SetHeader adds header fields to the socket's answer to each opening
+// request the handler takes from now on, as ListenHeader does a
+// listener's (a cookie, a server name; nng's NNG_OPT_WS_RESPONSE_HEADERS):
+// the HTTP server's own fields do not reach that answer, which the socket
+// writes after taking the connection over. It fails with
+// socket.ErrBadOption as ListenHeader does; nil or empty removes them.
+func (h *Handler) SetHeader(hd http.Header) error {
+	lines, err := headerLines(hd, "ws.Handler.SetHeader")
+	if err != nil {
+		return err
+	}
+	h.hl.header.Store(&lines)
+	return nil
+}
+
 // originAllowed applies the origin policy to r.
 func (h *Handler) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
@@ -153,12 +168,17 @@ type handlerListener struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	frames    atomic.Pointer[FrameLimits] // SetFrameLimits'
+	header    atomic.Pointer[[]byte]      // SetHeader's lines, each ending in CRLF
 }
 
 func (hl *handlerListener) Accept() (socket.Conn, error) {
 	select {
 	case r := <-hl.in:
 		frames := frameLimitsOf(&hl.frames)
+		var header []byte
+		if h := hl.header.Load(); h != nil {
+			header = *h
+		}
 		// TLS, if any, is the HTTP server's and done: the connection
 		// carries plain WebSocket frames from here on.
 		return socket.Conn{
@@ -166,6 +186,7 @@ func (hl *handlerListener) Accept() (socket.Conn, error) {
 			Frame: func(under net.Conn) net.Conn {
 				wc := newRoutedConn(under, r, r.path)
 				wc.setFrames(frames)
+				wc.lcfg.respHeader = header
 				return wc
 			},
 			Remote: r.c.RemoteAddr().String(),

@@ -297,3 +297,32 @@ func TestDialHeader(t *testing.T) {
 		t.Errorf("DialHeader on tcp: %v, want ErrOptionNotApplicable", err)
 	}
 }
+
+// A Handler adds SetHeader's fields to the socket's 101 answer, from the
+// next request on; the handshake's own fields are refused.
+func TestHandlerSetHeader(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := must(pull.New())
+	defer s.Close()
+	h, url := handlerServer(t, s)
+	defer h.Listener().Close()
+	if err := h.SetHeader(http.Header{"Sec-WebSocket-Accept": {"x"}}); !errors.Is(err, socket.ErrBadOption) {
+		t.Errorf("SetHeader of a handshake field: %v, want ErrBadOption", err)
+	}
+	if err := h.SetHeader(http.Header{"X-Bad": {"a\r\nb"}}); !errors.Is(err, socket.ErrBadOption) {
+		t.Errorf("SetHeader with a line break: %v, want ErrBadOption", err)
+	}
+	p, st := dialRaw(t, url, goodHead)
+	p.Close()
+	if st != "HTTP/1.1 101 Switching Protocols" || p.head["Set-Cookie"] != "" {
+		t.Fatalf("before SetHeader: %q %v", st, p.head)
+	}
+	if err := h.SetHeader(http.Header{"Set-Cookie": {"session=abc"}, "Server": {"mq"}}); err != nil {
+		t.Fatal(err)
+	}
+	p, st = dialRaw(t, url, goodHead)
+	defer p.Close()
+	if st != "HTTP/1.1 101 Switching Protocols" || p.head["Set-Cookie"] != "session=abc" || p.head["Server"] != "mq" {
+		t.Fatalf("after SetHeader: %q %v", st, p.head)
+	}
+}
