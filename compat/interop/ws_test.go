@@ -183,15 +183,7 @@ func TestWSFrameLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		socktest.WaitPipes(t, s, 1)
-		mqSend(t, s, body)
-		if got, ok := p.recv(timeout); !ok || !bytes.Equal(got, body) {
-			t.Fatalf("nng received %d bytes (ok %v), want %d", len(got), ok, len(body))
-		}
-		// nng's frames of at most 512 bytes pass our limit of 512.
-		p.send(body)
-		if got, err := mqRecv(s, timeout); err != nil || !bytes.Equal(got, body) {
-			t.Fatalf("mqwire received %d bytes (%v), want %d", len(got), err, len(body))
-		}
+		exchangeWith(t, s, p, body) // nng's frames of at most 512 pass our limit of 512
 	})
 	t.Run("nng dials", func(t *testing.T) {
 		t.Parallel()
@@ -205,14 +197,7 @@ func TestWSFrameLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		socktest.WaitPipes(t, s, 1)
-		mqSend(t, s, body)
-		if got, ok := p.recv(timeout); !ok || !bytes.Equal(got, body) {
-			t.Fatalf("nng received %d bytes (ok %v), want %d", len(got), ok, len(body))
-		}
-		p.send(body)
-		if got, err := mqRecv(s, timeout); err != nil || !bytes.Equal(got, body) {
-			t.Fatalf("mqwire received %d bytes (%v), want %d", len(got), err, len(body))
-		}
+		exchangeWith(t, s, p, body)
 	})
 	t.Run("ours too long for nng", func(t *testing.T) {
 		t.Parallel()
@@ -224,7 +209,7 @@ func TestWSFrameLimits(t *testing.T) {
 		}
 		socktest.WaitPipes(t, s, 1)
 		mqSend(t, s, body)
-		waitDisconnect(t, ev)
+		socktest.WaitEvent(t, ev, socket.EventDisconnected)
 		if got, ok := p.recv(500 * time.Millisecond); ok {
 			t.Fatalf("nng received %d bytes in a frame above its limit", len(got))
 		}
@@ -239,26 +224,21 @@ func TestWSFrameLimits(t *testing.T) {
 		}
 		socktest.WaitPipes(t, s, 1)
 		p.send(body)
-		if err := waitDisconnect(t, ev); !errors.Is(err, wire.ErrTooLarge) {
+		if err := socktest.WaitEvent(t, ev, socket.EventDisconnected).Err; !errors.Is(err, wire.ErrTooLarge) {
 			t.Fatalf("pipe closed with %v, want a FrameTooLargeError", err)
 		}
 	})
 }
 
-// waitDisconnect waits for an EventDisconnected on ev and returns its
-// error.
-func waitDisconnect(t *testing.T, ev <-chan socket.Event) error {
+// exchangeWith sends body from s to the C peer p and back.
+func exchangeWith(t *testing.T, s *socket.Socket, p *peer, body []byte) {
 	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case e := <-ev:
-			if e.Type == socket.EventDisconnected {
-				return e.Err
-			}
-		case <-deadline:
-			t.Fatal("no disconnect")
-			return nil
-		}
+	mqSend(t, s, body)
+	if got, ok := p.recv(timeout); !ok || !bytes.Equal(got, body) {
+		t.Fatalf("%s received %d bytes (ok %v), want %d", p.name, len(got), ok, len(body))
+	}
+	p.send(body)
+	if got, err := mqRecv(s, timeout); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("mqwire received %d bytes (%v), want %d", len(got), err, len(body))
 	}
 }

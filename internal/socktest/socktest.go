@@ -21,3 +21,20 @@ func WaitPipes(t testing.TB, s *socket.Socket, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// WaitEvent waits for an event of type typ on ev, passing over others, and
+// returns it; it fails the test if none comes within ten seconds.
+func WaitEvent(t testing.TB, ev <-chan socket.Event, typ socket.EventType) socket.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-ev:
+			if e.Type == typ {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %v event", typ)
+		}
+	}
+}

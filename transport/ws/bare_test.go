@@ -164,7 +164,7 @@ func TestBareZWSHostile(t *testing.T) {
 			p.nextZWS(t)
 			p.zws(t, c.flags, c.id)
 			// The id is read in the socket's handshake.
-			e := waitEvent(t, ev, socket.EventHandshakeFailed)
+			e := socktest.WaitEvent(t, ev, socket.EventHandshakeFailed)
 			if !errors.Is(e.Err, wire.ErrProtocol) {
 				t.Fatalf("disconnected with %v, want a protocol error", e.Err)
 			}

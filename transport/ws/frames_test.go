@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/pull"
@@ -72,7 +73,7 @@ func TestFrameLimitsRecv(t *testing.T) {
 		t.Fatalf("answered %q", status)
 	}
 	defer p.Close()
-	waitEvent(t, ev, socket.EventAccepted)
+	socktest.WaitEvent(t, ev, socket.EventAccepted)
 	// 3000 bytes in frames of 1000: taken.
 	msg := p.frame(ws.OpBinary, false, true, bytes.Repeat([]byte("a"), 1000))
 	msg = append(msg, p.frame(ws.OpContinuation, false, true, bytes.Repeat([]byte("b"), 1000))...)
@@ -85,7 +86,7 @@ func TestFrameLimitsRecv(t *testing.T) {
 	}
 	// One frame of 1001: the connection goes.
 	p.send(t, p.frame(ws.OpBinary, true, true, make([]byte, 1001)))
-	e := waitEvent(t, ev, socket.EventDisconnected)
+	e := socktest.WaitEvent(t, ev, socket.EventDisconnected)
 	var tooLarge *mqws.FrameTooLargeError
 	if !errors.As(e.Err, &tooLarge) || tooLarge.Size != 1001 || tooLarge.Limit != 1000 || !errors.Is(e.Err, wire.ErrTooLarge) {
 		t.Fatalf("pipe closed with %v, want a FrameTooLargeError of 1001 and 1000", e.Err)
@@ -150,7 +151,7 @@ func TestFrameLimitsBetweenSockets(t *testing.T) {
 	if err := ps.SendContext(ctx, socket.NewMessageBytes(body)); err != nil {
 		t.Fatal(err)
 	}
-	if e := waitEvent(t, ev, socket.EventDisconnected); !errors.Is(e.Err, wire.ErrTooLarge) {
+	if e := socktest.WaitEvent(t, ev, socket.EventDisconnected); !errors.Is(e.Err, wire.ErrTooLarge) {
 		t.Fatalf("pipe closed with %v, want a FrameTooLargeError", e.Err)
 	}
 }
@@ -206,10 +207,10 @@ func TestFrameLimitsChecked(t *testing.T) {
 				t.Fatalf("through the handler: %v %v", m, err)
 			}
 			p.Close()
-			waitEvent(t, ev, socket.EventDisconnected) // (clean)
+			socktest.WaitEvent(t, ev, socket.EventDisconnected) // (clean)
 			continue
 		}
-		if e := waitEvent(t, ev, socket.EventDisconnected); !errors.Is(e.Err, wire.ErrTooLarge) {
+		if e := socktest.WaitEvent(t, ev, socket.EventDisconnected); !errors.Is(e.Err, wire.ErrTooLarge) {
 			t.Fatalf("through the handler, frames too long: %v", e.Err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
@@ -98,7 +99,7 @@ func TestHandler(t *testing.T) {
 	if !strings.HasPrefix(st, "HTTP/1.1 400") {
 		t.Errorf("a rep peer's answer: %q", st)
 	}
-	if e := waitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, socket.ErrPeerMismatch) {
+	if e := socktest.WaitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, socket.ErrPeerMismatch) {
 		t.Errorf("refusal event: %v, want ErrPeerMismatch", e.Err)
 	}
 

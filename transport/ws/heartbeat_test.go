@@ -71,7 +71,7 @@ func TestWSHeartbeats(t *testing.T) {
 			}
 		}
 	}()
-	if e := waitEvent(t, ev, socket.EventDisconnected); !errors.Is(e.Err, socket.ErrTimeout) {
+	if e := socktest.WaitEvent(t, ev, socket.EventDisconnected); !errors.Is(e.Err, socket.ErrTimeout) {
 		t.Fatalf("disconnected with %v, want ErrTimeout", e.Err)
 	}
 }
@@ -131,7 +131,7 @@ func TestWSHeartbeatsPeerStopsReading(t *testing.T) {
 		}
 	}()
 	defer func() { close(stop); <-sent }()
-	if e := waitEvent(t, ev, socket.EventDisconnected); !errors.Is(e.Err, socket.ErrTimeout) {
+	if e := socktest.WaitEvent(t, ev, socket.EventDisconnected); !errors.Is(e.Err, socket.ErrTimeout) {
 		t.Fatalf("disconnected with %v, want ErrTimeout", e.Err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/rep"
@@ -50,7 +51,7 @@ func TestListenerCheckOrigin(t *testing.T) {
 					t.Errorf("Origin %s: answer %q, want %s", r.origin, st, r.want)
 				}
 				if r.want == "403" {
-					if e := waitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, ws.ErrOriginRefused) {
+					if e := socktest.WaitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, ws.ErrOriginRefused) {
 						t.Errorf("Origin %s: event error %v", r.origin, e.Err)
 					}
 				}
@@ -72,7 +73,7 @@ func TestListenerCheckOriginTLS(t *testing.T) {
 	bad := must(req.New(socket.TLSConfig(certs.ClientConfig())))
 	defer bad.Close()
 	must(bad.Dial(l.URL(), ws.DialHeader(http.Header{"Origin": {"https://evil.example"}})))
-	if e := waitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, ws.ErrOriginRefused) {
+	if e := socktest.WaitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, ws.ErrOriginRefused) {
 		t.Fatalf("event error %v", e.Err)
 	}
 	bad.Close()

@@ -142,22 +142,6 @@ func listenPull(t *testing.T) (*socket.Socket, string, <-chan socket.Event) {
 	return s, l.URL(), ev
 }
 
-// waitEvent waits for an event of type typ and returns it.
-func waitEvent(t *testing.T, ev <-chan socket.Event, typ socket.EventType) socket.Event {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case e := <-ev:
-			if e.Type == typ {
-				return e
-			}
-		case <-deadline:
-			t.Fatalf("no %v event", typ)
-		}
-	}
-}
-
 // stillServes checks that a well-behaved mqwire peer gets a message through.
 func stillServes(t *testing.T, s *socket.Socket, url string) {
 	t.Helper()
@@ -251,7 +235,7 @@ func TestZMTPOverWS(t *testing.T) {
 	} {
 		ev := c.listener.Events(16)
 		link(c.listener, c.dialer)
-		if e := waitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, socket.ErrPeerMismatch) {
+		if e := socktest.WaitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, socket.ErrPeerMismatch) {
 			t.Errorf("%s: %v, want ErrPeerMismatch", c.name, e.Err)
 		}
 		c.listener.Close()
@@ -312,7 +296,7 @@ func TestHandshakeRefused(t *testing.T) {
 			if status != c.status {
 				t.Errorf("answered %q, want %q", status, c.status)
 			}
-			e := waitEvent(t, ev, socket.EventHandshakeFailed)
+			e := socktest.WaitEvent(t, ev, socket.EventHandshakeFailed)
 			if !errors.Is(e.Err, c.want) {
 				t.Errorf("handshake error %v, want %v", e.Err, c.want)
 			}
@@ -354,7 +338,7 @@ func TestDialRefused(t *testing.T) {
 			}
 			conn.Write([]byte(c.answer)) // and nothing more
 			start := time.Now()
-			e := waitEvent(t, ev, socket.EventHandshakeFailed)
+			e := socktest.WaitEvent(t, ev, socket.EventHandshakeFailed)
 			if !errors.Is(e.Err, c.want) {
 				t.Errorf("%v, want %v", e.Err, c.want)
 			}
@@ -401,12 +385,12 @@ func TestHostileFrames(t *testing.T) {
 			if status != "HTTP/1.1 101 Switching Protocols" {
 				t.Fatalf("answered %q", status)
 			}
-			waitEvent(t, ev, socket.EventAccepted)
+			socktest.WaitEvent(t, ev, socket.EventAccepted)
 			p.send(t, c.bytes(p))
 			if strings.HasPrefix(c.name, "truncated") {
 				p.Close()
 			}
-			e := waitEvent(t, ev, socket.EventDisconnected)
+			e := socktest.WaitEvent(t, ev, socket.EventDisconnected)
 			if !errors.Is(e.Err, c.want) {
 				t.Errorf("pipe closed with %v, want %v", e.Err, c.want)
 			}
@@ -592,7 +576,7 @@ func TestWSS(t *testing.T) {
 	defer untrusting.Close()
 	ev := untrusting.Events(16)
 	must(untrusting.Dial(l.URL()))
-	if e := waitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, socket.ErrTLS) {
+	if e := socktest.WaitEvent(t, ev, socket.EventHandshakeFailed); !errors.Is(e.Err, socket.ErrTLS) {
 		t.Errorf("dial with no trust in the listener: %v, want ErrTLS", e.Err)
 	}
 }
@@ -650,7 +634,7 @@ func TestPathsShareAPort(t *testing.T) {
 	if status != "HTTP/1.1 404 Not Found" {
 		t.Errorf("a request for no path served: %q", status)
 	}
-	if e := waitEvent(t, events, socket.EventHandshakeFailed); !errors.Is(e.Err, wire.ErrProtocol) {
+	if e := socktest.WaitEvent(t, events, socket.EventHandshakeFailed); !errors.Is(e.Err, wire.ErrProtocol) {
 		t.Errorf("the first listener reports %v", e.Err)
 	}
 
