@@ -283,6 +283,33 @@ func TestSOCKSRefusals(t *testing.T) {
 	}
 }
 
+// TLS runs over the proxied connection (tls+tcp://), and an IPv6 peer is
+// asked for as an IPv6 address.
+func TestSOCKSTLSAndIPv6(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	px := startProxy(t, &fakeProxy{})
+	certs := testutil.NewTLSCerts(t)
+	l := must(pair.New(socket.TLSConfig(certs.ServerConfig())))
+	defer l.Close()
+	d := must(pair.New(socket.TLSConfig(certs.ClientConfig())))
+	defer d.Close()
+	must(d.Dial(must(l.Listen("tls+tcp://127.0.0.1:0")).URL(), tcp.DialSOCKS(tcp.SOCKS{Proxy: px.addr()})))
+	exchange(t, d, l)
+
+	testutil.NeedIPv6Loopback(t)
+	l6 := must(pair.New())
+	defer l6.Close()
+	d6 := must(pair.New())
+	defer d6.Close()
+	url := must(l6.Listen("tcp://[::1]:0")).URL()
+	must(d6.Dial(url, tcp.DialSOCKS(tcp.SOCKS{Proxy: px.addr()})))
+	exchange(t, d6, l6)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(url, "tcp://"))
+	if _, targets := px.seen(); targets[len(targets)-1] != "4 [::1]:"+port {
+		t.Errorf("the proxy was asked for %v, want ATYP 4 and [::1]:%s last", targets, port)
+	}
+}
+
 // Options that cannot work are refused at Dial.
 func TestSOCKSChecked(t *testing.T) {
 	s := must(pair.New())
