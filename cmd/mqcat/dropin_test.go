@@ -172,7 +172,10 @@ func playScenario(t *testing.T, bins map[string]string, c dropinCase) {
 			return
 		}
 		if nngcatFlaked && attempt < 3 {
-			t.Logf("attempt %d: nngcat failed in its own timing; again", attempt)
+			t.Logf("attempt %d: nngcat failed in its own timing, or nothing crossed; again. What went wrong:", attempt)
+			for _, p := range problems {
+				t.Log(p)
+			}
 			continue
 		}
 		for _, p := range problems {
@@ -200,12 +203,14 @@ func playOnce(t *testing.T, bins map[string]string, c dropinCase) (problems []st
 	// Sides that end by themselves get 15 s; then those that stay get
 	// until their output is complete (or 5 s) before they are stopped.
 	deadline := time.Now().Add(15 * time.Second)
+	stuck := 0
 	for _, s := range sides {
 		if s.impl == "nanocat" && s.r.nanoStays {
 			continue
 		}
 		if !s.p.wait(time.Until(deadline)) {
 			s.p.kill()
+			stuck++
 			problems = append(problems, fmt.Sprintf("%s did not end: %s", s.impl, s.p.report()))
 		}
 	}
@@ -246,6 +251,14 @@ func playOnce(t *testing.T, bins map[string]string, c dropinCase) (problems []st
 	// is nngcat's own (seen once under load: a respondent that never got
 	// any of the three surveys).
 	if l.impl == "nngcat" && d.impl == "nngcat" {
+		nngcatFlaked = true
+	}
+	// Seen once in a full CI run under -race (reqrep, mqcat's rep dialing
+	// nngcat's req): neither side ended and nothing crossed, the rep still
+	// waiting for the request after 15 s; not reproduced since (60 runs
+	// of the case, 4 of the whole test under load). Played again, with
+	// the reports logged above, rather than failed at once.
+	if stuck == len(sides) && l.p.stdout.String() == "" && d.p.stdout.String() == "" {
 		nngcatFlaked = true
 	}
 	return problems, nngcatFlaked

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -102,6 +103,8 @@ type proc struct {
 	done           chan struct{}
 	elapsed        time.Duration
 	code           int // exit status; -1 when killed by a signal
+	// stop ends mqcat run in this process (closing its socket).
+	stop context.CancelFunc
 }
 
 // startProc starts bin with args; stdin, when not nil, is its input. The
@@ -132,12 +135,14 @@ func startProc(t testing.TB, stdin []byte, bin string, args ...string) *proc {
 }
 
 // startInProcess runs mqcat's run function in this process, so that the
-// race detector and the goroutine checks see its code. It cannot be killed:
-// the command line must make it end by itself.
+// race detector and the goroutine checks see its code. kill closes its
+// socket.
 func startInProcess(t testing.TB, stdin []byte, args ...string) *proc {
-	p := &proc{name: "mqcat(in-process)", args: args, done: make(chan struct{}), started: time.Now()}
+	ctx, stop := context.WithCancel(context.Background())
+	p := &proc{name: "mqcat(in-process)", args: args, done: make(chan struct{}), started: time.Now(), stop: stop}
 	go func() {
-		p.code = run(args, bytes.NewReader(stdin), &p.stdout, &p.stderr)
+		defer stop()
+		p.code = run(ctx, args, bytes.NewReader(stdin), &p.stdout, &p.stderr)
 		p.elapsed = time.Since(p.started)
 		close(p.done)
 	}()
@@ -171,8 +176,12 @@ func (p *proc) wait(d time.Duration) bool {
 
 // kill stops the process if it still runs and waits for it.
 func (p *proc) kill() {
-	if p.cmd != nil && !p.exited() {
+	switch {
+	case p.exited():
+	case p.cmd != nil:
 		p.cmd.Process.Kill()
+	default:
+		p.stop()
 	}
 	<-p.done
 }
@@ -387,3 +396,18 @@ func runLimited[T any](t *testing.T, n int, items []T, name func(T) string, f fu
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// An mqcat run in this process that would wait for ever ends when the test
+// kills it (its socket closed), so that a stuck case fails rather than
+// hanging the package.
+func TestInProcessKill(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	p := startInProcess(t, nil, "--pull0", "--listen", "tcp://127.0.0.1:0", "-Q")
+	if p.wait(200 * time.Millisecond) {
+		t.Fatalf("ended by itself: %s", p.report())
+	}
+	p.kill()
+	if p.code != 1 {
+		t.Errorf("killed: %s", p.report())
+	}
+}

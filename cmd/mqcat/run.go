@@ -33,13 +33,14 @@ const versionText = "1.5.2 (mqcat, mqwire)"
 const drainWait = 200 * time.Millisecond
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is mqcat with its arguments and standard streams; it returns the exit
 // status: 0 when done, 1 on any error (after a message on stderr), and 1
-// after --help, as nngcat does.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// after --help, as nngcat does. When ctx ends, the socket is closed, which
+// ends a run still waiting (with an error).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseArgs(args, stdin)
 	switch {
 	case errors.Is(err, errHelp):
@@ -53,7 +54,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	c := &cat{cfg: cfg, out: stdout}
-	if err := c.run(); err != nil {
+	if err := c.run(ctx); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
@@ -68,12 +69,13 @@ type cat struct {
 	buf []byte
 }
 
-func (c *cat) run() error {
+func (c *cat) run(ctx context.Context) error {
 	s, err := openSocket(c.cfg)
 	if err != nil {
 		return fail("Unable to open socket: %s", errText(err, false))
 	}
 	c.s = s
+	defer context.AfterFunc(ctx, func() { s.Close() })()
 	err = c.serve()
 	if err != nil {
 		// nngcat exits at once on an error; drop whatever is queued.
