@@ -174,10 +174,9 @@ type handlerListener struct {
 func (hl *handlerListener) Accept() (socket.Conn, error) {
 	select {
 	case r := <-hl.in:
-		frames := frameLimitsOf(&hl.frames)
-		var header []byte
+		cfg := listenConfig{frames: frameLimitsOf(&hl.frames)}
 		if h := hl.header.Load(); h != nil {
-			header = *h
+			cfg.respHeader = *h
 		}
 		// TLS, if any, is the HTTP server's and done: the connection
 		// carries plain WebSocket frames from here on.
@@ -185,8 +184,7 @@ func (hl *handlerListener) Accept() (socket.Conn, error) {
 			Stream: r.c,
 			Frame: func(under net.Conn) net.Conn {
 				wc := newRoutedConn(under, r, r.path)
-				wc.setFrames(frames)
-				wc.lcfg.respHeader = header
+				wc.listenWith(cfg)
 				return wc
 			},
 			Remote: r.c.RemoteAddr().String(),

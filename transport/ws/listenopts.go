@@ -62,6 +62,12 @@ type listenConfig struct {
 	frames     FrameLimits   // ListenFrameLimits
 }
 
+// listenWith gives a listener's connection the listener's options.
+func (c *conn) listenWith(cfg listenConfig) {
+	c.lcfg = cfg
+	c.setFrames(cfg.frames)
+}
+
 // listenConfigIn returns the listen options' values in ctx.
 func listenConfigIn(ctx context.Context) listenConfig {
 	var cfg listenConfig

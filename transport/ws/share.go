@@ -204,8 +204,7 @@ func (l *sharedListener) Accept() (socket.Conn, error) {
 	case r := <-l.in:
 		return streamConn(l.scheme, r.c, func(under net.Conn) net.Conn {
 			wc := newRoutedConn(under, r, l.path)
-			wc.lcfg = l.cfg
-			wc.setFrames(l.cfg.frames)
+			wc.listenWith(l.cfg)
 			return wc
 		}), nil
 	case <-l.done:

@@ -152,8 +152,7 @@ func (l *listener) Accept() (socket.Conn, error) {
 	}
 	return streamConn(l.scheme, c, func(under net.Conn) net.Conn {
 		wc := newConn(under, true, "", l.path, nil)
-		wc.lcfg = l.cfg
-		wc.setFrames(l.cfg.frames)
+		wc.listenWith(l.cfg)
 		return wc
 	}), nil
 }
