@@ -2,6 +2,7 @@ package socket
 
 import (
 	"bytes"
+	"sync/atomic"
 	"testing"
 )
 
@@ -36,7 +37,7 @@ func TestShareForStreamPipesOnly(t *testing.T) {
 		t.Fatal("the last Free did not pool the message")
 	}
 
-	lent := &Message{Body: []byte("lent"), loan: &loan{release: func() {}}, class: -1}
+	lent := newLoanedMessage([]byte("lent"), countReleases{new(atomic.Int32)}, 1)
 	if c := shareFor(stream, lent); c == lent || lent.shared {
 		t.Fatal("a loaned body was shared")
 	}

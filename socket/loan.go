@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Loaned bodies: on a connection that implements LoanConn (shm://), a large
@@ -15,23 +16,44 @@ import (
 // is, and it is memory the peer can still write to: Detach copies it out
 // for a reader that must keep it or needs it stable.
 
-// loan is the release of one loaned body, run exactly once: by Free,
-// Detach, or a cleanup when the message is collected.
+// loan is the holder of a loaned message's body. A message made for loans
+// keeps its holder for life and goes back to loanedMessages when freed, so
+// that taking a loan allocates nothing; the collector's cleanup, attached
+// once when the message is made, gives back a loan still active when the
+// message is dropped without Free. active is atomic because that cleanup
+// runs on another goroutine.
 type loan struct {
-	once    sync.Once
-	release func()
-	cleanup runtime.Cleanup
+	by     loanReleaser // the connection that lent the body
+	token  uint64
+	active atomic.Bool
 }
 
-func (l *loan) end() { l.once.Do(l.release) }
+// loanReleaser gives back what a LoanConn lent.
+type loanReleaser interface{ ReleaseLoan(token uint64) }
 
-// endLoan runs on the GC's cleanup goroutine for a dropped message.
-func endLoan(l *loan) { l.end() }
+// loanedMessages holds freed messages made for loans, each with its holder.
+var loanedMessages sync.Pool
 
-// newLoanedMessage returns a message whose body is a loan.
-func newLoanedMessage(body []byte, release func()) *Message {
-	m := &Message{Body: body, class: -1, loan: &loan{release: release}}
-	m.loan.cleanup = runtime.AddCleanup(m, endLoan, m.loan)
+// dropped runs on the collector's cleanup goroutine once a message made for
+// loans is unreachable: if it still held a loan, the loan goes back.
+func (l *loan) dropped() {
+	if l.active.Load() {
+		l.by.ReleaseLoan(l.token)
+	}
+}
+
+// newLoanedMessage returns a message whose body is lent by `by` under
+// token.
+func newLoanedMessage(body []byte, by loanReleaser, token uint64) *Message {
+	m, _ := loanedMessages.Get().(*Message)
+	if m == nil {
+		m = &Message{class: -1, loan: &loan{}}
+		runtime.AddCleanup(m, (*loan).dropped, m.loan)
+	}
+	m.free = false
+	m.Body = body
+	m.loan.by, m.loan.token = by, token
+	m.loan.active.Store(true)
 	return m
 }
 
@@ -61,13 +83,29 @@ func (m *Message) Detach() {
 	}
 	m.buf, m.class = c.buf, c.class
 	m.endLoan()
+	m.loan = nil // a message of the pool now; the holder stays with the cleanup
 }
 
-// endLoan gives m's loan back, once.
+// endLoan gives m's loan back, once: the holder is inactive afterwards.
 func (m *Message) endLoan() {
-	m.loan.cleanup.Stop()
-	m.loan.end()
-	m.loan = nil
+	l := m.loan
+	if l.active.Swap(false) {
+		l.by.ReleaseLoan(l.token)
+	}
+	l.by = nil
+}
+
+// retireLoan frees a loaned message: its loan goes back, and the message,
+// with its holder, to loanedMessages. A message freed already is left be.
+func (m *Message) retireLoan() {
+	if m.free {
+		return
+	}
+	m.endLoan()
+	m.Header, m.Body, m.Frames, m.inline = nil, nil, nil, [2][]byte{}
+	m.Pipe, m.Control = 0, ControlNone
+	m.free = true
+	loanedMessages.Put(m)
 }
 
 // loanConn returns c as a LoanConn, or nil when it carries no loans.
@@ -87,8 +125,8 @@ func readBodyOrLoan(br *readBuffer, size int, lc LoanConn) (*Message, error) {
 // bytes read ahead of the stream.
 func readBodyOrLoanFrom(r io.Reader, buffered, size int, lc LoanConn) (*Message, error) {
 	if lc != nil && size >= lc.LoanMin() && buffered == 0 {
-		if body, release, ok := lc.ReadLoan(size); ok {
-			return newLoanedMessage(body, release), nil
+		if body, token, ok := lc.ReadLoan(size); ok {
+			return newLoanedMessage(body, lc, token), nil
 		}
 	}
 	return readBody(r, size)

@@ -14,7 +14,7 @@ func TestLoanedMessage(t *testing.T) {
 	var released atomic.Int32
 	shared := []byte("\x00\x00\x00\x07hello, loan")
 	newLoan := func() *Message {
-		return newLoanedMessage(shared, func() { released.Add(1) })
+		return newLoanedMessage(shared, countReleases{&released}, 7)
 	}
 
 	m := newLoan()
@@ -52,3 +52,8 @@ func TestLoanedMessage(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// countReleases is a lender that counts what is given back to it.
+type countReleases struct{ n *atomic.Int32 }
+
+func (c countReleases) ReleaseLoan(token uint64) { c.n.Add(1) }

@@ -172,8 +172,7 @@ func (m *Message) retire() bool {
 		return false
 	}
 	if m != nil && m.loan != nil {
-		m.endLoan()
-		m.Header, m.Body, m.Frames = nil, nil, nil
+		m.retireLoan()
 		return false
 	}
 	if m == nil || m.class < 0 || m.buf == nil || m.free {

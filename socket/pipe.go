@@ -116,6 +116,7 @@ type Pipe struct {
 	br        *readBuffer
 	turnGiven chan struct{}
 	turnBack  chan struct{}
+	turnTimer *time.Timer // the reader goroutine's, for handOver's waits
 	touched   atomic.Bool
 	tw        *streamWriter
 	// syscallWrites says a write through is a system call (tcp, ipc: the

@@ -431,7 +431,13 @@ func (p *Pipe) handOver() bool {
 	}
 	p.turnGiven <- struct{}{}
 	wait := min(awayLimit, p.awayMax())
-	t := time.NewTimer(wait)
+	t := p.turnTimer
+	if t == nil {
+		t = time.NewTimer(wait)
+		p.turnTimer = t
+	} else {
+		t.Reset(wait) // stopped, and since Go 1.23 with no stale tick to drain
+	}
 	defer t.Stop()
 	for {
 		select {

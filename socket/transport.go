@@ -256,10 +256,13 @@ type LoanConn interface {
 	WriteLoan(head, buf []byte) error
 	// ReadLoan is called by the reader when every byte read so far has been
 	// consumed and a body of n bytes starts next. If the peer loaned that
-	// body it returns it: body aliases shared memory until release is
-	// called (exactly once, from any goroutine). ok=false means the body
-	// comes inline through Read.
-	ReadLoan(n int) (body []byte, release func(), ok bool)
+	// body it returns it: body aliases shared memory until ReleaseLoan is
+	// called with token. ok=false means the body comes inline through Read.
+	ReadLoan(n int) (body []byte, token uint64, ok bool)
+	// ReleaseLoan gives back the body ReadLoan lent under token. It may be
+	// called from any goroutine, before or after Close; a token given back
+	// already is ignored.
+	ReleaseLoan(token uint64)
 }
 
 // TryWriter is implemented by stream connections that can write without

@@ -67,7 +67,7 @@ func BenchmarkBody1M(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				if mode == "loan" {
-					got, release, ok := lc.ReadLoan(size)
+					got, release, ok := readLoan(lc, size)
 					if !ok {
 						b.Fatal("body not lent")
 					}

@@ -250,25 +250,30 @@ func (p *inPool) body(r loanRec) []byte {
 }
 
 // release gives a slot back to its owner through the release ring, unless
-// tell is false (the connection is over: the owner needs nothing back).
-func (p *inPool) release(r loanRec, tell bool) error {
+// tell is false (the connection is over: the owner needs nothing back). It
+// reports whether we held the slot in r's generation; a slot not held so
+// (given back already, or lent again since) is left as it is.
+func (p *inPool) release(r loanRec, tell bool) (held bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if uint64(r.idx) >= uint64(len(p.held)) || !p.held[r.idx] || p.lastGen[r.idx] != r.gen {
+		return false, nil
+	}
 	p.held[r.idx] = false
 	if !tell {
-		return nil
+		return true, nil
 	}
 	t := atomic.LoadUint64(p.rel.tail)
 	if t < p.tail || t > p.head {
-		return corrupt("release ring: owner position %d against %d..%d", t, p.tail, p.head)
+		return true, corrupt("release ring: owner position %d against %d..%d", t, p.tail, p.head)
 	}
 	p.tail = t
 	if p.head-p.tail >= relCap {
 		// The owner has more slots released than it has slots.
-		return corrupt("release ring full: owner at %d, we at %d", p.tail, p.head)
+		return true, corrupt("release ring full: owner at %d, we at %d", p.tail, p.head)
 	}
 	binary.LittleEndian.PutUint64(p.rel.ent[(p.head%relCap)*8:], uint64(r.gen)<<32|uint64(r.idx))
 	p.head++
 	atomic.StoreUint64(p.rel.head, p.head)
-	return nil
+	return true, nil
 }

@@ -92,7 +92,7 @@ func readBodies(c net.Conn, count int) (loans int, err error) {
 		if i%7 == 3 {
 			ask = n + 8
 		}
-		if body, release, ok := lc.ReadLoan(ask); ok {
+		if body, release, ok := readLoan(lc, ask); ok {
 			if ask != n {
 				return loans, fmt.Errorf("ReadLoan(%d) took a loan of %d", ask, len(body))
 			}
@@ -243,7 +243,7 @@ func TestLoanExhausted(t *testing.T) {
 		if _, err := io.ReadFull(d, b[:]); err != nil || b[0] != byte(i) {
 			t.Fatalf("head %d: %v %v", i, b, err)
 		}
-		body, release, ok := ld.ReadLoan(65536)
+		body, release, ok := readLoan(ld, 65536)
 		if !ok || !bytes.Equal(body, bodyOf(i, 65536)) {
 			t.Fatalf("loan %d: ok %v", i, ok)
 		}
@@ -293,7 +293,7 @@ func TestLoanReleaseAfterClose(t *testing.T) {
 		if err := la.WriteLoan(nil, buf); err != nil {
 			t.Fatal(err)
 		}
-		body, release, ok := ld.ReadLoan(100000)
+		body, release, ok := readLoan(ld, 100000)
 		if !ok {
 			t.Fatal("ReadLoan refused a loan")
 		}
@@ -499,7 +499,7 @@ func TestLoanPeerKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := bodySize(i)
-		body, release, ok := lc.ReadLoan(n)
+		body, release, ok := readLoan(lc, n)
 		if !ok {
 			t.Fatalf("body %d not lent", i)
 		}
@@ -627,7 +627,7 @@ func BenchmarkBody1MCrossProcess(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				if mode == 0 {
-					body, release, ok := lc.ReadLoan(1 << 20)
+					body, release, ok := readLoan(lc, 1<<20)
 					if !ok {
 						b.Fatal("body not lent")
 					}
@@ -671,7 +671,7 @@ func TestReadLoanWaits(t *testing.T) {
 				copy(buf, bodyOf(5, shm.LoanMin))
 				la.WriteLoan(nil, buf)
 			}()
-			body, release, ok := ld.ReadLoan(shm.LoanMin)
+			body, release, ok := readLoan(ld, shm.LoanMin)
 			if !ok || !bytes.Equal(body, bodyOf(5, shm.LoanMin)) {
 				t.Fatalf("parked ReadLoan: ok %v", ok)
 			}
@@ -722,7 +722,7 @@ func TestLoanCloseRaces(t *testing.T) {
 					if hdr[0] != 7 {
 						continue // inline bytes
 					}
-					body, release, ok := lc.ReadLoan(65536)
+					body, release, ok := readLoan(lc, 65536)
 					if !ok {
 						continue // comes through Read
 					}
@@ -776,7 +776,7 @@ func TestIdleSlotsTrimmed(t *testing.T) {
 	}
 	take := func(i int) {
 		t.Helper()
-		body, release, ok := ld.ReadLoan(size)
+		body, release, ok := readLoan(ld, size)
 		if !ok || !bytes.Equal(body, bodyOf(i, size)) {
 			t.Fatalf("body %d: lent %v, intact %v", i, ok, ok && bytes.Equal(body, bodyOf(i, size)))
 		}
@@ -809,4 +809,11 @@ func TestIdleSlotsTrimmed(t *testing.T) {
 	for i := range slots {
 		take(100 + i)
 	}
+}
+
+// readLoan is ReadLoan with the loan's release as a function, as these
+// tests use it.
+func readLoan(lc socket.LoanConn, n int) ([]byte, func(), bool) {
+	body, token, ok := lc.ReadLoan(n)
+	return body, func() { lc.ReleaseLoan(token) }, ok
 }

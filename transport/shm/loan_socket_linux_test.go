@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/rep"
@@ -216,6 +217,54 @@ func TestReadThroughShm(t *testing.T) {
 					t.Fatalf("round trip %d: %d bytes back, want %d", i, len(m.Body), len(b)+1)
 				}
 				m.Free()
+			}
+		})
+	}
+}
+
+// TestLoanedRecvNoAllocs: a large body sent by loan, received as a loaned
+// message and freed costs no allocation once the pools are warm: the
+// message and its loan's holder come back from a pool of their own, and
+// the loan is named by a token, not a closure.
+func TestLoanedRecvNoAllocs(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			r := must(pull.New())
+			url := listen(t, r)
+			s := must(push.New(dialOpts(d)...))
+			defer s.Close()
+			must(s.Dial(url))
+			const size = 64 << 10
+			loaned := 0
+			op := func() {
+				if err := s.Send(socket.NewMessage(size)); err != nil {
+					t.Fatal(err)
+				}
+				m, err := r.Recv()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(m.Body) != size {
+					t.Fatalf("received %d bytes, sent %d", len(m.Body), size)
+				}
+				if m.Loaned() {
+					loaned++
+				}
+				m.Free()
+			}
+			for range 1000 { // pools, buffers and slots warm
+				op()
+			}
+			if loaned < 900 {
+				t.Fatalf("%d of 1000 bodies came by loan", loaned)
+			}
+			allocs := testing.AllocsPerRun(1000, op)
+			if testutil.Race {
+				t.Logf("%.2f allocations per loaned message (not checked under the race detector)", allocs)
+				return
+			}
+			if allocs >= 0.5 {
+				t.Fatalf("%.2f allocations per loaned message sent, received and freed", allocs)
 			}
 		})
 	}

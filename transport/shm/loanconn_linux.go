@@ -5,7 +5,6 @@ package shm
 import (
 	"fmt"
 	"math"
-	"sync/atomic"
 
 	"github.com/mqwire/mqwire/socket"
 )
@@ -102,45 +101,39 @@ func (c *conn) hasLoanRoom() bool {
 // ReadLoan returns the next body in place when the peer lent it and it is
 // n bytes long; it waits, as Read would, for the next record to be
 // published. body aliases the peer's slot (which a hostile peer can still
-// write to) until release, which may be called once from any goroutine,
-// before or after Close. ok=false: the body comes through Read, and so does
-// any error.
-func (c *conn) ReadLoan(n int) (body []byte, release func(), ok bool) {
+// write to) until ReleaseLoan(token), which may be called from any
+// goroutine, before or after Close. ok=false: the body comes through Read,
+// and so does any error.
+func (c *conn) ReadLoan(n int) (body []byte, token uint64, ok bool) {
 	if c.inp == nil || n <= 0 {
-		return nil, nil, false
+		return nil, 0, false
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	var wt waiter
 	for {
 		if c.closed.Load() || c.fail.Load() != nil {
-			return nil, nil, false
+			return nil, 0, false
 		}
 		gone := c.peerGone.Load()
 		switch c.in.peek() {
 		case 1:
-			return nil, nil, false
+			return nil, 0, false
 		case 2:
 			signal(c.in.r.prodWait, c.peerW)
 			rec := c.in.pending
 			if rec.done != 0 || int(rec.len) != n {
-				return nil, nil, false
+				return nil, 0, false
 			}
 			c.in.pending = loanRec{}
-			c.refs.Add(1)
-			var once atomic.Bool
-			return c.inp.body(rec), func() {
-				if once.CompareAndSwap(false, true) {
-					c.releaseIn(rec)
-					c.unref()
-				}
-			}, true
+			c.refs.Add(1) // the mapping stays until the loan comes back
+			return c.inp.body(rec), loanToken(rec), true
 		}
 		if gone {
-			return nil, nil, false
+			return nil, 0, false
 		}
 		if err := c.wait(&wt, &c.rw, &c.rdl, c.in.ready); err != nil {
-			return nil, nil, false
+			return nil, 0, false
 		}
 	}
 }
@@ -159,11 +152,28 @@ func (c *conn) readLoaned(b []byte) int {
 	return k
 }
 
+// loanToken names a loan for ReleaseLoan: its slot and generation.
+func loanToken(rec loanRec) uint64 { return uint64(rec.gen)<<32 | uint64(rec.idx) }
+
+// ReleaseLoan gives back the body ReadLoan lent under token. A token that
+// names no slot we hold (given back already) is ignored.
+func (c *conn) ReleaseLoan(token uint64) {
+	if c.inp == nil {
+		return
+	}
+	if c.releaseIn(loanRec{idx: uint32(token), gen: uint32(token >> 32)}) {
+		c.unref()
+	}
+}
+
 // releaseIn gives a borrowed slot back to the peer, unless the connection
-// is over (then the peer needs nothing back).
-func (c *conn) releaseIn(rec loanRec) {
+// is over (then the peer needs nothing back). It reports whether we held
+// that slot in that generation: false for a slot given back already.
+func (c *conn) releaseIn(rec loanRec) bool {
 	tell := !c.closed.Load() && !c.peerGone.Load()
-	if err := c.inp.release(rec, tell); err != nil {
+	held, err := c.inp.release(rec, tell)
+	if err != nil {
 		c.setFail(err)
 	}
+	return held
 }

@@ -208,7 +208,7 @@ func FuzzRingReader(f *testing.F) {
 					t.Fatalf("loan body of %d bytes for %+v", len(b), rec)
 				}
 				if held = append(held, rec); len(held) > 2 {
-					if err := pool.release(held[0], true); err != nil {
+					if _, err := pool.release(held[0], true); err != nil {
 						t.Fatalf("release: %v", err)
 					}
 					held = held[1:]
@@ -302,7 +302,7 @@ func TestRingLoans(t *testing.T) {
 	if n, err := c.read(buf); n != 4 || err != nil || string(buf[:4]) != "tail" {
 		t.Fatalf("read after the loan: %d %q, %v", n, buf[:n], err)
 	}
-	if err := pool.release(rec, true); err != nil {
+	if _, err := pool.release(rec, true); err != nil {
 		t.Fatal(err)
 	}
 
@@ -382,7 +382,7 @@ func TestReleaseRing(t *testing.T) {
 			t.Fatal("a fifth slot of four")
 		}
 		for _, r := range recs {
-			if err := in.release(r, true); err != nil {
+			if _, err := in.release(r, true); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -433,7 +433,7 @@ func TestReleaseRing(t *testing.T) {
 		out, in := setup()
 		r := lend(out, in)
 		atomic.StoreUint64(in.rel.tail, 5)
-		if err := in.release(r, true); !errors.Is(err, socket.ErrProtocol) {
+		if _, err := in.release(r, true); !errors.Is(err, socket.ErrProtocol) {
 			t.Fatalf("release: %v", err)
 		}
 	})
