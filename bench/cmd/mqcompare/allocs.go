@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -24,11 +25,11 @@ type allocResult struct {
 const benchPkg = "github.com/mqwire/mqwire/bench"
 
 // measureAllocs runs BenchmarkPushPull at 64 B over the transports of the
-// run that it has (inproc, ipc, tcp).
+// run that it has (inproc, ipc, tcp, and shm on Linux).
 func measureAllocs(ctx context.Context, cfg config) ([]allocResult, error) {
 	var trs []string
 	for _, t := range cfg.transports {
-		if t == "inproc" || t == "ipc" || t == "tcp" {
+		if t == "inproc" || t == "ipc" || t == "tcp" || t == "shm" && runtime.GOOS == "linux" {
 			trs = append(trs, t)
 		}
 	}
