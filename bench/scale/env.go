@@ -22,7 +22,6 @@ const (
 // directory, removed by cleanup.
 type addrs struct {
 	dir string
-	n   atomic.Int64
 }
 
 var urlSeq atomic.Int64

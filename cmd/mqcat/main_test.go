@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +44,7 @@ func TestMain(m *testing.M) {
 func build(dir string) (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("no go command on PATH: %v", err)
 	}
 	bin := filepath.Join(dir, "mqcat")
 	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()

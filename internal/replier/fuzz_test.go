@@ -46,13 +46,12 @@ func model(b []byte, ttl int) (n int, drop, bad bool) {
 
 // replier is one rep0 or respondent0 socket under test, listening on url.
 type replier struct {
-	s       *socket.Socket
-	w       *streamtest.Watcher
-	url     string
-	raw     bool
-	self    uint16 // the peer protocol the raw peer announces
-	ttlOpt  func(int) socket.Option
-	pending int
+	s      *socket.Socket
+	w      *streamtest.Watcher
+	url    string
+	raw    bool
+	self   uint16 // the peer protocol the raw peer announces
+	ttlOpt func(int) socket.Option
 }
 
 func newReplier(t testing.TB, surveys, raw bool, url string) *replier {

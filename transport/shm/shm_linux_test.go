@@ -921,8 +921,8 @@ func TestSetDefaultSpin(t *testing.T) {
 		t.Errorf("a negative spin was kept as %v, want 0", prev)
 	}
 	a, d = rawConns(t, "")
-	if shm.Spin(a) != 30*time.Microsecond {
-		t.Errorf("spin %v after SetDefaultSpin(30us)", shm.Spin(a))
+	if shm.Spin(a) != 30*time.Microsecond || shm.Spin(d) != 30*time.Microsecond {
+		t.Errorf("spin %v and %v after SetDefaultSpin(30us)", shm.Spin(a), shm.Spin(d))
 	}
 	a, _ = rawConns(t, "?spin=5us")
 	if shm.Spin(a) != 5*time.Microsecond {
