@@ -22,8 +22,9 @@
 //	go tool pprof -top -sample_index=alloc_objects bench.test mem.out
 //
 // BenchmarkPatterns runs every pattern (push/pull, pair, pair1, bus, pub/sub,
-// xpub/xsub, req/rep, surveyor/respondent, dealer/router) over inproc, ipc
-// and tcp with 64-byte messages, in each dialect the pattern speaks.
+// xpub/xsub, req/rep, surveyor/respondent, dealer/router) over inproc, ipc,
+// tcp, ws and (on Linux) shm with 64-byte messages, in each dialect the
+// pattern speaks; the other benchmarks run over the same transports.
 //
 // The Mangos benchmarks run the same cases with go.nanomsg.org/mangos/v3, for
 // comparison on the same machine. docs/benchmarks-gotest.md holds results.
