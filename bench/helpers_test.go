@@ -57,10 +57,17 @@ func newSockets(b *testing.B, n int, mk func(...socket.Option) (*socket.Socket, 
 // it, then waits until l has len(ds) pipes and each d has one.
 func connect(b *testing.B, transport string, l *socket.Socket, ds ...*socket.Socket) {
 	b.Helper()
-	ln, err := l.Listen(testutil.URL(b, transport))
+	var lopts []socket.ListenOption
+	var dopts []socket.DialOption
+	if transport == "tls+tcp" {
+		certs := testutil.NewTLSCerts(b)
+		lopts = append(lopts, socket.ListenTLSConfig(certs.ServerConfig()))
+		dopts = append(dopts, socket.DialTLSConfig(certs.ClientConfig()))
+	}
+	ln, err := l.Listen(testutil.URL(b, transport), lopts...)
 	check(b, err)
 	for _, d := range ds {
-		_, err := d.Dial(ln.URL())
+		_, err := d.Dial(ln.URL(), dopts...)
 		check(b, err)
 	}
 	waitPipes(b, l, len(ds))

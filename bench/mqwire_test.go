@@ -17,7 +17,7 @@ import (
 )
 
 // transports are those every benchmark runs over.
-var transports = []string{"inproc", "ipc", "tcp", "ws"}
+var transports = []string{"inproc", "ipc", "tcp", "ws", "tls+tcp"}
 
 // BenchmarkPushPull: one push sends, one pull receives, default high-water
 // marks (push blocks when the pipe is full, so nothing is lost).

@@ -25,8 +25,9 @@ type sealedRaw struct {
 	// Flush), and is held across a write that waits, as crypto/tls's own
 	// lock is: what was sealed must go out in order.
 	mu      sync.Mutex
-	trying  bool   // writes are not to wait (a TryWrite above)
-	pending []byte // sealed bytes written in try mode the kernel has not taken
+	trying  bool      // writes are not to wait (a TryWrite above)
+	pending []byte    // sealed bytes written in try mode the kernel has not taken
+	one     [1][]byte // TryWrite's argument, here so it is not allocated per write
 }
 
 // newSealedRaw wraps c for a sealing layer, if c can be written without
@@ -50,7 +51,9 @@ func (r *sealedRaw) Write(b []byte) (int, error) {
 	if r.trying {
 		rest := b
 		if len(r.pending) == 0 {
-			n, err := r.try.TryWrite([][]byte{b})
+			r.one[0] = b
+			n, err := r.try.TryWrite(r.one[:])
+			r.one[0] = nil
 			if err != nil {
 				return n, err
 			}
