@@ -23,8 +23,9 @@
 //
 // BenchmarkPatterns runs every pattern (push/pull, pair, pair1, bus, pub/sub,
 // xpub/xsub, req/rep, surveyor/respondent, dealer/router) over inproc, ipc,
-// tcp, ws and (on Linux) shm with 64-byte messages, in each dialect the
-// pattern speaks; the other benchmarks run over the same transports.
+// tcp, ws, tls+tcp, curve+tcp (ZMTP only) and (on Linux) shm with 64-byte
+// messages, in each dialect the pattern speaks; the other benchmarks run
+// over the same transports.
 //
 // The Mangos benchmarks run the same cases with go.nanomsg.org/mangos/v3, for
 // comparison on the same machine. docs/benchmarks-gotest.md holds results.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/socket"
+	"github.com/mqwire/mqwire/wire/zmtp"
 )
 
 // setupTimeout bounds connecting and draining; runTimeout bounds one run of a
@@ -59,10 +60,21 @@ func connect(b *testing.B, transport string, l *socket.Socket, ds ...*socket.Soc
 	b.Helper()
 	var lopts []socket.ListenOption
 	var dopts []socket.DialOption
-	if transport == "tls+tcp" {
+	switch transport {
+	case "tls+tcp":
 		certs := testutil.NewTLSCerts(b)
 		lopts = append(lopts, socket.ListenTLSConfig(certs.ServerConfig()))
 		dopts = append(dopts, socket.DialTLSConfig(certs.ClientConfig()))
+	case "curve+tcp": // ZMTP's CURVE over tcp: the dialers speak ZMTP
+		srvPub, srvSec, err := zmtp.NewCurveKeyPair()
+		check(b, err)
+		check(b, l.SetOption(socket.CurveServer(srvSec, nil)))
+		for _, d := range ds {
+			pub, sec, err := zmtp.NewCurveKeyPair()
+			check(b, err)
+			check(b, d.SetOption(socket.DialDialect(socket.DialectZMTP), socket.CurveClient(srvPub, pub, sec)))
+		}
+		transport = "tcp"
 	}
 	ln, err := l.Listen(testutil.URL(b, transport), lopts...)
 	check(b, err)

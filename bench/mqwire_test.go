@@ -16,8 +16,9 @@ import (
 	"github.com/mqwire/mqwire/socket"
 )
 
-// transports are those every benchmark runs over.
-var transports = []string{"inproc", "ipc", "tcp", "ws", "tls+tcp"}
+// transports are those every benchmark runs over. curve+tcp is tcp with
+// ZMTP's CURVE security, so in the ZMTP dialect only.
+var transports = []string{"inproc", "ipc", "tcp", "ws", "tls+tcp", "curve+tcp"}
 
 // BenchmarkPushPull: one push sends, one pull receives, default high-water
 // marks (push blocks when the pipe is full, so nothing is lost).
