@@ -23,7 +23,7 @@
 //
 // BenchmarkPatterns runs every pattern (push/pull, pair, pair1, bus, pub/sub,
 // xpub/xsub, req/rep, surveyor/respondent, dealer/router) over inproc, ipc,
-// tcp, ws, tls+tcp, curve+tcp (ZMTP only) and (on Linux) shm with 64-byte
+// tcp, ws, wss, tls+tcp, curve+tcp (ZMTP only) and (on Linux) shm with 64-byte
 // messages, in each dialect the pattern speaks; the other benchmarks run
 // over the same transports.
 //

@@ -61,7 +61,7 @@ func connect(b *testing.B, transport string, l *socket.Socket, ds ...*socket.Soc
 	var lopts []socket.ListenOption
 	var dopts []socket.DialOption
 	switch transport {
-	case "tls+tcp":
+	case "tls+tcp", "wss":
 		certs := testutil.NewTLSCerts(b)
 		lopts = append(lopts, socket.ListenTLSConfig(certs.ServerConfig()))
 		dopts = append(dopts, socket.DialTLSConfig(certs.ClientConfig()))

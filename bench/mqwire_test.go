@@ -18,7 +18,7 @@ import (
 
 // transports are those every benchmark runs over. curve+tcp is tcp with
 // ZMTP's CURVE security, so in the ZMTP dialect only.
-var transports = []string{"inproc", "ipc", "tcp", "ws", "tls+tcp", "curve+tcp"}
+var transports = []string{"inproc", "ipc", "tcp", "ws", "wss", "tls+tcp", "curve+tcp"}
 
 // BenchmarkPushPull: one push sends, one pull receives, default high-water
 // marks (push blocks when the pipe is full, so nothing is lost).

@@ -58,8 +58,10 @@ func URL(t testing.TB, transport string) string {
 		return "tcp://127.0.0.1:0"
 	case "ws":
 		return "ws://127.0.0.1:0/test"
-	case "tls+tcp": // the sockets need TLS configurations (NewTLSCerts)
+	case "tls+tcp": // the sockets need TLS configurations (NewTLSCerts), as for wss
 		return "tls+tcp://127.0.0.1:0"
+	case "wss":
+		return "wss://127.0.0.1:0/test"
 	case "shm": // Linux only: elsewhere Listen fails with ErrUnsupported
 		return "shm://" + filepath.Join(ShortTempDir(t), fmt.Sprintf("m%d.sock", n))
 	}
