@@ -21,6 +21,21 @@ import (
 // endpoint is a Dialer or a Listener: where a connection came from.
 type endpoint interface{ URL() string }
 
+// addEndpoint registers a new dialer or listener (add appends it to its
+// list) and counts the goroutine it is about to start, unless s is closed:
+// then it reports false and the caller undoes what it made.
+func (s *Socket) addEndpoint(add func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.started.Store(true)
+	add()
+	s.wg.Add(1)
+	return true
+}
+
 // attach runs the handshake on a new connection and, when it succeeds, makes
 // a pipe of it. It returns nil when the connection was refused (and closed).
 // When ctx ends during the handshake (its dialer is closed), the connection

@@ -134,16 +134,10 @@ func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 	}
 	d.ctx, d.cancel = context.WithCancel(base)
 	d.wait = time.Duration(s.cfg.reconnectMin.Load())
-	s.mu.Lock()
-	if s.closed.Load() {
-		s.mu.Unlock()
+	if !s.addEndpoint(func() { s.dialers = append(s.dialers, d) }) {
 		d.cancel()
 		return nil, ErrClosed
 	}
-	s.started.Store(true)
-	s.dialers = append(s.dialers, d)
-	s.wg.Add(1)
-	s.mu.Unlock()
 	first := d.first
 	go d.dial(false)
 	if first == nil {

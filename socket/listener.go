@@ -81,16 +81,10 @@ func (s *Socket) Listen(url string, opts ...ListenOption) (*Listener, error) {
 		return nil, err
 	}
 	l.l = tl
-	s.mu.Lock()
-	if s.closed.Load() {
-		s.mu.Unlock()
+	if !s.addEndpoint(func() { s.listeners = append(s.listeners, l) }) {
 		tl.Close()
 		return nil, ErrClosed
 	}
-	s.started.Store(true)
-	s.listeners = append(s.listeners, l)
-	s.wg.Add(1)
-	s.mu.Unlock()
 	s.emit(Event{Type: EventListening, URL: tl.URL()})
 	go l.acceptLoop()
 	return l, nil
