@@ -62,7 +62,7 @@ func URL(t testing.TB, transport string) string {
 		return "tls+tcp://127.0.0.1:0"
 	case "wss":
 		return "wss://127.0.0.1:0/test"
-	case "shm": // Linux only: elsewhere Listen fails with ErrUnsupported
+	case "shm": // Linux only: elsewhere Listen fails with socket.ErrNotSupported
 		return "shm://" + filepath.Join(ShortTempDir(t), fmt.Sprintf("m%d.sock", n))
 	}
 	t.Fatalf("unknown transport %q", transport)
