@@ -181,10 +181,9 @@ func warmUp(b *testing.B, tx, rx *socket.Socket) {
 // inproc, at most one on the other transports (two and a half a round
 // trip over TLS, whose records each cost crypto/tls one). Each case runs
 // as a benchmark of allocRunOps operations (a tenth as many round trips),
-// and allocs/msg
-// counts every allocation of the run: the pool's fills at the start and
-// after each GC (which empties sync.Pools) come to a few hundredths per
-// message, hence inproc's limit of a tenth. The race detector allocates,
+// and allocs/msg counts every allocation of the run: the pool's fills at
+// the start and after each GC (which empties sync.Pools) come to a few
+// hundredths per message, hence inproc's limit of a tenth. The race detector allocates,
 // so this runs without it (the test script runs it so).
 func TestPatternAllocs(t *testing.T) {
 	if testutil.Race {
