@@ -291,6 +291,9 @@ type chunkParse struct {
 	// largeHN and largeSize describe the large body that parse stopped at.
 	largeHN   int
 	largeSize uint64
+	// large is a large body an application reading through began and
+	// handed over unfinished, for the reader goroutine to finish first.
+	large bodyRead
 }
 
 // Where parse stopped.
@@ -384,14 +387,36 @@ func (cp *chunkParse) readLarge(p *Pipe) error {
 		}
 		return err
 	}
+	cp.addLarge(p, m)
+	return nil
+}
+
+// addLarge adds m, a large body read whole, to cp.spans if the protocol
+// wants it.
+func (cp *chunkParse) addLarge(p *Pipe, m *Message) {
 	m.Pipe = p.id
 	cp.msgs++
-	cp.bytes += cp.largeSize
+	cp.bytes += uint64(len(m.Body))
 	if cp.filter != nil && !cp.filter.Wants(p, m.Body) {
 		m.Free()
-		return nil
+		return
 	}
 	cp.spans = append(cp.spans, entry{m: m, p: p})
+}
+
+// finishLarge reads the rest of the large body an application reading
+// through handed over (cp.large) and adds it to cp.spans.
+func (cp *chunkParse) finishLarge(p *Pipe) error {
+	b := cp.large
+	cp.large = bodyRead{}
+	p.readingLarge = true
+	err := b.fill(cp.r)
+	p.readingLarge = false
+	if err != nil {
+		b.abandon()
+		return err
+	}
+	cp.addLarge(p, b.done())
 	return nil
 }
 
@@ -422,6 +447,9 @@ func (cp *chunkParse) deliver(p *Pipe, keep bool) {
 // drop lets go of what was parsed and not queued, as the pipe closes,
 // counting it as dropped.
 func (cp *chunkParse) drop(p *Pipe) {
+	if cp.large.m != nil {
+		cp.large.abandon()
+	}
 	for _, e := range cp.spans {
 		p.dropEntry(e)
 	}
@@ -442,6 +470,11 @@ func (p *Pipe) readChunks() bool {
 		return false
 	}
 	for {
+		if cp.large.m != nil { // an application's, to finish first
+			if err := cp.finishLarge(p); err != nil {
+				return fail(err)
+			}
+		}
 		// Queue every whole message the chunk holds.
 		stop, err := cp.parse(p, maxInBatch)
 		if err != nil {

@@ -115,3 +115,11 @@ func SetShrinkAfter(d time.Duration) (restore func()) {
 	shrinkAfter = d
 	return func() { shrinkAfter = old }
 }
+
+// UpfrontInUse is how much of the upfront budget large bodies being read
+// hold (stream.go).
+func UpfrontInUse() int64 { return upfront.Load() }
+
+// LargeHandOvers counts the large bodies applications reading through
+// handed to reader goroutines unfinished (through.go).
+func LargeHandOvers() int64 { return largeHandOvers.Load() }

@@ -147,6 +147,10 @@ type Pipe struct {
 	// readingLarge says the holder of the read turn reads a message too
 	// large for the read buffer (turnSource).
 	readingLarge bool
+	// largeRead is a large body an application reading through began and
+	// handed over unfinished (readLargeAsApp), for the reader goroutine
+	// to finish; owned by the holder of the read turn.
+	largeRead bodyRead
 
 	cnt counters
 	// rshare is what the pipe has waiting in its socket's receive queue,

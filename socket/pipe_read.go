@@ -99,7 +99,8 @@ func (p *Pipe) readStream() {
 		default:
 		}
 		limit := uint64(p.sock.cfg.maxRecvSize.Load())
-		if turns && p.codec.whole(peekBuffered(br), limit) == wholeNo {
+		large := p.largeRead.m != nil // an application's, to finish
+		if turns && !large && p.codec.whole(peekBuffered(br), limit) == wholeNo {
 			if bd != nil {
 				p.deliverBatch(bd)
 			}
@@ -113,7 +114,13 @@ func (p *Pipe) readStream() {
 		// cuts it short (a Recv's cancellation watch firing after the
 		// Recv returned) is not for this read (turnSource).
 		p.readingLarge = turns
-		m, err := p.codec.readMessage(br, limit)
+		var m *Message
+		var err error
+		if large {
+			m, err = p.finishLarge()
+		} else {
+			m, err = p.codec.readMessage(br, limit)
+		}
 		p.readingLarge = false
 		if err != nil {
 			if bd != nil {

@@ -51,38 +51,78 @@ func errTooLargeForMemory(size uint64) error {
 // or two extra copies of its first part (one-way latency of 1 MiB over
 // tcp, read whole: 0.84x of grown, median of 8 pairs).
 func readBody(r io.Reader, size int) (*Message, error) {
-	if whole := size <= growStep || reserveUpfront(size); whole {
-		m := NewMessage(size)
-		_, err := io.ReadFull(r, m.Body)
-		if size > growStep {
-			upfront.Add(-int64(size))
-		}
-		if err != nil {
-			m.Free()
-			return nil, err
-		}
-		return m, nil
+	b := startBody(size)
+	if err := b.fill(r); err != nil {
+		b.abandon()
+		return nil, err
 	}
-	m := NewMessage(growStep)
-	n := 0
-	for n < size {
-		if n == len(m.Body) {
-			nm := NewMessage(min(growFactor*n, size))
-			copy(nm.Body, m.Body[:n])
-			m.Free()
-			m = nm
+	return b.done(), nil
+}
+
+// bodyRead is a body being read as readBody reads it, kept between reads
+// so that a read cut short can go on later, perhaps on another goroutine:
+// an application reading a large body through (through.go) hands what it
+// has to the pipe's reader goroutine when its context ends inside the body.
+type bodyRead struct {
+	m       *Message // nil once done or abandoned
+	n, size int      // bytes read so far, of size
+	upfront bool     // size is held in the upfront budget
+}
+
+// startBody begins a body of size bytes.
+func startBody(size int) bodyRead {
+	switch {
+	case size <= growStep:
+		return bodyRead{m: NewMessage(size), size: size}
+	case reserveUpfront(size):
+		return bodyRead{m: NewMessage(size), size: size, upfront: true}
+	}
+	return bodyRead{m: NewMessage(growStep), size: size}
+}
+
+// fill reads the rest of the body from r. When a read fails, what was read
+// stays for a later fill; the stream ending is io.ErrUnexpectedEOF (the
+// body was announced).
+func (b *bodyRead) fill(r io.Reader) error {
+	for b.n < b.size {
+		if b.n == len(b.m.Body) {
+			nm := NewMessage(min(growFactor*b.n, b.size))
+			copy(nm.Body, b.m.Body[:b.n])
+			b.m.Free()
+			b.m = nm
 		}
-		k, err := r.Read(m.Body[n:])
-		n += k
-		if err != nil && n < size {
-			m.Free()
+		k, err := r.Read(b.m.Body[b.n:])
+		b.n += k
+		if err != nil && b.n < b.size {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return err
 		}
 	}
-	return m, nil
+	b.giveBackUpfront()
+	return nil
+}
+
+// done returns the message of a body fill has read whole.
+func (b *bodyRead) done() *Message {
+	m := b.m
+	b.m = nil
+	return m
+}
+
+// abandon frees a body that will not be read whole.
+func (b *bodyRead) abandon() {
+	b.m.Free()
+	b.m = nil
+	b.giveBackUpfront()
+}
+
+func (b *bodyRead) giveBackUpfront() {
+	if b.upfront {
+		upfront.Add(-int64(b.size))
+		b.upfront = false
+	}
 }
 
 // upfront counts the bytes of large bodies, across the process, being

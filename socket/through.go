@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/mqwire/mqwire/wire/zmtp"
@@ -244,19 +245,32 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			if w == wholeNo {
 				break
 			}
-			if w == wholeLarge {
-				if ctx.Done() != nil {
-					// Reading it may wait past ctx's end, and a read
-					// cut short inside a message would lose the
-					// stream: the reader goroutine's job.
+			var m *Message
+			var err error
+			switch {
+			case w == wholeLarge && ctx.Done() != nil:
+				// Reading it may wait past ctx's end: what is read
+				// by then goes to the reader goroutine to finish.
+				size, ok := p.codec.startLarge(br, limit)
+				if !ok {
+					// Not one body (a multipart ZMTP message, a
+					// loan): the reader goroutine's job from the
+					// start.
 					p.giveBack()
 					return nil
 				}
+				var done error
+				if m, done = p.readLargeAsApp(ctx, size); m == nil {
+					return done
+				}
+			case w == wholeLarge:
 				p.conn.SetReadDeadline(time.Time{})
 				p.readingLarge = true
+				m, err = p.codec.readMessage(br, limit)
+				p.readingLarge = false
+			default:
+				m, err = p.codec.readMessage(br, limit)
 			}
-			m, err := p.codec.readMessage(br, limit)
-			p.readingLarge = false
 			if err != nil {
 				p.closeForRead(err)
 				p.giveBack()
@@ -283,6 +297,81 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			return err
 		}
 	}
+}
+
+// readLargeAsApp reads, holding the read turn, the body of size bytes of
+// a message startLarge began, and returns the message. When ctx ends
+// first, or the socket gets a second pipe, or the pipe closes, it hands
+// what it has read to the reader goroutine with the turn (p.largeRead,
+// finished by finishLarge) and returns nil with what ReadThrough returns:
+// a read cut short inside a message must not lose the stream, and the
+// application must not wait past ctx's end. A large body so costs no
+// hand-over unless ctx really ends inside it.
+func (p *Pipe) readLargeAsApp(ctx context.Context, size int) (*Message, error) {
+	b := startBody(size)
+	whole, ended, err := p.readBodyAsApp(ctx, &b, p.br)
+	switch {
+	case whole:
+		m, err := p.codec.endLarge(b.done())
+		if err != nil {
+			p.closeForRead(err)
+			p.giveBack()
+		}
+		return m, nil
+	case err != nil:
+		p.closeForRead(err)
+		p.giveBack()
+		return nil, nil
+	}
+	p.largeRead = b
+	p.giveBack()
+	if ended {
+		return nil, ctxErr(ctx)
+	}
+	return nil, nil
+}
+
+// readBodyAsApp reads the rest of b from r, holding the read turn, with
+// ctx's deadline as the read deadline, and reports whether b is whole.
+// If not, with no error, the caller hands b to the reader goroutine:
+// ctx ended (ended), or the socket got a second pipe, or the pipe closes.
+// A read error abandons b.
+func (p *Pipe) readBodyAsApp(ctx context.Context, b *bodyRead, r io.Reader) (whole, ended bool, err error) {
+	for {
+		dl, _ := ctx.Deadline()
+		p.conn.SetReadDeadline(dl)
+		ended := ctx.Err() != nil || !dl.IsZero() && !time.Now().Before(dl)
+		if ended || p.sock.solo.Load() != p || p.closing.Load() {
+			largeHandOvers.Add(1)
+			return false, ended, nil
+		}
+		err := b.fill(r)
+		if err == nil {
+			return true, false, nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			b.abandon()
+			return false, false, err
+		}
+		// Cut short: ctx ended, a second pipe arrived, or a cancellation
+		// watch of an earlier Recv fired late. Look again.
+	}
+}
+
+// largeHandOvers counts the bodies readLargeAsApp handed over (for tests).
+var largeHandOvers atomic.Int64
+
+// finishLarge reads the rest of the body an application began reading
+// through (readLargeAsApp) and returns its message: the reader goroutine's
+// first job when it has the turn back.
+func (p *Pipe) finishLarge() (*Message, error) {
+	b := p.largeRead
+	p.largeRead = bodyRead{}
+	if err := b.fill(p.br); err != nil {
+		b.abandon()
+		return nil, err
+	}
+	return p.codec.endLarge(b.done())
 }
 
 // fillBuffer reads more bytes into br, waiting for at least one: the
@@ -475,6 +564,9 @@ func (p *Pipe) endTurns() {
 			p.unwatch()
 			p.watched, p.unwatch = nil, nil
 		}
+		if p.largeRead.m != nil { // handed over as the pipe closed
+			p.largeRead.abandon()
+		}
 	}()
 	for {
 		switch st := p.rstate.Load(); st {
@@ -519,6 +611,22 @@ func (c *spCodec) whole(b []byte, limit uint64) int {
 	return wholeYes
 }
 
+func (c *spCodec) startLarge(br *readBuffer, limit uint64) (int, bool) {
+	hn := c.framing.FrameHeaderSize()
+	b := peekBuffered(br)
+	if c.loans != nil || len(b) < hn {
+		return 0, false
+	}
+	size, err := c.framing.ParseFrameHeader(b[:hn], limit)
+	if err != nil || size > maxMessageSize {
+		return 0, false
+	}
+	io.ReadFull(br, c.hdr[:hn]) // buffered: cannot fail
+	return int(size), true
+}
+
+func (*spCodec) endLarge(m *Message) (*Message, error) { return m, nil }
+
 // whole, for ZMTP, checks each frame header as readMessage does, so that a
 // header readMessage refuses counts as whole (its error comes at once).
 func (c *zmtpCodec) whole(b []byte, limit uint64) int {
@@ -554,4 +662,31 @@ func (c *zmtpCodec) whole(b []byte, limit uint64) int {
 		}
 		off = end
 	}
+}
+
+func (c *zmtpCodec) startLarge(br *readBuffer, limit uint64) (int, bool) {
+	b := peekBuffered(br)
+	if c.loans != nil || len(b) < zmtp.ShortHeaderSize || len(b) < zmtp.FrameHeaderLen(b[0]) {
+		return 0, false
+	}
+	hn := zmtp.FrameHeaderLen(b[0])
+	h, _, err := zmtp.ParseFrameHeader(b[:hn], limit)
+	if err != nil || h.Command() || h.More() || h.Size > maxMessageSize {
+		return 0, false
+	}
+	io.ReadFull(br, c.hdr[:hn]) // buffered: cannot fail
+	c.seen.Add(1)
+	return int(h.Size), true
+}
+
+// endLarge does what readMessage does with a message of one frame.
+func (c *zmtpCodec) endLarge(m *Message) (*Message, error) {
+	if c.publisher() {
+		c.subscription(m)
+	}
+	if err := c.open(m); err != nil {
+		m.Free()
+		return nil, err
+	}
+	return m, nil
 }

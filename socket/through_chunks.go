@@ -32,16 +32,37 @@ func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
 		for room := cp.q.free(p); room > len(cp.spans); room = cp.q.free(p) {
 			stop, err := cp.parse(p, room)
 			if err == nil && stop == parsedLarge {
-				if ctx.Done() != nil {
-					// Reading it may wait past ctx's end, and a read
-					// cut short inside a message would lose the
-					// stream: the reader goroutine's job.
+				switch {
+				case ctx.Done() == nil:
+					p.conn.SetReadDeadline(time.Time{})
+					err = cp.readLarge(p)
+				case loanConn(p.conn) != nil:
+					// A loan is taken whole, not read: the reader
+					// goroutine's job, since taking it may wait past
+					// ctx's end.
 					cp.deliver(p, true)
 					p.giveBack()
 					return nil
+				default:
+					// Read here until ctx ends; what is read by then
+					// goes to the reader goroutine to finish
+					// (readLargeAsApp does the same for other pipes).
+					cp.r.start += cp.largeHN
+					b := startBody(int(cp.largeSize))
+					whole, ended, rerr := p.readBodyAsApp(ctx, &b, cp.r)
+					if !whole && rerr == nil {
+						cp.large = b
+						cp.deliver(p, true)
+						p.giveBack()
+						if ended {
+							return ctxErr(ctx)
+						}
+						return nil
+					}
+					if err = rerr; whole {
+						cp.addLarge(p, b.done())
+					}
 				}
-				p.conn.SetReadDeadline(time.Time{})
-				err = cp.readLarge(p)
 			}
 			if err != nil {
 				cp.deliver(p, true)

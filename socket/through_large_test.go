@@ -1,0 +1,280 @@
+package socket_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/dealer"
+	"github.com/mqwire/mqwire/pattern/pull"
+	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/router"
+	"github.com/mqwire/mqwire/socket"
+)
+
+// valve is a tcp relay in front of a listener whose upstream direction
+// (dialer to listener) passes only as many bytes as the test allows, so
+// that a message can be made to stop inside its body.
+type valve struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	cond   *sync.Cond
+	budget int64 // bytes that may pass; -1: any
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+// newValve relays connections made to its URL to target, a tcp URL.
+func newValve(t *testing.T, target string) (*valve, string) {
+	t.Helper()
+	ln := must(net.Listen("tcp", "127.0.0.1:0"))
+	v := &valve{ln: ln, budget: -1}
+	v.cond = sync.NewCond(&v.mu)
+	addr := target[len("tcp://"):]
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			v.mu.Lock()
+			v.conns = append(v.conns, c, u)
+			v.mu.Unlock()
+			v.wg.Add(2)
+			go func() { defer v.wg.Done(); v.up(c, u) }()
+			go func() { defer v.wg.Done(); io.Copy(c, u); c.Close() }()
+		}
+	}()
+	t.Cleanup(v.close)
+	return v, "tcp://" + ln.Addr().String()
+}
+
+// up copies from the dialer to the listener within the budget.
+func (v *valve) up(from, to net.Conn) {
+	defer to.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := from.Read(buf)
+		for b := buf[:n]; len(b) > 0; {
+			v.mu.Lock()
+			for v.budget == 0 {
+				v.cond.Wait()
+			}
+			k := int64(len(b))
+			if v.budget > 0 {
+				k = min(k, v.budget)
+				v.budget -= k
+			}
+			v.mu.Unlock()
+			if _, err := to.Write(b[:k]); err != nil {
+				return
+			}
+			b = b[k:]
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// allow lets n more bytes pass, then holds; n < 0 lets everything pass.
+func (v *valve) allow(n int64) {
+	v.mu.Lock()
+	v.budget = n
+	v.cond.Broadcast()
+	v.mu.Unlock()
+}
+
+func (v *valve) close() {
+	v.ln.Close()
+	v.mu.Lock()
+	for _, c := range v.conns {
+		c.Close()
+	}
+	v.budget = -1
+	v.cond.Broadcast()
+	v.mu.Unlock()
+	v.wg.Wait()
+}
+
+// largeCase is a receiver reading through and a sender of single-body
+// messages to it, in one dialect.
+type largeCase struct {
+	name string
+	// ends makes the receiver (listening at the returned URL's target)
+	// and the sender, which dials url.
+	ends func(t *testing.T) (rx, tx *socket.Socket)
+	// body returns what rx received as the body tx sent.
+	body func(m *socket.Message) []byte
+}
+
+var largeCases = []largeCase{
+	{"sp", func(t *testing.T) (*socket.Socket, *socket.Socket) {
+		return must(rep.New(socket.MaxRecvSize(0))), must(req.New())
+	}, func(m *socket.Message) []byte { return m.Body }},
+	{"zmtp", func(t *testing.T) (*socket.Socket, *socket.Socket) {
+		return must(router.New(socket.MaxRecvSize(0))), must(dealer.New(socket.DialDialect(socket.DialectZMTP)))
+	}, func(m *socket.Message) []byte { return m.Frames[0] }}, // Body: the routing id
+	// PULL reads its stream in chunks (chunk.go): another path.
+	{"sp-pull", func(t *testing.T) (*socket.Socket, *socket.Socket) {
+		return must(pull.New(socket.MaxRecvSize(0))), must(push.New())
+	}, func(m *socket.Message) []byte { return m.Body }},
+	{"zmtp-pull", func(t *testing.T) (*socket.Socket, *socket.Socket) {
+		return must(pull.New(socket.MaxRecvSize(0))), must(push.New(socket.DialDialect(socket.DialectZMTP)))
+	}, func(m *socket.Message) []byte { return m.Body }},
+}
+
+// TestReadThroughLargeCutShort: an application reading through that meets
+// a large body reads it itself, and when its Recv's context ends inside
+// the body (a deadline, a cancellation), what it read goes to the pipe's
+// reader goroutine, which finishes the message: the next Recv gets it
+// whole, the stream stays in step, the connection stays up.
+func TestReadThroughLargeCutShort(t *testing.T) {
+	for _, c := range largeCases {
+		t.Run(c.name, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			rx, tx := c.ends(t)
+			closeAll(t, tx, rx)
+			v, url := newValve(t, must(rx.Listen(testutil.URL(t, "tcp"))).URL())
+			must(tx.Dial(url))
+			waitPipes(t, rx, 1)
+			readThrough(t, rx, tx, c)
+
+			big := bytes.Repeat([]byte("0123456789abcdef"), 40<<10) // 640 KiB: held in the upfront budget
+			v.allow(0)
+			cutShort(t, rx, func() {
+				sendBody(t, tx, big)
+				v.allow(200 << 10)
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(20*time.Millisecond, cancel)
+			if _, err := rx.RecvContext(ctx); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Recv cancelled with part of a large body: %v", err)
+			}
+			v.allow(-1)
+			m, err := rx.RecvContext(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.body(m); !bytes.Equal(got, big) {
+				t.Fatalf("the large body came %d bytes long, or changed (want %d)", len(got), len(big))
+			}
+			m.Free()
+			for i := range 3 { // in step after it, reading through again
+				readThroughOne(t, rx, tx, c, fmt.Sprint("after ", i))
+			}
+			if st := rx.Stats(); st.Connects != 1 || st.ProtocolErrors != 0 {
+				t.Errorf("connects %d, protocol errors %d: want 1 and 0", st.Connects, st.ProtocolErrors)
+			}
+		})
+	}
+}
+
+// TestReadThroughLargeHandedOnClose: a large body handed to the reader
+// goroutine unfinished is let go when the socket closes: no goroutine
+// stays, and the upfront budget it held is given back.
+func TestReadThroughLargeHandedOnClose(t *testing.T) {
+	for _, c := range largeCases {
+		t.Run(c.name, func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			rx, tx := c.ends(t)
+			defer tx.Close()
+			defer rx.Close() // closed by the test, unless it fails first
+			v, url := newValve(t, must(rx.Listen(testutil.URL(t, "tcp"))).URL())
+			must(tx.Dial(url))
+			waitPipes(t, rx, 1)
+			readThrough(t, rx, tx, c)
+			v.allow(0)
+			cutShort(t, rx, func() {
+				sendBody(t, tx, bytes.Repeat([]byte{7}, 640<<10))
+				v.allow(100 << 10)
+			})
+			if socket.UpfrontInUse() == 0 {
+				t.Error("the large body holds none of the upfront budget")
+			}
+			rx.Close()
+			waitFor(t, "the upfront budget back", func() bool { return socket.UpfrontInUse() == 0 })
+		})
+	}
+}
+
+// cutShort has rx wait for a message with a timeout, reading through, and
+// meanwhile calls send, which must send a large message only part of
+// which arrives: the Recv must time out inside the body and hand what it
+// read to the pipe's reader goroutine.
+func cutShort(t *testing.T, rx *socket.Socket, send func()) {
+	t.Helper()
+	handed := socket.LargeHandOvers()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	got := recvAsync(rx, ctx)
+	time.Sleep(20 * time.Millisecond) // Recv waits, holding the read turn
+	send()
+	if r := await(t, got, "Recv of part of a large body"); !errors.Is(r.err, socket.ErrTimeout) {
+		t.Fatalf("Recv with part of a large body: %q, %v, want a timeout", r.body, r.err)
+	}
+	if socket.LargeHandOvers() == handed {
+		t.Fatal("the Recv did not hand a large body over unfinished")
+	}
+}
+
+// sendBody sends one message of body from tx.
+func sendBody(t *testing.T, tx *socket.Socket, body []byte) {
+	t.Helper()
+	if err := tx.SendContext(testCtx(t), socket.NewMessageBytes(body)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readThrough sends small messages from tx until rx reads through (its
+// Recv, waiting before each message is sent, took the read turn).
+func readThrough(t *testing.T, rx, tx *socket.Socket, c largeCase) {
+	t.Helper()
+	for i := 0; !socket.ReadsThrough(rx); i++ {
+		if i == 100 {
+			t.Fatal("the receiver does not read through")
+		}
+		readThroughOne(t, rx, tx, c, "warm-up")
+	}
+}
+
+// readThroughOne has rx wait for a message, then sends it body from tx.
+func readThroughOne(t *testing.T, rx, tx *socket.Socket, c largeCase, body string) {
+	t.Helper()
+	got := make(chan []byte, 1)
+	go func() {
+		m, err := rx.RecvContext(testCtx(t))
+		if err != nil {
+			got <- []byte(err.Error())
+			return
+		}
+		got <- append([]byte(nil), c.body(m)...)
+		m.Free()
+	}()
+	time.Sleep(time.Millisecond)
+	sendBody(t, tx, []byte(body))
+	select {
+	case b := <-got:
+		if string(b) != body {
+			t.Fatalf("got %q, want %q", b, body)
+		}
+	case <-time.After(timeout):
+		t.Fatal("Recv did not end")
+	}
+}
