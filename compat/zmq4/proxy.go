@@ -9,7 +9,8 @@ import (
 	"sync"
 
 	"github.com/mqwire/mqwire/pattern/device"
-	"github.com/mqwire/mqwire/pattern/pair"
+	"github.com/mqwire/mqwire/pattern/rep"
+	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -21,7 +22,12 @@ type Proxy struct {
 	// the commands waiting on the control pair.
 	running context.Context
 	stopped context.CancelFunc
-	control *socket.Socket // this end of the control pair
+	// control is this end of the control pair, a REQ to the proxy's REP:
+	// each command is answered once the proxy has taken it, so that Pause
+	// returns with the proxy paused, as zmq4's does (its commands go over
+	// an unbuffered channel). ctlMu keeps one command at a time on it.
+	ctlMu   sync.Mutex
+	control *socket.Socket
 	done    chan struct{}
 	err     error // once done is closed
 }
@@ -60,11 +66,11 @@ func NewProxy(ctx context.Context, front, back, capture Socket) *Proxy {
 	proxyControl.n++
 	url := fmt.Sprintf("inproc://zmq4-proxy-control-%d", proxyControl.n)
 	proxyControl.mu.Unlock()
-	ctl, err := pair.New()
+	ctl, err := req.New()
 	if err != nil {
 		return fail(err)
 	}
-	theirs, err := pair.New()
+	theirs, err := rep.New()
 	if err == nil {
 		_, err = theirs.Listen(url)
 	}
@@ -91,34 +97,46 @@ func NewProxy(ctx context.Context, front, back, capture Socket) *Proxy {
 	return p
 }
 
-// command sends a command to the running proxy; a proxy that has ended
-// takes none.
-func (p *Proxy) command(name string) {
+// command sends a command to the running proxy and returns its answer
+// once the proxy has taken it (nil when it has ended: it takes none).
+func (p *Proxy) command(name string) *socket.Message {
 	if p.control == nil {
-		return
+		return nil
 	}
-	_ = p.control.SendContext(p.running, socket.NewMessageBytes([]byte(name)))
+	p.ctlMu.Lock()
+	defer p.ctlMu.Unlock()
+	if p.control.SendContext(p.running, socket.NewMessageBytes([]byte(name))) != nil {
+		return nil
+	}
+	m, err := p.control.RecvContext(p.running)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// do sends a command whose answer says only that it was taken.
+func (p *Proxy) do(name string) {
+	if m := p.command(name); m != nil {
+		m.Free()
+	}
 }
 
 // Pause stops the passing of messages until Resume; they wait in the
 // sockets' queues.
-func (p *Proxy) Pause() { p.command("PAUSE") }
+func (p *Proxy) Pause() { p.do("PAUSE") }
 
 // Resume passes messages again after Pause.
-func (p *Proxy) Resume() { p.command("RESUME") }
+func (p *Proxy) Resume() { p.do("RESUME") }
 
 // Kill ends the proxy; Run then returns nil.
-func (p *Proxy) Kill() { p.command("TERMINATE") }
+func (p *Proxy) Kill() { p.do("TERMINATE") }
 
 // Stats logs the message parts and bytes each socket received and sent
 // (zmq4's Stats is a placeholder that does nothing).
 func (p *Proxy) Stats() {
-	p.command("STATISTICS")
-	if p.control == nil {
-		return
-	}
-	m, err := p.control.RecvContext(p.running)
-	if err != nil {
+	m := p.command("STATISTICS")
+	if m == nil {
 		return
 	}
 	defer m.Free()
