@@ -26,6 +26,26 @@ type loan struct {
 	by     loanReleaser // the connection that lent the body
 	token  uint64
 	active atomic.Bool
+	// header is room for the message's header words (an SP request id, a
+	// backtrace), which patterns take off the body and put back on
+	// replies: the message has no pooled buffer to keep them in.
+	header [32]byte
+}
+
+// appendLoanHeader appends b to the header of a loaned message, in its
+// holder's room when it fits.
+func (m *Message) appendLoanHeader(b []byte) {
+	room := m.loan.header[:]
+	k := len(m.Header)
+	if k+len(b) > len(room) {
+		m.Header = append(m.Header, b...)
+		return
+	}
+	if k > 0 && &m.Header[0] != &room[0] {
+		copy(room, m.Header)
+	}
+	copy(room[k:], b)
+	m.Header = room[: k+len(b) : k+len(b)]
 }
 
 // loanReleaser gives back what a LoanConn lent.

@@ -288,7 +288,7 @@ func (m *Message) TrimHeader(n int) {
 	if m.loan != nil {
 		// Header words are read and kept by patterns: a copy, which the
 		// peer cannot change under them.
-		m.Header = append(m.Header, m.Body[:n]...)
+		m.appendLoanHeader(m.Body[:n])
 		m.Body = m.Body[n:]
 		return
 	}
@@ -311,6 +311,11 @@ func (m *Message) SetHeader(h []byte) {
 	if off := bodyOffset(m.buf, m.Body); off >= len(h) {
 		m.Header = m.buf[off-len(h) : off : off]
 		copy(m.Header, h)
+		return
+	}
+	if m.loan != nil {
+		m.Header = m.Header[:0]
+		m.appendLoanHeader(h)
 		return
 	}
 	m.Header = append([]byte(nil), h...)
