@@ -178,7 +178,11 @@ type streamWriter struct {
 	// in two writes (see splitLeadMin); lead and rest hold those halves.
 	splitLead  bool
 	lead, rest net.Buffers
-	warmed     int // what warm read, kept so that its loads stay
+	// out is what a write consumes (net.Buffers.WriteTo moves the slice
+	// past what it wrote): a copy of iov, lead or rest, so that their
+	// arrays stay for the next batch instead of being made again.
+	out    net.Buffers
+	warmed int // what warm read, kept so that its loads stay
 	// taken is the writer goroutine's batch off the send queue, kept
 	// from one run to the next for its room; idle is its idle timer
 	// (writerIdle), stopped when a run leaves.
@@ -225,6 +229,14 @@ func (w *streamWriter) split(iov net.Buffers) bool {
 		}
 	}
 	return false
+}
+
+// writeOut writes b through w.out, leaving b's array for reuse.
+func (w *streamWriter) writeOut(b net.Buffers) error {
+	w.out = b
+	_, err := w.out.WriteTo(w.conn)
+	w.out = nil
+	return err
 }
 
 // clearSplit drops the halves' references to the batch.
@@ -296,13 +308,14 @@ func (w *streamWriter) flush() error {
 			w.iov = append(w.iov, w.buf[w.segStart:])
 		}
 		if w.split(w.iov) {
-			if _, err = w.lead.WriteTo(w.conn); err == nil {
-				_, err = w.rest.WriteTo(w.conn)
+			if err = w.writeOut(w.lead); err == nil {
+				err = w.writeOut(w.rest)
 			}
 			w.clearSplit()
 		} else {
-			_, err = w.iov.WriteTo(w.conn)
+			err = w.writeOut(w.iov)
 		}
+		clear(w.iov)
 		clear(w.segs)
 		w.segs = w.segs[:0]
 	}

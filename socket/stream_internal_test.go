@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"runtime"
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/mqwire/mqwire/wire/sp"
 )
 
 // stallingReader gives its bytes, then blocks, saying so on stalled, until
@@ -111,5 +114,57 @@ func TestReadBodyUpfront(t *testing.T) {
 	t.Logf("a stalled 8 MiB body past the budget: %d bytes allocated", allocated)
 	if err := finish(); !errors.Is(err, errGone) {
 		t.Errorf("stalled read ended with %v, want %v", err, errGone)
+	}
+}
+
+// discardConn is a net.Conn that is not a descriptor (as a WebSocket or
+// TLS connection is not): net.Buffers writes it a slice at a time.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(b []byte) (int, error) { return len(b), nil }
+
+// A batch with a large body goes out without an allocation, to a
+// connection that writev serves (tcp, split in two) and to one it does not:
+// net.Buffers.WriteTo moves the slice it writes from past what it wrote,
+// and writing from the writer's own slices made them anew for every batch.
+func TestWriterFlushNoAllocs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	go io.Copy(io.Discard, b)
+	for _, c := range []struct {
+		name string
+		conn net.Conn
+	}{{"tcp", a}, {"other", discardConn{}}} {
+		t.Run(c.name, func(t *testing.T) {
+			_, tcp := c.conn.(*net.TCPConn)
+			w := &streamWriter{conn: c.conn, codec: &spCodec{framing: sp.FramingTCP}, splitLead: tcp}
+			m := NewMessage(64 << 10)
+			defer m.Free()
+			batch := func() {
+				w.acquire()
+				w.codec.appendMessage(w, m)
+				if err := w.flush(); err != nil {
+					t.Fatal(err)
+				}
+				w.release()
+			}
+			batch()
+			if allocs := testing.AllocsPerRun(100, batch); allocs > 0 && !raceEnabled {
+				t.Errorf("%.1f allocations a batch", allocs)
+			}
+		})
 	}
 }
