@@ -68,14 +68,18 @@ type conn struct {
 	// Read side (the socket has one reader at a time).
 	pend   []byte // bytes to hand out before the next frame
 	pendAt []byte // pend's storage
-	left   uint64 // payload bytes of the current whole-frame message to pass through
-	masked bool
-	key    [4]byte
-	pos    uint64    // offset into the current frame's payload, for unmasking
-	frag   []byte    // a fragmented message being reassembled
-	inFrag bool      // frag holds the start of a message
-	needID bool      // bare ZWS: the peer's routing id is still to come
-	ctl    [125]byte // a control frame's payload
+	// pendBody is a reassembled message's body, handed out after pend
+	// (its header) straight from frag.
+	pendBody []byte
+	left     uint64 // payload bytes of the current whole-frame message to pass through
+	masked   bool
+	key      [4]byte
+	pos      uint64    // offset into the current frame's payload, for unmasking
+	frag     []byte    // a fragmented message being reassembled
+	fragp    *[]byte   // where frag came from in fragBufs
+	inFrag   bool      // frag holds the start of a message
+	needID   bool      // bare ZWS: the peer's routing id is still to come
+	ctl      [125]byte // a control frame's payload
 
 	// Write side.
 	wmu       sync.Mutex
@@ -87,7 +91,9 @@ type conn struct {
 	wfirst    bool   // the next frame is the current message's first
 	wflags    []byte // the ZWS flags byte in front of the current frame's body (ZMTP)
 	zwsFlag   [1]byte
-	out       []byte // frames to write
+	out       []byte  // frames to write
+	outp      *[]byte // where out came from in outBufs, while it is large
+	small     []byte  // the connection's own out while out is a large one
 	closeSent bool
 	ownReady  []byte     // bare ZWS: the socket's READY, collected to send its routing id instead
 	wantReady bool       // bare ZWS: the socket's READY is still to come

@@ -3,6 +3,7 @@ package ws
 import (
 	"encoding/binary"
 	"io"
+	"sync"
 
 	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/wire"
@@ -26,6 +27,10 @@ func (c *conn) Read(p []byte) (int, error) {
 			k := copy(p[n:], c.pend)
 			c.pend = c.pend[k:]
 			n += k
+			continue
+		}
+		if len(c.pendBody) > 0 {
+			c.pend, c.pendBody = c.pendBody, nil
 			continue
 		}
 		if c.left > 0 {
@@ -65,7 +70,7 @@ func (c *conn) ReadLazy(lb socket.LazyBuffer) (int, error) {
 	if err := c.handshake(); err != nil {
 		return 0, err
 	}
-	if len(c.pend) == 0 && c.br.Buffered() == 0 {
+	if len(c.pend) == 0 && len(c.pendBody) == 0 && c.br.Buffered() == 0 {
 		lb.Idle()
 		c.br.Peek(1) // waits; an error comes again from Read
 	}
@@ -88,10 +93,10 @@ func (c *conn) wholeFrameBuffered() bool {
 // starts passing through, a fragment is added to frag, a control frame is
 // answered.
 func (c *conn) readFrame() error {
-	if cap(c.pendAt) > maxFrame && !c.inFrag {
-		// A large reassembled message has been handed out: an idle
-		// connection keeps no large buffer.
-		c.pendAt, c.frag = make([]byte, 0, zmtp.GreetingSize), nil
+	if c.frag != nil && !c.inFrag {
+		// A reassembled message has been handed out: its buffer goes
+		// back to the pool, so that an idle connection keeps none.
+		c.putFrag()
 	}
 	b, err := c.br.Peek(2)
 	if err != nil {
@@ -147,7 +152,8 @@ func (c *conn) readFrame() error {
 			c.left = h.Len
 			return nil
 		}
-		c.inFrag, c.frag = true, c.frag[:0]
+		c.inFrag = true
+		c.getFrag()
 	case wws.OpContinuation:
 		if !c.inFrag {
 			return frameErr("a continuation frame outside a fragmented message")
@@ -181,9 +187,36 @@ func (c *conn) readFrame() error {
 	} else {
 		c.pendAt = binary.BigEndian.AppendUint64(c.pendAt[:0], uint64(len(body)))
 	}
-	c.pendAt = append(c.pendAt, body...)
-	c.pend = c.pendAt
+	c.pend, c.pendBody = c.pendAt, body
 	return nil
+}
+
+// fragBufs holds the buffers of reassembled messages between messages.
+var fragBufs sync.Pool
+
+// maxPooledFrag bounds the buffers fragBufs keeps.
+const maxPooledFrag = 4 << 20
+
+// getFrag gives frag an empty buffer, from the pool when it has one.
+func (c *conn) getFrag() {
+	if c.frag != nil {
+		c.frag = c.frag[:0]
+		return
+	}
+	if p, ok := fragBufs.Get().(*[]byte); ok {
+		c.frag, c.fragp = (*p)[:0], p
+		return
+	}
+	c.frag, c.fragp = make([]byte, 0, maxFrame), new([]byte)
+}
+
+// putFrag gives frag's buffer back to the pool.
+func (c *conn) putFrag() {
+	if cap(c.frag) <= maxPooledFrag && c.fragp != nil {
+		*c.fragp = c.frag[:0]
+		fragBufs.Put(c.fragp)
+	}
+	c.frag, c.fragp = nil, nil
 }
 
 // startZMTPFrame starts passing through a whole ZWS message of n bytes: it

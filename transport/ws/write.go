@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"sync"
 
 	"github.com/mqwire/mqwire/socket"
 	"github.com/mqwire/mqwire/wire/sp"
@@ -78,6 +79,9 @@ func (c *conn) Write(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	c.out = c.out[:0]
+	if len(p) > maxFrame {
+		c.bigOut()
+	}
 	n := 0
 	for len(p) > 0 {
 		c.appendControl() // between frames, however long this write is
@@ -171,10 +175,40 @@ func (c *conn) Write(p []byte) (int, error) {
 	if err := c.flush(); err != nil {
 		return n, err
 	}
-	if cap(c.out) > 2*maxFrame {
-		c.out = nil // an idle connection keeps no large buffer
-	}
+	c.releaseOut()
 	return n, nil
+}
+
+// outBufs holds the buffers of large writes between them, so that an idle
+// connection keeps no large buffer and a busy one makes none per write.
+var outBufs sync.Pool
+
+// bigOut gives out a buffer with room for the frames a large write
+// collects before it flushes (4*maxFrame), from outBufs when it has one.
+// Called with wmu held.
+func (c *conn) bigOut() {
+	if cap(c.out) > 2*maxFrame {
+		return
+	}
+	c.small = c.out[:0]
+	if p, ok := outBufs.Get().(*[]byte); ok {
+		c.out, c.outp = (*p)[:0], p
+		return
+	}
+	c.out, c.outp = make([]byte, 0, 5*maxFrame), new([]byte)
+}
+
+// releaseOut gives a large buffer back to outBufs and goes back to the
+// connection's small one. Called with wmu held.
+func (c *conn) releaseOut() {
+	if cap(c.out) <= 2*maxFrame {
+		return
+	}
+	if c.outp != nil && cap(c.out) <= maxPooledFrag {
+		*c.outp = c.out[:0]
+		outBufs.Put(c.outp)
+	}
+	c.out, c.outp, c.small = c.small, nil, nil
 }
 
 // hdrSize is the size of what the socket writes first: SP's connection

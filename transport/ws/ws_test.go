@@ -778,3 +778,48 @@ func TestIPv6Loopback(t *testing.T) {
 	}
 	m.Free()
 }
+
+// A message longer than a frame (64 KiB) goes in fragments and is
+// reassembled, in both dialects, without an allocation once warm: the
+// reassembly buffer comes from a pool and its body is handed to the
+// socket in place.
+func TestFragmentedNoAllocs(t *testing.T) {
+	for _, zmtp := range []bool{false, true} {
+		t.Run(fmt.Sprint("zmtp=", zmtp), func(t *testing.T) {
+			pl := must(pull.New(socket.MaxRecvSize(0)))
+			defer pl.Close()
+			var opts []socket.Option
+			if zmtp {
+				opts = append(opts, socket.DialDialect(socket.DialectZMTP))
+			}
+			ps := must(push.New(opts...))
+			defer ps.Close()
+			must(ps.Dial(must(pl.Listen("ws://127.0.0.1:0/f")).URL()))
+			const size = 200 << 10
+			op := func() {
+				if err := ps.Send(socket.NewMessage(size)); err != nil {
+					t.Fatal(err)
+				}
+				m, err := pl.Recv()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(m.Body) != size {
+					t.Fatalf("%d bytes, sent %d", len(m.Body), size)
+				}
+				m.Free()
+			}
+			for range 100 {
+				op()
+			}
+			allocs := testing.AllocsPerRun(200, op)
+			if testutil.Race {
+				t.Logf("%.2f allocations a message (not checked under the race detector)", allocs)
+				return
+			}
+			if allocs >= 0.5 {
+				t.Fatalf("%.2f allocations a fragmented message", allocs)
+			}
+		})
+	}
+}
