@@ -219,14 +219,7 @@ func TestTimeoutsFastPath(t *testing.T) {
 func noAllocs(t *testing.T, what string, f func()) {
 	t.Helper()
 	f()
-	allocs := testing.AllocsPerRun(1000, f)
-	if testutil.Race {
-		t.Logf("%.2f allocations per %s (not checked under the race detector)", allocs, what)
-		return
-	}
-	if allocs >= 1 {
-		t.Fatalf("%.2f allocations per %s", allocs, what)
-	}
+	testutil.AllocsBelow(t, 1000, 1, "per "+what, f)
 }
 
 // TestTimeoutsFastPathReqRep: a REP with a send timeout answers with no

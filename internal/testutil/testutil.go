@@ -164,3 +164,19 @@ func NeedIPv6Loopback(t testing.TB) {
 	}
 	probe.Close()
 }
+
+// AllocsBelow fails t when op, run runs times (testing.AllocsPerRun, after
+// one run that warms it), allocates limit or more times a run on average;
+// what names a run in the message ("a message"). Under the race detector,
+// whose sync.Pool drops some of what it is given, it only logs the count.
+func AllocsBelow(t testing.TB, runs int, limit float64, what string, op func()) {
+	t.Helper()
+	allocs := testing.AllocsPerRun(runs, op)
+	if Race {
+		t.Logf("%.2f allocations %s (not checked under the race detector)", allocs, what)
+		return
+	}
+	if allocs >= limit {
+		t.Fatalf("%.2f allocations %s", allocs, what)
+	}
+}

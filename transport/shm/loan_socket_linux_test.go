@@ -258,14 +258,7 @@ func TestLoanedRecvNoAllocs(t *testing.T) {
 			if loaned < 900 {
 				t.Fatalf("%d of 1000 bodies came by loan", loaned)
 			}
-			allocs := testing.AllocsPerRun(1000, op)
-			if testutil.Race {
-				t.Logf("%.2f allocations per loaned message (not checked under the race detector)", allocs)
-				return
-			}
-			if allocs >= 0.5 {
-				t.Fatalf("%.2f allocations per loaned message sent, received and freed", allocs)
-			}
+			testutil.AllocsBelow(t, 1000, 0.5, "per loaned message sent, received and freed", op)
 		})
 	}
 }
@@ -312,14 +305,7 @@ func TestLoanedRequestsNoAllocs(t *testing.T) {
 			if loaned < 900 {
 				t.Fatalf("%d of 1000 requests came by loan", loaned)
 			}
-			allocs := testing.AllocsPerRun(1000, op)
-			if testutil.Race {
-				t.Logf("%.2f allocations per round trip (not checked under the race detector)", allocs)
-				return
-			}
-			if allocs >= 0.5 {
-				t.Fatalf("%.2f allocations per loaned round trip", allocs)
-			}
+			testutil.AllocsBelow(t, 1000, 0.5, "per loaned round trip", op)
 		})
 	}
 }

@@ -812,14 +812,7 @@ func TestFragmentedNoAllocs(t *testing.T) {
 			for range 100 {
 				op()
 			}
-			allocs := testing.AllocsPerRun(200, op)
-			if testutil.Race {
-				t.Logf("%.2f allocations a message (not checked under the race detector)", allocs)
-				return
-			}
-			if allocs >= 0.5 {
-				t.Fatalf("%.2f allocations a fragmented message", allocs)
-			}
+			testutil.AllocsBelow(t, 200, 0.5, "per fragmented message", op)
 		})
 	}
 }
