@@ -664,24 +664,54 @@ func (c *zmtpCodec) whole(b []byte, limit uint64) int {
 	}
 }
 
+// startLarge, for ZMTP, takes a message of one large data frame, or of an
+// empty frame and then a large one: the delimiter a REQ or REP puts in
+// front of each body (largeDelim).
 func (c *zmtpCodec) startLarge(br *readBuffer, limit uint64) (int, bool) {
 	b := peekBuffered(br)
-	if c.loans != nil || len(b) < zmtp.ShortHeaderSize || len(b) < zmtp.FrameHeaderLen(b[0]) {
+	if c.loans != nil {
 		return 0, false
 	}
-	hn := zmtp.FrameHeaderLen(b[0])
-	h, _, err := zmtp.ParseFrameHeader(b[:hn], limit)
-	if err != nil || h.Command() || h.More() || h.Size > maxMessageSize {
+	h, hn, ok := bufferedFrameHeader(b, limit)
+	delim := ok && h.More() && h.Size == 0 && !h.Command()
+	off := 0
+	if delim {
+		off = hn
+		h, hn, ok = bufferedFrameHeader(b[off:], limit)
+	}
+	if !ok || h.Command() || h.More() || h.Size > maxMessageSize {
 		return 0, false
 	}
-	io.ReadFull(br, c.hdr[:hn]) // buffered: cannot fail
+	io.ReadFull(br, c.hdr[:off+hn]) // buffered: cannot fail
 	c.seen.Add(1)
+	if delim {
+		c.seen.Add(1)
+	}
+	c.largeDelim = delim
 	return int(h.Size), true
 }
 
-// endLarge does what readMessage does with a message of one frame.
+// bufferedFrameHeader parses the ZMTP frame header at the front of b, if
+// b holds all of it and it is good.
+func bufferedFrameHeader(b []byte, limit uint64) (zmtp.FrameHeader, int, bool) {
+	if len(b) < zmtp.ShortHeaderSize || len(b) < zmtp.FrameHeaderLen(b[0]) {
+		return zmtp.FrameHeader{}, 0, false
+	}
+	hn := zmtp.FrameHeaderLen(b[0])
+	h, _, err := zmtp.ParseFrameHeader(b[:hn], limit)
+	return h, hn, err == nil
+}
+
+// endLarge does what readMessage does with a message of one frame, or of
+// an empty frame and a large one (which becomes the message's buffer, the
+// empty frame an empty slice of it).
 func (c *zmtpCodec) endLarge(m *Message) (*Message, error) {
-	if c.publisher() {
+	if c.largeDelim {
+		c.largeDelim = false
+		f := m.Body
+		m.Body = f[:0]
+		m.Frames = append(m.inline[:0], f)
+	} else if c.publisher() {
 		c.subscription(m)
 	}
 	if err := c.open(m); err != nil {

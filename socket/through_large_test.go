@@ -122,22 +122,34 @@ type largeCase struct {
 	ends func(t *testing.T) (rx, tx *socket.Socket)
 	// body returns what rx received as the body tx sent.
 	body func(m *socket.Message) []byte
+	// frames, if set, makes the message tx sends of a body.
+	frames func(body []byte) *socket.Message
 }
 
 var largeCases = []largeCase{
 	{"sp", func(t *testing.T) (*socket.Socket, *socket.Socket) {
 		return must(rep.New(socket.MaxRecvSize(0))), must(req.New())
-	}, func(m *socket.Message) []byte { return m.Body }},
+	}, func(m *socket.Message) []byte { return m.Body }, nil},
 	{"zmtp", func(t *testing.T) (*socket.Socket, *socket.Socket) {
 		return must(router.New(socket.MaxRecvSize(0))), must(dealer.New(socket.DialDialect(socket.DialectZMTP)))
-	}, func(m *socket.Message) []byte { return m.Frames[0] }}, // Body: the routing id
+	}, func(m *socket.Message) []byte { return m.Frames[0] }, nil}, // Body: the routing id
+	// A REP facing a libzmq REQ gets each request behind an empty
+	// delimiter frame (sent here by a DEALER, which need not wait for
+	// replies).
+	{"zmtp-rep", func(t *testing.T) (*socket.Socket, *socket.Socket) {
+		return must(rep.New(socket.MaxRecvSize(0))), must(dealer.New(socket.DialDialect(socket.DialectZMTP)))
+	}, func(m *socket.Message) []byte { return m.Body }, func(body []byte) *socket.Message {
+		m := socket.NewMessage(0)
+		m.Frames = [][]byte{body}
+		return m
+	}},
 	// PULL reads its stream in chunks (chunk.go): another path.
 	{"sp-pull", func(t *testing.T) (*socket.Socket, *socket.Socket) {
 		return must(pull.New(socket.MaxRecvSize(0))), must(push.New())
-	}, func(m *socket.Message) []byte { return m.Body }},
+	}, func(m *socket.Message) []byte { return m.Body }, nil},
 	{"zmtp-pull", func(t *testing.T) (*socket.Socket, *socket.Socket) {
 		return must(pull.New(socket.MaxRecvSize(0))), must(push.New(socket.DialDialect(socket.DialectZMTP)))
-	}, func(m *socket.Message) []byte { return m.Body }},
+	}, func(m *socket.Message) []byte { return m.Body }, nil},
 }
 
 // TestReadThroughLargeCutShort: an application reading through that meets
@@ -159,7 +171,7 @@ func TestReadThroughLargeCutShort(t *testing.T) {
 			big := bytes.Repeat([]byte("0123456789abcdef"), 40<<10) // 640 KiB: held in the upfront budget
 			v.allow(0)
 			cutShort(t, rx, func() {
-				sendBody(t, tx, big)
+				sendBody(t, c, tx, big)
 				v.allow(200 << 10)
 			})
 			ctx, cancel := context.WithCancel(context.Background())
@@ -202,7 +214,7 @@ func TestReadThroughLargeHandedOnClose(t *testing.T) {
 			readThrough(t, rx, tx, c)
 			v.allow(0)
 			cutShort(t, rx, func() {
-				sendBody(t, tx, bytes.Repeat([]byte{7}, 640<<10))
+				sendBody(t, c, tx, bytes.Repeat([]byte{7}, 640<<10))
 				v.allow(100 << 10)
 			})
 			if socket.UpfrontInUse() == 0 {
@@ -234,10 +246,15 @@ func cutShort(t *testing.T, rx *socket.Socket, send func()) {
 	}
 }
 
-// sendBody sends one message of body from tx.
-func sendBody(t *testing.T, tx *socket.Socket, body []byte) {
+// sendBody sends one message of body from tx, framed as c wants.
+func sendBody(t *testing.T, c largeCase, tx *socket.Socket, body []byte) {
 	t.Helper()
-	if err := tx.SendContext(testCtx(t), socket.NewMessageBytes(body)); err != nil {
+	m := socket.NewMessageBytes(body)
+	if c.frames != nil {
+		m.Free()
+		m = c.frames(body)
+	}
+	if err := tx.SendContext(testCtx(t), m); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -268,7 +285,7 @@ func readThroughOne(t *testing.T, rx, tx *socket.Socket, c largeCase, body strin
 		m.Free()
 	}()
 	time.Sleep(time.Millisecond)
-	sendBody(t, tx, []byte(body))
+	sendBody(t, c, tx, []byte(body))
 	select {
 	case b := <-got:
 		if string(b) != body {

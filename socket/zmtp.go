@@ -249,7 +249,10 @@ type zmtpCodec struct {
 	v20   bool // the peer speaks ZMTP 2.0: no commands, so no heartbeats
 	pipe  *Pipe
 	loans LoanConn // the connection, if it carries loaned bodies
-	hdr   [zmtp.LongHeaderSize]byte
+	hdr   [2 * zmtp.LongHeaderSize]byte
+	// largeDelim: the large message startLarge began had an empty frame
+	// in front of its body (owned by the holder of the read turn).
+	largeDelim bool
 
 	// Heartbeats (see heartbeat.go): seen counts frames read, peerTTL is
 	// the TTL of the peer's last PING, watching says the watchdog runs.
