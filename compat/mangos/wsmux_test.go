@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	mg "go.nanomsg.org/mangos/v3"
 	mgrep "go.nanomsg.org/mangos/v3/protocol/rep"
@@ -127,6 +128,19 @@ func TestShimWebSocketCheckOrigin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// mangos's listener answers 101 before its handler files the
+		// connection as pending, and a listener closed in between leaves
+		// that handler waiting for good (seen once in CI): close it once
+		// the socket has taken the connection.
+		attached := make(chan struct{}, 1)
+		m.SetPipeEventHook(func(ev mg.PipeEvent, _ mg.Pipe) {
+			if ev == mg.PipeEventAttached {
+				select {
+				case attached <- struct{}{}:
+				default:
+				}
+			}
+		})
 		l, err := m.NewListener("ws://127.0.0.1:0/o", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -137,7 +151,16 @@ func TestShimWebSocketCheckOrigin(t *testing.T) {
 		if err := l.Listen(); err != nil {
 			t.Fatal(err)
 		}
-		return l.Address(), func() { m.Close() }
+		return l.Address(), func() {
+			if check != nil { // upgraded: wait for the socket to take it
+				select {
+				case <-attached:
+				case <-time.After(timeout):
+					t.Error("mangos never took the upgraded connection")
+				}
+			}
+			m.Close()
+		}
 	}
 	// A handler on the application's server, the policy set after it is
 	// made (mangos's applies at once too).
