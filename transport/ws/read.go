@@ -194,29 +194,40 @@ func (c *conn) readFrame() error {
 // fragBufs holds the buffers of reassembled messages between messages.
 var fragBufs sync.Pool
 
-// maxPooledFrag bounds the buffers fragBufs keeps.
-const maxPooledFrag = 4 << 20
-
 // getFrag gives frag an empty buffer, from the pool when it has one.
 func (c *conn) getFrag() {
 	if c.frag != nil {
 		c.frag = c.frag[:0]
 		return
 	}
-	if p, ok := fragBufs.Get().(*[]byte); ok {
-		c.frag, c.fragp = (*p)[:0], p
-		return
-	}
-	c.frag, c.fragp = make([]byte, 0, maxFrame), new([]byte)
+	c.frag, c.fragp = takeBuf(&fragBufs, maxFrame)
 }
 
 // putFrag gives frag's buffer back to the pool.
 func (c *conn) putFrag() {
-	if cap(c.frag) <= maxPooledFrag && c.fragp != nil {
-		*c.fragp = c.frag[:0]
-		fragBufs.Put(c.fragp)
-	}
+	giveBuf(&fragBufs, c.frag, c.fragp)
 	c.frag, c.fragp = nil, nil
+}
+
+// maxPooledBuf bounds the buffers fragBufs and outBufs keep.
+const maxPooledBuf = 4 << 20
+
+// takeBuf returns an empty buffer from pool, or a new one of size bytes,
+// and the holder it goes back to pool in (giveBuf).
+func takeBuf(pool *sync.Pool, size int) ([]byte, *[]byte) {
+	if h, ok := pool.Get().(*[]byte); ok {
+		return (*h)[:0], h
+	}
+	return make([]byte, 0, size), new([]byte)
+}
+
+// giveBuf puts b back in pool through its holder h (from takeBuf; nil for
+// a buffer not of the pool), unless it grew past maxPooledBuf.
+func giveBuf(pool *sync.Pool, b []byte, h *[]byte) {
+	if h != nil && cap(b) <= maxPooledBuf {
+		*h = b[:0]
+		pool.Put(h)
+	}
 }
 
 // startZMTPFrame starts passing through a whole ZWS message of n bytes: it

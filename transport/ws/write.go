@@ -191,11 +191,7 @@ func (c *conn) bigOut() {
 		return
 	}
 	c.small = c.out[:0]
-	if p, ok := outBufs.Get().(*[]byte); ok {
-		c.out, c.outp = (*p)[:0], p
-		return
-	}
-	c.out, c.outp = make([]byte, 0, 5*maxFrame), new([]byte)
+	c.out, c.outp = takeBuf(&outBufs, 5*maxFrame)
 }
 
 // releaseOut gives a large buffer back to outBufs and goes back to the
@@ -204,10 +200,7 @@ func (c *conn) releaseOut() {
 	if cap(c.out) <= 2*maxFrame {
 		return
 	}
-	if c.outp != nil && cap(c.out) <= maxPooledFrag {
-		*c.outp = c.out[:0]
-		outBufs.Put(c.outp)
-	}
+	giveBuf(&outBufs, c.out, c.outp)
 	c.out, c.outp, c.small = c.small, nil, nil
 }
 
