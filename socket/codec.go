@@ -25,13 +25,14 @@ type streamCodec interface {
 	// message or command (wholeYes), or only the start of one
 	// (wholeNo), or the start of one larger than the buffer (wholeLarge).
 	whole(b []byte, limit uint64) int
-	// startLarge reads the header of the message at the front of br, one
-	// that whole found larger than the buffer, when that message is one
-	// body (SP's; a ZMTP message of one data frame) and the connection
-	// lends none, and returns the body's size: the caller reads the body
-	// with a bodyRead, perhaps in parts, and finishes the message with
-	// endLarge. For any other message it reads nothing and reports false.
-	startLarge(br *readBuffer, limit uint64) (size int, ok bool)
+	// startLarge begins the message at the front of br, one that whole
+	// found larger than the buffer, when only its last part is not
+	// buffered (SP's body; a ZMTP message whose frames before the last
+	// are) and the connection lends none: it reads what is buffered of it
+	// into a bodyRead, which the caller fills, perhaps in parts, and
+	// finishes with endLarge. For any other message it reads nothing and
+	// reports false.
+	startLarge(br *readBuffer, limit uint64) (b bodyRead, ok bool)
 	// endLarge finishes a message begun by startLarge, its body read.
 	endLarge(m *Message) (*Message, error)
 	// appendMessage adds m's wire form to the writer's batch.

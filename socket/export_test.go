@@ -123,3 +123,8 @@ func UpfrontInUse() int64 { return upfront.Load() }
 // LargeHandOvers counts the large bodies applications reading through
 // handed to reader goroutines unfinished (through.go).
 func LargeHandOvers() int64 { return largeHandOvers.Load() }
+
+// LargeAppReads counts the large messages applications reading through
+// with a context that can end read whole themselves (not counting PULL,
+// PAIR and SUB's chunked reading).
+func LargeAppReads() int64 { return largeAppReads.Load() }

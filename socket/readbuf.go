@@ -210,6 +210,9 @@ func (b *readBuffer) Peek(n int) ([]byte, error) {
 	return b.bytes()[:n], nil
 }
 
+// discard drops the next n bytes, all of them buffered (Peek showed them).
+func (b *readBuffer) discard(n int) { b.r += n }
+
 // bytes returns what is buffered.
 func (b *readBuffer) bytes() []byte {
 	if b.buf == nil {

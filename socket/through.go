@@ -250,16 +250,16 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			case w == wholeLarge && ctx.Done() != nil:
 				// Reading it may wait past ctx's end: what is read
 				// by then goes to the reader goroutine to finish.
-				size, ok := p.codec.startLarge(br, limit)
+				b, ok := p.codec.startLarge(br, limit)
 				if !ok {
-					// Not one body (a multipart ZMTP message, a
-					// loan): the reader goroutine's job from the
-					// start.
+					// Not one large last part (a ZMTP message with
+					// a large frame before its last, a loan): the
+					// reader goroutine's job from the start.
 					p.giveBack()
 					return nil
 				}
 				var done error
-				if m, done = p.readLargeAsApp(ctx, size); m == nil {
+				if m, done = p.readLargeAsApp(ctx, b); m == nil {
 					return done
 				}
 			case w == wholeLarge:

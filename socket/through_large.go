@@ -21,19 +21,19 @@ import (
 // application does not wait past its context. The codecs say which
 // messages can be read so (startLarge) and finish them (endLarge).
 
-// readLargeAsApp reads, holding the read turn, the body of size bytes of
-// a message startLarge began, and returns the message. When ctx ends
-// first, or the socket gets a second pipe, or the pipe closes, it hands
-// what it has read to the reader goroutine with the turn (p.largeRead,
-// finished by finishLarge) and returns nil with what ReadThrough returns:
-// a read cut short inside a message must not lose the stream, and the
-// application must not wait past ctx's end. A large body so costs no
-// hand-over unless ctx really ends inside it.
-func (p *Pipe) readLargeAsApp(ctx context.Context, size int) (*Message, error) {
-	b := startBody(size)
+// readLargeAsApp reads, holding the read turn, the rest of b, a message
+// startLarge began, and returns the message. When ctx ends first, or the
+// socket gets a second pipe, or the pipe closes, it hands what it has read
+// to the reader goroutine with the turn (p.largeRead, finished by
+// finishLarge) and returns nil with what ReadThrough returns: a read cut
+// short inside a message must not lose the stream, and the application
+// must not wait past ctx's end. A large body so costs no hand-over unless
+// ctx really ends inside it.
+func (p *Pipe) readLargeAsApp(ctx context.Context, b bodyRead) (*Message, error) {
 	whole, ended, err := p.readBodyAsApp(ctx, &b, p.br)
 	switch {
 	case whole:
+		largeAppReads.Add(1)
 		m, err := p.codec.endLarge(b.done())
 		if err != nil {
 			p.closeForRead(err)
@@ -80,8 +80,9 @@ func (p *Pipe) readBodyAsApp(ctx context.Context, b *bodyRead, r io.Reader) (who
 	}
 }
 
-// largeHandOvers counts the bodies readLargeAsApp handed over (for tests).
-var largeHandOvers atomic.Int64
+// largeHandOvers counts the bodies readLargeAsApp handed over, and
+// largeAppReads those it read whole (for tests).
+var largeHandOvers, largeAppReads atomic.Int64
 
 // finishLarge reads the rest of the body an application began reading
 // through (readLargeAsApp) and returns its message: the reader goroutine's
@@ -96,47 +97,75 @@ func (p *Pipe) finishLarge() (*Message, error) {
 	return p.codec.endLarge(b.done())
 }
 
-func (c *spCodec) startLarge(br *readBuffer, limit uint64) (int, bool) {
+func (c *spCodec) startLarge(br *readBuffer, limit uint64) (bodyRead, bool) {
 	hn := c.framing.FrameHeaderSize()
 	b := peekBuffered(br)
 	if c.loans != nil || len(b) < hn {
-		return 0, false
+		return bodyRead{}, false
 	}
 	size, err := c.framing.ParseFrameHeader(b[:hn], limit)
 	if err != nil || size > maxMessageSize {
-		return 0, false
+		return bodyRead{}, false
 	}
-	io.ReadFull(br, c.hdr[:hn]) // buffered: cannot fail
-	return int(size), true
+	br.discard(hn)
+	return startBody(int(size)), true
 }
 
 func (*spCodec) endLarge(m *Message) (*Message, error) { return m, nil }
 
-// startLarge, for ZMTP, takes a message of one large data frame, or of an
-// empty frame and then a large one: the delimiter a REQ or REP puts in
-// front of each body (largeDelim).
-func (c *zmtpCodec) startLarge(br *readBuffer, limit uint64) (int, bool) {
+// maxLargeLead is how many frames a ZMTP message startLarge takes may have
+// in front of its large last one: enough for the envelopes of a few hops
+// of brokers.
+const maxLargeLead = 8
+
+// startLarge, for ZMTP, takes a message whose last data frame is the large
+// one, the frames in front of it buffered: an empty delimiter (what a REQ
+// or REP puts in front of each body), a routing envelope ahead of it, a
+// DEALER's header frames. They go to the front of the body's buffer, as
+// readMessage puts a frame after another where it fits.
+func (c *zmtpCodec) startLarge(br *readBuffer, limit uint64) (bodyRead, bool) {
 	b := peekBuffered(br)
 	if c.loans != nil {
-		return 0, false
+		return bodyRead{}, false
 	}
-	h, hn, ok := bufferedFrameHeader(b, limit)
-	delim := ok && h.More() && h.Size == 0 && !h.Command()
-	off := 0
-	if delim {
-		off = hn
-		h, hn, ok = bufferedFrameHeader(b[off:], limit)
+	off, lead := 0, 0
+	var total uint64 // of the frames in front
+	for {
+		left := uint64(0)
+		if limit != 0 {
+			left = max(limit-total, 1) // as readMessage checks each frame
+		}
+		h, hn, ok := bufferedFrameHeader(b[off:], left)
+		if !ok || h.Command() || h.Size > maxMessageSize-total {
+			return bodyRead{}, false
+		}
+		if !h.More() {
+			off += hn
+			total += h.Size
+			break
+		}
+		end := off + hn + int(h.Size)
+		if lead == maxLargeLead || end > len(b) {
+			return bodyRead{}, false
+		}
+		total += h.Size
+		c.largeCuts[lead] = int(total)
+		lead++
+		off = end
 	}
-	if !ok || h.Command() || h.More() || h.Size > maxMessageSize {
-		return 0, false
+	// Only now, with the message taken, the frames in front are copied.
+	body := startBody(int(total))
+	at, from := 0, 0
+	for _, cut := range c.largeCuts[:lead] {
+		from += zmtp.FrameHeaderLen(b[from])
+		from += copy(body.m.Body[at:cut], b[from:])
+		at = cut
 	}
-	io.ReadFull(br, c.hdr[:off+hn]) // buffered: cannot fail
-	c.seen.Add(1)
-	if delim {
-		c.seen.Add(1)
-	}
-	c.largeDelim = delim
-	return int(h.Size), true
+	body.n = at
+	br.discard(off)
+	c.seen.Add(uint64(lead) + 1)
+	c.largeLead = lead
+	return body, true
 }
 
 // bufferedFrameHeader parses the ZMTP frame header at the front of b, if
@@ -150,15 +179,22 @@ func bufferedFrameHeader(b []byte, limit uint64) (zmtp.FrameHeader, int, bool) {
 	return h, hn, err == nil
 }
 
-// endLarge does what readMessage does with a message of one frame, or of
-// an empty frame and a large one (which becomes the message's buffer, the
-// empty frame an empty slice of it).
+// endLarge does what readMessage does with the message startLarge began,
+// its body read: the frames in front of the last are slices of the one
+// buffer, each capped at its end.
 func (c *zmtpCodec) endLarge(m *Message) (*Message, error) {
-	if c.largeDelim {
-		c.largeDelim = false
-		f := m.Body
-		m.Body = f[:0]
-		m.Frames = append(m.inline[:0], f)
+	if lead := c.largeLead; lead > 0 {
+		c.largeLead = 0
+		all := m.Body
+		m.Body = all[:c.largeCuts[0]:c.largeCuts[0]]
+		m.Frames = m.inline[:0]
+		for i := 1; i <= lead; i++ {
+			end := len(all)
+			if i < lead {
+				end = c.largeCuts[i]
+			}
+			m.Frames = append(m.Frames, all[c.largeCuts[i-1]:end:end])
+		}
 	} else if c.publisher() {
 		c.subscription(m)
 	}

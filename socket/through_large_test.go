@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -141,6 +142,23 @@ var largeCases = []largeCase{
 	}, func(m *socket.Message) []byte { return m.Body }, func(body []byte) *socket.Message {
 		m := socket.NewMessage(0)
 		m.Frames = [][]byte{body}
+		return m
+	}},
+	// A REP behind a broker (a ROUTER-DEALER proxy) gets each request
+	// behind the client's routing id and the delimiter.
+	{"zmtp-envelope", func(t *testing.T) (*socket.Socket, *socket.Socket) {
+		return must(rep.New(socket.MaxRecvSize(0))), must(dealer.New(socket.DialDialect(socket.DialectZMTP)))
+	}, func(m *socket.Message) []byte { return m.Body }, func(body []byte) *socket.Message {
+		m := socket.NewMessageBytes([]byte("client-7"))
+		m.Frames = [][]byte{{}, body}
+		return m
+	}},
+	// A DEALER's frames in front of a large one, to a ROUTER.
+	{"zmtp-lead", func(t *testing.T) (*socket.Socket, *socket.Socket) {
+		return must(router.New(socket.MaxRecvSize(0))), must(dealer.New(socket.DialDialect(socket.DialectZMTP)))
+	}, func(m *socket.Message) []byte { return m.Frames[2] }, func(body []byte) *socket.Message {
+		m := socket.NewMessageBytes([]byte("kind"))
+		m.Frames = [][]byte{[]byte("v2"), body}
 		return m
 	}},
 	// PULL reads its stream in chunks (chunk.go): another path.
@@ -293,5 +311,53 @@ func readThroughOne(t *testing.T, rx, tx *socket.Socket, c largeCase, body strin
 		}
 	case <-time.After(timeout):
 		t.Fatal("Recv did not end")
+	}
+}
+
+// TestReadThroughLargeLeadFrames: a large message whose frames in front of
+// the last are small (a REP behind a broker gets the client's routing id
+// and the delimiter in front of each request) is read whole by an
+// application reading through with a context that can end, and comes out
+// as the reader goroutine would make it: the reply carries the envelope
+// back, frame for frame.
+func TestReadThroughLargeLeadFrames(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	c := largeCases[slices.IndexFunc(largeCases, func(c largeCase) bool { return c.name == "zmtp-envelope" })]
+	rx, tx := c.ends(t)
+	closeAll(t, tx, rx)
+	must(tx.Dial(must(rx.Listen(testutil.URL(t, "tcp"))).URL()))
+	waitPipes(t, rx, 1)
+	readThrough(t, rx, tx, c)
+	for i := range 3 {
+		big := bytes.Repeat([]byte{byte('a' + i)}, 300<<10+i)
+		reads := socket.LargeAppReads()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		got := recvAsync(rx, ctx)
+		time.Sleep(time.Millisecond) // Recv waits, holding the read turn
+		sendBody(t, c, tx, big)
+		r := await(t, got, "Recv of a large request behind an envelope")
+		cancel()
+		if r.err != nil || r.body != string(big) {
+			t.Fatalf("request %d: %d bytes, %v; want %d bytes", i, len(r.body), r.err, len(big))
+		}
+		if socket.LargeAppReads() == reads {
+			t.Errorf("request %d: not read by the application", i)
+		}
+		if err := rx.SendContext(testCtx(t), socket.NewMessageBytes([]byte(fmt.Sprint("reply ", i)))); err != nil {
+			t.Fatal(err)
+		}
+		m, err := tx.RecvContext(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"client-7", "", fmt.Sprint("reply ", i)}
+		frames := []string{string(m.Body)}
+		for _, f := range m.Frames {
+			frames = append(frames, string(f))
+		}
+		if !slices.Equal(frames, want) {
+			t.Fatalf("reply %d came as %q, want %q", i, frames, want)
+		}
+		m.Free()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/mqwire/mqwire/wire/sp"
@@ -37,6 +38,13 @@ func FuzzWhole(f *testing.F) {
 	f.Add(zmtp.AppendError(nil, "go away"), byte(2), uint16(0))
 	f.Add(zmtp.AppendFrameHeader(nil, 0, 1<<20), byte(2), uint16(0))
 	f.Add([]byte{0x80, 1, 'x'}, byte(2), uint16(0))
+	// Large last parts, with frames in front (startLarge).
+	large := make([]byte, 70000)
+	f.Add(append(sp.FramingTCP.AppendFrameHeader(nil, uint64(len(large))), large...), byte(0), uint16(0))
+	f.Add(frame(0, string(large)), byte(2), uint16(0))
+	f.Add(cat(frame(zmtp.FlagMore, "id"), frame(zmtp.FlagMore, ""), frame(0, string(large))), byte(2), uint16(0))
+	f.Add(cat(frame(zmtp.FlagMore, ""), frame(0, string(large[:100]))[:50]), byte(2), uint16(0))
+	f.Add(cat(frame(zmtp.FlagMore, "a"), frame(zmtp.FlagMore, string(large)), frame(0, "b")), byte(2), uint16(0))
 	f.Fuzz(func(t *testing.T, data []byte, dialect byte, limit uint16) {
 		var c streamCodec
 		switch dialect % 3 {
@@ -52,7 +60,8 @@ func FuzzWhole(f *testing.F) {
 		lim := uint64(limit)
 		w := c.whole(data, lim)
 		if w == wholeLarge {
-			return // read by the reader goroutine, which may wait
+			checkLarge(t, c, data, lim)
+			return
 		}
 		br := newReadBuffer(bytes.NewReader(data), nil, nil)
 		m, err := c.readMessage(br, lim)
@@ -67,3 +76,39 @@ func FuzzWhole(f *testing.F) {
 		}
 	})
 }
+
+// checkLarge checks, for a message whole found larger than the buffer,
+// that what an application reading through makes of it (startLarge, the
+// rest read by a bodyRead, endLarge) is what readMessage makes: the same
+// frames, or no message when readMessage runs out of bytes.
+func checkLarge(t *testing.T, c streamCodec, data []byte, limit uint64) {
+	br := newReadBuffer(bytes.NewReader(data), nil, nil)
+	defer br.release()
+	br.Peek(len(data)) // buffered as far as the buffer goes, as whole saw it
+	b, ok := c.startLarge(br, limit)
+	if !ok {
+		return // read by the reader goroutine
+	}
+	var got *Message
+	if err := b.fill(br); err != nil {
+		b.abandon()
+	} else if got, err = c.endLarge(b.done()); err != nil {
+		t.Fatalf("endLarge: %v", err)
+	}
+	defer got.Free()
+	ref := newReadBuffer(bytes.NewReader(data), nil, nil)
+	defer ref.release()
+	want, err := c.readMessage(ref, limit)
+	defer want.Free()
+	switch {
+	case err != nil && got != nil:
+		t.Fatalf("startLarge made a message where readMessage failed: %v", err)
+	case err == nil && got == nil:
+		t.Fatal("startLarge ran out of bytes where readMessage made a message")
+	case got != nil && !slices.EqualFunc(frames(got), frames(want), bytes.Equal):
+		t.Fatalf("startLarge made %d frames, readMessage %d, or they differ", len(frames(got)), len(frames(want)))
+	}
+}
+
+// frames returns m's body and frames.
+func frames(m *Message) [][]byte { return append([][]byte{m.Body}, m.Frames...) }

@@ -250,9 +250,11 @@ type zmtpCodec struct {
 	pipe  *Pipe
 	loans LoanConn // the connection, if it carries loaned bodies
 	hdr   [2 * zmtp.LongHeaderSize]byte
-	// largeDelim: the large message startLarge began had an empty frame
-	// in front of its body (owned by the holder of the read turn).
-	largeDelim bool
+	// largeCuts[:largeLead] are where the frames in front of the large
+	// last frame of the message startLarge began end in its body (owned
+	// by the holder of the read turn).
+	largeCuts [maxLargeLead]int
+	largeLead int
 
 	// Heartbeats (see heartbeat.go): seen counts frames read, peerTTL is
 	// the TTL of the peer's last PING, watching says the watchdog runs.
