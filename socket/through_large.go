@@ -144,14 +144,13 @@ func (c *zmtpCodec) startLarge(br *readBuffer, limit uint64) (bodyRead, bool) {
 			total += h.Size
 			break
 		}
-		end := off + hn + int(h.Size)
-		if lead == maxLargeLead || end > len(b) {
+		if lead == maxLargeLead || h.Size > uint64(len(b)-off-hn) {
 			return bodyRead{}, false
 		}
 		total += h.Size
 		c.largeCuts[lead] = int(total)
 		lead++
-		off = end
+		off += hn + int(h.Size)
 	}
 	// Only now, with the message taken, the frames in front are copied.
 	body := startBody(int(total))

@@ -45,6 +45,7 @@ func FuzzWhole(f *testing.F) {
 	f.Add(cat(frame(zmtp.FlagMore, "id"), frame(zmtp.FlagMore, ""), frame(0, string(large))), byte(2), uint16(0))
 	f.Add(cat(frame(zmtp.FlagMore, ""), frame(0, string(large[:100]))[:50]), byte(2), uint16(0))
 	f.Add(cat(frame(zmtp.FlagMore, "a"), frame(zmtp.FlagMore, string(large)), frame(0, "b")), byte(2), uint16(0))
+	f.Add(cat(frame(zmtp.FlagMore, "a"), zmtp.AppendFrameHeader(nil, zmtp.FlagMore, 1<<31-1)), byte(2), uint16(0))
 	f.Fuzz(func(t *testing.T, data []byte, dialect byte, limit uint16) {
 		var c streamCodec
 		switch dialect % 3 {
