@@ -64,9 +64,42 @@ func readBody(r io.Reader, size int) (*Message, error) {
 // an application reading a large body through (through.go) hands what it
 // has to the pipe's reader goroutine when its context ends inside the body.
 type bodyRead struct {
-	m       *Message // nil once done or abandoned
+	m       *Message // nil once done or abandoned, or until begin
 	n, size int      // bytes read so far, of size
 	upfront bool     // size is held in the upfront budget
+	// loans is the connection, when the body may come as a loan (shm://):
+	// takeLoan then takes it whole, before m is made (begin).
+	loans LoanConn
+}
+
+// laterBody is a body of size bytes whose message begin makes.
+func laterBody(size int) bodyRead { return bodyRead{size: size} }
+
+// begin makes the message of a body from laterBody, if it has none.
+func (b *bodyRead) begin() {
+	if b.m == nil {
+		lc := b.loans
+		*b = startBody(b.size)
+		b.loans = lc
+	}
+}
+
+// takeLoan returns the message of a body on a connection that lends, none
+// of it read yet, when the peer lent it (and lets b go), or nil. It waits
+// for the body's record until the connection's read deadline; nil says
+// the body comes through Read (inline, or a loan not taken, which Read
+// copies out).
+func (b *bodyRead) takeLoan(br *readBuffer) *Message {
+	lc := b.loans
+	if lc == nil || b.n > 0 || b.size < lc.LoanMin() || br.Buffered() > 0 {
+		return nil
+	}
+	body, token, ok := lc.ReadLoan(b.size)
+	if !ok {
+		return nil
+	}
+	b.abandon()
+	return newLoanedMessage(body, lc, token)
 }
 
 // startBody begins a body of size bytes.
@@ -84,6 +117,7 @@ func startBody(size int) bodyRead {
 // stays for a later fill; the stream ending is io.ErrUnexpectedEOF (the
 // body was announced).
 func (b *bodyRead) fill(r io.Reader) error {
+	b.begin()
 	for b.n < b.size {
 		if b.n == len(b.m.Body) {
 			nm := NewMessage(min(growFactor*b.n, b.size))
@@ -111,7 +145,7 @@ func (b *bodyRead) done() *Message {
 	return m
 }
 
-// abandon frees a body that will not be read whole.
+// abandon frees a body that will not be read whole (or came as a loan).
 func (b *bodyRead) abandon() {
 	b.m.Free()
 	b.m = nil

@@ -30,11 +30,24 @@ import (
 // must not wait past ctx's end. A large body so costs no hand-over unless
 // ctx really ends inside it.
 func (p *Pipe) readLargeAsApp(ctx context.Context, b bodyRead) (*Message, error) {
-	whole, ended, err := p.readBodyAsApp(ctx, &b, p.br)
+	var m *Message
+	if b.loans != nil {
+		dl, _ := ctx.Deadline()
+		p.conn.SetReadDeadline(dl)
+		m = b.takeLoan(p.br)
+	}
+	whole, ended := m != nil, false
+	var err error
+	if !whole {
+		b.begin()
+		if whole, ended, err = p.readBodyAsApp(ctx, &b, p.br); whole {
+			m = b.done()
+		}
+	}
 	switch {
 	case whole:
 		largeAppReads.Add(1)
-		m, err := p.codec.endLarge(b.done())
+		m, err := p.codec.endLarge(m)
 		if err != nil {
 			p.closeForRead(err)
 			p.giveBack()
@@ -90,6 +103,13 @@ var largeHandOvers, largeAppReads atomic.Int64
 func (p *Pipe) finishLarge() (*Message, error) {
 	b := p.largeRead
 	p.largeRead = bodyRead{}
+	if b.loans != nil && b.n == 0 {
+		// Nothing of it read: it may still come as a loan.
+		p.conn.SetReadDeadline(time.Time{})
+		if m := b.takeLoan(p.br); m != nil {
+			return p.codec.endLarge(m)
+		}
+	}
 	if err := b.fill(p.br); err != nil {
 		b.abandon()
 		return nil, err
@@ -100,7 +120,7 @@ func (p *Pipe) finishLarge() (*Message, error) {
 func (c *spCodec) startLarge(br *readBuffer, limit uint64) (bodyRead, bool) {
 	hn := c.framing.FrameHeaderSize()
 	b := peekBuffered(br)
-	if c.loans != nil || len(b) < hn {
+	if len(b) < hn {
 		return bodyRead{}, false
 	}
 	size, err := c.framing.ParseFrameHeader(b[:hn], limit)
@@ -108,7 +128,9 @@ func (c *spCodec) startLarge(br *readBuffer, limit uint64) (bodyRead, bool) {
 		return bodyRead{}, false
 	}
 	br.discard(hn)
-	return startBody(int(size)), true
+	body := laterBody(int(size))
+	body.loans = c.loans
+	return body, true
 }
 
 func (*spCodec) endLarge(m *Message) (*Message, error) { return m, nil }
@@ -125,9 +147,6 @@ const maxLargeLead = 8
 // readMessage puts a frame after another where it fits.
 func (c *zmtpCodec) startLarge(br *readBuffer, limit uint64) (bodyRead, bool) {
 	b := peekBuffered(br)
-	if c.loans != nil {
-		return bodyRead{}, false
-	}
 	off, lead := 0, 0
 	var total uint64 // of the frames in front
 	for {
@@ -153,14 +172,21 @@ func (c *zmtpCodec) startLarge(br *readBuffer, limit uint64) (bodyRead, bool) {
 		off += hn + int(h.Size)
 	}
 	// Only now, with the message taken, the frames in front are copied.
-	body := startBody(int(total))
-	at, from := 0, 0
-	for _, cut := range c.largeCuts[:lead] {
-		from += zmtp.FrameHeaderLen(b[from])
-		from += copy(body.m.Body[at:cut], b[from:])
-		at = cut
+	body := laterBody(int(total))
+	if lead > 0 && c.largeCuts[lead-1] > 0 {
+		body.begin()
+		at, from := 0, 0
+		for _, cut := range c.largeCuts[:lead] {
+			from += zmtp.FrameHeaderLen(b[from])
+			from += copy(body.m.Body[at:cut], b[from:])
+			at = cut
+		}
+		body.n = at
+	} else {
+		// Only empty frames in front, if any: the body may come as a
+		// loan, as readMessage takes it.
+		body.loans = c.loans
 	}
-	body.n = at
 	br.discard(off)
 	c.seen.Add(uint64(lead) + 1)
 	c.largeLead = lead

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -359,5 +360,53 @@ func TestReadThroughLargeLeadFrames(t *testing.T) {
 			t.Fatalf("reply %d came as %q, want %q", i, frames, want)
 		}
 		m.Free()
+	}
+}
+
+// TestReadThroughLargeLoan: over shm://, a body the peer lends (64 KiB) is
+// taken by an application reading through with a context that can end, as
+// a loan (no copy), in both dialects: the REP gets the request on its own
+// goroutine, and the REQ the reply.
+func TestReadThroughLargeLoan(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("shm:// is Linux only")
+	}
+	for _, d := range []socket.Dialect{socket.DialectSP, socket.DialectZMTP} {
+		t.Run(d.String(), func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			rx, tx := must(rep.New()), must(req.New(socket.DialDialect(d)))
+			closeAll(t, tx, rx)
+			must(tx.Dial(must(rx.Listen(testutil.URL(t, "shm"))).URL()))
+			waitPipes(t, rx, 1)
+			const size = 64 << 10
+			loaned, byApp := 0, socket.LargeAppReads()
+			for i := range 50 {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if err := tx.SendContext(ctx, socket.NewMessage(size)); err != nil {
+					t.Fatal(err)
+				}
+				m, err := rx.RecvContext(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Loaned() {
+					loaned++
+				}
+				if err := rx.SendContext(ctx, m); err != nil { // the request back as the reply
+					t.Fatal(err)
+				}
+				if m, err = tx.RecvContext(ctx); err != nil || len(m.Body) != size {
+					t.Fatalf("reply %d: %v", i, err)
+				}
+				m.Free()
+				cancel()
+			}
+			if loaned < 40 {
+				t.Errorf("%d of 50 requests came by loan", loaned)
+			}
+			if socket.LargeAppReads()-byApp < 40 {
+				t.Errorf("%d of 100 large bodies read by the application", socket.LargeAppReads()-byApp)
+			}
+		})
 	}
 }
