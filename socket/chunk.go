@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mqwire/mqwire/wire/zmtp"
 )
@@ -409,6 +410,14 @@ func (cp *chunkParse) addLarge(p *Pipe, m *Message) {
 func (cp *chunkParse) finishLarge(p *Pipe) error {
 	b := cp.large
 	cp.large = bodyRead{}
+	if b.loans != nil && b.n == 0 {
+		// Nothing of it read: it may still come as a loan.
+		p.conn.SetReadDeadline(time.Time{})
+		if m := b.takeLoan(cp.r.end - cp.r.start); m != nil {
+			cp.addLarge(p, m)
+			return nil
+		}
+	}
 	p.readingLarge = true
 	err := b.fill(cp.r)
 	p.readingLarge = false

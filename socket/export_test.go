@@ -125,6 +125,5 @@ func UpfrontInUse() int64 { return upfront.Load() }
 func LargeHandOvers() int64 { return largeHandOvers.Load() }
 
 // LargeAppReads counts the large messages applications reading through
-// with a context that can end read whole themselves (not counting PULL,
-// PAIR and SUB's chunked reading).
+// with a context that can end read whole themselves.
 func LargeAppReads() int64 { return largeAppReads.Load() }

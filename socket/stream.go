@@ -89,9 +89,11 @@ func (b *bodyRead) begin() {
 // for the body's record until the connection's read deadline; nil says
 // the body comes through Read (inline, or a loan not taken, which Read
 // copies out).
-func (b *bodyRead) takeLoan(br *readBuffer) *Message {
+// buffered is how many bytes of the stream the caller has read ahead: a
+// loan can only come where nothing is.
+func (b *bodyRead) takeLoan(buffered int) *Message {
 	lc := b.loans
-	if lc == nil || b.n > 0 || b.size < lc.LoanMin() || br.Buffered() > 0 {
+	if lc == nil || b.n > 0 || b.size < lc.LoanMin() || buffered > 0 {
 		return nil
 	}
 	body, token, ok := lc.ReadLoan(b.size)

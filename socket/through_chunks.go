@@ -36,19 +36,22 @@ func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
 				case ctx.Done() == nil:
 					p.conn.SetReadDeadline(time.Time{})
 					err = cp.readLarge(p)
-				case loanConn(p.conn) != nil:
-					// A loan is taken whole, not read: the reader
-					// goroutine's job, since taking it may wait past
-					// ctx's end.
-					cp.deliver(p, true)
-					p.giveBack()
-					return nil
 				default:
 					// Read here until ctx ends; what is read by then
 					// goes to the reader goroutine to finish
 					// (readLargeAsApp does the same for other pipes).
 					cp.r.start += cp.largeHN
-					b := startBody(int(cp.largeSize))
+					b := laterBody(int(cp.largeSize))
+					if b.loans = loanConn(p.conn); b.loans != nil {
+						dl, _ := ctx.Deadline()
+						p.conn.SetReadDeadline(dl)
+						if m := b.takeLoan(cp.r.end - cp.r.start); m != nil {
+							largeAppReads.Add(1)
+							cp.addLarge(p, m)
+							break
+						}
+					}
+					b.begin()
 					whole, ended, rerr := p.readBodyAsApp(ctx, &b, cp.r)
 					if !whole && rerr == nil {
 						cp.large = b
@@ -60,6 +63,7 @@ func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
 						return nil
 					}
 					if err = rerr; whole {
+						largeAppReads.Add(1)
 						cp.addLarge(p, b.done())
 					}
 				}

@@ -34,7 +34,7 @@ func (p *Pipe) readLargeAsApp(ctx context.Context, b bodyRead) (*Message, error)
 	if b.loans != nil {
 		dl, _ := ctx.Deadline()
 		p.conn.SetReadDeadline(dl)
-		m = b.takeLoan(p.br)
+		m = b.takeLoan(p.br.Buffered())
 	}
 	whole, ended := m != nil, false
 	var err error
@@ -106,7 +106,7 @@ func (p *Pipe) finishLarge() (*Message, error) {
 	if b.loans != nil && b.n == 0 {
 		// Nothing of it read: it may still come as a loan.
 		p.conn.SetReadDeadline(time.Time{})
-		if m := b.takeLoan(p.br); m != nil {
+		if m := b.takeLoan(p.br.Buffered()); m != nil {
 			return p.codec.endLarge(m)
 		}
 	}

@@ -366,7 +366,7 @@ func TestReadThroughLargeLeadFrames(t *testing.T) {
 // TestReadThroughLargeLoan: over shm://, a body the peer lends (64 KiB) is
 // taken by an application reading through with a context that can end, as
 // a loan (no copy), in both dialects: the REP gets the request on its own
-// goroutine, and the REQ the reply.
+// goroutine, and the REQ the reply; a PULL (chunked reading) too.
 func TestReadThroughLargeLoan(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("shm:// is Linux only")
@@ -406,6 +406,41 @@ func TestReadThroughLargeLoan(t *testing.T) {
 			}
 			if socket.LargeAppReads()-byApp < 40 {
 				t.Errorf("%d of 100 large bodies read by the application", socket.LargeAppReads()-byApp)
+			}
+		})
+		t.Run(d.String()+"-pull", func(t *testing.T) {
+			testutil.CheckGoroutines(t)
+			rx, tx := must(pull.New()), must(push.New(socket.DialDialect(d)))
+			closeAll(t, tx, rx)
+			must(tx.Dial(must(rx.Listen(testutil.URL(t, "shm"))).URL()))
+			waitPipes(t, rx, 1)
+			loaned, byApp := 0, socket.LargeAppReads()
+			for i := range 50 {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				got := make(chan *socket.Message, 1)
+				go func() {
+					m, _ := rx.RecvContext(ctx)
+					got <- m
+				}()
+				time.Sleep(100 * time.Microsecond) // Recv waits, holding the read turn
+				if err := tx.SendContext(ctx, socket.NewMessage(64<<10)); err != nil {
+					t.Fatal(err)
+				}
+				m := <-got
+				cancel()
+				if m == nil || len(m.Body) != 64<<10 {
+					t.Fatalf("message %d did not come whole", i)
+				}
+				if m.Loaned() {
+					loaned++
+				}
+				m.Free()
+			}
+			if loaned < 40 {
+				t.Errorf("%d of 50 messages came by loan", loaned)
+			}
+			if socket.LargeAppReads()-byApp < 20 {
+				t.Errorf("%d of 50 large bodies read by the application", socket.LargeAppReads()-byApp)
 			}
 		})
 	}
