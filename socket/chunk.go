@@ -503,7 +503,11 @@ func (p *Pipe) readChunks() bool {
 			return true
 		}
 		if p.closing.Load() {
-			cp.drop(p)
+			if p.dropsRead() {
+				cp.drop(p)
+			} else {
+				cp.deliver(p, false)
+			}
 			return false
 		}
 		cp.deliver(p, false) // before a read that may wait

@@ -215,7 +215,7 @@ func (p *Pipe) writeCommand(b []byte) bool {
 	}
 	p.sendq.release(left, nil)
 	if err != nil {
-		p.close(fmt.Errorf("write: %w", err))
+		p.closeForWrite(err)
 	}
 	return true
 }

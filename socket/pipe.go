@@ -90,9 +90,13 @@ type Pipe struct {
 	done chan struct{} // closed when the pipe starts closing
 	// closing is set just before done is closed: the senders' check per
 	// message, a load where a select on done is a runtime call.
-	closing   atomic.Bool
-	closeOnce sync.Once
-	err       error // why it closed; written before done is closed
+	closing atomic.Bool
+	// writeFailed says the pipe closes because a write failed: the peer
+	// went away, perhaps right after sending what the reader has read and
+	// not yet queued, which is then still delivered (dropsRead).
+	writeFailed atomic.Bool
+	closeOnce   sync.Once
+	err         error // why it closed; written before done is closed
 	// lateFault is a network fault (neterr.NetworkFault) met by one goroutine
 	// after the other closed the pipe as clean: the kernel hands a dead
 	// connection's error to one caller only, and the other then sees a
@@ -504,6 +508,14 @@ func (p *Pipe) close(err error) (closed bool) {
 	}
 	return closed
 }
+
+// dropsRead reports whether what the reader has read off the connection
+// and not yet queued is to be dropped rather than delivered: when the pipe
+// closes, unless only because a write failed. A peer that sent messages
+// and went away makes our next write fail (a PONG to its last PING, say),
+// perhaps before the reader queued them; libzmq delivers what a pipe
+// holds after its engine fails too.
+func (p *Pipe) dropsRead() bool { return p.closing.Load() && !p.writeFailed.Load() }
 
 // Drop counts m as dropped for reason r and frees it.
 func (p *Pipe) Drop(m *Message, r DropReason) {

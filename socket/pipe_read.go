@@ -94,6 +94,9 @@ func (p *Pipe) readStream() {
 		case <-p.done:
 			// Closed, perhaps by the pattern because the peer broke its
 			// rules: what is still buffered is not read.
+			if bd != nil && !p.dropsRead() {
+				p.deliverBatch(bd)
+			}
 			p.dropBatch()
 			return
 		default:
@@ -140,11 +143,9 @@ func (p *Pipe) readStream() {
 			}
 			continue
 		}
-		select {
-		case <-p.done:
+		if p.dropsRead() {
 			m.Free()
 			return
-		default:
 		}
 		p.cnt.msgsIn.Add(1)
 		p.cnt.bytesIn.Add(uint64(m.Len()))

@@ -372,9 +372,10 @@ func (q *RecvQueue) tryPutEntries(p *Pipe, es []entry) { q.putEntriesOr(p, es, f
 // (putSome); the rest wait for room one by one (wait) or are dropped. Once
 // one is dropped because p or the socket closed, so is every one after it,
 // in this batch and the next (p is closing then): what the application
-// gets from p stays an unbroken run.
+// gets from p stays an unbroken run. What a pipe closing because a write
+// failed has read goes in while there is room (Pipe.dropsRead).
 func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
-	closed := p.closing.Load()
+	closed := p.dropsRead()
 	n := 0
 	if !closed {
 		n = q.putSome(p, es)

@@ -128,3 +128,31 @@ func TestRecvQueueHeadLagGrowsNothing(t *testing.T) {
 		t.Fatalf("emptied queue: nonEmpty %v, head published %d of %d", q.nonEmpty(), q.head.Load(), q.hcons)
 	}
 }
+
+// What the reader of a closing pipe has read and not yet queued is dropped,
+// unless the pipe closes only because a write failed: then the peer sent it
+// before going away (a write to it, a PONG say, failing before the reader
+// queued its last messages), and it is delivered while there is room.
+func TestRecvQueueKeepsWhatWasReadWhenAWriteFailed(t *testing.T) {
+	for _, writeFailed := range []bool{false, true} {
+		t.Run(fmt.Sprint("write failed ", writeFailed), func(t *testing.T) {
+			q, p, _ := testQueue(8)
+			p.closing.Store(true)
+			p.writeFailed.Store(writeFailed)
+			es := []entry{{m: NewMessageBytes([]byte("a")), p: p}, {m: NewMessageBytes([]byte("b")), p: p}}
+			q.putEntries(p, es)
+			var got []string
+			for m := q.tryGet(); m != nil; m = q.tryGet() {
+				got = append(got, string(m.Body))
+				m.Free()
+			}
+			dropped := p.cnt.drops[DropClosed].Load()
+			switch {
+			case writeFailed && (len(got) != 2 || dropped != 0):
+				t.Errorf("a write failed: got %q, %d dropped; want both, none dropped", got, dropped)
+			case !writeFailed && (len(got) != 0 || dropped != 2):
+				t.Errorf("closed: got %q, %d dropped; want none, both dropped", got, dropped)
+			}
+		})
+	}
+}

@@ -476,7 +476,7 @@ func (p *Pipe) writeLeftover(left partial) error {
 		left.m.Free()
 	}
 	if err != nil {
-		p.close(fmt.Errorf("write: %w", err))
+		p.closeForWrite(err)
 	}
 	return err
 }
@@ -500,6 +500,13 @@ func (p *Pipe) dropTaken(ms []*Message) {
 	p.sendq.done(len(ms), n)
 }
 
+// closeForWrite closes the pipe because writing to its connection failed
+// with err (see dropsRead).
+func (p *Pipe) closeForWrite(err error) {
+	p.writeFailed.Store(true)
+	p.close(fmt.Errorf("write: %w", err))
+}
+
 // flushBatch writes the writer's batch, frees its messages and gives their
 // room back to the send queue.
 func (p *Pipe) flushBatch(w *streamWriter) error {
@@ -512,7 +519,7 @@ func (p *Pipe) flushBatch(w *streamWriter) error {
 		p.cnt.msgsOut.Add(uint64(len(w.batch)))
 		p.cnt.bytesOut.Add(w.bytes)
 	} else {
-		p.close(fmt.Errorf("write: %w", err))
+		p.closeForWrite(err)
 	}
 	if len(w.batch) > 0 {
 		p.sendq.done(len(w.batch), int64(w.bytes))

@@ -278,7 +278,7 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 			if m == nil {
 				continue // a command, handled
 			}
-			if p.closing.Load() { // closed, perhaps by the pattern
+			if p.dropsRead() { // closed, perhaps by the pattern
 				m.Free()
 				p.giveBack()
 				return nil

@@ -2,7 +2,6 @@ package socket
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"sync/atomic"
@@ -73,7 +72,7 @@ func (p *Pipe) writeThrough(m *Message) bool {
 	}
 	if err != nil {
 		p.cnt.drops[DropClosed].Add(1)
-		p.close(fmt.Errorf("write: %w", err))
+		p.closeForWrite(err)
 		return true
 	}
 	p.cnt.msgsOut.Add(1)
@@ -165,7 +164,7 @@ func (p *Pipe) flushFull() bool {
 	q.release(left, nil)
 	if err != nil {
 		p.cnt.drops[DropClosed].Add(uint64(len(ms)))
-		p.close(fmt.Errorf("write: %w", err))
+		p.closeForWrite(err)
 	} else {
 		p.cnt.msgsOut.Add(uint64(len(ms)))
 		p.cnt.bytesOut.Add(size)
