@@ -22,7 +22,8 @@ import (
 // messages can be read so (startLarge) and finish them (endLarge).
 
 // readLargeAsApp reads, holding the read turn, the rest of b, a message
-// startLarge began, and returns the message. When ctx ends first, or the
+// startLarge began (or takes its body as a loan, when the peer lent it),
+// and returns the message. When ctx ends first, or the
 // socket gets a second pipe, or the pipe closes, it hands what it has read
 // to the reader goroutine with the turn (p.largeRead, finished by
 // finishLarge) and returns nil with what ReadThrough returns: a read cut
@@ -36,34 +37,31 @@ func (p *Pipe) readLargeAsApp(ctx context.Context, b bodyRead) (*Message, error)
 		p.conn.SetReadDeadline(dl)
 		m = b.takeLoan(p.br.Buffered())
 	}
-	whole, ended := m != nil, false
-	var err error
-	if !whole {
+	if m == nil {
 		b.begin()
-		if whole, ended, err = p.readBodyAsApp(ctx, &b, p.br); whole {
-			m = b.done()
-		}
-	}
-	switch {
-	case whole:
-		largeAppReads.Add(1)
-		m, err := p.codec.endLarge(m)
-		if err != nil {
+		whole, ended, err := p.readBodyAsApp(ctx, &b, p.br)
+		switch {
+		case err != nil:
 			p.closeForRead(err)
 			p.giveBack()
+			return nil, nil
+		case !whole:
+			p.largeRead = b
+			p.giveBack()
+			if ended {
+				return nil, ctxErr(ctx)
+			}
+			return nil, nil
 		}
-		return m, nil
-	case err != nil:
+		m = b.done()
+	}
+	largeAppReads.Add(1)
+	m, err := p.codec.endLarge(m)
+	if err != nil {
 		p.closeForRead(err)
 		p.giveBack()
-		return nil, nil
 	}
-	p.largeRead = b
-	p.giveBack()
-	if ended {
-		return nil, ctxErr(ctx)
-	}
-	return nil, nil
+	return m, nil
 }
 
 // readBodyAsApp reads the rest of b from r, holding the read turn, with
