@@ -51,8 +51,9 @@ echo "== go test without the race detector (interop peers required): the allocat
 echo "   tests check only here (under -race they log), and the per-P message pool runs only here"
 MQWIRE_INTEROP=1 go test -count=1 -timeout 30m ./...
 
-echo "== the fuzz targets' seeds on a 32-bit build (where an int holds less than a"
-echo "   size a peer announces)"
+echo "== the core packages, and every fuzz target's seeds, on a 32-bit build (where"
+echo "   an int holds less than a size a peer may announce)"
+GOARCH=386 go test -count=1 -timeout 15m ./wire/... ./socket/... ./pattern/... ./transport/... ./internal/...
 GOARCH=386 go test -count=1 -run '^Fuzz' -timeout 10m ./...
 
 echo "== benchmarks, one iteration each (they must run)"
