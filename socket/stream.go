@@ -88,9 +88,8 @@ func (b *bodyRead) begin() {
 // of it read yet, when the peer lent it (and lets b go), or nil. It waits
 // for the body's record until the connection's read deadline; nil says
 // the body comes through Read (inline, or a loan not taken, which Read
-// copies out).
-// buffered is how many bytes of the stream the caller has read ahead: a
-// loan can only come where nothing is.
+// copies out). buffered is how many bytes of the stream the caller has
+// read ahead: a loan can only come where there are none.
 func (b *bodyRead) takeLoan(buffered int) *Message {
 	lc := b.loans
 	if lc == nil || b.n > 0 || b.size < lc.LoanMin() || buffered > 0 {
