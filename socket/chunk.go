@@ -410,13 +410,9 @@ func (cp *chunkParse) addLarge(p *Pipe, m *Message) {
 func (cp *chunkParse) finishLarge(p *Pipe) error {
 	b := cp.large
 	cp.large = bodyRead{}
-	if b.loans != nil && b.n == 0 {
-		// Nothing of it read: it may still come as a loan.
-		p.conn.SetReadDeadline(time.Time{})
-		if m := b.takeLoan(cp.r.end - cp.r.start); m != nil {
-			cp.addLarge(p, m)
-			return nil
-		}
+	if m := b.takeLoan(time.Time{}, cp.r.end-cp.r.start); m != nil {
+		cp.addLarge(p, m) // nothing of it was read: still a loan
+		return nil
 	}
 	p.readingLarge = true
 	err := b.fill(cp.r)

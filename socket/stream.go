@@ -86,15 +86,17 @@ func (b *bodyRead) begin() {
 
 // takeLoan returns the message of a body on a connection that lends, none
 // of it read yet, when the peer lent it (and lets b go), or nil. It waits
-// for the body's record until the connection's read deadline; nil says
-// the body comes through Read (inline, or a loan not taken, which Read
-// copies out). buffered is how many bytes of the stream the caller has
-// read ahead: a loan can only come where there are none.
-func (b *bodyRead) takeLoan(buffered int) *Message {
+// for the body's record until dl (zero: no deadline), which it leaves as
+// the connection's read deadline; nil says the body comes through Read
+// (inline, or a loan not taken, which Read copies out). buffered is how
+// many bytes of the stream the caller has read ahead: a loan can only
+// come where there are none.
+func (b *bodyRead) takeLoan(dl time.Time, buffered int) *Message {
 	lc := b.loans
 	if lc == nil || b.n > 0 || b.size < lc.LoanMin() || buffered > 0 {
 		return nil
 	}
+	lc.SetReadDeadline(dl)
 	body, token, ok := lc.ReadLoan(b.size)
 	if !ok {
 		return nil

@@ -42,14 +42,12 @@ func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
 					// (readLargeAsApp does the same for other pipes).
 					cp.r.start += cp.largeHN
 					b := laterBody(int(cp.largeSize))
-					if b.loans = loanConn(p.conn); b.loans != nil {
-						dl, _ := ctx.Deadline()
-						p.conn.SetReadDeadline(dl)
-						if m := b.takeLoan(cp.r.end - cp.r.start); m != nil {
-							largeAppReads.Add(1)
-							cp.addLarge(p, m)
-							break
-						}
+					b.loans = loanConn(p.conn)
+					dl, _ := ctx.Deadline()
+					if m := b.takeLoan(dl, cp.r.end-cp.r.start); m != nil {
+						largeAppReads.Add(1)
+						cp.addLarge(p, m)
+						break
 					}
 					b.begin()
 					whole, ended, rerr := p.readBodyAsApp(ctx, &b, cp.r)

@@ -31,12 +31,8 @@ import (
 // must not wait past ctx's end. A large body so costs no hand-over unless
 // ctx really ends inside it.
 func (p *Pipe) readLargeAsApp(ctx context.Context, b bodyRead) (*Message, error) {
-	var m *Message
-	if b.loans != nil {
-		dl, _ := ctx.Deadline()
-		p.conn.SetReadDeadline(dl)
-		m = b.takeLoan(p.br.Buffered())
-	}
+	dl, _ := ctx.Deadline()
+	m := b.takeLoan(dl, p.br.Buffered())
 	if m == nil {
 		b.begin()
 		whole, ended, err := p.readBodyAsApp(ctx, &b, p.br)
@@ -101,12 +97,8 @@ var largeHandOvers, largeAppReads atomic.Int64
 func (p *Pipe) finishLarge() (*Message, error) {
 	b := p.largeRead
 	p.largeRead = bodyRead{}
-	if b.loans != nil && b.n == 0 {
-		// Nothing of it read: it may still come as a loan.
-		p.conn.SetReadDeadline(time.Time{})
-		if m := b.takeLoan(p.br.Buffered()); m != nil {
-			return p.codec.endLarge(m)
-		}
+	if m := b.takeLoan(time.Time{}, p.br.Buffered()); m != nil {
+		return p.codec.endLarge(m) // nothing of it was read: still a loan
 	}
 	if err := b.fill(p.br); err != nil {
 		b.abandon()
