@@ -110,22 +110,24 @@ func (c *envelopes) open(m *Message) error {
 		if len(rest) > 0 {
 			body, rest = rest[0], rest[1:]
 		}
-		m.SetHeader(c.scratch)
+		first := m.Body
 		m.Body, m.Frames = body, rest
 		if len(m.Frames) == 0 {
 			m.Frames = nil
 		}
+		m.setHeaderBefore(c.scratch, first)
 	case envelopeReq:
 		if c.correlate {
 			// [id, "", body...]: the id back, as the Header.
 			if len(m.Body) != 4 || len(m.Frames) < 2 || len(m.Frames[0]) != 0 {
 				return zmtpErr("reply without its request id and an empty delimiter frame")
 			}
-			m.SetHeader(m.Body)
+			id := m.Body
 			m.Body, m.Frames = m.Frames[1], m.Frames[2:]
 			if len(m.Frames) == 0 {
 				m.Frames = nil
 			}
+			m.setHeaderBefore(id, id)
 			return nil
 		}
 		if len(m.Body) != 0 || len(m.Frames) == 0 {
@@ -139,11 +141,12 @@ func (c *envelopes) open(m *Message) error {
 		}
 		var word [4]byte
 		binary.BigEndian.PutUint32(word[:], id)
-		m.SetHeader(word[:]) // in front of the (empty) delimiter: no allocation
+		delimiter := m.Body
 		m.Body, m.Frames = m.Frames[0], m.Frames[1:]
 		if len(m.Frames) == 0 {
 			m.Frames = nil
 		}
+		m.setHeaderBefore(word[:], delimiter)
 	}
 	return nil
 }

@@ -305,12 +305,37 @@ func (m *Message) TrimHeader(n int) {
 }
 
 // SetHeader makes a copy of h the message's header, in the room in front of
-// the body when there is enough (no allocation), else in a new slice. What
-// sat in front of the body (an old header) is overwritten.
+// the body when there is enough and none of Frames lies in it (no
+// allocation), else in a new slice. What sat in front of the body (an old
+// header) is overwritten.
 func (m *Message) SetHeader(h []byte) {
-	if off := bodyOffset(m.buf, m.Body); off >= len(h) {
+	m.setHeaderBefore(h, m.Body)
+}
+
+// framesIn reports whether any of m's frames has bytes in buf[from:to].
+func (m *Message) framesIn(from, to int) bool {
+	for _, f := range m.Frames {
+		if off := bodyOffset(m.buf, f); off >= 0 && off < to && off+len(f) > from {
+			return true
+		}
+	}
+	return false
+}
+
+// setHeaderBefore is SetHeader for a message whose envelope frames, front
+// first, were just taken off (envelope.go): the room is looked for in front
+// of front, then in front of the body, where those frames were in a
+// message read whole into one buffer (through_large.go's lead frames, the
+// first of them empty and so of no capacity), as long as no frame still
+// held lies in it.
+func (m *Message) setHeaderBefore(h, front []byte) {
+	at := front
+	if bodyOffset(m.buf, front) < len(h) {
+		at = m.Body
+	}
+	if off := bodyOffset(m.buf, at); off >= len(h) && !m.framesIn(off-len(h), off) {
 		m.Header = m.buf[off-len(h) : off : off]
-		copy(m.Header, h)
+		copy(m.Header, h) // as memmove: h may lie in that room
 		return
 	}
 	if m.loan != nil {

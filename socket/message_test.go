@@ -83,6 +83,24 @@ func TestSetHeaderAndPrepend(t *testing.T) {
 	m.Free() // harmless
 }
 
+// SetHeader takes the room in front of the body only where no frame of
+// the message lies: an application may make a frame of part of the body's
+// buffer, in front of what it makes the body.
+func TestSetHeaderSparesFrames(t *testing.T) {
+	m := socket.NewMessageBytes([]byte("frame-----body"))
+	all := m.Body
+	m.Body, m.Frames = all[10:], [][]byte{all[:5]}
+	m.SetHeader(bytes.Repeat([]byte{0xee}, 12))
+	if string(m.Frames[0]) != "frame" || string(m.Body) != "body" || !bytes.Equal(m.Header, bytes.Repeat([]byte{0xee}, 12)) {
+		t.Fatalf("SetHeader with a frame in front of the body: header %x, body %q, frame %q", m.Header, m.Body, m.Frames[0])
+	}
+	m.SetHeader([]byte{1, 2, 3, 4}) // fits between the frame and the body
+	if string(m.Frames[0]) != "frame" || string(m.Body) != "body" || !bytes.Equal(m.Header, []byte{1, 2, 3, 4}) {
+		t.Fatalf("SetHeader of 4 bytes: header %x, body %q, frame %q", m.Header, m.Body, m.Frames[0])
+	}
+	m.Free()
+}
+
 func TestTrimHeader(t *testing.T) {
 	words := []byte{0, 0, 0, 1, 0, 0, 0, 2, 0x80, 0, 0, 3}
 	m := socket.NewMessageBytes(append(append([]byte(nil), words...), "payload"...))

@@ -445,3 +445,55 @@ func TestReadThroughLargeLoan(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeEnvelopedNoAllocs: a ZMTP request of 64 KiB, read whole behind
+// its empty delimiter where the application waits with a context that can
+// end (through_large.go), and its reply, behind another, cost no
+// allocation a round trip: the REP's envelope and the REQ's request id go
+// in front of the body, where the delimiter was. Plain tcp and CURVE alike;
+// and without a context, where the reader goroutine reads them.
+func TestLargeEnvelopedNoAllocs(t *testing.T) {
+	for _, name := range []string{"tcp", "curve+tcp"} {
+		for _, withCtx := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/context=%v", name, withCtx), func(t *testing.T) {
+				var srvOpt, cliOpt []socket.Option
+				if name == "curve+tcp" {
+					k := newCurveKeys(t)
+					srvOpt, cliOpt = []socket.Option{socket.CurveServer(k.ServerSecret, nil)}, []socket.Option{k.client()}
+				}
+				server := must(rep.New(srvOpt...))
+				client := must(req.New(append(cliOpt, socket.DialDialect(socket.DialectZMTP))...))
+				closeAll(t, client, server)
+				must(client.Dial(must(server.Listen(testutil.URL(t, "tcp"))).URL()))
+				ctx := context.Background()
+				if withCtx {
+					ctx = testCtx(t)
+				}
+				const size = 64 << 10
+				op := func() {
+					if err := client.SendContext(ctx, socket.NewMessage(size)); err != nil {
+						t.Fatal(err)
+					}
+					m, err := server.RecvContext(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := server.SendContext(ctx, m); err != nil { // the request back as the reply
+						t.Fatal(err)
+					}
+					if m, err = client.RecvContext(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if len(m.Body) != size || len(m.Frames) != 0 {
+						t.Fatalf("reply of %d bytes and %d more frames, sent %d bytes", len(m.Body), len(m.Frames), size)
+					}
+					m.Free()
+				}
+				for range 200 {
+					op()
+				}
+				testutil.AllocsBelow(t, 500, 0.5, "per 64 KiB round trip", op)
+			})
+		}
+	}
+}
