@@ -127,3 +127,14 @@ func LargeHandOvers() int64 { return largeHandOvers.Load() }
 // LargeAppReads counts the large messages applications reading through
 // with a context that can end read whole themselves.
 func LargeAppReads() int64 { return largeAppReads.Load() }
+
+// ZMTPFramesSeen reports how many frames, commands included, s's only pipe
+// has read, if it speaks ZMTP (heartbeat.go's measure of life).
+func ZMTPFramesSeen(s *Socket) uint64 {
+	if p := s.solo.Load(); p != nil {
+		if c, ok := p.codec.(*zmtpCodec); ok {
+			return c.seen.Load()
+		}
+	}
+	return 0
+}

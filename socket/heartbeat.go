@@ -72,15 +72,18 @@ const minHeartbeatTick = 10 * time.Millisecond
 // heartbeats keeps no goroutine of its own for them; each run arms the
 // next, so runs never overlap, and its fields are the callback's own.
 type watchdog struct {
-	p        *Pipe
-	c        *zmtpCodec
-	t        *time.Timer
-	ivl      time.Duration // our PING interval (0: none)
-	limit    time.Duration // our timeout for an answer to a PING (0: none)
-	ttl      uint16        // the TTL our PINGs announce, in tenths of a second
-	seen     uint64        // heard() at the last run
-	since    time.Time     // when a run last saw heard() move (or the start)
-	pingAt   time.Time     // when the first PING not yet answered went (zero: none)
+	p     *Pipe
+	c     *zmtpCodec
+	t     *time.Timer
+	ivl   time.Duration // our PING interval (0: none)
+	limit time.Duration // our timeout for an answer to a PING (0: none)
+	ttl   uint16        // the TTL our PINGs announce, in tenths of a second
+	// ping is our PING, made once: every PING is the same, and nothing
+	// writes to it, so each write and the writer's queue may hold it.
+	ping     []byte
+	seen     uint64    // heard() at the last run
+	since    time.Time // when a run last saw heard() move (or the start)
+	pingAt   time.Time // when the first PING not yet answered went (zero: none)
 	nextPing time.Time
 }
 
@@ -108,7 +111,7 @@ func (wd *watchdog) check() {
 		if p.heartbeater != nil {
 			p.heartbeater.Ping()
 		} else {
-			p.sendCommand(zmtp.AppendPing(nil, wd.ttl, nil))
+			p.sendCommand(wd.ping)
 		}
 		if wd.pingAt.IsZero() {
 			wd.pingAt = now
@@ -158,6 +161,7 @@ func (p *Pipe) startHeartbeat(c *zmtpCodec) {
 		wd.limit = wd.ivl
 	}
 	wd.ttl = zmtp.PingTTL(time.Duration(cfg.heartbeatTTL.Load()))
+	wd.ping = zmtp.AppendPing(nil, wd.ttl, nil)
 	now := time.Now()
 	wd.seen, wd.since, wd.nextPing = wd.heard(), now, now.Add(wd.ivl)
 	// Made stopped and published before it is armed: a run finds it (and
@@ -205,7 +209,9 @@ func (p *Pipe) writeCommand(b []byte) bool {
 	if p.tryWriter == nil || p.closing.Load() || !p.sendq.claim() {
 		return false
 	}
-	n, err := p.tryWriter.TryWrite([][]byte{b})
+	p.cmdIov[0] = b
+	n, err := p.tryWriter.TryWrite(p.cmdIov[:])
+	p.cmdIov[0] = nil
 	var left net.Buffers
 	if err == nil && n < len(b) {
 		left = net.Buffers{b[n:]} // b is the caller's, made for this write

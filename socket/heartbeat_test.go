@@ -250,3 +250,26 @@ func TestHeartbeatTimeoutZeroNeverCloses(t *testing.T) {
 		t.Fatalf("%d PINGs in 300 ms at an interval of 10 ms", n)
 	}
 }
+
+// TestIdleHeartbeatsNoAllocs: an idle ZMTP connection heartbeating both
+// ways (PINGs every millisecond from each side, each answered by a PONG)
+// allocates nothing per heartbeat, so that a server with many idle
+// connections does not feed its garbage collector with them.
+func TestIdleHeartbeatsNoAllocs(t *testing.T) {
+	hb := []socket.Option{socket.HeartbeatInterval(time.Millisecond), socket.HeartbeatTimeout(10 * time.Second)}
+	rx := must(pull.New(hb...))
+	tx := must(push.New(append(hb, socket.DialDialect(socket.DialectZMTP))...))
+	closeAll(t, tx, rx)
+	must(tx.Dial(must(rx.Listen(testutil.URL(t, "tcp"))).URL()))
+	waitPipes(t, rx, 1)
+	time.Sleep(20 * time.Millisecond) // the watchdogs' first runs
+	seen := [2]uint64{socket.ZMTPFramesSeen(rx), socket.ZMTPFramesSeen(tx)}
+	// A watchdog runs at most every 10 ms: each run spans a PING or two
+	// from each side, and their PONGs.
+	testutil.AllocsBelow(t, 20, 1, "per 10 ms of heartbeats", func() { time.Sleep(10 * time.Millisecond) })
+	for i, s := range []*socket.Socket{rx, tx} {
+		if n := socket.ZMTPFramesSeen(s) - seen[i]; n < 20 {
+			t.Errorf("side %d read %d commands in 200 ms of heartbeats", i, n)
+		}
+	}
+}

@@ -115,6 +115,9 @@ type Pipe struct {
 	// application and back; touched says the application read since the
 	// reader goroutine last looked. tw frames the application's writes.
 	tryWriter TryWriter
+	// cmdIov is writeCommand's one-element iov, used by the holder of the
+	// write turn, so that a heartbeat's write makes no slice.
+	cmdIov    [1][]byte
 	loanMin   int
 	rstate    atomic.Int32
 	br        *readBuffer

@@ -538,12 +538,20 @@ func (c *zmtpCodec) handleCommand(body []byte) (Control, []byte, error) {
 			c.peerTTL.Store(int64(zmtp.PingTTLDuration(ttl)))
 			c.pipe.startHeartbeat(c)
 		}
-		c.pipe.sendCommand(zmtp.AppendPong(nil, ctx))
+		pong := emptyPong
+		if len(ctx) > 0 {
+			pong = zmtp.AppendPong(nil, ctx)
+		}
+		c.pipe.sendCommand(pong)
 	case zmtp.CmdError:
 		return ControlNone, nil, zmtpErr("peer sent ERROR %q", data)
 	}
 	return ControlNone, nil, nil
 }
+
+// emptyPong answers a PING without context, as libzmq's and ours are: one
+// for every pipe, as nothing writes to it.
+var emptyPong = zmtp.AppendPong(nil, nil)
 
 func unexpected(err error) error {
 	if errors.Is(err, io.EOF) {
