@@ -87,7 +87,7 @@ func (p *Pipe) translate(m *Message) error {
 			return inprocErr("request without a request id")
 		}
 		if p.reqIDs.correlate { // [id, "", body...]
-			m.Frames = append([][]byte{m.Body[4:4], m.Body[4:]}, m.Frames...)
+			m.prependFrames([][]byte{m.Body[4:4], m.Body[4:]})
 			m.Body = m.Body[:4:4]
 			return nil
 		}
@@ -95,11 +95,13 @@ func (p *Pipe) translate(m *Message) error {
 		case p.reqIDs.get() <- binary.BigEndian.Uint32(m.Body):
 		default: // too many outstanding: that reply will count as late
 		}
-		m.Frames = append([][]byte{m.Body[4:]}, m.Frames...)
+		m.prependFrames([][]byte{m.Body[4:]})
 		m.Body = m.Body[:0]
 	case inprocFromRep:
-		// Words of (u32 length, bytes) up to the empty delimiter.
-		var frames [][]byte
+		// Words of (u32 length, bytes) up to the empty delimiter, then the
+		// body: a few frames, gathered on the stack.
+		var room [4][]byte
+		frames := room[:0]
 		b := m.Body
 		for {
 			if len(b) < 4 {
@@ -115,7 +117,8 @@ func (p *Pipe) translate(m *Message) error {
 				break
 			}
 		}
-		m.Body, m.Frames = frames[0], append(append(frames[1:], b), m.Frames...)
+		m.Body = frames[0]
+		m.prependFrames(append(frames[1:], b))
 	case inprocToReq, inprocToRep:
 		return p.env.open(m)
 	}

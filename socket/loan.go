@@ -122,7 +122,8 @@ func (m *Message) retireLoan() {
 		return
 	}
 	m.endLoan()
-	m.Header, m.Body, m.Frames, m.inline = nil, nil, nil, [2][]byte{}
+	m.Header, m.Body, m.Frames = nil, nil, nil
+	clear(m.inline[:])
 	m.Pipe, m.Control = 0, ControlNone
 	m.free = true
 	loanedMessages.Put(m)

@@ -54,13 +54,14 @@ type Message struct {
 	Frames [][]byte
 
 	buf []byte // pooled backing array; Body starts at buf[headroom:] when fresh
-	// inline backs Frames for messages of up to three frames, so that
-	// reading one allocates no slice.
-	inline [2][]byte
+	// inline backs Frames for messages of up to four frames, so that
+	// reading one, or a ROUTER's putting an id in front of a REQ's
+	// [request id, delimiter, body], allocates no slice.
+	inline [3][]byte
 	shares atomic.Int32
 	// The struct fills three cache lines exactly, so that the allocator's
 	// 192-byte class puts each message on line boundaries.
-	_ [28]byte
+	_ [4]byte
 }
 
 // Control says what a control message does.
@@ -181,7 +182,7 @@ func (m *Message) retire() bool {
 	m.Header, m.Body = nil, nil
 	if m.Frames != nil { // written only when set: it is on another cache line
 		m.Frames = nil
-		m.inline = [2][]byte{}
+		clear(m.inline[:])
 	}
 	m.free = true
 	return true
@@ -346,12 +347,30 @@ func (m *Message) setHeaderBefore(h, front []byte) {
 	m.Header = append([]byte(nil), h...)
 }
 
+// prependFrames puts head in front of m's Frames, in m's inline array when
+// all of them fit (no allocation), whatever array Frames and head are in.
+func (m *Message) prependFrames(head [][]byte) {
+	n := len(head) + len(m.Frames)
+	if n == 0 {
+		m.Frames = nil
+		return
+	}
+	if n > len(m.inline) {
+		m.Frames = append(append(make([][]byte, 0, n), head...), m.Frames...)
+		return
+	}
+	var fs [len(m.inline)][]byte
+	copy(fs[copy(fs[:], head):], m.Frames)
+	m.inline = fs
+	m.Frames = m.inline[:n]
+}
+
 // PushFrame makes a copy of f the message's first frame (Body) and moves the
 // body to the front of Frames: how a ROUTER puts a routing id in front of
 // what arrived. The copy goes into the free room in front of the body when
 // there is enough and the message has no header, and Frames uses the
-// message's own array while it holds up to two frames, so that a routing id
-// of up to 64 bytes costs no allocation.
+// message's own array while it holds up to three frames, so that a routing
+// id of up to 64 bytes costs no allocation.
 func (m *Message) PushFrame(f []byte) {
 	var id []byte
 	if off := bodyOffset(m.buf, m.Body); len(m.Header) == 0 && off >= len(f) {
