@@ -196,12 +196,14 @@ func bufferedFrameHeader(b []byte, limit uint64) (zmtp.FrameHeader, int, bool) {
 
 // endLarge does what readMessage does with the message startLarge began,
 // its body read: the frames in front of the last are slices of the one
-// buffer, each capped at its end.
+// buffer, each capped at its end but the first, the Body, which keeps the
+// buffer's capacity as readMessage's does: an empty one so still shows
+// where it is, for the room in front of it (PushFrame, SetHeader).
 func (c *zmtpCodec) endLarge(m *Message) (*Message, error) {
 	if lead := c.largeLead; lead > 0 {
 		c.largeLead = 0
 		all := m.Body
-		m.Body = all[:c.largeCuts[0]:c.largeCuts[0]]
+		m.Body = all[:c.largeCuts[0]]
 		m.Frames = m.inline[:0]
 		for i := 1; i <= lead; i++ {
 			end := len(all)

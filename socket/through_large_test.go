@@ -446,54 +446,75 @@ func TestReadThroughLargeLoan(t *testing.T) {
 	}
 }
 
-// TestLargeEnvelopedNoAllocs: a ZMTP request of 64 KiB, read whole behind
-// its empty delimiter where the application waits with a context that can
-// end (through_large.go), and its reply, behind another, cost no
-// allocation a round trip: the REP's envelope and the REQ's request id go
-// in front of the body, where the delimiter was. Plain tcp and CURVE alike;
-// and without a context, where the reader goroutine reads them.
-func TestLargeEnvelopedNoAllocs(t *testing.T) {
-	for _, name := range []string{"tcp", "curve+tcp"} {
-		for _, withCtx := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%s/context=%v", name, withCtx), func(t *testing.T) {
-				var srvOpt, cliOpt []socket.Option
-				if name == "curve+tcp" {
-					k := newCurveKeys(t)
-					srvOpt, cliOpt = []socket.Option{socket.CurveServer(k.ServerSecret, nil)}, []socket.Option{k.client()}
+// TestMultipartNoAllocs: ZMTP messages of several frames cost no
+// allocation a round trip, whatever their size: a REQ's request behind its
+// empty delimiter and the reply behind the REP's envelope, a DEALER's
+// [header, header, body] to a ROUTER that echoes it, a DEALER's ["",
+// header, body] to a REP. Each message is read into one buffer of its
+// size (readMultipart, or startLarge where the application waits with a
+// context that can end, through_large.go), its envelope put in front of
+// its body, where its first frames were. Over tcp and CURVE, with and
+// without a context.
+func TestMultipartNoAllocs(t *testing.T) {
+	type pair struct {
+		name          string
+		client, server func(...socket.Option) (*socket.Socket, error)
+		head          [][]byte // frames the client puts in front of the body
+	}
+	pairs := []pair{
+		{"req-rep", req.New, rep.New, nil},
+		{"dealer-router", dealer.New, router.New, [][]byte{[]byte("h1"), []byte("h2")}},
+		{"dealer-rep", dealer.New, rep.New, [][]byte{nil, []byte("h1")}},
+	}
+	for _, p := range pairs {
+		for _, tr := range []string{"tcp", "curve+tcp"} {
+			for _, size := range []int{100, 64 << 10} {
+				for _, withCtx := range []bool{true, false} {
+					name := fmt.Sprintf("%s/%s/%d/context=%v", p.name, tr, size, withCtx)
+					t.Run(name, func(t *testing.T) {
+						var srvOpt, cliOpt []socket.Option
+						if tr == "curve+tcp" {
+							k := newCurveKeys(t)
+							srvOpt, cliOpt = []socket.Option{socket.CurveServer(k.ServerSecret, nil)}, []socket.Option{k.client()}
+						}
+						server := must(p.server(append(srvOpt, socket.MaxRecvSize(0))...))
+						client := must(p.client(append(cliOpt, socket.DialDialect(socket.DialectZMTP), socket.MaxRecvSize(0))...))
+						closeAll(t, client, server)
+						must(client.Dial(must(server.Listen(testutil.URL(t, "tcp"))).URL()))
+						ctx := context.Background()
+						if withCtx {
+							ctx = testCtx(t)
+						}
+						op := func() {
+							m := socket.NewMessage(size)
+							for i := len(p.head) - 1; i >= 0; i-- {
+								m.PushFrame(p.head[i])
+							}
+							if err := client.SendContext(ctx, m); err != nil {
+								t.Fatal(err)
+							}
+							m, err := server.RecvContext(ctx)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if err := server.SendContext(ctx, m); err != nil { // the request back as the reply
+								t.Fatal(err)
+							}
+							if m, err = client.RecvContext(ctx); err != nil {
+								t.Fatal(err)
+							}
+							if want := len(p.head); len(m.Frames) != want || len(m.Frames) > 0 && len(m.Frames[want-1]) != size || want == 0 && len(m.Body) != size {
+								t.Fatalf("reply of %d frames behind the first (%d bytes), want %d and the body of %d bytes last", len(m.Frames), len(m.Body), want, size)
+							}
+							m.Free()
+						}
+						for range 200 {
+							op()
+						}
+						testutil.AllocsBelow(t, 500, 0.5, "per round trip", op)
+					})
 				}
-				server := must(rep.New(srvOpt...))
-				client := must(req.New(append(cliOpt, socket.DialDialect(socket.DialectZMTP))...))
-				closeAll(t, client, server)
-				must(client.Dial(must(server.Listen(testutil.URL(t, "tcp"))).URL()))
-				ctx := context.Background()
-				if withCtx {
-					ctx = testCtx(t)
-				}
-				const size = 64 << 10
-				op := func() {
-					if err := client.SendContext(ctx, socket.NewMessage(size)); err != nil {
-						t.Fatal(err)
-					}
-					m, err := server.RecvContext(ctx)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := server.SendContext(ctx, m); err != nil { // the request back as the reply
-						t.Fatal(err)
-					}
-					if m, err = client.RecvContext(ctx); err != nil {
-						t.Fatal(err)
-					}
-					if len(m.Body) != size || len(m.Frames) != 0 {
-						t.Fatalf("reply of %d bytes and %d more frames, sent %d bytes", len(m.Body), len(m.Frames), size)
-					}
-					m.Free()
-				}
-				for range 200 {
-					op()
-				}
-				testutil.AllocsBelow(t, 500, 0.5, "per 64 KiB round trip", op)
-			})
+			}
 		}
 	}
 }

@@ -38,6 +38,10 @@ func FuzzWhole(f *testing.F) {
 	f.Add(zmtp.AppendError(nil, "go away"), byte(2), uint16(0))
 	f.Add(zmtp.AppendFrameHeader(nil, 0, 1<<20), byte(2), uint16(0))
 	f.Add([]byte{0x80, 1, 'x'}, byte(2), uint16(0))
+	// Envelopes: a REP's request, a correlating REQ's reply.
+	f.Add(cat(frame(zmtp.FlagMore, "id"), frame(zmtp.FlagMore, ""), frame(zmtp.FlagMore, "h"), frame(0, "body")), byte(5), uint16(0))
+	f.Add(cat(frame(zmtp.FlagMore, "\x80\x00\x00\x01"), frame(zmtp.FlagMore, ""), frame(0, "body")), byte(8), uint16(0))
+	f.Add(frame(0, string(make([]byte, 70000))), byte(8), uint16(0)) // a reply with no envelope
 	// Large last parts, with frames in front (startLarge).
 	large := make([]byte, 70000)
 	f.Add(append(sp.FramingTCP.AppendFrameHeader(nil, uint64(len(large))), large...), byte(0), uint16(0))
@@ -56,6 +60,12 @@ func FuzzWhole(f *testing.F) {
 		default:
 			zc := &zmtpCodec{pipe: &Pipe{sock: &Socket{}, ctrl: make(chan []byte, 1), sendq: newSendQueue(1, 0)}}
 			zc.watching.Store(true) // no heartbeat goroutine for a PING's TTL
+			switch dialect / 3 % 3 { // a REQ's or REP's envelopes
+			case 1:
+				zc.env = envelopeRep
+			case 2:
+				zc.env, zc.correlate = envelopeReq, true
+			}
 			c = zc
 		}
 		lim := uint64(limit)
@@ -67,7 +77,8 @@ func FuzzWhole(f *testing.F) {
 		br := newReadBuffer(bytes.NewReader(data), nil, nil)
 		m, err := c.readMessage(br, lim)
 		br.release()
-		m.Free()
+		defer m.Free()
+		checkBuffered(t, c, data, lim, m, err)
 		ranOut := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		switch {
 		case w == wholeYes && ranOut:
@@ -93,8 +104,8 @@ func checkLarge(t *testing.T, c streamCodec, data []byte, limit uint64) {
 	var got *Message
 	if err := b.fill(br); err != nil {
 		b.abandon()
-	} else if got, err = c.endLarge(b.done()); err != nil {
-		t.Fatalf("endLarge: %v", err)
+	} else {
+		got, _ = c.endLarge(b.done()) // nil when it fails: a broken envelope
 	}
 	defer got.Free()
 	ref := newReadBuffer(bytes.NewReader(data), nil, nil)
@@ -108,6 +119,25 @@ func checkLarge(t *testing.T, c streamCodec, data []byte, limit uint64) {
 		t.Fatal("startLarge ran out of bytes where readMessage made a message")
 	case got != nil && !slices.EqualFunc(frames(got), frames(want), bytes.Equal):
 		t.Fatalf("startLarge made %d frames, readMessage %d, or they differ", len(frames(got)), len(frames(want)))
+	}
+}
+
+// checkBuffered checks that readMessage makes of data, buffered before it
+// starts (a multipart message then goes into one buffer, readMultipart),
+// what it made with nothing buffered (frame by frame): want and its err.
+func checkBuffered(t *testing.T, c streamCodec, data []byte, limit uint64, want *Message, err error) {
+	br := newReadBuffer(bytes.NewReader(data), nil, nil)
+	defer br.release()
+	br.Peek(len(data))
+	got, gotErr := c.readMessage(br, limit)
+	defer got.Free()
+	switch {
+	case (gotErr == nil) != (err == nil):
+		t.Fatalf("readMessage of a buffered message: %v; frame by frame: %v", gotErr, err)
+	case got != nil && want != nil && !slices.EqualFunc(frames(got), frames(want), bytes.Equal):
+		t.Fatalf("readMessage of a buffered message made %q, frame by frame %q", frames(got), frames(want))
+	case got != nil && want != nil && !bytes.Equal(got.Header, want.Header):
+		t.Fatalf("readMessage of a buffered message made the header %x, frame by frame %x", got.Header, want.Header)
 	}
 }
 

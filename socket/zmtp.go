@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/mqwire/mqwire/wire"
 	"github.com/mqwire/mqwire/wire/zmtp"
@@ -333,6 +334,9 @@ func (c *zmtpCodec) appendMessage(w *streamWriter, m *Message) {
 // readMessage reads the frames of one message. The sum of its frames is held
 // to limit, each frame checked before anything is allocated for it.
 func (c *zmtpCodec) readMessage(br *readBuffer, limit uint64) (*Message, error) {
+	if m, ok, err := c.readMultipart(br, limit); ok {
+		return m, err
+	}
 	var m *Message
 	var total uint64
 	for {
@@ -423,6 +427,32 @@ func (c *zmtpCodec) readMessage(br *readBuffer, limit uint64) (*Message, error) 
 			return m, nil
 		}
 	}
+}
+
+// readMultipart reads a message of several frames whose frames but the
+// last are buffered, with the last's header, as startLarge takes it: all
+// of them in one buffer of the message's size, so that no frame needs a
+// buffer of its own (which would go to the GC with the message) however
+// much larger than the first the others are: a DEALER's or ROUTER's
+// [id, "", body]. ok is false, with nothing read, for any other message.
+func (c *zmtpCodec) readMultipart(br *readBuffer, limit uint64) (m *Message, ok bool, err error) {
+	if b := peekBuffered(br); len(b) == 0 || b[0]&zmtp.FlagMore == 0 {
+		return nil, false, nil
+	}
+	body, ok := c.startLarge(br, limit)
+	if !ok {
+		return nil, false, nil
+	}
+	if m := body.takeLoan(time.Time{}, br.Buffered()); m != nil {
+		m, err := c.endLarge(m)
+		return m, true, err
+	}
+	if err := body.fill(br); err != nil {
+		body.abandon()
+		return nil, true, err
+	}
+	m, err = c.endLarge(body.done())
+	return m, true, err
 }
 
 // readFrame reads a further frame of m: into the free end of m's pooled
