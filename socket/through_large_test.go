@@ -457,9 +457,9 @@ func TestReadThroughLargeLoan(t *testing.T) {
 // without a context.
 func TestMultipartNoAllocs(t *testing.T) {
 	type pair struct {
-		name          string
+		name           string
 		client, server func(...socket.Option) (*socket.Socket, error)
-		head          [][]byte // frames the client puts in front of the body
+		head           [][]byte // frames the client puts in front of the body
 	}
 	pairs := []pair{
 		{"req-rep", req.New, rep.New, nil},

@@ -59,7 +59,7 @@ func FuzzWhole(f *testing.F) {
 			c = &spCodec{framing: sp.FramingIPC}
 		default:
 			zc := &zmtpCodec{pipe: &Pipe{sock: &Socket{}, ctrl: make(chan []byte, 1), sendq: newSendQueue(1, 0)}}
-			zc.watching.Store(true) // no heartbeat goroutine for a PING's TTL
+			zc.watching.Store(true)  // no heartbeat goroutine for a PING's TTL
 			switch dialect / 3 % 3 { // a REQ's or REP's envelopes
 			case 1:
 				zc.env = envelopeRep
