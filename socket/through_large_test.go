@@ -460,11 +460,14 @@ func TestMultipartNoAllocs(t *testing.T) {
 		name           string
 		client, server func(...socket.Option) (*socket.Socket, error)
 		head           [][]byte // frames the client puts in front of the body
+		idle           bool     // a second client, idle: the server reads on its pipes' goroutines
 	}
 	pairs := []pair{
-		{"req-rep", req.New, rep.New, nil},
-		{"dealer-router", dealer.New, router.New, [][]byte{[]byte("h1"), []byte("h2")}},
-		{"dealer-rep", dealer.New, rep.New, [][]byte{nil, []byte("h1")}},
+		{"req-rep", req.New, rep.New, nil, false},
+		{"dealer-router", dealer.New, router.New, [][]byte{[]byte("h1"), []byte("h2")}, false},
+		{"dealer-rep", dealer.New, rep.New, [][]byte{nil, []byte("h1")}, false},
+		{"dealer-router-2", dealer.New, router.New, [][]byte{[]byte("h1"), []byte("h2")}, true},
+		{"req-rep-2", req.New, rep.New, nil, true},
 	}
 	for _, p := range pairs {
 		for _, tr := range []string{"tcp", "curve+tcp"} {
@@ -480,7 +483,14 @@ func TestMultipartNoAllocs(t *testing.T) {
 						server := must(p.server(append(srvOpt, socket.MaxRecvSize(0))...))
 						client := must(p.client(append(cliOpt, socket.DialDialect(socket.DialectZMTP), socket.MaxRecvSize(0))...))
 						closeAll(t, client, server)
-						must(client.Dial(must(server.Listen(testutil.URL(t, "tcp"))).URL()))
+						url := must(server.Listen(testutil.URL(t, "tcp"))).URL()
+						must(client.Dial(url))
+						if p.idle {
+							other := must(p.client(append(cliOpt, socket.DialDialect(socket.DialectZMTP))...))
+							closeAll(t, other)
+							must(other.Dial(url))
+							waitPipes(t, server, 2)
+						}
 						ctx := context.Background()
 						if withCtx {
 							ctx = testCtx(t)
