@@ -30,6 +30,10 @@ type loan struct {
 	// backtrace), which patterns take off the body and put back on
 	// replies: the message has no pooled buffer to keep them in.
 	header [32]byte
+	// frame is room for one frame PushFrame puts in front (a ROUTER's
+	// routing id), once; frameUsed says it holds one.
+	frame     [32]byte
+	frameUsed bool
 }
 
 // appendLoanHeader appends b to the header of a loaned message, in its
@@ -73,6 +77,7 @@ func newLoanedMessage(body []byte, by loanReleaser, token uint64) *Message {
 	m.free = false
 	m.Body = body
 	m.loan.by, m.loan.token = by, token
+	m.loan.frameUsed = false
 	m.loan.active.Store(true)
 	return m
 }

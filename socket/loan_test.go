@@ -2,6 +2,7 @@ package socket
 
 import (
 	"bytes"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -57,3 +58,27 @@ func TestLoanedMessage(t *testing.T) {
 type countReleases struct{ n *atomic.Int32 }
 
 func (c countReleases) ReleaseLoan(token uint64) { c.n.Add(1) }
+
+// TestLoanedPushFrame: frames put in front of a loaned body are copies, the
+// first in the holder's room, the next in a slice of its own, so that
+// neither overwrites the other; a holder used again has its room back.
+func TestLoanedPushFrame(t *testing.T) {
+	var released atomic.Int32
+	shared := []byte("body")
+	m := newLoanedMessage(shared, countReleases{&released}, 1)
+	m.PushFrame([]byte("first"))
+	m.PushFrame([]byte("second"))
+	got := []string{string(m.Body)}
+	for _, f := range m.Frames {
+		got = append(got, string(f))
+	}
+	if want := "[second first body]"; fmt.Sprint(got) != want {
+		t.Fatalf("frames %v, want %s", got, want)
+	}
+	m.Free()
+	m = newLoanedMessage(shared, countReleases{&released}, 2)
+	if m.loan.frameUsed {
+		t.Fatal("a holder used again still has its frame room taken")
+	}
+	m.Free()
+}

@@ -376,6 +376,10 @@ func (m *Message) PushFrame(f []byte) {
 	if off := bodyOffset(m.buf, m.Body); len(m.Header) == 0 && off >= len(f) {
 		id = m.buf[off-len(f) : off : off]
 		copy(id, f)
+	} else if l := m.loan; l != nil && !l.frameUsed && len(f) <= len(l.frame) {
+		l.frameUsed = true // a loan has no buffer of its own: its holder's room
+		id = l.frame[:len(f):len(f)]
+		copy(id, f)
 	} else {
 		id = append([]byte(nil), f...)
 	}
