@@ -337,6 +337,12 @@ func (c *zmtpCodec) readMessage(br *readBuffer, limit uint64) (*Message, error) 
 	if m, ok, err := c.readMultipart(br, limit); ok {
 		return m, err
 	}
+	return c.readFrames(br, limit)
+}
+
+// readFrames is readMessage frame by frame: each frame after the first
+// goes after the one before in the first one's buffer while it fits.
+func (c *zmtpCodec) readFrames(br *readBuffer, limit uint64) (*Message, error) {
 	var m *Message
 	var total uint64
 	for {
@@ -436,6 +442,9 @@ func (c *zmtpCodec) readMessage(br *readBuffer, limit uint64) (*Message, error) 
 // much larger than the first the others are: a DEALER's or ROUTER's
 // [id, "", body]. ok is false, with nothing read, for any other message.
 func (c *zmtpCodec) readMultipart(br *readBuffer, limit uint64) (m *Message, ok bool, err error) {
+	if br.Buffered() == 0 {
+		br.Peek(1) // the read readMessage makes first anyway; its error is readMessage's
+	}
 	if b := peekBuffered(br); len(b) == 0 || b[0]&zmtp.FlagMore == 0 {
 		return nil, false, nil
 	}
