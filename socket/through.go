@@ -546,7 +546,13 @@ func (c *zmtpCodec) whole(b []byte, limit uint64) int {
 			left = max(limit-total, 1)
 		}
 		// readMessage reads the whole header before it checks any of it.
+		// A header the buffer's end cuts makes the message larger than
+		// the buffer (many small frames): waiting for it to fill would
+		// wait for ever.
 		if len(b)-off < zmtp.ShortHeaderSize || len(b)-off < zmtp.FrameHeaderLen(b[off]) {
+			if off+zmtp.LongHeaderSize > readBufferSize {
+				return wholeLarge
+			}
 			return wholeNo
 		}
 		h, hn, err := zmtp.ParseFrameHeader(b[off:], left)

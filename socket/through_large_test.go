@@ -528,3 +528,49 @@ func TestMultipartNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestManySmallFrames: a message of many small frames, larger than the read
+// buffer though none of its frames is, arrives whole, whether the
+// application waits with a context that can end or not; one of more frames
+// than the limit allows (frameLimit) closes the connection with a
+// protocol error.
+func TestManySmallFrames(t *testing.T) {
+	for _, withCtx := range []bool{true, false} {
+		t.Run(fmt.Sprintf("context=%v", withCtx), func(t *testing.T) {
+			rx := must(router.New())
+			tx := must(dealer.New(socket.DialDialect(socket.DialectZMTP)))
+			closeAll(t, tx, rx)
+			must(tx.Dial(must(rx.Listen(testutil.URL(t, "tcp"))).URL()))
+			ctx := context.Background()
+			if withCtx {
+				ctx = testCtx(t)
+			}
+			const n = 30000 // 4 bytes each on the wire: about twice the read buffer
+			m := socket.NewMessageBytes([]byte("f0"))
+			for i := 1; i < n; i++ {
+				m.Frames = append(m.Frames, fmt.Appendf(nil, "%02d", i%100))
+			}
+			if err := tx.SendContext(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			got, err := rx.RecvContext(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Frames) != n || string(got.Frames[0]) != "f0" || string(got.Frames[n-1]) != fmt.Sprintf("%02d", (n-1)%100) {
+				t.Fatalf("%d frames behind the routing id, want %d", len(got.Frames), n)
+			}
+			got.Free()
+			// Over the limit's frames: 1 MiB allows 32,768.
+			m = socket.NewMessage(0)
+			m.Frames = make([][]byte, 40000)
+			if err := tx.SendContext(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			waitPipes(t, rx, 0)
+			if rx.Stats().ProtocolErrors != 1 {
+				t.Fatalf("protocol errors %d, want 1", rx.Stats().ProtocolErrors)
+			}
+		})
+	}
+}

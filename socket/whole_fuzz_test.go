@@ -41,7 +41,8 @@ func FuzzWhole(f *testing.F) {
 	// Envelopes: a REP's request, a correlating REQ's reply.
 	f.Add(cat(frame(zmtp.FlagMore, "id"), frame(zmtp.FlagMore, ""), frame(zmtp.FlagMore, "h"), frame(0, "body")), byte(5), uint16(0))
 	f.Add(cat(frame(zmtp.FlagMore, "\x80\x00\x00\x01"), frame(zmtp.FlagMore, ""), frame(0, "body")), byte(8), uint16(0))
-	f.Add(frame(0, string(make([]byte, 70000))), byte(8), uint16(0)) // a reply with no envelope
+	f.Add(frame(0, string(make([]byte, 70000))), byte(8), uint16(0))         // a reply with no envelope
+	f.Add(bytes.Repeat([]byte{zmtp.FlagMore, 0}, 33000), byte(2), uint16(0)) // many frames, none large
 	// Large last parts, with frames in front (startLarge).
 	large := make([]byte, 70000)
 	f.Add(append(sp.FramingTCP.AppendFrameHeader(nil, uint64(len(large))), large...), byte(0), uint16(0))
@@ -70,6 +71,11 @@ func FuzzWhole(f *testing.F) {
 		}
 		lim := uint64(limit)
 		w := c.whole(data, lim)
+		if w == wholeNo && len(data) >= readBufferSize {
+			// Waiting for more bytes, with no room for them, would wait
+			// for ever (a message of many small frames).
+			t.Fatal("whole: part of a message, in a full buffer")
+		}
 		if w == wholeLarge {
 			checkLarge(t, c, data, lim)
 			return

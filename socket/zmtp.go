@@ -345,6 +345,8 @@ func (c *zmtpCodec) readMessage(br *readBuffer, limit uint64) (*Message, error) 
 func (c *zmtpCodec) readFrames(br *readBuffer, limit uint64) (*Message, error) {
 	var m *Message
 	var total uint64
+	frames, maxFrames := 0, frameLimit(limit)
+	end := -1 // where the free end of m's pooled buffer starts, after its frames
 	for {
 		if _, err := io.ReadFull(br, c.hdr[:zmtp.ShortHeaderSize]); err != nil {
 			if m != nil && errors.Is(err, io.EOF) {
@@ -392,11 +394,16 @@ func (c *zmtpCodec) readFrames(br *readBuffer, limit uint64) (*Message, error) {
 			}
 			continue
 		}
+		if frames++; frames > maxFrames {
+			m.Free()
+			return nil, zmtpErr("message of more than %d frames", maxFrames)
+		}
 		if m == nil {
 			if m, err = readBodyOrLoan(br, int(h.Size), c.loans); err != nil {
 				return nil, unexpected(err)
 			}
-		} else if len(m.Body) == 0 && len(m.Frames) == 0 && !fitsAfter(m, m.Body, int(h.Size)) {
+			end = freeAfter(m, m.Body)
+		} else if len(m.Body) == 0 && len(m.Frames) == 0 && !fits(m, end, int(h.Size)) {
 			// An empty first frame (a REQ's delimiter) before a large one:
 			// the large one becomes the pooled buffer, the empty frame an
 			// empty slice of it.
@@ -408,10 +415,12 @@ func (c *zmtpCodec) readFrames(br *readBuffer, limit uint64) (*Message, error) {
 			m.Free()
 			m = nm
 			f := m.Body
+			end = freeAfter(m, f)
 			m.Body = f[:0]
 			m.Frames = append(m.inline[:0], f)
 		} else {
-			f, err := readFrame(br, m, int(h.Size))
+			var f []byte
+			f, end, err = readFrame(br, m, int(h.Size), end)
 			if err != nil {
 				m.Free()
 				return nil, unexpected(err)
@@ -433,6 +442,21 @@ func (c *zmtpCodec) readFrames(br *readBuffer, limit uint64) (*Message, error) {
 			return m, nil
 		}
 	}
+}
+
+// frameLimit is how many frames a message may have under the byte limit
+// limit (0: none). Each frame costs memory beyond its bytes (its slice,
+// 24 bytes on 64-bit systems) and as little as two bytes on the wire: with
+// no bound, a peer sending empty frames without end made us hold twelve
+// times what it sent, whatever the limit. The frames' slices so stay
+// within three quarters of the limit (1,024 frames at least; 2^20 with no
+// limit).
+func frameLimit(limit uint64) int {
+	const floor, unlimited = 1024, 1 << 20
+	if limit == 0 {
+		return unlimited
+	}
+	return int(max(floor, min(limit/32, unlimited)))
 }
 
 // readMultipart reads a message of several frames whose frames but the
@@ -465,25 +489,25 @@ func (c *zmtpCodec) readMultipart(br *readBuffer, limit uint64) (m *Message, ok 
 }
 
 // readFrame reads a further frame of m: into the free end of m's pooled
-// buffer when it fits (a REQ's delimiter and body share one buffer), else
-// into a buffer of its own.
-func readFrame(br *readBuffer, m *Message, size int) ([]byte, error) {
-	last := m.Body
-	if n := len(m.Frames); n > 0 {
-		last = m.Frames[n-1]
-	}
-	if end := freeAfter(m, last); end >= 0 && len(m.buf)-end >= size {
+// buffer, from end, when it fits (a REQ's delimiter and body share one
+// buffer), else into a buffer of its own; an empty frame takes nothing. It
+// returns where the free end starts after the frame.
+func readFrame(br *readBuffer, m *Message, size, end int) ([]byte, int, error) {
+	if fits(m, end, size) {
 		f := m.buf[end : end+size : end+size]
 		_, err := io.ReadFull(br, f)
-		return f, err
+		return f, end + size, err
+	}
+	if size == 0 {
+		return []byte{}, end, nil // a peer's flood of empty frames costs no buffers
 	}
 	// A buffer of its own: readBody's, grown as the bytes arrive when the
 	// frame is large. It stays with the frame and goes to the GC with it.
 	fm, err := readBody(br, size)
 	if err != nil {
-		return nil, err
+		return nil, end, err
 	}
-	return fm.Body, nil
+	return fm.Body, end, nil
 }
 
 // freeAfter returns where the free end of m's pooled buffer starts after
@@ -498,9 +522,9 @@ func freeAfter(m *Message, last []byte) int {
 	return -1
 }
 
-// fitsAfter reports whether size bytes fit in m's pooled buffer after last.
-func fitsAfter(m *Message, last []byte, size int) bool {
-	end := freeAfter(m, last)
+// fits reports whether size bytes fit in m's pooled buffer from end (-1:
+// nothing does).
+func fits(m *Message, end, size int) bool {
 	return end >= 0 && len(m.buf)-end >= size
 }
 

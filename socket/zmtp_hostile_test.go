@@ -1,6 +1,7 @@
 package socket_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -82,6 +83,9 @@ var zmtpHostileCases = []struct {
 	{name: "multipart sum over the limit", send: append(append(append(greeting(3, 1, "NULL"), readyPush()...),
 		zmtp.AppendFrame(nil, zmtp.FlagMore, make([]byte, 800))...), zmtp.AppendFrameHeader(nil, 0, 800)...),
 		event: socket.EventDisconnected, want: socket.ErrTooLarge, maxRecvs: 1024},
+	{name: "endless empty frames", send: append(append(greeting(3, 1, "NULL"), readyPush()...),
+		bytes.Repeat([]byte{zmtp.FlagMore, 0}, 40000)...),
+		event: socket.EventDisconnected, want: socket.ErrProtocol, says: "frames", maxRecvs: 64 << 10},
 	{name: "reserved flag bits", send: append(append(greeting(3, 1, "NULL"), readyPush()...), 0x80, 1, 'x'),
 		event: socket.EventDisconnected, want: socket.ErrProtocol},
 	{name: "command with MORE", send: append(append(greeting(3, 1, "NULL"), readyPush()...), zmtp.FlagCommand|zmtp.FlagMore, 5, 4, 'P', 'I', 'N', 'G'),
