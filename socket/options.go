@@ -232,7 +232,9 @@ func ConnectTimeout(d time.Duration) Option {
 // allocated. libzmq (whose ZMQ_MAXMSGSIZE bounds each frame) and nng 1.5.2
 // set no limit by default, so their peers may send larger messages: raise
 // it for them. The default keeps one hostile peer from making us buffer
-// without bound.
+// without bound. A ZMTP message may also have at most max(1024, n/32)
+// frames (2^20 with no limit), as each frame costs memory beyond its
+// bytes.
 func MaxRecvSize(n int64) Option {
 	return NewOption("MaxRecvSize", func(s *Socket) error {
 		if n < 0 {
