@@ -81,7 +81,16 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, 
 		p.onGone, p.connectID = d.pipeGone, d.routingID
 	}
 	p.listener, _ = from.(*Listener)
+	// A reconnect is counted before the pipe carries anything, so that
+	// whoever saw a message go through it sees the reconnect too.
+	again := d != nil && d.connected
+	if again {
+		s.reconnects.Add(1)
+	}
 	if err := s.addPipe(p); err != nil {
+		if again {
+			s.reconnects.Add(^uint64(0)) // not connected after all
+		}
 		p.close(err)
 		p.endBacklog()
 		if !errors.Is(err, ErrClosed) {

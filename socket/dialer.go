@@ -191,10 +191,7 @@ func (d *Dialer) dial(waitFirst bool) {
 			d.reportFirst(err)
 		} else {
 			d.reportFirst(nil)
-			if d.connected {
-				s.reconnects.Add(1)
-			}
-			d.connected = true
+			d.connected = true // later connections count as reconnects (attach)
 			d.wait = time.Duration(s.cfg.reconnectMin.Load())
 			if d.hold(p) {
 				return
