@@ -41,6 +41,11 @@
 //     cannot tell when its queue is sent); reqrep, pair.
 //   - mangos: bench/cmd/mangosperf, go.nanomsg.org/mangos/v3 (SP). inproc,
 //     ipc, tcp; push, pair, pub; reqrep, pair.
+//   - plain-go: bench/cmd/plainperf, no messaging library: a bare stream
+//     of length-prefixed records and a bare echo over Go's net, a Go
+//     channel for inproc. It speaks its own "plain" dialect, so it pairs
+//     only with itself. inproc, ipc, tcp; push; reqrep. It shows in the
+//     same run what the machine allows a Go program at all.
 //
 // The ends' own doc comments say where a library needed help to meet the
 // contract (nng and mangos have no linger, so their senders wait for the
@@ -73,13 +78,14 @@ import (
 
 // End is one perf end: a command and what it speaks.
 type End struct {
-	// Name is "mqwire-sp", "mqwire-zmtp", "libzmq", "nng", "zmq4" or
-	// "mangos".
+	// Name is "mqwire-sp", "mqwire-zmtp", "libzmq", "nng", "zmq4",
+	// "mangos" or "plain-go".
 	Name string
 	// Argv is the binary and any fixed flags (mqwire-zmtp's -zmtp); the
 	// role and its arguments follow, after any -pattern flag.
 	Argv []string
-	// Dialect is "sp" or "zmtp": ends of one dialect can be paired.
+	// Dialect is "sp", "zmtp" or "plain": ends of one dialect can be
+	// paired.
 	Dialect string
 	// Transports lists what the end supports of "inproc" (the inproc_*
 	// roles), "ipc" and "tcp".
@@ -131,6 +137,7 @@ var specs = []spec{
 	{name: "nng", bin: "nngperf", csrc: "nngperf.c", pkgconfig: "nng", lib: "-lnng", dialect: "sp", transports: []string{"inproc", "ipc", "tcp", "tls+tcp"}},
 	{name: "zmq4", bin: "zmq4perf", pkg: "./bench/cmd/zmq4perf", dialect: "zmtp", transports: zmq4Transports},
 	{name: "mangos", bin: "mangosperf", pkg: "./bench/cmd/mangosperf", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
+	{name: "plain-go", bin: "plainperf", pkg: "./bench/cmd/plainperf", dialect: "plain", transports: []string{"inproc", "ipc", "tcp"}},
 }
 
 // mqwireTransports is what mqperf supports: shm only where the shm

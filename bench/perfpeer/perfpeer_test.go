@@ -123,9 +123,10 @@ func withFlags(e perfpeer.End, flags ...string) perfpeer.End {
 	return e
 }
 
-// TestSelf runs every end against itself over every transport it has.
+// TestSelf runs every end against itself over every transport it has,
+// plain-go (push and reqrep only) too.
 func TestSelf(t *testing.T) {
-	for _, name := range allEnds {
+	for _, name := range append(allEnds[:len(allEnds):len(allEnds)], "plain-go") {
 		for _, tr := range []string{"tcp", "ipc", "inproc", "shm", "tls+tcp", "curve+tcp"} {
 			for _, kind := range []string{"thr", "lat"} {
 				t.Run(fmt.Sprintf("%s/%s/%s", name, tr, kind), func(t *testing.T) {

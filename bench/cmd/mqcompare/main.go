@@ -1,7 +1,7 @@
 // Command mqcompare runs mqwire's perf end side by side with its peers' —
 // libzmq and nng (C, built with gcc at run time), go-zeromq/zmq4 and mangos
-// v3 (Go) — and writes the results, ratios and plots into a directory
-// (docs/ by default):
+// v3 (Go), and plain-go, a reference with no messaging library — and writes
+// the results, ratios and plots into a directory (docs/ by default):
 //
 //	go run ./bench/cmd/mqcompare            # the whole matrix, some minutes
 //	go run ./bench/cmd/mqcompare -quick     # 64 B over tcp, one round: a smoke run
@@ -94,7 +94,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&sizes, "sizes", "64,1024,65536,1048576", "message sizes in bytes, comma-separated")
 	fs.StringVar(&transports, "transports", "", "transports, comma-separated (default inproc,ipc,tcp, plus shm when an end supports it)")
 	fs.StringVar(&kinds, "kinds", "thr,lat", "thr (throughput), lat (latency) or both")
-	fs.StringVar(&ends, "ends", "", "ends to run, comma-separated (default all: mqwire-sp,mqwire-zmtp,libzmq,nng,zmq4,mangos)")
+	fs.StringVar(&ends, "ends", "", "ends to run, comma-separated (default all: mqwire-sp,mqwire-zmtp,libzmq,nng,zmq4,mangos,plain-go)")
 	fs.IntVar(&cfg.runs, "runs", 3, "rounds per cell; the figure is the median")
 	fs.DurationVar(&cfg.target, "target", 500*time.Millisecond, "how long one run should take")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "longest one run may take before it is killed")
@@ -234,7 +234,7 @@ func run(ctx context.Context, cfg config) error {
 }
 
 // endOrder is the order ends are listed in tables and plots.
-var endOrder = []string{"mqwire-sp", "mqwire-zmtp", "libzmq", "nng", "zmq4", "mangos"}
+var endOrder = []string{"mqwire-sp", "mqwire-zmtp", "libzmq", "nng", "zmq4", "mangos", plainEnd}
 
 // selectEnds keeps the ends named in names (all when names is empty).
 func selectEnds(ends []perfpeer.End, names []string) ([]perfpeer.End, error) {
