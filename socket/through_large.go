@@ -97,14 +97,21 @@ var largeHandOvers, largeAppReads atomic.Int64
 func (p *Pipe) finishLarge() (*Message, error) {
 	b := p.largeRead
 	p.largeRead = bodyRead{}
-	if m := b.takeLoan(time.Time{}, p.br.Buffered()); m != nil {
-		return p.codec.endLarge(m) // nothing of it was read: still a loan
+	return completeLarge(p.codec, p.br, &b)
+}
+
+// completeLarge ends the read of the large message b, whose start c took
+// from br: as the loan it still is when nothing of its body was read, else
+// by reading the rest of its body from br.
+func completeLarge(c streamCodec, br *readBuffer, b *bodyRead) (*Message, error) {
+	if m := b.takeLoan(time.Time{}, br.Buffered()); m != nil {
+		return c.endLarge(m)
 	}
-	if err := b.fill(p.br); err != nil {
+	if err := b.fill(br); err != nil {
 		b.abandon()
 		return nil, err
 	}
-	return p.codec.endLarge(b.done())
+	return c.endLarge(b.done())
 }
 
 func (c *spCodec) startLarge(br *readBuffer, limit uint64) (bodyRead, bool) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
-	"time"
 
 	"github.com/mqwire/mqwire/wire"
 	"github.com/mqwire/mqwire/wire/zmtp"
@@ -476,15 +475,7 @@ func (c *zmtpCodec) readMultipart(br *readBuffer, limit uint64) (m *Message, ok 
 	if !ok {
 		return nil, false, nil
 	}
-	if m := body.takeLoan(time.Time{}, br.Buffered()); m != nil {
-		m, err := c.endLarge(m)
-		return m, true, err
-	}
-	if err := body.fill(br); err != nil {
-		body.abandon()
-		return nil, true, err
-	}
-	m, err = c.endLarge(body.done())
+	m, err = completeLarge(c, br, &body)
 	return m, true, err
 }
 

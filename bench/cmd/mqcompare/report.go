@@ -210,12 +210,12 @@ func mdCell(s string) string {
 type targetRow struct {
 	what         string
 	got, want    float64
+	higherBetter bool
+	unit         string // "x", " msg/s", " allocs/msg"
 	// plain is what plain-go gets on the same measure (NaN when it has no
 	// figure), when the measure applies to it (plainOK).
 	plain   float64
 	plainOK bool
-	higherBetter bool
-	unit         string // "x", " msg/s", " allocs/msg"
 }
 
 // status is "met", "missed" or "no data".
