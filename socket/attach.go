@@ -109,7 +109,7 @@ func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 	}
 	q := newSendQueue(int(s.cfg.sendHWM.Load()), queueBytes)
 	q.boundHeld = c.Stream == nil
-	return &Pipe{
+	p := &Pipe{
 		direct:     direct,
 		id:         nextPipeID(),
 		sock:       s,
@@ -122,6 +122,8 @@ func (s *Socket) newPipe(c Conn, url string, dialed bool) *Pipe {
 		writerDone: make(chan struct{}),
 		gone:       make(chan struct{}),
 	}
+	p.rshare.stream = c.Stream != nil // RecvQueueBytes bounds what it reads
+	return p
 }
 
 // handshake runs the connection handshake of the connection's dialect. A

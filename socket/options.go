@@ -44,6 +44,7 @@ func badOption(name string, v any) error {
 const (
 	DefaultHWM               = 1000
 	DefaultSendQueueBytes    = 4 << 20
+	DefaultRecvQueueBytes    = 4 << 20
 	DefaultMaxRecvSize       = 1 << 20
 	DefaultReconnectInterval = 100 * time.Millisecond
 	DefaultHandshakeTimeout  = 10 * time.Second
@@ -56,6 +57,7 @@ type config struct {
 	sendHWM          atomic.Int64
 	sendQueueBytes   atomic.Int64 // bytes a stream pipe queues; 0 = no bound
 	recvHWM          atomic.Int64
+	recvQueueBytes   atomic.Int64 // bytes a stream pipe has waiting to be received; 0 = no bound
 	sendTimeout      atomic.Int64 // ns; -1 = none, 0 = do not wait
 	recvTimeout      atomic.Int64 // ns; -1 = none, 0 = do not wait
 	linger           atomic.Int64 // ns; <0 = forever
@@ -76,6 +78,7 @@ func (c *config) init() {
 	c.sendHWM.Store(DefaultHWM)
 	c.sendQueueBytes.Store(DefaultSendQueueBytes)
 	c.recvHWM.Store(DefaultHWM)
+	c.recvQueueBytes.Store(DefaultRecvQueueBytes)
 	c.linger.Store(int64(DefaultLinger))
 	c.reconnectMin.Store(int64(DefaultReconnectInterval))
 	c.maxRecvSize.Store(DefaultMaxRecvSize)
@@ -120,6 +123,34 @@ func SendQueueBytes(n int) Option {
 			return badOption("SendQueueBytes", n)
 		}
 		s.cfg.sendQueueBytes.Store(int64(n))
+		return nil
+	})
+}
+
+// RecvQueueBytes bounds, besides RecvHWM's count, the bytes of the
+// messages each stream pipe (tcp, ipc, shm, ws) has waiting in the socket's
+// receive queue: once they reach n, the pipe stops reading (back-pressure
+// to the peer), or drops as RecvHWM would make it, until the application
+// has taken some. A pipe with nothing waiting always takes one message,
+// whatever its size, so a pipe holds at most n bytes plus one message
+// (MaxRecvSize). The count alone would let a peer that sends large
+// messages to a socket the application is not reading fill RecvHWM of
+// them per connection (1 GB at the defaults); libzmq has no such bound.
+// inproc pipes, whose messages are the process's own, are bounded by
+// count only. 0 removes the bound. Default DefaultRecvQueueBytes (4 MiB).
+// Set it in the pattern's New or before the first Dial or Listen.
+func RecvQueueBytes(n int) Option {
+	return NewOption("RecvQueueBytes", func(s *Socket) error {
+		if !s.info.CanRecv {
+			return notApplicable("RecvQueueBytes", s)
+		}
+		if n < 0 {
+			return badOption("RecvQueueBytes", n)
+		}
+		if s.started.Load() {
+			return fmt.Errorf("%w: RecvQueueBytes must be set before Dial or Listen", ErrBadState)
+		}
+		s.cfg.recvQueueBytes.Store(int64(n))
 		return nil
 	})
 }

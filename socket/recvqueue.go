@@ -31,6 +31,7 @@ type RecvQueue struct {
 	s        *Socket
 	once     sync.Once
 	hwm      uint64
+	maxBytes int64         // RecvQueueBytes: a stream pipe's bytes queued; 0 = no bound
 	notEmpty chan struct{} // a token for a waiting consumer (capacity 1)
 	_        [64]byte
 
@@ -87,6 +88,7 @@ type RecvQueue struct {
 	// back a run at a time keeps the consumer off the producer's line.
 	runShare *recvShare
 	runTaken int64
+	runBytes int64 // the bytes of those runTaken entries
 	// stash holds free messages of class stashClass for the spans taken
 	// (under cmu): filled a magazine at a time, it spares each message
 	// made from a span its two visits to the pool (see takeStashed).
@@ -105,13 +107,23 @@ type RecvQueue struct {
 
 // entry is one queued message: a whole message, or a span of a chunk of
 // bytes read from a stream, made into a message by the consumer that takes
-// it (chunk.go). p is the pipe it came from (nil for TryPut).
+// it (chunk.go). p is the pipe it came from (nil for TryPut). n is the
+// span's length, or, once a message is queued, its length (sized), so
+// that what is taken off its share's bytes is what was put on.
 type entry struct {
 	m   *Message
 	c   *chunk
 	off uint32
 	n   uint32
 	p   *Pipe
+}
+
+// sized sets a message entry's n to the message's length (at most
+// 2^32-1: the bound it counts against is below that).
+func (e *entry) sized() {
+	if e.m != nil {
+		e.n = uint32(min(uint64(e.m.Len()), 1<<32-1))
+	}
 }
 
 // message returns the entry's message, making it from the span if need be.
@@ -155,6 +167,7 @@ func (q *RecvQueue) init() {
 	q.once.Do(func() {
 		q.s.started.Store(true)
 		q.hwm = uint64(q.s.cfg.recvHWM.Load())
+		q.maxBytes = q.s.cfg.recvQueueBytes.Load()
 		q.half = int64(q.hwm / 2)
 		q.runMax = min(max(int64(q.hwm/4), 1), 32)
 		size := min(uint64(1)<<bits.Len64(q.hwm-1), initialSlots)
@@ -193,7 +206,22 @@ func (q *RecvQueue) TryPutWithin(p *Pipe, m *Message, limit int) bool {
 	if q.putUnder(e, max(uint64(limit), q.hwm), false, nil) == nil {
 		return true
 	}
-	return q.preferNew.Load() && q.evictFor(p) && q.putUnder(e, max(uint64(limit), q.hwm), false, nil) == nil
+	return q.preferNew.Load() && q.evictUntil(p, func() bool {
+		return q.putUnder(e, max(uint64(limit), q.hwm), false, nil) == nil
+	})
+}
+
+// evictUntil drops p's oldest entries (evictFor) until put, tried after
+// each, succeeds, and reports whether it did. Under the count bound one
+// eviction makes room; under the byte bound a large message may need
+// several small ones gone.
+func (q *RecvQueue) evictUntil(p *Pipe, put func() bool) bool {
+	for q.evictFor(p) {
+		if put() {
+			return true
+		}
+	}
+	return false
 }
 
 // SetPreferNew makes the puts that do not wait (TryPut, and the chunked
@@ -229,7 +257,7 @@ func (q *RecvQueue) evictFor(p *Pipe) bool {
 	// Counted back now, so that the put that follows sees the room; the
 	// run counted back with it may be another share's, whose producers
 	// may wait.
-	wake := q.countTaken(q.shareOf(p), false)
+	wake := q.countTaken(q.shareOf(p), e.n, false)
 	q.cmu.Unlock()
 	if wake {
 		q.makeRoom()
@@ -332,7 +360,7 @@ func (q *RecvQueue) HasRoomFrom(p *Pipe) bool {
 		return true
 	}
 	limit, _ := q.limitFrom(p)
-	return q.queued(&p.rshare) < int64(limit)
+	return q.hasRoom(&p.rshare, int64(limit))
 }
 
 // limitFrom is how many entries of p's the queue holds for a hand-over
@@ -387,7 +415,7 @@ func (q *RecvQueue) putEntriesOr(p *Pipe, es []entry, wait bool) {
 			p.dropEntry(e)
 		case wait:
 			closed = !q.putWait(p, e, q.hwm)
-		case q.preferNew.Load() && q.evictFor(p) && q.putSome(p, es[i:i+1]) == 1:
+		case q.preferNew.Load() && q.evictUntil(p, func() bool { return q.putSome(p, es[i:i+1]) == 1 }):
 			// queued in place of p's oldest
 		case e.m != nil:
 			p.Drop(e.m, DropQueueFull)
@@ -406,10 +434,15 @@ func (q *RecvQueue) free(p *Pipe) int {
 	if q.s.cfg.conflate.Load() {
 		return maxInBatch
 	}
-	used := q.queued(&p.rshare)
-	if used >= int64(q.hwm) {
+	sh := &p.rshare
+	q.pmu.Lock()
+	used := sh.put - sh.taken.Load()
+	full := q.full(sh, int64(q.hwm), true)
+	q.pmu.Unlock()
+	if full {
 		return 0
 	}
+	// putSome stops at the byte bound itself.
 	return int(min(int64(q.hwm)-used, maxInBatch))
 }
 
@@ -428,10 +461,18 @@ func (q *RecvQueue) putSome(p *Pipe, es []entry) int {
 	sh := &p.rshare
 	q.pmu.Lock()
 	t, n := q.reserve(sh, uint64(len(es)))
+	var bytes int64
+	b := q.bytesFor(sh)
 	for i := range n {
+		if b > 0 && i > 0 && sh.putBytes+bytes-sh.takenBytesSeen >= b {
+			n = i // the byte bound, reached within the batch
+			break
+		}
+		es[i].sized()
+		bytes += int64(es[i].n)
 		q.slots[(t+i)&q.mask] = es[i]
 	}
-	sh.added(int64(n))
+	sh.added(int64(n), bytes)
 	q.tail.Store(t + n)
 	q.pmu.Unlock()
 	if n > 0 {
@@ -447,7 +488,7 @@ func (q *RecvQueue) putSome(p *Pipe, es []entry) int {
 func (q *RecvQueue) reserve(sh *recvShare, k uint64) (t, n uint64) {
 	t = q.tail.Load()
 	used := uint64(max(sh.used(int64(q.hwm)), 0))
-	if used >= q.hwm {
+	if used >= q.hwm || q.full(sh, int64(q.hwm), false) {
 		return t, 0
 	}
 	n = min(k, q.hwm-used)
@@ -521,9 +562,10 @@ func (q *RecvQueue) shrink() {
 // (TryPutFrom, makeRoom) and putUnder returns closedChan.
 func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-chan struct{} {
 	sh := q.shareOf(e.p)
+	e.sized()
 	q.pmu.Lock()
 	t := q.tail.Load()
-	if sh.used(int64(limit)) >= int64(limit) {
+	if q.full(sh, int64(limit), false) {
 		// A waiter counts itself as waiting before it looks again: a
 		// consumer that makes room after our last look sees it.
 		switch {
@@ -542,7 +584,7 @@ func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-c
 			q.pmu.Unlock()
 			return closedChan
 		}
-		if sh.takenSeen = sh.taken.Load(); sh.put-sh.takenSeen >= int64(limit) {
+		if q.full(sh, int64(limit), true) {
 			if notify != nil {
 				q.pmu.Unlock()
 				return closedChan
@@ -561,7 +603,7 @@ func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-c
 	}
 	q.makeSlots(t, 1)
 	q.slots[t&q.mask] = e
-	sh.added(1)
+	sh.added(1, int64(e.n))
 	q.tail.Store(t + 1)
 	q.pmu.Unlock()
 	q.wakeConsumer()

@@ -163,7 +163,7 @@ func (q *RecvQueue) tryGet() *Message {
 	if !more {
 		q.letGoRun()
 	}
-	wake := q.countTaken(q.shareOf(e.p), more)
+	wake := q.countTaken(q.shareOf(e.p), e.n, more)
 	shrink := !more && q.mayShrink()
 	q.cmu.Unlock()
 	if wake || !more && q.pwaiting.Load() > 0 {

@@ -22,13 +22,23 @@ type recvShare struct {
 	put       int64
 	putAtWait atomic.Int64
 	takenSeen int64
-	_         [40]byte
+	// putBytes, bytesAtWait and takenBytesSeen are the same for the
+	// entries' bytes (entry.n), which RecvQueueBytes bounds.
+	putBytes       int64
+	bytesAtWait    atomic.Int64
+	takenBytesSeen int64
+	// stream: the share is a stream pipe's, which RecvQueueBytes bounds
+	// (set before the pipe is used).
+	stream bool
+	_      [15]byte
 	// taken counts the entries taken and counted back, ever: the consumer
 	// counts back a run at a time (flushRun), so the share may look fuller
-	// than it is by a run. waiting counts the producers waiting for room.
-	taken   atomic.Int64
-	waiting atomic.Int32
-	_       [52]byte
+	// than it is by a run; takenBytes their bytes. waiting counts the
+	// producers waiting for room.
+	taken      atomic.Int64
+	takenBytes atomic.Int64
+	waiting    atomic.Int32
+	_          [44]byte
 }
 
 // used returns how many of the share's entries the producers see queued,
@@ -42,6 +52,35 @@ func (sh *recvShare) used(limit int64) int64 {
 	return n
 }
 
+// full reports whether sh has no room for another entry under limit
+// entries and the queue's byte bound, looking at the consumers' counts
+// again (fresh) or only when the producers' last look says full. A share
+// with nothing queued always has room. The caller holds pmu.
+func (q *RecvQueue) full(sh *recvShare, limit int64, fresh bool) bool {
+	if fresh {
+		sh.takenSeen = sh.taken.Load()
+	}
+	if sh.used(limit) >= limit {
+		return true
+	}
+	b := q.bytesFor(sh)
+	if b == 0 || !fresh && sh.putBytes-sh.takenBytesSeen < b {
+		return false
+	}
+	sh.takenBytesSeen = sh.takenBytes.Load()
+	sh.takenSeen = sh.taken.Load()
+	return sh.putBytes-sh.takenBytesSeen >= b && sh.put > sh.takenSeen
+}
+
+// bytesFor is the byte bound of sh's entries: RecvQueueBytes for a stream
+// pipe's, none for an inproc pipe's or for puts that name no pipe.
+func (q *RecvQueue) bytesFor(sh *recvShare) int64 {
+	if sh.stream {
+		return q.maxBytes
+	}
+	return 0
+}
+
 // queued returns how many of sh's entries are in the queue, for a caller
 // that does not hold pmu.
 func (q *RecvQueue) queued(sh *recvShare) int64 {
@@ -50,12 +89,26 @@ func (q *RecvQueue) queued(sh *recvShare) int64 {
 	return sh.put - sh.taken.Load()
 }
 
-// added counts n entries put; the caller holds pmu.
-func (sh *recvShare) added(n int64) { sh.put += n }
+// hasRoom reports whether sh takes an entry now under limit and the byte
+// bound, for a caller that does not hold pmu.
+func (q *RecvQueue) hasRoom(sh *recvShare, limit int64) bool {
+	q.pmu.Lock()
+	defer q.pmu.Unlock()
+	return !q.full(sh, limit, true)
+}
+
+// added counts n entries of bytes put; the caller holds pmu.
+func (sh *recvShare) added(n, bytes int64) {
+	sh.put += n
+	sh.putBytes += bytes
+}
 
 // willWait records put for the consumers before a producer counts itself
 // as waiting for room (see flushRun); the caller holds pmu.
-func (sh *recvShare) willWait() { sh.putAtWait.Store(sh.put) }
+func (sh *recvShare) willWait() {
+	sh.putAtWait.Store(sh.put)
+	sh.bytesAtWait.Store(sh.putBytes)
+}
 
 // shareOf returns p's share of q, or the share of puts without a pipe.
 func (q *RecvQueue) shareOf(p *Pipe) *recvShare {
@@ -65,18 +118,19 @@ func (q *RecvQueue) shareOf(p *Pipe) *recvShare {
 	return &p.rshare
 }
 
-// countTaken counts an entry of sh's as taken, and reports whether
+// countTaken counts an entry of sh's, of bytes, as taken, and reports whether
 // producers waiting for room are to be woken: they wait until their share
 // is down to half, not for every message taken, since each wake-up costs
 // them a channel. The takes of a run from one share are counted back at
 // once: at its end, when the queue looks empty (!more), or after runMax.
 // The caller holds cmu.
-func (q *RecvQueue) countTaken(sh *recvShare, more bool) (wake bool) {
+func (q *RecvQueue) countTaken(sh *recvShare, bytes uint32, more bool) (wake bool) {
 	if sh != q.runShare {
 		wake = q.flushRun()
 		q.runShare = sh
 	}
 	q.runTaken++
+	q.runBytes += int64(bytes)
 	if q.runTaken >= q.runMax || !more {
 		wake = q.flushRun() || wake
 	}
@@ -92,9 +146,16 @@ func (q *RecvQueue) flushRun() bool {
 		return false
 	}
 	q.runTaken = 0
+	takenBytes := sh.takenBytes.Add(q.runBytes)
+	q.runBytes = 0
 	taken := sh.taken.Add(k)
 	// putAtWait may be behind put (a put from p under a higher limit
 	// since): the share then looks emptier, and its producers are woken
-	// early, never late.
-	return sh.waiting.Load() > 0 && sh.putAtWait.Load()-taken <= q.half
+	// early, never late. A producer held by the byte bound is woken once
+	// its share's bytes are below it.
+	if sh.waiting.Load() == 0 {
+		return false
+	}
+	b := q.bytesFor(sh)
+	return sh.putAtWait.Load()-taken <= q.half || b > 0 && sh.bytesAtWait.Load()-takenBytes < b
 }
