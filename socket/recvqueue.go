@@ -181,8 +181,9 @@ func (q *RecvQueue) init() {
 func (q *RecvQueue) Put(p *Pipe, m *Message) { q.PutWithin(p, m, 0) }
 
 // PutWithin is Put with p's share of the queue bounded by limit messages
-// rather than RecvHWM (limit is raised to RecvHWM if below it). XPUB queues
-// its subscription notifications so: the subscriptions behind a
+// rather than RecvHWM (limit is raised to RecvHWM if below it);
+// RecvQueueBytes still bounds a stream pipe's share. XPUB queues its
+// subscription notifications so: the subscriptions behind a
 // notification that waits for room are not applied until it is queued.
 func (q *RecvQueue) PutWithin(p *Pipe, m *Message, limit int) {
 	q.init()
