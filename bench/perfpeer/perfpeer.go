@@ -43,9 +43,10 @@
 //     ipc, tcp; push, pair, pub; reqrep, pair.
 //   - plain-go: bench/cmd/plainperf, no messaging library: a bare stream
 //     of length-prefixed records and a bare echo over Go's net, a Go
-//     channel for inproc. It speaks its own "plain" dialect, so it pairs
-//     only with itself. inproc, ipc, tcp; push; reqrep. It shows in the
-//     same run what the machine allows a Go program at all.
+//     channel for inproc, and on Linux a bare shared-memory ring per
+//     direction for shm. It speaks its own "plain" dialect, so it pairs
+//     only with itself. inproc, ipc, tcp, shm; push; reqrep. It shows in
+//     the same run what the machine allows a Go program at all.
 //
 // The ends' own doc comments say where a library needed help to meet the
 // contract (nng and mangos have no linger, so their senders wait for the
@@ -137,7 +138,7 @@ var specs = []spec{
 	{name: "nng", bin: "nngperf", csrc: "nngperf.c", pkgconfig: "nng", lib: "-lnng", dialect: "sp", transports: []string{"inproc", "ipc", "tcp", "tls+tcp"}},
 	{name: "zmq4", bin: "zmq4perf", pkg: "./bench/cmd/zmq4perf", dialect: "zmtp", transports: zmq4Transports},
 	{name: "mangos", bin: "mangosperf", pkg: "./bench/cmd/mangosperf", dialect: "sp", transports: []string{"inproc", "ipc", "tcp"}},
-	{name: "plain-go", bin: "plainperf", pkg: "./bench/cmd/plainperf", dialect: "plain", transports: []string{"inproc", "ipc", "tcp"}},
+	{name: "plain-go", bin: "plainperf", pkg: "./bench/cmd/plainperf", dialect: "plain", transports: plainTransports},
 }
 
 // mqwireTransports is what mqperf supports: shm only where the shm
@@ -147,6 +148,14 @@ var mqwireTransports = func() []string {
 		return []string{"inproc", "ipc", "tcp", "shm", "tls+tcp"}
 	}
 	return []string{"inproc", "ipc", "tcp", "tls+tcp"}
+}()
+
+// plainTransports is what plainperf supports: shm on Linux, as mqperf.
+var plainTransports = func() []string {
+	if runtime.GOOS == "linux" {
+		return []string{"inproc", "ipc", "tcp", "shm"}
+	}
+	return []string{"inproc", "ipc", "tcp"}
 }()
 
 // curveTransport is tcp with CURVE: not a transport of its own but a cell

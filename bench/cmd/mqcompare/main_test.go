@@ -460,19 +460,20 @@ func TestRoundOrder(t *testing.T) {
 }
 
 // TestPlainColumn: with plain-go in the run, each target it can be measured
-// on shows what plain-go gets in place of mqwire; the others show "–".
+// on shows what plain-go gets in place of mqwire; a target it has no measure
+// for has no such column.
 func TestPlainColumn(t *testing.T) {
 	ends := []perfpeer.End{
-		{Name: "mqwire-sp", Argv: []string{"x"}, Dialect: "sp", Transports: []string{"inproc", "tcp", "shm"}},
-		{Name: "libzmq", Argv: []string{"x"}, Dialect: "zmtp", Transports: []string{"inproc", "tcp"}},
-		{Name: plainEnd, Argv: []string{"x"}, Dialect: "plain", Transports: []string{"inproc", "tcp"}},
+		{Name: "mqwire-sp", Argv: []string{"x"}, Dialect: "sp", Transports: []string{"inproc", "ipc", "tcp", "shm"}},
+		{Name: "libzmq", Argv: []string{"x"}, Dialect: "zmtp", Transports: []string{"inproc", "ipc", "tcp"}},
+		{Name: plainEnd, Argv: []string{"x"}, Dialect: "plain", Transports: []string{"inproc", "ipc", "tcp", "shm"}},
 	}
 	rates := map[string]float64{"mqwire-sp": 2e6, "libzmq": 1e6, plainEnd: 4e6}
 	pair := func(_ context.Context, local, _ perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
 		return perfpeer.Result{Size: size, Count: count, MsgPerSec: rates[local.Name], LatencyUS: 1e6 / rates[local.Name]}, nil
 	}
 	cfg := config{
-		sizes: []int{64}, transports: []string{"inproc", "tcp"}, kinds: []string{"thr", "lat"},
+		sizes: []int{64}, transports: []string{"inproc", "ipc", "tcp", "shm"}, kinds: []string{"thr", "lat"}, allocs: true,
 		runs: 1, target: 10 * time.Millisecond, timeout: 50 * time.Millisecond, quick: true, log: io.Discard,
 	}
 	m := &matrix{cfg: cfg, ends: ends, pair: pair}
@@ -485,6 +486,8 @@ func TestPlainColumn(t *testing.T) {
 	doc := string((&report{cfg: cfg, m: m, notes: defaultNotes}).markdown())
 	for _, want := range []string{
 		"| case | got | target | | by how much | plain-go |",
+		"| mqwire-sp shm / libzmq ipc, 64 B | 2.00x | ≥ 5.00x | **missed** | 60% short | 4.00x |",
+		"| mqwire, tcp, 64 B | – | ≤ 1 allocs/msg | no data |  |\n", // no plain-go column where it has no measure
 		"| mqwire-sp / libzmq, tcp, 64 B | 2.00x | ≥ 1.50x | met | 33% above | 4.00x |",
 		"| mqwire-sp / libzmq, tcp, 64 B | 0.50x | ≤ 0.80x | met | 38% below | 0.25x |",
 		"| mqwire-sp, inproc, 64 B | 2.00 M msg/s | ≥ 10.00 M msg/s | **missed** | 80% short | 4.00 M msg/s |",

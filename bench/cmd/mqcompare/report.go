@@ -102,7 +102,7 @@ func (r *report) markdown() []byte {
 	w("throughput is PUSH to PULL (`local_thr`/`remote_thr`; the clock runs from the first message's arrival to the last's), ")
 	w("latency is REQ/REP one message in flight (`local_lat`/`remote_lat`; one way = round trip / 2); inproc runs both ends in one process (`inproc_thr`, `inproc_lat`). ")
 	w("Every end runs against itself with its library's default queue lengths. mqwire runs in both dialects: **mqwire-sp** (SP, as nng and mangos speak) and **mqwire-zmtp** (ZMTP 3, as libzmq and zmq4 speak). ")
-	w("**plain-go** is no messaging library: a bare stream of length-prefixed records through 64 KiB bufio buffers and a bare echo over one connection, a Go channel for inproc (`bench/cmd/plainperf`); it shows what the machine allows a Go program at all, and the targets show what it gets on their measures. ")
+	w("**plain-go** is no messaging library: a bare stream of length-prefixed records through 64 KiB bufio buffers and a bare echo over one connection, a Go channel for inproc, a bare shared-memory ring each way for shm (`bench/cmd/plainperf`); it shows what the machine allows a Go program at all, and the targets show what it gets on their measures. ")
 	w("Each cell (kind, transport, size) runs every end once per round, the order of the ends shuffled each round (the same shuffles in every run of the harness), for %d round(s); a figure is the median of its rounds, ± half the range of the rounds as a share of the median. ", r.cfg.runs)
 	if r.cfg.quick {
 		w("In this quick run counts are fixed (%d messages, %d round trips). ", quickThrCount, quickLatCount)
@@ -373,7 +373,8 @@ func (r *report) shmTargets(mqs []string) []target {
 	if r.hasKind("lat") && contains(r.cfg.sizes, 64) {
 		t := target{name: "shm: one-way latency at 64 B at most 0.05x libzmq over ipc"}
 		for _, mq := range mqs {
-			t.rows = append(t.rows, targetRow{what: mq + " shm / libzmq ipc, 64 B", got: vsZmqIPC("lat", 64, mq), want: 0.05, unit: "x"})
+			t.rows = append(t.rows, targetRow{what: mq + " shm / libzmq ipc, 64 B", got: vsZmqIPC("lat", 64, mq), want: 0.05, unit: "x",
+				plain: vsZmqIPC("lat", 64, plainEnd), plainOK: true})
 		}
 		ts = append(ts, t)
 	}
@@ -384,7 +385,8 @@ func (r *report) shmTargets(mqs []string) []target {
 				continue
 			}
 			for _, mq := range mqs {
-				t.rows = append(t.rows, targetRow{what: fmt.Sprintf("%s shm / libzmq ipc, %s", mq, units.Size(size)), got: vsZmqIPC("thr", size, mq), want: 5, higherBetter: true, unit: "x"})
+				t.rows = append(t.rows, targetRow{what: fmt.Sprintf("%s shm / libzmq ipc, %s", mq, units.Size(size)), got: vsZmqIPC("thr", size, mq), want: 5, higherBetter: true, unit: "x",
+					plain: vsZmqIPC("thr", size, plainEnd), plainOK: true})
 			}
 		}
 		if len(t.rows) > 0 {

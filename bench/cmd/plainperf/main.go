@@ -12,7 +12,10 @@
 // bare (both sides know the size) with io.ReadFull and one Write each way.
 // inproc hands pointers to bodies over a Go channel as long as the other
 // ends' queues (1000) for throughput, and over two channels of one for
-// latency, the bodies coming from a sync.Pool. That is a plain program's
+// latency, the bodies coming from a sync.Pool. shm (Linux) is a file at
+// the URL's path that both processes map, with a bare single-producer
+// single-consumer ring of the same records each way, each side spinning
+// while it waits (shm_linux.go). That is a plain program's
 // best case: nothing is parsed, routed, queued twice or checked, so a
 // library can beat it only where it does less work per byte (none can
 // over a kernel socket) or hands over in batches (as a stream does).
@@ -35,10 +38,13 @@ import (
 	"github.com/mqwire/mqwire/bench/internal/perfcmd"
 )
 
+// transports are the URL schemes this end takes (shm added on Linux).
+var transports = []string{"inproc", "ipc", "tcp"}
+
 func main() {
 	perfcmd.Main(perfcmd.Ends{
 		Name:       "plainperf",
-		Transports: []string{"inproc", "ipc", "tcp"},
+		Transports: transports,
 		LocalThr:   localThr,
 		RemoteThr:  remoteThr,
 		LocalLat:   localLat,
@@ -143,9 +149,14 @@ func lookup(url string) (*inprocPair, error) {
 
 func isInproc(url string) bool { return strings.HasPrefix(url, "inproc://") }
 
+func isShm(url string) bool { return strings.HasPrefix(url, "shm://") }
+
 func localThr(url, pattern string, size, count int, ready func()) (int, time.Duration, error) {
 	if pattern != "push" {
 		return 0, 0, errPattern(pattern)
+	}
+	if isShm(url) {
+		return shmLocalThr(url, size, count, ready)
 	}
 	if isInproc(url) {
 		p := register(url, inprocQueue, size)
@@ -193,6 +204,9 @@ func remoteThr(url, pattern string, size, count int) error {
 	if pattern != "push" {
 		return errPattern(pattern)
 	}
+	if isShm(url) {
+		return shmRemoteThr(url, size, count)
+	}
 	if isInproc(url) {
 		p, err := lookup(url)
 		if err != nil {
@@ -228,6 +242,9 @@ func localLat(url, pattern string, size, count int, ready func()) error {
 	if pattern != "reqrep" {
 		return errPattern(pattern)
 	}
+	if isShm(url) {
+		return shmLocalLat(url, size, count, ready)
+	}
 	if isInproc(url) {
 		p := register(url, 1, size)
 		ready()
@@ -256,6 +273,9 @@ func localLat(url, pattern string, size, count int, ready func()) error {
 func remoteLat(url, pattern string, size, count int) (time.Duration, error) {
 	if pattern != "reqrep" {
 		return 0, errPattern(pattern)
+	}
+	if isShm(url) {
+		return shmRemoteLat(url, size, count)
 	}
 	if isInproc(url) {
 		p, err := lookup(url)
