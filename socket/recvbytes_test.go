@@ -17,6 +17,21 @@ import (
 	"github.com/mqwire/mqwire/wire/sp"
 )
 
+// rawPeer listens s on a fresh streamtest address and returns a raw peer
+// connected to it that has made the SP handshake as proto, closed when t
+// ends.
+func rawPeer(t *testing.T, s *socket.Socket, proto uint16) *streamtest.Peer {
+	t.Helper()
+	url := streamtest.URL(false)
+	must(s.Listen(url))
+	peer := must(streamtest.Connect(url))
+	t.Cleanup(func() { peer.Close() })
+	if _, err := peer.Handshake(proto); err != nil {
+		t.Fatal(err)
+	}
+	return peer
+}
+
 // writeUntilStalled has a raw peer write count messages, message i of
 // size(i) bytes filled with i, on a goroutine, and returns how many it had
 // written once it stalled (no progress for 300 ms) or finished, and the
@@ -60,13 +75,7 @@ func TestRecvQueueBytes(t *testing.T) {
 	run := func(t *testing.T, opts ...socket.Option) int {
 		s := must(pull.New(append(opts, socket.RecvHWM(100), socket.MaxRecvSize(0))...))
 		defer s.Close()
-		url := streamtest.URL(false)
-		must(s.Listen(url))
-		peer := must(streamtest.Connect(url))
-		defer peer.Close()
-		if _, err := peer.Handshake(sp.ProtoPush0); err != nil {
-			t.Fatal(err)
-		}
+		peer := rawPeer(t, s, sp.ProtoPush0)
 		written, done := writeUntilStalled(t, peer, count, func(int) int { return size })
 		for i := range count {
 			m := must(s.RecvContext(testCtx(t)))
@@ -133,13 +142,7 @@ func TestRecvQueueBytesPreferNew(t *testing.T) {
 	}
 	s := must(sub.New(sub.Subscribe(nil), socket.RecvQueueBytes(300<<10), socket.MaxRecvSize(0)))
 	defer s.Close()
-	url := streamtest.URL(false)
-	must(s.Listen(url))
-	peer := must(streamtest.Connect(url))
-	defer peer.Close()
-	if _, err := peer.Handshake(sp.ProtoPub0); err != nil {
-		t.Fatal(err)
-	}
+	peer := rawPeer(t, s, sp.ProtoPub0)
 	written, done := writeUntilStalled(t, peer, count, size)
 	if written != count {
 		t.Fatalf("the publisher was held up after %d of %d messages", written, count)

@@ -352,14 +352,7 @@ func TestSharedMemoryTargets(t *testing.T) {
 		sizes: []int{64}, transports: []string{"ipc", "shm"}, kinds: []string{"thr", "lat"},
 		runs: 1, target: 10 * time.Millisecond, timeout: 50 * time.Millisecond, quick: true, log: io.Discard,
 	}
-	m := &matrix{cfg: cfg, ends: ends, pair: pair}
-	if err := calibrateAll(m); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.measure(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	doc := string((&report{cfg: cfg, m: m, notes: defaultNotes}).markdown())
+	doc := fakeReport(t, cfg, ends, pair)
 	for _, want := range []string{
 		"| mqwire-sp shm / libzmq ipc, 64 B | 0.10x | ≤ 0.05x | **missed** |",
 		"| mqwire-sp shm / libzmq ipc, 64 B | 6.00x | ≥ 5.00x | met |",
@@ -476,14 +469,7 @@ func TestPlainColumn(t *testing.T) {
 		sizes: []int{64}, transports: []string{"inproc", "ipc", "tcp", "shm"}, kinds: []string{"thr", "lat"}, allocs: true,
 		runs: 1, target: 10 * time.Millisecond, timeout: 50 * time.Millisecond, quick: true, log: io.Discard,
 	}
-	m := &matrix{cfg: cfg, ends: ends, pair: pair}
-	if err := calibrateAll(m); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.measure(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	doc := string((&report{cfg: cfg, m: m, notes: defaultNotes}).markdown())
+	doc := fakeReport(t, cfg, ends, pair)
 	for _, want := range []string{
 		"| case | got | target | | by how much | plain-go |",
 		"| mqwire-sp shm / libzmq ipc, 64 B | 2.00x | ≥ 5.00x | **missed** | 60% short | 4.00x |",
@@ -497,4 +483,18 @@ func TestPlainColumn(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, doc)
 		}
 	}
+}
+
+// fakeReport runs the matrix of cfg on pair, a stand-in for perfpeer.Pair,
+// and returns the report's markdown.
+func fakeReport(t *testing.T, cfg config, ends []perfpeer.End, pair func(context.Context, perfpeer.End, perfpeer.End, string, string, int, int) (perfpeer.Result, error)) string {
+	t.Helper()
+	m := &matrix{cfg: cfg, ends: ends, pair: pair}
+	if err := calibrateAll(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.measure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return string((&report{cfg: cfg, m: m, notes: defaultNotes}).markdown())
 }
