@@ -108,8 +108,9 @@ type RecvQueue struct {
 // entry is one queued message: a whole message, or a span of a chunk of
 // bytes read from a stream, made into a message by the consumer that takes
 // it (chunk.go). p is the pipe it came from (nil for TryPut). n is the
-// span's length, or, once a message is queued, its length (sized), so
-// that what is taken off its share's bytes is what was put on.
+// span's length, or, once a message is queued under a byte bound, its
+// length (sized; else 0), so that what is taken off its share's bytes is
+// what was put on.
 type entry struct {
 	m   *Message
 	c   *chunk
@@ -469,7 +470,9 @@ func (q *RecvQueue) putSome(p *Pipe, es []entry) int {
 			n = i // the byte bound, reached within the batch
 			break
 		}
-		es[i].sized()
+		if b > 0 {
+			es[i].sized()
+		}
 		bytes += int64(es[i].n)
 		q.slots[(t+i)&q.mask] = es[i]
 	}
@@ -563,7 +566,9 @@ func (q *RecvQueue) shrink() {
 // (TryPutFrom, makeRoom) and putUnder returns closedChan.
 func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-chan struct{} {
 	sh := q.shareOf(e.p)
-	e.sized()
+	if q.bytesFor(sh) > 0 {
+		e.sized()
+	}
 	q.pmu.Lock()
 	t := q.tail.Load()
 	if q.full(sh, int64(limit), false) {
