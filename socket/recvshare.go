@@ -81,14 +81,6 @@ func (q *RecvQueue) bytesFor(sh *recvShare) int64 {
 	return 0
 }
 
-// queued returns how many of sh's entries are in the queue, for a caller
-// that does not hold pmu.
-func (q *RecvQueue) queued(sh *recvShare) int64 {
-	q.pmu.Lock()
-	defer q.pmu.Unlock()
-	return sh.put - sh.taken.Load()
-}
-
 // hasRoom reports whether sh takes an entry now under limit and the byte
 // bound, for a caller that does not hold pmu.
 func (q *RecvQueue) hasRoom(sh *recvShare, limit int64) bool {
