@@ -118,6 +118,24 @@ func (d *Dialer) letGo(p *Pipe) {
 // option fails here (unless SynchronousDial is among opts); opts hold for
 // every connection the dialer makes.
 func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
+	return s.dial(context.Background(), url, opts, false)
+}
+
+// DialContext is Dial that waits for its first attempt, as with
+// SynchronousDial, and for no longer than ctx allows: it returns with the
+// connection up, or with the attempt's error, or, when ctx ends first,
+// with ErrTimeout for a deadline (which matches context.DeadlineExceeded
+// too) or context.Canceled, once the attempt is abandoned, or with
+// ErrClosed when the socket closes meanwhile. When it fails, the dialer is
+// stopped and nothing is left of it. ctx bounds only the
+// wait: a dialer that connected keeps its connection up, and reconnects,
+// until it or the socket is closed.
+func (s *Socket) DialContext(ctx context.Context, url string, opts ...DialOption) (*Dialer, error) {
+	return s.dial(ctx, url, opts, true)
+}
+
+// dial is Dial and DialContext; wait says to wait for the first attempt.
+func (s *Socket) dial(ctx context.Context, url string, opts []DialOption, wait bool) (*Dialer, error) {
 	t, scheme, addr, err := splitURL(url, true)
 	if err != nil {
 		return nil, err
@@ -127,6 +145,12 @@ func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 		if err := o.apply(s, d); err != nil {
 			return nil, err
 		}
+	}
+	if wait && d.first == nil {
+		d.first = make(chan error, 1)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("dial %s: %w", url, ctxErr(ctx))
 	}
 	base := context.Background()
 	for _, v := range d.values {
@@ -145,14 +169,33 @@ func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
 	}
 	select {
 	case err = <-first:
+		if err != nil && isClosed(s.closing) {
+			err = ErrClosed // the attempt failed because the socket closed under it
+		}
 	case <-d.done: // the socket closed before the attempt ended
 		err = ErrClosed
+	case <-ctx.Done():
+		select {
+		case err = <-first: // the attempt ended at the same moment: it stands
+		default:
+			err = ctxErr(ctx)
+		}
 	}
 	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
 	return d, nil
+}
+
+// isClosed reports whether ch is closed (it is never sent on).
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // dial connects, trying again after a wait while it fails, until a

@@ -103,6 +103,26 @@ func ExamplePipeHook() {
 	// hello
 }
 
+// A dial bounded by a context: it returns with the connection up, or
+// fails with the attempt's error or, if the context ends first, with the
+// context's, leaving no dialer behind.
+func ExampleSocket_DialContext() {
+	sink, _ := pull.New()
+	defer sink.Close()
+	l, _ := sink.Listen("tcp://127.0.0.1:0")
+
+	src, _ := push.New()
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := src.DialContext(ctx, l.URL()); err != nil {
+		fmt.Println("dial:", err)
+		return
+	}
+	fmt.Println("pipes:", src.Stats().Pipes)
+	// Output: pipes: 1
+}
+
 // A dial that waits for its first attempt, as nng's does by default: with
 // nobody listening it fails at once rather than retrying in the
 // background.
