@@ -118,24 +118,25 @@ func (d *Dialer) letGo(p *Pipe) {
 // option fails here (unless SynchronousDial is among opts); opts hold for
 // every connection the dialer makes.
 func (s *Socket) Dial(url string, opts ...DialOption) (*Dialer, error) {
-	return s.dial(context.Background(), url, opts, false)
+	return s.startDial(context.Background(), url, opts, false)
 }
 
 // DialContext is Dial that waits for its first attempt, as with
-// SynchronousDial, and for no longer than ctx allows: it returns with the
-// connection up, or with the attempt's error, or, when ctx ends first,
-// with ErrTimeout for a deadline (which matches context.DeadlineExceeded
-// too) or context.Canceled, once the attempt is abandoned, or with
-// ErrClosed when the socket closes meanwhile. When it fails, the dialer is
-// stopped and nothing is left of it. ctx bounds only the
-// wait: a dialer that connected keeps its connection up, and reconnects,
-// until it or the socket is closed.
+// SynchronousDial, and for no longer than ctx allows. It returns with the
+// connection up; or with the attempt's error; or, when ctx ends first and
+// the attempt is abandoned, with ErrTimeout for a deadline (which matches
+// context.DeadlineExceeded too) or context.Canceled; or with ErrClosed
+// when the socket closes meanwhile. When it fails, the dialer is stopped
+// and nothing is left of it. ctx bounds only the wait: a dialer that
+// connected keeps its connection up, and reconnects, until it or the
+// socket is closed.
 func (s *Socket) DialContext(ctx context.Context, url string, opts ...DialOption) (*Dialer, error) {
-	return s.dial(ctx, url, opts, true)
+	return s.startDial(ctx, url, opts, true)
 }
 
-// dial is Dial and DialContext; wait says to wait for the first attempt.
-func (s *Socket) dial(ctx context.Context, url string, opts []DialOption, wait bool) (*Dialer, error) {
+// startDial is Dial and DialContext; wait says to wait for the first
+// attempt.
+func (s *Socket) startDial(ctx context.Context, url string, opts []DialOption, wait bool) (*Dialer, error) {
 	t, scheme, addr, err := splitURL(url, true)
 	if err != nil {
 		return nil, err
