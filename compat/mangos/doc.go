@@ -45,8 +45,13 @@
 //     mangos drops them all); OpenContext fails with ErrProtoOp on the
 //     other protocols, as in mangos.
 //   - mangos's experimental star protocol, custom protocols
-//     (protocol.Protocol, NewProtocol) and custom transports are not
-//     offered. The ws transport's options are: OptionWebSocketHandler (a
+//     (protocol.Protocol, NewProtocol) and custom transports (package
+//     transport, each transport package's Transport) are not offered;
+//     every other exported name of mangos's packages is here
+//     (TestAPICoversMangos checks it against mangos's source), among
+//     them package errors, and ipc's OptionInputBufferSize and
+//     OptionOutputBufferSize, which are refused (ErrBadOption) since
+//     mqwire's ipc is not a Windows named pipe. The ws transport's options are: OptionWebSocketHandler (a
 //     listener served on the application's own HTTP server),
 //     OptionWebSocketMux (the mux of a server of the listener's own,
 //     which Listen serves) and OptionWebSocketCheckOrigin (true by

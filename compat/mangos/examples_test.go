@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mqwire/mqwire/internal/apisurface"
 )
 
 // mangosExamples are the example programs of mangos v3: every one.
@@ -170,11 +172,11 @@ func goBuild(t *testing.T, args ...string) {
 
 // mangosDir returns the directory of the mangos module's source.
 func mangosDir(t *testing.T) string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "go.nanomsg.org/mangos/v3").Output()
-	if err != nil || len(bytes.TrimSpace(out)) == 0 {
-		t.Fatalf("go list mangos: %v", err)
+	dir, err := apisurface.ModuleDir("go.nanomsg.org/mangos/v3")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return string(bytes.TrimSpace(out))
+	return dir
 }
 
 // freeAddr returns a loopback address with a port nobody listens on.

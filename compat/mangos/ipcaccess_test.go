@@ -30,6 +30,8 @@ func TestShimIPCSocketOptions(t *testing.T) {
 		{mwipc.OptionIpcSocketOwner, mgipc.OptionIpcSocketOwner},
 		{mwipc.OptionIpcSocketGroup, mgipc.OptionIpcSocketGroup},
 		{mwipc.OptionSecurityDescriptor, mgipc.OptionSecurityDescriptor},
+		{mwipc.OptionInputBufferSize, mgipc.OptionInputBufferSize},
+		{mwipc.OptionOutputBufferSize, mgipc.OptionOutputBufferSize},
 	} {
 		if o[0] != o[1] {
 			t.Errorf("option %q, mangos's is %q", o[0], o[1])
@@ -77,6 +79,8 @@ func TestShimIPCSocketOptions(t *testing.T) {
 		{mwipc.OptionIpcSocketOwner, "root", mw.ErrBadValue},
 		{mwipc.OptionIpcSocketGroup, -1, mw.ErrBadValue},
 		{mwipc.OptionSecurityDescriptor, "D:", mw.ErrBadOption},
+		{mwipc.OptionInputBufferSize, 4096, mw.ErrBadOption},  // Windows named pipes'
+		{mwipc.OptionOutputBufferSize, 4096, mw.ErrBadOption}, // likewise
 	}
 	for _, c := range bad {
 		if err := l.SetOption(c.name, c.value); err != c.want {

@@ -31,9 +31,12 @@
 //     one) to the socket underneath.
 //
 // Not provided: zmq4's connection internals (Conn, Cmd, Metadata, Property,
-// Open), its Queue, RegisterTransport, the C-backed NewC constructors, and
-// Topics on a PUB (a SUB has it). Native returns the mqwire socket under a
-// Socket, for statistics, events and the rest of mqwire's API.
+// Open and their errors ErrBadCmd, ErrBadFrame and ErrClosedConn),
+// RegisterTransport, the C-backed NewC constructors and CWithID, and
+// Topics on a PUB (a SUB has it). Every other exported name of zmq4's is
+// here (TestAPICoversZmq4 checks it against zmq4's source). Native returns
+// the mqwire socket under a Socket, for statistics, events and the rest of
+// mqwire's API.
 package zmq4
 
 import (

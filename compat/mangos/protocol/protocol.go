@@ -25,3 +25,37 @@ const (
 	ProtoRespondent = mangos.ProtoRespondent
 	ProtoBus        = mangos.ProtoBus
 )
+
+// Message is mangos's message, which the protocols carry.
+type Message = mangos.Message
+
+// The errors a protocol returns, mangos's values (compare them with ==).
+const (
+	ErrClosed      = mangos.ErrClosed
+	ErrSendTimeout = mangos.ErrSendTimeout
+	ErrRecvTimeout = mangos.ErrRecvTimeout
+	ErrBadValue    = mangos.ErrBadValue
+	ErrBadOption   = mangos.ErrBadOption
+	ErrProtoOp     = mangos.ErrProtoOp
+	ErrProtoState  = mangos.ErrProtoState
+	ErrCanceled    = mangos.ErrCanceled
+	ErrNoPeers     = mangos.ErrNoPeers
+)
+
+// The options the protocols take, by mangos's names (package mangos says
+// what each is).
+const (
+	OptionRaw          = mangos.OptionRaw
+	OptionRecvDeadline = mangos.OptionRecvDeadline
+	OptionSendDeadline = mangos.OptionSendDeadline
+	OptionRetryTime    = mangos.OptionRetryTime
+	OptionSubscribe    = mangos.OptionSubscribe
+	OptionUnsubscribe  = mangos.OptionUnsubscribe
+	OptionSurveyTime   = mangos.OptionSurveyTime
+	OptionWriteQLen    = mangos.OptionWriteQLen
+	OptionReadQLen     = mangos.OptionReadQLen
+	OptionLinger       = mangos.OptionLinger
+	OptionTTL          = mangos.OptionTTL
+	OptionBestEffort   = mangos.OptionBestEffort
+	OptionFailNoPeers  = mangos.OptionFailNoPeers
+)

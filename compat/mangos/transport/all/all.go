@@ -4,4 +4,12 @@
 // registers the transport with mqwire, as mangos code expects.
 package all
 
-import _ "github.com/mqwire/mqwire/transport/all" // registers the transport
+import (
+	"github.com/mqwire/mqwire/compat/mangos"
+	_ "github.com/mqwire/mqwire/transport/all" // registers the transport
+)
+
+// AddTransports does nothing, as in mangos v3, where it is kept for code
+// written before transports registered themselves: every socket has every
+// transport.
+func AddTransports(sock mangos.Socket) {}

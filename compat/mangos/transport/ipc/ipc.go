@@ -22,4 +22,10 @@ const (
 	OptionIpcSocketGroup = "UNIX-IPC-GROUP"
 	// OptionSecurityDescriptor (Windows): not offered (ErrBadOption).
 	OptionSecurityDescriptor = "WIN-IPC-SECURITY-DESCRIPTOR"
+	// OptionInputBufferSize and OptionOutputBufferSize are the buffer
+	// sizes of mangos's Windows named pipes. mqwire's ipc is a Unix
+	// domain socket on every system, Windows too, so they are not
+	// offered (ErrBadOption, as mangos answers off Windows).
+	OptionInputBufferSize  = "WIN-IPC-INPUT-BUFFER-SIZE"
+	OptionOutputBufferSize = "WIN-IPC-OUTPUT-BUFFER-SIZE"
 )
