@@ -39,10 +39,12 @@ var notOffered = map[string]string{
 	"transport/*:Transport":  "custom transports (every socket has every transport)",
 }
 
-// excused reports whether name of package pkg is in notOffered.
+// excused reports whether name of package pkg is in notOffered, or is a
+// method or field of a type that is.
 func excused(pkg, name string) bool {
 	dir, _ := path.Split(pkg)
-	for _, key := range []string{pkg + ":*", pkg + ":" + name, dir + "*:" + name} {
+	typ, _, _ := strings.Cut(name, ".")
+	for _, key := range []string{pkg + ":*", pkg + ":" + name, pkg + ":" + typ, dir + "*:" + name} {
 		if _, ok := notOffered[key]; ok {
 			return true
 		}

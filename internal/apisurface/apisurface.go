@@ -16,8 +16,9 @@ import (
 )
 
 // Exported returns the exported names declared in the non-test Go files
-// of dir: functions, types, variables and constants by name, methods of
-// exported types as "Type.Method". Files built only for other systems
+// of dir: functions, types, variables and constants by name; methods of
+// exported types, the methods of exported interfaces and the fields of
+// exported structs as "Type.Name" (embedded ones are not followed). Files built only for other systems
 // count too (build constraints are not read): a shim must compile
 // wherever the original does.
 func Exported(dir string) (map[string]bool, error) {
@@ -65,6 +66,7 @@ func addDecl(names map[string]bool, d ast.Decl) {
 			case *ast.TypeSpec:
 				if spec.Name.IsExported() {
 					names[spec.Name.Name] = true
+					addMembers(names, spec.Name.Name, spec.Type)
 				}
 			case *ast.ValueSpec:
 				for _, n := range spec.Names {
@@ -72,6 +74,27 @@ func addDecl(names map[string]bool, d ast.Decl) {
 						names[n.Name] = true
 					}
 				}
+			}
+		}
+	}
+}
+
+// addMembers adds the exported methods of an interface type and the
+// exported fields of a struct type, as "Type.Name".
+func addMembers(names map[string]bool, typ string, t ast.Expr) {
+	var fields *ast.FieldList
+	switch t := t.(type) {
+	case *ast.InterfaceType:
+		fields = t.Methods
+	case *ast.StructType:
+		fields = t.Fields
+	default:
+		return
+	}
+	for _, f := range fields.List {
+		for _, n := range f.Names {
+			if n.IsExported() {
+				names[typ+"."+n.Name] = true
 			}
 		}
 	}
