@@ -30,9 +30,8 @@ func notOffered(name string) (why string) {
 // TestAPICoversZmq4 checks that every exported name of zmq4 v0.17.0 (its
 // package and security/plain: functions, types, variables, constants,
 // methods, interfaces' methods and structs' fields) is here too, but for
-// what notOffered
-// names: code written for zmq4 compiles against the shim with its import
-// paths changed.
+// what notOffered names: code written for zmq4 compiles against the shim
+// with its import paths changed.
 func TestAPICoversZmq4(t *testing.T) {
 	root, err := apisurface.ModuleDir("github.com/go-zeromq/zmq4")
 	if err != nil {
