@@ -52,6 +52,14 @@ func excused(pkg, name string) bool {
 	return false
 }
 
+// sameShape reports whether two shapes differ only in naming one type by
+// two of its names: protocol.Socket is an alias of mangos.Socket, which
+// mangos's protocol packages return as the one and this shim's as the
+// other.
+func sameShape(a, b string) bool {
+	return strings.ReplaceAll(a, "protocol.Socket", "mangos.Socket") == strings.ReplaceAll(b, "protocol.Socket", "mangos.Socket")
+}
+
 // TestAPICoversMangos checks that every exported name of every package of
 // mangos v3.4.2 that applications import (the root, errors, protocol and
 // its protocols, transport and its transports) is in the package of the
@@ -91,13 +99,17 @@ func TestAPICoversMangos(t *testing.T) {
 		}
 		ours, err := apisurface.Exported(filepath.FromSlash("./" + pkg))
 		if errors.Is(err, fs.ErrNotExist) {
-			ours = map[string]bool{} // no package here: every name is missing
+			ours = apisurface.API{} // no package here: every name is missing
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		missing := apisurface.Missing(theirs, ours, func(name string) bool { return excused(pkg, name) })
+		missing, differ := apisurface.Compare(theirs, ours,
+			func(name string) bool { return excused(pkg, name) }, sameShape)
 		if len(missing) > 0 {
 			t.Errorf("package %q lacks mangos's %s", pkg, strings.Join(missing, ", "))
+		}
+		for _, d := range differ {
+			t.Errorf("package %q: %s", pkg, d)
 		}
 	}
 }

@@ -49,9 +49,13 @@ func TestAPICoversZmq4(t *testing.T) {
 		if len(theirs) == 0 {
 			t.Fatalf("no exported names found in zmq4's %s", pkg)
 		}
-		missing := apisurface.Missing(theirs, ours, func(name string) bool { return notOffered(name) != "" })
+		missing, differ := apisurface.Compare(theirs, ours,
+			func(name string) bool { return notOffered(name) != "" }, nil)
 		if len(missing) > 0 {
 			t.Errorf("package %q lacks zmq4's %s", pkg, strings.Join(missing, ", "))
+		}
+		for _, d := range differ {
+			t.Errorf("package %q: %s", pkg, d)
 		}
 	}
 }

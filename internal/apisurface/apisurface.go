@@ -1,12 +1,15 @@
 // Package apisurface lists the exported names of a Go package from its
-// source, so that a test can check that an API shim (compat/zmq4,
-// compat/mangos) has every name of the module it stands in for.
+// source, with the shape of each, so that a test can check that an API
+// shim (compat/zmq4, compat/mangos) has every name of the module it stands
+// in for, declared alike.
 package apisurface
 
 import (
+	"bytes"
 	"fmt"
 	"go/ast"
 	"go/parser"
+	"go/printer"
 	"go/token"
 	"os"
 	"os/exec"
@@ -15,42 +18,52 @@ import (
 	"strings"
 )
 
+// API maps each exported name of a package to its shape: "func(params)
+// (results)" with the parameters' and results' types as written, for
+// functions, methods and interfaces' methods; the type as written for
+// struct fields; "type", "const" or "var" for the rest. Methods,
+// interfaces' methods and struct fields are named "Type.Name".
+type API map[string]string
+
 // Exported returns the exported names declared in the non-test Go files
-// of dir: functions, types, variables and constants by name; methods of
-// exported types, the methods of exported interfaces and the fields of
-// exported structs as "Type.Name" (embedded ones are not followed). Files built only for other systems
-// count too (build constraints are not read): a shim must compile
-// wherever the original does.
-func Exported(dir string) (map[string]bool, error) {
+// of dir (embedded fields and interfaces are not followed). Files built
+// only for other systems count too, as build constraints are not read: a
+// shim must compile wherever the original does.
+func Exported(dir string) (API, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	fset := token.NewFileSet()
-	names := map[string]bool{}
+	r := reader{fset: token.NewFileSet(), api: API{}}
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, parser.SkipObjectResolution)
+		f, err := parser.ParseFile(r.fset, filepath.Join(dir, e.Name()), nil, parser.SkipObjectResolution)
 		if err != nil {
 			return nil, err
 		}
 		for _, d := range f.Decls {
-			addDecl(names, d)
+			r.decl(d)
 		}
 	}
-	return names, nil
+	return r.api, nil
 }
 
-func addDecl(names map[string]bool, d ast.Decl) {
+// reader fills an API from declarations.
+type reader struct {
+	fset *token.FileSet
+	api  API
+}
+
+func (r *reader) decl(d ast.Decl) {
 	switch d := d.(type) {
 	case *ast.FuncDecl:
 		if !d.Name.IsExported() {
 			return
 		}
 		if d.Recv == nil {
-			names[d.Name.Name] = true
+			r.api[d.Name.Name] = r.funcShape(d.Type)
 			return
 		}
 		recv := d.Recv.List[0].Type
@@ -58,20 +71,20 @@ func addDecl(names map[string]bool, d ast.Decl) {
 			recv = star.X
 		}
 		if id, ok := recv.(*ast.Ident); ok && id.IsExported() {
-			names[id.Name+"."+d.Name.Name] = true
+			r.api[id.Name+"."+d.Name.Name] = r.funcShape(d.Type)
 		}
 	case *ast.GenDecl:
 		for _, spec := range d.Specs {
 			switch spec := spec.(type) {
 			case *ast.TypeSpec:
 				if spec.Name.IsExported() {
-					names[spec.Name.Name] = true
-					addMembers(names, spec.Name.Name, spec.Type)
+					r.api[spec.Name.Name] = "type"
+					r.members(spec.Name.Name, spec.Type)
 				}
 			case *ast.ValueSpec:
 				for _, n := range spec.Names {
 					if n.IsExported() {
-						names[n.Name] = true
+						r.api[n.Name] = d.Tok.String()
 					}
 				}
 			}
@@ -79,25 +92,56 @@ func addDecl(names map[string]bool, d ast.Decl) {
 	}
 }
 
-// addMembers adds the exported methods of an interface type and the
-// exported fields of a struct type, as "Type.Name".
-func addMembers(names map[string]bool, typ string, t ast.Expr) {
-	var fields *ast.FieldList
+// members adds the exported methods of an interface type and the
+// exported fields of a struct type.
+func (r *reader) members(typ string, t ast.Expr) {
 	switch t := t.(type) {
 	case *ast.InterfaceType:
-		fields = t.Methods
+		for _, m := range t.Methods.List {
+			ft, ok := m.Type.(*ast.FuncType)
+			for _, n := range m.Names {
+				if ok && n.IsExported() {
+					r.api[typ+"."+n.Name] = r.funcShape(ft)
+				}
+			}
+		}
 	case *ast.StructType:
-		fields = t.Fields
-	default:
-		return
-	}
-	for _, f := range fields.List {
-		for _, n := range f.Names {
-			if n.IsExported() {
-				names[typ+"."+n.Name] = true
+		for _, f := range t.Fields.List {
+			for _, n := range f.Names {
+				if n.IsExported() {
+					r.api[typ+"."+n.Name] = r.expr(f.Type)
+				}
 			}
 		}
 	}
+}
+
+// funcShape is "func(params) (results)", types only.
+func (r *reader) funcShape(t *ast.FuncType) string {
+	return "func(" + r.types(t.Params) + ") (" + r.types(t.Results) + ")"
+}
+
+// types lists a field list's types, one for each name.
+func (r *reader) types(fl *ast.FieldList) string {
+	if fl == nil {
+		return ""
+	}
+	var parts []string
+	for _, f := range fl.List {
+		for range max(1, len(f.Names)) {
+			parts = append(parts, r.expr(f.Type))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// expr prints an expression as gofmt would.
+func (r *reader) expr(e ast.Expr) string {
+	var b bytes.Buffer
+	if err := printer.Fprint(&b, r.fset, e); err != nil {
+		return fmt.Sprintf("<%v>", err)
+	}
+	return b.String()
 }
 
 // ModuleDir returns the directory of module's source in the module cache,
@@ -114,15 +158,23 @@ func ModuleDir(module string) (string, error) {
 	return dir, nil
 }
 
-// Missing returns the names of theirs that ours lacks and that are not
-// excused, sorted.
-func Missing(theirs, ours map[string]bool, excused func(name string) bool) []string {
-	var out []string
-	for name := range theirs {
-		if !ours[name] && !excused(name) {
-			out = append(out, name)
+// Compare returns what of theirs ours lacks, and the names both have
+// with different shapes (unless same, when not nil, says that the two
+// differ only in spelling one type two ways), each sorted; names excused
+// are left out of both.
+func Compare(theirs, ours API, excused func(name string) bool, same func(a, b string) bool) (missing, differ []string) {
+	for name, shape := range theirs {
+		if excused(name) {
+			continue
+		}
+		switch mine, ok := ours[name]; {
+		case !ok:
+			missing = append(missing, name)
+		case mine != shape && (same == nil || !same(shape, mine)):
+			differ = append(differ, fmt.Sprintf("%s: %s here, %s there", name, mine, shape))
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(missing)
+	slices.Sort(differ)
+	return missing, differ
 }
