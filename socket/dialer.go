@@ -170,7 +170,7 @@ func (s *Socket) startDial(ctx context.Context, url string, opts []DialOption, w
 	}
 	select {
 	case err = <-first:
-		if err != nil && isClosed(s.closing) {
+		if err != nil && s.closed.Load() {
 			err = ErrClosed // the attempt failed because the socket closed under it
 		}
 	case <-d.done: // the socket closed before the attempt ended
@@ -187,16 +187,6 @@ func (s *Socket) startDial(ctx context.Context, url string, opts []DialOption, w
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
 	return d, nil
-}
-
-// isClosed reports whether ch is closed (it is never sent on).
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // dial connects, trying again after a wait while it fails, until a
