@@ -33,7 +33,7 @@ type RecvQueue struct {
 	hwm      uint64
 	maxBytes int64         // RecvQueueBytes: a stream pipe's bytes queued; 0 = no bound
 	notEmpty chan struct{} // a token for a waiting consumer (capacity 1)
-	_        [64]byte
+	_        [56]byte      // 56 for maxBytes: what follows keeps its offsets
 
 	// runMax is the longest run the consumer takes before counting it
 	// back, and half the share below which waiting producers are woken.
@@ -102,7 +102,7 @@ type RecvQueue struct {
 	// atomic add instead of one per message (see letGoLater).
 	letChunk *chunk
 	letN     int32
-	_        [64]byte
+	_        [56]byte // 56 for runBytes: the queue keeps the size it was measured at
 }
 
 // entry is one queued message: a whole message, or a span of a chunk of
@@ -492,7 +492,7 @@ func (q *RecvQueue) putSome(p *Pipe, es []entry) int {
 func (q *RecvQueue) reserve(sh *recvShare, k uint64) (t, n uint64) {
 	t = q.tail.Load()
 	used := uint64(max(sh.used(int64(q.hwm)), 0))
-	if used >= q.hwm || q.full(sh, int64(q.hwm), false) {
+	if used >= q.hwm || sh.stream && q.full(sh, int64(q.hwm), false) {
 		return t, 0
 	}
 	n = min(k, q.hwm-used)
@@ -571,7 +571,9 @@ func (q *RecvQueue) putUnder(e entry, limit uint64, wait bool, notify *Pipe) <-c
 	}
 	q.pmu.Lock()
 	t := q.tail.Load()
-	if q.full(sh, int64(limit), false) {
+	// The count is looked at here, not in full, so that a put of a share
+	// with no byte bound (inproc's) makes no call for it.
+	if sh.used(int64(limit)) >= int64(limit) || sh.stream && q.full(sh, int64(limit), false) {
 		// A waiter counts itself as waiting before it looks again: a
 		// consumer that makes room after our last look sees it.
 		switch {

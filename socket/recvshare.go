@@ -138,8 +138,12 @@ func (q *RecvQueue) flushRun() bool {
 		return false
 	}
 	q.runTaken = 0
-	takenBytes := sh.takenBytes.Add(q.runBytes)
-	q.runBytes = 0
+	// An inproc pipe's entries carry no bytes: its run costs one atomic
+	// add, not two, on the line its producer reads.
+	if q.runBytes != 0 {
+		sh.takenBytes.Add(q.runBytes)
+		q.runBytes = 0
+	}
 	taken := sh.taken.Add(k)
 	// putAtWait may be behind put (a put from p under a higher limit
 	// since): the share then looks emptier, and its producers are woken
@@ -149,5 +153,5 @@ func (q *RecvQueue) flushRun() bool {
 		return false
 	}
 	b := q.bytesFor(sh)
-	return sh.putAtWait.Load()-taken <= q.half || b > 0 && sh.bytesAtWait.Load()-takenBytes < b
+	return sh.putAtWait.Load()-taken <= q.half || b > 0 && sh.bytesAtWait.Load()-sh.takenBytes.Load() < b
 }
