@@ -166,12 +166,10 @@ func (s *Socket) authenticate(auth Authenticator, req ZAPRequest, deadline time.
 	case r := <-reply:
 		return r, nil
 	case <-ctx.Done():
-		select {
-		case <-s.closing:
+		if s.closed.Load() { // set before closing closes
 			return ZAPReply{}, ErrClosed
-		default:
-			return ZAPReply{}, fmt.Errorf("zmtp %s: the authenticator did not answer in time: %w", req.Mechanism, ErrTimeout)
 		}
+		return ZAPReply{}, fmt.Errorf("zmtp %s: the authenticator did not answer in time: %w", req.Mechanism, ErrTimeout)
 	}
 }
 
