@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -570,5 +571,83 @@ func TestShimTopics(t *testing.T) {
 	}
 	if Native(s) == nil {
 		t.Fatal("no native socket under a SUB")
+	}
+}
+
+// TestPublisherTopicsAsZmq4: a PUB and an XPUB list their subscribers'
+// topics as zmq4's do, step by step, each with two SUBs of its own kind
+// over tcp: sorted, each once, a cancelled topic gone only when no
+// subscriber keeps it, a subscriber's topics gone with it.
+func TestPublisherTopicsAsZmq4(t *testing.T) {
+	type kit struct {
+		pub, xpub, sub func(context.Context) Topics
+	}
+	kits := map[string]kit{
+		"shim": {
+			pub:  func(ctx context.Context) Topics { return NewPub(ctx, WithLogger(quiet)).(Topics) },
+			xpub: func(ctx context.Context) Topics { return NewXPub(ctx, WithLogger(quiet)).(Topics) },
+			sub:  func(ctx context.Context) Topics { return NewSub(ctx, WithLogger(quiet)).(Topics) },
+		},
+		"zmq4": {
+			pub:  func(ctx context.Context) Topics { return gozmq4.NewPub(ctx, gozmq4.WithLogger(quiet)).(Topics) },
+			xpub: func(ctx context.Context) Topics { return gozmq4.NewXPub(ctx, gozmq4.WithLogger(quiet)).(Topics) },
+			sub:  func(ctx context.Context) Topics { return gozmq4.NewSub(ctx, gozmq4.WithLogger(quiet)).(Topics) },
+		},
+	}
+	type socketLike interface {
+		Topics
+		Listen(string) error
+		Dial(string) error
+		Addr() net.Addr
+		SetOption(string, interface{}) error
+		Close() error
+	}
+	for name, k := range kits {
+		for kind, newPub := range map[string]func(context.Context) Topics{"pub": k.pub, "xpub": k.xpub} {
+			t.Run(name+"/"+kind, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				p := newPub(ctx).(socketLike)
+				defer p.Close()
+				if err := p.Listen("tcp://127.0.0.1:0"); err != nil {
+					t.Fatal(err)
+				}
+				subscriber := func(topics ...string) socketLike {
+					s := k.sub(ctx).(socketLike)
+					t.Cleanup(func() { s.Close() })
+					if err := s.Dial("tcp://" + p.Addr().String()); err != nil {
+						t.Fatal(err)
+					}
+					for _, tp := range topics {
+						if err := s.SetOption(OptionSubscribe, tp); err != nil {
+							t.Fatal(err)
+						}
+					}
+					return s
+				}
+				wait := func(want ...string) {
+					t.Helper()
+					deadline := time.Now().Add(5 * time.Second)
+					for got := p.Topics(); !slices.Equal(got, want); got = p.Topics() {
+						if time.Now().After(deadline) {
+							t.Fatalf("topics %q, want %q", got, want)
+						}
+						time.Sleep(time.Millisecond)
+					}
+				}
+				one := subscriber("b", "a")
+				two := subscriber("a", "")
+				wait("", "a", "b")
+				if err := one.SetOption(OptionUnsubscribe, "a"); err != nil {
+					t.Fatal(err)
+				}
+				if err := two.SetOption(OptionUnsubscribe, ""); err != nil {
+					t.Fatal(err)
+				}
+				wait("a", "b")
+				two.Close()
+				wait("b")
+			})
+		}
 	}
 }

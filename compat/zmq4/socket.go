@@ -31,21 +31,40 @@ import (
 // NewPair returns a PAIR socket.
 func NewPair(ctx context.Context, opts ...Option) Socket { return newSock(ctx, Pair, pair.New, opts) }
 
-// NewPub returns a PUB socket.
-func NewPub(ctx context.Context, opts ...Option) Socket { return newSock(ctx, Pub, pub.New, opts) }
+// NewPub returns a PUB socket. It implements Topics: the topics its
+// subscribers are subscribed to (pub.Topics).
+func NewPub(ctx context.Context, opts ...Option) Socket {
+	return &pubSock{newSock(ctx, Pub, pub.New, opts)}
+}
 
 // NewSub returns a SUB socket. It implements Topics.
 func NewSub(ctx context.Context, opts ...Option) Socket {
 	return &subSock{sock: newSock(ctx, Sub, sub.New, opts), topics: map[string]bool{}}
 }
 
-// Topics is implemented by a SUB socket: the topics it is subscribed to.
-// (zmq4's PUB implements it too, with its subscribers' topics; this
-// package's does not.)
+// Topics is implemented by a SUB socket, the topics it is subscribed to,
+// and by a PUB and an XPUB socket, the topics their subscribers are
+// subscribed to, as in zmq4.
 type Topics interface {
-	// Topics returns the sorted list of topics the socket is subscribed
-	// to.
+	// Topics returns the sorted list of topics the socket (or its
+	// subscribers) is subscribed to.
 	Topics() []string
+}
+
+// pubSock is a PUB socket, which lists its subscribers' topics.
+type pubSock struct{ *sock }
+
+func (s *pubSock) Topics() []string {
+	topics, _ := pub.Topics(s.s) // a pub's: never ErrNotPUB
+	return topics
+}
+
+// xpubSock is an XPUB socket, which lists its subscribers' topics.
+type xpubSock struct{ *sock }
+
+func (s *xpubSock) Topics() []string {
+	topics, _ := xpub.Topics(s.s) // an xpub's: never ErrNotXPUB
+	return topics
 }
 
 // subSock is a SUB socket, which knows its topics.
@@ -101,8 +120,11 @@ func NewPull(ctx context.Context, opts ...Option) Socket { return newSock(ctx, P
 func NewPush(ctx context.Context, opts ...Option) Socket { return newSock(ctx, Push, push.New, opts) }
 
 // NewXPub returns an XPUB socket: Recv returns the subscriptions its
-// subscribers send (a frame of 1 or 0, then the topic).
-func NewXPub(ctx context.Context, opts ...Option) Socket { return newSock(ctx, XPub, xpub.New, opts) }
+// subscribers send (a frame of 1 or 0, then the topic). It implements
+// Topics.
+func NewXPub(ctx context.Context, opts ...Option) Socket {
+	return &xpubSock{newSock(ctx, XPub, xpub.New, opts)}
+}
 
 // NewXSub returns an XSUB socket: it subscribes by sending a frame of 1
 // (or 0, to unsubscribe) then the topic.
@@ -508,6 +530,10 @@ func Native(s Socket) *socket.Socket {
 	case *sock:
 		return k.s
 	case *subSock:
+		return k.s
+	case *pubSock:
+		return k.s
+	case *xpubSock:
 		return k.s
 	}
 	return nil

@@ -32,11 +32,11 @@
 //
 // Not provided: zmq4's connection internals (Conn, Cmd, Metadata, Property,
 // Open and their errors ErrBadCmd, ErrBadFrame and ErrClosedConn),
-// RegisterTransport, the C-backed NewC constructors and CWithID, and
-// Topics on a PUB (a SUB has it). Every other exported name of zmq4's is
-// here (TestAPICoversZmq4 checks it against zmq4's source). Native returns
-// the mqwire socket under a Socket, for statistics, events and the rest of
-// mqwire's API.
+// RegisterTransport, and the C-backed NewC constructors and CWithID. Every
+// other exported name of zmq4's is here (TestAPICoversZmq4 checks it
+// against zmq4's source), and Topics on the sockets that have it in zmq4
+// (SUB, PUB, XPUB). Native returns the mqwire socket under a Socket, for
+// statistics, events and the rest of mqwire's API.
 package zmq4
 
 import (

@@ -4,7 +4,10 @@
 // whatever the number of subscriptions.
 package trie
 
-import "sort"
+import (
+	"iter"
+	"sort"
+)
 
 // Trie is a counted set of byte prefixes. The zero value is empty. It is not
 // safe for concurrent use.
@@ -115,3 +118,41 @@ func (t *Trie) Match(msg []byte) bool {
 
 // Len returns the number of distinct prefixes in the set.
 func (t *Trie) Len() int { return t.size }
+
+// All yields the distinct prefixes of the set in byte order, the empty
+// prefix first if it is in the set. The slice it yields is reused for the
+// next prefix: copy it to keep it. The walk keeps its path on the heap, so
+// that a very long prefix (a peer's topic can be as long as a message) does
+// not deepen the stack. The set must not change during the walk.
+func (t *Trie) All() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		if t.root.count > 0 && !yield(nil) {
+			return
+		}
+		// frame is a node on the path and the next of its children to visit.
+		type frame struct {
+			n    *node
+			next int
+		}
+		var prefix []byte
+		path := []frame{{n: &t.root}}
+		for len(path) > 0 {
+			top := &path[len(path)-1]
+			if top.next == len(top.n.keys) {
+				path = path[:len(path)-1]
+				if len(path) > 0 { // every frame but the root's added a byte
+					prefix = prefix[:len(prefix)-1]
+				}
+				continue
+			}
+			i := top.next
+			top.next++
+			c := top.n.kids[i]
+			prefix = append(prefix, top.n.keys[i])
+			path = append(path, frame{n: c})
+			if c.count > 0 && !yield(prefix) {
+				return
+			}
+		}
+	}
+}

@@ -3,7 +3,9 @@ package trie
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -103,5 +105,41 @@ func TestAgainstModel(t *testing.T) {
 		if tr.Len() != len(model) {
 			t.Fatalf("Len = %d, want %d", tr.Len(), len(model))
 		}
+		if got, want := all(&tr), slices.Sorted(maps.Keys(model)); !slices.Equal(got, want) {
+			t.Fatalf("All = %q, want %q", got, want)
+		}
+	}
+}
+
+// all collects what tr.All yields, copied.
+func all(tr *Trie) []string {
+	var got []string
+	for p := range tr.All() {
+		got = append(got, string(p))
+	}
+	return got
+}
+
+// TestAllStopsAndGoesDeep: All stops when its caller breaks out, and walks
+// a prefix far longer than a recursive walk would like.
+func TestAllStopsAndGoesDeep(t *testing.T) {
+	var tr Trie
+	for _, p := range []string{"b", "", "ab", "a", "abc"} {
+		tr.Add([]byte(p))
+	}
+	var first []string
+	for p := range tr.All() {
+		if first = append(first, string(p)); len(first) == 3 {
+			break
+		}
+	}
+	if want := []string{"", "a", "ab"}; !slices.Equal(first, want) {
+		t.Fatalf("first three = %q, want %q", first, want)
+	}
+	long := bytes.Repeat([]byte("x"), 1<<20)
+	tr.Add(long)
+	got := all(&tr)
+	if len(got) != 6 || got[5] != string(long) {
+		t.Fatalf("with a 1 MiB prefix: %d prefixes, last of %d bytes", len(got), len(got[len(got)-1]))
 	}
 }

@@ -40,3 +40,31 @@ func ExampleNew() {
 	// weather: weather.oslo snow
 	// sports: sports.football 2-1
 }
+
+// A publisher waits until a subscriber's topic is listed before it
+// publishes, so that the subscriber misses nothing (subscriptions reach a
+// publisher a moment after the subscriber connects).
+func ExampleTopics() {
+	publisher, _ := pub.New()
+	defer publisher.Close()
+	publisher.Listen("inproc://example-topics")
+
+	subscriber, _ := sub.New(sub.Subscribe([]byte("prices.")))
+	defer subscriber.Close()
+	subscriber.Dial("inproc://example-topics")
+
+	for {
+		topics, _ := pub.Topics(publisher)
+		if len(topics) > 0 {
+			fmt.Println("subscribed:", topics)
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	publisher.SendBytes([]byte("prices.gold 2650"))
+	b, _ := subscriber.RecvBytes()
+	fmt.Printf("%s\n", b)
+	// Output:
+	// subscribed: [prices.]
+	// prices.gold 2650
+}

@@ -12,6 +12,8 @@ package pub
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -67,20 +69,26 @@ func (p *proto) Info() socket.ProtocolInfo {
 	return socket.ProtocolInfo{Self: sp.ProtoPub0, Peer: sp.ProtoSub0, Name: "pub0", PeerName: "sub0", CanSend: true, Raw: p.raw, ZMTPType: zmtp.TypePUB}
 }
 
-// subscriptions are what one ZMTP subscriber asked for. The pipe's reader
-// writes them, senders read them.
+// subscriptions are what one subscriber asked for. The pipe's reader
+// writes them, senders read them. listed: the subscriber filters for
+// itself (our sub over inproc), and the set is kept for Topics only.
 type subscriptions struct {
-	mu   sync.RWMutex
-	trie trie.Trie
+	mu     sync.RWMutex
+	trie   trie.Trie
+	listed bool // set before the pipe is added
 }
 
 func (p *proto) Init(s *socket.Socket) { p.pipes = socket.NewPipeSet(s) }
 
 func (p *proto) AddPipe(pp *socket.Pipe) error {
 	// ZMTP subscribers send their subscriptions, and so does an XSUB over
-	// inproc; an SP subscriber (and our sub over inproc) filters itself.
-	if pp.ZMTP() || pp.PeerName() == zmtp.TypeXSUB {
+	// inproc; an SP subscriber filters for itself. Our sub over inproc
+	// filters for itself too, and tells its subscriptions only for Topics.
+	switch {
+	case pp.ZMTP() || pp.PeerName() == zmtp.TypeXSUB:
 		pp.Data = &subscriptions{}
+	case pp.ByReference() && pp.PeerProtocol() == sp.ProtoSub0:
+		pp.Data = &subscriptions{listed: true}
 	}
 	p.pipes.Add(pp)
 	return nil
@@ -114,8 +122,8 @@ func (p *proto) Send(ctx context.Context, m *socket.Message) error {
 	invert := p.invert.Load()
 	want := func(pp *socket.Pipe) bool {
 		subs, ok := pp.Data.(*subscriptions)
-		if !ok {
-			return true // SP: the subscriber filters
+		if !ok || subs.listed {
+			return true // SP, or our sub over inproc: the subscriber filters
 		}
 		subs.mu.RLock()
 		defer subs.mu.RUnlock()
@@ -137,3 +145,34 @@ func (p *proto) TrySend(m *socket.Message) (bool, error) {
 }
 
 func (p *proto) Recv(context.Context) (*socket.Message, error) { return nil, socket.ErrNotSupported }
+
+// ErrNotPUB is returned by Topics on a socket that is not a pub.
+var ErrNotPUB = errors.New("pub: not a pub socket")
+
+// Topics returns the topics the socket's subscribers are subscribed to,
+// sorted and each once ("" is a subscription to everything), as
+// go-zeromq/zmq4's PUB lists them: those of ZeroMQ subscribers (over any
+// transport) and of sub and xsub sockets of this process over inproc. An
+// SP subscriber (nng, nanomsg, mangos) keeps its subscriptions to itself
+// and is not in the list. A publisher can wait for a subscriber's topic to
+// appear here before it publishes, so that the subscriber misses nothing.
+func Topics(s *socket.Socket) ([]string, error) {
+	p, ok := s.Protocol().(*proto)
+	if !ok {
+		return nil, ErrNotPUB
+	}
+	var topics []string
+	p.pipes.Each(func(pp *socket.Pipe) {
+		subs, ok := pp.Data.(*subscriptions)
+		if !ok {
+			return
+		}
+		subs.mu.RLock()
+		defer subs.mu.RUnlock()
+		for topic := range subs.trie.All() {
+			topics = append(topics, string(topic))
+		}
+	})
+	slices.Sort(topics)
+	return slices.Compact(topics), nil
+}

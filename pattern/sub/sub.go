@@ -56,7 +56,7 @@ type proto struct {
 	match    trie.Trie
 	counting bool            // CountSubscriptions: libzmq's rules, not nng's
 	invert   bool            // InvertMatching: keep what matches no subscription
-	zmtp     *socket.PipeSet // ZMTP publishers, told of every subscription
+	zmtp     *socket.PipeSet // publishers told of every subscription (ZMTP ones, and xpubs and pubs over inproc)
 	ctxs     []*Context      // the open contexts (context.go)
 	nctxs    atomic.Int32    // len(ctxs), read without mu
 }
@@ -198,9 +198,12 @@ func PreferNew(on bool) socket.Option {
 
 // AddPipe tells a ZMTP publisher the subscriptions so far, and an XPUB over
 // inproc too: it publishes only what it was asked for, and its application
-// may want to see them.
+// may want to see them. A pub over inproc is told as well, though it
+// sends everything and this socket filters: it lists them (pub.Topics).
 func (p *proto) AddPipe(pp *socket.Pipe) error {
-	if p.raw || !(pp.ZMTP() || pp.PeerName() == zmtp.TypeXPUB) {
+	tells := pp.ZMTP() || pp.PeerName() == zmtp.TypeXPUB ||
+		pp.ByReference() && pp.PeerProtocol() == sp.ProtoPub0
+	if p.raw || !tells {
 		return nil
 	}
 	p.mu.Lock()

@@ -46,6 +46,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -152,8 +154,8 @@ func InvertMatching(on bool) socket.Option {
 	})
 }
 
-// ErrNotXPUB is returned by Subscribe and Unsubscribe on a socket that is
-// not an xpub.
+// ErrNotXPUB is returned by Subscribe, Unsubscribe and Topics on a socket
+// that is not an xpub.
 var ErrNotXPUB = errors.New("xpub: not an xpub socket")
 
 // Subscribe subscribes the subscriber on pipe (the Pipe of a message Recv
@@ -168,6 +170,20 @@ func Subscribe(s *socket.Socket, pipe socket.PipeID, topic []byte) error {
 // cancelled it. It fails with socket.ErrNoPeer if the subscriber is gone.
 func Unsubscribe(s *socket.Socket, pipe socket.PipeID, topic []byte) error {
 	return change(s, pipe, topic, false)
+}
+
+// Topics returns the topics the socket's subscribers are subscribed to,
+// sorted and each once ("" is a subscription to everything), as
+// go-zeromq/zmq4's XPUB lists them; under Manual, those the application
+// applied with Subscribe.
+func Topics(s *socket.Socket) ([]string, error) {
+	p, ok := s.Protocol().(*proto)
+	if !ok {
+		return nil, ErrNotXPUB
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Sorted(maps.Keys(p.topics)), nil
 }
 
 func change(s *socket.Socket, pipe socket.PipeID, topic []byte, sub bool) error {

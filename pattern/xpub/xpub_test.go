@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -596,5 +597,43 @@ func TestInvertMatching(t *testing.T) {
 	}
 	if _, err := sub.NewRaw(sub.InvertMatching(true)); !errors.Is(err, socket.ErrOptionNotApplicable) {
 		t.Fatalf("InvertMatching on a raw sub: %v", err)
+	}
+}
+
+// TestTopics: an xpub lists its subscribers' topics, sorted and once
+// each, over tcp and inproc, until they cancel them or leave; on another
+// socket Topics is ErrNotXPUB.
+func TestTopics(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	x := newSock(t)(xpub.New())
+	tcpSub := newSock(t)(sub.New(sub.Subscribe([]byte("b")), sub.Subscribe([]byte("a")), socket.DialDialect(socket.DialectZMTP)))
+	connect(t, "tcp", x, tcpSub)
+	inprocSub := newSock(t)(sub.New(sub.Subscribe([]byte("b")), sub.Subscribe(nil)))
+	connect(t, "inproc", x, inprocSub)
+	wait := func(want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got, err := xpub.Topics(x)
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case slices.Equal(got, want):
+				return
+			case time.Now().After(deadline):
+				t.Fatalf("topics %q, want %q", got, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	wait("", "a", "b")
+	if err := tcpSub.SetOption(sub.Unsubscribe([]byte("a"))); err != nil {
+		t.Fatal(err)
+	}
+	wait("", "b")
+	inprocSub.Close()
+	wait("b")
+	if _, err := xpub.Topics(tcpSub); !errors.Is(err, xpub.ErrNotXPUB) {
+		t.Fatalf("Topics on a sub: %v, want ErrNotXPUB", err)
 	}
 }
