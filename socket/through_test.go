@@ -108,6 +108,7 @@ func TestReadThroughPartial(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPipes(t, server, 1)
+	through := false
 	for i := range 3 {
 		id := 0x80000001 + uint32(i)
 		msg := peer.Frame(append(streamtest.U32(id), fmt.Sprintf("request %d", i)...))
@@ -135,6 +136,10 @@ func TestReadThroughPartial(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Looked at at once: the reader goroutine takes the turn back
+		// when the application has not read for awayLimit, which a
+		// loaded machine can spend before the loop ends.
+		through = through || socket.ReadsThrough(server)
 		if got, want := string(m.Body), fmt.Sprintf("request %d", i); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
@@ -151,8 +156,8 @@ func TestReadThroughPartial(t *testing.T) {
 			t.Fatalf("reply %q", b)
 		}
 	}
-	if !socket.ReadsThrough(server) {
-		t.Error("the server does not read through")
+	if !through {
+		t.Error("the server did not read through")
 	}
 }
 
