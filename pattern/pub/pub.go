@@ -96,8 +96,9 @@ func (p *proto) AddPipe(pp *socket.Pipe) error {
 
 func (p *proto) RemovePipe(pp *socket.Pipe) { p.pipes.Remove(pp) }
 
-// Deliver takes a ZMTP subscriber's subscriptions; anything else is
-// discarded (SP subscribers send nothing).
+// Deliver takes the subscriptions of a ZMTP subscriber, and of a sub or
+// xsub over inproc; anything else is discarded (SP subscribers send
+// nothing).
 func (p *proto) Deliver(pp *socket.Pipe, m *socket.Message) {
 	subs, ok := pp.Data.(*subscriptions)
 	if !ok || m.Control == socket.ControlNone {
