@@ -8,7 +8,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -627,13 +626,7 @@ func TestPublisherTopicsAsZmq4(t *testing.T) {
 				}
 				wait := func(want ...string) {
 					t.Helper()
-					deadline := time.Now().Add(5 * time.Second)
-					for got := p.Topics(); !slices.Equal(got, want); got = p.Topics() {
-						if time.Now().After(deadline) {
-							t.Fatalf("topics %q, want %q", got, want)
-						}
-						time.Sleep(time.Millisecond)
-					}
+					testutil.WaitStrings(t, 5*time.Second, func() ([]string, error) { return p.Topics(), nil }, want...)
 				}
 				one := subscriber("b", "a")
 				two := subscriber("a", "")

@@ -9,6 +9,19 @@ import (
 	"github.com/mqwire/mqwire/socket"
 )
 
+// Must returns a function for wrapping a socket constructor's results: it
+// fails t on the error, and closes the socket when t ends.
+func Must(t testing.TB) func(*socket.Socket, error) *socket.Socket {
+	return func(s *socket.Socket, err error) *socket.Socket {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
 // WaitPipes waits until s has at least n pipes connected and taken by its
 // pattern, and fails the test if that takes more than ten seconds.
 func WaitPipes(t testing.TB, s *socket.Socket, n int) {

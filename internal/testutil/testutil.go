@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,6 +151,26 @@ func WaitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// WaitStrings polls get every millisecond until it returns want, failing
+// t with what it returned last if that takes longer than limit, or at once
+// if get fails.
+func WaitStrings(t testing.TB, limit time.Duration, get func() ([]string, error), want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		got, err := get()
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case slices.Equal(got, want):
+			return
+		case time.Now().After(deadline):
+			t.Fatalf("got %q, want %q", got, want)
 		}
 		time.Sleep(time.Millisecond)
 	}

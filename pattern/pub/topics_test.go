@@ -3,10 +3,10 @@ package pub_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/sub"
@@ -14,33 +14,10 @@ import (
 	"github.com/mqwire/mqwire/socket"
 )
 
-func must(t testing.TB) func(*socket.Socket, error) *socket.Socket {
-	return func(s *socket.Socket, err error) *socket.Socket {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-}
-
 // waitTopics waits until pub.Topics(p) is want.
 func waitTopics(t testing.TB, p *socket.Socket, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, err := pub.Topics(p)
-		switch {
-		case err != nil:
-			t.Fatal(err)
-		case slices.Equal(got, want):
-			return
-		case time.Now().After(deadline):
-			t.Fatalf("topics %q, want %q", got, want)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitStrings(t, 5*time.Second, func() ([]string, error) { return pub.Topics(p) }, want...)
 }
 
 // TestTopics: a pub lists its subscribers' topics, sorted and once each,
@@ -50,7 +27,7 @@ func waitTopics(t testing.TB, p *socket.Socket, want ...string) {
 // itself.
 func TestTopics(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	p := must(t)(pub.New())
+	p := socktest.Must(t)(pub.New())
 	if got, err := pub.Topics(p); err != nil || len(got) != 0 {
 		t.Fatalf("no subscribers: %q, %v", got, err)
 	}
@@ -62,13 +39,13 @@ func TestTopics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := must(t)(sub.New(sub.Subscribe([]byte("b")), sub.Subscribe([]byte("a"))))
-	zmq := must(t)(sub.New(sub.Subscribe([]byte("a")), sub.Subscribe(nil), socket.DialDialect(socket.DialectZMTP)))
-	spSub := must(t)(sub.New(sub.Subscribe([]byte("z"))))
-	xs := must(t)(xsub.New())
+	local := socktest.Must(t)(sub.New(sub.Subscribe([]byte("b")), sub.Subscribe([]byte("a"))))
+	zmq := socktest.Must(t)(sub.New(sub.Subscribe([]byte("a")), sub.Subscribe(nil), socket.DialDialect(socket.DialectZMTP)))
+	spSub := socktest.Must(t)(sub.New(sub.Subscribe([]byte("z"))))
+	xs := socktest.Must(t)(xsub.New())
 	// inverted filters for itself over inproc: the pub must not filter
 	// for it by the topics it lists.
-	inverted := must(t)(sub.New(sub.InvertMatching(true), sub.Subscribe([]byte("a"))))
+	inverted := socktest.Must(t)(sub.New(sub.InvertMatching(true), sub.Subscribe([]byte("a"))))
 	for s, url := range map[*socket.Socket]string{local: in.URL(), zmq: tcp.URL(), spSub: tcp.URL(), xs: in.URL(), inverted: in.URL()} {
 		if _, err := s.Dial(url); err != nil {
 			t.Fatal(err)

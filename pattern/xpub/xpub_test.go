@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/internal/socktest"
 	"github.com/mqwire/mqwire/internal/testutil"
 	"github.com/mqwire/mqwire/pattern/pub"
 	"github.com/mqwire/mqwire/pattern/sub"
@@ -26,16 +26,7 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
-func newSock(t testing.TB) func(*socket.Socket, error) *socket.Socket {
-	return func(s *socket.Socket, err error) *socket.Socket {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-}
+var newSock = socktest.Must
 
 // connect makes l listen on transport and d dial it.
 func connect(t testing.TB, transport string, l, d *socket.Socket) {
@@ -612,19 +603,7 @@ func TestTopics(t *testing.T) {
 	connect(t, "inproc", x, inprocSub)
 	wait := func(want ...string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			got, err := xpub.Topics(x)
-			switch {
-			case err != nil:
-				t.Fatal(err)
-			case slices.Equal(got, want):
-				return
-			case time.Now().After(deadline):
-				t.Fatalf("topics %q, want %q", got, want)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		testutil.WaitStrings(t, 5*time.Second, func() ([]string, error) { return xpub.Topics(x) }, want...)
 	}
 	wait("", "a", "b")
 	if err := tcpSub.SetOption(sub.Unsubscribe([]byte("a"))); err != nil {
