@@ -34,7 +34,7 @@ func NewPair(ctx context.Context, opts ...Option) Socket { return newSock(ctx, P
 // NewPub returns a PUB socket. It implements Topics: the topics its
 // subscribers are subscribed to (pub.Topics).
 func NewPub(ctx context.Context, opts ...Option) Socket {
-	return &pubSock{newSock(ctx, Pub, pub.New, opts)}
+	return &listingSock{newSock(ctx, Pub, pub.New, opts), pub.Topics}
 }
 
 // NewSub returns a SUB socket. It implements Topics.
@@ -51,19 +51,15 @@ type Topics interface {
 	Topics() []string
 }
 
-// pubSock is a PUB socket, which lists its subscribers' topics.
-type pubSock struct{ *sock }
-
-func (s *pubSock) Topics() []string {
-	topics, _ := pub.Topics(s.s) // a pub's: never ErrNotPUB
-	return topics
+// listingSock is a PUB or an XPUB socket, which lists its subscribers'
+// topics with list (pub.Topics or xpub.Topics).
+type listingSock struct {
+	*sock
+	list func(*socket.Socket) ([]string, error)
 }
 
-// xpubSock is an XPUB socket, which lists its subscribers' topics.
-type xpubSock struct{ *sock }
-
-func (s *xpubSock) Topics() []string {
-	topics, _ := xpub.Topics(s.s) // an xpub's: never ErrNotXPUB
+func (s *listingSock) Topics() []string {
+	topics, _ := s.list(s.s) // the socket's own kind: never an error
 	return topics
 }
 
@@ -123,7 +119,7 @@ func NewPush(ctx context.Context, opts ...Option) Socket { return newSock(ctx, P
 // subscribers send (a frame of 1 or 0, then the topic). It implements
 // Topics.
 func NewXPub(ctx context.Context, opts ...Option) Socket {
-	return &xpubSock{newSock(ctx, XPub, xpub.New, opts)}
+	return &listingSock{newSock(ctx, XPub, xpub.New, opts), xpub.Topics}
 }
 
 // NewXSub returns an XSUB socket: it subscribes by sending a frame of 1
@@ -531,9 +527,7 @@ func Native(s Socket) *socket.Socket {
 		return k.s
 	case *subSock:
 		return k.s
-	case *pubSock:
-		return k.s
-	case *xpubSock:
+	case *listingSock:
 		return k.s
 	}
 	return nil
