@@ -2,6 +2,7 @@ package socket
 
 import (
 	"net"
+	"runtime"
 	"time"
 )
 
@@ -138,3 +139,18 @@ func ZMTPFramesSeen(s *Socket) uint64 {
 	}
 	return 0
 }
+
+// SpinState reports how long the next wait of an application reading s's
+// only pipe through would spin (through_spin.go) and whether its last read
+// parked, and false when that pipe cannot spin (or s has none).
+func SpinState(s *Socket) (budget time.Duration, parked, ok bool) {
+	p := s.solo.Load()
+	if p == nil || p.spinner == nil {
+		return 0, false, false
+	}
+	return time.Duration(min(p.spinBudget, s.cfg.recvSpin.Load())), p.spinner.parkedAt != 0, true
+}
+
+// CanSpin reports whether tcp pipes spin here at all (Linux, GOMAXPROCS 2
+// or more).
+func CanSpin() bool { return runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 }

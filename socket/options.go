@@ -72,6 +72,7 @@ type config struct {
 	heartbeatTTL     atomic.Int64 // ns; 0 = none announced
 	conflate         atomic.Bool  // the receive queue keeps the newest message only
 	immediate        atomic.Bool  // queue only on connected pipes (true by default)
+	recvSpin         atomic.Int64 // ns a Recv reading tcp through polls before parking; 0 = never
 }
 
 func (c *config) init() {

@@ -138,7 +138,12 @@ type Pipe struct {
 	sealed      *sealedWriter
 	lastThrough atomic.Int64
 	inAtThrough atomic.Uint64
-	throughs    atomic.Uint64 // system-call writes through, for the tests
+	// spinner is the reader an application reading through polls with
+	// before it parks, and spinBudget how long (ns) it now polls
+	// (through_spin.go); both the read turn holder's.
+	spinner    *fdReader
+	spinBudget int64
+	throughs   atomic.Uint64 // system-call writes through, for the tests
 	// writer is the writer goroutine's, passed from one run to the next
 	// (sendQueue.writerLeaves): one runs at a time.
 	writer *streamWriter

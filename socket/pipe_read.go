@@ -40,6 +40,9 @@ func (p *Pipe) readStream() {
 	// reader ends (endTurns), and only then are the buffers let go.
 	turns := p.turnGiven != nil
 	lazy := newLazySource(p.conn)
+	if turns {
+		p.initSpin(lazy)
+	}
 	var leftover []byte // what the chunk held when the codec took over
 	if p.readsChunks() {
 		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)

@@ -292,7 +292,7 @@ func (p *Pipe) readAsApp(ctx context.Context, ready func() bool) error {
 				return nil
 			}
 		}
-		if more, err := p.readMoreAsApp(ctx, ready, func() error { return fillBuffer(br) }); !more {
+		if more, err := p.readMoreAsApp(ctx, ready, func() error { return p.fillSpinning(func() error { return fillBuffer(br) }, br.Buffered() == 0) }); !more {
 			return err
 		}
 	}

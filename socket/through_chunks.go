@@ -92,7 +92,7 @@ func (p *Pipe) readChunksAsApp(ctx context.Context, ready func() bool) error {
 			p.giveBack()
 			return nil
 		}
-		if more, err := p.readMoreAsApp(ctx, ready, cp.fill); !more {
+		if more, err := p.readMoreAsApp(ctx, ready, func() error { return p.fillSpinning(cp.fill, len(cp.r.unparsed()) == 0) }); !more {
 			return err
 		}
 	}

@@ -10,8 +10,10 @@ func fdTryWriter(net.Conn) TryWriter { return nil }
 
 // fdReader: reading a descriptor without holding a buffer while waiting is
 // done on Linux only; elsewhere a reader keeps its buffer while it waits.
-type fdReader struct{}
+type fdReader struct{ spin, parkedAt int64 }
 
 func newFDReader(net.Conn) *fdReader { return nil }
 
 func (*fdReader) read(LazyBuffer) (int, error) { panic("mqwire: no fdReader on this system") }
+
+func spinReader(net.Conn, lazySource) *fdReader { return nil }

@@ -21,6 +21,9 @@
 //	                  many were lost
 //	-pattern reqrep|pair     latency pattern (default reqrep)
 //	-hwm n            send and receive high-water marks (default 1000, libzmq's)
+//	-recvspin d       socket.RecvSpin: how long a receiving end reading its tcp
+//	                  connection itself polls before it parks (default 0,
+//	                  the library's: never)
 //	(tls+tcp:// urls: the binding end serves a fixed published certificate,
 //	the connecting end does not check it; see benchCertPEM)
 //	-curve            CURVE security: the binding end is the server, the connecting
@@ -71,6 +74,7 @@ import (
 var (
 	zmtp  = flag.Bool("zmtp", false, "speak ZMTP (libzmq's protocol) when connecting; default SP")
 	hwm   = flag.Int("hwm", 1000, "send and receive high-water marks")
+	spin  = flag.Duration("recvspin", 0, "socket.RecvSpin: how long a receiving end reading tcp through polls before it parks")
 	curve = flag.Bool("curve", false, "CURVE: the binding end is the server, the connecting end its client (fixed keys, as bench/peers/zmqperf.c's -curve); implies -zmtp")
 )
 
@@ -154,7 +158,7 @@ func opts(send, recv bool, extra ...socket.Option) []socket.Option {
 		o = append(o, socket.SendHWM(*hwm))
 	}
 	if recv {
-		o = append(o, socket.RecvHWM(*hwm))
+		o = append(o, socket.RecvHWM(*hwm), socket.RecvSpin(*spin))
 	}
 	if *zmtp {
 		o = append(o, socket.DialDialect(socket.DialectZMTP))
