@@ -141,14 +141,15 @@ func ZMTPFramesSeen(s *Socket) uint64 {
 }
 
 // SpinState reports how long the next wait of an application reading s's
-// only pipe through would spin (through_spin.go) and whether its last read
-// parked, and false when that pipe cannot spin (or s has none).
-func SpinState(s *Socket) (budget time.Duration, parked, ok bool) {
+// only pipe through would spin (through_spin.go), whether its last read
+// parked, and how many polling reads its pipe has made; false when that
+// pipe cannot spin (or s has none).
+func SpinState(s *Socket) (budget time.Duration, parked bool, polls int, ok bool) {
 	p := s.solo.Load()
 	if p == nil || p.spinner == nil {
-		return 0, false, false
+		return 0, false, 0, false
 	}
-	return time.Duration(min(p.spinBudget, s.cfg.recvSpin.Load())), p.spinner.parkedAt != 0, true
+	return time.Duration(min(p.spinBudget, s.cfg.recvSpin.Load())), p.spinner.parkedAt != 0, p.spinner.polls, true
 }
 
 // CanSpin reports whether tcp pipes spin here at all (Linux, GOMAXPROCS 2
