@@ -155,3 +155,10 @@ func SpinState(s *Socket) (budget time.Duration, parked bool, polls int, ok bool
 // CanSpin reports whether tcp pipes spin here at all (Linux, GOMAXPROCS 2
 // or more).
 func CanSpin() bool { return runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 }
+
+// SpinSameProcess lets tcp pipes spin with a peer in this process until the
+// test ends (RecvSpin's tests run both ends in one process).
+func SpinSameProcess(t interface{ Cleanup(func()) }) {
+	spinSameProcess.Store(true)
+	t.Cleanup(func() { spinSameProcess.Store(false) })
+}

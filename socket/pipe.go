@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,7 +144,11 @@ type Pipe struct {
 	// (through_spin.go); both the read turn holder's.
 	spinner    *fdReader
 	spinBudget int64
-	throughs   atomic.Uint64 // system-call writes through, for the tests
+	// spinLocal and spinPeer are the connection's two ends, and spinHere
+	// says the peer's is in this process (tcpEnds): then nobody spins.
+	spinLocal, spinPeer netip.AddrPort
+	spinHere            bool
+	throughs            atomic.Uint64 // system-call writes through, for the tests
 	// writer is the writer goroutine's, passed from one run to the next
 	// (sendQueue.writerLeaves): one runs at a time.
 	writer *streamWriter

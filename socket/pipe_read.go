@@ -42,6 +42,7 @@ func (p *Pipe) readStream() {
 	lazy := newLazySource(p.conn)
 	if turns {
 		p.initSpin(lazy)
+		defer p.endSpin()
 	}
 	var leftover []byte // what the chunk held when the codec took over
 	if p.readsChunks() {

@@ -10,7 +10,10 @@ func fdTryWriter(net.Conn) TryWriter { return nil }
 
 // fdReader: reading a descriptor without holding a buffer while waiting is
 // done on Linux only; elsewhere a reader keeps its buffer while it waits.
-type fdReader struct{ spin, parkedAt int64 }
+type fdReader struct {
+	spin, parkedAt int64
+	polls          int
+}
 
 func newFDReader(net.Conn) *fdReader { return nil }
 

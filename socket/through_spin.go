@@ -1,7 +1,11 @@
 package socket
 
 import (
+	"net"
+	"net/netip"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,9 +23,12 @@ import (
 // or a peer slower than RecvSpin, soon does not poll at all.
 //
 // It is off by default because a goroutine that polls a descriptor keeps
-// the runtime from noticing the process's other connections meanwhile:
-// with both ends in one process, 64 B round trips every 2 ms took 120-140
-// us polling against 50 us parked.
+// the runtime from noticing the process's other connections meanwhile
+// (while one processor runs and the others idle, no thread waits in the
+// poller): other goroutines' bytes wait for the spin to end. For a peer in
+// the same process that is self-defeating (64 B round trips every 2 ms took
+// 120-170 us polling against about 50 us parked), so a pipe whose peer is
+// a pipe of this process never spins (tcpEnds).
 
 // maxRecvSpin bounds RecvSpin: a spin delays a Recv's cancellation, and
 // the socket's closing, by up to its length.
@@ -39,12 +46,12 @@ const spinStep = int64(time.Microsecond)
 // saves the wake-up, which on loopback tcp between two processes is most
 // of a small message's latency: 200 us took 64 B round trips from about
 // 50 us one way to about 9. It suits a process that waits on one peer in
-// another process, with a core to spare; while it polls, the runtime
-// does not look at the process's other connections, so a peer in the same
-// process answers later, not sooner. 0, the default, turns it off; at most
-// 10 ms. Only tcp pipes on Linux spin (shm has its own spin, set per
-// endpoint), and none in a process running with GOMAXPROCS 1. It applies
-// from the next wait on.
+// another process, with a core to spare: while it polls, the runtime does
+// not look at the process's other connections, whose goroutines so wait
+// up to the spin longer. 0, the default, turns it off; at most 10 ms. Only
+// tcp pipes on Linux spin (shm has its own spin, set per endpoint), not
+// one whose peer is a socket of this same process, and none in a process
+// running with GOMAXPROCS 1. It applies from the next wait on.
 func RecvSpin(d time.Duration) Option {
 	return NewOption("RecvSpin", func(s *Socket) error {
 		if !s.info.CanRecv {
@@ -60,13 +67,51 @@ func RecvSpin(d time.Duration) Option {
 
 // initSpin readies p's reads through for spinning, on lazy, the source the
 // reader reads: only tcp connections on Linux (spinReader), and only with
-// a second processor to spin on.
+// a second processor to spin on. The reader goroutine calls it, and
+// endSpin when it ends.
 func (p *Pipe) initSpin(lazy lazySource) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		return
 	}
-	p.spinner = spinReader(p.conn, lazy)
+	r := spinReader(p.conn, lazy)
+	local, ok1 := tcpEnd(p.conn.LocalAddr())
+	peer, ok2 := tcpEnd(p.conn.RemoteAddr())
+	if r == nil || !ok1 || !ok2 {
+		return
+	}
+	p.spinner, p.spinLocal, p.spinPeer = r, local, peer
 	p.spinBudget = int64(maxRecvSpin) // clipped to RecvSpin at use: the first wait spins
+	tcpEnds.Store(local, p)
+}
+
+// endSpin takes p's end out of tcpEnds.
+func (p *Pipe) endSpin() {
+	if p.spinner != nil {
+		tcpEnds.CompareAndDelete(p.spinLocal, p)
+	}
+}
+
+// tcpEnds holds the local end of every tcp pipe in this process that may
+// spin, so that one whose peer is among them does not: while a goroutine
+// polls, the runtime does not look at the process's other connections, so
+// a peer in this process would be woken only once the spin is over (with
+// both ends in one process, 64 B round trips every 2 ms took 120-170 us
+// polling against about 50 us parked).
+var tcpEnds sync.Map // netip.AddrPort to *Pipe
+
+// spinSameProcess, set by tests, lets pipes spin with a peer in this
+// process.
+var spinSameProcess atomic.Bool
+
+// tcpEnd returns a tcp address as a key of tcpEnds, IPv4 addresses in
+// IPv6 form as plain IPv4.
+func tcpEnd(a net.Addr) (netip.AddrPort, bool) {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	ap := ta.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
 }
 
 // fillSpinning is fill, a read of more bytes for the application reading
@@ -75,7 +120,7 @@ func (p *Pipe) initSpin(lazy lazySource) {
 // socket's RecvSpin allows.
 func (p *Pipe) fillSpinning(fill func() error, between bool) error {
 	r, most := p.spinner, p.sock.cfg.recvSpin.Load()
-	if r == nil || most <= 0 || !between {
+	if r == nil || most <= 0 || !between || p.peerHere() {
 		return fill()
 	}
 	b := min(p.spinBudget, most)
@@ -104,4 +149,13 @@ func nextSpin(b, most, parked int64) int64 {
 		b = min(max(2*b+spinStep, 2*parked), most)
 	}
 	return b
+}
+
+// peerHere reports whether p's peer is a pipe of this process (tcpEnds),
+// and once it is, says so from then on without looking.
+func (p *Pipe) peerHere() bool {
+	if !p.spinHere && !spinSameProcess.Load() {
+		_, p.spinHere = tcpEnds.Load(p.spinPeer)
+	}
+	return p.spinHere
 }

@@ -22,6 +22,7 @@ func BenchmarkPacedReqRep64TCP(b *testing.B) {
 	for _, period := range []time.Duration{100 * time.Microsecond, 500 * time.Microsecond, 2 * time.Millisecond} {
 		for _, spin := range []time.Duration{200 * time.Microsecond, 0} {
 			b.Run(fmt.Sprintf("every=%v/spin=%v", period, spin), func(b *testing.B) {
+				socket.SpinSameProcess(b)
 				server := must(rep.New(socket.RecvSpin(spin)))
 				client := must(req.New(socket.RecvSpin(spin)))
 				closeAll(b, client, server)

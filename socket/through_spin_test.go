@@ -32,8 +32,8 @@ func TestRecvSpinOption(t *testing.T) {
 	}
 }
 
-// spinPair returns a REQ and a REP over tcp whose REP answers every request
-// after delay, both reading through with RecvSpin spin.
+// spinPair returns a REQ dialed over tcp to a REP that answers every
+// request after delay, both reading through with RecvSpin spin.
 func spinPair(t *testing.T, spin, delay time.Duration) (client *socket.Socket) {
 	t.Helper()
 	server := must(rep.New(socket.RecvSpin(spin)))
@@ -46,7 +46,14 @@ func spinPair(t *testing.T, spin, delay time.Duration) (client *socket.Socket) {
 			if err != nil {
 				return
 			}
-			time.Sleep(delay)
+			if delay < time.Millisecond {
+				// Busy: a sleep this short would last until a timer is
+				// noticed, which a spinning client may put off.
+				for start := time.Now(); time.Since(start) < delay; {
+				}
+			} else {
+				time.Sleep(delay)
+			}
 			if server.Send(m) != nil {
 				return
 			}
@@ -81,8 +88,9 @@ func TestRecvSpinAdapts(t *testing.T) {
 		t.Skip("no spinning here: not Linux, or GOMAXPROCS 1")
 	}
 	testutil.CheckGoroutines(t)
+	socket.SpinSameProcess(t)
 	t.Run("fast peer", func(t *testing.T) {
-		client := spinPair(t, time.Millisecond, 0)
+		client := spinPair(t, time.Millisecond, 50*time.Microsecond)
 		roundTrips(t, client, 200)
 		_, _, before, _ := socket.SpinState(client)
 		// Both ends are in this process, so the reply is caught spinning
@@ -122,6 +130,7 @@ func TestRecvSpinAdapts(t *testing.T) {
 // answer still ends on its context and on Close, within the spin.
 func TestRecvSpinCancel(t *testing.T) {
 	testutil.CheckGoroutines(t)
+	socket.SpinSameProcess(t)
 	server := must(rep.New())
 	client := must(req.New(socket.RecvSpin(10 * time.Millisecond)))
 	closeAll(t, client, server)
@@ -184,5 +193,20 @@ func TestRecvSpinTCPOnly(t *testing.T) {
 	roundTrips(t, client, 20)
 	if b, _, _, ok := socket.SpinState(client); ok {
 		t.Errorf("an ipc pipe spins (budget %v)", b)
+	}
+}
+
+// TestRecvSpinNotSameProcess checks that a pipe whose peer is in this
+// process does not spin: the runtime would notice the peer's bytes only
+// once the spin is over.
+func TestRecvSpinNotSameProcess(t *testing.T) {
+	if !socket.CanSpin() {
+		t.Skip("no spinning here: not Linux, or GOMAXPROCS 1")
+	}
+	testutil.CheckGoroutines(t)
+	client := spinPair(t, time.Millisecond, 50*time.Microsecond)
+	roundTrips(t, client, 50)
+	if b, _, polls, ok := socket.SpinState(client); !ok || polls != 0 {
+		t.Errorf("%d polling reads (budget %v, %v) with the peer in this process", polls, b, ok)
 	}
 }
