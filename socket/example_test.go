@@ -9,6 +9,7 @@ import (
 
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
+	"github.com/mqwire/mqwire/pattern/req"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -131,5 +132,22 @@ func ExampleSynchronousDial() {
 	defer src.Close()
 	_, err := src.Dial("inproc://nobody-listens", socket.SynchronousDial())
 	fmt.Println(err != nil)
+	// Output: true
+}
+
+// A client of a service in another process on this host polls its tcp
+// connection for up to 200 us before it parks in each Recv: on loopback
+// the wake-up it saves is most of a small round trip's time. The spin
+// adapts, so a slow or idle service soon costs no polling.
+func ExampleRecvSpin() {
+	client, err := req.New(socket.RecvSpin(200 * time.Microsecond))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer client.Close()
+	// The option checks its value when set.
+	err = client.SetOption(socket.RecvSpin(time.Hour))
+	fmt.Println(errors.Is(err, socket.ErrBadOption))
 	// Output: true
 }
