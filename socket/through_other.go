@@ -19,4 +19,4 @@ func newFDReader(net.Conn) *fdReader { return nil }
 
 func (*fdReader) read(LazyBuffer) (int, error) { panic("mqwire: no fdReader on this system") }
 
-func spinReader(net.Conn, lazySource) *fdReader { return nil }
+func spinReader(lazySource) *fdReader { return nil }

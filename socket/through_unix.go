@@ -125,10 +125,7 @@ func (r *fdReader) readFD(fd uintptr) bool {
 				if now < r.spinUntil {
 					r.polls++
 					if r.polls%8 == 0 {
-						// Let this processor's other goroutines run
-						// (a wake-up of another thread may come with
-						// it, which looks at the poller).
-						runtime.Gosched()
+						runtime.Gosched() // this processor's other goroutines
 					}
 					continue
 				}
@@ -149,16 +146,10 @@ func (r *fdReader) readFD(fd uintptr) bool {
 	}
 }
 
-// spinReader returns lazy as the fdReader an application reading c through
-// spins with (RecvSpin), or nil: only tcp connections, where polling saves
-// the wake-up through the poller (several times the one-way latency of a
-// small message on loopback); over ipc it saved nothing measurable at 64 B,
-// and at 64 KiB the polling reads slowed the writer's (1.75x the latency).
-func spinReader(c net.Conn, lazy lazySource) *fdReader {
-	r, ok := lazy.(*fdReader)
-	if !ok || c.LocalAddr().Network() != "tcp" {
-		return nil
-	}
+// spinReader returns lazy as the fdReader an application reading through
+// spins with (RecvSpin), or nil.
+func spinReader(lazy lazySource) *fdReader {
+	r, _ := lazy.(*fdReader)
 	return r
 }
 
