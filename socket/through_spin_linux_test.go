@@ -3,7 +3,6 @@ package socket_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -51,20 +50,14 @@ func BenchmarkPacedReqRep64TCP(b *testing.B) {
 				roundTrip()
 				tick := time.NewTicker(period)
 				defer tick.Stop()
-				before := cpuTime()
+				before := testutil.CPUTime()
 				b.ResetTimer()
 				for range b.N {
 					<-tick.C
 					roundTrip()
 				}
-				b.ReportMetric(float64(cpuTime()-before)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+				b.ReportMetric(float64(testutil.CPUTime()-before)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 			})
 		}
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -263,7 +262,7 @@ func BenchmarkPacedReqRep64(b *testing.B) {
 			must(client.RecvContext(ctx)).Free()
 			tick := time.NewTicker(500 * time.Microsecond)
 			defer tick.Stop()
-			before := cpuTime()
+			before := testutil.CPUTime()
 			b.ResetTimer()
 			for range b.N {
 				<-tick.C
@@ -276,15 +275,9 @@ func BenchmarkPacedReqRep64(b *testing.B) {
 				}
 				m.Free()
 			}
-			b.ReportMetric(float64(cpuTime()-before)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(testutil.CPUTime()-before)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 		})
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkStreamPingPongCrossProcess64 bounces 64 bytes on the bare stream
