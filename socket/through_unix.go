@@ -17,7 +17,9 @@ import (
 // write is bound once, so that a call allocates nothing.
 type fdWriter struct {
 	rc    syscall.RawConn
+	raw   bool // raw system calls (rawCalls)
 	iov   [][]byte
+	iovs  []unix.Iovec // the kernel's vector for iov when raw
 	n     int
 	err   error
 	write func(fd uintptr) bool
@@ -30,7 +32,7 @@ func fdTryWriter(c net.Conn) TryWriter {
 	if rc == nil {
 		return nil
 	}
-	w := &fdWriter{rc: rc}
+	w := &fdWriter{rc: rc, raw: rawCalls(c)}
 	w.write = w.writeOnce
 	return w
 }
@@ -50,9 +52,9 @@ func (w *fdWriter) TryWrite(iov [][]byte) (int, error) {
 // to wait.
 func (w *fdWriter) writeOnce(fd uintptr) bool {
 	if len(w.iov) == 1 {
-		w.n, w.err = unix.Write(int(fd), w.iov[0])
+		w.n, w.err = sysWrite(int(fd), w.iov[0], w.raw)
 	} else {
-		w.n, w.err = unix.Writev(int(fd), w.iov)
+		w.n, w.iovs, w.err = sysWritev(int(fd), w.iov, w.iovs, w.raw)
 	}
 	if w.err == unix.EAGAIN || w.err == unix.EINTR {
 		w.err = nil
@@ -69,6 +71,7 @@ func (w *fdWriter) writeOnce(fd uintptr) bool {
 // allocates nothing.
 type fdReader struct {
 	rc       syscall.RawConn
+	raw      bool // raw system calls (rawCalls)
 	lb       LazyBuffer
 	n        int
 	err      error
@@ -88,7 +91,7 @@ func newFDReader(c net.Conn) *fdReader {
 	if rc == nil {
 		return nil
 	}
-	r := &fdReader{rc: rc}
+	r := &fdReader{rc: rc, raw: rawCalls(c)}
 	r.readOnce = r.readFD
 	return r
 }
@@ -112,7 +115,7 @@ func (r *fdReader) read(lb LazyBuffer) (int, error) {
 // it first polls for that long, making read calls until one finds bytes.
 func (r *fdReader) readFD(fd uintptr) bool {
 	for {
-		n, err := unix.Read(int(fd), r.lb.Space())
+		n, err := sysRead(int(fd), r.lb.Space(), r.raw)
 		switch {
 		case err == unix.EINTR:
 			continue

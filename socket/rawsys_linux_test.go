@@ -1,0 +1,99 @@
+package socket
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestRawCalls: raw system calls read and write a descriptor as the
+// ordinary ones do, empty buffers and all, and a writev of more buffers
+// than the kernel takes at once writes what it takes.
+func TestRawCalls(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	if err := unix.SetNonblock(fds[1], true); err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []bool{false, true} {
+		if n, err := sysWrite(fds[0], []byte("hello"), raw); n != 5 || err != nil {
+			t.Fatalf("raw %v: sysWrite = %d, %v", raw, n, err)
+		}
+		if n, err := sysWrite(fds[0], nil, raw); n != 0 || err != nil {
+			t.Fatalf("raw %v: empty sysWrite = %d, %v", raw, n, err)
+		}
+		bufs := make([][]byte, maxIovecs+10)
+		var want []byte
+		for i := range bufs {
+			if i%3 != 0 { // every third is empty
+				bufs[i] = []byte{byte(i)}
+			}
+		}
+		for _, b := range bufs[:maxIovecs] {
+			want = append(want, b...)
+		}
+		var iovs []unix.Iovec
+		n, iovs, err := sysWritev(fds[0], bufs, iovs, raw)
+		if err != nil || n < len(want) || n > len(want)+10 {
+			t.Fatalf("raw %v: sysWritev = %d, %v; want at least %d", raw, n, err, len(want))
+		}
+		for _, v := range iovs[:cap(iovs)] {
+			if v.Base != nil {
+				t.Fatalf("raw %v: sysWritev kept a buffer in its vector", raw)
+			}
+		}
+		got := make([]byte, 64<<10)
+		k, err := sysRead(fds[1], got, raw)
+		if err != nil || k != 5+n || !bytes.Equal(got[:5], []byte("hello")) || !bytes.Equal(got[5:5+len(want)], want) {
+			t.Fatalf("raw %v: sysRead = %d, %v; want %d bytes", raw, k, err, 5+n)
+		}
+		if k, err := sysRead(fds[1], got, raw); k > 0 || !errors.Is(err, unix.EAGAIN) {
+			t.Fatalf("raw %v: sysRead of nothing = %d, %v; want EAGAIN", raw, k, err)
+		}
+		if k, err := sysRead(fds[1], nil, raw); k != 0 || err != nil && !errors.Is(err, unix.EAGAIN) {
+			t.Fatalf("raw %v: sysRead into nothing = %d, %v", raw, k, err)
+		}
+	}
+}
+
+// TestRawCallsTCPOnly: tcp pipes make raw calls, ipc pipes do not.
+func TestRawCallsTCPOnly(t *testing.T) {
+	check := func(network, addr string) {
+		l, err := net.Listen(network, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		c, err := net.Dial(network, l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		want := network == "tcp"
+		if got := rawCalls(c); got != want {
+			t.Errorf("%s: rawCalls = %v, want %v", network, got, want)
+		}
+		if r := newFDReader(c); r == nil || r.raw != want {
+			t.Errorf("%s: fdReader raw = %v, want %v", network, r != nil && r.raw, want)
+		}
+		if w, ok := fdTryWriter(c).(*fdWriter); !ok || w.raw != want {
+			t.Errorf("%s: fdWriter raw = %v, want %v", network, ok && w.raw, want)
+		}
+	}
+	check("tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp("", "raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	check("unix", filepath.Join(dir, "s"))
+}
