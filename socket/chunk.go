@@ -305,10 +305,10 @@ const (
 	parsedFrame        // at a frame that is not a whole message by itself
 )
 
-func (p *Pipe) newChunkParse(q *RecvQueue, codec chunkFramer) *chunkParse {
-	src := io.Reader(p.conn)
+func (p *Pipe) newChunkParse(q *RecvQueue, codec chunkFramer, lazy lazySource) *chunkParse {
+	src := directReader(p.conn, lazy)
 	if p.turnGiven != nil {
-		src = turnSource{p}
+		src = turnSource{p, src}
 	}
 	filter, _ := p.sock.proto.(QueueFilter)
 	return &chunkParse{

@@ -31,15 +31,15 @@ func (p *Pipe) readsChunks() bool {
 // the next message needs more bytes from the connection (so that nothing
 // read waits while the reader waits for more).
 func (p *Pipe) readStream() {
-	src := io.Reader(p.conn)
-	if p.turnGiven != nil {
-		src = turnSource{p}
-	}
 	// With a read turn (through.go), the reader hands the turn over when
 	// asked, at a read that may wait; the turn comes back before the
 	// reader ends (endTurns), and only then are the buffers let go.
 	turns := p.turnGiven != nil
 	lazy := newLazySource(p.conn)
+	src := directReader(p.conn, lazy)
+	if turns {
+		src = turnSource{p, src}
+	}
 	if turns {
 		p.initSpin(lazy)
 		defer p.endSpin()
@@ -47,7 +47,7 @@ func (p *Pipe) readStream() {
 	var leftover []byte // what the chunk held when the codec took over
 	if p.readsChunks() {
 		qd, cf := p.sock.proto.(QueueDeliverer), p.codec.(chunkFramer)
-		p.chunks = p.newChunkParse(qd.DeliveryQueue(), cf)
+		p.chunks = p.newChunkParse(qd.DeliveryQueue(), cf, lazy)
 		p.chunks.r.lazy = lazy
 		defer func() {
 			// What an application reading through parsed beyond the

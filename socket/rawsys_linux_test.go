@@ -3,10 +3,12 @@ package socket
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -88,6 +90,9 @@ func TestRawCallsTCPOnly(t *testing.T) {
 		if w, ok := fdTryWriter(c).(*fdWriter); !ok || w.raw != want {
 			t.Errorf("%s: fdWriter raw = %v, want %v", network, ok && w.raw, want)
 		}
+		if r, ok := directReader(c, newLazySource(c)).(*fdReader); ok != want || ok && !r.raw {
+			t.Errorf("%s: directReader is the raw fdReader: %v, want %v", network, ok, want)
+		}
 	}
 	check("tcp", "127.0.0.1:0")
 	dir, err := os.MkdirTemp("", "raw")
@@ -96,4 +101,47 @@ func TestRawCallsTCPOnly(t *testing.T) {
 	}
 	defer os.RemoveAll(dir)
 	check("unix", filepath.Join(dir, "s"))
+}
+
+// TestDirectRead: the raw descriptor reader, read as an io.Reader (large
+// bodies), waits for bytes, keeps to a read deadline, and ends with io.EOF.
+func TestDirectRead(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	peer, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := directReader(c, newLazySource(c))
+	if _, ok := r.(*fdReader); !ok {
+		t.Fatalf("directReader of a tcp connection is a %T", r)
+	}
+	if n, err := r.Read(nil); n != 0 || err != nil {
+		t.Fatalf("Read(nil) = %d, %v", n, err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		peer.Write([]byte("late"))
+	}()
+	buf := make([]byte, 16)
+	if n, err := io.ReadFull(r, buf[:4]); err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("waited read = %q, %v", buf[:n], err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := r.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline: %v", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	peer.Close()
+	if n, err := r.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("read after the peer closed = %d, %v; want io.EOF", n, err)
+	}
 }

@@ -362,17 +362,20 @@ func (p *Pipe) watchCancel(ctx context.Context) {
 	}
 }
 
-// turnSource is what a pipe with a read turn reads from: its connection,
-// except that while the holder reads a message too large for the buffer
+// turnSource is what a pipe with a read turn reads from: its connection
+// (conn: the connection's direct reader, see directReader), except that while the holder reads a message too large for the buffer
 // (p.readingLarge), a read cut short by a deadline in the past (a second
 // pipe arriving, a late cancellation watch) is cleared and tried again:
 // giving up inside a message would lose the stream. The holder looks at
 // why it was cut short once the message is read.
-type turnSource struct{ p *Pipe }
+type turnSource struct {
+	p    *Pipe
+	conn io.Reader
+}
 
 func (s turnSource) Read(b []byte) (int, error) {
 	for {
-		n, err := s.p.conn.Read(b)
+		n, err := s.conn.Read(b)
 		if n == 0 && s.p.cutShortInside(err) {
 			continue
 		}

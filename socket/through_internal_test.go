@@ -17,7 +17,7 @@ func TestTurnSource(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	p := &Pipe{conn: a}
-	src := turnSource{p}
+	src := turnSource{p, a}
 	buf := make([]byte, 8)
 
 	a.SetReadDeadline(aLongTimeAgo)

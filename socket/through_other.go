@@ -2,7 +2,10 @@
 
 package socket
 
-import "net"
+import (
+	"io"
+	"net"
+)
 
 // fdTryWriter: writing through a descriptor is done on Linux only (the
 // system calls it needs are not in golang.org/x/sys/unix elsewhere).
@@ -20,3 +23,6 @@ func newFDReader(net.Conn) *fdReader { return nil }
 func (*fdReader) read(LazyBuffer) (int, error) { panic("mqwire: no fdReader on this system") }
 
 func spinReader(lazySource) *fdReader { return nil }
+
+// directReader: c itself (see through_unix.go).
+func directReader(c net.Conn, _ lazySource) io.Reader { return c }

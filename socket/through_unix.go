@@ -82,6 +82,8 @@ type fdReader struct {
 	// polls counts the polling reads.
 	spin, spinUntil, parkedAt int64
 	polls                     int
+	// into is the caller's buffer of a Read.
+	into sliceBuffer
 }
 
 // newFDReader returns an fdReader on c's descriptor, or nil when c has
@@ -147,6 +149,34 @@ func (r *fdReader) readFD(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// Read reads into b, waiting in the poller for bytes: the reads of a large
+// body into its message, past the read buffer (directReader).
+func (r *fdReader) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	r.into.b = b
+	n, err := r.read(&r.into)
+	r.into.b = nil
+	return n, err
+}
+
+// sliceBuffer is a LazyBuffer over a caller's slice, which it always holds.
+type sliceBuffer struct{ b []byte }
+
+func (s *sliceBuffer) Space() []byte { return s.b }
+func (s *sliceBuffer) Idle()         {}
+
+// directReader returns what a pipe reads c with when it reads past its
+// read buffer (large bodies into their messages): lazy's descriptor reader
+// when that makes raw system calls (rawCalls), else c.
+func directReader(c net.Conn, lazy lazySource) io.Reader {
+	if r, ok := lazy.(*fdReader); ok && r.raw {
+		return r
+	}
+	return c
 }
 
 // spinReader returns lazy as the fdReader an application reading through
