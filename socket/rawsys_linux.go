@@ -13,13 +13,19 @@ import (
 // entered a system call. They never block (the descriptor is non-blocking:
 // a call that would wait returns EAGAIN, and the caller waits in the
 // runtime's poller instead), so the scheduler has nothing to hand over while
-// they run. Telling it cost a tcp round trip dearly here: 64 B REQ/REP over
-// loopback between two processes took 26-63 us one way (median 56) told and
-// 35-39 us (median 38) raw, 64 KiB medians 79 and 57 us, in alternated
-// pairs; raw calls made about half the wake-ups of threads and a hundredth
-// of the futex calls. 1 MiB bodies read raw too: 187 against 153 us. Over ipc the raw calls were no faster at 64 B and
-// slower at 64 KiB (1.09x reading raw, 1.2x at 64 B with writes raw too),
-// so ipc pipes keep the ordinary calls.
+// they run. Telling it costs a wake-up: the runtime's monitor thread
+// sleeps while the process waits, and the first system call the scheduler
+// is told of after the wait wakes it, a futex call and another thread
+// running on the critical path. That cost a tcp round trip dearly here:
+// 64 B REQ/REP over loopback between two processes took 26-63 us one way
+// (median 56) told and 35-39 us (median 38) raw, 64 KiB medians 79 and
+// 57 us, in alternated pairs; raw calls made about half the wake-ups of
+// threads and a hundredth of the futex calls; 1 MiB, with its body read
+// raw too, 187 and 153 us.
+// Over ipc, all raw, 64 B was slower (1.17x-1.24x, though fewer threads
+// woke), 64 KiB and 1 MiB faster (0.92x, 0.77x); reading raw alone changed
+// nothing much. ipc pipes keep the ordinary calls: small messages are most
+// of what they carry, and they are well ahead of libzmq at every size.
 
 // rawCalls reports whether c's descriptor is read and written with raw
 // system calls: tcp only (see above).
