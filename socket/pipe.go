@@ -152,6 +152,9 @@ type Pipe struct {
 	// writer is the writer goroutine's, passed from one run to the next
 	// (sendQueue.writerLeaves): one runs at a time.
 	writer *streamWriter
+	// out is what the connection is written with when a write may wait
+	// (newConnWriter), by whoever holds the write turn.
+	out connWriter
 	// chunks is the chunked reading's state, on a pipe that reads in
 	// chunks (chunk.go); the holder of the read turn owns it. unchunked
 	// says the codec has taken the stream over from it for good.
@@ -545,6 +548,7 @@ func (p *Pipe) start() {
 		if c, ok := p.codec.(*zmtpCodec); ok && s.cfg.heartbeatIvl.Load() > 0 && !c.v20 {
 			p.startHeartbeat(c)
 		}
+		p.out = newConnWriter(p.conn)
 		p.writer = newStreamWriter(p)
 		p.writer.idle = time.NewTimer(time.Hour)
 		p.writer.idle.Stop()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +144,92 @@ func TestDirectRead(t *testing.T) {
 	peer.Close()
 	if n, err := r.Read(buf); n != 0 || err != io.EOF {
 		t.Fatalf("read after the peer closed = %d, %v; want io.EOF", n, err)
+	}
+}
+
+// TestConnWriter: a tcp pipe's writer writes raw, waits for room when the
+// peer is slow, moves the buffers past what it wrote, keeps to a write
+// deadline, and reports a peer that went away; other connections are
+// written with their own Write.
+func TestConnWriter(t *testing.T) {
+	if _, ok := newConnWriter(discardConn{}).(plainWriter); !ok {
+		t.Errorf("newConnWriter of a non-tcp connection is not its own writer")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	peer, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, ok := newConnWriter(c).(*fdWriter)
+	if !ok || !w.raw {
+		t.Fatalf("newConnWriter of a tcp connection is not a raw fdWriter")
+	}
+
+	// More than the socket buffers hold: the write waits for the reader.
+	big := make([]byte, 32<<20)
+	for i := range big {
+		big[i] = byte(i / 4096)
+	}
+	got := make(chan []byte)
+	go func() {
+		time.Sleep(50 * time.Millisecond) // let the writer fill the buffers
+		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(big)+3)))
+		got <- b
+	}()
+	bufs := net.Buffers{[]byte("ab"), nil, big[:len(big)/2], big[len(big)/2:], []byte("c")}
+	n, err := w.writeBuffers(&bufs)
+	if err != nil || n != int64(len(big)+3) || len(bufs) != 0 {
+		t.Fatalf("writeBuffers = %d, %v, %d buffers left; want %d, nil, 0", n, err, len(bufs), len(big)+3)
+	}
+	b := <-got
+	if len(b) != len(big)+3 || string(b[:2]) != "ab" || !bytes.Equal(b[2:len(b)-1], big) || b[len(b)-1] != 'c' {
+		t.Fatalf("the peer read %d bytes, not what was written", len(b))
+	}
+
+	// No reader and a deadline: the write ends with it, part written.
+	c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	bufs = net.Buffers{big}
+	n, err = w.writeBuffers(&bufs)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 || n == int64(len(big)) || len(bufs) != 1 || len(bufs[0]) != len(big)-int(n) {
+		t.Fatalf("writeBuffers past the deadline = %d, %v, %d left", n, err, len(bufs))
+	}
+	c.SetWriteDeadline(time.Time{})
+
+	// The peer closed: the write fails, typed.
+	peer.Close()
+	for i := 0; i < 100; i++ {
+		if _, err = w.Write([]byte("after")); err != nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if !errors.Is(err, unix.EPIPE) && !errors.Is(err, unix.ECONNRESET) {
+		t.Fatalf("Write to a closed peer: %v, want EPIPE or ECONNRESET", err)
+	}
+}
+
+func TestConsume(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{0, "ab||cde"}, {1, "b||cde"}, {2, "cde"}, {3, "de"}, {5, ""}} {
+		bufs := net.Buffers{nil, []byte("ab"), nil, []byte("cde")}
+		consume(&bufs, c.n)
+		var parts []string
+		for _, b := range bufs {
+			parts = append(parts, string(b))
+		}
+		if got := strings.Join(parts, "|"); got != c.want {
+			t.Errorf("consume %d: %q, want %q", c.n, got, c.want)
+		}
 	}
 }

@@ -196,7 +196,7 @@ var writeBufs = sync.Pool{New: func() any {
 // streamWriter batches framed messages into one write: small ones are copied
 // into a buffer, large bodies are passed to writev as they are.
 type streamWriter struct {
-	conn     net.Conn
+	conn     connWriter
 	codec    streamCodec
 	buf      []byte  // nil while idle
 	bufp     *[]byte // where buf came from in writeBufs
@@ -247,7 +247,7 @@ func (w *streamWriter) warm(ms []*Message) {
 // bodies' batches when the connection is tcp.
 func newStreamWriter(p *Pipe) *streamWriter {
 	_, tcp := p.conn.(*net.TCPConn)
-	return &streamWriter{conn: p.conn, codec: p.codec, splitLead: tcp}
+	return &streamWriter{conn: p.out, codec: p.codec, splitLead: tcp}
 }
 
 // split cuts iov in two after the first leadBytes of its first body of at
@@ -271,7 +271,7 @@ func (w *streamWriter) split(iov net.Buffers) bool {
 // writeOut writes b through w.out, leaving b's array for reuse.
 func (w *streamWriter) writeOut(b net.Buffers) error {
 	w.out = b
-	_, err := w.out.WriteTo(w.conn)
+	_, err := w.conn.writeBuffers(&w.out)
 	w.out = nil
 	return err
 }
@@ -471,7 +471,7 @@ func (p *Pipe) writeLeftover(left partial) error {
 		err = p.sealed.rw.Flush() // what the write through sealed goes first
 	}
 	if err == nil {
-		_, err = left.bufs.WriteTo(p.conn)
+		_, err = p.out.writeBuffers(&left.bufs)
 	}
 	if left.m != nil {
 		left.m.Free()
@@ -540,4 +540,20 @@ func buffersLen(bs net.Buffers) int {
 		n += len(b)
 	}
 	return n
+}
+
+// connWriter is what a pipe writes its connection with when it may wait:
+// the connection itself (plainWriter) or, for a tcp pipe on Linux, raw
+// writes on its descriptor (fdWriter, rawsys_linux.go). writeBuffers moves
+// bufs past what it wrote, as net.Buffers.WriteTo does.
+type connWriter interface {
+	io.Writer
+	writeBuffers(bufs *net.Buffers) (int64, error)
+}
+
+// plainWriter writes with the connection's own Write and writev.
+type plainWriter struct{ net.Conn }
+
+func (w plainWriter) writeBuffers(bufs *net.Buffers) (int64, error) {
+	return bufs.WriteTo(w.Conn)
 }

@@ -150,7 +150,7 @@ func TestWriterFlushNoAllocs(t *testing.T) {
 	}{{"tcp", a}, {"other", discardConn{}}} {
 		t.Run(c.name, func(t *testing.T) {
 			_, tcp := c.conn.(*net.TCPConn)
-			w := &streamWriter{conn: c.conn, codec: &spCodec{framing: sp.FramingTCP}, splitLead: tcp}
+			w := &streamWriter{conn: newConnWriter(c.conn), codec: &spCodec{framing: sp.FramingTCP}, splitLead: tcp}
 			m := NewMessage(64 << 10)
 			defer m.Free()
 			batch := func() {

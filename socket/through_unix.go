@@ -23,6 +23,12 @@ type fdWriter struct {
 	n     int
 	err   error
 	write func(fd uintptr) bool
+	// The state of a writeBuffers call: what is left to write, what was
+	// written, and writeAll bound once; one holds Write's buffer.
+	pending  *net.Buffers
+	written  int64
+	writeAll func(fd uintptr) bool
+	one      [1][]byte
 }
 
 // fdTryWriter returns a TryWriter on the descriptor of a tcp or ipc
@@ -46,6 +52,83 @@ func (w *fdWriter) TryWrite(iov [][]byte) (int, error) {
 		return 0, werr
 	}
 	return w.n, w.err
+}
+
+// newConnWriter returns what a pipe writes c with when it may wait (the
+// writer goroutine; the rest of a message written through): raw writes on
+// c's descriptor when rawCalls, else c's own.
+func newConnWriter(c net.Conn) connWriter {
+	if !rawCalls(c) {
+		return plainWriter{c}
+	}
+	rc := rawConnOf(c)
+	if rc == nil {
+		return plainWriter{c}
+	}
+	w := &fdWriter{rc: rc, raw: true}
+	w.write = w.writeOnce
+	w.writeAll = w.writeAllFD
+	return w
+}
+
+// Write writes all of b, waiting in the poller for room.
+func (w *fdWriter) Write(b []byte) (int, error) {
+	w.one[0] = b
+	bufs := net.Buffers(w.one[:])
+	n, err := w.writeBuffers(&bufs)
+	w.one[0] = nil
+	return int(n), err
+}
+
+// writeBuffers writes all of bufs, waiting in the poller for room, and
+// moves bufs past what it wrote, as net.Buffers.WriteTo does.
+func (w *fdWriter) writeBuffers(bufs *net.Buffers) (int64, error) {
+	w.pending, w.written, w.err = bufs, 0, nil
+	werr := w.rc.Write(w.writeAll)
+	w.pending = nil
+	if werr != nil {
+		return w.written, werr
+	}
+	return w.written, w.err
+}
+
+// writeAllFD writes w.pending, for RawConn.Write: false asks it to wait
+// until the descriptor is writable and call again.
+func (w *fdWriter) writeAllFD(fd uintptr) bool {
+	for consume(w.pending, 0); len(*w.pending) > 0; {
+		var n int
+		var err error
+		if len(*w.pending) == 1 {
+			n, err = sysWrite(int(fd), (*w.pending)[0], w.raw)
+		} else {
+			n, w.iovs, err = sysWritev(int(fd), *w.pending, w.iovs, w.raw)
+		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return false
+		case err != nil:
+			w.err = os.NewSyscallError("write", err)
+			return true
+		}
+		w.written += int64(n)
+		consume(w.pending, n)
+	}
+	return true
+}
+
+// consume moves bufs past its first n bytes, and past empty buffers.
+func consume(bufs *net.Buffers, n int) {
+	for len(*bufs) > 0 {
+		k := len((*bufs)[0])
+		if k > n {
+			(*bufs)[0] = (*bufs)[0][n:]
+			return
+		}
+		n -= k
+		*bufs = (*bufs)[1:]
+	}
 }
 
 // writeOnce makes one write system call, for RawConn.Write: it never asks
