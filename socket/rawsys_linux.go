@@ -39,14 +39,7 @@ func sysRead(fd int, b []byte, raw bool) (int, error) {
 	if !raw {
 		return unix.Read(fd, b)
 	}
-	if len(b) == 0 {
-		return 0, nil
-	}
-	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
+	return rawIO(unix.SYS_READ, fd, b)
 }
 
 // sysWrite writes b to fd with one write system call, raw or not.
@@ -54,10 +47,15 @@ func sysWrite(fd int, b []byte, raw bool) (int, error) {
 	if !raw {
 		return unix.Write(fd, b)
 	}
+	return rawIO(unix.SYS_WRITE, fd, b)
+}
+
+// rawIO makes the read or write system call trap on fd and b, raw.
+func rawIO(trap uintptr, fd int, b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	n, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
 		return 0, e
 	}

@@ -107,20 +107,7 @@ func TestRawCallsTCPOnly(t *testing.T) {
 // TestDirectRead: the raw descriptor reader, read as an io.Reader (large
 // bodies), waits for bytes, keeps to a read deadline, and ends with io.EOF.
 func TestDirectRead(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	peer, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, peer := tcpConnPair(t)
 	r := directReader(c, newLazySource(c))
 	if _, ok := r.(*fdReader); !ok {
 		t.Fatalf("directReader of a tcp connection is a %T", r)
@@ -148,27 +135,14 @@ func TestDirectRead(t *testing.T) {
 }
 
 // TestConnWriter: a tcp pipe's writer writes raw, waits for room when the
-// peer is slow, moves the buffers past what it wrote, keeps to a write
-// deadline, and reports a peer that went away; other connections are
-// written with their own Write.
+// peer is slow, keeps to a write deadline, returning what it did not
+// write, and reports a peer that went away; other connections are written
+// with their own Write.
 func TestConnWriter(t *testing.T) {
-	if _, ok := newConnWriter(discardConn{}).(plainWriter); !ok {
+	if _, ok := newConnWriter(discardConn{}).(*plainWriter); !ok {
 		t.Errorf("newConnWriter of a non-tcp connection is not its own writer")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	peer, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, peer := tcpConnPair(t)
 	w, ok := newConnWriter(c).(*fdWriter)
 	if !ok || !w.raw {
 		t.Fatalf("newConnWriter of a tcp connection is not a raw fdWriter")
@@ -186,9 +160,9 @@ func TestConnWriter(t *testing.T) {
 		got <- b
 	}()
 	bufs := net.Buffers{[]byte("ab"), nil, big[:len(big)/2], big[len(big)/2:], []byte("c")}
-	n, err := w.writeBuffers(&bufs)
-	if err != nil || n != int64(len(big)+3) || len(bufs) != 0 {
-		t.Fatalf("writeBuffers = %d, %v, %d buffers left; want %d, nil, 0", n, err, len(bufs), len(big)+3)
+	left, err := w.writeBuffers(bufs)
+	if err != nil || w.written != int64(len(big)+3) || len(left) != 0 || len(bufs[0]) != 2 {
+		t.Fatalf("writeBuffers wrote %d, %v, %d buffers left (first of bufs %d bytes); want %d, nil, 0 (2)", w.written, err, len(left), len(bufs[0]), len(big)+3)
 	}
 	b := <-got
 	if len(b) != len(big)+3 || string(b[:2]) != "ab" || !bytes.Equal(b[2:len(b)-1], big) || b[len(b)-1] != 'c' {
@@ -197,10 +171,10 @@ func TestConnWriter(t *testing.T) {
 
 	// No reader and a deadline: the write ends with it, part written.
 	c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-	bufs = net.Buffers{big}
-	n, err = w.writeBuffers(&bufs)
-	if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 || n == int64(len(big)) || len(bufs) != 1 || len(bufs[0]) != len(big)-int(n) {
-		t.Fatalf("writeBuffers past the deadline = %d, %v, %d left", n, err, len(bufs))
+	left, err = w.writeBuffers(net.Buffers{big})
+	n := w.written
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 || n == int64(len(big)) || len(left) != 1 || len(left[0]) != len(big)-int(n) {
+		t.Fatalf("writeBuffers past the deadline wrote %d, %v, %d left", n, err, len(left))
 	}
 	c.SetWriteDeadline(time.Time{})
 
@@ -232,4 +206,26 @@ func TestConsume(t *testing.T) {
 			t.Errorf("consume %d: %q, want %q", c.n, got, c.want)
 		}
 	}
+}
+
+// tcpConnPair returns the two ends of a loopback tcp connection, closed
+// when the test ends.
+func tcpConnPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	peer, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	return c, peer
 }

@@ -215,11 +215,7 @@ type streamWriter struct {
 	// in two writes (see splitLeadMin); lead and rest hold those halves.
 	splitLead  bool
 	lead, rest net.Buffers
-	// out is what a write consumes (net.Buffers.WriteTo moves the slice
-	// past what it wrote): a copy of iov, lead or rest, so that their
-	// arrays stay for the next batch instead of being made again.
-	out    net.Buffers
-	warmed int // what warm read, kept so that its loads stay
+	warmed     int // what warm read, kept so that its loads stay
 	// taken is the writer goroutine's batch off the send queue, kept
 	// from one run to the next for its room; idle is its idle timer
 	// (writerIdle), stopped when a run leaves.
@@ -268,11 +264,9 @@ func (w *streamWriter) split(iov net.Buffers) bool {
 	return false
 }
 
-// writeOut writes b through w.out, leaving b's array for reuse.
+// writeOut writes b, leaving b's array as it is, for reuse.
 func (w *streamWriter) writeOut(b net.Buffers) error {
-	w.out = b
-	_, err := w.conn.writeBuffers(&w.out)
-	w.out = nil
+	_, err := w.conn.writeBuffers(b)
 	return err
 }
 
@@ -471,7 +465,7 @@ func (p *Pipe) writeLeftover(left partial) error {
 		err = p.sealed.rw.Flush() // what the write through sealed goes first
 	}
 	if err == nil {
-		_, err = p.out.writeBuffers(&left.bufs)
+		_, err = p.out.writeBuffers(left.bufs)
 	}
 	if left.m != nil {
 		left.m.Free()
@@ -544,16 +538,27 @@ func buffersLen(bs net.Buffers) int {
 
 // connWriter is what a pipe writes its connection with when it may wait:
 // the connection itself (plainWriter) or, for a tcp pipe on Linux, raw
-// writes on its descriptor (fdWriter, rawsys_linux.go). writeBuffers moves
-// bufs past what it wrote, as net.Buffers.WriteTo does.
+// writes on its descriptor (fdWriter, rawsys_linux.go). writeBuffers
+// returns what it did not write of bufs (nothing unless it failed), and
+// leaves bufs's array as it is. Only the holder of the pipe's write turn
+// calls it.
 type connWriter interface {
 	io.Writer
-	writeBuffers(bufs *net.Buffers) (int64, error)
+	writeBuffers(bufs net.Buffers) (net.Buffers, error)
 }
 
-// plainWriter writes with the connection's own Write and writev.
-type plainWriter struct{ net.Conn }
+// plainWriter writes with the connection's own Write and writev. bufs is
+// the slice net.Buffers.WriteTo consumes, kept here so that a write
+// allocates nothing.
+type plainWriter struct {
+	net.Conn
+	bufs net.Buffers
+}
 
-func (w plainWriter) writeBuffers(bufs *net.Buffers) (int64, error) {
-	return bufs.WriteTo(w.Conn)
+func (w *plainWriter) writeBuffers(bufs net.Buffers) (net.Buffers, error) {
+	w.bufs = bufs
+	_, err := w.bufs.WriteTo(w.Conn)
+	left := w.bufs
+	w.bufs = nil
+	return left, err
 }

@@ -25,7 +25,7 @@ func (*fdReader) read(LazyBuffer) (int, error) { panic("mqwire: no fdReader on t
 func spinReader(lazySource) *fdReader { return nil }
 
 // newConnWriter: c itself (see through_unix.go).
-func newConnWriter(c net.Conn) connWriter { return plainWriter{c} }
+func newConnWriter(c net.Conn) connWriter { return &plainWriter{Conn: c} }
 
 // directReader: c itself (see through_unix.go).
 func directReader(c net.Conn, _ lazySource) io.Reader { return c }

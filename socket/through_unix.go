@@ -25,7 +25,7 @@ type fdWriter struct {
 	write func(fd uintptr) bool
 	// The state of a writeBuffers call: what is left to write, what was
 	// written, and writeAll bound once; one holds Write's buffer.
-	pending  *net.Buffers
+	pending  net.Buffers
 	written  int64
 	writeAll func(fd uintptr) bool
 	one      [1][]byte
@@ -59,11 +59,11 @@ func (w *fdWriter) TryWrite(iov [][]byte) (int, error) {
 // c's descriptor when rawCalls, else c's own.
 func newConnWriter(c net.Conn) connWriter {
 	if !rawCalls(c) {
-		return plainWriter{c}
+		return &plainWriter{Conn: c}
 	}
 	rc := rawConnOf(c)
 	if rc == nil {
-		return plainWriter{c}
+		return &plainWriter{Conn: c}
 	}
 	w := &fdWriter{rc: rc, raw: true}
 	w.write = w.writeOnce
@@ -74,34 +74,34 @@ func newConnWriter(c net.Conn) connWriter {
 // Write writes all of b, waiting in the poller for room.
 func (w *fdWriter) Write(b []byte) (int, error) {
 	w.one[0] = b
-	bufs := net.Buffers(w.one[:])
-	n, err := w.writeBuffers(&bufs)
+	_, err := w.writeBuffers(w.one[:])
 	w.one[0] = nil
-	return int(n), err
+	return int(w.written), err
 }
 
 // writeBuffers writes all of bufs, waiting in the poller for room, and
-// moves bufs past what it wrote, as net.Buffers.WriteTo does.
-func (w *fdWriter) writeBuffers(bufs *net.Buffers) (int64, error) {
+// returns what it did not write (nothing unless it failed).
+func (w *fdWriter) writeBuffers(bufs net.Buffers) (net.Buffers, error) {
 	w.pending, w.written, w.err = bufs, 0, nil
-	werr := w.rc.Write(w.writeAll)
-	w.pending = nil
-	if werr != nil {
-		return w.written, werr
+	err := w.rc.Write(w.writeAll)
+	if err == nil {
+		err = w.err
 	}
-	return w.written, w.err
+	left := w.pending
+	w.pending = nil
+	return left, err
 }
 
 // writeAllFD writes w.pending, for RawConn.Write: false asks it to wait
 // until the descriptor is writable and call again.
 func (w *fdWriter) writeAllFD(fd uintptr) bool {
-	for consume(w.pending, 0); len(*w.pending) > 0; {
+	for consume(&w.pending, 0); len(w.pending) > 0; {
 		var n int
 		var err error
-		if len(*w.pending) == 1 {
-			n, err = sysWrite(int(fd), (*w.pending)[0], w.raw)
+		if len(w.pending) == 1 {
+			n, err = sysWrite(int(fd), w.pending[0], w.raw)
 		} else {
-			n, w.iovs, err = sysWritev(int(fd), *w.pending, w.iovs, w.raw)
+			n, w.iovs, err = sysWritev(int(fd), w.pending, w.iovs, w.raw)
 		}
 		switch {
 		case err == unix.EINTR:
@@ -113,7 +113,7 @@ func (w *fdWriter) writeAllFD(fd uintptr) bool {
 			return true
 		}
 		w.written += int64(n)
-		consume(w.pending, n)
+		consume(&w.pending, n)
 	}
 	return true
 }

@@ -206,7 +206,7 @@ const throughFinish = 20 * time.Millisecond
 // throughFinish.
 func (p *Pipe) finishThrough(left net.Buffers) (net.Buffers, error) {
 	p.conn.SetWriteDeadline(time.Now().Add(throughFinish))
-	_, err := p.out.writeBuffers(&left)
+	left, err := p.out.writeBuffers(left)
 	p.conn.SetWriteDeadline(time.Time{})
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		err = nil // the writer goroutine goes on with the rest
