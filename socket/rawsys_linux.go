@@ -1,37 +1,59 @@
 package socket
 
 import (
+	"math"
 	"net"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// A tcp pipe's descriptor reads and writes (fdReader, fdWriter, and the
-// reads of large bodies past the read buffer, directReader) are raw system
-// calls, which do not tell the Go scheduler that the goroutine has
-// entered a system call. They never block (the descriptor is non-blocking:
-// a call that would wait returns EAGAIN, and the caller waits in the
-// runtime's poller instead), so the scheduler has nothing to hand over while
-// they run. Telling it costs a wake-up: the runtime's monitor thread
-// sleeps while the process waits, and the first system call the scheduler
-// is told of after the wait wakes it, a futex call and another thread
-// running on the critical path. That cost a tcp round trip dearly here:
-// 64 B REQ/REP over loopback between two processes took 26-63 us one way
-// (median 56) told and 35-39 us (median 38) raw, 64 KiB medians 79 and
-// 57 us, in alternated pairs; raw calls made about half the wake-ups of
-// threads and a hundredth of the futex calls; 1 MiB, with its body read
-// raw too, 187 and 153 us.
-// Over ipc, all raw, 64 B was slower (1.17x-1.24x, though fewer threads
-// woke), 64 KiB and 1 MiB faster (0.92x, 0.77x); reading raw alone changed
-// nothing much. ipc pipes keep the ordinary calls: small messages are most
-// of what they carry, and they are well ahead of libzmq at every size.
+// A tcp or ipc pipe's descriptor reads (fdReader; the reads of large bodies
+// into their messages, directReader) and writes (fdWriter: writes through,
+// and, newConnWriter, the writer goroutine's and the rest of a message
+// written through) are raw system calls, which do not tell the Go scheduler
+// that the goroutine has entered a system call; over ipc, only writes of
+// at least ipcRawWriteMin bytes are. They never block (the descriptor is
+// non-blocking: a call that would wait returns EAGAIN, and the caller
+// waits in the runtime's poller instead), so the scheduler has nothing to
+// hand over while they run. Telling it costs a wake-up: the runtime's
+// monitor thread sleeps while the process waits, and the first system
+// call the scheduler is told of after the wait wakes it, a futex call and
+// another thread running on the critical path. That cost a tcp round trip
+// dearly here: 64 B REQ/REP over loopback between two processes took
+// 26-63 us one way (median 56) told and 35-39 us (median 38) raw, 64 KiB
+// medians 79 and 57 us, in alternated pairs; raw calls made about half
+// the wake-ups of threads and a hundredth of the futex calls; 1 MiB, with
+// its body read raw too, 187 and 153 us. Over ipc, all calls raw made 64 B
+// slower (1.17x-1.24x, though fewer threads woke) and 1 MiB faster
+// (0.77x); with small writes told, 64 B was 0.90x, 1 KiB and 64 KiB
+// unchanged, 1 MiB 0.77x, and push/pull moved 1.08x-1.12x more at 64 B,
+// 64 KiB and 1 MiB.
 
-// rawCalls reports whether c's descriptor is read and written with raw
-// system calls: tcp only (see above).
-func rawCalls(c net.Conn) bool {
-	_, ok := c.(*net.TCPConn)
-	return ok
+// ipcRawWriteMin is the smallest write an ipc pipe makes raw (above).
+const ipcRawWriteMin = 16 << 10
+
+// rawReads reports whether c's descriptor is read with raw system calls:
+// tcp and ipc connections.
+func rawReads(c net.Conn) bool {
+	switch c.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	}
+	return false
+}
+
+// rawWriteMin returns the smallest write made to c's descriptor with a raw
+// system call: 0 (all) on tcp, ipcRawWriteMin on ipc, and on other
+// connections more than any write.
+func rawWriteMin(c net.Conn) int {
+	switch c.(type) {
+	case *net.TCPConn:
+		return 0
+	case *net.UnixConn:
+		return ipcRawWriteMin
+	}
+	return math.MaxInt
 }
 
 // sysRead reads fd into b with one read system call, raw or not.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -68,8 +69,13 @@ func TestRawCalls(t *testing.T) {
 	}
 }
 
-// TestRawCallsTCPOnly: tcp pipes make raw calls, ipc pipes do not.
-func TestRawCallsTCPOnly(t *testing.T) {
+// TestRawCallsWhere: tcp pipes read and write with raw calls; ipc pipes
+// read so, and write so from ipcRawWriteMin bytes, and either way the
+// bytes arrive; other connections make none.
+func TestRawCallsWhere(t *testing.T) {
+	if rawReads(discardConn{}) || rawWriteMin(discardConn{}) != math.MaxInt {
+		t.Errorf("a connection neither tcp nor ipc makes raw calls")
+	}
 	check := func(network, addr string) {
 		l, err := net.Listen(network, addr)
 		if err != nil {
@@ -81,18 +87,41 @@ func TestRawCallsTCPOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		want := network == "tcp"
-		if got := rawCalls(c); got != want {
-			t.Errorf("%s: rawCalls = %v, want %v", network, got, want)
+		peer, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
 		}
-		if r := newFDReader(c); r == nil || r.raw != want {
-			t.Errorf("%s: fdReader raw = %v, want %v", network, r != nil && r.raw, want)
+		defer peer.Close()
+		wantMin := 0
+		if network == "unix" {
+			wantMin = ipcRawWriteMin
 		}
-		if w, ok := fdTryWriter(c).(*fdWriter); !ok || w.raw != want {
-			t.Errorf("%s: fdWriter raw = %v, want %v", network, ok && w.raw, want)
+		if r := newFDReader(c); r == nil || !r.raw {
+			t.Errorf("%s: the fdReader does not read raw", network)
 		}
-		if r, ok := directReader(c, newLazySource(c)).(*fdReader); ok != want || ok && !r.raw {
-			t.Errorf("%s: directReader is the raw fdReader: %v, want %v", network, ok, want)
+		if r, ok := directReader(c, newLazySource(c)).(*fdReader); !ok || !r.raw {
+			t.Errorf("%s: directReader is not the raw fdReader", network)
+		}
+		w, ok := fdTryWriter(c).(*fdWriter)
+		if !ok || w.rawMin != wantMin {
+			t.Fatalf("%s: the fdWriter writes raw from %d bytes, want %d", network, w.rawMin, wantMin)
+		}
+		if cw, ok := newConnWriter(c).(*fdWriter); !ok || cw.rawMin != wantMin {
+			t.Errorf("%s: newConnWriter is not an fdWriter raw from %d bytes", network, wantMin)
+		}
+		// Small and large, one buffer and several: all arrive.
+		large := bytes.Repeat([]byte{7}, ipcRawWriteMin)
+		want := 0
+		for _, bufs := range [][][]byte{{[]byte("small")}, {[]byte("sm"), []byte("all")}, {large}, {[]byte("x"), large}} {
+			n, err := w.TryWrite(bufs)
+			if err != nil || n != buffersLen(bufs) {
+				t.Fatalf("%s: TryWrite of %d bytes = %d, %v", network, buffersLen(bufs), n, err)
+			}
+			want += n
+		}
+		got, err := io.ReadAll(io.LimitReader(peer, int64(want)))
+		if err != nil || len(got) != want || string(got[:10]) != "smallsmall" {
+			t.Fatalf("%s: the peer read %d bytes, %v; want %d", network, len(got), err, want)
 		}
 	}
 	check("tcp", "127.0.0.1:0")
@@ -144,7 +173,7 @@ func TestConnWriter(t *testing.T) {
 	}
 	c, peer := tcpConnPair(t)
 	w, ok := newConnWriter(c).(*fdWriter)
-	if !ok || !w.raw {
+	if !ok || w.rawMin != 0 {
 		t.Fatalf("newConnWriter of a tcp connection is not a raw fdWriter")
 	}
 

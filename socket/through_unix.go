@@ -4,6 +4,7 @@ package socket
 
 import (
 	"io"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -16,13 +17,15 @@ import (
 // is that of one call; only the holder of the pipe's write turn calls it.
 // write is bound once, so that a call allocates nothing.
 type fdWriter struct {
-	rc    syscall.RawConn
-	raw   bool // raw system calls (rawCalls)
-	iov   [][]byte
-	iovs  []unix.Iovec // the kernel's vector for iov when raw
-	n     int
-	err   error
-	write func(fd uintptr) bool
+	rc syscall.RawConn
+	// rawMin is the smallest write made with a raw system call
+	// (rawWriteMin); iovs is the kernel's vector of a raw writev.
+	rawMin int
+	iovs   []unix.Iovec
+	iov    [][]byte
+	n      int
+	err    error
+	write  func(fd uintptr) bool
 	// The state of a writeBuffers call: what is left to write, what was
 	// written, and writeAll bound once; one holds Write's buffer.
 	pending  net.Buffers
@@ -38,7 +41,7 @@ func fdTryWriter(c net.Conn) TryWriter {
 	if rc == nil {
 		return nil
 	}
-	w := &fdWriter{rc: rc, raw: rawCalls(c)}
+	w := &fdWriter{rc: rc, rawMin: rawWriteMin(c)}
 	w.write = w.writeOnce
 	return w
 }
@@ -55,17 +58,17 @@ func (w *fdWriter) TryWrite(iov [][]byte) (int, error) {
 }
 
 // newConnWriter returns what a pipe writes c with when it may wait (the
-// writer goroutine; the rest of a message written through): raw writes on
-// c's descriptor when rawCalls, else c's own.
+// writer goroutine; the rest of a message written through): writes on c's
+// descriptor, raw from rawWriteMin(c) bytes, for tcp and ipc; else c's own.
 func newConnWriter(c net.Conn) connWriter {
-	if !rawCalls(c) {
+	if !rawReads(c) {
 		return &plainWriter{Conn: c}
 	}
 	rc := rawConnOf(c)
 	if rc == nil {
 		return &plainWriter{Conn: c}
 	}
-	w := &fdWriter{rc: rc, raw: true}
+	w := &fdWriter{rc: rc, rawMin: rawWriteMin(c)}
 	w.write = w.writeOnce
 	w.writeAll = w.writeAllFD
 	return w
@@ -98,11 +101,7 @@ func (w *fdWriter) writeAllFD(fd uintptr) bool {
 	for consume(&w.pending, 0); len(w.pending) > 0; {
 		var n int
 		var err error
-		if len(w.pending) == 1 {
-			n, err = sysWrite(int(fd), w.pending[0], w.raw)
-		} else {
-			n, w.iovs, err = sysWritev(int(fd), w.pending, w.iovs, w.raw)
-		}
+		n, err = w.writeCall(fd, w.pending)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -131,14 +130,21 @@ func consume(bufs *net.Buffers, n int) {
 	}
 }
 
+// writeCall makes one write or writev system call of bufs, raw when they
+// hold at least w.rawMin bytes.
+func (w *fdWriter) writeCall(fd uintptr, bufs [][]byte) (n int, err error) {
+	if len(bufs) == 1 {
+		return sysWrite(int(fd), bufs[0], len(bufs[0]) >= w.rawMin)
+	}
+	raw := w.rawMin == 0 || w.rawMin < math.MaxInt && buffersLen(bufs) >= w.rawMin
+	n, w.iovs, err = sysWritev(int(fd), bufs, w.iovs, raw)
+	return n, err
+}
+
 // writeOnce makes one write system call, for RawConn.Write: it never asks
 // to wait.
 func (w *fdWriter) writeOnce(fd uintptr) bool {
-	if len(w.iov) == 1 {
-		w.n, w.err = sysWrite(int(fd), w.iov[0], w.raw)
-	} else {
-		w.n, w.iovs, w.err = sysWritev(int(fd), w.iov, w.iovs, w.raw)
-	}
+	w.n, w.err = w.writeCall(fd, w.iov)
 	if w.err == unix.EAGAIN || w.err == unix.EINTR {
 		w.err = nil
 	}
@@ -154,7 +160,7 @@ func (w *fdWriter) writeOnce(fd uintptr) bool {
 // allocates nothing.
 type fdReader struct {
 	rc       syscall.RawConn
-	raw      bool // raw system calls (rawCalls)
+	raw      bool // raw system calls (rawReads)
 	lb       LazyBuffer
 	n        int
 	err      error
@@ -176,7 +182,7 @@ func newFDReader(c net.Conn) *fdReader {
 	if rc == nil {
 		return nil
 	}
-	r := &fdReader{rc: rc, raw: rawCalls(c)}
+	r := &fdReader{rc: rc, raw: rawReads(c)}
 	r.readOnce = r.readFD
 	return r
 }
@@ -254,7 +260,7 @@ func (s *sliceBuffer) Idle()         {}
 
 // directReader returns what a pipe reads c with when it reads past its
 // read buffer (large bodies into their messages): lazy's descriptor reader
-// when that makes raw system calls (rawCalls), else c.
+// when that makes raw system calls (rawReads), else c.
 func directReader(c net.Conn, lazy lazySource) io.Reader {
 	if r, ok := lazy.(*fdReader); ok && r.raw {
 		return r
