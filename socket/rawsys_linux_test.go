@@ -77,21 +77,7 @@ func TestRawCallsWhere(t *testing.T) {
 		t.Errorf("a connection neither tcp nor ipc makes raw calls")
 	}
 	check := func(network, addr string) {
-		l, err := net.Listen(network, addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		c, err := net.Dial(network, l.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		peer, err := l.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer peer.Close()
+		c, peer := connPair(t, network, addr)
 		wantMin := 0
 		if network == "unix" {
 			wantMin = ipcRawWriteMin
@@ -136,7 +122,7 @@ func TestRawCallsWhere(t *testing.T) {
 // TestDirectRead: the raw descriptor reader, read as an io.Reader (large
 // bodies), waits for bytes, keeps to a read deadline, and ends with io.EOF.
 func TestDirectRead(t *testing.T) {
-	c, peer := tcpConnPair(t)
+	c, peer := connPair(t, "tcp", "127.0.0.1:0")
 	r := directReader(c, newLazySource(c))
 	if _, ok := r.(*fdReader); !ok {
 		t.Fatalf("directReader of a tcp connection is a %T", r)
@@ -171,7 +157,7 @@ func TestConnWriter(t *testing.T) {
 	if _, ok := newConnWriter(discardConn{}).(*plainWriter); !ok {
 		t.Errorf("newConnWriter of a non-tcp connection is not its own writer")
 	}
-	c, peer := tcpConnPair(t)
+	c, peer := connPair(t, "tcp", "127.0.0.1:0")
 	w, ok := newConnWriter(c).(*fdWriter)
 	if !ok || w.rawMin != 0 {
 		t.Fatalf("newConnWriter of a tcp connection is not a raw fdWriter")
@@ -237,16 +223,16 @@ func TestConsume(t *testing.T) {
 	}
 }
 
-// tcpConnPair returns the two ends of a loopback tcp connection, closed
-// when the test ends.
-func tcpConnPair(t *testing.T) (net.Conn, net.Conn) {
+// connPair returns the two ends of a connection made by listening on
+// network's addr, closed when the test ends.
+func connPair(t *testing.T, network, addr string) (net.Conn, net.Conn) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
+	c, err := net.Dial(network, l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
