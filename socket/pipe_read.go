@@ -39,8 +39,6 @@ func (p *Pipe) readStream() {
 	src := directReader(p.conn, lazy)
 	if turns {
 		src = turnSource{p, src}
-	}
-	if turns {
 		p.initSpin(lazy)
 		defer p.endSpin()
 	}

@@ -537,8 +537,8 @@ func buffersLen(bs net.Buffers) int {
 }
 
 // connWriter is what a pipe writes its connection with when it may wait:
-// the connection itself (plainWriter) or, for a tcp pipe on Linux, raw
-// writes on its descriptor (fdWriter, rawsys_linux.go). writeBuffers
+// the connection itself (plainWriter) or, for a tcp or ipc pipe on Linux,
+// its descriptor, with raw system calls (fdWriter, rawsys_linux.go). writeBuffers
 // returns what it did not write of bufs (nothing unless it failed), and
 // leaves bufs's array as it is. Only the holder of the pipe's write turn
 // calls it.

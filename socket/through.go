@@ -363,11 +363,12 @@ func (p *Pipe) watchCancel(ctx context.Context) {
 }
 
 // turnSource is what a pipe with a read turn reads from: its connection
-// (conn: the connection's direct reader, see directReader), except that while the holder reads a message too large for the buffer
-// (p.readingLarge), a read cut short by a deadline in the past (a second
-// pipe arriving, a late cancellation watch) is cleared and tried again:
-// giving up inside a message would lose the stream. The holder looks at
-// why it was cut short once the message is read.
+// (conn, from directReader), except that while the holder reads a message
+// too large for the buffer (p.readingLarge), a read cut short by a
+// deadline in the past (a second pipe arriving, a late cancellation watch)
+// is cleared and tried again: giving up inside a message would lose the
+// stream. The holder looks at why it was cut short once the message is
+// read.
 type turnSource struct {
 	p    *Pipe
 	conn io.Reader

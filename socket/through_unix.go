@@ -99,9 +99,7 @@ func (w *fdWriter) writeBuffers(bufs net.Buffers) (net.Buffers, error) {
 // until the descriptor is writable and call again.
 func (w *fdWriter) writeAllFD(fd uintptr) bool {
 	for consume(&w.pending, 0); len(w.pending) > 0; {
-		var n int
-		var err error
-		n, err = w.writeCall(fd, w.pending)
+		n, err := w.writeCall(fd, w.pending)
 		switch {
 		case err == unix.EINTR:
 			continue
