@@ -34,16 +34,26 @@ type fdWriter struct {
 	one      [1][]byte
 }
 
-// fdTryWriter returns a TryWriter on the descriptor of a tcp or ipc
-// connection, or nil.
-func fdTryWriter(c net.Conn) TryWriter {
+// newFDWriter returns an fdWriter on c's descriptor, or nil when c has
+// none.
+func newFDWriter(c net.Conn) *fdWriter {
 	rc := rawConnOf(c)
 	if rc == nil {
 		return nil
 	}
 	w := &fdWriter{rc: rc, rawMin: rawWriteMin(c)}
 	w.write = w.writeOnce
+	w.writeAll = w.writeAllFD
 	return w
+}
+
+// fdTryWriter returns a TryWriter on the descriptor of a tcp or ipc
+// connection, or nil.
+func fdTryWriter(c net.Conn) TryWriter {
+	if w := newFDWriter(c); w != nil {
+		return w
+	}
+	return nil
 }
 
 // TryWrite writes what the connection takes of iov without waiting.
@@ -61,17 +71,12 @@ func (w *fdWriter) TryWrite(iov [][]byte) (int, error) {
 // writer goroutine; the rest of a message written through): writes on c's
 // descriptor, raw from rawWriteMin(c) bytes, for tcp and ipc; else c's own.
 func newConnWriter(c net.Conn) connWriter {
-	if !rawReads(c) {
-		return &plainWriter{Conn: c}
+	if rawWriteMin(c) < math.MaxInt {
+		if w := newFDWriter(c); w != nil {
+			return w
+		}
 	}
-	rc := rawConnOf(c)
-	if rc == nil {
-		return &plainWriter{Conn: c}
-	}
-	w := &fdWriter{rc: rc, rawMin: rawWriteMin(c)}
-	w.write = w.writeOnce
-	w.writeAll = w.writeAllFD
-	return w
+	return &plainWriter{Conn: c}
 }
 
 // Write writes all of b, waiting in the poller for room.
@@ -134,7 +139,7 @@ func (w *fdWriter) writeCall(fd uintptr, bufs [][]byte) (n int, err error) {
 	if len(bufs) == 1 {
 		return sysWrite(int(fd), bufs[0], len(bufs[0]) >= w.rawMin)
 	}
-	raw := w.rawMin == 0 || w.rawMin < math.MaxInt && buffersLen(bufs) >= w.rawMin
+	raw := w.rawMin == 0 || buffersLen(bufs) >= w.rawMin
 	n, w.iovs, err = sysWritev(int(fd), bufs, w.iovs, raw)
 	return n, err
 }
