@@ -31,7 +31,10 @@ func TestPubSharedPublicationIntact(t *testing.T) {
 	var subs []*socket.Socket
 	scribble := map[*socket.Socket]bool{}
 	add := func(url string, zmtp, scribbles bool) {
-		opts := []socket.Option{sub.Subscribe(nil), socket.RecvHWM(4 * msgs)}
+		// An SP subscriber drops its oldest when its queue is full; the
+		// bytes bound has to hold every publication (7.4 MB) for a slow
+		// reader not to lose any.
+		opts := []socket.Option{sub.Subscribe(nil), socket.RecvHWM(4 * msgs), socket.RecvQueueBytes(64 << 20)}
 		if zmtp {
 			opts = append(opts, socket.DialDialect(socket.DialectZMTP))
 		}
