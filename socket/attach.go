@@ -63,6 +63,7 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, 
 		}
 		s.mu.Unlock()
 	})
+	end := rememberEnd(c.Stream)
 	p, err := s.handshake(c, url, dialed, tlsCfg)
 	stop()
 	s.mu.Lock()
@@ -73,6 +74,7 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, 
 			p.endBacklog() // an inproc peer may have queued for it already
 		}
 		c.Close()
+		end.forget()
 		s.hsFailures.Add(1)
 		s.emit(Event{Type: EventHandshakeFailed, URL: url, Remote: c.Remote, Err: err})
 		return nil, err
@@ -81,6 +83,7 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, 
 		p.onGone, p.connectID = d.pipeGone, d.routingID
 	}
 	p.listener, _ = from.(*Listener)
+	p.end = end
 	// A reconnect is counted before the pipe carries anything, so that
 	// whoever saw a message go through it sees the reconnect too.
 	again := d != nil && d.connected
@@ -93,6 +96,7 @@ func (s *Socket) attach(ctx context.Context, c Conn, url string, from endpoint, 
 		}
 		p.close(err)
 		p.endBacklog()
+		end.forget()
 		if !errors.Is(err, ErrClosed) {
 			s.emit(Event{Type: EventPipeRejected, URL: url, Remote: c.Remote, Err: err})
 		}

@@ -144,11 +144,13 @@ type Pipe struct {
 	// (through_spin.go); both the read turn holder's.
 	spinner    *fdReader
 	spinBudget int64
-	// spinLocal and spinPeer are the connection's two ends, and spinHere
-	// says the peer's is in this process (tcpEnds): then nobody spins.
-	spinLocal, spinPeer netip.AddrPort
-	spinHere            bool
-	throughs            atomic.Uint64 // system-call writes through, for the tests
+	// spinPeer is the connection's far end, and spinHere says it is in
+	// this process (tcpEnds): then nobody spins. end is the near end, in
+	// tcpEnds while the pipe lives.
+	spinPeer netip.AddrPort
+	spinHere bool
+	end      *knownEnd
+	throughs atomic.Uint64 // system-call writes through, for the tests
 	// writer is the writer goroutine's, passed from one run to the next
 	// (sendQueue.writerLeaves): one runs at a time.
 	writer *streamWriter
@@ -587,6 +589,7 @@ func (p *Pipe) finish() {
 	p.dropQueued()
 	p.sock.removePipe(p)
 	p.dropQueued() // a sender racing with the close
+	p.end.forget()
 	close(p.gone)
 	if p.onGone != nil {
 		p.onGone(p)

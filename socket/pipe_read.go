@@ -40,7 +40,6 @@ func (p *Pipe) readStream() {
 	if turns {
 		src = turnSource{p, src}
 		p.initSpin(lazy)
-		defer p.endSpin()
 	}
 	var leftover []byte // what the chunk held when the codec took over
 	if p.readsChunks() {

@@ -69,33 +69,54 @@ func RecvSpin(d time.Duration) Option {
 // reader reads: only tcp connections (over ipc polling saved nothing
 // measurable at 64 B, and at 64 KiB the polling reads slowed the writer's:
 // 1.75x the latency), only on Linux (spinReader), and only with a second
-// processor to spin on. The reader goroutine calls it, and endSpin when it
-// ends.
+// processor to spin on. The reader goroutine calls it.
 func (p *Pipe) initSpin(lazy lazySource) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		return
 	}
 	r := spinReader(lazy)
-	local, ok1 := tcpEnd(p.conn.LocalAddr())
-	peer, ok2 := tcpEnd(p.conn.RemoteAddr())
-	if r == nil || !ok1 || !ok2 {
+	peer, ok := tcpEnd(p.conn.RemoteAddr())
+	if r == nil || !ok || p.end == nil {
 		return
 	}
-	p.spinner, p.spinLocal, p.spinPeer = r, local, peer
+	p.spinner, p.spinPeer = r, peer
 	p.spinBudget = int64(maxRecvSpin) // clipped to RecvSpin at use: the first wait spins
-	tcpEnds.Store(local, p)
 }
 
-// endSpin takes p's end out of tcpEnds.
-func (p *Pipe) endSpin() {
-	if p.spinner != nil {
-		tcpEnds.CompareAndDelete(p.spinLocal, p)
+// knownEnd is the local end of a tcp connection of this process, in
+// tcpEnds from before the connection's handshake until its pipe has ended:
+// so by the time either end of a connection between two sockets of this
+// process can read, the other is known, and neither spins (until session
+// 42 a pipe's end went in when its reader goroutine started, and a client
+// whose first reply came before the server's reader had begun spun for it).
+type knownEnd struct{ key netip.AddrPort }
+
+// rememberEnd puts c's local end in tcpEnds if c is tcp; nil if not.
+func rememberEnd(c net.Conn) *knownEnd {
+	if c == nil {
+		return nil
+	}
+	k, ok := tcpEnd(c.LocalAddr())
+	if !ok {
+		return nil
+	}
+	e := &knownEnd{key: k}
+	tcpEnds.Store(k, e)
+	return e
+}
+
+// forget takes e out of tcpEnds, unless another connection has its address
+// now; e may be nil.
+func (e *knownEnd) forget() {
+	if e != nil {
+		tcpEnds.CompareAndDelete(e.key, e)
 	}
 }
 
-// tcpEnds holds the local end of every tcp pipe in this process that may
-// spin, so that one whose peer is among them does not (see above).
-var tcpEnds sync.Map // netip.AddrPort to *Pipe
+// tcpEnds holds the local end of every tcp connection of this process
+// (knownEnd), so that a pipe whose peer is among them does not spin (see
+// above).
+var tcpEnds sync.Map // netip.AddrPort to *knownEnd
 
 // spinSameProcess, set by tests, lets pipes spin with a peer in this
 // process.
