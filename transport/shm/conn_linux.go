@@ -75,7 +75,9 @@ func newConn(uc *net.UnixConn, mem []byte, ringCap int, server bool, cfg config,
 	rel0 := newRelRing(mem[rel0Ctl:rel0Ctl+relCtlSize], mem[rel0Ent:rel0Ent+relEntSize])
 	rel1 := newRelRing(mem[rel1Ctl:rel1Ctl+relCtlSize], mem[rel1Ent:rel1Ent+relEntSize])
 	side := func(flag *uint32, fd int) waitSide {
-		return waitSide{flag: flag, f: os.NewFile(uintptr(fd), "shm-wake"), fd: fd, budget: cfg.spin}
+		f := os.NewFile(uintptr(fd), "shm-wake")
+		rc, _ := f.SyscallConn() // fails only for a closed file
+		return waitSide{flag: flag, f: f, rc: rc, fd: fd, budget: cfg.spin}
 	}
 	// The dialer reads ring 0 (the listener's pool 0 lends into it, and
 	// release ring 0 gives that pool's slots back) and writes ring 1; the

@@ -8,7 +8,9 @@ import (
 	"os"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -21,14 +23,49 @@ import (
 type waitSide struct {
 	flag   *uint32
 	f      *os.File
-	fd     int           // f's descriptor, for wake-ups of our own
-	budget time.Duration // how long it spins now (see spinWorked)
+	rc     syscall.RawConn // f's, for the raw read that ends a park
+	fd     int             // f's descriptor, for wake-ups of our own
+	budget time.Duration   // how long it spins now (see spinWorked)
 }
 
 var one = [8]byte{1}
 
 // poke adds one to an eventfd's counter, waking whoever is parked on it.
-func poke(fd int) { unix.Write(fd, one[:]) }
+// The write is a raw system call, as the socket's tcp and ipc calls are
+// (socket/rawsys_linux.go): it never blocks (a counter far from overflow),
+// and telling the scheduler of it would wake the runtime's monitor thread
+// when the process had been waiting, a futex call and a thread more on
+// the way to the peer's wake-up.
+func poke(fd int) {
+	unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&one[0])), uintptr(len(one)))
+}
+
+// readWake reads s's eventfd, waiting in the runtime's poller until it has
+// been poked, with raw read calls (see poke): the eventfd is non-blocking,
+// so a read that would wait returns EAGAIN and the poller waits instead.
+func (s *waitSide) readWake() error {
+	var buf [8]byte
+	var rerr error
+	err := s.rc.Read(func(fd uintptr) bool {
+		for {
+			_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+			switch e {
+			case 0:
+				return true
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			}
+			rerr = os.NewSyscallError("read", e)
+			return true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return rerr
+}
 
 // signal wakes a waiter of the peer if its flag says it is parked: the
 // producer's wake-up of a parked consumer and back. A peer that is not
@@ -105,9 +142,8 @@ func (c *conn) wait(wt *waiter, s *waitSide, dl *atomic.Int64, ready func() bool
 	if wt.lazy != nil {
 		wt.lazy.Idle()
 	}
-	var buf [8]byte
 	start := time.Now()
-	_, err := s.f.Read(buf[:])
+	err := s.readWake()
 	atomic.StoreUint32(s.flag, 0)
 	if c.spin > 0 {
 		c.parkedFor(s, time.Since(start))
