@@ -90,6 +90,8 @@ func newConn(uc *net.UnixConn, mem []byte, ringCap int, server bool, cfg config,
 	}
 	c.in, c.out = newConsumer(inR), newProducer(outR)
 	c.rw, c.ww = side(inR.consWait, efd[rd]), side(outR.prodWait, efd[wr])
+	c.rw.initRead()
+	c.ww.initRead()
 	c.peerR, c.peerW = efd[peerRd], efd[peerWr]
 	if cfg.slots > 0 {
 		c.outp = newOutPool(outPool, cfg.slots, uint64(cfg.slotSize), outRel)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mqwire/mqwire/internal/testutil"
 )
 
 // newTestSide returns a waitSide over a fresh eventfd, closed at the end.
@@ -22,13 +24,15 @@ func newTestSide(t *testing.T) *waitSide {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return &waitSide{f: f, rc: rc, fd: fd}
+	s := &waitSide{f: f, rc: rc, fd: fd}
+	s.initRead()
+	return s
 }
 
 // TestWakeRawCalls: the raw poke and the raw read that ends a park wake
 // and wait as the eventfd's own calls would: a read waits in the poller
 // until a poke (pokes before it add up to one wake-up), keeps the file's
-// read deadline, and fails once the file is closed.
+// read deadline, allocates nothing, and fails once the file is closed.
 func TestWakeRawCalls(t *testing.T) {
 	s := newTestSide(t)
 	go func() {
@@ -53,6 +57,10 @@ func TestWakeRawCalls(t *testing.T) {
 		t.Fatalf("read with nothing poked: %v, want the deadline (two pokes are one wake-up)", err)
 	}
 	s.f.SetReadDeadline(time.Time{})
+	testutil.AllocsBelow(t, 100, 0.01, "a poke and the read it ends", func() {
+		poke(s.fd)
+		s.readWake()
+	})
 
 	go func() {
 		time.Sleep(10 * time.Millisecond)

@@ -26,7 +26,15 @@ type waitSide struct {
 	rc     syscall.RawConn // f's, for the raw read that ends a park
 	fd     int             // f's descriptor, for wake-ups of our own
 	budget time.Duration   // how long it spins now (see spinWorked)
+	// readCall is readOnce bound to this side (made once, where the side
+	// lives: initRead), buf what it reads into, rerr what it failed with.
+	readCall func(fd uintptr) bool
+	buf      [8]byte
+	rerr     error
 }
+
+// initRead readies s for readWake, once s is where it stays.
+func (s *waitSide) initRead() { s.readCall = s.readOnce }
 
 var one = [8]byte{1}
 
@@ -44,27 +52,30 @@ func poke(fd int) {
 // been poked, with raw read calls (see poke): the eventfd is non-blocking,
 // so a read that would wait returns EAGAIN and the poller waits instead.
 func (s *waitSide) readWake() error {
-	var buf [8]byte
-	var rerr error
-	err := s.rc.Read(func(fd uintptr) bool {
-		for {
-			_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-			switch e {
-			case 0:
-				return true
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false
-			}
-			rerr = os.NewSyscallError("read", e)
-			return true
-		}
-	})
-	if err != nil {
+	s.rerr = nil
+	if err := s.rc.Read(s.readCall); err != nil {
 		return err
 	}
-	return rerr
+	return s.rerr
+}
+
+// readOnce makes the read call for readWake (RawConn.Read's function:
+// false asks it to wait and call again). It and its buffer are s's, so
+// that a park allocates nothing.
+func (s *waitSide) readOnce(fd uintptr) bool {
+	for {
+		_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)))
+		switch e {
+		case 0:
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		s.rerr = os.NewSyscallError("read", e)
+		return true
+	}
 }
 
 // signal wakes a waiter of the peer if its flag says it is parked: the
