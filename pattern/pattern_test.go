@@ -525,16 +525,23 @@ func TestConflateEachPeer(t *testing.T) {
 	connect(t, "inproc", b, s)
 	socktest.WaitPipes(t, a, 1)
 	socktest.WaitPipes(t, b, 1)
+	// a's messages arrive before b's begin, so a's pipe is the first to
+	// wait (an inproc pipe's first messages may go through its reader
+	// goroutine, so sending a's first is not enough).
+	arrived := func(n uint64) {
+		deadline := time.Now().Add(timeout)
+		for s.Stats().MessagesIn < n && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	for i := range 100 {
 		send(t, a, fmt.Sprint("a", i))
 	}
+	arrived(100)
 	for i := range 100 {
 		send(t, b, fmt.Sprint("b", i))
 	}
-	deadline := time.Now().Add(timeout)
-	for s.Stats().MessagesIn < 200 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	arrived(200)
 	for _, want := range []string{"a99", "b99"} {
 		if got := recv(t, s); got != want {
 			t.Fatalf("conflated socket gave %q, want %q", got, want)
