@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mqwire/mqwire/bench/internal/cpupair"
 )
 
 // machine describes where the run happened.
@@ -19,6 +21,39 @@ type machine struct {
 	cores                              int
 	loadBefore                         string
 	versions                           [][2]string // library, version
+	// cpusBefore and cpusAfter are the two CPUs as the run began and
+	// ended (cpupair); each cell's are in the matrix.
+	cpusBefore, cpusAfter cpuState
+}
+
+// probeCPUs runs a CPU probe once, keeping its error as text.
+func probeCPUs(probe func() (cpupair.Pair, error)) cpuState {
+	p, err := probe()
+	if err != nil {
+		return cpuState{err: err.Error()}
+	}
+	return cpuState{pair: p}
+}
+
+// String is the state as the report shows it: the pair's figures, or why
+// there are none ("" when it was not measured).
+func (st cpuState) String() string {
+	switch {
+	case st.err != "":
+		return "not measured: " + st.err
+	case st.pair.LineRoundTrip == 0:
+		return ""
+	}
+	return st.pair.String()
+}
+
+// short is the state in a table cell: the round trip and the compute
+// ratio ("–" when not measured).
+func (st cpuState) short() string {
+	if st.err != "" || st.pair.LineRoundTrip == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%d ns, %.2fx", st.pair.LineRoundTrip.Nanoseconds(), st.pair.SharedCompute)
 }
 
 func describeMachine(ctx context.Context) machine {

@@ -17,6 +17,10 @@
 // transport and kind by a short probe just before the cell's rounds, so that
 // each run takes about -target;
 // a run that takes longer than -timeout is killed and recorded as a timeout.
+// Before the run, after it and before each cell it measures the machine's
+// first two CPUs (bench/internal/cpupair: a cache line's round trip between
+// them, and how much a compute loop slows with both busy), which say which
+// of a shared machine's stretches the cell ran in.
 //
 // Flags:
 //
@@ -52,6 +56,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mqwire/mqwire/bench/internal/cpupair"
 	"github.com/mqwire/mqwire/bench/perfpeer"
 )
 
@@ -193,10 +198,15 @@ func run(ctx context.Context, cfg config) error {
 		cfg.transports = defaultTransports(ends)
 	}
 
-	m := &matrix{cfg: cfg, ends: ends, pair: perfpeer.Pair}
+	// The machine as the run begins (its load average before the ends'
+	// load), and its two CPUs before, during (each cell) and after.
+	mach := describeMachine(ctx)
+	mach.cpusBefore = probeCPUs(cpupair.Measure)
+	m := &matrix{cfg: cfg, ends: ends, pair: perfpeer.Pair, cpuProbe: cpupair.Measure}
 	if err := m.measure(ctx); err != nil {
 		return err
 	}
+	mach.cpusAfter = probeCPUs(cpupair.Measure)
 	var allocs []allocResult
 	var allocErr error
 	if cfg.allocs {
@@ -212,7 +222,7 @@ func run(ctx context.Context, cfg config) error {
 	rep := &report{
 		cfg:      cfg,
 		m:        m,
-		machine:  describeMachine(ctx),
+		machine:  mach,
 		allocs:   allocs,
 		allocErr: allocErr,
 		started:  start,

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqwire/mqwire/bench/internal/cpupair"
 	"github.com/mqwire/mqwire/bench/perfpeer"
 	"github.com/mqwire/mqwire/internal/testutil"
 )
@@ -497,4 +498,56 @@ func fakeReport(t *testing.T, cfg config, ends []perfpeer.End, pair func(context
 		t.Fatal(err)
 	}
 	return string((&report{cfg: cfg, m: m, notes: defaultNotes}).markdown())
+}
+
+// TestCPUStates: the CPU probe runs before each cell's rounds, its figures
+// go into the log and into the medians' last column, a failed probe shows
+// as a dash, and the machine table has the probes before and after.
+func TestCPUStates(t *testing.T) {
+	pair := func(ctx context.Context, local, remote perfpeer.End, kind, transport string, size, count int) (perfpeer.Result, error) {
+		return perfpeer.Result{Size: size, Count: count, MsgPerSec: 1e6, LatencyUS: 10}, nil
+	}
+	var log strings.Builder
+	cfg := config{sizes: []int{64, 1024}, transports: []string{"tcp"}, kinds: []string{"thr"}, runs: 1,
+		target: 100 * time.Millisecond, timeout: time.Second, log: &log}
+	probes := 0
+	probe := func() (cpupair.Pair, error) {
+		probes++
+		if probes == 2 {
+			return cpupair.Pair{}, cpupair.ErrBusy
+		}
+		return cpupair.Pair{LineRoundTrip: 463 * time.Nanosecond, SharedCompute: 1.03}, nil
+	}
+	m := &matrix{cfg: cfg, ends: fakeEnds()[:1], pair: pair, cpuProbe: probe}
+	m.calib = map[runKey]calibration{{cell{"thr", "tcp", 64}, "mqwire-sp"}: {count: 1000}, {cell{"thr", "tcp", 1024}, "mqwire-sp"}: {count: 1000}}
+	if err := m.measure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if probes != 2 {
+		t.Fatalf("%d probes for 2 cells", probes)
+	}
+	for _, want := range []string{
+		"[1/2] thr tcp 64 B: the two CPUs: line round trip 463 ns, compute 1.03x with both busy",
+		"[2/2] thr tcp 1 KiB: the two CPUs: not measured: " + cpupair.ErrBusy.Error(),
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+	rep := &report{cfg: cfg, m: m, notes: defaultNotes, machine: machine{
+		cpusBefore: probeCPUs(probe),
+		cpusAfter:  cpuState{err: "cpupair: fewer than two CPUs to measure"},
+	}}
+	doc := string(rep.markdown())
+	for _, want := range []string{
+		"| size | mqwire-sp | " + cpusColumn + " |\n|---|---|---|\n",
+		"| 64 B | 1.00 M (64.0 MB/s) | 463 ns, 1.03x |",
+		"| 1 KiB | 1.00 M (1024.0 MB/s) | – |",
+		"| the two CPUs before the run | line round trip 463 ns, compute 1.03x with both busy |",
+		"| the two CPUs after the run | not measured: cpupair: fewer than two CPUs to measure |",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mqwire/mqwire/bench/internal/cpupair"
 	"github.com/mqwire/mqwire/bench/internal/units"
 	"github.com/mqwire/mqwire/bench/perfpeer"
 )
@@ -81,7 +82,32 @@ type matrix struct {
 	calib   map[runKey]calibration
 	results map[runKey]*measurement
 
+	// cpuProbe, if set, measures the machine's two CPUs before each
+	// cell's rounds (cpupair.Measure); states holds what it found.
+	cpuProbe func() (cpupair.Pair, error)
+	states   map[cell]cpuState
+
 	calTook, measureTook time.Duration
+}
+
+// cpuState is what the CPU probe found before a cell's rounds: the pair's
+// figures, or why there are none.
+type cpuState struct {
+	pair cpupair.Pair
+	err  string
+}
+
+// probeCPUs measures the two CPUs for c, if the matrix has a probe.
+func (m *matrix) probeCPUs(i, n int, c cell) {
+	if m.cpuProbe == nil {
+		return
+	}
+	if m.states == nil {
+		m.states = make(map[cell]cpuState)
+	}
+	st := probeCPUs(m.cpuProbe)
+	m.states[c] = st
+	fmt.Fprintf(m.cfg.log, "[%d/%d] %s %s %s: the two CPUs: %v\n", i+1, n, c.kind, c.transport, units.Size(c.size), st)
 }
 
 // calibration is what the probe of one end in one cell found.
@@ -301,6 +327,7 @@ func (m *matrix) measure(ctx context.Context) error {
 				return err
 			}
 		}
+		m.probeCPUs(i, len(cells), c)
 		var ends []perfpeer.End
 		for _, e := range m.endsFor(c) {
 			if cal := m.calib[runKey{c, e.Name}]; cal.err == "" && cal.count > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,10 +144,25 @@ func (r *report) machineSection(w writer) {
 	if m.loadBefore != "" {
 		w("| load average before the run | %s |\n", m.loadBefore)
 	}
+	if s := m.cpusBefore.String(); s != "" {
+		w("| the two CPUs before the run | %s |\n", s)
+	}
+	if s := m.cpusAfter.String(); s != "" {
+		w("| the two CPUs after the run | %s |\n", s)
+	}
 	w("| sizes | %s |\n", joinSizes(r.cfg.sizes))
 	w("| transports | %s |\n", strings.Join(r.cfg.transports, ", "))
 	w("| rounds per cell | %d |\n\n", r.cfg.runs)
+	if r.m.states != nil || m.cpusBefore.String() != "" {
+		w("The two CPUs are measured before the run, after it, and before each cell (the last column of the medians, %s): ", cpusColumn)
+		w("the round trip of a cache line between threads bound to each, and how much longer a compute loop takes on both at once than on one alone. ")
+		w("On a shared virtual machine both move from minute to minute, and with them every figure of a hand-over between two busy threads: ")
+		w("a long round trip (the two vCPUs on cores far apart) slows each hand-over, and a compute ratio near 2 (the two on one core's threads) halves what each thread does.\n\n")
+	}
 }
+
+// cpusColumn heads the medians' column of the CPU probe before each cell.
+const cpusColumn = "CPUs (line round trip, compute with both busy)"
 
 func joinSizes(sizes []int) string {
 	var s []string
@@ -553,12 +569,19 @@ func (r *report) rawSection(w writer) {
 				w("%s: no end supports it.\n\n", tr)
 				continue
 			}
-			w("%s\n\n| size | %s |\n|---|%s\n", tr, strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+			head := cols
+			if r.m.states != nil {
+				head = append(slices.Clone(cols), cpusColumn)
+			}
+			w("%s\n\n| size | %s |\n|---|%s\n", tr, strings.Join(head, " | "), strings.Repeat("---|", len(head)))
 			for _, s := range r.cfg.sizes {
 				c := cell{k, tr, s}
 				w("| %s |", units.Size(s))
 				for _, n := range cols {
 					w(" %s |", r.rawCell(c, n))
+				}
+				if r.m.states != nil {
+					w(" %s |", r.m.states[c].short())
 				}
 				w("\n")
 			}
