@@ -58,13 +58,12 @@ func (st cpuState) short() string {
 
 func describeMachine(ctx context.Context) machine {
 	m := machine{
-		cpu:        cpuModel(),
-		cores:      runtime.NumCPU(),
-		kernel:     readTrim("/proc/sys/kernel/osrelease"),
-		os:         osName(),
-		goVersion:  output(ctx, "go", "env", "GOVERSION"),
-		commit:     output(ctx, "git", "describe", "--always", "--dirty"),
-		loadBefore: loadAvg(),
+		cpu:       cpuModel(),
+		cores:     runtime.NumCPU(),
+		kernel:    readTrim("/proc/sys/kernel/osrelease"),
+		os:        osName(),
+		goVersion: output(ctx, "go", "env", "GOVERSION"),
+		commit:    output(ctx, "git", "describe", "--always", "--dirty"),
 	}
 	if m.goVersion == "" {
 		m.goVersion = runtime.Version()

@@ -168,6 +168,7 @@ func parseSizes(s string) ([]int, error) {
 // run builds the ends, runs the matrix and writes the report.
 func run(ctx context.Context, cfg config) error {
 	start := time.Now()
+	load := loadAvg() // before the builds below add theirs
 	dir, err := os.MkdirTemp("", "mqcompare")
 	if err != nil {
 		return err
@@ -198,9 +199,10 @@ func run(ctx context.Context, cfg config) error {
 		cfg.transports = defaultTransports(ends)
 	}
 
-	// The machine as the run begins (its load average before the ends'
-	// load), and its two CPUs before, during (each cell) and after.
+	// The machine as the run begins, and its two CPUs before, during
+	// (each cell) and after.
 	mach := describeMachine(ctx)
+	mach.loadBefore = load
 	mach.cpusBefore = probeCPUs(cpupair.Measure)
 	m := &matrix{cfg: cfg, ends: ends, pair: perfpeer.Pair, cpuProbe: cpupair.Measure}
 	if err := m.measure(ctx); err != nil {
