@@ -2,6 +2,7 @@ package zmq_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,20 @@ import (
 // floodMsgs is how many messages each flood carries: enough for the
 // heartbeats (every 2 ms) to cross many times while it runs.
 const floodMsgs = 200_000
+
+// floodWait bounds each send and receive of a flood. The floods check
+// order and framing, not speed, and a Python peer on a machine busy with
+// the race detector's test binaries has stalled long enough to run out
+// the tests' usual 10 s (once in CI, at message 196,648 of 200,000); the
+// Python end's own receive timeout (testdata/flood.py) is the same.
+const floodWait = 60 * time.Second
+
+// floodCtx is ctx with floodWait.
+func floodCtx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), floodWait)
+	t.Cleanup(cancel)
+	return c
+}
 
 // mqwire floods a libzmq PULL while both ends send heartbeats every 2 ms:
 // every PING and PONG mqwire writes must fall between frames, and libzmq
@@ -52,18 +67,27 @@ func TestFloodToLibzmqWithHeartbeats(t *testing.T) {
 	if _, err := p.Dial(url); err != nil {
 		t.Fatal(err)
 	}
+	// What the peer says comes in as it says it, so that a send that
+	// fails can tell what the peer said by then (a timeout of its own, a
+	// message out of order).
+	saidc := make(chan []string, 1)
+	go func() {
+		var said []string
+		for out.Scan() {
+			said = append(said, out.Text())
+		}
+		saidc <- said
+	}()
 	for i := range floodMsgs {
 		m := socket.NewMessage(8 + i%100)
 		clear(m.Body)
 		binary.BigEndian.PutUint64(m.Body, uint64(i))
-		if err := p.SendContext(ctx(t), m); err != nil {
-			t.Fatalf("message %d: %v", i, err)
+		if err := p.SendContext(floodCtx(t), m); err != nil {
+			cmd.Process.Kill()
+			t.Fatalf("message %d: %v; pipes %+v; the libzmq peer said %q", i, err, p.PipeStats(), <-saidc)
 		}
 	}
-	var said []string
-	for out.Scan() {
-		said = append(said, out.Text())
-	}
+	said := <-saidc
 	if err := cmd.Wait(); err != nil || len(said) == 0 || said[len(said)-1] != "ok" {
 		t.Fatalf("libzmq peer: %v %q", err, said)
 	}
@@ -100,7 +124,7 @@ func TestFloodFromLibzmqWithHeartbeats(t *testing.T) {
 		outc <- b
 	}()
 	for i := range floodMsgs {
-		m, err := s.RecvContext(ctx(t))
+		m, err := s.RecvContext(floodCtx(t))
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}

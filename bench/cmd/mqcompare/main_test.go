@@ -44,15 +44,11 @@ func TestQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(doc)
-	for _, want := range []string{
+	wantAll(t, "benchmarks.md", s,
 		"**Quick run**", "## Machine", "## Targets (issue 4)", "## Ratios", "## Medians",
 		"mqwire-sp", "mqwire-zmtp", "bench-thr-tcp.svg", "bench-lat-tcp.svg",
 		"## Allocations per message", "\nA profile finding to keep.\n",
-	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("benchmarks.md lacks %q:\n%s", want, s)
-		}
-	}
+	)
 	for _, f := range []string{"bench-thr-tcp.svg", "bench-lat-tcp.svg"} {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil || !bytes.HasPrefix(bytes.TrimSpace(b), []byte("<")) {
@@ -163,7 +159,7 @@ func TestMatrixShufflesAndTakesMedians(t *testing.T) {
 
 	rep := &report{cfg: cfg, m: m, notes: defaultNotes}
 	doc := string(rep.markdown())
-	for _, want := range []string{
+	wantAll(t, "report", doc,
 		"| mqwire-zmtp / libzmq, tcp, 64 B | 2.00x | ≥ 1.50x | met | 33% above |",
 		"| mqwire-sp / libzmq, tcp, 1 KiB | 3.00x | ≥ 1.00x | met | 200% above |",
 		"| mqwire-zmtp / libzmq, tcp, 64 B | 0.50x | ≤ 0.80x | met | 38% below |",
@@ -172,11 +168,7 @@ func TestMatrixShufflesAndTakesMedians(t *testing.T) {
 		"| nng | nng (bench/peers/nngperf.c) | sp | inproc, tcp | **missing**: no gcc |",
 		"| 64 B | 6.00 M (384.0 MB/s) ±50% |",
 		"timeout",
-	} {
-		if !strings.Contains(doc, want) {
-			t.Errorf("report lacks %q:\n%s", want, doc)
-		}
-	}
+	)
 	plots := rep.plots()
 	for _, name := range []string{"bench-thr-inproc.svg", "bench-thr-tcp.svg", "bench-lat-inproc.svg", "bench-lat-tcp.svg"} {
 		if len(plots[name]) == 0 {
@@ -354,14 +346,10 @@ func TestSharedMemoryTargets(t *testing.T) {
 		runs: 1, target: 10 * time.Millisecond, timeout: 50 * time.Millisecond, quick: true, log: io.Discard,
 	}
 	doc := fakeReport(t, cfg, ends, pair)
-	for _, want := range []string{
+	wantAll(t, "report", doc,
 		"| mqwire-sp shm / libzmq ipc, 64 B | 0.10x | ≤ 0.05x | **missed** |",
 		"| mqwire-sp shm / libzmq ipc, 64 B | 6.00x | ≥ 5.00x | met |",
-	} {
-		if !strings.Contains(doc, want) {
-			t.Errorf("report lacks %q:\n%s", want, doc)
-		}
-	}
+	)
 }
 
 // TestMatrixCalibratesEachCellBeforeItsRounds: measure probes a cell's
@@ -471,7 +459,7 @@ func TestPlainColumn(t *testing.T) {
 		runs: 1, target: 10 * time.Millisecond, timeout: 50 * time.Millisecond, quick: true, log: io.Discard,
 	}
 	doc := fakeReport(t, cfg, ends, pair)
-	for _, want := range []string{
+	wantAll(t, "report", doc,
 		"| case | got | target | | by how much | plain-go |",
 		"| mqwire-sp shm / libzmq ipc, 64 B | 2.00x | ≥ 5.00x | **missed** | 60% short | 4.00x |",
 		"| mqwire, tcp, 64 B | – | ≤ 1 allocs/msg | no data |  |\n", // no plain-go column where it has no measure
@@ -479,11 +467,7 @@ func TestPlainColumn(t *testing.T) {
 		"| mqwire-sp / libzmq, tcp, 64 B | 0.50x | ≤ 0.80x | met | 38% below | 0.25x |",
 		"| mqwire-sp, inproc, 64 B | 2.00 M msg/s | ≥ 10.00 M msg/s | **missed** | 80% short | 4.00 M msg/s |",
 		"| sp / plain-go |",
-	} {
-		if !strings.Contains(doc, want) {
-			t.Errorf("report lacks %q:\n%s", want, doc)
-		}
-	}
+	)
 }
 
 // fakeReport runs the matrix of cfg on pair, a stand-in for perfpeer.Pair,
@@ -526,28 +510,31 @@ func TestCPUStates(t *testing.T) {
 	if probes != 2 {
 		t.Fatalf("%d probes for 2 cells", probes)
 	}
-	for _, want := range []string{
+	wantAll(t, "log", log.String(),
 		"[1/2] thr tcp 64 B: the two CPUs: line round trip 463 ns, compute 1.03x with both busy",
-		"[2/2] thr tcp 1 KiB: the two CPUs: not measured: " + cpupair.ErrBusy.Error(),
-	} {
-		if !strings.Contains(log.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, log.String())
-		}
-	}
+		"[2/2] thr tcp 1 KiB: the two CPUs: not measured: "+cpupair.ErrBusy.Error(),
+	)
 	rep := &report{cfg: cfg, m: m, notes: defaultNotes, machine: machine{
 		cpusBefore: probeCPUs(probe),
 		cpusAfter:  cpuState{err: "cpupair: fewer than two CPUs to measure"},
 	}}
 	doc := string(rep.markdown())
-	for _, want := range []string{
-		"| size | mqwire-sp | " + cpusColumn + " |\n|---|---|---|\n",
+	wantAll(t, "report", doc,
+		"| size | mqwire-sp | "+cpusColumn+" |\n|---|---|---|\n",
 		"| 64 B | 1.00 M (64.0 MB/s) | 463 ns, 1.03x |",
 		"| 1 KiB | 1.00 M (1024.0 MB/s) | – |",
 		"| the two CPUs before the run | line round trip 463 ns, compute 1.03x with both busy |",
 		"| the two CPUs after the run | not measured: cpupair: fewer than two CPUs to measure |",
-	} {
-		if !strings.Contains(doc, want) {
-			t.Errorf("report lacks %q:\n%s", want, doc)
+	)
+}
+
+// wantAll fails t for each of wants that text (what: the report, the log)
+// does not contain.
+func wantAll(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, text)
 		}
 	}
 }

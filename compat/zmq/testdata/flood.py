@@ -22,7 +22,7 @@ if mode == "pull":
     s = ctx.socket(zmq.PULL)
     s.setsockopt(zmq.HEARTBEAT_IVL, ivl)
     s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 10000)
-    s.setsockopt(zmq.RCVTIMEO, 20000)
+    s.setsockopt(zmq.RCVTIMEO, 60000)  # as the Go side's floodWait
     s.bind("tcp://127.0.0.1:*")
     print("endpoint", s.getsockopt(zmq.LAST_ENDPOINT).decode(), flush=True)
     for i in range(n):
