@@ -82,6 +82,7 @@ else
 			echo "need root to install qemu-user (or install it and run again)" >&2
 			exit 1
 		fi
+		apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user >/dev/null
 	fi
 	GOARCH=arm GOARM=7 go test -count=1 -exec qemu-arm -timeout 15m ./wire/...
