@@ -97,8 +97,9 @@ type cpuState struct {
 	err  string
 }
 
-// probeCPUs measures the two CPUs for c, if the matrix has a probe.
-func (m *matrix) probeCPUs(i, n int, c cell) {
+// probeCell measures the two CPUs for cell c (the i-th of n), if the
+// matrix has a probe.
+func (m *matrix) probeCell(i, n int, c cell) {
 	if m.cpuProbe == nil {
 		return
 	}
@@ -327,7 +328,7 @@ func (m *matrix) measure(ctx context.Context) error {
 				return err
 			}
 		}
-		m.probeCPUs(i, len(cells), c)
+		m.probeCell(i, len(cells), c)
 		var ends []perfpeer.End
 		for _, e := range m.endsFor(c) {
 			if cal := m.calib[runKey{c, e.Name}]; cal.err == "" && cal.count > 0 {

@@ -111,7 +111,7 @@ type line struct {
 }
 
 // pingPong returns the mean round trip of pingsPerRound exchanges of one
-// word between threads on the two CPUs.
+// word between threads on the two CPUs (the slower side's time).
 func pingPong(cpus [2]int, pinned bool) (time.Duration, error) {
 	w := new(line)
 	var ready sync.WaitGroup
@@ -135,14 +135,16 @@ func pingPong(cpus [2]int, pinned bool) (time.Duration, error) {
 	}
 	ready.Wait()
 	close(start)
-	var first result
-	for i := range 2 {
+	var took time.Duration
+	var err error
+	for range 2 {
 		r := <-results
-		if i == 0 || first.err == nil && r.err != nil {
-			first = r
+		took = max(took, r.took)
+		if err == nil {
+			err = r.err
 		}
 	}
-	return first.took / pingsPerRound, first.err
+	return took / pingsPerRound, err
 }
 
 // answer waits n times for v to reach its next value of this side's
