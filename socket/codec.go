@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/mqwire/mqwire/internal/streamcopy"
 	"github.com/mqwire/mqwire/wire/sp"
 )
 
@@ -73,9 +74,9 @@ func (c *spCodec) appendMessage(w *streamWriter, m *Message) {
 		// The peer reads header words and body as one payload: the loan
 		// carries all of it.
 		k := copy(lb, m.Header)
-		k += copy(lb[k:], m.Body)
+		k += streamcopy.Copy(lb[k:], m.Body)
 		for _, f := range m.Frames {
-			k += copy(lb[k:], f)
+			k += streamcopy.Copy(lb[k:], f)
 		}
 		w.sendLoan(lb)
 		return

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mqwire/mqwire/internal/streamcopy"
 )
 
 // Loaned bodies: on a connection that implements LoanConn (shm://), a large
@@ -190,7 +192,7 @@ func (w *streamWriter) sendLoan(b []byte) {
 // is large enough and the connection has one, else as appendBody does.
 func (w *streamWriter) appendFrame(b []byte) {
 	if lb := w.loan(len(b)); lb != nil {
-		copy(lb, b)
+		streamcopy.Copy(lb, b)
 		w.sendLoan(lb)
 		return
 	}

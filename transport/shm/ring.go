@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/mqwire/mqwire/internal/streamcopy"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -187,8 +188,8 @@ func (p *producer) writeLoan(idx, gen, off, n uint32) (bool, error) {
 }
 
 func (p *producer) copyIn(at uint64, b []byte) {
-	k := copy(p.r.data[at:], b)
-	copy(p.r.data, b[k:])
+	k := streamcopy.Copy(p.r.data[at:], b)
+	streamcopy.Copy(p.r.data, b[k:])
 }
 
 // consumer is the reading end of a ring. It trusts only its own tail and
