@@ -28,34 +28,45 @@ func testPool(n int, size uint64) (*inPool, relRing) {
 	return newInPool(make([]byte, uint64(n)*size), n, size, rel), rel
 }
 
+// TestRingWrapAround streams records of many lengths through rings small
+// enough to wrap many times: in a small ring, records of up to 700 bytes;
+// in a larger one, records of up to 12 KiB, which the producer copies in
+// past the cache (internal/streamcopy), some of them split at the wrap.
 func TestRingWrapAround(t *testing.T) {
-	r := testRing(minRingCap)
-	p, c := newProducer(r), newConsumer(r)
-	var want, got bytes.Buffer
-	out := make([]byte, 333)
-	for i := range 2000 {
-		msg := bytes.Repeat([]byte{byte(i)}, 1+i%700)
-		n, err := p.write(msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want.Write(msg[:n])
-		for {
-			k, err := c.read(out)
+	for _, c := range []struct {
+		ring, most, reads int
+	}{
+		{minRingCap, 700, 333},
+		{64 << 10, 12 << 10, 5000},
+	} {
+		r := testRing(c.ring)
+		p, cons := newProducer(r), newConsumer(r)
+		var want, got bytes.Buffer
+		out := make([]byte, c.reads)
+		for i := range 2000 {
+			msg := bytes.Repeat([]byte{byte(i), byte(i >> 8), 7}, 1+(i*7919)%c.most)[:1+(i*7919)%c.most]
+			n, err := p.write(msg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if k == 0 {
-				break
+			want.Write(msg[:n])
+			for {
+				k, err := cons.read(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if k == 0 {
+					break
+				}
+				got.Write(out[:k])
 			}
-			got.Write(out[:k])
 		}
-	}
-	if !bytes.Equal(want.Bytes(), got.Bytes()) {
-		t.Fatalf("bytes differ: wrote %d, read %d", want.Len(), got.Len())
-	}
-	if p.head < 4*r.cap {
-		t.Fatalf("ring did not wrap: head %d", p.head)
+		if !bytes.Equal(want.Bytes(), got.Bytes()) {
+			t.Fatalf("ring %d: bytes differ: wrote %d, read %d", c.ring, want.Len(), got.Len())
+		}
+		if p.head < 4*r.cap {
+			t.Fatalf("ring %d did not wrap: head %d", c.ring, p.head)
+		}
 	}
 }
 
