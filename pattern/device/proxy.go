@@ -122,10 +122,15 @@ func proxyPump(ctx context.Context, from, to, capture *socket.Socket, st *steeri
 				return err
 			}
 		}
-		if ok, err := sendOrDrop(ctx, to, m); err != nil {
-			return err
-		} else if ok {
-			sent.add(parts, size)
+		// Counted before the send, so that whoever has received the
+		// message finds it counted (an inproc receiver can have it before
+		// Send returns here); taken off again if it did not go.
+		sent.add(parts, size)
+		if ok, err := sendOrDrop(ctx, to, m); !ok {
+			sent.sub(parts, size)
+			if err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -22,7 +22,10 @@ import (
 //     and the bytes the frontend received, then those it sent, then the
 //     same two pairs for the backend. They are the body and seven frames
 //     of one message; an SP peer, which has no frames, gets them as one
-//     64-byte body.
+//     64-byte body. A message counts as sent from just before the proxy
+//     sends it, so that a peer that has received it finds it counted (one
+//     the socket then drops is taken off again), and as received once the
+//     proxy has taken it from its socket.
 //
 // A control socket that is a REP (rep0) is answered after every command (an
 // empty message, or the counts), as REP requires; any other (libzmq uses a
@@ -45,6 +48,12 @@ type traffic struct{ parts, bytes atomic.Uint64 }
 func (t *traffic) add(parts, bytes uint64) {
 	t.parts.Add(parts)
 	t.bytes.Add(bytes)
+}
+
+// sub takes back what add counted.
+func (t *traffic) sub(parts, bytes uint64) {
+	t.parts.Add(-parts)
+	t.bytes.Add(-bytes)
 }
 
 // steering is a proxy's pause state and counts. Its zero value is a proxy

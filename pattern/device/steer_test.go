@@ -92,8 +92,8 @@ func command(t *testing.T, c *socket.Socket, cmd string, wantAnswer bool) []uint
 }
 
 // wantStatistics asks for STATISTICS until the answer is want, for up to
-// 5 s: the proxy counts a message once its Send has returned, which may be
-// after the receiver has it.
+// 5 s: the proxy counts a message as received once it has taken it from
+// its socket, which may be after the sender's Send has returned.
 func wantStatistics(t *testing.T, client *socket.Socket, want ...uint64) {
 	t.Helper()
 	var got []uint64
