@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/mqwire/mqwire/internal/testutil"
+	"github.com/mqwire/mqwire/pattern/dealer"
 	"github.com/mqwire/mqwire/pattern/device"
 	"github.com/mqwire/mqwire/pattern/pair"
 	"github.com/mqwire/mqwire/pattern/pull"
 	"github.com/mqwire/mqwire/pattern/push"
 	"github.com/mqwire/mqwire/pattern/rep"
 	"github.com/mqwire/mqwire/pattern/req"
+	"github.com/mqwire/mqwire/pattern/router"
 	"github.com/mqwire/mqwire/socket"
 )
 
@@ -206,5 +208,80 @@ func TestProxySteerableChecks(t *testing.T) {
 	defer deaf.Close()
 	if err := device.ProxySteerable(context.Background(), s.front, s.back, nil, deaf); !errors.Is(err, socket.ErrNotSupported) {
 		t.Errorf("a PUSH control socket: %v, want ErrNotSupported", err)
+	}
+}
+
+// A reply the frontend refuses (a RouterMandatory ROUTER whose client has
+// gone) is dropped, and STATISTICS does not count it as sent: the proxy
+// counts a message just before sending it and takes it back when it did
+// not go.
+func TestProxySteerableCountsNoDrops(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	front := must(router.New(router.RouterMandatory(true)))
+	back := must(dealer.New())
+	defer front.Close()
+	defer back.Close()
+	fl := must(front.Listen(testutil.URL(t, "tcp")))
+	worker := must(rep.New(socket.DialDialect(socket.DialectZMTP)))
+	defer worker.Close()
+	must(worker.Dial(must(back.Listen(testutil.URL(t, "tcp"))).URL()))
+	control, steer := must(pair.New()), must(pair.New())
+	defer control.Close()
+	defer steer.Close()
+	must(steer.Dial(must(control.Listen("inproc://" + t.Name() + "-control")).URL()))
+	done := make(chan error, 1)
+	go func() { done <- device.ProxySteerable(context.Background(), front, back, nil, control) }()
+
+	// One request whose client goes before its reply comes back...
+	gone := must(req.New(socket.DialDialect(socket.DialectZMTP)))
+	must(gone.Dial(fl.URL()))
+	if err := gone.SendContext(recvCtx(t), socket.NewMessageBytes([]byte("dropped"))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := worker.RecvContext(recvCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Close()
+	for deadline := time.Now().Add(5 * time.Second); front.Stats().Pipes > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the ROUTER kept the gone client's connection")
+		}
+	}
+	if err := worker.SendContext(recvCtx(t), m); err != nil {
+		t.Fatal(err)
+	}
+	// ...and one of the same shape that is answered.
+	client := must(req.New(socket.DialDialect(socket.DialectZMTP)))
+	defer client.Close()
+	must(client.Dial(fl.URL()))
+	if err := client.SendContext(recvCtx(t), socket.NewMessageBytes([]byte("answers"))); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = worker.RecvContext(recvCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.SendContext(recvCtx(t), m); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := client.RecvContext(recvCtx(t)); err != nil || string(r.Body) != "answers" {
+		t.Fatalf("client got %v, %v", r, err)
+	}
+
+	// The backend received two replies; the frontend sent one, half of
+	// their parts and bytes.
+	var got []uint64
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		got = command(t, steer, "STATISTICS", true)
+		if got[4] > 0 && got[4] == 2*got[2] && got[5] == 2*got[3] || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got[2] == 0 || got[4] != 2*got[2] || got[5] != 2*got[3] {
+		t.Errorf("statistics: %v: want the frontend's sent parts and bytes half the backend's received", got)
+	}
+	command(t, steer, "TERMINATE", false)
+	if err := <-done; err != nil {
+		t.Errorf("ended with %v after TERMINATE", err)
 	}
 }
